@@ -1,0 +1,334 @@
+"""Host handles given to modules: a read-only one for observing, a writer for applying.
+
+``HostReader`` can only look: reading files, stat, user/group lookups and commands the
+module declares as queries. ``HostWriter`` adds writes, all atomic where the OS allows.
+The agent hands ``observe`` a reader, so check mode cannot write by construction.
+"""
+
+from __future__ import annotations
+
+import grp
+import hashlib
+import os
+import pwd
+import re
+import shutil
+import stat as stat_mod
+import subprocess
+import tempfile
+import time
+
+
+class ReadOnlyHostError(Exception):
+    """A module tried to change the host through the read-only handle."""
+
+
+class ModuleFailure(Exception):
+    """Raised by modules to fail a task with a clear message (no traceback shown)."""
+
+
+_TYPES = (
+    (stat_mod.S_ISLNK, "link"),
+    (stat_mod.S_ISREG, "file"),
+    (stat_mod.S_ISDIR, "directory"),
+    (stat_mod.S_ISSOCK, "socket"),
+    (stat_mod.S_ISFIFO, "fifo"),
+    (stat_mod.S_ISCHR, "chardev"),
+    (stat_mod.S_ISBLK, "blockdev"),
+)
+
+
+def file_type(mode: int) -> str:
+    for test, name in _TYPES:
+        if test(mode):
+            return name
+    return "other"
+
+
+def format_mode(mode: int) -> str:
+    """Permission bits as Ansible prints them: a four-digit octal string such as ``0644``."""
+    return "%04o" % stat_mod.S_IMODE(mode)
+
+
+_SYMBOLIC = re.compile(r"^([ugoa]*)([-+=])([rwxXstugo]*)$")
+
+
+def resolve_mode(spec, current: int | None, is_dir: bool) -> int:
+    """Turn an Ansible ``mode`` (int, octal string or symbolic ``u=rw,g+x``) into bits."""
+    if isinstance(spec, int):
+        return spec & 0o7777
+    text = str(spec).strip()
+    if re.match(r"^[0-7]{1,4}$", text):
+        return int(text, 8)
+    mode = current & 0o7777 if current is not None else 0
+    for clause in text.split(","):
+        match = _SYMBOLIC.match(clause.strip())
+        if not match:
+            raise ModuleFailure("mode must be octal or symbolic (u=rw,g+x), got %r" % (spec,))
+        who, op, perms = match.groups()
+        who = who or "a"
+        if "a" in who:
+            who = "ugo"
+        bits = 0
+        for user in who:
+            bits |= _perm_bits(user, perms, mode, is_dir)
+        if op == "+":
+            mode |= bits
+        elif op == "-":
+            mode &= ~bits
+        else:
+            mask = 0
+            for user in who:
+                mask |= {"u": 0o4700, "g": 0o2070, "o": 0o1007}[user]
+            mode = (mode & ~mask) | bits
+    return mode
+
+
+def _perm_bits(user: str, perms: str, mode: int, is_dir: bool) -> int:
+    shift = {"u": 6, "g": 3, "o": 0}[user]
+    bits = 0
+    for perm in perms:
+        if perm in "ugo":
+            bits |= ((mode >> {"u": 6, "g": 3, "o": 0}[perm]) & 7) << shift
+        elif perm == "r":
+            bits |= 4 << shift
+        elif perm == "w":
+            bits |= 2 << shift
+        elif perm == "x" or (perm == "X" and (is_dir or mode & 0o111)):
+            bits |= 1 << shift
+        elif perm == "s" and user in "ug":
+            bits |= 0o4000 if user == "u" else 0o2000
+        elif perm == "t":
+            bits |= 0o1000
+    return bits
+
+
+class HostReader:
+    """Read-only view of the target host. Every write method raises ReadOnlyHostError."""
+
+    writable = False
+
+    def __init__(self, umask: int | None = None) -> None:
+        if umask is None:
+            umask = os.umask(0o022)
+            os.umask(umask)
+        self.umask = umask
+
+    # -- files ---------------------------------------------------------------------------
+    def path_info(self, path: str, follow: bool = False) -> dict | None:
+        """Type, mode, owner, group, size and link target of ``path``; None if absent."""
+        try:
+            st = os.stat(path) if follow else os.lstat(path)
+        except FileNotFoundError:
+            return None
+        except NotADirectoryError:
+            return None
+        info = {
+            "path": path,
+            "state": file_type(st.st_mode),
+            "mode": format_mode(st.st_mode),
+            "uid": st.st_uid,
+            "gid": st.st_gid,
+            "owner": self.user_name(st.st_uid),
+            "group": self.group_name(st.st_gid),
+            "size": st.st_size,
+            "mtime": st.st_mtime,
+        }
+        if info["state"] == "link":
+            info["src"] = os.readlink(path)
+        return info
+
+    def exists(self, path: str) -> bool:
+        return os.path.lexists(path)
+
+    def read_bytes(self, path: str) -> bytes | None:
+        try:
+            with open(path, "rb") as handle:
+                return handle.read()
+        except FileNotFoundError:
+            return None
+
+    def read_text(self, path: str, default: str | None = None) -> str | None:
+        data = self.read_bytes(path)
+        if data is None:
+            return default
+        return data.decode("utf-8", errors="surrogateescape")
+
+    def checksum(self, path: str) -> str | None:
+        """SHA-1 of a regular file's content (Ansible's checksum), or None."""
+        digest = hashlib.sha1()
+        try:
+            with open(path, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+        except (FileNotFoundError, IsADirectoryError):
+            return None
+        return digest.hexdigest()
+
+    def listdir(self, path: str) -> list[str]:
+        try:
+            return sorted(os.listdir(path))
+        except FileNotFoundError:
+            return []
+
+    # -- identities ----------------------------------------------------------------------
+    def user_name(self, uid: int) -> str | None:
+        try:
+            return pwd.getpwuid(uid).pw_name
+        except KeyError:
+            return None
+
+    def group_name(self, gid: int) -> str | None:
+        try:
+            return grp.getgrgid(gid).gr_name
+        except KeyError:
+            return None
+
+    def uid_of(self, owner) -> int:
+        """Numeric uid for a user name or number; ModuleFailure if unknown."""
+        if isinstance(owner, int) or str(owner).isdigit():
+            return int(owner)
+        try:
+            return pwd.getpwnam(owner).pw_uid
+        except KeyError:
+            raise ModuleFailure("user %r does not exist on the host" % owner) from None
+
+    def gid_of(self, group) -> int:
+        if isinstance(group, int) or str(group).isdigit():
+            return int(group)
+        try:
+            return grp.getgrnam(group).gr_gid
+        except KeyError:
+            raise ModuleFailure("group %r does not exist on the host" % group) from None
+
+    # -- commands ------------------------------------------------------------------------
+    def query(self, argv, cwd: str | None = None, stdin: str | None = None, env=None):
+        """Run a command that only reads state; returns ``(rc, stdout, stderr)`` as text."""
+        return _run(argv, cwd, stdin, env, shell=False)
+
+    # -- writes: refused -----------------------------------------------------------------
+    def _refuse(self, *args, **kwargs):
+        raise ReadOnlyHostError("this host handle is read-only (observe and check mode never write)")
+
+    write_file = mkdir = chmod = chown = remove = symlink = hardlink = touch = run = _refuse
+
+
+class HostWriter(HostReader):
+    """Host handle for ``apply`` and imperative modules: atomic writes and commands."""
+
+    writable = True
+
+    def write_file(self, path: str, data: bytes, mode=None, owner=None, group=None) -> None:
+        """Replace ``path`` atomically: temp file in the same directory, then rename.
+
+        Mode/owner/group are set on the temp file before the rename. When they are not
+        given, an existing file keeps its own; a new file gets ``0666 & ~umask``.
+        """
+        directory = os.path.dirname(path) or "."
+        old = self.path_info(path, follow=True)
+        fd, tmp = tempfile.mkstemp(prefix=".fleet-", suffix=".tmp", dir=directory)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            if mode is not None:
+                bits = resolve_mode(mode, _oct(old["mode"]) if old else None, False)
+            elif old:
+                bits = _oct(old["mode"])
+            else:
+                bits = 0o666 & ~self.umask
+            uid = self.uid_of(owner) if owner is not None else (old["uid"] if old else -1)
+            gid = self.gid_of(group) if group is not None else (old["gid"] if old else -1)
+            if uid != -1 or gid != -1:
+                os.chown(tmp, uid, gid)
+            os.chmod(tmp, bits)
+            os.rename(tmp, path)
+        except BaseException:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+
+    def mkdir(self, path: str, mode=None) -> None:
+        """Create ``path`` and missing parents (like ``mkdir -p``)."""
+        os.makedirs(path, exist_ok=True)
+        if mode is not None:
+            self.chmod(path, mode)
+
+    def chmod(self, path: str, mode, follow: bool = True) -> None:
+        info = self.path_info(path, follow=follow)
+        current = _oct(info["mode"]) if info else None
+        bits = resolve_mode(mode, current, bool(info and info["state"] == "directory"))
+        if not follow and info and info["state"] == "link":
+            return  # Linux cannot chmod a symlink itself
+        os.chmod(path, bits)
+
+    def chown(self, path: str, owner=None, group=None, follow: bool = True) -> None:
+        uid = self.uid_of(owner) if owner is not None else -1
+        gid = self.gid_of(group) if group is not None else -1
+        if follow:
+            os.chown(path, uid, gid)
+        else:
+            os.lchown(path, uid, gid)
+
+    def remove(self, path: str) -> None:
+        """Remove a file, link or whole directory tree; absent is fine."""
+        if os.path.isdir(path) and not os.path.islink(path):
+            shutil.rmtree(path)
+        elif os.path.lexists(path):
+            os.unlink(path)
+
+    def symlink(self, src: str, dest: str) -> None:
+        """Point ``dest`` at ``src``, replacing an existing link or file atomically."""
+        tmp = "%s.fleet-%d.tmp" % (dest, os.getpid())
+        os.symlink(src, tmp)
+        os.rename(tmp, dest)
+
+    def hardlink(self, src: str, dest: str) -> None:
+        tmp = "%s.fleet-%d.tmp" % (dest, os.getpid())
+        os.link(src, tmp)
+        os.rename(tmp, dest)
+
+    def touch(self, path: str, mode=None) -> None:
+        if not os.path.lexists(path):
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
+            os.close(fd)
+        now = time.time()
+        os.utime(path, (now, now))
+        if mode is not None:
+            self.chmod(path, mode)
+
+    def run(self, argv, cwd: str | None = None, stdin: str | None = None, env=None, shell: bool = False):
+        """Run a command that may change the host; returns ``(rc, stdout, stderr)``."""
+        return _run(argv, cwd, stdin, env, shell=shell)
+
+
+def _oct(text: str) -> int:
+    return int(text, 8)
+
+
+def _run(argv, cwd, stdin, env, shell: bool):
+    full_env = None
+    if env:
+        full_env = dict(os.environ)
+        full_env.update({str(k): str(v) for k, v in env.items()})
+    try:
+        proc = subprocess.run(
+            argv,
+            cwd=cwd,
+            input=(stdin or "").encode("utf-8"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=full_env,
+            shell=shell,
+            executable="/bin/sh" if shell else None,
+        )
+    except FileNotFoundError as exc:
+        raise ModuleFailure("command not found: %s" % (exc.filename or argv)) from None
+    except NotADirectoryError as exc:
+        raise ModuleFailure("chdir failed: %s" % exc) from None
+    out = proc.stdout.decode("utf-8", errors="replace")
+    err = proc.stderr.decode("utf-8", errors="replace")
+    return proc.returncode, out, err

@@ -1,0 +1,49 @@
+"""Errors that carry where in the user's input they come from.
+
+Library code raises these; only the CLI turns them into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a user file: ``path:line`` (line is 1-based, 0 when unknown)."""
+
+    path: str
+    line: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+
+class FleetError(Exception):
+    """Base class for every error fleet reports to the user as one clear message."""
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.location = location
+
+    def __str__(self) -> str:
+        if self.location is None:
+            return self.message
+        return f"{self.location}: {self.message}"
+
+
+class InputError(FleetError):
+    """Bad user input: YAML, inventory, playbook, parameters, variables, templates."""
+
+
+class TemplateError(InputError):
+    """A Jinja2 template failed to parse or render (undefined variable, bad filter, ...)."""
+
+
+class ConnectionFailed(FleetError):
+    """A host could not be reached or its agent could not be started."""
+
+
+class AgentError(FleetError):
+    """The agent on a host broke the protocol, died, or timed out."""

@@ -1,0 +1,39 @@
+"""A layer of variables: one source in the precedence order (a group_vars file, play vars...)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Layer:
+    """Variables from one source.
+
+    ``kind`` names the precedence level (see :data:`PRECEDENCE`), ``source`` says where the
+    values came from (``inventories/prod/group_vars/web.yml`` or ``site.yml:3``) for
+    ``fleet vars --explain``; ``values`` may hold templates, resolved lazily per host.
+    """
+
+    kind: str
+    source: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+
+
+# Lowest to highest. Every Layer.kind must be one of these.
+PRECEDENCE: tuple[str, ...] = (
+    "role defaults",
+    "inventory group all",
+    "inventory group",  # parent groups before child groups, then by name
+    "inventory host",
+    "facts",
+    "play vars",
+    "play vars_files",
+    "role vars",
+    "block vars",
+    "task vars",
+    "include params",
+    "set_fact / register",
+    "extra vars",
+)
