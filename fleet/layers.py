@@ -33,7 +33,9 @@ PRECEDENCE: tuple[str, ...] = (
     "role vars",
     "block vars",
     "task vars",
-    "include params",
+    "include_vars",
     "set_fact / register",
+    "role params",
+    "include params",
     "extra vars",
 )
