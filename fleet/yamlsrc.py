@@ -70,8 +70,12 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
         result.extend(self.construct_object(child, deep=True) for child in node.value)
 
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_source_mapping)
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_source_sequence)
+_Loader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.construct_source_mapping
+)
+_Loader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_source_sequence
+)
 
 
 def _unknown_tag(loader: _Loader, suffix: str, node: yaml.Node) -> Any:

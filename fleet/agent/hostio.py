@@ -7,6 +7,7 @@ The agent hands ``observe`` a reader, so check mode cannot write by construction
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import hashlib
 import os
@@ -47,7 +48,7 @@ def file_type(mode: int) -> str:
 
 def format_mode(mode: int) -> str:
     """Permission bits as Ansible prints them: a four-digit octal string such as ``0644``."""
-    return "%04o" % stat_mod.S_IMODE(mode)
+    return f"{stat_mod.S_IMODE(mode):04o}"
 
 
 _SYMBOLIC = re.compile(r"^([ugoa]*)([-+=])([rwxXstugo]*)$")
@@ -64,7 +65,7 @@ def resolve_mode(spec, current: int | None, is_dir: bool) -> int:
     for clause in text.split(","):
         match = _SYMBOLIC.match(clause.strip())
         if not match:
-            raise ModuleFailure("mode must be octal or symbolic (u=rw,g+x), got %r" % (spec,))
+            raise ModuleFailure(f"mode must be octal or symbolic (u=rw,g+x), got {spec!r}")
         who, op, perms = match.groups()
         who = who or "a"
         if "a" in who:
@@ -113,6 +114,7 @@ class HostReader:
             umask = os.umask(0o022)
             os.umask(umask)
         self.umask = umask
+        self.deadline: float | None = None  # time.monotonic() by which commands must end
 
     # -- files ---------------------------------------------------------------------------
     def path_info(self, path: str, follow: bool = False) -> dict | None:
@@ -191,7 +193,7 @@ class HostReader:
         try:
             return pwd.getpwnam(owner).pw_uid
         except KeyError:
-            raise ModuleFailure("user %r does not exist on the host" % owner) from None
+            raise ModuleFailure(f"user {owner!r} does not exist on the host") from None
 
     def gid_of(self, group) -> int:
         if isinstance(group, int) or str(group).isdigit():
@@ -199,16 +201,18 @@ class HostReader:
         try:
             return grp.getgrnam(group).gr_gid
         except KeyError:
-            raise ModuleFailure("group %r does not exist on the host" % group) from None
+            raise ModuleFailure(f"group {group!r} does not exist on the host") from None
 
     # -- commands ------------------------------------------------------------------------
     def query(self, argv, cwd: str | None = None, stdin: str | None = None, env=None):
         """Run a command that only reads state; returns ``(rc, stdout, stderr)`` as text."""
-        return _run(argv, cwd, stdin, env, shell=False)
+        return _run(argv, cwd, stdin, env, False, self.deadline)
 
     # -- writes: refused -----------------------------------------------------------------
     def _refuse(self, *args, **kwargs):
-        raise ReadOnlyHostError("this host handle is read-only (observe and check mode never write)")
+        raise ReadOnlyHostError(
+            "this host handle is read-only (observe and check mode never write)"
+        )
 
     write_file = mkdir = chmod = chown = remove = symlink = hardlink = touch = run = _refuse
 
@@ -245,10 +249,8 @@ class HostWriter(HostReader):
             os.chmod(tmp, bits)
             os.rename(tmp, path)
         except BaseException:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
             raise
 
     def mkdir(self, path: str, mode=None) -> None:
@@ -282,12 +284,12 @@ class HostWriter(HostReader):
 
     def symlink(self, src: str, dest: str) -> None:
         """Point ``dest`` at ``src``, replacing an existing link or file atomically."""
-        tmp = "%s.fleet-%d.tmp" % (dest, os.getpid())
+        tmp = f"{dest}.fleet-{os.getpid()}.tmp"
         os.symlink(src, tmp)
         os.rename(tmp, dest)
 
     def hardlink(self, src: str, dest: str) -> None:
-        tmp = "%s.fleet-%d.tmp" % (dest, os.getpid())
+        tmp = f"{dest}.fleet-{os.getpid()}.tmp"
         os.link(src, tmp)
         os.rename(tmp, dest)
 
@@ -300,35 +302,57 @@ class HostWriter(HostReader):
         if mode is not None:
             self.chmod(path, mode)
 
-    def run(self, argv, cwd: str | None = None, stdin: str | None = None, env=None, shell: bool = False):
+    def run(
+        self, argv, cwd: str | None = None, stdin: str | None = None, env=None, shell: bool = False
+    ):
         """Run a command that may change the host; returns ``(rc, stdout, stderr)``."""
-        return _run(argv, cwd, stdin, env, shell=shell)
+        return _run(argv, cwd, stdin, env, shell, self.deadline)
 
 
 def _oct(text: str) -> int:
     return int(text, 8)
 
 
-def _run(argv, cwd, stdin, env, shell: bool):
+def _run(argv, cwd, stdin, env, shell: bool, deadline: float | None):
+    """Run a child in its own session (so a timeout kills its whole process group)."""
     full_env = None
     if env:
         full_env = dict(os.environ)
         full_env.update({str(k): str(v) for k, v in env.items()})
+    timeout = None
+    if deadline is not None:
+        timeout = max(deadline - time.monotonic(), 0.001)
     try:
-        proc = subprocess.run(
+        proc = subprocess.Popen(
             argv,
             cwd=cwd,
-            input=(stdin or "").encode("utf-8"),
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=full_env,
             shell=shell,
             executable="/bin/sh" if shell else None,
+            start_new_session=True,
         )
     except FileNotFoundError as exc:
         raise ModuleFailure("command not found: %s" % (exc.filename or argv)) from None
-    except NotADirectoryError as exc:
-        raise ModuleFailure("chdir failed: %s" % exc) from None
-    out = proc.stdout.decode("utf-8", errors="replace")
-    err = proc.stderr.decode("utf-8", errors="replace")
-    return proc.returncode, out, err
+    except (NotADirectoryError, PermissionError) as exc:
+        raise ModuleFailure(f"cannot start command: {exc}") from None
+    try:
+        out, err = proc.communicate((stdin or "").encode("utf-8"), timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        raise ModuleFailure(
+            "command timed out after %.0f s and was killed" % (timeout or 0)
+        ) from None
+    return (
+        proc.returncode,
+        out.decode("utf-8", errors="replace"),
+        err.decode("utf-8", errors="replace"),
+    )
+
+
+def _kill_group(proc) -> None:
+    with contextlib.suppress(OSError):
+        os.killpg(proc.pid, 9)
+    proc.communicate()

@@ -29,23 +29,23 @@ def encode(message):
         payload = zlib.compress(payload, 1)
         flags |= FLAG_ZLIB
     if len(payload) > MAX_FRAME:
-        raise FrameError("frame of %d bytes exceeds the %d byte limit" % (len(payload), MAX_FRAME))
+        raise FrameError(f"frame of {len(payload)} bytes exceeds the {MAX_FRAME} byte limit")
     return HEADER.pack(MAGIC, VERSION, flags, len(payload)) + payload
 
 
 def parse_header(header):
     """Validate a header; return ``(flags, length)``."""
     if len(header) != HEADER.size:
-        raise FrameError("truncated frame header (%d bytes)" % len(header))
+        raise FrameError(f"truncated frame header ({len(header)} bytes)")
     magic, version, flags, length = HEADER.unpack(header)
     if magic != MAGIC:
-        raise FrameError("bad frame magic %r (stray output on the stream?)" % (magic,))
+        raise FrameError(f"bad frame magic {magic!r} (stray output on the stream?)")
     if version != VERSION:
-        raise FrameError("protocol version %d, expected %d" % (version, VERSION))
+        raise FrameError(f"protocol version {version}, expected {VERSION}")
     if flags & ~FLAG_ZLIB:
-        raise FrameError("unknown frame flags %#x" % flags)
+        raise FrameError(f"unknown frame flags {flags:#x}")
     if length > MAX_FRAME:
-        raise FrameError("frame of %d bytes exceeds the %d byte limit" % (length, MAX_FRAME))
+        raise FrameError(f"frame of {length} bytes exceeds the {MAX_FRAME} byte limit")
     return flags, length
 
 
@@ -56,7 +56,7 @@ def decode_payload(flags, payload):
             payload = zlib.decompress(payload)
         message = json.loads(payload.decode("utf-8"))
     except (zlib.error, UnicodeDecodeError, ValueError) as exc:
-        raise FrameError("corrupt frame payload: %s" % exc)
+        raise FrameError(f"corrupt frame payload: {exc}") from None
     if not isinstance(message, dict):
         raise FrameError("frame payload is not an object")
     return message
@@ -70,7 +70,7 @@ def read_frame(stream):
     flags, length = parse_header(header)
     payload = _read_exact(stream, length)
     if len(payload) != length:
-        raise FrameError("truncated frame: %d of %d bytes" % (len(payload), length))
+        raise FrameError(f"truncated frame: {len(payload)} of {length} bytes")
     return decode_payload(flags, payload)
 
 
@@ -85,5 +85,5 @@ def _read_exact(stream, size):
         remaining -= len(chunk)
     data = b"".join(chunks)
     if data and len(data) < size and size == HEADER.size:
-        raise FrameError("truncated frame header (%d bytes)" % len(data))
+        raise FrameError(f"truncated frame header ({len(data)} bytes)")
     return data

@@ -1,0 +1,106 @@
+"""The agent's main loop: read framed requests on stdin, answer on stdout.
+
+Started by the bootstrap (see ``fleet.session``) with every agent module already in
+``sys.modules``. Nothing is written to the target's disk to run it; module sources arrive
+in requests and are cached in memory by their hash for the life of the process.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import time
+import types
+
+from fleet.agent import runner, wire
+
+
+class Agent:
+    """Holds the module cache and answers requests, one at a time."""
+
+    def __init__(self) -> None:
+        self.modules: dict = {}
+
+    def load(self, name: str, sha: str, sources: dict):
+        """Return the module namespace for ``sha``, executing its source on first use."""
+        module = self.modules.get(sha)
+        if module is None:
+            source = sources.get(sha)
+            if source is None:
+                raise KeyError(f"module {name} ({sha[:12]}) was never sent")
+            module = types.ModuleType("fleet_module_" + name)
+            module.__file__ = f"<fleet module {name}>"
+            # dataclasses look up their defining module in sys.modules
+            sys.modules[module.__name__] = module
+            exec(compile(source, module.__file__, "exec"), module.__dict__)
+            self.modules[sha] = module
+        return module
+
+    def handle(self, request: dict) -> dict:
+        op = request.get("op")
+        if op == "run":
+            return {"id": request.get("id"), "results": self.run(request)}
+        if op == "ping":
+            return {"id": request.get("id"), "pong": True}
+        return {"id": request.get("id"), "error": f"unknown op {op!r}"}
+
+    def run(self, request: dict) -> list:
+        sources = request.get("sources") or {}
+        check = bool(request.get("check"))
+        want_diff = bool(request.get("diff"))
+        timeout = request.get("timeout")
+        deadline = time.monotonic() + timeout if timeout else None
+        stop_on_failure = bool(request.get("stop_on_failure"))
+        results = []
+        for call in request.get("calls", []):
+            try:
+                module = self.load(call["module"], call["sha"], sources)
+            except Exception as exc:
+                results.append(
+                    {
+                        "status": "failed",
+                        "changed": False,
+                        "data": {},
+                        "msg": "cannot load module {}: {}".format(call.get("module"), exc),
+                    }
+                )
+            else:
+                results.append(
+                    runner.execute(module, call.get("params") or {}, check, want_diff, deadline)
+                )
+            if stop_on_failure and results[-1]["status"] == "failed":
+                break
+        return results
+
+
+def hello() -> dict:
+    return {
+        "op": "hello",
+        "version": wire.VERSION,
+        "python": platform.python_version(),
+        "executable": sys.executable,
+        "pid": os.getpid(),
+        "uid": os.getuid(),
+    }
+
+
+def main() -> None:
+    """Serve requests until the controller closes stdin or says bye."""
+    # Frames go to the original stdout; anything else that writes to fd 1 (a module's print,
+    # a child process) lands on stderr instead of corrupting the stream.
+    out = os.fdopen(os.dup(1), "wb", buffering=0)
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    stdin = sys.stdin.buffer
+    agent = Agent()
+    out.write(wire.encode(hello()))
+    while True:
+        try:
+            request = wire.read_frame(stdin)
+        except wire.FrameError as exc:
+            out.write(wire.encode({"id": None, "error": f"agent: {exc}"}))
+            return
+        if request is None or request.get("op") == "bye":
+            return
+        out.write(wire.encode(agent.handle(request)))

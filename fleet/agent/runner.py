@@ -1,0 +1,153 @@
+"""Runs one module call on the target: observe, compare, apply, observe again.
+
+This is the only place that decides whether a module may write. ``observe`` and
+``would_run`` always get a :class:`HostReader`; ``apply`` and ``run`` get a
+:class:`HostWriter` and are never called in check mode. Modules come in three shapes:
+
+* state modules define ``observe``, ``desired`` and ``apply``;
+* imperative modules define ``run`` (and optionally ``would_run`` for check mode);
+* information modules define only ``observe`` (stat, ping, setup).
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+import traceback
+
+from fleet.agent.hostio import HostReader, HostWriter, ModuleFailure, ReadOnlyHostError
+
+
+def execute(
+    module, params: dict, check: bool, want_diff: bool, deadline: float | None = None
+) -> dict:
+    """Run one call of ``module`` (a loaded module namespace) and return its result dict."""
+    started = time.monotonic()
+    try:
+        p = module.Params(**params)
+        reader = HostReader()
+        reader.deadline = deadline
+        if hasattr(module, "run"):
+            result = _imperative(module, p, reader, check, deadline)
+        elif hasattr(module, "desired"):
+            result = _converge(module, p, reader, check, want_diff, deadline)
+        else:
+            result = _status("ok", data=module.observe(p, reader))
+    except ModuleFailure as exc:
+        result = _status("failed", msg=str(exc))
+    except ReadOnlyHostError as exc:
+        result = _status("failed", msg=f"module bug: {exc}", exception=traceback.format_exc())
+    except Exception as exc:  # a module crashed: report it, keep the agent alive
+        result = _status(
+            "failed",
+            msg="module {} failed: {}: {}".format(
+                getattr(module, "__name__", "?"), type(exc).__name__, exc
+            ),
+            exception=traceback.format_exc(),
+        )
+    result["duration_s"] = round(time.monotonic() - started, 6)
+    return result
+
+
+def _status(
+    status: str, msg: str = "", data=None, diff=None, exception=None, warnings=None
+) -> dict:
+    result = {"status": status, "changed": status == "changed", "msg": msg, "data": data or {}}
+    if diff:
+        result["diff"] = diff
+    if exception:
+        result["exception"] = exception
+    if warnings:
+        result["warnings"] = warnings
+    return result
+
+
+def _imperative(module, p, reader: HostReader, check: bool, deadline) -> dict:
+    would_run = getattr(module, "would_run", None)
+    if would_run is not None:
+        needed, reason = would_run(p, reader)
+        if not needed:
+            return _status("ok", msg=reason)
+    if check:
+        return _status("skipped", msg="not run in check mode")
+    writer = HostWriter(reader.umask)
+    writer.deadline = deadline
+    data = module.run(p, writer) or {}
+    changed = bool(data.pop("changed", True))
+    failed_msg = data.pop("failed_msg", None)
+    if failed_msg:
+        return _status("failed", msg=failed_msg, data=data)
+    return _status("changed" if changed else "ok", msg=data.pop("msg", ""), data=data)
+
+
+def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadline) -> dict:
+    current = module.observe(p, reader)
+    want = module.desired(p, current)
+    fields = differing(current, want)
+    text_fields = getattr(module, "DIFF_TEXT", ())
+    if not fields:
+        return _status("ok", data=_data(module, p, current, text_fields))
+    diff = build_diff(current, want, fields, text_fields, want_diff)
+    if check:
+        return _status("changed", diff=diff, data=_data(module, p, current, text_fields))
+    writer = HostWriter(reader.umask)
+    writer.deadline = deadline
+    unapplied = module.apply(p, writer, current, want) or {}
+    after = module.observe(p, reader)
+    still = [f for f in differing(after, want) if f not in unapplied]
+    warnings = [f"{name}: {why}" for name, why in sorted(unapplied.items())]
+    if still:
+        return _status(
+            "failed",
+            msg="not converged: {} still differ after apply".format(", ".join(sorted(still))),
+            diff=build_diff(after, want, still, text_fields, want_diff),
+            warnings=warnings,
+        )
+    return _status(
+        "changed", diff=diff, data=_data(module, p, after, text_fields), warnings=warnings
+    )
+
+
+def differing(current: dict, want: dict) -> list:
+    """Names of the fields in ``want`` whose value differs from ``current``."""
+    return [name for name, value in want.items() if current.get(name) != value]
+
+
+def build_diff(current: dict, want: dict, fields, text_fields, want_diff: bool) -> dict:
+    """Before/after of the differing fields; text bodies and a unified diff only on request."""
+    before, after = {}, {}
+    for name in fields:
+        if name in text_fields and not want_diff:
+            continue
+        before[name] = current.get(name)
+        after[name] = want.get(name)
+    diff = {"fields": list(fields), "before": before, "after": after}
+    if want_diff:
+        for name in fields:
+            if name in text_fields:
+                diff.setdefault("unified", {})[name] = unified(
+                    current.get(name), want.get(name), name
+                )
+    return diff
+
+
+def unified(old, new, label: str) -> str:
+    """A unified diff of two texts (None means the file is absent)."""
+    old_lines = (old or "").splitlines(True)
+    new_lines = (new or "").splitlines(True)
+    lines = difflib.unified_diff(
+        old_lines,
+        new_lines,
+        f"before: {label}" if old is not None else "/dev/null",
+        f"after: {label}" if new is not None else "/dev/null",
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def _data(module, p, state: dict, text_fields) -> dict:
+    make = getattr(module, "result", None)
+    if make is not None:
+        return make(p, state)
+    return {k: v for k, v in state.items() if k not in text_fields}
