@@ -1,0 +1,216 @@
+"""Controller side of an agent: bootstrap it through a transport, then exchange frames.
+
+The agent is started as ``python3 -c <BOOTSTRAP>``; the bootstrap reads one length-prefixed,
+zlib-compressed JSON list of ``(module name, source)`` pairs from stdin, registers them in
+``sys.modules`` under their ``fleet.agent.*`` names, and calls ``fleet.agent.main.main()``.
+Nothing is written to the target's disk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import itertools
+import json
+import shlex
+import zlib
+from dataclasses import dataclass, field
+from importlib import resources
+
+from fleet.agent import AGENT_MODULES, wire
+from fleet.errors import AgentError, ConnectionFailed
+from fleet.transport.base import AgentProcess, Transport
+
+READY = b"FLEET-AGENT-READY"
+SUDO_PROMPT = "[fleet-sudo-password]"
+
+BOOTSTRAP = (
+    "import sys,json,zlib,types\n"
+    "if sys.version_info<(3,8):\n"
+    " sys.stderr.write('fleet: the agent needs Python >= 3.8, this is '+sys.version.split()[0]+'\\n');sys.exit(3)\n"
+    "o=sys.stdout.buffer;o.write(b'" + READY.decode() + "\\n');o.flush()\n"
+    "r=sys.stdin.buffer;n=int(r.readline())\n"
+    "for k in ('fleet','fleet.agent'):\n"
+    " m=types.ModuleType(k);m.__path__=[];sys.modules[k]=m\n"
+    "for k,s in json.loads(zlib.decompress(r.read(n)).decode('utf-8')):\n"
+    " m=types.ModuleType(k);sys.modules[k]=m;setattr(sys.modules['fleet.agent'],k.split('.')[-1],m)\n"
+    " exec(compile(s,'<'+k+'>','exec'),m.__dict__)\n"
+    "sys.modules['fleet.agent.main'].main()\n"
+)
+
+
+def agent_payload() -> bytes:
+    """The agent's sources as the bootstrap expects them (length line + compressed JSON)."""
+    package = resources.files("fleet.agent")
+    pairs = [(f"fleet.agent.{name}", (package / f"{name}.py").read_text("utf-8")) for name in AGENT_MODULES]
+    blob = zlib.compress(json.dumps(pairs).encode("utf-8"), 6)
+    return str(len(blob)).encode() + b"\n" + blob
+
+
+@dataclass(frozen=True)
+class Become:
+    """Privilege escalation for one agent: ``sudo -u user``; password only with ``-K``."""
+
+    user: str = "root"
+    password: str | None = None
+    method: str = "sudo"
+    flags: str = "-H -S"
+
+
+def agent_command(interpreter: str, become: Become | None) -> str:
+    """The shell command line that starts the agent (wrapped in sudo when becoming)."""
+    command = f"{shlex.quote(interpreter)} -c {shlex.quote(BOOTSTRAP)}"
+    if become is None:
+        return command
+    if become.method != "sudo":
+        raise ConnectionFailed(f"become method {become.method!r} is not supported (only sudo)")
+    prompt = f"-p {shlex.quote(SUDO_PROMPT)}" if become.password is not None else "-n"
+    return f"sudo {become.flags} {prompt} -u {shlex.quote(become.user)} -- {command}"
+
+
+@dataclass
+class AgentSession:
+    """One running agent: sends requests, reads answers, ships each module source once."""
+
+    host: str
+    process: AgentProcess
+    hello: dict = field(default_factory=dict)
+    sent_modules: set[str] = field(default_factory=set)
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    broken: bool = False
+
+    @classmethod
+    async def start(
+        cls,
+        transport: Transport,
+        host: str,
+        interpreter: str,
+        payload: bytes,
+        become: Become | None = None,
+        timeout: float = 30.0,
+    ) -> AgentSession:
+        """Start the agent and wait for its hello; ConnectionFailed with a clear reason if not."""
+        process = await transport.spawn(agent_command(interpreter, become))
+        session = cls(host, process)
+        try:
+            await asyncio.wait_for(session._handshake(payload, become), timeout)
+        except TimeoutError:
+            process.kill()
+            raise ConnectionFailed(f"agent did not start within {timeout:.0f} s") from None
+        except (EOFError, wire.FrameError) as exc:
+            raise await session._start_failure(interpreter, become, exc) from None
+        return session
+
+    async def _handshake(self, payload: bytes, become: Become | None) -> None:
+        if become is not None and become.password is not None:
+            await self.process.write(become.password.encode() + b"\n")
+            line = await self.process.read_line()
+            if line.strip() != READY:
+                raise EOFError(f"unexpected output before the agent started: {line[:80]!r}")
+        else:
+            line = None
+        await self.process.write(payload)
+        if line is None and (await self.process.read_line()).strip() != READY:
+            raise EOFError("agent bootstrap did not start")
+        self.hello = await self._read()
+        if self.hello.get("op") != "hello":
+            raise wire.FrameError(f"expected hello, got {self.hello!r:.200}")
+
+    async def _start_failure(self, interpreter: str, become: Become | None, exc: Exception) -> ConnectionFailed:
+        code = await self.process.finish(timeout=2.0)
+        err = self.process.stderr_text().strip()
+        if code == 127 or "not found" in err and interpreter in err:
+            return ConnectionFailed(
+                f"{interpreter} not found on the host: install Python 3 there "
+                f"(e.g. apt-get install python3) or set ansible_python_interpreter"
+            )
+        if become is not None and ("password is required" in err or "incorrect password" in err
+                                   or "Sorry, try again" in err or SUDO_PROMPT in err):
+            return ConnectionFailed(
+                f"sudo to {become.user} failed: {_last_line(err, SUDO_PROMPT)} "
+                f"(use -K to give a password, or allow passwordless sudo)"
+            )
+        if become is not None and "not in the sudoers" in err or "may not run sudo" in err:
+            return ConnectionFailed(f"sudo to {become.user} refused: {_last_line(err, SUDO_PROMPT)}")
+        detail = _last_line(err, SUDO_PROMPT) or str(exc)
+        return ConnectionFailed(f"agent failed to start (exit {code}): {detail}")
+
+    async def _read(self) -> dict:
+        header = await self.process.read_exactly(wire.HEADER.size)
+        flags, length = wire.parse_header(header)
+        return wire.decode_payload(flags, await self.process.read_exactly(length))
+
+    async def request(self, message: dict, timeout: float | None = None) -> dict:
+        """Send one request and return its answer; AgentError if the agent fails or times out."""
+        if self.broken:
+            raise AgentError("agent session is closed")
+        message = dict(message, id=next(self._ids))
+        try:
+            await self.process.write(wire.encode(message))
+            answer = await asyncio.wait_for(self._read(), timeout)
+        except TimeoutError:
+            self.broken = True
+            self.process.kill()
+            raise AgentError(f"timed out after {timeout:.0f} s; the agent was stopped") from None
+        except (EOFError, wire.FrameError) as exc:
+            self.broken = True
+            err = _last_line(self.process.stderr_text(), "")
+            raise AgentError(f"agent connection lost: {exc}" + (f" ({err})" if err else "")) from None
+        if answer.get("error"):
+            self.broken = True
+            raise AgentError(str(answer["error"]))
+        if answer.get("id") != message["id"]:
+            self.broken = True
+            raise AgentError(f"answer id {answer.get('id')} does not match request {message['id']}")
+        return answer
+
+    async def run(self, calls: list[ModuleCall], check: bool, diff: bool, timeout: float | None) -> list[dict]:
+        """Execute module calls in one round trip; sources the agent lacks ride along."""
+        sources = {}
+        for call in calls:
+            if call.sha not in self.sent_modules:
+                sources[call.sha] = call.source
+        message = {
+            "op": "run",
+            "check": check,
+            "diff": diff,
+            "timeout": timeout,
+            "calls": [{"module": c.name, "sha": c.sha, "params": c.params} for c in calls],
+            "sources": sources,
+        }
+        # Allow the agent a moment past the deadline it enforces itself on commands.
+        answer = await self.request(message, None if timeout is None else timeout + 5.0)
+        self.sent_modules.update(sources)
+        results = answer.get("results")
+        if not isinstance(results, list) or len(results) > len(calls):
+            self.broken = True
+            raise AgentError("agent answered with a malformed result list")
+        return results
+
+    async def close(self) -> None:
+        if not self.broken:
+            with contextlib.suppress(EOFError):
+                await self.process.write(wire.encode({"op": "bye"}))
+        if await self.process.finish(timeout=2.0) is None:
+            self.process.kill()
+
+
+@dataclass(frozen=True)
+class ModuleCall:
+    """One module invocation: which module (name, source, hash) and its validated params."""
+
+    name: str
+    source: str
+    sha: str
+    params: dict
+
+
+def source_hash(source: str) -> str:
+    return hashlib.sha1(source.encode("utf-8")).hexdigest()
+
+
+def _last_line(text: str, strip: str) -> str:
+    lines = [line.replace(strip, "").strip() for line in text.strip().splitlines()]
+    lines = [line for line in lines if line]
+    return lines[-1] if lines else ""
