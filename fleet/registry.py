@@ -1,0 +1,209 @@
+"""Finding modules and validating their parameters on the controller.
+
+A module is a file ``NAME.py`` found, first match wins, in: the ``modules/`` folder beside
+the playbook (and any extra folders given), the folders third-party packages declare under
+the ``fleet.modules`` entry point group, then fleet's built-in ``modules/``. Its ``Params``
+dataclass is validated with pydantic before anything connects.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import sys
+import types
+from dataclasses import MISSING, dataclass, fields
+from functools import cached_property
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from pydantic import ConfigDict, TypeAdapter, ValidationError
+
+from fleet.errors import InputError, Location
+
+PARAMS_CONFIG = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
+NAMESPACES = ("ansible.builtin.", "ansible.legacy.", "fleet.")
+
+
+def builtin_dir(kind: str) -> Path:
+    """Where fleet's own ``modules`` or ``roles`` live (wheel install or source checkout)."""
+    package = Path(__file__).resolve().parent
+    installed = package / "_builtin" / kind
+    return installed if installed.is_dir() else package.parent / kind
+
+
+@dataclass
+class ModuleSpec:
+    """One module file, loaded on the controller for validation and docs."""
+
+    name: str
+    path: Path
+    source: str
+
+    @cached_property
+    def sha(self) -> str:
+        return hashlib.sha1(self.source.encode("utf-8")).hexdigest()
+
+    @cached_property
+    def namespace(self) -> types.ModuleType:
+        module = types.ModuleType(f"fleet_module_{self.name}_{self.sha[:10]}")
+        module.__file__ = str(self.path)
+        # pydantic resolves postponed annotations through sys.modules[cls.__module__]
+        sys.modules[module.__name__] = module
+        try:
+            exec(compile(self.source, str(self.path), "exec"), module.__dict__)
+        except Exception as exc:
+            del sys.modules[module.__name__]
+            raise InputError(f"module {self.name} cannot be loaded: {type(exc).__name__}: {exc}",
+                             Location(str(self.path))) from None
+        if not hasattr(module, "Params"):
+            raise InputError(f"module {self.name} has no Params dataclass", Location(str(self.path)))
+        module.Params.__pydantic_config__ = PARAMS_CONFIG
+        return module
+
+    @cached_property
+    def adapter(self) -> TypeAdapter:
+        return TypeAdapter(self.namespace.Params)
+
+    @cached_property
+    def aliases(self) -> dict[str, str]:
+        return dict(getattr(self.namespace, "ALIASES", {}))
+
+    @cached_property
+    def field_names(self) -> list[str]:
+        return [f.name for f in fields(self.namespace.Params)]
+
+    @cached_property
+    def required(self) -> list[str]:
+        return [f.name for f in fields(self.namespace.Params)
+                if f.default is MISSING and f.default_factory is MISSING]
+
+    @cached_property
+    def doc(self) -> str:
+        return (self.namespace.__doc__ or "").strip()
+
+    def canonical(self, args: dict[str, Any], where: str, location: Location | None) -> dict[str, Any]:
+        """Apply aliases; unknown keys are an error that suggests the closest name."""
+        out: dict[str, Any] = {}
+        for key, value in args.items():
+            name = self.aliases.get(key, key)
+            if name not in self.field_names:
+                known = self.field_names + list(self.aliases)
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise InputError(f"{where}: module {self.name} has no parameter {key!r}{hint}", location)
+            if name in out:
+                raise InputError(f"{where}: parameter {name!r} given twice (via alias {key!r})", location)
+            out[name] = value
+        return out
+
+    def validate(self, args: dict[str, Any], where: str, location: Location | None) -> dict[str, Any]:
+        """Full validation of rendered args; returns JSON-ready params for the agent."""
+        canonical = self.canonical(args, where, location)
+        try:
+            params = self.adapter.validate_python(canonical)
+        except ValidationError as exc:
+            raise InputError(f"{where}: {_describe(self.name, exc)}", location) from None
+        return self.adapter.dump_python(params, mode="json")
+
+    def check_static(self, args: dict[str, Any], is_template, where: str, location: Location | None) -> None:
+        """Validate what can be known before any template is rendered.
+
+        Unknown parameters, missing required ones, and the type of every literal value.
+        """
+        canonical = self.canonical(args, where, location)
+        missing = [name for name in self.required if name not in canonical]
+        if missing:
+            raise InputError(f"{where}: module {self.name} requires {', '.join(map(repr, missing))}", location)
+        for f in fields(self.namespace.Params):
+            if f.name not in canonical or is_template(canonical[f.name]):
+                continue
+            try:
+                self._field_adapter(f.name).validate_python(canonical[f.name])
+            except ValidationError as exc:
+                raise InputError(f"{where}: {_describe(self.name, exc, f.name)}", location) from None
+
+    def _field_adapter(self, name: str) -> TypeAdapter:
+        cache = self.__dict__.setdefault("_field_adapters", {})
+        if name not in cache:
+            hints = _type_hints(self.namespace.Params)
+            cache[name] = TypeAdapter(hints[name], config=ConfigDict(coerce_numbers_to_str=True))
+        return cache[name]
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    import typing
+
+    module = sys.modules.get(cls.__module__)
+    return typing.get_type_hints(cls, vars(module) if module else None)
+
+
+def _describe(module: str, exc: ValidationError, field: str | None = None) -> str:
+    parts = []
+    for error in exc.errors():
+        loc = ".".join(str(p) for p in error["loc"]) or field or "?"
+        if field and not error["loc"]:
+            loc = field
+        elif field:
+            loc = f"{field}.{loc}"
+        message = error["msg"]
+        if error["type"] == "unexpected_keyword_argument":
+            message = "unknown parameter"
+        elif error["type"] == "missing_argument":
+            message = "required parameter is missing"
+        parts.append(f"parameter {loc!r}: {message}")
+    return f"module {module}: " + "; ".join(parts)
+
+
+class ModuleRegistry:
+    """Looks modules up by name; one instance per run (no global state)."""
+
+    def __init__(self, extra_dirs: list[Path] | None = None, use_entry_points: bool = True) -> None:
+        self.dirs: list[Path] = [Path(d) for d in (extra_dirs or [])]
+        if use_entry_points:
+            self.dirs.extend(_entry_point_dirs())
+        self.dirs.append(builtin_dir("modules"))
+        self._loaded: dict[str, ModuleSpec] = {}
+
+    def find(self, name: str) -> ModuleSpec | None:
+        """The module called ``name`` (short or ``ansible.builtin.NAME``), or None."""
+        short = short_name(name)
+        if short in self._loaded:
+            return self._loaded[short]
+        if not short.isidentifier():
+            return None
+        for directory in self.dirs:
+            path = directory / f"{short}.py"
+            if path.is_file():
+                spec = ModuleSpec(short, path, path.read_text("utf-8"))
+                self._loaded[short] = spec
+                return spec
+        return None
+
+    def names(self) -> list[str]:
+        found: set[str] = set()
+        for directory in self.dirs:
+            if directory.is_dir():
+                found.update(p.stem for p in directory.glob("*.py") if not p.stem.startswith("_"))
+        return sorted(found)
+
+
+def short_name(name: str) -> str:
+    for prefix in NAMESPACES:
+        if name.startswith(prefix):
+            return name[len(prefix):]
+    return name
+
+
+def _entry_point_dirs() -> list[Path]:
+    """Folders declared by installed packages: ``[project.entry-points."fleet.modules"]``."""
+    dirs = []
+    for entry in metadata.entry_points(group="fleet.modules"):
+        try:
+            target = entry.load()
+        except Exception:  # a broken third-party package must not break every run
+            continue
+        path = Path(getattr(target, "__file__", "") or str(target))
+        dirs.append(path.parent if path.suffix == ".py" else path)
+    return dirs
