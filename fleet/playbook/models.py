@@ -1,0 +1,148 @@
+"""The typed model of a playbook, as the executor consumes it.
+
+The loader resolves everything static: ``import_tasks``/``import_role``/``import_playbook`` are
+inlined, block and play keywords that children inherit (``when``, ``tags``, ``become``,
+``become_user``, ``ignore_errors``, ``no_log``, ``check_mode``, ``diff``, ``vars``,
+``any_errors_fatal``) are pushed down onto each task (``when`` lists concatenated, tags
+unioned, scalar keywords overridden by the nearest definition), and every object keeps the
+:class:`~fleet.errors.Location` it was defined at.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fleet.errors import Location
+from fleet.layers import Layer
+
+
+@dataclass(frozen=True)
+class LoopControl:
+    """``loop_control``: the loop variable name and friends."""
+
+    loop_var: str = "item"
+    index_var: str | None = None
+    label: str | None = None
+    pause: float = 0.0
+    extended: bool = False
+
+
+@dataclass
+class RoleContext:
+    """The role a task belongs to: for ``role_name``, ``role_path`` and file/template lookup."""
+
+    name: str
+    path: Path
+    defaults: Layer
+    vars: Layer
+    params: Layer  # role params given where the role was referenced
+
+
+@dataclass
+class Task:
+    """One task: a module or controller action plus the keywords that govern it.
+
+    ``args`` holds raw, unrendered values; free-form strings were already split into a dict
+    (``command``/``shell`` put the command line in ``cmd``; ``k=v`` pairs become keys).
+    ``loop`` is the raw ``loop:`` value, or the list built from ``with_items``/``with_list``/
+    ``with_dict``/``with_fileglob`` (``loop_kind`` says which, so the executor can apply
+    ``dict2items``/fileglob semantics after rendering).
+    """
+
+    module: str  # short name: "file", "debug", "set_fact", "meta", "include_tasks", ...
+    args: dict[str, Any]
+    location: Location
+    name: str | None = None
+    when: list[Any] = field(default_factory=list)
+    loop: Any = None
+    loop_kind: str = "loop"  # loop | items | list | dict | fileglob
+    loop_control: LoopControl = field(default_factory=LoopControl)
+    register: str | None = None
+    notify: list[str] = field(default_factory=list)
+    tags: frozenset[str] = frozenset()
+    become: bool | None = None
+    become_user: str | None = None
+    ignore_errors: Any = False  # bool or template
+    ignore_unreachable: bool = False
+    changed_when: list[Any] | None = None
+    failed_when: list[Any] | None = None
+    no_log: Any = False
+    retries: Any = None
+    delay: Any = 5
+    until: list[Any] | None = None
+    check_mode: bool | None = None  # task-level override of --check
+    diff: bool | None = None
+    run_once: bool = False
+    any_errors_fatal: bool | None = None
+    vars_layers: tuple[Layer, ...] = ()  # block vars (outermost first), then task vars
+    role: RoleContext | None = None
+    base_dir: Path = Path(".")  # directory of the file the task came from
+    listen: list[str] = field(default_factory=list)  # handlers only
+    environment: dict[str, Any] | None = None
+
+    @property
+    def display_name(self) -> str:
+        """What the terminal and reports call this task (Ansible's convention)."""
+        if self.name:
+            return f"{self.role.name} : {self.name}" if self.role else self.name
+        label = self.module
+        return f"{self.role.name} : {label}" if self.role else label
+
+
+@dataclass
+class Block:
+    """``block``/``rescue``/``always``; children already carry the inherited keywords."""
+
+    block: list[Item]
+    location: Location
+    rescue: list[Item] = field(default_factory=list)
+    always: list[Item] = field(default_factory=list)
+    name: str | None = None
+
+
+Item = Task | Block
+
+
+@dataclass
+class Handler(Task):
+    """A task run at flush time on hosts that notified it (by name or ``listen`` topic)."""
+
+
+@dataclass
+class Play:
+    """One play. ``tasks`` is the full ordered list: pre_tasks, roles' tasks, tasks, post_tasks,
+    with ``meta: flush_handlers`` tasks inserted where Ansible flushes implicitly (after
+    pre_tasks, after roles+tasks, after post_tasks)."""
+
+    hosts: str
+    location: Location
+    name: str = ""
+    tasks: list[Item] = field(default_factory=list)
+    handlers: list[Handler] = field(default_factory=list)
+    vars_layers: tuple[Layer, ...] = ()  # role defaults, play vars, vars_files, role vars
+    gather_facts: bool = True
+    become: bool | None = None
+    become_user: str | None = None
+    serial: list[Any] = field(default_factory=list)  # ints or "30%" strings; [] = all at once
+    max_fail_percentage: float | None = None
+    any_errors_fatal: bool = False
+    strategy: str = "linear"
+    tags: frozenset[str] = frozenset()
+    check_mode: bool | None = None
+    diff: bool | None = None
+    base_dir: Path = Path(".")
+    roles: list[RoleContext] = field(default_factory=list)
+
+
+@dataclass
+class Playbook:
+    """A loaded playbook: its plays in order and where it lives."""
+
+    path: Path
+    plays: list[Play]
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
