@@ -1,0 +1,165 @@
+"""Typed results: one TaskResult per task per host, a HostReport per host, one RunReport.
+
+Counting follows Ansible's recap: a task that changed something counts as both ``ok`` and
+``changed``; ``failed`` tasks whose error was ignored count as ``ok`` (and ``ignored``).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+STATUSES = ("ok", "changed", "skipped", "failed", "unreachable")
+REDACTED = "********"
+NO_LOG_MSG = "the output has been hidden due to the fact that 'no_log: true' was specified for this result"
+
+
+@dataclass
+class TaskResult:
+    """What happened when one task ran on one host."""
+
+    host: str
+    play: str
+    task: str
+    module: str
+    status: str
+    msg: str = ""
+    diff: dict[str, Any] | None = None
+    duration_s: float = 0.0
+    data: dict[str, Any] = field(default_factory=dict)
+    location: str = ""
+    role: str | None = None
+    items: list[TaskResult] | None = None
+    item_label: str | None = None
+    ignored: bool = False
+    rescued: bool = False
+    warnings: list[str] = field(default_factory=list)
+    no_log: bool = False
+    exception: str | None = None
+    handler: bool = False
+
+    @property
+    def changed(self) -> bool:
+        return self.status == "changed" or bool(self.items and any(i.changed for i in self.items))
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed"
+
+    def to_report(self) -> dict[str, Any]:
+        """The run report's per-task entry (secrets and no_log content already removed)."""
+        entry: dict[str, Any] = {
+            "play": self.play,
+            "task": self.task,
+            "module": self.module,
+            "status": self.status,
+            "changed": self.changed,
+            "msg": NO_LOG_MSG if self.no_log and self.msg else self.msg,
+            "diff": None if self.no_log else self.diff,
+            "duration_s": round(self.duration_s, 6),
+            "location": self.location,
+        }
+        if self.role:
+            entry["role"] = self.role
+        if self.ignored:
+            entry["ignored"] = True
+        if self.warnings:
+            entry["warnings"] = list(self.warnings)
+        if self.items is not None:
+            entry["items"] = [
+                {"item": REDACTED if self.no_log else i.item_label, "status": i.status,
+                 "changed": i.changed, "msg": NO_LOG_MSG if self.no_log and i.msg else i.msg}
+                for i in self.items
+            ]
+        return entry
+
+
+@dataclass
+class HostReport:
+    """Everything one host did in a run."""
+
+    name: str
+    results: list[TaskResult] = field(default_factory=list)
+    unreachable: bool = False
+    failed: bool = False
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(("ok", "changed", "failed", "skipped", "unreachable", "ignored", "rescued"), 0)
+        for result in self.results:
+            if result.status == "unreachable":
+                counts["unreachable"] += 1
+            elif result.status == "failed" and not result.ignored:
+                counts["failed"] += 1
+            elif result.status == "skipped":
+                counts["skipped"] += 1
+            else:
+                counts["ok"] += 1
+                counts["changed"] += int(result.changed)
+                counts["ignored"] += int(result.ignored)
+            counts["rescued"] += int(result.rescued)
+        return counts
+
+    @property
+    def status(self) -> str:
+        if self.unreachable:
+            return "unreachable"
+        if self.failed:
+            return "failed"
+        return "changed" if any(r.changed for r in self.results) else "ok"
+
+
+@dataclass
+class RunReport:
+    """The whole run; ``to_dict`` is the documented ``--json`` format."""
+
+    mode: str  # "apply" | "check"
+    hosts: dict[str, HostReport] = field(default_factory=dict)
+    started: float = field(default_factory=time.time)
+    duration_s: float = 0.0
+
+    def host(self, name: str) -> HostReport:
+        report = self.hosts.get(name)
+        if report is None:
+            report = self.hosts[name] = HostReport(name)
+        return report
+
+    def summary(self) -> dict[str, int]:
+        total = dict.fromkeys(("ok", "changed", "failed", "skipped", "unreachable"), 0)
+        for host in self.hosts.values():
+            for key, value in host.counts().items():
+                if key in total:
+                    total[key] += value
+        return total
+
+    @property
+    def any_failed(self) -> bool:
+        return any(h.failed or h.unreachable for h in self.hosts.values())
+
+    @property
+    def any_changed(self) -> bool:
+        return any(r.changed for h in self.hosts.values() for r in h.results)
+
+    def exit_code(self) -> int:
+        """apply: 0 ok, 1 failures. check: 0 nothing to change, 2 changes pending, 1 errors."""
+        if self.any_failed:
+            return 1
+        if self.mode == "check" and self.any_changed:
+            return 2
+        return 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "started": self.started,
+            "duration_s": round(self.duration_s, 3),
+            "summary": self.summary(),
+            "hosts": {
+                name: {
+                    "status": host.status,
+                    "counts": host.counts(),
+                    "results": [r.to_report() for r in host.results],
+                }
+                for name, host in self.hosts.items()
+            },
+        }
