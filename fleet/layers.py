@@ -38,4 +38,5 @@ PRECEDENCE: tuple[str, ...] = (
     "role params",
     "include params",
     "extra vars",
+    "magic vars",  # inventory_hostname, groups, hostvars, ...: not overridable
 )

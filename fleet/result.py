@@ -89,15 +89,16 @@ class HostReport:
         for result in self.results:
             if result.status == "unreachable":
                 counts["unreachable"] += 1
-            elif result.status == "failed" and not result.ignored:
+            elif result.status == "failed" and not (result.ignored or result.rescued):
                 counts["failed"] += 1
             elif result.status == "skipped":
                 counts["skipped"] += 1
+            elif result.rescued:
+                counts["rescued"] += 1
             else:
                 counts["ok"] += 1
                 counts["changed"] += int(result.changed)
                 counts["ignored"] += int(result.ignored)
-            counts["rescued"] += int(result.rescued)
         return counts
 
     @property
