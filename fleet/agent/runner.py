@@ -76,7 +76,8 @@ def _imperative(module, p, reader: HostReader, check: bool, deadline) -> dict:
     changed = bool(data.pop("changed", True))
     failed_msg = data.pop("failed_msg", None)
     if failed_msg:
-        return _status("failed", msg=failed_msg, data=data)
+        # "changed" survives a failure so that failed_when can turn it back into a change
+        return _status("failed", msg=failed_msg, data=data, changed=changed)
     return _status("changed" if changed else "ok", msg=data.pop("msg", ""), data=data)
 
 

@@ -1,0 +1,1 @@
+"""Runs a loaded playbook against an inventory: plays, hosts, tasks, handlers, results."""

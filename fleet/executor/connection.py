@@ -1,0 +1,150 @@
+"""Turning a host's connection variables into a transport, and keeping its agents.
+
+Connection settings follow Ansible's variable names. As in Ansible, variables win over
+command-line options (``ansible_user`` overrides ``-u``), and ``ansible_become`` overrides
+the ``become`` keyword.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shlex
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fleet.errors import ConnectionFailed
+from fleet.session import AgentSession, Become
+from fleet.transport.base import Transport
+from fleet.transport.local import LocalTransport
+from fleet.transport.ssh import SSHOptions, SSHTransport
+
+
+@dataclass
+class ConnectionDefaults:
+    """Command-line connection options (lowest precedence, as in Ansible)."""
+
+    user: str | None = None
+    private_key: str | None = None
+    connection: str = "ssh"
+    known_hosts: str | None = None
+    accept_new_host_keys: bool = False
+    connect_timeout: float = 10.0
+    become_password: str | None = None
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "yes", "true", "on", "y", "t")
+    return bool(value)
+
+
+def _ssh_args(value: Any) -> dict[str, str]:
+    """``-o Key=Value`` settings from ansible_ssh_common_args / ansible_ssh_extra_args."""
+    found: dict[str, str] = {}
+    tokens = shlex.split(str(value or ""))
+    for index, token in enumerate(tokens):
+        option = None
+        if token == "-o" and index + 1 < len(tokens):
+            option = tokens[index + 1]
+        elif token.startswith("-o") and len(token) > 2:
+            option = token[2:]
+        elif token == "-J" and index + 1 < len(tokens):
+            found["proxyjump"] = tokens[index + 1]
+        if option:
+            key, _, val = option.replace(" ", "=", 1).partition("=")
+            found[key.strip().lower()] = val.strip()
+    return found
+
+
+def ssh_options(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults) -> SSHOptions:
+    """SSH settings for one host from its (rendered) variables."""
+
+    def var(*names: str, default: Any = None) -> Any:
+        for key in names:
+            if key in hostvars:
+                return hostvars[key]
+        return default
+
+    extra = _ssh_args(var("ansible_ssh_common_args", default="")) | _ssh_args(var("ansible_ssh_extra_args", default=""))
+    port = var("ansible_port", "ansible_ssh_port", default=extra.get("port"))
+    key = var("ansible_ssh_private_key_file", "ansible_private_key_file", default=defaults.private_key)
+    checking = var("ansible_host_key_checking", "ansible_ssh_host_key_checking", default=None)
+    if checking is None and "stricthostkeychecking" in extra:
+        checking = extra["stricthostkeychecking"].lower() not in ("no", "off")
+    accept_new = defaults.accept_new_host_keys or extra.get("stricthostkeychecking", "").lower() == "accept-new"
+    return SSHOptions(
+        host=str(var("ansible_host", "ansible_ssh_host", default=name)),
+        port=int(port) if port not in (None, "") else None,
+        user=var("ansible_user", "ansible_ssh_user", default=extra.get("user", defaults.user)),
+        key_files=[str(key)] if key else [],
+        password=var("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
+        known_hosts=extra.get("userknownhostsfile") or defaults.known_hosts,
+        host_key_checking=True if checking is None else _bool(checking),
+        accept_new_host_keys=accept_new,
+        proxy_jump=extra.get("proxyjump"),
+        connect_timeout=float(var("ansible_ssh_timeout", "ansible_timeout", default=defaults.connect_timeout)),
+    )
+
+
+TransportFactory = Callable[[str, Mapping[str, Any], ConnectionDefaults], Transport]
+
+# A plain registry: connection name -> factory. Later transports (docker, chroot) add entries.
+TRANSPORTS: dict[str, TransportFactory] = {
+    "ssh": lambda name, hv, d: SSHTransport(ssh_options(name, hv, d)),
+    "paramiko": lambda name, hv, d: SSHTransport(ssh_options(name, hv, d)),
+    "smart": lambda name, hv, d: SSHTransport(ssh_options(name, hv, d)),
+    "local": lambda name, hv, d: LocalTransport(),
+}
+
+
+def interpreter_for(hostvars: Mapping[str, Any]) -> str:
+    value = str(hostvars.get("ansible_python_interpreter") or "python3")
+    return "python3" if value.startswith("auto") else value
+
+
+class HostConnection:
+    """One host's transport and its agents (one per become user), opened on first use."""
+
+    def __init__(self, name: str, transport: Transport, interpreter: str, payload: bytes,
+                 become_password: str | None = None) -> None:
+        self.name = name
+        self.transport = transport
+        self.interpreter = interpreter
+        self._payload = payload
+        self._become_password = become_password
+        self._connected = False
+        self._sessions: dict[str | None, AgentSession] = {}
+
+    async def session(self, become_user: str | None) -> AgentSession:
+        """The agent for ``become_user`` (None = the login user), started if needed."""
+        session = self._sessions.get(become_user)
+        if session is not None and not session.broken:
+            return session
+        if not self._connected:
+            await self.transport.connect()
+            self._connected = True
+        become = None if become_user is None else Become(become_user, self._become_password)
+        session = await AgentSession.start(self.transport, self.name, self.interpreter, self._payload, become)
+        self._sessions[become_user] = session
+        return session
+
+    async def close(self) -> None:
+        for session in self._sessions.values():
+            with contextlib.suppress(Exception):  # closing must never mask the run's result
+                await session.close()
+        self._sessions.clear()
+        if self._connected:
+            await self.transport.close()
+            self._connected = False
+
+
+def make_connection(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults,
+                    payload: bytes) -> HostConnection:
+    kind = str(hostvars.get("ansible_connection") or defaults.connection)
+    factory = TRANSPORTS.get(kind)
+    if factory is None:
+        raise ConnectionFailed(f"unknown ansible_connection {kind!r} (known: {', '.join(sorted(TRANSPORTS))})")
+    password = hostvars.get("ansible_become_password", hostvars.get("ansible_become_pass"))
+    return HostConnection(name, factory(name, hostvars, defaults), interpreter_for(hostvars), payload,
+                          defaults.become_password if password is None else str(password))

@@ -1,0 +1,117 @@
+"""Assembling the variable layers a task sees on a host, in the documented precedence order.
+
+role defaults < inventory (all < groups < host) < facts < play vars < vars_files < role vars
+< block vars < task vars < include_vars < set_fact/register < role params < include params
+< extra vars < magic vars. Each task gets a fresh lazy view (:class:`fleet.vars.HostVars`),
+so templates in low layers see overrides from higher ones, as in Ansible.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleet.layers import Layer
+from fleet.playbook.models import Play, RoleContext, Task
+from fleet.vars import HostVars
+
+
+@dataclass
+class HostRuntime:
+    """Per-host variables that change during a run (they outlive a play, as in Ansible)."""
+
+    facts: dict[str, Any] = field(default_factory=dict)
+    set_facts: dict[str, Any] = field(default_factory=dict)  # set_fact and register
+    include_vars: dict[str, Any] = field(default_factory=dict)
+
+    def update_facts(self, ansible_facts: Mapping[str, Any]) -> None:
+        """Store gathered facts as ``ansible_facts`` and, as Ansible does, as ``ansible_*`` vars."""
+        merged = dict(self.facts.get("ansible_facts", {}))
+        for key, value in ansible_facts.items():
+            short = key[len("ansible_"):] if key.startswith("ansible_") else key
+            merged[short] = value
+            self.facts[key if key.startswith("ansible_") else f"ansible_{key}"] = value
+        self.facts["ansible_facts"] = merged
+
+
+class PlayVars:
+    """Builds HostVars views for the hosts of one play."""
+
+    def __init__(self, play: Play, inventory: Any, templar: Any, runtimes: Mapping[str, HostRuntime],
+                 extra_vars: Mapping[str, Any], magic: Mapping[str, Any]) -> None:
+        self.play = play
+        self.inventory = inventory
+        self.templar = templar
+        self.runtimes = runtimes
+        self.extra = Layer("extra vars", "command line (-e)", extra_vars)
+        self._play_magic = magic
+        self._below_inventory = tuple(lay for lay in play.vars_layers if lay.kind == "role defaults")
+        self._above_facts = tuple(lay for lay in play.vars_layers if lay.kind != "role defaults")
+        self._inventory_layers: dict[str, list[Layer]] = {}
+
+    def _inventory(self, host: str) -> list[Layer]:
+        layers = self._inventory_layers.get(host)
+        if layers is None:
+            layers = self._inventory_layers[host] = self.inventory.host_layers(host)
+        return layers
+
+    def magic(self, host: str, role: RoleContext | None) -> Layer:
+        values = dict(self._play_magic)
+        values["inventory_hostname"] = host
+        values["inventory_hostname_short"] = host.split(".", 1)[0]
+        values["group_names"] = self.inventory.group_names(host)
+        values["hostvars"] = HostvarsView(self)
+        if role is not None:
+            values["role_name"] = role.name
+            values["role_path"] = str(role.path)
+        return Layer("magic vars", "fleet", values)
+
+    def layers(self, host: str, role: RoleContext | None, task: Task | None = None,
+               include_params: Mapping[str, Any] | None = None) -> list[Layer]:
+        runtime = self.runtimes.get(host) or HostRuntime()
+        layers: list[Layer] = list(self._below_inventory)
+        if role is not None:
+            layers.append(role.defaults)
+        layers.extend(self._inventory(host))
+        layers.append(Layer("facts", "gathered facts", runtime.facts))
+        layers.extend(self._above_facts)
+        if role is not None:
+            layers.append(role.vars)
+        if task is not None:
+            layers.extend(task.vars_layers)
+        layers.append(Layer("include_vars", "include_vars", runtime.include_vars))
+        layers.append(Layer("set_fact / register", "set_fact / register", runtime.set_facts))
+        if role is not None:
+            layers.append(role.params)
+        if include_params:
+            layers.append(Layer("include params", "include", include_params))
+        layers.append(self.extra)
+        layers.append(self.magic(host, role))
+        return layers
+
+    def for_task(self, host: str, task: Task | None, include_params: Mapping[str, Any] | None = None) -> HostVars:
+        role = task.role if task is not None else None
+        return HostVars(self.layers(host, role, task, include_params), self.templar)
+
+    def for_host(self, host: str) -> HostVars:
+        """The play-level view of a host (no task or role layers): ``hostvars[host]``."""
+        return HostVars(self.layers(host, None), self.templar)
+
+
+class HostvarsView(Mapping[str, Any]):
+    """``hostvars``: every inventory host's variables, each resolved lazily on access."""
+
+    def __init__(self, play_vars: PlayVars) -> None:
+        self._play_vars = play_vars
+
+    def __getitem__(self, host: str) -> HostVars:
+        if host not in self._play_vars.inventory.hosts:
+            raise KeyError(host)
+        return self._play_vars.for_host(host)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._play_vars.inventory.hosts)
+
+    def __len__(self) -> int:
+        return len(self._play_vars.inventory.hosts)
