@@ -1,0 +1,204 @@
+"""Controller-side actions and the preparation of module calls.
+
+Actions run on the controller (``debug``, ``assert``, ``fail``, ``set_fact``,
+``include_vars``). ``template`` and ``copy`` with a local ``src`` are prepared here too: the
+file is read (and rendered) on the controller and shipped to the agent's ``copy`` module.
+Everything else goes to the agent as is, after validation against the module's Params.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fleet import yamlsrc
+from fleet.errors import InputError, Location
+from fleet.executor.context import HostRuntime
+from fleet.executor.files import find_file
+from fleet.layers import Layer
+from fleet.playbook.models import Task
+from fleet.registry import ModuleRegistry
+from fleet.session import ModuleCall
+
+LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars"})
+CONTROL_ACTIONS = frozenset({"meta", "include_tasks", "import_tasks", "include_role", "import_role"})
+
+
+@dataclass
+class ActionContext:
+    """What an action needs: the task, the host's view of variables, its rendered args."""
+
+    task: Task
+    host: str
+    variables: Any  # fleet.vars.HostVars
+    args: dict[str, Any]
+    templar: Any  # fleet.templating.Templar
+    registry: ModuleRegistry
+    playbook_dir: Path
+    runtime: HostRuntime
+
+    @property
+    def where(self) -> str:
+        return f"task {self.task.display_name!r}"
+
+    @property
+    def location(self) -> Location:
+        return self.task.location
+
+
+def _result(status: str = "ok", msg: str = "", **data: Any) -> dict[str, Any]:
+    return {"status": status, "changed": status == "changed", "msg": msg, "data": data}
+
+
+def debug(ctx: ActionContext) -> dict[str, Any]:
+    if "var" in ctx.args:
+        name = str(ctx.args["var"])
+        value = ctx.templar.evaluate(name, ctx.variables, ctx.location)
+        return _result(**{name: value})
+    msg = ctx.args.get("msg", "Hello world!")
+    text = msg if isinstance(msg, str) else json.dumps(msg, indent=4, sort_keys=True, default=str)
+    return {"status": "ok", "changed": False, "msg": text, "data": {"msg": msg}}
+
+
+def assert_(ctx: ActionContext) -> dict[str, Any]:
+    that = ctx.args.get("that")
+    if that is None:
+        raise InputError(f"{ctx.where}: assert needs 'that'", ctx.location)
+    conditions = that if isinstance(that, list) else [that]
+    for condition in conditions:
+        if not ctx.templar.truth(condition, ctx.variables, ctx.location):
+            msg = ctx.args.get("fail_msg", ctx.args.get("msg", "Assertion failed"))
+            return _result("failed", str(msg), assertion=str(condition), evaluated_to=False)
+    return _result(msg=str(ctx.args.get("success_msg", "All assertions passed")))
+
+
+def fail(ctx: ActionContext) -> dict[str, Any]:
+    return _result("failed", str(ctx.args.get("msg", "Failed as requested from task")))
+
+
+def set_fact(ctx: ActionContext) -> dict[str, Any]:
+    facts = {k: v for k, v in ctx.args.items() if k != "cacheable"}
+    for name in facts:
+        if not str(name).isidentifier():
+            raise InputError(f"{ctx.where}: set_fact: {name!r} is not a valid variable name", ctx.location)
+    ctx.runtime.set_facts.update(facts)
+    return _result(ansible_facts=facts)
+
+
+def include_vars(ctx: ActionContext) -> dict[str, Any]:
+    name = ctx.args.get("file") or ctx.args.get("_raw_params")
+    if not name:
+        raise InputError(f"{ctx.where}: include_vars needs a file", ctx.location)
+    path = find_file(str(name), ctx.task, ctx.playbook_dir, "vars")
+    values = yamlsrc.load_file(path)
+    if values is None:
+        values = {}
+    if not isinstance(values, dict):
+        raise InputError(f"{path} must contain a mapping of variables", Location(str(path)))
+    scope = ctx.args.get("name")
+    loaded = {scope: values} if scope else dict(values)
+    ctx.runtime.include_vars.update(loaded)
+    return _result(ansible_facts=loaded, ansible_included_var_files=[str(path)])
+
+
+LOCAL: dict[str, Callable[[ActionContext], dict[str, Any]]] = {
+    "debug": debug,
+    "assert": assert_,
+    "fail": fail,
+    "set_fact": set_fact,
+    "include_vars": include_vars,
+}
+
+
+def module_calls(ctx: ActionContext) -> list[ModuleCall]:
+    """The agent calls for a module task (template/copy read their local files here)."""
+    module = ctx.task.module
+    if module == "template":
+        return [_template(ctx)]
+    if module == "copy" and ctx.args.get("src") is not None and not _truthy(ctx.args.get("remote_src")):
+        return _copy_local(ctx)
+    return [_call(ctx, module, ctx.args)]
+
+
+def _call(ctx: ActionContext, module: str, args: dict[str, Any]) -> ModuleCall:
+    spec = ctx.registry.find(module)
+    if spec is None:
+        raise InputError(f"{ctx.where}: unknown module {module!r}", ctx.location)
+    params = spec.validate(args, ctx.where, ctx.location)
+    return ModuleCall(spec.name, spec.source, spec.sha, params)
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "yes", "true", "on", "y")
+    return bool(value)
+
+
+TEMPLATE_ONLY = ("src", "newline_sequence", "trim_blocks", "lstrip_blocks", "output_encoding",
+                 "variable_start_string", "variable_end_string", "block_start_string", "block_end_string")
+
+
+def _template(ctx: ActionContext) -> ModuleCall:
+    spec = ctx.registry.find("template")
+    if spec is None:
+        raise InputError(f"{ctx.where}: the template module is missing", ctx.location)
+    params = spec.validate(ctx.args, ctx.where, ctx.location)
+    path = find_file(str(params["src"]), ctx.task, ctx.playbook_dir, "templates")
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read template {path}: {exc}", ctx.location) from None
+    template_vars = ctx.variables.push(Layer("task vars", "template", {
+        "template_path": str(path),
+        "template_fullpath": str(path),
+        "template_host": os.uname().nodename,
+        "template_uid": str(os.getuid()),
+        "template_run_date": time.strftime("%Y-%m-%d %H:%M:%S"),
+        "template_destpath": params["dest"],
+    }))
+    content = ctx.templar.render_file(
+        text, template_vars, Location(str(path)),
+        trim_blocks=params.get("trim_blocks", True), lstrip_blocks=params.get("lstrip_blocks", False),
+    )
+    newline = params.get("newline_sequence") or "\n"
+    if newline != "\n":
+        content = content.replace("\n", newline)
+    copy_args = {k: v for k, v in params.items() if k not in TEMPLATE_ONLY and v is not None}
+    copy_args["content"] = content
+    return _call(ctx, "copy", copy_args)
+
+
+def _copy_local(ctx: ActionContext) -> list[ModuleCall]:
+    src = str(ctx.args["src"])
+    path = find_file(src, ctx.task, ctx.playbook_dir, "files")
+    base = {k: v for k, v in ctx.args.items() if k not in ("src", "remote_src", "local_follow", "directory_mode")}
+    if path.is_file():
+        return [_call(ctx, "copy", dict(base, content_b64=_read_b64(path, ctx)))]
+    # A directory: like Ansible, "dir/" copies its contents, "dir" copies the directory itself.
+    dest = str(base.pop("dest")).rstrip("/")
+    root = dest if src.endswith("/") else f"{dest}/{path.name}"
+    calls = [_call(ctx, "file", {"path": root, "state": "directory",
+                                 **({"mode": ctx.args["directory_mode"]} if ctx.args.get("directory_mode") else {})})]
+    for current, dirnames, filenames in sorted(os.walk(path)):
+        dirnames.sort()
+        rel = os.path.relpath(current, path)
+        target_dir = root if rel == "." else f"{root}/{rel}"
+        if rel != ".":
+            calls.append(_call(ctx, "file", {"path": target_dir, "state": "directory"}))
+        for filename in sorted(filenames):
+            content = _read_b64(Path(current) / filename, ctx)
+            calls.append(_call(ctx, "copy", dict(base, dest=f"{target_dir}/{filename}", content_b64=content)))
+    return calls
+
+
+def _read_b64(path: Path, ctx: ActionContext) -> str:
+    try:
+        return base64.b64encode(path.read_bytes()).decode("ascii")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc}", ctx.location) from None
