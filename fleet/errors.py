@@ -47,3 +47,7 @@ class ConnectionFailed(FleetError):
 
 class AgentError(FleetError):
     """The agent on a host broke the protocol, died, or timed out."""
+
+
+class AgentLost(AgentError):
+    """The stream to the agent ended: the host went away or the agent was killed."""

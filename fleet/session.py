@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from fleet.agent import AGENT_MODULES, wire
-from fleet.errors import AgentError, ConnectionFailed
+from fleet.errors import AgentError, AgentLost, ConnectionFailed
 from fleet.transport.base import AgentProcess, Transport
 
 READY = b"FLEET-AGENT-READY"
@@ -153,10 +153,14 @@ class AgentSession:
             self.broken = True
             self.process.kill()
             raise AgentError(f"timed out after {timeout:.0f} s; the agent was stopped") from None
-        except (EOFError, wire.FrameError) as exc:
+        except EOFError as exc:
             self.broken = True
             err = _last_line(self.process.stderr_text(), "")
-            raise AgentError(f"agent connection lost: {exc}" + (f" ({err})" if err else "")) from None
+            raise AgentLost(f"agent connection lost: {exc}" + (f" ({err})" if err else "")) from None
+        except wire.FrameError as exc:
+            self.broken = True
+            self.process.kill()
+            raise AgentError(f"agent protocol error: {exc}") from None
         if answer.get("error"):
             self.broken = True
             raise AgentError(str(answer["error"]))

@@ -1,0 +1,33 @@
+"""Options of one run (what the CLI flags or API arguments asked for)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleet.executor.connection import ConnectionDefaults
+
+
+@dataclass
+class RunOptions:
+    """Everything a run needs besides the inventory and the playbook."""
+
+    check: bool = False
+    diff: bool = False
+    forks: int = 100
+    limit: str | None = None
+    tags: frozenset[str] = frozenset()
+    skip_tags: frozenset[str] = frozenset()
+    extra_vars: dict[str, Any] = field(default_factory=dict)
+    timeout: float | None = None  # per task, seconds
+    become: bool = False
+    become_user: str | None = None
+    strategy: str | None = None  # overrides the plays' strategy when set
+    connection: ConnectionDefaults = field(default_factory=ConnectionDefaults)
+    module_dirs: list[str] = field(default_factory=list)
+    role_dirs: list[str] = field(default_factory=list)
+    verbosity: int = 0
+
+    @property
+    def mode(self) -> str:
+        return "check" if self.check else "apply"
