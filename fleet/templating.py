@@ -1,0 +1,516 @@
+"""Jinja2 templating with Ansible's semantics: the :class:`Templar`.
+
+Environment options, checked against Ansible's own documentation and source:
+
+* ``trim_blocks=True`` -- the template module's ``trim_blocks`` option defaults to ``yes``
+  (doc fragment ``template_common``: "Since Ansible 0.9, templates are loaded with
+  trim_blocks=True"); Ansible's environment uses the same for every templated string.
+* ``lstrip_blocks=False`` -- template module option ``lstrip_blocks``, default ``no``.
+* ``newline_sequence="\\n"`` -- template module option ``newline_sequence``, default ``'\\n'``.
+* ``keep_trailing_newline=True`` -- Ansible's template action renders with
+  ``preserve_trailing_newlines=True`` (and ``Templar.template`` defaults to it), which puts
+  back the newline Jinja would strip; Jinja's own option does exactly that.
+* ``None`` prints as an empty string inside string templates (Ansible's ``finalize``).
+* A string that is exactly one ``{{ expr }}`` yields the expression's native Python value,
+  like Ansible's native-Jinja mode (the default and only mode in ansible-core 2.19).
+
+Unlike Ansible the environment is a :class:`~jinja2.sandbox.SandboxedEnvironment`
+(``''.__class__`` and friends are refused), and the ``do`` and ``loopcontrols``
+extensions are always enabled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import types
+from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
+from typing import Any, ClassVar
+
+import jinja2
+from jinja2 import meta, nodes
+from jinja2.runtime import Context, StrictUndefined, Undefined, missing
+from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import object_type_repr
+
+from fleet import filters
+from fleet.errors import FleetError, Location, TemplateError
+from fleet.filters_lookup import make_lookups
+
+_RESULT = "__fleet_result"
+_GUARD_FILTERS = frozenset({"default", "d"})
+_GUARD_TESTS = frozenset({"defined", "undefined"})
+
+
+def is_template(value: str) -> bool:
+    """True if ``value`` contains a Jinja2 variable, block or comment start marker."""
+    return "{" in value and ("{{" in value or "{%" in value or "{#" in value)
+
+
+class FleetUndefined(StrictUndefined):
+    """Strict undefined that still chains (``foo.bar | default(1)`` works, as in Ansible)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name[:2] == "__":
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, key: Any) -> Any:
+        return self
+
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_hint:
+            return self._undefined_hint
+        if self._undefined_obj is missing:
+            return f"undefined variable {self._undefined_name!r}"
+        what = "attribute" if isinstance(self._undefined_name, str) else "element"
+        return f"{object_type_repr(self._undefined_obj)!r} has no {what} {self._undefined_name!r}"
+
+
+class _Context(Context):
+    """Context resolving names with one lookup in the (lazy) variable mapping."""
+
+    def resolve_or_missing(self, key: str) -> Any:
+        if key in self.vars:
+            return self.vars[key]
+        try:
+            return self.parent[key]
+        except KeyError:
+            return missing
+
+
+class _Scope(Mapping[str, Any]):
+    """Variables first, then template globals; never copies ``variables``."""
+
+    __slots__ = ("_vars", "_globals")
+
+    def __init__(self, variables: Mapping[str, Any], globals_: Mapping[str, Any]) -> None:
+        self._vars = variables
+        self._globals = globals_
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._vars[key]
+        except KeyError:
+            return self._globals[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._vars or key in self._globals
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._vars, *self._globals]))
+
+    def __len__(self) -> int:
+        return len(set(self._vars) | set(self._globals))
+
+
+class _Environment(SandboxedEnvironment):
+    """Sandboxed environment; mappings marked ``_fleet_items_first`` prefer items to attributes."""
+
+    context_class = _Context
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if getattr(type(obj), "_fleet_items_first", False):
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
+class _Compiled:
+    """A compiled template: ``native`` ones evaluate one expression to a Python value."""
+
+    __slots__ = ("template", "native", "scan", "lead", "trail")
+
+    def __init__(self, template: jinja2.Template, native: bool) -> None:
+        self.template = template
+        self.native = native
+        self.scan = False  # result may be a fresh container that could hide an Undefined
+        self.lead = self.trail = ""  # whitespace around a native expression, kept for str results
+
+
+class _Cache:
+    """A bounded dict: when full, the oldest entry goes."""
+
+    __slots__ = ("data", "limit")
+
+    def __init__(self, limit: int) -> None:
+        self.data: dict[str, _Compiled] = {}
+        self.limit = limit
+
+    def put(self, key: str, value: _Compiled) -> _Compiled:
+        if len(self.data) >= self.limit:
+            del self.data[next(iter(self.data))]
+        self.data[key] = value
+        return value
+
+
+def _snippet(source: str) -> str:
+    text = source.strip()
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def _finalize(value: Any) -> Any:
+    """Output hook for string templates: None prints empty, hidden Undefined fails."""
+    if value is None:
+        return ""
+    if isinstance(value, types.GeneratorType):
+        value = list(value)
+    if isinstance(value, (list, tuple, dict)):
+        _fail_on_undefined(value)
+    return value
+
+
+def _fail_on_undefined(value: Any) -> None:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    elif isinstance(value, dict):
+        for item in value.values():
+            _fail_on_undefined(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            _fail_on_undefined(item)
+
+
+def _single_expression(tree: nodes.Template) -> tuple[nodes.Expr, str, str] | None:
+    """``(expr, lead, trail)`` if ``tree`` is one ``{{ expr }}`` with only whitespace around it."""
+    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+        return None
+    parts = list(tree.body[0].nodes)
+    lead = trail = ""
+    if parts and isinstance(parts[0], nodes.TemplateData) and not parts[0].data.strip():
+        lead = parts.pop(0).data  # type: ignore[attr-defined]
+    if parts and isinstance(parts[-1], nodes.TemplateData) and not parts[-1].data.strip():
+        trail = parts.pop().data  # type: ignore[attr-defined]
+    if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
+        return parts[0], lead, trail
+    return None
+
+
+def _template_line(exc: BaseException, template: jinja2.Template) -> int:
+    """The line in ``template`` where ``exc`` was raised, 0 if unknown."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__jinja_template__") is template:
+            return template.get_corresponding_lineno(tb.tb_lineno)
+        tb = tb.tb_next
+    return 0
+
+
+class Templar:
+    """Renders templates and evaluates conditionals against a (lazy) variable mapping.
+
+    ``search_path`` lists the directories ``lookup('file', ...)`` and ``{% include %}``
+    search; compiled templates are cached per instance (``cache_size`` entries per kind).
+    """
+
+    omit_token: ClassVar[str] = "__omit_place_holder__" + hashlib.sha1(os.urandom(64)).hexdigest()
+
+    def __init__(self, search_path: Sequence[str | os.PathLike[str]] = (), *, cache_size: int = 4096) -> None:
+        self.search_path = [os.fspath(p) for p in search_path]
+        self.env = _Environment(
+            undefined=FleetUndefined,
+            trim_blocks=True,
+            lstrip_blocks=False,
+            keep_trailing_newline=True,
+            newline_sequence="\n",
+            finalize=_finalize,
+            extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+            loader=jinja2.FileSystemLoader(self.search_path),
+            auto_reload=False,
+        )
+        filters.install(self.env)
+        self.env.globals.update(make_lookups(self.search_path))
+        self.env.globals["omit"] = self.omit_token
+        self._globals: Mapping[str, Any] = self.env.globals
+        self._templates = _Cache(cache_size)
+        self._files = _Cache(min(cache_size, 256))
+        self._expressions = _Cache(cache_size)
+        self._names: dict[tuple[str, bool], frozenset[str]] = {}
+        self.compile_count = 0
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(self, value: Any, variables: Mapping[str, Any], location: Location | None = None) -> Any:
+        """Render every template in ``value`` (recursing into dicts, lists and tuples).
+
+        A string that is exactly one ``{{ expr }}`` returns the native value; other
+        templated strings render to ``str``; containers without templates come back as
+        the same object.
+        """
+        if isinstance(value, str) and not is_template(value):
+            return value
+        return self._render(value, _Scope(variables, self._globals), location)
+
+    def _render(self, value: Any, scope: _Scope, location: Location | None) -> Any:
+        if isinstance(value, str):
+            if not is_template(value):
+                return value
+            return self._run(self._compile(value, location), value, scope, location)
+        if isinstance(value, dict):
+            loc = getattr(value, "location", None) or location
+            out: dict[Any, Any] = {}
+            changed = False
+            for key, item in value.items():
+                new_key = self._render(key, scope, loc) if isinstance(key, str) else key
+                new_item = self._render(item, scope, loc)
+                changed = changed or new_key is not key or new_item is not item
+                out[new_key] = new_item
+            return out if changed else value
+        if isinstance(value, (list, tuple)):
+            loc = getattr(value, "location", None) or location
+            items = [self._render(item, scope, loc) for item in value]
+            if all(new is old for new, old in zip(items, value, strict=True)):
+                return value
+            return tuple(items) if isinstance(value, tuple) else items
+        return value
+
+    def render_file(self, text: str, variables: Mapping[str, Any], location: Location | None = None) -> str:
+        """Render a whole template file (the template module) to ``str``.
+
+        Errors carry ``location.path`` and the line inside the template file.
+        """
+        compiled = self._files.data.get(text)
+        if compiled is None:
+            tree = self._parse(text, location, file=True)
+            compiled = self._files.put(text, self._build(tree, text, location, native=False))
+        result = self._run(compiled, text, _Scope(variables, self._globals), location, file=True)
+        return str(result)
+
+    def evaluate(self, expr: Any, variables: Mapping[str, Any], location: Location | None = None) -> Any:
+        """Evaluate a bare expression (``when:``, ``changed_when:``, ``until:``...).
+
+        Non-strings come back unchanged; a string with ``{{ }}`` markers is rendered instead.
+        """
+        if not isinstance(expr, str):
+            return expr
+        if is_template(expr):
+            return self.render(expr, variables, location)
+        return self._run(self._compile_expr(expr, location), expr, _Scope(variables, self._globals), location)
+
+    def truth(self, cond: Any, variables: Mapping[str, Any], location: Location | None = None) -> bool:
+        """Evaluate a conditional the way Ansible's ``when:`` does.
+
+        ``cond`` may be a bool, an expression string, a ``"{{ expr }}"`` string (its result,
+        if a string, is evaluated again as an expression, like Ansible) or a list of
+        these, all of which must be true. None and empty strings are false.
+        """
+        if isinstance(cond, bool):
+            return cond
+        if isinstance(cond, (list, tuple)):
+            return all(self.truth(item, variables, location) for item in cond)
+        if cond is None:
+            return False
+        if not isinstance(cond, str):
+            return bool(cond)
+        scope = _Scope(variables, self._globals)
+        if is_template(cond):
+            value = self._render(cond, scope, location)
+            if not isinstance(value, str):
+                return self._bool(value, cond, location)
+            cond = value
+        cond = cond.strip()
+        if not cond:
+            return False
+        if cond.lower() in ("yes", "no", "on", "off"):
+            return cond.lower() in ("yes", "on")
+        value = self._run(self._compile_expr(cond, location), cond, scope, location)
+        return self._bool(value, cond, location)
+
+    @staticmethod
+    def _bool(value: Any, source: str, location: Location | None) -> bool:
+        try:
+            return bool(value)
+        except jinja2.UndefinedError as exc:
+            raise TemplateError(str(exc), location) from None
+
+    # ------------------------------------------------------------------ static checks
+
+    def check_syntax(self, value: Any, location: Location | None = None) -> None:
+        """Compile every template in ``value``; raise :class:`TemplateError` on the first bad one."""
+        if isinstance(value, str):
+            if is_template(value):
+                self._compile(value, location)
+        elif isinstance(value, dict):
+            loc = getattr(value, "location", None) or location
+            for key, item in value.items():
+                self.check_syntax(key, loc)
+                self.check_syntax(item, loc)
+        elif isinstance(value, (list, tuple)):
+            loc = getattr(value, "location", None) or location
+            for item in value:
+                self.check_syntax(item, loc)
+
+    def check_expression(self, expr: Any, location: Location | None = None) -> None:
+        """Compile a bare expression (``when:``) or a list of them; raise on syntax errors."""
+        if isinstance(expr, (list, tuple)):
+            for item in expr:
+                self.check_expression(item, location)
+        elif isinstance(expr, str):
+            if is_template(expr):
+                self._compile(expr, location)
+            elif expr.strip():
+                self._compile_expr(expr, location)
+
+    def check_file_syntax(self, text: str, location: Location | None = None) -> None:
+        """Parse a template file; syntax errors carry the line inside the file."""
+        self._parse(text, location, file=True)
+
+    def referenced_names(self, value: Any, *, bare: bool = False) -> set[str]:
+        """Top-level variable names that ``value``'s templates use unguarded.
+
+        Names that appear (anywhere in the same template) as the input of a
+        ``default``/``d`` filter or a ``defined``/``undefined`` test are guarded; names
+        bound inside the template and template globals (``lookup``, ``omit``...) are
+        ignored. With ``bare=True`` strings are bare expressions, as in ``when:``.
+        """
+        found: set[str] = set()
+        self._collect_names(value, bare, found)
+        return found
+
+    def _collect_names(self, value: Any, bare: bool, found: set[str]) -> None:
+        if isinstance(value, str):
+            if is_template(value):
+                found |= self._names_of(value, False)
+            elif bare and value.strip():
+                found |= self._names_of(value, True)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                self._collect_names(key, False, found)
+                self._collect_names(item, bare, found)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                self._collect_names(item, bare, found)
+
+    def _names_of(self, source: str, bare: bool) -> frozenset[str]:
+        key = (source, bare)
+        cached = self._names.get(key)
+        if cached is not None:
+            return cached
+        tree = self._parse("{{ " + source + " }}" if bare else source, None, file=False)
+        guarded: set[str] = set()
+        for node in tree.find_all((nodes.Filter, nodes.Test)):
+            guards = _GUARD_FILTERS if isinstance(node, nodes.Filter) else _GUARD_TESTS
+            if node.name in guards and node.node is not None:
+                subject = node.node
+                if isinstance(subject, nodes.Name):
+                    guarded.add(subject.name)
+                guarded.update(name.name for name in subject.find_all(nodes.Name))
+        names = frozenset(meta.find_undeclared_variables(tree) - guarded - set(self._globals))
+        if len(self._names) >= self._templates.limit:
+            self._names.clear()
+        self._names[key] = names
+        return names
+
+    # ------------------------------------------------------------------ compilation
+
+    def _parse(self, source: str, location: Location | None, *, file: bool) -> nodes.Template:
+        try:
+            return self.env.parse(source)
+        except jinja2.TemplateSyntaxError as exc:
+            raise self._syntax_error(exc, source, location, file) from None
+
+    @staticmethod
+    def _syntax_error(exc: jinja2.TemplateSyntaxError, source: str, location: Location | None,
+                      file: bool) -> TemplateError:
+        if file and location is not None:
+            return TemplateError(f"template syntax error: {exc.message}", Location(location.path, exc.lineno))
+        line = f" (line {exc.lineno} of the template)" if "\n" in source.strip() else ""
+        return TemplateError(f"template syntax error: {exc.message}{line} in {_snippet(source)}", location)
+
+    def _compile(self, source: str, location: Location | None) -> _Compiled:
+        compiled = self._templates.data.get(source)
+        if compiled is not None:
+            return compiled
+        tree = self._parse(source, location, file=False)
+        single = _single_expression(tree)
+        if single is None:
+            return self._templates.put(source, self._build(tree, source, location, native=False))
+        compiled = self._build_expr(single[0], source, location)
+        compiled.lead, compiled.trail = single[1], single[2]
+        return self._templates.put(source, compiled)
+
+    def _compile_expr(self, source: str, location: Location | None) -> _Compiled:
+        compiled = self._expressions.data.get(source)
+        if compiled is not None:
+            return compiled
+        parser = jinja2.parser.Parser(self.env, source, state="variable")
+        try:
+            expr = parser.parse_expression()
+            if not parser.stream.eos:
+                raise jinja2.TemplateSyntaxError(
+                    f"unexpected {parser.stream.current.value!r} after the expression",
+                    parser.stream.current.lineno)
+        except jinja2.TemplateSyntaxError as exc:
+            raise TemplateError(f"expression syntax error: {exc.message} in {_snippet(source)}",
+                                location) from None
+        return self._expressions.put(source, self._build_expr(expr, source, location))
+
+    def _build_expr(self, expr: nodes.Expr, source: str, location: Location | None) -> _Compiled:
+        body: list[nodes.Node] = [nodes.Assign(nodes.Name(_RESULT, "store"), expr, lineno=expr.lineno)]
+        tree = nodes.Template(body, lineno=1)
+        tree.set_environment(self.env)
+        plain = isinstance(expr, (nodes.Name, nodes.Getattr, nodes.Getitem, nodes.Const))
+        compiled = self._build(tree, source, location, native=True)
+        compiled.scan = not plain
+        return compiled
+
+    def _build(self, tree: nodes.Template, source: str, location: Location | None, *,
+               native: bool) -> _Compiled:
+        try:
+            template = self.env.from_string(tree)
+        except jinja2.TemplateSyntaxError as exc:
+            raise self._syntax_error(exc, source, location, not native) from None
+        except jinja2.TemplateError as exc:
+            raise TemplateError(f"template error: {exc} in {_snippet(source)}", location) from None
+        self.compile_count += 1
+        return _Compiled(template, native)
+
+    # ------------------------------------------------------------------ running
+
+    def _run(self, compiled: _Compiled, source: str, scope: Mapping[str, Any],
+             location: Location | None, *, file: bool = False) -> Any:
+        template = compiled.template
+        ctx = _Context(self.env, scope, template.name, template.blocks)  # type: ignore[arg-type]
+        try:
+            if not compiled.native:
+                return "".join(template.root_render_func(ctx))
+            for _ in template.root_render_func(ctx):
+                pass
+            result = ctx.vars[_RESULT]
+            if isinstance(result, Undefined):
+                result._fail_with_undefined_error()
+            if isinstance(result, str):
+                return compiled.lead + result + compiled.trail if compiled.lead or compiled.trail else result
+            if isinstance(result, (types.GeneratorType, KeysView, ValuesView, ItemsView)):
+                result = list(result)
+                _fail_on_undefined(result)
+            elif compiled.scan and isinstance(result, (list, tuple, dict)):
+                _fail_on_undefined(result)
+            return result
+        except FleetError as exc:
+            if exc.location is None:
+                exc.location = location
+            raise
+        except Exception as exc:  # every other failure becomes one clear TemplateError
+            if file and location is not None:
+                location = Location(location.path, _template_line(exc, template) or location.line)
+            raise self._runtime_error(exc, source, location) from None
+
+    @staticmethod
+    def _runtime_error(exc: Exception, source: str, location: Location | None) -> TemplateError:
+        if isinstance(exc, jinja2.exceptions.SecurityError):
+            return TemplateError(f"unsafe template operation: {exc} in {_snippet(source)}", location)
+        if isinstance(exc, jinja2.UndefinedError):
+            return TemplateError(str(exc), location)
+        if isinstance(exc, jinja2.TemplateNotFound):
+            return TemplateError(f"template not found: {exc}", location)
+        if isinstance(exc, RecursionError):
+            return TemplateError(f"recursive loop detected while templating {_snippet(source)}", location)
+        if isinstance(exc, jinja2.TemplateError):
+            return TemplateError(f"template error: {exc} in {_snippet(source)}", location)
+        return TemplateError(f"error templating {_snippet(source)}: {type(exc).__name__}: {exc}", location)
