@@ -1,0 +1,149 @@
+"""Checks that run before anything connects: bad input must fail the run with nothing applied.
+
+For every task and handler: the module's literal parameters (unknown names, missing required
+ones, wrong types), the syntax of every template, variables that are referenced but defined
+nowhere (in no inventory, play, role, block, task, register or set_fact), ``notify`` names that
+reach no handler, and the templates of ``template`` tasks with a literal ``src``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from fleet.errors import InputError, Location
+from fleet.executor.actions import CONTROL_ACTIONS, LOCAL
+from fleet.executor.files import find_file
+from fleet.executor.play import handler_known
+from fleet.playbook.models import Block, Item, Play, Playbook, Task
+from fleet.registry import ModuleRegistry
+
+JINJA_GLOBALS = frozenset({
+    "range", "lookup", "query", "q", "dict", "lipsum", "cycler", "joiner", "namespace", "now",
+    "undef", "true", "false", "none", "True", "False", "None", "loop", "self", "varargs", "kwargs",
+})
+MAGIC = frozenset({
+    "inventory_hostname", "inventory_hostname_short", "group_names", "groups", "hostvars",
+    "ansible_play_hosts", "ansible_play_hosts_all", "ansible_play_batch", "play_hosts",
+    "ansible_play_name", "playbook_dir", "role_name", "role_path", "ansible_check_mode",
+    "ansible_diff_mode", "ansible_run_tags", "ansible_skip_tags", "ansible_version", "fleet_version",
+    "omit", "ansible_facts", "ansible_loop", "ansible_loop_var", "ansible_index_var", "item",
+    "template_path", "template_fullpath", "template_host", "template_uid", "template_run_date",
+    "template_destpath", "ansible_managed", "environment",
+})
+TEMPLATE_FIELDS = ("args", "loop", "ignore_errors", "no_log", "retries", "delay")
+EXPRESSION_FIELDS = ("when", "changed_when", "failed_when", "until")
+
+
+def walk(items: Iterable[Item]) -> Iterator[Task]:
+    """Every task in a tree of blocks, in order."""
+    for item in items:
+        if isinstance(item, Block):
+            yield from walk(item.block)
+            yield from walk(item.rescue)
+            yield from walk(item.always)
+        else:
+            yield item
+
+
+def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, inventory: Any,
+                   extra_vars: dict[str, Any]) -> None:
+    """Raise InputError (file:line) for the first problem found; return quietly otherwise."""
+    inventory_names = _inventory_var_names(inventory)
+    for play in playbook.plays:
+        tasks = list(walk(play.tasks)) + list(play.handlers)
+        known = inventory_names | set(extra_vars) | _play_names(play, tasks) | MAGIC | JINJA_GLOBALS
+        dynamic = any(t.module == "include_vars" and not t.args.get("name") for t in tasks)
+        for task in tasks:
+            check_task(task, play, registry, templar, known, check_names=not dynamic,
+                       playbook_dir=playbook.base_dir)
+
+
+def _inventory_var_names(inventory: Any) -> set[str]:
+    names: set[str] = set()
+    for host in inventory.hosts:
+        for layer in inventory.host_layers(host):
+            names.update(layer.values)
+    return names
+
+
+def _play_names(play: Play, tasks: list[Task]) -> set[str]:
+    names: set[str] = set()
+    for layer in play.vars_layers:
+        names.update(layer.values)
+    for role in play.roles:
+        for layer in (role.defaults, role.vars, role.params):
+            names.update(layer.values)
+    for task in tasks:
+        if task.register:
+            names.add(task.register)
+        if task.module == "set_fact":
+            names.update(k for k in task.args if k != "_raw_params")
+        if task.module == "include_vars" and task.args.get("name"):
+            names.add(str(task.args["name"]))
+        names.add(task.loop_control.loop_var)
+        if task.loop_control.index_var:
+            names.add(task.loop_control.index_var)
+        for layer in task.vars_layers:
+            names.update(layer.values)
+        if task.role is not None:
+            for layer in (task.role.defaults, task.role.vars, task.role.params):
+                names.update(layer.values)
+    return names
+
+
+def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, known: set[str],
+               check_names: bool, playbook_dir: Path) -> None:
+    where = f"task {task.display_name!r}"
+    values = [getattr(task, f) for f in TEMPLATE_FIELDS]
+    values += [_as_template(templar, c) for f in EXPRESSION_FIELDS for c in getattr(task, f) or ()]
+    for value in values:
+        templar.check_syntax(value, task.location)
+        if check_names:
+            _check_names(templar, value, known, task, where)
+    for name in task.notify:
+        if not handler_known(play, name):
+            raise InputError(f"{where}: notify {name!r} matches no handler in this play", task.location)
+    if task.module in LOCAL or task.module in CONTROL_ACTIONS:
+        return
+    spec = registry.find(task.module)
+    if spec is None:
+        raise InputError(f"{where}: unknown module {task.module!r}", task.location)
+    if _is_template(templar, task.args):
+        return
+    spec.check_static(task.args, lambda v: _is_template(templar, v), where, task.location)
+    if task.module == "template":
+        _check_template_file(task, templar, known, check_names, playbook_dir)
+
+
+def _check_template_file(task: Task, templar: Any, known: set[str], check_names: bool, playbook_dir: Path) -> None:
+    src = task.args.get("src")
+    if not isinstance(src, str) or _is_template(templar, src):
+        return
+    path = find_file(src, task, playbook_dir, "templates")
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"cannot read template {path}: {exc}", task.location) from None
+    templar.check_syntax(text, Location(str(path)))
+    if check_names:
+        _check_names(templar, text, known, task, f"template {path}")
+
+
+def _check_names(templar: Any, value: Any, known: set[str], task: Task, where: str) -> None:
+    missing = sorted(n for n in templar.referenced_names(value) if n not in known and not n.startswith("ansible_"))
+    if missing:
+        raise InputError(f"{where}: undefined variable {missing[0]!r} (defined in no inventory, play, "
+                         f"role, vars file, register or set_fact)", task.location)
+
+
+def _is_template(templar: Any, value: Any) -> bool:
+    return isinstance(value, str) and templar.is_template(value)
+
+
+def _as_template(templar: Any, condition: Any) -> Any:
+    """A bare ``when:`` expression, wrapped so template checks see it as one."""
+    if isinstance(condition, str) and not templar.is_template(condition):
+        return "{{ " + condition + " }}"
+    return condition
