@@ -1,0 +1,214 @@
+"""The loaded inventory: hosts, groups, variable layers, host patterns."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fleet.inventory.builder import InventoryBuilder
+from fleet.inventory.export import graph as export_graph
+from fleet.inventory.export import to_ansible_json as export_json
+from fleet.inventory.model import Group, Host, VarsBlock
+from fleet.inventory.patterns import LOCALHOST_NAMES, PatternEvaluator, select_names
+from fleet.inventory.sources import load_source
+from fleet.inventory.varsfiles import VarsDir
+from fleet.layers import Layer
+
+GROUP_ALL = "inventory group all"
+GROUP = "inventory group"
+HOST = "inventory host"
+
+
+class Inventory:
+    """Hosts and groups from one or more inventory sources, merged.
+
+    ``hosts`` and ``groups`` keep the order in which sources declared them; ``all`` and
+    ``ungrouped`` always exist. Create one with :meth:`load`.
+    """
+
+    def __init__(
+        self,
+        groups: dict[str, Group],
+        hosts: dict[str, Host],
+        group_vars: Sequence[VarsDir] = (),
+        host_vars: Sequence[VarsDir] = (),
+    ) -> None:
+        self.groups = groups
+        self.hosts = hosts
+        self.group_vars_dirs = list(group_vars)
+        self.host_vars_dirs = list(host_vars)
+        self._group_hosts: dict[str, list[str]] = {}
+        self._implicit: dict[str, Host] = {}
+        self._patterns = PatternEvaluator(self, self._implicit_name)
+
+    @classmethod
+    def load(
+        cls, sources: str | Path | Sequence[str | Path], *, script_timeout: float = 60.0
+    ) -> Inventory:
+        """Load and merge inventory sources, in order (later sources add to earlier ones).
+
+        A source is an inventory file (YAML, INI or an executable script), a directory of
+        them, or a comma-separated host list (``"host1,host2,"``). Errors are
+        :class:`~fleet.errors.InputError` naming file:line.
+        """
+        if isinstance(sources, (str, Path)):
+            sources = [sources]
+        builder = InventoryBuilder()
+        basedirs: dict[str, str] = {}
+        for source in sources:
+            basedir = load_source(os.fspath(source), builder, script_timeout)
+            if basedir is not None:
+                basedirs.setdefault(os.path.realpath(basedir or "."), basedir)
+        groups, hosts = builder.finish()
+        group_vars = [VarsDir(os.path.join(d, "group_vars")) for d in basedirs.values()]
+        host_vars = [VarsDir(os.path.join(d, "host_vars")) for d in basedirs.values()]
+        for vars_dir in group_vars:
+            for name in groups:
+                vars_dir.blocks_for(name)
+        return cls(groups, hosts, group_vars, host_vars)
+
+    # -- hosts and groups -------------------------------------------------------------------
+
+    def _implicit_name(self, name: str) -> str | None:
+        if name in self.hosts or name not in LOCALHOST_NAMES:
+            return None
+        if name not in self._implicit:
+            block = VarsBlock("implicit localhost", {"ansible_connection": "local"})
+            self._implicit[name] = Host(name, blocks=[block], implicit=True)
+        return name
+
+    def get_host(self, name: str) -> Host | None:
+        """A host by name; ``localhost``/``127.0.0.1``/``::1`` give the implicit localhost
+        (not a member of ``all``) when the inventory does not define them."""
+        host = self.hosts.get(name)
+        if host is None and self._implicit_name(name) is not None:
+            host = self._implicit[name]
+        return host
+
+    def _host(self, name: str) -> Host:
+        host = self.get_host(name)
+        if host is None:
+            raise KeyError(f"host {name!r} is not in the inventory")
+        return host
+
+    def group_hosts(self, name: str) -> list[str]:
+        """Every host of a group and its descendants, in Ansible's order (the group's own
+        hosts, then each level of descendants in declaration order)."""
+        cached = self._group_hosts.get(name)
+        if cached is not None:
+            return cached
+        order = [name]
+        seen_groups = {name}
+        for group_name in order:  # grows while iterating: breadth-first
+            for child in self.groups[group_name].children:
+                if child not in seen_groups:
+                    seen_groups.add(child)
+                    order.append(child)
+        result: list[str] = []
+        seen: set[str] = set()
+        for group_name in order:
+            for host in self.groups[group_name].hosts:
+                if host not in seen:
+                    seen.add(host)
+                    result.append(host)
+        self._group_hosts[name] = result
+        return result
+
+    def groups_map(self) -> dict[str, list[str]]:
+        """Ansible's ``groups`` magic variable: every group name to its host names."""
+        return {name: list(self.group_hosts(name)) for name in self.groups}
+
+    def group_names(self, host_name: str) -> list[str]:
+        """Ansible's ``group_names``: the host's groups, sorted, without ``all``.
+
+        As Ansible, a host in no other group gets ``["ungrouped"]``.
+        """
+        return sorted(g for g in self._host(host_name).groups if g != "all")
+
+    def magic_vars(self, host_name: str) -> dict[str, Any]:
+        """Per-host magic variables the inventory knows (``groups`` is :meth:`groups_map`)."""
+        host = self._host(host_name)
+        name = host.name
+        try:
+            ipaddress.ip_address(name)
+            short = name
+        except ValueError:
+            short = name.split(".", 1)[0]
+        inventory_file = host.inventory_file
+        return {
+            "inventory_hostname": name,
+            "inventory_hostname_short": short,
+            "group_names": self.group_names(name),
+            "inventory_file": inventory_file,
+            "inventory_dir": os.path.dirname(inventory_file) if inventory_file else None,
+        }
+
+    def select(self, pattern: str, limit: str | Sequence[str] | None = None) -> list[Host]:
+        """Hosts matching an Ansible host pattern, restricted by ``limit`` (``--limit``).
+
+        The result has no duplicates and follows Ansible's order; a pattern matching
+        nothing gives ``[]``.
+        """
+        return [self._host(name) for name in select_names(self._patterns, pattern, limit)]
+
+    # -- variables ------------------------------------------------------------------------
+
+    def host_layers(self, host_name: str) -> list[Layer]:
+        """The inventory's variable layers for a host, lowest precedence first.
+
+        The order is Ansible's (``VARIABLE_PRECEDENCE`` default): inline vars of ``all``,
+        inline vars of the host's other groups (by depth, ``ansible_group_priority``,
+        name), ``group_vars/all``, ``group_vars/<group>`` in the same group order, inline
+        host vars, ``host_vars/<host>``. Values are raw (templates not rendered).
+        """
+        host = self._host(host_name)
+        others = [g for g in host.groups if g != "all"]
+        layers = [Layer(GROUP_ALL, b.source, b.values) for b in self.groups["all"].blocks]
+        for name in others:
+            layers.extend(Layer(GROUP, b.source, b.values) for b in self.groups[name].blocks)
+        for vars_dir in self.group_vars_dirs:
+            layers.extend(Layer(GROUP_ALL, b.source, b.values) for b in vars_dir.blocks_for("all"))
+        for vars_dir in self.group_vars_dirs:
+            for name in others:
+                layers.extend(Layer(GROUP, b.source, b.values) for b in vars_dir.blocks_for(name))
+        layers.extend(Layer(HOST, b.source, b.values) for b in host.blocks)
+        for vars_dir in self.host_vars_dirs:
+            layers.extend(Layer(HOST, b.source, b.values) for b in vars_dir.blocks_for(host.name))
+        return layers
+
+    def host_vars_merged(self, host_name: str) -> dict[str, Any]:
+        """All inventory variables of a host merged (higher layers replace whole values)."""
+        merged: dict[str, Any] = {}
+        for layer in self.host_layers(host_name):
+            merged.update(layer.values)
+        return merged
+
+    def group_vars_merged(self, group_name: str) -> dict[str, Any]:
+        """A group's own variables: inline, then its group_vars files (``--export`` view)."""
+        merged = dict(self.groups[group_name].vars)
+        for vars_dir in self.group_vars_dirs:
+            for block in vars_dir.blocks_for(group_name):
+                merged.update(block.values)
+        return merged
+
+    def host_own_vars(self, host_name: str) -> dict[str, Any]:
+        """A host's own variables: inline, then its host_vars files (``--export`` view)."""
+        host = self._host(host_name)
+        merged = dict(host.vars)
+        for vars_dir in self.host_vars_dirs:
+            for block in vars_dir.blocks_for(host.name):
+                merged.update(block.values)
+        return merged
+
+    # -- output ---------------------------------------------------------------------------
+
+    def to_ansible_json(self, export: bool = False) -> dict[str, Any]:
+        """What ``ansible-inventory --list`` (``--export`` with ``export=True``) prints."""
+        return export_json(self, export)
+
+    def graph(self, group: str = "all") -> str:
+        """What ``ansible-inventory --graph [group]`` prints."""
+        return export_graph(self, group)
