@@ -1,0 +1,23 @@
+"""The ``fleet`` command line (click). ``main`` is the console-script entry point."""
+
+from __future__ import annotations
+
+import click
+
+from fleet import __version__
+from fleet.cli.info import facts, inventory, modules, vars_command
+from fleet.cli.runs import apply, check, run
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="fleet")
+def cli() -> None:
+    """fleet: converge hosts to what your playbooks say, check for drift, fast."""
+
+
+for command in (apply, check, run, inventory, vars_command, facts, modules):
+    cli.add_command(command)
+
+
+def main() -> None:
+    cli(prog_name="fleet")

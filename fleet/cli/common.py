@@ -1,0 +1,144 @@
+"""Options shared by the run commands, ``-e`` parsing, and turning errors into exit codes."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from fleet import yamlsrc
+from fleet.errors import FleetError, InputError, Location
+from fleet.executor.connection import ConnectionDefaults
+from fleet.executor.options import RunOptions
+
+EXIT_ERROR = 1
+
+
+def parse_extra_vars(values: tuple[str, ...]) -> dict[str, Any]:
+    """``-e`` values: ``k=v k2=v2`` (strings, as Ansible), JSON/YAML mappings, or ``@file``."""
+    merged: dict[str, Any] = {}
+    for value in values:
+        text = value.strip()
+        if text.startswith("@"):
+            data = yamlsrc.load_file(text[1:])
+            if not isinstance(data, dict):
+                raise InputError(f"-e {value}: the file must contain a mapping", Location(text[1:]))
+        elif text.startswith("{") or text.startswith("---"):
+            data = yamlsrc.loads(text, "<-e>")
+            if not isinstance(data, dict):
+                raise InputError(f"-e {value!r}: expected a mapping")
+        else:
+            from fleet.playbook.kv import parse_kv
+
+            data = parse_kv(text, Location("<-e>"))
+        merged.update(data)
+    return merged
+
+
+def split_tags(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(t.strip() for value in values for t in value.split(",") if t.strip())
+
+
+def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every command that talks to hosts accepts (Ansible's names)."""
+    options = [
+        click.option("-i", "--inventory", "inventory", multiple=True, metavar="PATH",
+                     help="Inventory file, directory, script or 'host1,host2,' (repeatable)."),
+        click.option("-l", "--limit", metavar="PATTERN", help="Further limit the selected hosts."),
+        click.option("-e", "--extra-vars", "extra_vars", multiple=True, metavar="VARS",
+                     help="k=v pairs, JSON/YAML, or @file (repeatable; highest precedence)."),
+        click.option("-f", "--forks", type=click.IntRange(1), default=100, show_default=True,
+                     help="Hosts worked on at the same time."),
+        click.option("-C", "--check", is_flag=True, help="Change nothing; report what would change."),
+        click.option("-D", "--diff", is_flag=True, help="Show diffs of what changes."),
+        click.option("-u", "--user", metavar="USER", help="SSH login user (ansible_user wins)."),
+        click.option("-b", "--become", is_flag=True, help="Run with sudo."),
+        click.option("--become-user", metavar="USER", help="User to become (default root)."),
+        click.option("-K", "--ask-become-pass", is_flag=True, help="Ask for the sudo password."),
+        click.option("--private-key", metavar="FILE", help="SSH private key file."),
+        click.option("--known-hosts", metavar="FILE", help="known_hosts file (default ~/.ssh/known_hosts)."),
+        click.option("--accept-new-host-keys", is_flag=True,
+                     help="Accept and record unknown host keys (changed keys are still refused)."),
+        click.option("-c", "--connection", default="ssh", show_default=True, help="Default connection type."),
+        click.option("--timeout", type=float, metavar="SECONDS", help="Fail a task that runs longer than this."),
+        click.option("--json", "json_path", metavar="PATH", help="Write the run report as JSON ('-' = stdout)."),
+        click.option("-v", "--verbose", count=True, help="More output (-vvv for module tracebacks)."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple[str, ...] = (),
+                  skip_tags: tuple[str, ...] = (), strategy: str | None = None) -> RunOptions:
+    password = None
+    if params.get("ask_become_pass"):
+        if not sys.stdin.isatty():
+            raise InputError("-K needs a terminal to ask for the sudo password")
+        password = getpass.getpass("BECOME password: ")
+    connection = ConnectionDefaults(
+        user=params.get("user"),
+        private_key=params.get("private_key"),
+        connection=params.get("connection") or "ssh",
+        known_hosts=params.get("known_hosts"),
+        accept_new_host_keys=bool(params.get("accept_new_host_keys")),
+        become_password=password,
+    )
+    return RunOptions(
+        check=params.get("check", False) if check is None else check,
+        diff=bool(params.get("diff")),
+        forks=params.get("forks") or 100,
+        limit=params.get("limit"),
+        tags=split_tags(tags),
+        skip_tags=split_tags(skip_tags),
+        extra_vars=parse_extra_vars(params.get("extra_vars") or ()),
+        timeout=params.get("timeout"),
+        become=bool(params.get("become")),
+        become_user=params.get("become_user"),
+        strategy=strategy,
+        connection=connection,
+        verbosity=params.get("verbose") or 0,
+    )
+
+
+def fail(message: str, code: int = EXIT_ERROR) -> None:
+    click.echo(click.style("ERROR: ", fg="red", bold=True) + message, err=True)
+    sys.exit(code)
+
+
+def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Bad input and other fleet errors become one clear line on stderr and exit 1."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except FleetError as exc:
+            fail(str(exc))
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+
+    return wrapper
+
+
+def dump(data: Any, as_yaml: bool = False) -> str:
+    if as_yaml:
+        import yaml
+
+        return yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
+    return json.dumps(data, indent=2, sort_keys=False, default=str)
+
+
+def inventory_required(inventory: tuple[str, ...]) -> list[str]:
+    if not inventory:
+        default = Path("inventory")
+        if default.exists():
+            return [str(default)]
+        raise InputError("no inventory given: use -i PATH (a file, directory, script or 'host1,host2,')")
+    return list(inventory)

@@ -1,0 +1,127 @@
+"""Commands that describe things: ``inventory``, ``vars``, ``facts``, ``modules``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from typing import Any
+
+import click
+
+from fleet import api
+from fleet.cli.common import (
+    build_options,
+    dump,
+    fail,
+    handle_errors,
+    inventory_required,
+    parse_extra_vars,
+    run_options,
+)
+from fleet.errors import InputError
+from fleet.registry import ModuleRegistry
+from fleet.report.jsonout import write_json
+
+
+@click.command("inventory")
+@click.option("-i", "--inventory", "inventory", multiple=True, metavar="PATH", help="Inventory source (repeatable).")
+@click.option("--list", "as_list", is_flag=True, help="All groups and hosts as JSON (like ansible-inventory --list).")
+@click.option("--graph", "graph", is_flag=True, help="The group tree.")
+@click.option("--host", "host", metavar="HOST", help="One host's inventory variables.")
+@click.option("-y", "--yaml", "as_yaml", is_flag=True, help="YAML instead of JSON.")
+@click.option("-l", "--limit", metavar="PATTERN", help="Only hosts matching PATTERN (with --list).")
+@handle_errors
+def inventory(inventory: tuple[str, ...], as_list: bool, graph: bool, host: str | None, as_yaml: bool,
+              limit: str | None) -> None:
+    """Show the inventory as fleet reads it."""
+    inv = api.load_inventory(inventory_required(inventory))
+    if host:
+        if inv.get_host(host) is None:
+            fail(f"host {host!r} is not in the inventory")
+        click.echo(dump(inv.host_vars_merged(host), as_yaml))
+    elif graph:
+        click.echo(inv.graph())
+    else:
+        data = inv.to_ansible_json()
+        if limit:
+            keep = {h.name for h in inv.select(limit)}
+            data["_meta"]["hostvars"] = {k: v for k, v in data["_meta"]["hostvars"].items() if k in keep}
+        click.echo(dump(data, as_yaml))
+
+
+@click.command("vars")
+@click.argument("host")
+@click.option("-i", "--inventory", "inventory", multiple=True, metavar="PATH", help="Inventory source (repeatable).")
+@click.option("-p", "--playbook", metavar="PLAYBOOK", help="Include the play vars and role defaults of PLAYBOOK.")
+@click.option("-e", "--extra-vars", "extra_vars", multiple=True, metavar="VARS", help="Extra vars (k=v, JSON, @file).")
+@click.option("--explain", metavar="NAME", help="Show every layer that defines NAME and which one wins.")
+@click.option("-y", "--yaml", "as_yaml", is_flag=True, help="YAML instead of JSON.")
+@handle_errors
+def vars_command(host: str, inventory: tuple[str, ...], playbook: str | None, extra_vars: tuple[str, ...],
+                 explain: str | None, as_yaml: bool) -> None:
+    """Show HOST's variables, rendered, in fleet's precedence order."""
+    sources = inventory_required(inventory)
+    extra = parse_extra_vars(extra_vars)
+    inv = api.load_inventory(sources)
+    prepared = api.prepare(playbook, inv, api.RunOptions(extra_vars=extra)) if playbook else None
+    variables = api.host_vars(inv, host, prepared, extra)
+    if explain is None:
+        rendered = variables.as_dict(render=True)
+        rendered.pop("hostvars", None)
+        rendered.pop("groups", None)
+        click.echo(dump(rendered, as_yaml))
+        return
+    rows = variables.explain(explain)
+    if not rows:
+        fail(f"{explain!r} is not defined for {host}")
+    click.echo(f"{explain} for {host} (lowest precedence first):")
+    for row in rows:
+        mark = "=> " if row.won else "   "
+        click.echo(f"{mark}{row.kind:<22} {row.source:<50} {json.dumps(row.value, default=str)}")
+    try:
+        final = variables[explain]
+    except InputError as exc:
+        final = f"<error: {exc}>"
+    click.echo(f"value: {json.dumps(final, default=str)}")
+
+
+@click.command("facts")
+@click.argument("pattern", default="all")
+@run_options
+@handle_errors
+def facts(pattern: str, **params: Any) -> None:
+    """Gather and print the facts of the hosts PATTERN selects (JSON, per host)."""
+    options = build_options(params)
+    prepared = api.prepare_module(pattern, "setup", {}, inventory_required(params["inventory"]), options)
+    report = asyncio.run(api.apply_async(prepared))
+    data: dict[str, Any] = {}
+    for name, host in report.hosts.items():
+        for result in host.results:
+            data[name] = result.data.get("ansible_facts") if result.status == "ok" else {
+                "status": result.status, "msg": result.msg}
+    if params.get("json_path"):
+        write_json(data, params["json_path"])
+    else:
+        click.echo(dump(data))
+    sys.exit(report.exit_code())
+
+
+@click.command("modules")
+@click.argument("name", required=False)
+@click.option("-M", "--module-path", "module_dirs", multiple=True, metavar="DIR", help="Extra module folder.")
+@handle_errors
+def modules(name: str | None, module_dirs: tuple[str, ...]) -> None:
+    """List modules, or show one module's documentation and parameters."""
+    from fleet.cli.moddoc import describe, summary
+
+    registry = ModuleRegistry([*module_dirs, "modules"])
+    if name is None:
+        for module in registry.names():
+            spec = registry.find(module)
+            click.echo(f"{module:<14} {summary(spec) if spec else ''}")
+        return
+    spec = registry.find(name)
+    if spec is None:
+        fail(f"unknown module {name!r}")
+    click.echo(describe(spec))

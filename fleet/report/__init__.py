@@ -1,0 +1,1 @@
+"""Ways to show a RunReport: the terminal (rich) and the ``--json`` file."""

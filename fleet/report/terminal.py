@@ -1,0 +1,161 @@
+"""Live terminal output: a line per change or failure, diffs on request, a recap table.
+
+On a terminal a one-line progress display shows the current task and how many hosts have
+answered; without one (CI logs, pipes) only the lines are printed. ``ok``/``skipped`` lines
+appear from ``-v``; module return data from ``-vv``; module tracebacks from ``-vvv``.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from fleet.playbook.models import Play, Task
+from fleet.result import RunReport, TaskResult
+
+STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "unreachable": "bold red",
+         "skipped": "cyan"}
+
+
+class TerminalReporter:
+    """Reporter for people: quiet for what did not change, loud for what did or failed."""
+
+    def __init__(self, console: Console | None = None, verbosity: int = 0, diff: bool = False,
+                 mode: str = "apply") -> None:
+        self.console = console or Console(highlight=False)
+        self.verbosity = verbosity
+        self.diff = diff
+        self.mode = mode
+        self._task: str | None = None
+        self._task_header_shown = False
+        self._status = None
+        self._answered = 0
+        self._expected = 0
+
+    # -- events ------------------------------------------------------------------------------
+    def play_start(self, play: Play, hosts: list[str]) -> None:
+        self._stop_status()
+        name = play.name or play.hosts
+        suffix = "" if hosts else " — no hosts matched"
+        self.console.rule(Text(f"PLAY [{name}]{suffix}", style="bold"), align="left")
+        self._expected = len(hosts)
+
+    def task_start(self, task: Task, handler: bool) -> None:
+        self._task = ("HANDLER" if handler else "TASK") + f" [{task.display_name}]"
+        self._task_header_shown = False
+        self._answered = 0
+        if self.verbosity:
+            self._header()
+        elif self.console.is_terminal:
+            self._update_status()
+
+    def task_result(self, result: TaskResult) -> None:
+        self._answered += 1
+        loud = result.status in ("changed", "failed", "unreachable") or result.warnings
+        if loud or self.verbosity:
+            self._header()
+            self._line(result)
+        elif self.console.is_terminal:
+            self._update_status()
+
+    def run_end(self, report: RunReport) -> None:
+        self._stop_status()
+        table = Table(title="RECAP", title_justify="left", show_edge=False, pad_edge=False)
+        table.add_column("host", style="bold")
+        for column in ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored"):
+            table.add_column(column, justify="right")
+        for name, host in sorted(report.hosts.items()):
+            counts = host.counts()
+            style = STYLE["failed"] if host.failed or host.unreachable else (
+                STYLE["changed"] if counts["changed"] else STYLE["ok"])
+            table.add_row(Text(name, style=style), *(
+                Text(str(counts[c]), style=STYLE.get(c, "") if counts[c] and c != "ok" else "")
+                for c in ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")))
+        self.console.print()
+        self.console.print(table)
+        summary = report.summary()
+        verdict = _verdict(report)
+        self.console.print(f"{verdict} — {summary['changed']} changed, {summary['failed']} failed, "
+                           f"{summary['unreachable']} unreachable, {len(report.hosts)} hosts "
+                           f"in {report.duration_s:.2f} s")
+
+    # -- rendering -------------------------------------------------------------------------------
+    def _header(self) -> None:
+        if not self._task_header_shown and self._task:
+            self._stop_status()
+            self.console.print(Text(self._task, style="bold"))
+            self._task_header_shown = True
+
+    def _line(self, result: TaskResult) -> None:
+        self._stop_status()
+        status = result.status
+        word = {"changed": "would change" if self.mode == "check" else "changed"}.get(status, status)
+        if result.ignored:
+            word += " (ignored)"
+        if result.rescued:
+            word += " (rescued)"
+        line = Text(f"{word}: [{result.host}]", style=STYLE.get(status, ""))
+        if result.items is not None and not result.no_log:
+            done = [i for i in result.items if i.status in ("changed", "failed") or self.verbosity]
+            for item in done:
+                self.console.print(Text(f"  {item.status}: [{result.host}] => (item={item.item_label})",
+                                        style=STYLE.get(item.status, "")))
+                self._details(item, result.no_log)
+        if result.msg and status in ("failed", "unreachable", "skipped") or (result.msg and self.verbosity):
+            line.append(f" => {result.msg if not result.no_log else 'output hidden (no_log)'}")
+        self.console.print(line)
+        for warning in result.warnings:
+            self.console.print(Text(f"  [WARNING] {warning}", style="magenta"))
+        self._details(result, result.no_log)
+
+    def _details(self, result: TaskResult, no_log: bool) -> None:
+        if no_log:
+            return
+        if self.diff and result.diff:
+            render_diff(self.console, result.diff)
+        if self.verbosity >= 2 and result.data:
+            self.console.print(escape(json.dumps(result.data, indent=2, sort_keys=True, default=str)))
+        if self.verbosity >= 3 and result.exception:
+            self.console.print(Text(result.exception, style="red"))
+
+    def _update_status(self) -> None:
+        text = f"{self._task or ''}  {self._answered}/{self._expected} hosts"
+        if self._status is None:
+            self._status = self.console.status(text)
+            self._status.start()
+        else:
+            self._status.update(text)
+
+    def _stop_status(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+            self._status = None
+
+
+def render_diff(console: Console, diff: dict[str, Any]) -> None:
+    """Print a module diff: unified text for file contents, ``before → after`` for the rest."""
+    for part in diff.get("parts", ()):
+        render_diff(console, part)
+    unified = diff.get("unified") or {}
+    for name in diff.get("fields", ()):
+        if name in unified:
+            for line in unified[name].splitlines():
+                style = "green" if line.startswith("+") else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else ""
+                console.print(Text(line, style=style))
+        elif name in diff.get("before", {}) or name in diff.get("after", {}):
+            before = diff.get("before", {}).get(name)
+            after = diff.get("after", {}).get(name)
+            console.print(Text(f"  {name}: {before!r} → {after!r}", style="yellow"))
+
+
+def _verdict(report: RunReport) -> str:
+    if report.any_failed:
+        return "FAILED"
+    if report.mode == "check":
+        return "CHANGES PENDING" if report.any_changed else "NO CHANGES"
+    return "OK"
