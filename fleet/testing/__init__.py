@@ -1,0 +1,1 @@
+"""Helpers for testing playbooks and fleet itself against real hosts (sshd on loopback, ...)."""
