@@ -24,18 +24,21 @@ from __future__ import annotations
 import hashlib
 import os
 import types
-from collections.abc import ItemsView, Iterator, KeysView, Mapping, Sequence, ValuesView
+from collections.abc import ItemsView, KeysView, Mapping, Sequence, ValuesView
 from typing import Any, ClassVar
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.runtime import Context, StrictUndefined, Undefined, missing
-from jinja2.sandbox import SandboxedEnvironment
-from jinja2.utils import object_type_repr
+from jinja2.runtime import Undefined
 
-from fleet import filters
 from fleet.errors import FleetError, Location, TemplateError
-from fleet.filters_lookup import make_lookups
+from fleet.filters_env import (
+    FleetContext,
+    FleetEnvironment,
+    Scope,
+    fail_on_undefined,
+    make_environment,
+)
 
 _RESULT = "__fleet_result"
 _GUARD_FILTERS = frozenset({"default", "d"})
@@ -45,80 +48,6 @@ _GUARD_TESTS = frozenset({"defined", "undefined"})
 def is_template(value: str) -> bool:
     """True if ``value`` contains a Jinja2 variable, block or comment start marker."""
     return "{" in value and ("{{" in value or "{%" in value or "{#" in value)
-
-
-class FleetUndefined(StrictUndefined):
-    """Strict undefined that still chains (``foo.bar | default(1)`` works, as in Ansible)."""
-
-    __slots__ = ()
-
-    def __getattr__(self, name: str) -> Any:
-        if name[:2] == "__":
-            raise AttributeError(name)
-        return self
-
-    def __getitem__(self, key: Any) -> Any:
-        return self
-
-    @property
-    def _undefined_message(self) -> str:
-        if self._undefined_hint:
-            return self._undefined_hint
-        if self._undefined_obj is missing:
-            return f"undefined variable {self._undefined_name!r}"
-        what = "attribute" if isinstance(self._undefined_name, str) else "element"
-        return f"{object_type_repr(self._undefined_obj)!r} has no {what} {self._undefined_name!r}"
-
-
-class _Context(Context):
-    """Context resolving names with one lookup in the (lazy) variable mapping."""
-
-    def resolve_or_missing(self, key: str) -> Any:
-        if key in self.vars:
-            return self.vars[key]
-        try:
-            return self.parent[key]
-        except KeyError:
-            return missing
-
-
-class _Scope(Mapping[str, Any]):
-    """Variables first, then template globals; never copies ``variables``."""
-
-    __slots__ = ("_vars", "_globals")
-
-    def __init__(self, variables: Mapping[str, Any], globals_: Mapping[str, Any]) -> None:
-        self._vars = variables
-        self._globals = globals_
-
-    def __getitem__(self, key: str) -> Any:
-        try:
-            return self._vars[key]
-        except KeyError:
-            return self._globals[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._vars or key in self._globals
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(dict.fromkeys([*self._vars, *self._globals]))
-
-    def __len__(self) -> int:
-        return len(set(self._vars) | set(self._globals))
-
-
-class _Environment(SandboxedEnvironment):
-    """Sandboxed environment; mappings marked ``_fleet_items_first`` prefer items to attributes."""
-
-    context_class = _Context
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if getattr(type(obj), "_fleet_items_first", False):
-            try:
-                return obj[attribute]
-            except KeyError:
-                pass
-        return super().getattr(obj, attribute)
 
 
 class _Compiled:
@@ -152,28 +81,6 @@ class _Cache:
 def _snippet(source: str) -> str:
     text = source.strip()
     return repr(text if len(text) <= 80 else text[:77] + "...")
-
-
-def _finalize(value: Any) -> Any:
-    """Output hook for string templates: None prints empty, hidden Undefined fails."""
-    if value is None:
-        return ""
-    if isinstance(value, types.GeneratorType):
-        value = list(value)
-    if isinstance(value, (list, tuple, dict)):
-        _fail_on_undefined(value)
-    return value
-
-
-def _fail_on_undefined(value: Any) -> None:
-    if isinstance(value, Undefined):
-        value._fail_with_undefined_error()
-    elif isinstance(value, dict):
-        for item in value.values():
-            _fail_on_undefined(item)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            _fail_on_undefined(item)
 
 
 def _single_expression(tree: nodes.Template) -> tuple[nodes.Expr, str, str] | None:
@@ -212,25 +119,13 @@ class Templar:
 
     def __init__(self, search_path: Sequence[str | os.PathLike[str]] = (), *, cache_size: int = 4096) -> None:
         self.search_path = [os.fspath(p) for p in search_path]
-        self.env = _Environment(
-            undefined=FleetUndefined,
-            trim_blocks=True,
-            lstrip_blocks=False,
-            keep_trailing_newline=True,
-            newline_sequence="\n",
-            finalize=_finalize,
-            extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
-            loader=jinja2.FileSystemLoader(self.search_path),
-            auto_reload=False,
-        )
-        filters.install(self.env)
-        self.env.globals.update(make_lookups(self.search_path))
-        self.env.globals["omit"] = self.omit_token
+        self.env = make_environment(self.search_path, self.omit_token)
         self._globals: Mapping[str, Any] = self.env.globals
         self._templates = _Cache(cache_size)
         self._files = _Cache(min(cache_size, 256))
         self._expressions = _Cache(cache_size)
         self._names: dict[tuple[str, bool], frozenset[str]] = {}
+        self._overlays: dict[tuple[bool, bool], FleetEnvironment] = {}
         self.compile_count = 0
 
     # ------------------------------------------------------------------ rendering
@@ -244,9 +139,9 @@ class Templar:
         """
         if isinstance(value, str) and not is_template(value):
             return value
-        return self._render(value, _Scope(variables, self._globals), location)
+        return self._render(value, Scope(variables, self._globals), location)
 
-    def _render(self, value: Any, scope: _Scope, location: Location | None) -> Any:
+    def _render(self, value: Any, scope: Scope, location: Location | None) -> Any:
         if isinstance(value, str):
             if not is_template(value):
                 return value
@@ -269,17 +164,30 @@ class Templar:
             return tuple(items) if isinstance(value, tuple) else items
         return value
 
-    def render_file(self, text: str, variables: Mapping[str, Any], location: Location | None = None) -> str:
+    def render_file(self, text: str, variables: Mapping[str, Any], location: Location | None = None, *,
+                    trim_blocks: bool = True, lstrip_blocks: bool = False) -> str:
         """Render a whole template file (the template module) to ``str``.
 
-        Errors carry ``location.path`` and the line inside the template file.
+        ``trim_blocks``/``lstrip_blocks`` are the template module's options (defaults
+        ``yes``/``no``). Errors carry ``location.path`` and the line inside the template file.
         """
-        compiled = self._files.data.get(text)
+        key = f"{int(trim_blocks)}{int(lstrip_blocks)}:{text}"
+        compiled = self._files.data.get(key)
         if compiled is None:
-            tree = self._parse(text, location, file=True)
-            compiled = self._files.put(text, self._build(tree, text, location, native=False))
-        result = self._run(compiled, text, _Scope(variables, self._globals), location, file=True)
+            env = self._file_env(bool(trim_blocks), bool(lstrip_blocks))
+            tree = self._parse(text, location, file=True, env=env)
+            compiled = self._files.put(key, self._build(tree, text, location, native=False, env=env))
+        result = self._run(compiled, text, Scope(variables, self._globals), location, file=True)
         return str(result)
+
+    def _file_env(self, trim_blocks: bool, lstrip_blocks: bool) -> FleetEnvironment:
+        if (trim_blocks, lstrip_blocks) == (True, False):
+            return self.env
+        env = self._overlays.get((trim_blocks, lstrip_blocks))
+        if env is None:
+            env = self.env.overlay(trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks)
+            self._overlays[(trim_blocks, lstrip_blocks)] = env
+        return env
 
     def evaluate(self, expr: Any, variables: Mapping[str, Any], location: Location | None = None) -> Any:
         """Evaluate a bare expression (``when:``, ``changed_when:``, ``until:``...).
@@ -290,7 +198,7 @@ class Templar:
             return expr
         if is_template(expr):
             return self.render(expr, variables, location)
-        return self._run(self._compile_expr(expr, location), expr, _Scope(variables, self._globals), location)
+        return self._run(self._compile_expr(expr, location), expr, Scope(variables, self._globals), location)
 
     def truth(self, cond: Any, variables: Mapping[str, Any], location: Location | None = None) -> bool:
         """Evaluate a conditional the way Ansible's ``when:`` does.
@@ -307,7 +215,7 @@ class Templar:
             return False
         if not isinstance(cond, str):
             return bool(cond)
-        scope = _Scope(variables, self._globals)
+        scope = Scope(variables, self._globals)
         if is_template(cond):
             value = self._render(cond, scope, location)
             if not isinstance(value, str):
@@ -400,7 +308,17 @@ class Templar:
                 if isinstance(subject, nodes.Name):
                     guarded.add(subject.name)
                 guarded.update(name.name for name in subject.find_all(nodes.Name))
-        names = frozenset(meta.find_undeclared_variables(tree) - guarded - set(self._globals))
+        found = meta.find_undeclared_variables(tree)
+        # Jinja resolves names inside macro and call-block bodies at call time: check them too.
+        bound = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+        bound.update(m.name for m in tree.find_all(nodes.Macro))
+        bound.update(("varargs", "kwargs", "caller"))
+        bodies = [m.body for m in tree.find_all(nodes.Macro)] + [c.body for c in tree.find_all(nodes.CallBlock)]
+        for statements in bodies:
+            body = nodes.Template(list(statements), lineno=1)
+            body.set_environment(self.env)
+            found |= meta.find_undeclared_variables(body) - bound
+        names = frozenset(found - guarded - set(self._globals))
         if len(self._names) >= self._templates.limit:
             self._names.clear()
         self._names[key] = names
@@ -408,9 +326,10 @@ class Templar:
 
     # ------------------------------------------------------------------ compilation
 
-    def _parse(self, source: str, location: Location | None, *, file: bool) -> nodes.Template:
+    def _parse(self, source: str, location: Location | None, *, file: bool,
+               env: jinja2.Environment | None = None) -> nodes.Template:
         try:
-            return self.env.parse(source)
+            return (env or self.env).parse(source)
         except jinja2.TemplateSyntaxError as exc:
             raise self._syntax_error(exc, source, location, file) from None
 
@@ -460,9 +379,9 @@ class Templar:
         return compiled
 
     def _build(self, tree: nodes.Template, source: str, location: Location | None, *,
-               native: bool) -> _Compiled:
+               native: bool, env: jinja2.Environment | None = None) -> _Compiled:
         try:
-            template = self.env.from_string(tree)
+            template = (env or self.env).from_string(tree)
         except jinja2.TemplateSyntaxError as exc:
             raise self._syntax_error(exc, source, location, not native) from None
         except jinja2.TemplateError as exc:
@@ -475,7 +394,7 @@ class Templar:
     def _run(self, compiled: _Compiled, source: str, scope: Mapping[str, Any],
              location: Location | None, *, file: bool = False) -> Any:
         template = compiled.template
-        ctx = _Context(self.env, scope, template.name, template.blocks)  # type: ignore[arg-type]
+        ctx = FleetContext(self.env, scope, template.name, template.blocks)  # type: ignore[arg-type]
         try:
             if not compiled.native:
                 return "".join(template.root_render_func(ctx))
@@ -488,9 +407,9 @@ class Templar:
                 return compiled.lead + result + compiled.trail if compiled.lead or compiled.trail else result
             if isinstance(result, (types.GeneratorType, KeysView, ValuesView, ItemsView)):
                 result = list(result)
-                _fail_on_undefined(result)
+                fail_on_undefined(result)
             elif compiled.scan and isinstance(result, (list, tuple, dict)):
-                _fail_on_undefined(result)
+                fail_on_undefined(result)
             return result
         except FleetError as exc:
             if exc.location is None:

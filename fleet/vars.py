@@ -6,9 +6,9 @@ default ``hash_behaviour=replace``). Values are rendered on first access with th
 itself as the template context, so a template in a low layer sees overrides from higher
 layers, and ``"{{ inventory_hostname }}"`` in group vars resolves per host.
 
-Values from the ``facts`` and ``set_fact / register`` layers are data gathered from hosts or
-already rendered by the task that set them: like Ansible's "unsafe" values they are never
-templated again.
+Values from the ``facts``, ``set_fact / register`` and ``magic vars`` layers are data gathered
+from hosts, already rendered by the task that set them, or computed by fleet: like Ansible's
+"unsafe" values they are never templated (again).
 
 :meth:`HostVars.push` makes a cheap view with extra layers on top (task vars, loop item...).
 A view reuses its parent's rendered value for a name unless the name, or any name that
@@ -26,7 +26,7 @@ from fleet.errors import Location, TemplateError
 from fleet.layers import PRECEDENCE, Layer
 from fleet.templating import Templar, is_template
 
-UNTEMPLATED_KINDS: frozenset[str] = frozenset({"facts", "set_fact / register"})
+UNTEMPLATED_KINDS: frozenset[str] = frozenset({"facts", "set_fact / register", "magic vars"})
 _KINDS = frozenset(PRECEDENCE)
 _SOURCE_LINE = re.compile(r"^(.*):(\d+)$")
 _CONTEXT_ATTR = "_fleet_var_context"
@@ -149,27 +149,33 @@ class HostVars(Mapping[str, Any]):
     # ------------------------------------------------------------------ rendering
 
     def _resolve(self, name: str) -> tuple[Any, frozenset[str]]:
-        layer = self._winner(name)
-        if layer is None:
-            raise KeyError(name)
-        raw = layer.values[name]
-        if layer.kind in UNTEMPLATED_KINDS or (isinstance(raw, str) and not is_template(raw)) \
-                or not isinstance(raw, (str, dict, list, tuple)):
-            entry: tuple[Any, frozenset[str]] = (raw, frozenset())
-        else:
-            entry = self._from_parent(name) or self._render(name, layer, raw)
+        entry = self._from_parent(name)
+        if entry is None:
+            layer = self._winner(name)
+            if layer is None:
+                raise KeyError(name)
+            raw = layer.values[name]
+            if layer.kind in UNTEMPLATED_KINDS or not isinstance(raw, (str, dict, list, tuple)) \
+                    or (isinstance(raw, str) and not is_template(raw)):
+                entry = (raw, frozenset())
+            else:
+                entry = self._render(name, layer, raw)
         self._cache[name] = entry
         return entry
 
     def _from_parent(self, name: str) -> tuple[Any, frozenset[str]] | None:
-        """The parent's rendered value, if none of this view's layers could change it."""
+        """The parent's value, if none of this view's layers define it or anything it used.
+
+        KeyError (defined nowhere) propagates; a render error in the parent means "render
+        here", since this view's layers may define what was missing there.
+        """
         parent = self._parent
         if parent is None or name in self._shadow:
             return None
         try:
             parent[name]
         except TemplateError:
-            return None  # maybe this view defines what was missing; render here
+            return None
         entry = parent._cache[name]
         return entry if self._shadow.isdisjoint(entry[1]) else None
 

@@ -1,0 +1,141 @@
+"""The Jinja2 runtime pieces behind :class:`fleet.templating.Templar`.
+
+A sandboxed environment with Ansible's options, an undefined type that fails loudly yet
+chains like Ansible's, a context that resolves names through a lazy mapping without
+copying it, and the output hook. :func:`make_environment` registers fleet's filters,
+tests and lookups on a fresh environment.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import jinja2
+from jinja2.runtime import Context, StrictUndefined, Undefined, missing
+from jinja2.sandbox import SandboxedEnvironment
+from jinja2.utils import object_type_repr
+
+from fleet import filters
+from fleet.filters_lookup import make_lookups
+
+
+class FleetUndefined(StrictUndefined):
+    """Strict undefined that still chains (``foo.bar | default(1)`` works, as in Ansible)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        if name[:2] == "__":
+            raise AttributeError(name)
+        return self
+
+    def __getitem__(self, key: Any) -> Any:
+        return self
+
+    @property
+    def _undefined_message(self) -> str:
+        if self._undefined_hint:
+            return self._undefined_hint
+        if self._undefined_obj is missing:
+            return f"undefined variable {self._undefined_name!r}"
+        what = "attribute" if isinstance(self._undefined_name, str) else "element"
+        return f"{object_type_repr(self._undefined_obj)!r} has no {what} {self._undefined_name!r}"
+
+
+class FleetContext(Context):
+    """Context resolving names with one lookup in the (lazy) variable mapping."""
+
+    def resolve_or_missing(self, key: str) -> Any:
+        if key in self.vars:
+            return self.vars[key]
+        try:
+            return self.parent[key]
+        except KeyError:
+            return missing
+
+
+class Scope(Mapping[str, Any]):
+    """Variables first, then template globals; never copies ``variables``."""
+
+    __slots__ = ("_vars", "_globals")
+
+    def __init__(self, variables: Mapping[str, Any], globals_: Mapping[str, Any]) -> None:
+        self._vars = variables
+        self._globals = globals_
+
+    def __getitem__(self, key: str) -> Any:
+        try:
+            return self._vars[key]
+        except KeyError:
+            return self._globals[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._vars or key in self._globals
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._vars, *self._globals]))
+
+    def __len__(self) -> int:
+        return len(set(self._vars) | set(self._globals))
+
+
+class FleetEnvironment(SandboxedEnvironment):
+    """Sandboxed environment; mappings marked ``_fleet_items_first`` prefer items to attributes."""
+
+    context_class = FleetContext
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        if getattr(type(obj), "_fleet_items_first", False):
+            try:
+                return obj[attribute]
+            except KeyError:
+                pass
+        return super().getattr(obj, attribute)
+
+
+def finalize(value: Any) -> Any:
+    """Output hook for string templates: None prints empty, hidden Undefined fails."""
+    if value is None:
+        return ""
+    if isinstance(value, types.GeneratorType):
+        value = list(value)
+    if isinstance(value, (list, tuple, dict)):
+        fail_on_undefined(value)
+    return value
+
+
+def fail_on_undefined(value: Any) -> None:
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    elif isinstance(value, dict):
+        for item in value.values():
+            fail_on_undefined(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            fail_on_undefined(item)
+
+
+def make_environment(search_path: Sequence[str], omit: str) -> FleetEnvironment:
+    """A sandboxed environment with Ansible's defaults and fleet's filters, tests and lookups.
+
+    ``trim_blocks=True``, ``lstrip_blocks=False``, ``keep_trailing_newline=True`` and
+    ``newline_sequence='\\n'`` (see :mod:`fleet.templating` for where these come from);
+    ``{% include %}`` loads from ``search_path``.
+    """
+    env = FleetEnvironment(
+        undefined=FleetUndefined,
+        trim_blocks=True,
+        lstrip_blocks=False,
+        keep_trailing_newline=True,
+        newline_sequence="\n",
+        finalize=finalize,
+        extensions=["jinja2.ext.do", "jinja2.ext.loopcontrols"],
+        loader=jinja2.FileSystemLoader(list(search_path)),
+        auto_reload=False,
+    )
+    filters.install(env)
+    env.globals.update(make_lookups(search_path))
+    env.globals["omit"] = omit
+    return env
