@@ -32,6 +32,7 @@ from jinja2 import meta, nodes
 from jinja2.runtime import Undefined
 
 from fleet.errors import FleetError, Location, TemplateError
+from fleet.filters import to_bool
 from fleet.filters_env import (
     FleetContext,
     FleetEnvironment,
@@ -171,10 +172,11 @@ class Templar:
         ``trim_blocks``/``lstrip_blocks`` are the template module's options (defaults
         ``yes``/``no``). Errors carry ``location.path`` and the line inside the template file.
         """
-        key = f"{int(trim_blocks)}{int(lstrip_blocks)}:{text}"
+        trim, lstrip = to_bool(trim_blocks), to_bool(lstrip_blocks)
+        key = f"{int(trim)}{int(lstrip)}:{text}"
         compiled = self._files.data.get(key)
         if compiled is None:
-            env = self._file_env(bool(trim_blocks), bool(lstrip_blocks))
+            env = self._file_env(trim, lstrip)
             tree = self._parse(text, location, file=True, env=env)
             compiled = self._files.put(key, self._build(tree, text, location, native=False, env=env))
         result = self._run(compiled, text, Scope(variables, self._globals), location, file=True)
@@ -394,7 +396,7 @@ class Templar:
     def _run(self, compiled: _Compiled, source: str, scope: Mapping[str, Any],
              location: Location | None, *, file: bool = False) -> Any:
         template = compiled.template
-        ctx = FleetContext(self.env, scope, template.name, template.blocks)  # type: ignore[arg-type]
+        ctx = FleetContext(template.environment, scope, template.name, template.blocks)  # type: ignore[arg-type]
         try:
             if not compiled.native:
                 return "".join(template.root_render_func(ctx))

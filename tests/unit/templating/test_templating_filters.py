@@ -199,4 +199,4 @@ def test_filter_errors(templar: Templar, source: str, message: str) -> None:
 def test_filters_leave_their_input_alone(templar: Templar) -> None:
     before = {"a": {"x": "default", "y": "default"}, "b": "default", "c": "default"}
     templar.render("{{ defaults | combine(patch, recursive=True) }}", VARS)
-    assert DEFAULTS == before
+    assert before == DEFAULTS

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -102,10 +103,10 @@ def test_variables_mapping_is_not_copied(templar: Templar) -> None:
             self.seen.append(key)
             return super().__getitem__(key)
 
-        def keys(self):  # type: ignore[override]
+        def keys(self) -> Any:
             raise AssertionError("the templar must not copy the variables")
 
-        def __iter__(self):  # type: ignore[override]
+        def __iter__(self) -> Any:
             raise AssertionError("the templar must not iterate the variables")
 
     variables = Recording()
@@ -192,6 +193,21 @@ def test_render_file_keeps_the_trailing_newline_and_normalises_newlines(templar:
     assert templar.render_file("value={{ a }}\n", VARS) == "value=1\n"
     assert templar.render_file("value={{ a }}\n\n", VARS) == "value=1\n\n"
     assert templar.render_file("a\r\nb\r\n", VARS) == "a\nb\n"
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        ({}, "  x\n  "),
+        ({"trim_blocks": False}, "  \nx\n  \n"),
+        ({"lstrip_blocks": True}, "x\n"),
+        ({"trim_blocks": "no", "lstrip_blocks": "yes"}, "\nx\n\n"),
+    ],
+)
+def test_render_file_template_module_options(templar: Templar, options: dict[str, object],
+                                             expected: str) -> None:
+    text = "  {% if flag %}\nx\n  {% endif %}\n"
+    assert templar.render_file(text, VARS, **options) == expected  # type: ignore[arg-type]
 
 
 def test_render_file_is_always_a_string(templar: Templar) -> None:

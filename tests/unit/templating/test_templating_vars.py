@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import pytest
@@ -218,7 +218,7 @@ class AllHosts(Mapping[str, HostVars]):
     def __getitem__(self, name: str) -> HostVars:
         return self._hosts[name]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[str]:
         return iter(self._hosts)
 
     def __len__(self) -> int:
