@@ -59,7 +59,8 @@ def _source_location(layer: Layer, raw: Any) -> Location:
     return Location(layer.source)
 
 
-def _annotate(exc: TemplateError, message: str, location: Location | None) -> TemplateError:
+def _annotate(message: str, location: Location | None) -> TemplateError:
+    """A TemplateError already naming its variable (outer variables leave it alone)."""
     new = TemplateError(message, location)
     setattr(new, _CONTEXT_ATTR, True)
     return new
@@ -182,10 +183,9 @@ class HostVars(Mapping[str, Any]):
     def _render(self, name: str, layer: Layer, raw: Any) -> tuple[Any, frozenset[str]]:
         location = _source_location(layer, raw)
         if name in self._resolving:
-            exc = TemplateError(
+            raise _annotate(
                 f"recursive loop detected in variable {name!r} (defined in {layer.kind} {layer.source})",
                 location)
-            raise _annotate(exc, exc.message, location)
         self._resolving.add(name)
         self._tracking.append(set())
         try:
@@ -194,7 +194,7 @@ class HostVars(Mapping[str, Any]):
             if getattr(exc, _CONTEXT_ATTR, False):
                 raise
             message = f"{exc.message} (in variable {name!r} from {layer.kind} {layer.source})"
-            raise _annotate(exc, message, exc.location or location) from None
+            raise _annotate(message, exc.location or location) from None
         finally:
             deps = self._tracking.pop()
             self._resolving.discard(name)
