@@ -21,7 +21,7 @@ from fleet.errors import InputError, Location
 from fleet.inventory.ranges import split_port
 
 LOCALHOST_NAMES = ("localhost", "127.0.0.1", "::1")
-_SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)[:-]([0-9]*))\]$")
+_SUBSCRIPT = re.compile(r"^(.+)\[(?:(-?[0-9]+)|([0-9]+)[:-]([0-9]*)|:([0-9]+))\]$")
 _PARTS = re.compile(r"(?:[^\s:\[\]]|\[[^\]]*\])+")
 _GLOB_CHARS = ("*", "?", "[")
 
@@ -68,15 +68,20 @@ def order_parts(parts: Sequence[str]) -> list[str]:
 
 
 def split_subscript(part: str) -> tuple[str, Subscript | None]:
-    """``web[1:3]`` -> ``("web", (1, 3))``; ``web[-1]`` -> ``("web", (-1, None))``."""
+    """``web[1:3]`` -> ``("web", (1, 3))``; ``web[-1]`` -> ``("web", (-1, None))``.
+
+    Ranges are inclusive (``[0:2]`` is three hosts), as Ansible's code does.
+    """
     if part.startswith("~"):
         return part, None
     m = _SUBSCRIPT.match(part)
     if not m:
         return part, None
-    expr, index, start, end = m.groups()
+    expr, index, start, end, head_end = m.groups()
     if index is not None:
         return expr, (int(index), None)
+    if head_end is not None:  # [:N], as in Ansible's docs: from the first host
+        return expr, (0, int(head_end))
     return expr, (int(start), int(end) if end else -1)
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from fleet.errors import InputError, Location
 from fleet.inventory.model import VarsBlock
+from fleet.inventory.yamlinv import kind_name
 from fleet.yamlsrc import loads
 
 VARS_EXTENSIONS = ("", ".yml", ".yaml", ".json")
@@ -49,7 +50,7 @@ def load_vars_file(path: str) -> dict[str, Any]:
         return {}
     if not isinstance(data, Mapping):
         raise InputError(
-            f"a vars file must hold a mapping of variables, got {type(data).__name__}",
+            f"a vars file must hold a mapping of variables, got {kind_name(data)}",
             Location(path, 1),
         )
     return data if isinstance(data, dict) else dict(data)

@@ -21,6 +21,17 @@ GROUP_KEYS = ("hosts", "vars", "children")
 _KEY_LINE = re.compile(r"""^\s*(?:-\s+)?(["']?)(.+?)\1\s*:(?:\s|$)""")
 
 
+def kind_name(value: Any) -> str:
+    """A YAML-ish name for a value's type, for error messages."""
+    if isinstance(value, Mapping):
+        return "mapping"
+    if isinstance(value, list):
+        return "list"
+    if isinstance(value, str):
+        return "string"
+    return type(value).__name__
+
+
 class _YamlParser:
     def __init__(self, text: str, path: str, builder: InventoryBuilder, inventory_file: str):
         self.lines = text.splitlines()
@@ -57,7 +68,7 @@ class _YamlParser:
             raise InputError("YAML inventory is empty", top)
         if not isinstance(data, Mapping):
             raise InputError(
-                f"YAML inventory must be a mapping of group names, got {type(data).__name__}", top
+                f"YAML inventory must be a mapping of group names, got {kind_name(data)}", top
             )
         if "plugin" in data:
             raise InputError(
@@ -77,7 +88,7 @@ class _YamlParser:
         if not isinstance(data, Mapping):
             raise InputError(
                 f"group {name!r} must be a mapping with hosts, vars and/or children, "
-                f"got {type(data).__name__}",
+                f"got {kind_name(data)}",
                 where,
             )
         for key, value in data.items():
@@ -94,7 +105,7 @@ class _YamlParser:
                 continue
             if not isinstance(value, Mapping):
                 raise InputError(
-                    f"{key!r} of group {name!r} must be a mapping, got {type(value).__name__}",
+                    f"{key!r} of group {name!r} must be a mapping, got {kind_name(value)}",
                     key_where,
                 )
             if key == "vars":
@@ -122,7 +133,7 @@ class _YamlParser:
         for key, host_vars in hosts.items():
             if host_vars is not None and not isinstance(host_vars, Mapping):
                 raise InputError(
-                    f"variables of host {key!r} must be a mapping, got {type(host_vars).__name__}",
+                    f"variables of host {key!r} must be a mapping, got {kind_name(host_vars)}",
                     self.key_location(hosts, key),
                 )
             text = str(key)
