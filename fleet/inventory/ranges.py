@@ -93,5 +93,7 @@ def expand_host_pattern(
     text: str, location: Location | None = None
 ) -> tuple[list[str], int | None]:
     """An inventory host entry: ``(names, port)`` with ranges expanded and port split off."""
+    if ":" not in text:
+        return expand_hosts(text, location), None
     name, port = split_port(text)
     return expand_hosts(name, location), port

@@ -69,7 +69,7 @@ def load_file(path: str, builder: InventoryBuilder, script_timeout: float) -> No
         parse_script(path, builder, inventory_file, script_timeout)
         return
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8-sig") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read inventory file: {exc}", Location(path)) from None

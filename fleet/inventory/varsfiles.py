@@ -39,7 +39,7 @@ def _dir_files(path: str) -> list[str]:
 def load_vars_file(path: str) -> dict[str, Any]:
     """Load one YAML/JSON vars file; it must hold a mapping (or nothing)."""
     try:
-        with open(path, encoding="utf-8") as fh:
+        with open(path, encoding="utf-8-sig") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read vars file: {exc}", Location(path)) from None

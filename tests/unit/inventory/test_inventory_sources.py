@@ -166,3 +166,24 @@ def test_script_in_directory_source(write_tree) -> None:
     )
     inv = Inventory.load(str(root / "inv"))
     assert inv.group_hosts("web") == ["w2", "w1"]
+
+
+def test_byte_order_mark_and_crlf(tmp_path) -> None:
+    path = tmp_path / "hosts"
+    path.write_bytes(b"\xef\xbb\xbf[web]\r\nw1 a=1\r\n")
+    inv = Inventory.load(str(path))
+    assert inv.group_hosts("web") == ["w1"]
+    assert inv.host_vars_merged("w1") == {"a": 1}
+
+
+def test_relative_sources_give_relative_layer_sources(write_tree, monkeypatch) -> None:
+    root = write_tree(
+        {"inv/prod/hosts.ini": "[web]\nw1 a=1\n", "inv/prod/group_vars/web.yml": "b: 2\n"}
+    )
+    monkeypatch.chdir(root)
+    inv = Inventory.load("inv/prod/hosts.ini")
+    assert [layer.source for layer in inv.host_layers("w1")] == [
+        "inv/prod/group_vars/web.yml",
+        "inv/prod/hosts.ini:2",
+    ]
+    assert inv.hosts["w1"].inventory_file == str(root / "inv/prod/hosts.ini")
