@@ -49,6 +49,7 @@ class PlayVars:
         self._below_inventory = tuple(lay for lay in play.vars_layers if lay.kind == "role defaults")
         self._above_facts = tuple(lay for lay in play.vars_layers if lay.kind != "role defaults")
         self._inventory_layers: dict[str, list[Layer]] = {}
+        self._host_magic: dict[str, dict[str, Any]] = {}
 
     def _inventory(self, host: str) -> list[Layer]:
         layers = self._inventory_layers.get(host)
@@ -57,11 +58,11 @@ class PlayVars:
         return layers
 
     def magic(self, host: str, role: RoleContext | None) -> Layer:
-        values = dict(self._play_magic)
-        values["inventory_hostname"] = host
-        values["inventory_hostname_short"] = host.split(".", 1)[0]
-        values["group_names"] = self.inventory.group_names(host)
-        values["hostvars"] = HostvarsView(self)
+        base = self._host_magic.get(host)
+        if base is None:
+            base = self._host_magic[host] = {**self._play_magic, **self.inventory.magic_vars(host),
+                                             "hostvars": HostvarsView(self)}
+        values = dict(base)
         if role is not None:
             values["role_name"] = role.name
             values["role_path"] = str(role.path)
@@ -106,7 +107,7 @@ class HostvarsView(Mapping[str, Any]):
         self._play_vars = play_vars
 
     def __getitem__(self, host: str) -> HostVars:
-        if host not in self._play_vars.inventory.hosts:
+        if self._play_vars.inventory.get_host(host) is None:
             raise KeyError(host)
         return self._play_vars.for_host(host)
 
