@@ -8,11 +8,14 @@ The agent hands ``observe`` a reader, so check mode cannot write by construction
 from __future__ import annotations
 
 import contextlib
+import datetime
+import glob
 import grp
 import hashlib
 import os
 import pwd
 import re
+import shlex
 import shutil
 import stat as stat_mod
 import subprocess
@@ -59,8 +62,8 @@ def resolve_mode(spec, current: int | None, is_dir: bool) -> int:
     if isinstance(spec, int):
         return spec & 0o7777
     text = str(spec).strip()
-    if re.match(r"^[0-7]{1,4}$", text):
-        return int(text, 8)
+    if re.match(r"^0*[0-7]{1,4}$", text):
+        return int(text, 8) & 0o7777
     mode = current & 0o7777 if current is not None else 0
     for clause in text.split(","):
         match = _SYMBOLIC.match(clause.strip())
@@ -102,6 +105,123 @@ def _perm_bits(user: str, perms: str, mode: int, is_dir: bool) -> int:
         elif perm == "t":
             bits |= 0o1000
     return bits
+
+
+def display_text(data: bytes | None) -> str | None:
+    """File content as diffable, JSON-safe text; None when the file is absent.
+
+    UTF-8 text is returned as is (so comparing it is comparing the bytes). Anything else
+    (invalid UTF-8 or a NUL byte) becomes a one-line marker naming its size and SHA-1, so a
+    binary file can still be compared exactly and shown in a diff without breaking JSON.
+    """
+    if data is None:
+        return None
+    if b"\x00" not in data:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+    return f"(binary content: {len(data)} bytes, sha1 {hashlib.sha1(data).hexdigest()})\n"
+
+
+def wanted_attrs(mode, owner, group, info: dict | None, is_dir: bool, umask: int) -> dict:
+    """The ``mode``/``owner``/``group`` fields a task asks for, in ``path_info`` terms.
+
+    ``mode`` becomes a four-digit octal string (symbolic modes resolve against the current
+    mode, or against ``0666``/``0777 & ~umask`` for a path still to be created); a numeric
+    owner or group is compared as ``uid``/``gid``, a name as ``owner``/``group``.
+    """
+    want: dict = {}
+    if mode is not None and mode != "":
+        default = (0o777 if is_dir else 0o666) & ~umask
+        base = int(info["mode"], 8) if info is not None else default
+        want["mode"] = f"{resolve_mode(mode, base, is_dir):04o}"
+    for value, name_key, id_key in ((owner, "owner", "uid"), (group, "group", "gid")):
+        if value is None or value == "":
+            continue
+        if isinstance(value, int) or str(value).isdigit():
+            want[id_key] = int(value)
+        else:
+            want[name_key] = str(value)
+    return want
+
+
+def expand_path(path: str) -> str:
+    """Expand ``~`` and ``$VARS`` like Ansible does for parameters of type ``path``."""
+    return os.path.expanduser(os.path.expandvars(path))
+
+
+def substitute_path(command: str, path: str) -> list:
+    """Split a ``validate`` command like Ansible (shlex) and put ``path`` where ``%s`` is."""
+    if "%s" not in command:
+        raise ModuleFailure(f"validate must contain %s: {command}")
+    return [
+        part.replace("%%", "\0").replace("%s", path).replace("\0", "%")
+        for part in shlex.split(command)
+    ]
+
+
+def command_gate(creates, removes, chdir: str | None) -> tuple:
+    """Ansible's ``creates``/``removes`` test (globs, relative to ``chdir``) for command/shell.
+
+    Returns ``(should run, reason when not)`` with Ansible's messages.
+    """
+    if creates:
+        creates = expand_path(creates)
+        if _glob_exists(creates, chdir):
+            return False, f"Did not run command since '{creates}' exists"
+    if removes:
+        removes = expand_path(removes)
+        if not _glob_exists(removes, chdir):
+            return False, f"Did not run command since '{removes}' does not exist"
+    return True, ""
+
+
+def _glob_exists(pattern: str, chdir: str | None) -> bool:
+    if chdir and not os.path.isabs(pattern):
+        pattern = os.path.join(glob.escape(chdir), pattern)
+    return bool(glob.glob(pattern))
+
+
+def command_chdir(chdir: str | None) -> str | None:
+    """The expanded ``chdir`` of command/shell; ModuleFailure if it is not a directory."""
+    if not chdir:
+        return None
+    path = expand_path(chdir)
+    if not os.path.isdir(path):
+        error = "No such file or directory" if not os.path.exists(path) else "Not a directory"
+        raise ModuleFailure(f"Unable to change directory before execution: {error}: '{path}'")
+    return path
+
+
+def command_result(host, argv, shown, chdir, stdin, add_newline: bool, strip: bool) -> dict:
+    """Run ``argv`` and build Ansible's command/shell result (rc, stdout, start, delta...).
+
+    A non-zero rc sets ``failed_msg`` (``non-zero return code``) for the runner.
+    """
+    if stdin is not None and add_newline:
+        stdin += "\n"
+    start = datetime.datetime.now()
+    rc, out, err = host.run(argv, cwd=chdir, stdin=stdin)
+    end = datetime.datetime.now()
+    if strip:
+        out, err = out.rstrip("\r\n"), err.rstrip("\r\n")
+    data = {
+        "changed": True,
+        "cmd": shown,
+        "rc": rc,
+        "stdout": out,
+        "stderr": err,
+        "stdout_lines": out.splitlines(),
+        "stderr_lines": err.splitlines(),
+        "start": str(start),
+        "end": str(end),
+        "delta": str(end - start),
+        "msg": "",
+    }
+    if rc != 0:
+        data["msg"] = data["failed_msg"] = "non-zero return code"
+    return data
 
 
 class HostReader:
@@ -215,6 +335,7 @@ class HostReader:
         )
 
     write_file = mkdir = chmod = chown = remove = symlink = hardlink = touch = run = _refuse
+    set_attrs = set_times = backup = _refuse
 
 
 class HostWriter(HostReader):
@@ -222,11 +343,15 @@ class HostWriter(HostReader):
 
     writable = True
 
-    def write_file(self, path: str, data: bytes, mode=None, owner=None, group=None) -> None:
+    def write_file(
+        self, path: str, data: bytes, mode=None, owner=None, group=None, validate=None
+    ) -> None:
         """Replace ``path`` atomically: temp file in the same directory, then rename.
 
         Mode/owner/group are set on the temp file before the rename. When they are not
         given, an existing file keeps its own; a new file gets ``0666 & ~umask``.
+        ``validate`` (a command with ``%s``) runs on the finished temp file first; if it
+        fails, ``path`` is left untouched and ModuleFailure says why.
         """
         directory = os.path.dirname(path) or "."
         old = self.path_info(path, follow=True)
@@ -247,11 +372,58 @@ class HostWriter(HostReader):
             if uid != -1 or gid != -1:
                 os.chown(tmp, uid, gid)
             os.chmod(tmp, bits)
+            if validate:
+                rc, _out, err = _run(
+                    substitute_path(validate, tmp), None, None, None, False, self.deadline
+                )
+                if rc != 0:
+                    raise ModuleFailure(f"failed to validate: rc:{rc} error:{err.rstrip()}")
             os.rename(tmp, path)
         except BaseException:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
             raise
+
+    def set_attrs(self, path: str, attrs: dict, follow: bool = True) -> None:
+        """Apply the mode/owner/group fields of a ``wanted_attrs`` dict to ``path``."""
+        owner = attrs.get("owner", attrs.get("uid"))
+        group = attrs.get("group", attrs.get("gid"))
+        if owner is not None or group is not None:
+            self.chown(path, owner, group, follow=follow)  # before chmod: chown drops setuid
+        if attrs.get("mode") is not None:
+            self.chmod(path, attrs["mode"], follow=follow)
+
+    def set_times(
+        self, path: str, atime_ns: int | None, mtime_ns: int | None, follow: bool = True
+    ) -> None:
+        """Set access/modification times (nanoseconds); None keeps that time as it is."""
+        st = os.stat(path) if follow else os.lstat(path)
+        times = (
+            st.st_atime_ns if atime_ns is None else atime_ns,
+            st.st_mtime_ns if mtime_ns is None else mtime_ns,
+        )
+        os.utime(path, ns=times, follow_symlinks=follow)
+
+    def backup(self, path: str) -> str:
+        """Copy ``path`` to Ansible's ``PATH.PID.YYYY-MM-DD@HH:MM:SS~`` (metadata kept).
+
+        The agent lives longer than one task, so a second backup within the same second
+        gets a counter (``...@HH:MM:SS.1~``) instead of overwriting the first one.
+        Returns the backup's path, or ``""`` when ``path`` does not exist.
+        """
+        if not os.path.exists(path):
+            return ""
+        stamp = time.strftime("%Y-%m-%d@%H:%M:%S", time.localtime())
+        dest = f"{path}.{os.getpid()}.{stamp}~"
+        counter = 0
+        while os.path.lexists(dest):
+            counter += 1
+            dest = f"{path}.{os.getpid()}.{stamp}.{counter}~"
+        shutil.copy2(path, dest)
+        st = os.stat(path)
+        with contextlib.suppress(PermissionError):
+            os.chown(dest, st.st_uid, st.st_gid)
+        return dest
 
     def mkdir(self, path: str, mode=None) -> None:
         """Create ``path`` and missing parents (like ``mkdir -p``)."""

@@ -1,0 +1,79 @@
+"""Run a command on the host, without a shell.
+
+Behaves like ``ansible.builtin.command``:
+
+* ``cmd`` (the free-form text, ``command: touch /x``) is split like a shell would
+  (``shlex``) but never goes through one: no pipes, redirections or globs. ``argv`` gives
+  the arguments as a list instead; one of the two is required.
+* ``$VARS`` and ``~`` in the arguments are expanded unless ``expand_argument_vars: false``.
+* ``chdir`` runs the command in that directory.
+* ``creates``/``removes`` (globs, relative to ``chdir``) skip the command when the path
+  exists / does not exist: ``Did not run command since '/x' exists``. They also decide the
+  outcome in check mode; otherwise check mode skips the command.
+* ``stdin`` is fed to the command (with a newline added unless ``stdin_add_newline:
+  false``); trailing newlines are stripped from the output unless ``strip_empty_ends:
+  false``.
+* Returns ``rc``, ``stdout``, ``stderr``, ``stdout_lines``, ``stderr_lines``, ``cmd``,
+  ``start``, ``end``, ``delta`` and ``msg``. A non-zero ``rc`` fails the task with
+  ``non-zero return code``; a run is always ``changed`` (use ``changed_when``).
+
+Differences from Ansible: a command that cannot be started fails with ``command not
+found: NAME`` (Ansible reports ``rc: 2`` and the OS error); a skipped run (creates/removes)
+returns only ``msg``.
+"""
+
+from __future__ import annotations
+
+import shlex
+from dataclasses import dataclass
+
+from fleet.agent.hostio import (
+    ModuleFailure,
+    command_chdir,
+    command_gate,
+    command_result,
+    expand_path,
+)
+
+ALIASES: dict = {}
+
+
+@dataclass
+class Params:
+    cmd: str | None = None
+    argv: list[str] | None = None
+    chdir: str | None = None
+    creates: str | None = None
+    removes: str | None = None
+    stdin: str | None = None
+    stdin_add_newline: bool = True
+    strip_empty_ends: bool = True
+    expand_argument_vars: bool = True
+
+
+def _args(p: Params) -> list:
+    has_cmd = bool(p.cmd and p.cmd.strip())
+    if not has_cmd and not p.argv:
+        raise ModuleFailure("no command given")
+    if has_cmd and p.argv:
+        raise ModuleFailure("only command or argv can be given, not both")
+    return shlex.split(p.cmd) if has_cmd else [str(a) for a in p.argv]
+
+
+def would_run(p: Params, reader) -> tuple:
+    _args(p)
+    return command_gate(p.creates, p.removes, command_chdir(p.chdir))
+
+
+def run(p: Params, host) -> dict:
+    args = _args(p)
+    argv = [expand_path(a) for a in args] if p.expand_argument_vars else args
+    return command_result(
+        host,
+        argv,
+        args,
+        command_chdir(p.chdir),
+        p.stdin,
+        p.stdin_add_newline,
+        p.strip_empty_ends,
+    )

@@ -1,0 +1,196 @@
+"""Copy content to a file on the host, atomically, with mode/owner/group, backup and validate.
+
+Behaves like ``ansible.builtin.copy`` for single files:
+
+* The bytes come from ``content`` (a dict or list is written as JSON, as Ansible does),
+  from ``content_b64``, or with ``remote_src: true`` from the file ``src`` already on the
+  host. ``content_b64`` is internal: the controller sets it to the base64 bytes of a local
+  ``src`` it has read (a playbook's ``copy: src=...`` never reaches the host as a path).
+* The new file is written to a temp file beside ``dest`` and renamed over it; ``validate``
+  (a command containing ``%s``) runs on that temp file first, and if it fails the task
+  fails with ``dest`` untouched. An existing file keeps its mode and owner unless told.
+* ``dest`` ending in ``/`` or naming a directory gets the file inside it, named after
+  ``src`` (with ``content_b64`` the controller's ``src`` name may be passed along for
+  this); ``content`` into a directory is an error, as in Ansible. A missing directory is
+  created only for a ``dest`` ending in ``/``.
+* ``force: false`` only creates a missing ``dest``; ``backup: true`` keeps the old file as
+  ``dest.PID.YYYY-MM-DD@HH:MM:SS~``; ``follow: true`` writes through a symlink ``dest``,
+  otherwise the link is replaced by a file.
+* Content is compared byte for byte; ``--diff`` shows text, and binary data as a marker.
+
+Differences from Ansible: ``remote_src`` copies one file (not a directory tree);
+``mode: preserve`` needs ``remote_src`` (the controller does not send the source's mode);
+a failed ``validate`` reports ``failed to validate: rc:N error:...`` in ``msg``.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
+
+ALIASES: dict = {}
+DIFF_TEXT = ("content",)
+ATTRS = ("mode", "owner", "group", "uid", "gid")
+
+
+@dataclass
+class Params:
+    dest: str
+    content: str | dict[str, Any] | list[Any] | None = None
+    content_b64: str | None = None
+    src: str | None = None
+    remote_src: bool = False
+    mode: int | str | None = None
+    owner: str | None = None
+    group: str | None = None
+    backup: bool = False
+    force: bool = True
+    validate: str | None = None
+    follow: bool = False
+
+
+def _kind(path: str) -> str:
+    try:
+        os.lstat(path)
+    except OSError:
+        return "absent"
+    if os.path.islink(path):
+        return "link"
+    if os.path.isdir(path):
+        return "directory"
+    return "file" if os.path.isfile(path) else "other"
+
+
+def _dest(p: Params) -> str:
+    """The file to write: ``dest``, or a file inside it named after ``src``."""
+    dest = expand_path(p.dest)
+    if dest.endswith("/") or os.path.isdir(dest):
+        name = os.path.basename(expand_path(p.src).rstrip("/")) if p.src else ""
+        if p.content is not None or not name:
+            raise ModuleFailure("can not use content with a dir as dest")
+        dest = os.path.join(dest, name)
+    if p.follow and os.path.islink(dest):
+        dest = os.path.realpath(dest)
+    return dest
+
+
+def observe(p: Params, host) -> dict:
+    dest = _dest(p)
+    raw = host.read_bytes(dest) if os.path.isfile(dest) else None
+    cur = {"dest": dest, "state": _kind(dest), "content": display_text(raw), "umask": host.umask}
+    parent = os.path.dirname(dest) or "."
+    cur["parent_missing"] = not os.path.isdir(parent)
+    if raw is not None:
+        cur["checksum"] = hashlib.sha1(raw).hexdigest()
+        with contextlib.suppress(ValueError):  # no md5 in FIPS mode
+            cur["md5sum"] = hashlib.md5(raw).hexdigest()
+    info = host.path_info(dest, follow=True) if cur["state"] != "absent" else None
+    if info is not None:
+        cur.update({k: info[k] for k in ("mode", "owner", "group", "uid", "gid", "size")})
+        cur["info"] = info
+    if p.remote_src and p.src:
+        src = expand_path(p.src)
+        if not os.path.exists(src):
+            raise ModuleFailure(f"Source {src} not found")
+        if os.path.isdir(src):
+            raise ModuleFailure(
+                "remote_src with a directory src is not supported: copy files one by one "
+                f"or use the file module for directories ({src})"
+            )
+        if not os.access(src, os.R_OK):
+            raise ModuleFailure(f"Source {src} not readable")
+        cur["src_bytes"] = host.read_bytes(src)
+        cur["src_mode"] = host.path_info(src, follow=True)["mode"]
+    return cur
+
+
+def _payload(p: Params, cur: dict) -> bytes:
+    """The bytes ``dest`` should hold."""
+    if p.content_b64 is not None:
+        try:
+            return base64.b64decode(p.content_b64, validate=True)
+        except ValueError as exc:
+            raise ModuleFailure(f"content_b64 is not valid base64: {exc}") from None
+    if p.content is not None:
+        text = p.content if isinstance(p.content, str) else json.dumps(p.content)
+        return text.encode("utf-8")
+    return cur["src_bytes"]
+
+
+def desired(p: Params, cur: dict) -> dict:
+    sources = [x is not None for x in (p.content, p.content_b64)]
+    if sum(sources) > 1:
+        raise ModuleFailure("content and content_b64 are mutually exclusive")
+    if p.remote_src:
+        if p.content is not None or p.content_b64 is not None:
+            raise ModuleFailure("src and content are mutually exclusive")
+        if not p.src:
+            raise ModuleFailure("src is required with remote_src")
+    elif not any(sources):
+        if p.src:
+            raise ModuleFailure(
+                f"src {p.src} is a controller path: the controller sends its content "
+                "(content_b64); use remote_src: true for a file on the host"
+            )
+        raise ModuleFailure("src (or content) is required")
+    if p.validate is not None and "%s" not in p.validate:
+        raise ModuleFailure(f"validate must contain %s: {p.validate}")
+    if cur["state"] == "directory":
+        raise ModuleFailure("dest {} is a directory".format(cur["dest"]))
+    if cur["state"] != "absent" and not p.force:
+        return {}
+    if cur["parent_missing"] and not expand_path(p.dest).endswith("/"):
+        raise ModuleFailure(
+            "Destination directory {} does not exist".format(os.path.dirname(cur["dest"]))
+        )
+    mode = p.mode
+    if mode == "preserve":
+        if not p.remote_src:
+            raise ModuleFailure("mode: preserve is only supported with remote_src: true")
+        mode = cur["src_mode"]
+    info = cur.get("info") if cur["state"] == "file" else None
+    want = {"state": "file", "content": display_text(_payload(p, cur))}
+    want.update(wanted_attrs(mode, p.owner, p.group, info, False, cur["umask"]))
+    return want
+
+
+def apply(p: Params, host, cur: dict, want: dict):
+    dest = cur["dest"]
+    attrs = {k: want[k] for k in ATTRS if k in want}
+    if cur["state"] == "file" and cur["content"] == want["content"]:
+        host.set_attrs(dest, attrs)
+        return None
+    if p.backup and cur["state"] != "absent":
+        p.__dict__["_backup_file"] = host.backup(dest)
+    if cur["parent_missing"]:
+        host.mkdir(os.path.dirname(dest))
+    host.write_file(
+        dest,
+        _payload(p, cur),
+        mode=attrs.get("mode"),
+        owner=attrs.get("owner", attrs.get("uid")),
+        group=attrs.get("group", attrs.get("gid")),
+        validate=p.validate,
+    )
+    return None
+
+
+def result(p: Params, state: dict) -> dict:
+    """Ansible's return values: dest, checksum, md5sum, size, mode, owner, group, ids."""
+    out = {"dest": state["dest"], "state": state["state"]}
+    for key in ("checksum", "md5sum", "size", "mode", "owner", "group", "uid", "gid"):
+        if key in state:
+            out[key] = state[key]
+    if p.src:
+        out["src"] = p.src
+    backup = p.__dict__.get("_backup_file")
+    if backup:
+        out["backup_file"] = backup
+    return out

@@ -1,0 +1,239 @@
+"""Ensure a particular line is in a file, or replace an existing line using a regex.
+
+Behaves like ``ansible.builtin.lineinfile`` (the file is handled as bytes, line by line):
+
+* ``state: present`` with ``regexp`` (or ``search_string``): the last matching line is
+  replaced by ``line`` (the first one with ``firstmatch``). Without a match, or without
+  ``regexp``, the line is added unless an identical line already exists: at the end
+  (``insertafter: EOF``, the default), at the start (``insertbefore: BOF``), or after/before
+  the last line matching ``insertafter``/``insertbefore`` (the first one with
+  ``firstmatch``); when that regex matches nothing the line goes to the end.
+* ``backrefs: true`` expands ``\\1``/``\\g<name>`` from the ``regexp`` match into ``line``;
+  when the regexp matches nothing the file is left unchanged.
+* ``state: absent`` removes every line matching ``regexp``, ``search_string`` or ``line``.
+* A missing file is an error unless ``create: true`` (which also creates its directory).
+* The file is rewritten atomically (through a symlink, to its real path); ``validate``
+  runs on the new content first; ``backup: true`` keeps a timestamped copy.
+* Returns ``msg`` (``line added``/``line replaced``/``N line(s) removed``), ``backup`` and,
+  for ``state: absent``, ``found``.
+
+Difference from Ansible: inserting after a matching last line that has no newline adds
+the newline first (Ansible glues the two lines together there); no warning is given for an
+empty ``regexp``/``search_string``; mode/owner/group always apply to the real file.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
+
+ALIASES = {
+    "dest": "path",
+    "destfile": "path",
+    "name": "path",
+    "value": "line",
+    "regex": "regexp",
+}
+DIFF_TEXT = ("content",)
+ATTRS = ("mode", "owner", "group", "uid", "gid")
+SEP = os.linesep.encode()
+
+
+@dataclass
+class Params:
+    path: str
+    line: str | None = None
+    regexp: str | None = None
+    search_string: str | None = None
+    state: Literal["present", "absent"] = "present"
+    insertafter: str | None = None
+    insertbefore: str | None = None
+    backrefs: bool = False
+    create: bool = False
+    backup: bool = False
+    firstmatch: bool = False
+    mode: int | str | None = None
+    owner: str | None = None
+    group: str | None = None
+    validate: str | None = None
+
+
+def observe(p: Params, host) -> dict:
+    path = expand_path(p.path)
+    if os.path.isdir(path):
+        raise ModuleFailure(f"Path {path} is a directory !")
+    real = os.path.realpath(path)
+    raw = host.read_bytes(real)
+    cur = {"path": path, "real": real, "raw": raw, "content": display_text(raw)}
+    cur["umask"] = host.umask
+    info = host.path_info(real, follow=True)
+    if info is not None:
+        cur.update({k: info[k] for k in ("mode", "owner", "group", "uid", "gid", "size")})
+        cur["info"] = info
+    return cur
+
+
+def _check(p: Params) -> None:
+    for a, b in (
+        ("insertbefore", "insertafter"),
+        ("regexp", "search_string"),
+        ("backrefs", "search_string"),
+    ):
+        if getattr(p, a) not in (None, False) and getattr(p, b) not in (None, False):
+            raise ModuleFailure(f"parameters are mutually exclusive: {a}|{b}")
+    if p.state == "present":
+        if p.backrefs and p.regexp is None:
+            raise ModuleFailure("regexp is required with backrefs=true")
+        if p.line is None:
+            raise ModuleFailure("line is required with state=present")
+    elif (p.regexp, p.search_string, p.line) == (None, None, None):
+        raise ModuleFailure("one of line, search_string, or regexp is required with state=absent")
+    if p.validate is not None and "%s" not in p.validate:
+        raise ModuleFailure(f"validate must contain %s: {p.validate}")
+
+
+def edit(p: Params, data: bytes) -> tuple:
+    """Apply the task to ``data``: ``(new bytes, msg, lines found for state=absent)``."""
+    lines = data.splitlines(True)
+    if p.state == "absent":
+        kept = [line for line in lines if not _matches(p, line)]
+        found = len(lines) - len(kept)
+        return b"".join(kept), (f"{found} line(s) removed" if found else ""), found
+    return _present(p, lines)
+
+
+def _matches(p: Params, line: bytes) -> bool:
+    if p.regexp is not None:
+        return re.search(p.regexp.encode(), line) is not None
+    if p.search_string is not None:
+        return p.search_string.encode() in line
+    return line.rstrip(b"\r\n") == p.line.encode()
+
+
+def _present(p: Params, lines: list) -> tuple:
+    line = p.line.encode()
+    after, before = p.insertafter, p.insertbefore
+    if after is None and before is None:
+        after = "EOF"
+    where_re = None
+    if after not in (None, "BOF", "EOF"):
+        where_re = re.compile(after.encode())
+    elif before not in (None, "BOF"):
+        where_re = re.compile(before.encode())
+
+    found, where, match = -1, -1, None
+    if p.regexp is not None or p.search_string is not None:
+        for i, cur in enumerate(lines):
+            if p.regexp is not None:
+                hit = re.search(p.regexp.encode(), cur)
+            else:
+                hit = p.search_string.encode() in cur or None
+            if hit:
+                found, match = i, hit
+                if p.firstmatch:
+                    break
+    if not match:
+        for i, cur in enumerate(lines):
+            if cur.rstrip(b"\r\n") == line:
+                found = i
+            elif where_re is not None and where_re.search(cur):
+                where = i + 1 if after else i
+                if p.firstmatch:
+                    break
+
+    if found != -1:
+        new = match.expand(line) if p.backrefs and match is not None else line
+        if not new.endswith(SEP):
+            new += SEP
+        if lines[found] == new:
+            return b"".join(lines), "", 0
+        lines[found] = new
+        return b"".join(lines), "line replaced", 0
+    if p.backrefs:
+        return b"".join(lines), "", 0  # no match: not safe to build the line
+    if "BOF" in (after, before):
+        lines.insert(0, line + SEP)
+    elif after == "EOF" or where == -1:
+        _end_with_newline(lines)
+        lines.append(line + SEP)
+    elif after:
+        if where == len(lines):
+            if lines[where - 1].rstrip(b"\r\n") == line:
+                return b"".join(lines), "", 0
+            _end_with_newline(lines)
+            lines.append(line + SEP)
+        elif lines[where].rstrip(b"\r\n") == line:
+            return b"".join(lines), "", 0
+        else:
+            lines.insert(where, line + SEP)
+    else:
+        lines.insert(where, line + SEP)
+    return b"".join(lines), "line added", 0
+
+
+def _end_with_newline(lines: list) -> None:
+    if lines and lines[-1][-1:] not in (b"\n", b"\r"):
+        lines[-1] += SEP
+
+
+def desired(p: Params, cur: dict) -> dict:
+    _check(p)
+    raw = cur["raw"]
+    if raw is None:
+        if p.state == "absent":
+            return {}
+        if not p.create:
+            raise ModuleFailure("Destination {} does not exist !".format(cur["path"]))
+    new, _msg, _found = edit(p, raw or b"")
+    if raw is None and new == b"":
+        return {}
+    want = {} if new == raw else {"content": display_text(new)}
+    want.update(wanted_attrs(p.mode, p.owner, p.group, cur.get("info"), False, cur["umask"]))
+    return want
+
+
+def apply(p: Params, host, cur: dict, want: dict):
+    real, raw = cur["real"], cur["raw"]
+    attrs = {k: want[k] for k in ATTRS if k in want}
+    new, msg, found = edit(p, raw or b"")
+    p.__dict__["_outcome"] = {"msg": msg, "found": found}
+    if "content" not in want:
+        host.set_attrs(real, attrs)
+        return None
+    if p.backup and raw is not None:
+        p.__dict__["_outcome"]["backup"] = host.backup(real)
+    parent = os.path.dirname(real)
+    if raw is None and parent and not os.path.isdir(parent):
+        host.mkdir(parent)
+    host.write_file(
+        real,
+        new,
+        mode=attrs.get("mode"),
+        owner=attrs.get("owner", attrs.get("uid")),
+        group=attrs.get("group", attrs.get("gid")),
+        validate=p.validate,
+    )
+    return None
+
+
+def result(p: Params, state: dict) -> dict:
+    """``msg``, ``backup`` and (state=absent) ``found``, plus the file's attributes."""
+    outcome = p.__dict__.get("_outcome")
+    if outcome is None:  # check mode or nothing to do: describe what the edit would do
+        raw = state["raw"]
+        if raw is None:
+            outcome = {"msg": "file not present" if p.state == "absent" else "", "found": 0}
+        else:
+            _new, msg, found = edit(p, raw)
+            outcome = {"msg": msg, "found": found}
+    out = {"path": state["path"], "msg": outcome["msg"], "backup": outcome.get("backup", "")}
+    if p.state == "absent":
+        out["found"] = outcome["found"]
+    for key in ("mode", "owner", "group", "uid", "gid", "size"):
+        if key in state:
+            out[key] = state[key]
+    return out

@@ -1,0 +1,437 @@
+"""Gather facts about the host in one quick pass (no subprocess, no third-party code).
+
+Returns ``ansible_facts`` with Ansible's fact names: distribution (name, version, major
+version, release, ``os_family``), system, kernel, architecture, hostname/nodename/fqdn/
+domain, network (``default_ipv4``/``default_ipv6`` from the routing tables,
+``all_ipv4_addresses``/``all_ipv6_addresses`` without loopback, ``interfaces``, ``dns``),
+memory, processors, ``service_mgr``, ``pkg_mgr``, ``python``, user, ``env``, ``machine_id``,
+virtualization (containers, common hypervisors) and ``date_time``.
+
+``gather_subset`` takes Ansible's names: ``all``, ``min``, ``hardware``, ``network``,
+``virtual`` and their ``!`` negations (``!all`` or ``min`` keep only the minimal facts);
+other subset names are accepted and fall under ``min``. ``filter`` keeps only the facts
+whose names match one of its shell-style patterns (``ansible_`` may be left out).
+
+Differences from Ansible: no per-interface ``ansible_<iface>`` facts, no mounts/devices,
+local facts (``fact_path``), SELinux/AppArmor or LSB facts.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import fnmatch
+import os
+import platform
+import pwd
+import socket
+import struct
+import sys
+import time
+from dataclasses import dataclass
+
+ALIASES: dict = {}
+
+NAMES = {
+    "debian": "Debian", "ubuntu": "Ubuntu", "raspbian": "Raspbian", "linuxmint": "Linux Mint",
+    "kali": "Kali", "devuan": "Devuan", "pop": "Pop!_OS", "centos": "CentOS", "rhel": "RedHat",
+    "fedora": "Fedora", "rocky": "Rocky", "almalinux": "AlmaLinux", "ol": "OracleLinux",
+    "amzn": "Amazon", "cloudlinux": "CloudLinux", "scientific": "Scientific",
+    "eurolinux": "EuroLinux", "openeuler": "openEuler", "alpine": "Alpine",
+    "arch": "Archlinux", "archarm": "Archlinux", "manjaro": "Manjaro", "gentoo": "Gentoo",
+    "opensuse-leap": "openSUSE Leap", "opensuse-tumbleweed": "openSUSE Tumbleweed",
+    "opensuse": "openSUSE", "sles": "SLES", "sles_sap": "SLES_SAP", "sled": "SLED",
+}  # fmt: skip
+FAMILIES = {
+    "RedHat": "RedHat RHEL Fedora CentOS Scientific SLC Ascendos CloudLinux PSBM "
+    "OracleLinux OVS OEL Amazon Virtuozzo XenServer Alibaba EulerOS openEuler AlmaLinux "
+    "Rocky TencentOS EuroLinux",
+    "Debian": "Debian Ubuntu Raspbian Neon Linux_Mint SteamOS Devuan Kali Pop!_OS Parrot",
+    "Suse": "SuSE SLES SLED openSUSE openSUSE_Tumbleweed SLES_SAP SUSE_LINUX openSUSE_Leap",
+    "Archlinux": "Archlinux Antergos Manjaro",
+    "Alpine": "Alpine",
+    "Gentoo": "Gentoo Funtoo",
+}
+PKG_MGRS = (
+    ("/usr/bin/yum", "yum"), ("/usr/bin/dnf", "dnf"), ("/usr/bin/apt-get", "apt"),
+    ("/usr/bin/zypper", "zypper"), ("/usr/sbin/urpmi", "urpmi"), ("/usr/bin/pacman", "pacman"),
+    ("/bin/opkg", "opkg"), ("/sbin/apk", "apk"), ("/usr/bin/emerge", "portage"),
+    ("/usr/bin/xbps-install", "xbps"), ("/usr/bin/swupd", "swupd"),
+)  # fmt: skip
+PROC_1_MAP = {"procd": "openwrt_init", "runit-init": "runit", "svscan": "svc",
+              "openrc-init": "openrc"}  # fmt: skip
+HYPERVISORS = (
+    ("KVM", "kvm"), ("QEMU", "kvm"), ("OpenStack", "openstack"), ("Amazon EC2", "amazon"),
+    ("VMware", "VMware"), ("VirtualBox", "virtualbox"), ("Virtual Machine", "VirtualPC"),
+    ("Microsoft", "VirtualPC"), ("Xen", "xen"), ("HVM domU", "xen"), ("Parallels", "parallels"),
+    ("Google", "kvm"), ("BHYVE", "bhyve"), ("oVirt", "oVirt"), ("RHEV", "RHEV"),
+)  # fmt: skip
+SIOCGIFADDR, SIOCGIFNETMASK = 0x8915, 0x891B
+
+
+@dataclass
+class Params:
+    gather_subset: list[str] | str = "all"
+    filter: list[str] | str | None = None
+
+
+def _read(path: str, default: str = "") -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            return handle.read().strip()
+    except OSError:
+        return default
+
+
+def _subsets(spec) -> set:
+    items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec)]
+    groups = {"hardware", "network", "virtual"}
+    wanted = set()
+    if not [i for i in items if i and not i.startswith("!")]:
+        wanted = set(groups)
+    for item in items:
+        name = item.lstrip("!")
+        if item.startswith("!"):
+            wanted -= groups if name == "all" else {name}
+        elif name == "all":
+            wanted |= groups
+        elif name in groups:
+            wanted.add(name)
+    return wanted
+
+
+def _os_release() -> dict:
+    data = {}
+    for line in (_read("/etc/os-release") or _read("/usr/lib/os-release")).splitlines():
+        key, sep, value = line.partition("=")
+        if sep:
+            data[key.strip()] = value.strip().strip("\"'")
+    return data
+
+
+def distribution() -> dict:
+    rel = _os_release()
+    ident = rel.get("ID", "").lower()
+    name = NAMES.get(ident, ident.capitalize() or platform.system())
+    version = rel.get("VERSION_ID", "NA")
+    release = rel.get("VERSION_CODENAME", "")
+    if not release and "(" in rel.get("VERSION", ""):
+        release = rel["VERSION"].split("(", 1)[1].rstrip(")").strip()
+    if name == "Debian":
+        version = _read("/etc/debian_version", version) or version
+    elif name == "Alpine":
+        version = _read("/etc/alpine-release", version) or version
+    family = name
+    for fam, members in FAMILIES.items():
+        if name.replace(" ", "_") in members.split():
+            family = fam
+    return {
+        "distribution": name,
+        "distribution_version": version,
+        "distribution_major_version": version.split(".")[0],
+        "distribution_release": release or "NA",
+        "os_family": family,
+    }
+
+
+def _pkg_mgr(dist: dict) -> str:
+    found = "unknown"
+    for path, name in PKG_MGRS:
+        if os.path.exists(path):
+            found = name
+    if dist["os_family"] == "RedHat":
+        major = dist["distribution_major_version"]
+        newer = dist["distribution"] == "Fedora" or (major.isdigit() and int(major) >= 8)
+        if os.path.exists("/usr/bin/dnf5") and dist["distribution"] == "Fedora":
+            found = "dnf5"
+        elif newer and os.path.exists("/usr/bin/dnf"):
+            found = "dnf"
+        elif os.path.exists("/usr/bin/yum"):
+            found = "yum"
+    elif dist["os_family"] == "Debian" and os.path.exists("/usr/bin/apt-get"):
+        found = "apt"
+    return found
+
+
+def _service_mgr() -> str:
+    proc_1 = os.path.basename(_read("/proc/1/comm")) or None
+    if proc_1 is None and os.path.islink("/sbin/init"):
+        proc_1 = os.path.basename(os.readlink("/sbin/init"))
+    if proc_1 is not None and (proc_1 == "init" or proc_1.endswith("sh")):
+        proc_1 = None
+    if proc_1 is not None:
+        return PROC_1_MAP.get(proc_1, proc_1)
+    systemctl = any(os.path.exists(d + "/systemctl") for d in ("/bin", "/usr/bin"))
+    if systemctl and any(
+        os.path.exists(c) for c in ("/run/systemd/system/", "/dev/.run/systemd/", "/dev/.systemd/")
+    ):
+        return "systemd"
+    if os.path.exists("/sbin/openrc"):
+        return "openrc"
+    if os.path.islink("/sbin/init") and os.path.basename(os.readlink("/sbin/init")) == "systemd":
+        return "systemd"
+    if os.path.exists("/etc/init.d/"):
+        return "sysvinit"
+    return "service"
+
+
+def _virtual() -> dict:
+    cgroup = _read("/proc/1/cgroup")
+    environ = _read("/proc/1/environ").split("\0")
+    kind = None
+    if "/docker" in cgroup or os.path.exists("/.dockerenv") or os.path.exists("/.dockerinit"):
+        kind = "docker"
+    elif "container=podman" in environ or os.path.exists("/run/.containerenv"):
+        kind = "podman"
+    elif "container=lxc" in environ or "/lxc/" in cgroup:
+        kind = "lxc"
+    elif "container=systemd-nspawn" in environ:
+        kind = "systemd-nspawn"
+    elif os.path.exists("/proc/vz") and not os.path.exists("/proc/bc"):
+        kind = "openvz"
+    if kind:
+        return {"virtualization_type": kind, "virtualization_role": "guest"}
+    dmi = " ".join(
+        _read("/sys/devices/virtual/dmi/id/" + f) for f in ("product_name", "sys_vendor")
+    )
+    for marker, name in HYPERVISORS:
+        if marker in dmi:
+            return {"virtualization_type": name, "virtualization_role": "guest"}
+    if os.path.exists("/proc/xen"):
+        return {"virtualization_type": "xen", "virtualization_role": "guest"}
+    return {"virtualization_type": "NA", "virtualization_role": "NA"}
+
+
+def _hardware() -> dict:
+    mem = {}
+    for line in _read("/proc/meminfo").splitlines():
+        key, _sep, value = line.partition(":")
+        if value.strip():
+            mem[key] = int(value.split()[0])
+    facts = {
+        "memtotal_mb": mem.get("MemTotal", 0) // 1024,
+        "memfree_mb": mem.get("MemFree", 0) // 1024,
+        "swaptotal_mb": mem.get("SwapTotal", 0) // 1024,
+        "swapfree_mb": mem.get("SwapFree", 0) // 1024,
+    }
+    sockets: dict = {}
+    siblings: dict = {}
+    processors: list = []
+    count = 0
+    physid = "0"
+    for line in _read("/proc/cpuinfo").splitlines():
+        key, _sep, value = (s.strip() for s in line.partition(":"))
+        if key == "processor":
+            count += 1
+            processors.append(value)
+        elif key in ("vendor_id", "model name"):
+            processors.append(value)
+        elif key == "physical id":
+            physid = value
+            sockets.setdefault(physid, 1)
+        elif key == "cpu cores":
+            sockets[physid] = int(value)
+        elif key == "siblings":
+            siblings[physid] = int(value)
+    cores = next(iter(sockets.values()), 1)
+    threads = max(next(iter(siblings.values()), 1) // cores, 1)
+    sock_count = len(sockets) or count
+    facts.update(
+        processor=processors,
+        processor_count=sock_count,
+        processor_cores=cores,
+        processor_threads_per_core=threads,
+        processor_vcpus=threads * cores * sock_count if sockets else count,
+        processor_nproc=len(os.sched_getaffinity(0)),
+    )
+    return facts
+
+
+def _ipv4_of(sock, name: str, request: int):
+    try:
+        packed = fcntl.ioctl(sock.fileno(), request, struct.pack("256s", name.encode()[:15]))
+    except OSError:
+        return None
+    return socket.inet_ntoa(packed[20:24])
+
+
+def _iface_info(name: str) -> dict:
+    base = f"/sys/class/net/{name}/"
+    kind = {"1": "ether", "772": "loopback"}.get(_read(base + "type"), "unknown")
+    mtu = _read(base + "mtu")
+    info = {"interface": name, "macaddress": _read(base + "address"), "type": kind}
+    if mtu.isdigit():
+        info["mtu"] = int(mtu)
+    return info
+
+
+def _network() -> dict:
+    names = sorted(n for _i, n in socket.if_nameindex())
+    facts: dict = {"interfaces": names, "all_ipv4_addresses": [], "all_ipv6_addresses": []}
+    default4 = {}
+    for line in _read("/proc/net/route").splitlines()[1:]:
+        fields = line.split()
+        if len(fields) > 7 and fields[1] == "00000000" and fields[7] == "00000000":
+            gateway = socket.inet_ntoa(struct.pack("<L", int(fields[2], 16)))
+            default4 = {"interface": fields[0], "gateway": gateway}
+            break
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for name in names:
+            address = _ipv4_of(sock, name, SIOCGIFADDR)
+            if address and not address.startswith("127."):
+                facts["all_ipv4_addresses"].append(address)
+            if default4.get("interface") == name and address:
+                netmask = _ipv4_of(sock, name, SIOCGIFNETMASK) or "255.255.255.255"
+                mask = struct.unpack("!L", socket.inet_aton(netmask))[0]
+                addr = struct.unpack("!L", socket.inet_aton(address))[0]
+                default4.update(_iface_info(name), address=address, alias=name, netmask=netmask)
+                default4["prefix"] = str(bin(mask).count("1"))
+                default4["network"] = socket.inet_ntoa(struct.pack("!L", addr & mask))
+                default4["broadcast"] = socket.inet_ntoa(
+                    struct.pack("!L", (addr & mask) | (~mask & 0xFFFFFFFF))
+                )
+    finally:
+        sock.close()
+    facts["default_ipv4"] = default4 if "address" in default4 else {}
+    six = []
+    for line in _read("/proc/net/if_inet6").splitlines():
+        fields = line.split()
+        if len(fields) == 6:
+            address = socket.inet_ntop(socket.AF_INET6, bytes.fromhex(fields[0]))
+            six.append((fields[5], address, int(fields[2], 16), int(fields[3], 16)))
+            if address != "::1":
+                facts["all_ipv6_addresses"].append(address)
+    facts["default_ipv6"] = _default_ipv6(six)
+    return facts
+
+
+def _default_ipv6(addresses: list) -> dict:
+    for line in _read("/proc/net/ipv6_route").splitlines():
+        fields = line.split()
+        if len(fields) == 10 and fields[0] == "0" * 32 and fields[1] == "00" and fields[9] != "lo":
+            name = fields[9]
+            found = {"interface": name}
+            gateway = socket.inet_ntop(socket.AF_INET6, bytes.fromhex(fields[4]))
+            if gateway != "::":
+                found["gateway"] = gateway
+            for iface, address, prefix, scope in addresses:
+                if iface == name and scope == 0:
+                    found.update(address=address, prefix=str(prefix), scope="global")
+                    found.update(_iface_info(name))
+                    return found
+    return {}
+
+
+def _dns() -> dict:
+    dns: dict = {}
+    for line in _read("/etc/resolv.conf").splitlines():
+        fields = line.split()
+        if len(fields) > 1 and fields[0] == "nameserver":
+            dns.setdefault("nameservers", []).append(fields[1])
+        elif len(fields) > 1 and fields[0] in ("domain", "search"):
+            dns[fields[0]] = fields[1] if fields[0] == "domain" else fields[1:]
+    return dns
+
+
+def _date_time() -> dict:
+    now = time.time()
+    local = time.localtime(now)
+    utc = time.gmtime(now)
+    micro = int((now - int(now)) * 1e6)
+    offset = time.strftime("%z", local)
+    return {
+        "year": time.strftime("%Y", local),
+        "month": time.strftime("%m", local),
+        "weekday": time.strftime("%A", local),
+        "weekday_number": time.strftime("%w", local),
+        "weeknumber": time.strftime("%W", local),
+        "day": time.strftime("%d", local),
+        "hour": time.strftime("%H", local),
+        "minute": time.strftime("%M", local),
+        "second": time.strftime("%S", local),
+        "epoch": str(int(now)),
+        "epoch_int": str(int(now)),
+        "date": time.strftime("%Y-%m-%d", local),
+        "time": time.strftime("%H:%M:%S", local),
+        "iso8601_micro": time.strftime("%Y-%m-%dT%H:%M:%S", utc) + f".{micro:06d}Z",
+        "iso8601": time.strftime("%Y-%m-%dT%H:%M:%SZ", utc),
+        "iso8601_basic": time.strftime("%Y%m%dT%H%M%S", local) + f"{micro:06d}",
+        "iso8601_basic_short": time.strftime("%Y%m%dT%H%M%S", local),
+        "tz": time.strftime("%Z", local),
+        "tz_dst": time.tzname[1],
+        "tz_offset": offset,
+    }
+
+
+def _minimal() -> dict:
+    uname = platform.uname()
+    fqdn = socket.getfqdn()
+    facts = {
+        "system": uname.system,
+        "kernel": uname.release,
+        "kernel_version": uname.version,
+        "machine": uname.machine,
+        "architecture": uname.machine,
+        "nodename": uname.node,
+        "hostname": uname.node.split(".")[0],
+        "fqdn": fqdn,
+        "domain": ".".join(fqdn.split(".")[1:]),
+        "userspace_bits": str(struct.calcsize("P") * 8),
+        "python_version": platform.python_version(),
+        "python": {
+            "executable": sys.executable,
+            "version": {
+                "major": sys.version_info.major,
+                "minor": sys.version_info.minor,
+                "micro": sys.version_info.micro,
+                "releaselevel": sys.version_info.releaselevel,
+                "serial": sys.version_info.serial,
+            },
+            "version_info": list(sys.version_info),
+            "type": platform.python_implementation(),
+            "has_sslcontext": True,
+        },
+        "env": dict(os.environ),
+        "machine_id": _read("/etc/machine-id") or _read("/var/lib/dbus/machine-id"),
+        "service_mgr": _service_mgr(),
+        "date_time": _date_time(),
+        "dns": _dns(),
+    }
+    uid = os.getuid()
+    try:
+        entry = pwd.getpwuid(uid)
+        facts.update(user_id=entry.pw_name, user_dir=entry.pw_dir, user_shell=entry.pw_shell,
+                     user_gecos=entry.pw_gecos)  # fmt: skip
+    except KeyError:
+        facts["user_id"] = str(uid)
+    facts.update(user_uid=uid, user_gid=os.getgid())
+    dist = distribution()
+    facts.update(dist)
+    facts["pkg_mgr"] = _pkg_mgr(dist)
+    return facts
+
+
+def _keep(name: str, patterns: list) -> bool:
+    for pattern in patterns:
+        if not pattern or fnmatch.fnmatch(name, pattern):
+            return True
+        prefixed = not pattern.startswith(("ansible_", "facter", "ohai"))
+        if prefixed and fnmatch.fnmatch(name, "ansible_" + pattern):
+            return True
+    return False
+
+
+def observe(p: Params, host) -> dict:
+    groups = _subsets(p.gather_subset)
+    facts = _minimal()
+    if "hardware" in groups:
+        facts.update(_hardware())
+    if "network" in groups:
+        facts.update(_network())
+    if "virtual" in groups:
+        facts.update(_virtual())
+    named = {"ansible_" + key: value for key, value in facts.items()}
+    patterns = [p.filter] if isinstance(p.filter, str) else list(p.filter or [])
+    if patterns and patterns != ["*"]:
+        named = {k: v for k, v in named.items() if _keep(k, patterns)}
+    return {"ansible_facts": named}

@@ -1,0 +1,54 @@
+"""Run a command line through a shell on the host (``/bin/sh -c`` by default).
+
+Behaves like ``ansible.builtin.shell``: like ``command`` but the text (``cmd``, the
+free-form part of ``shell: ...``) is handed to the shell as is, so pipes, redirections,
+globs and ``$VARS`` work. ``executable`` picks another shell (run as ``EXECUTABLE -c
+CMD``). ``chdir``, ``creates``/``removes`` (with Ansible's ``Did not run command since
+'/x' exists`` messages, also used in check mode), ``stdin``/``stdin_add_newline`` and
+``strip_empty_ends`` work as for ``command``.
+
+Returns ``rc``, ``stdout``, ``stderr``, ``stdout_lines``, ``stderr_lines``, ``cmd`` (the
+text), ``start``, ``end``, ``delta`` and ``msg``; a non-zero ``rc`` fails the task with
+``non-zero return code``; a run is always ``changed``.
+
+Difference from Ansible: a shell that cannot be started fails with ``command not found``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fleet.agent.hostio import ModuleFailure, command_chdir, command_gate, command_result
+
+ALIASES: dict = {}
+
+
+@dataclass
+class Params:
+    cmd: str | None = None
+    chdir: str | None = None
+    creates: str | None = None
+    removes: str | None = None
+    executable: str | None = None
+    stdin: str | None = None
+    stdin_add_newline: bool = True
+    strip_empty_ends: bool = True
+
+
+def _check(p: Params) -> str:
+    if not p.cmd or not p.cmd.strip():
+        raise ModuleFailure("no command given")
+    return p.cmd
+
+
+def would_run(p: Params, reader) -> tuple:
+    _check(p)
+    return command_gate(p.creates, p.removes, command_chdir(p.chdir))
+
+
+def run(p: Params, host) -> dict:
+    cmd = _check(p)
+    argv = [p.executable or "/bin/sh", "-c", cmd]
+    return command_result(
+        host, argv, cmd, command_chdir(p.chdir), p.stdin, p.stdin_add_newline, p.strip_empty_ends
+    )
