@@ -81,6 +81,9 @@ class Task:
     base_dir: Path = Path(".")  # directory of the file the task came from
     listen: list[str] = field(default_factory=list)  # handlers only
     environment: dict[str, Any] | None = None
+    # include_tasks/include_role only: the tasks.Inherited keywords the included tasks start
+    # from (the include's own when/tags/vars apply to the include itself, as in Ansible)
+    inherited: Any = field(default=None, repr=False, compare=False)
 
     @property
     def display_name(self) -> str:
@@ -134,6 +137,8 @@ class Play:
     diff: bool | None = None
     base_dir: Path = Path(".")
     roles: list[RoleContext] = field(default_factory=list)
+    remote_user: str | None = None  # play-level remote_user (overrides ansible_user)
+    connection: str | None = None  # play-level connection, e.g. "local"
 
 
 @dataclass

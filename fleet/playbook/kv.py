@@ -1,0 +1,210 @@
+"""Free-form module arguments: ``file: path=/x state=touch``, ``shell: echo hi creates=/f``.
+
+Follows Ansible's ``split_args``/``parse_kv``: the text is split on spaces, but never inside
+quotes or inside a Jinja2 ``{{ }}``/``{% %}``/``{# #}`` block; newlines outside them are kept at
+the end of the token before them, so multi-line shell scripts survive. ``key=value`` tokens
+become keys with the outer quotes of the value removed; every other token is "free form".
+:func:`module_args` and :func:`check_module_args` turn a task's module value into its args dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from fleet.errors import InputError, Location
+from fleet.playbook.keywords import as_mapping, as_str, suggest, type_name, where
+from fleet.playbook.roles import parse_role_options
+
+#: Modules whose free-form text is a command line, stored as ``cmd``.
+COMMAND_MODULES = frozenset({"command", "shell", "raw", "script"})
+
+#: The only ``k=v`` options Ansible pulls out of a command line (the rest stays in ``cmd``).
+COMMAND_OPTIONS = frozenset({
+    "creates", "removes", "chdir", "executable", "stdin", "stdin_add_newline",
+    "strip_empty_ends", "warn",
+})
+
+#: Controller actions whose free-form text is a file name, stored as ``file``.
+FILE_ACTIONS = frozenset({"include_tasks", "import_tasks", "include_vars"})
+
+#: Controller actions whose free-form text is kept verbatim in ``_raw_params``.
+RAW_ACTIONS = frozenset({"meta"})
+
+#: The actions ``meta:`` accepts.
+META_ACTIONS = frozenset({
+    "flush_handlers", "noop", "refresh_inventory", "clear_facts", "clear_host_errors",
+    "end_play", "end_batch", "end_host", "end_role", "reset_connection",
+})
+
+_JINJA = (("{{", "}}"), ("{%", "%}"), ("{#", "#}"))
+
+
+def split_args(text: str) -> list[str]:
+    """Split ``text`` like Ansible's ``split_args``; quotes stay in the tokens.
+
+    Raises ValueError when a quote or Jinja2 block is left open.
+    """
+    tokens: list[str] = []
+    current: list[str] = []
+    quote: str | None = None
+    depth = [0, 0, 0]
+    text = text.strip()
+    i = 0
+
+    def finish(newline: bool = False) -> None:
+        token = "".join(current)
+        current.clear()
+        if newline and token == "\\":  # a lone backslash continues the line
+            return
+        if token:
+            tokens.append(token + ("\n" if newline else ""))
+        elif newline and tokens:  # blank lines are kept, as in Ansible
+            tokens[-1] += "\n"
+
+    while i < len(text):
+        char = text[i]
+        pair = text[i:i + 2]
+        if char in "\"'" and (i == 0 or text[i - 1] != "\\"):
+            if quote is None:
+                quote = char
+            elif quote == char:
+                quote = None
+        for n, (opening, closing) in enumerate(_JINJA):
+            if pair == opening:
+                depth[n] += 1
+                break
+            if pair == closing and depth[n]:
+                depth[n] -= 1
+                break
+        else:
+            pair = ""
+        if pair:
+            current.append(pair)
+            i += 2
+            continue
+        enclosed = quote is not None or any(depth)
+        if char == " " and not enclosed:
+            finish()
+        elif char == "\n" and not enclosed:
+            finish(newline=True)
+        else:
+            current.append(char)
+        i += 1
+    if quote is not None or any(depth):
+        raise ValueError("unbalanced quotes or Jinja2 block")
+    finish()
+    return tokens
+
+
+def join_args(tokens: list[str]) -> str:
+    """Join tokens back with single spaces, keeping the newlines they end with."""
+    result = ""
+    for token in tokens:
+        if not result or result.endswith("\n"):
+            result += token
+        else:
+            result += " " + token
+    return result
+
+
+def unquote(value: str) -> str:
+    """Remove one pair of matching outer quotes, as Ansible does for ``k="v w"``."""
+    if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'" and value[-2] != "\\":
+        return value[1:-1]
+    return value
+
+
+def _split_pair(token: str) -> tuple[str, str] | None:
+    """``key=value`` → (key, value) at the first unescaped ``=``; None for other tokens."""
+    pos = token.find("=")
+    while pos > 0 and token[pos - 1] == "\\":
+        pos = token.find("=", pos + 1)
+    if pos <= 0:
+        return None
+    key = token[:pos].strip()
+    if not key.isidentifier():
+        return None
+    return key, token[pos + 1:].strip()
+
+
+def parse_kv(text: str, *, options: frozenset[str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Split ``text`` into ``key=value`` options and the remaining free-form tokens.
+
+    With ``options`` given (command-like modules), only those keys are options; any other
+    ``k=v`` token stays in the free-form part, quotes and all.
+    """
+    result: dict[str, str] = {}
+    rest: list[str] = []
+    for token in split_args(text):
+        pair = _split_pair(token)
+        if pair is None or (options is not None and pair[0] not in options):
+            rest.append(token.replace("\\=", "=") if pair is None else token)
+            continue
+        result[pair[0]] = unquote(pair[1])
+    return result, rest
+
+
+def parse_free_form(module: str, text: str, location: Location | None) -> dict[str, Any]:
+    """The args dict for ``module: <text>``; InputError (at ``location``) if they make no sense."""
+    try:
+        if module in COMMAND_MODULES:
+            args: dict[str, Any]
+            args, rest = parse_kv(text, options=COMMAND_OPTIONS)
+            if rest:
+                args["cmd"] = join_args(rest)
+            return args
+        args, rest = parse_kv(text)
+    except ValueError as exc:
+        raise InputError(f"cannot split the arguments of {module}: {exc}: {text!r}", location) from None
+    if rest:
+        free = join_args(rest).strip()
+        if module in FILE_ACTIONS and "file" not in args:
+            args["file"] = free
+        elif module in RAW_ACTIONS:
+            args["_raw_params"] = free
+        else:
+            raise InputError(
+                f"module {module} does not take free-form text ({rest[0]!r}); "
+                "write its arguments as key=value or as a mapping", location)
+    return args
+
+
+def module_args(module: str, raw: Any, loc: Location) -> dict[str, Any]:
+    """The args dict of ``module: raw`` (a mapping, or free-form/k=v text)."""
+    if raw is None:
+        return {}
+    if isinstance(raw, Mapping):
+        return as_mapping(raw, f"arguments of {module}", loc)
+    if isinstance(raw, str) or (isinstance(raw, int | float) and not isinstance(raw, bool)):
+        return parse_free_form(module, str(raw), loc)
+    raise InputError(f"arguments of {module} must be a mapping or key=value text, "
+                     f"got {type_name(raw)}", where(raw, loc))
+
+
+def check_module_args(module: str, args: dict[str, Any], loc: Location) -> dict[str, Any]:
+    """Normalise the args of controller actions once ``args:`` is merged in; check them."""
+    if "_raw_params" in args and module in COMMAND_MODULES:
+        args["cmd"] = args.pop("_raw_params")
+    if "_raw_params" in args and module in FILE_ACTIONS and "file" not in args:
+        args["file"] = args.pop("_raw_params")
+    if module in ("include_tasks", "import_tasks"):
+        for key in args:
+            if key == "apply":
+                raise InputError(f"{module}: 'apply' is not supported; use a block around "
+                                 "the include to set keywords on its tasks", loc)
+            if key != "file":
+                raise InputError(f"{module} has no option {key!r} (only 'file')", loc)
+        if args.get("file") is None:
+            raise InputError(f"{module} needs a file name", loc)
+        args["file"] = as_str(args["file"], f"{module} file", loc)
+    elif module == "include_role":
+        parse_role_options(args, loc, module, static=False)
+    elif module == "meta":
+        action = args.get("_raw_params")
+        if set(args) != {"_raw_params"} or not isinstance(action, str):
+            raise InputError("meta takes one action, e.g. meta: flush_handlers", loc)
+        if action not in META_ACTIONS:
+            raise InputError(f"unknown meta action {action!r}{suggest(action, META_ACTIONS)}",
+                             loc)
+    return args

@@ -1,0 +1,426 @@
+"""Task lists: tasks, blocks and handlers, with ``import_tasks``/``import_role`` inlined and the
+keywords of plays, roles, blocks and imports pushed down onto every task (Ansible's rules)."""
+
+from __future__ import annotations
+
+import difflib
+import string
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+from fleet.errors import InputError, Location
+from fleet.layers import Layer
+from fleet.playbook.keywords import (
+    INHERITED_SCALARS,
+    LOOP_KINDS,
+    as_list,
+    as_loop_control,
+    as_mapping,
+    as_number,
+    as_register,
+    as_str,
+    as_str_list,
+    loop_of,
+    no_template,
+    optional_conditions,
+    optional_flag,
+    parse_keywords,
+    suggest,
+    type_name,
+    where,
+)
+from fleet.playbook.kv import check_module_args, module_args
+from fleet.playbook.models import Block, Handler, Item, RoleContext, Task
+from fleet.playbook.roles import (
+    ROLE_KEYWORDS,
+    PlayRoles,
+    RoleFinder,
+    expand_role,
+    parse_role_options,
+)
+from fleet.registry import short_name
+from fleet.yamlsrc import load_file
+
+#: Actions the controller runs itself; always known, whatever modules exist.
+CONTROLLER_ACTIONS = frozenset({
+    "debug", "assert", "fail", "set_fact", "meta", "include_tasks", "import_tasks",
+    "include_role", "import_role", "include_vars",
+})
+TASK_KEYWORDS = frozenset({
+    "name", "when", "loop_control", "register", "notify", "tags", "become", "become_user",
+    "become_method", "ignore_errors", "ignore_unreachable", "changed_when", "failed_when",
+    "no_log", "retries", "delay", "until", "vars", "check_mode", "diff", "run_once",
+    "any_errors_fatal", "environment", "args", "action", "listen", *LOOP_KINDS,
+})
+BLOCK_KEYWORDS = frozenset({
+    "block", "rescue", "always", "name", "when", "tags", "become", "become_user",
+    "become_method", "ignore_errors", "no_log", "vars", "check_mode", "diff",
+    "any_errors_fatal", "environment",
+})
+#: Keywords allowed on import_tasks/import_role: they apply to every imported task.
+IMPORT_KEYWORDS = BLOCK_KEYWORDS - {"block", "rescue", "always"} | {"args", "action"}
+NOT_SUPPORTED = {
+    "delegate_to": "delegate_to is not supported yet",
+    "local_action": "local_action is not supported yet",
+    "delegate_facts": "delegate_facts is not supported yet",
+    "async": "async tasks are not supported yet",
+    "poll": "async tasks (poll) are not supported yet",
+    **{key: f"the {key} keyword is not supported" for key in (
+        "throttle", "timeout", "connection", "remote_user", "port", "module_defaults",
+        "collections", "debugger", "become_flags", "become_exe")},
+}
+
+
+@dataclass(frozen=True)
+class Inherited:
+    """The keywords a task inherits from its play, roles, blocks and static imports.
+
+    ``None`` means "not set above"; ``when`` conditions are outermost first.
+    """
+
+    when: tuple[Any, ...] = ()
+    tags: frozenset[str] = frozenset()
+    become: bool | None = None
+    become_user: str | None = None
+    ignore_errors: Any = None
+    no_log: Any = None
+    check_mode: bool | None = None
+    diff: bool | None = None
+    any_errors_fatal: bool | None = None
+    environment: Mapping[str, Any] | None = None
+    vars_layers: tuple[Layer, ...] = ()
+
+    def extend(self, keywords: Mapping[str, Any], layer: Layer | None = None) -> Inherited:
+        """What children see under a level that set ``keywords`` (from parse_keywords)."""
+        scalars = {key: keywords[key] for key in INHERITED_SCALARS if key in keywords}
+        environment = self.environment
+        if "environment" in keywords:
+            environment = {**(environment or {}), **keywords["environment"]}
+        return replace(
+            self,
+            when=self.when + tuple(keywords.get("when", ())),
+            tags=self.tags | keywords.get("tags", frozenset()),
+            environment=environment,
+            vars_layers=self.vars_layers + ((layer,) if layer is not None else ()),
+            **scalars,
+        )
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """Where a task list is being read."""
+
+    file: Path
+    role: RoleContext | None
+    inherited: Inherited
+    state: PlayRoles
+    handlers: bool = False
+    stack: tuple[Path, ...] = ()  # task files being read, outermost first (import cycles)
+
+
+def _edits(word: str) -> set[str]:
+    """Every string one edit away from ``word`` (for did-you-mean on module names)."""
+    letters = string.ascii_lowercase + string.digits + "_"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in letters}
+            | {a + c + b for a, b in splits for c in letters})
+
+
+class TaskFileLoader:
+    """Reads task files and roles into model objects; one instance per playbook run.
+
+    ``load_playbook`` uses it at load time; the executor uses :meth:`load_tasks` and
+    :meth:`load_role` for ``include_tasks`` and ``include_role`` at run time.
+    """
+
+    def __init__(self, playbook_dir: Path, *, role_paths: Sequence[Path] = (),
+                 module_exists: Callable[[str], bool]) -> None:
+        self.playbook_dir = Path(playbook_dir)
+        self.module_exists = module_exists
+        self.roles = RoleFinder(self.playbook_dir, role_paths)
+
+    # -- public, run time -------------------------------------------------------------------
+
+    def load_tasks(self, path: Path, inherited: Inherited | None, role: RoleContext | None, *,
+                   base_dir: Path | None = None, location: Location | None = None,
+                   handlers: bool = False) -> list[Item]:
+        """The tasks of file ``path`` (``include_tasks``), each inheriting ``inherited``.
+
+        A relative ``path`` is looked up like Ansible does when ``base_dir`` (the including
+        task's ``base_dir``) is given: the role's ``tasks/``, ``base_dir``, the playbook folder.
+        """
+        path = Path(path)
+        if not path.is_absolute() and base_dir is not None:
+            path = self.resolve_tasks_file(str(path), Path(base_dir), role, location)
+        scope = _Scope(path, role, inherited or Inherited(), PlayRoles(self.playbook_dir),
+                       handlers)
+        return self._read(path, scope, location)
+
+    def load_role(self, name: str, params: Mapping[str, Any], location: Location, *,
+                  inherited: Inherited | None = None, parent: RoleContext | None = None,
+                  ) -> tuple[RoleContext, list[Item], list[Handler]]:
+        """Role ``name`` for ``include_role``: its context, tasks (dependencies' first) and
+        handlers. ``params`` are the include_role options (tasks_from, vars_from...)."""
+        options = {key: value for key, value in params.items() if key != "name"}
+        ref = parse_role_options({"name": name, **options}, location, "include_role")
+        state = PlayRoles(self.playbook_dir)
+        items = expand_role(self, ref, inherited or Inherited(), state, dedupe=False,
+                            parent=parent.path if parent is not None else None)
+        return state.contexts[-1], items, state.handlers
+
+    # -- used by the play loader and by roles --------------------------------------------------
+
+    def parse_section(self, data: Any, what: str, file: Path, inherited: Inherited,
+                      state: PlayRoles, loc: Location, *, handlers: bool = False) -> list[Item]:
+        """A play's ``tasks``/``pre_tasks``/``post_tasks``/``handlers`` list."""
+        return self._list(data, what, _Scope(file, None, inherited, state, handlers), loc)
+
+    def read_role_file(self, path: Path, role: RoleContext, inherited: Inherited,
+                       state: PlayRoles, *, handlers: bool = False) -> list[Item]:
+        """A role's tasks or handlers file."""
+        return self._read(path, _Scope(path, role, inherited, state, handlers), None)
+
+    def resolve_tasks_file(self, name: str, base_dir: Path, role: RoleContext | None,
+                           loc: Location | None) -> Path:
+        """Find an included task file: role ``tasks/``, then ``base_dir``, then the playbook dir."""
+        path = Path(name)
+        candidates = [path] if path.is_absolute() else [
+            *([role.path / "tasks" / path] if role is not None else []),
+            base_dir / path, self.playbook_dir / path]
+        for candidate in candidates:
+            if candidate.is_file():
+                return candidate
+        raise InputError(f"task file {name!r} not found; looked in: "
+                         + ", ".join(str(c) for c in dict.fromkeys(candidates)), loc)
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def _read(self, path: Path, scope: _Scope, loc: Location | None) -> list[Item]:
+        resolved = [p.resolve() for p in scope.stack]
+        if path.resolve() in resolved:
+            chain = scope.stack[resolved.index(path.resolve()):] + (path,)
+            raise InputError("import cycle: " + " -> ".join(map(str, chain)), loc)
+        if not path.is_file():
+            raise InputError(f"task file not found: {path}", loc)
+        data = load_file(path)
+        if data is None:
+            return []
+        scope = replace(scope, file=path, stack=scope.stack + (path,))
+        return self._list(data, f"the task file {path}", scope, Location(str(path), 1))
+
+    def _list(self, data: Any, what: str, scope: _Scope, loc: Location) -> list[Item]:
+        list_loc = where(data, loc) or loc
+        items: list[Item] = []
+        for entry in as_list(data, what, loc):
+            items += self._entry(entry, scope, list_loc)
+        return items
+
+    def _entry(self, entry: Any, scope: _Scope, list_loc: Location) -> list[Item]:
+        kind = "handler" if scope.handlers else "task"
+        if not isinstance(entry, Mapping):
+            raise InputError(f"each {kind} must be a mapping, got {type_name(entry)}", list_loc)
+        loc = where(entry, list_loc) or list_loc
+        if not entry:
+            raise InputError(f"empty {kind}", loc)
+        for key in entry:
+            if not isinstance(key, str):
+                raise InputError(f"{kind} key {key!r} must be a string", loc)
+        if "block" in entry:
+            return self._block(entry, scope, loc)
+        for key in ("rescue", "always"):
+            if key in entry:
+                raise InputError(f"'{key}' without 'block'", loc)
+        return self._task(entry, scope, loc)
+
+    def _block(self, entry: Mapping[str, Any], scope: _Scope, loc: Location) -> list[Item]:
+        for key in entry:
+            if key in LOOP_KINDS or key.startswith("with_"):
+                raise InputError(f"a block cannot loop ({key!r}); put the loop on its tasks "
+                                 "or loop over include_tasks", loc)
+            if key in NOT_SUPPORTED:
+                raise InputError(NOT_SUPPORTED[key], loc)
+            if key not in BLOCK_KEYWORDS:
+                raise InputError(f"{key!r} is not a block keyword"
+                                 f"{suggest(key, BLOCK_KEYWORDS)}", loc)
+        keywords = parse_keywords(entry, loc)
+        layer = Layer("block vars", str(loc), keywords["vars"]) if "vars" in keywords else None
+        inner = replace(scope, inherited=scope.inherited.extend(keywords, layer))
+        body = self._list(entry["block"], "block", inner, loc)
+        rescue = self._list(entry.get("rescue"), "rescue", inner, loc)
+        always = self._list(entry.get("always"), "always", inner, loc)
+        if scope.handlers:
+            if rescue or always:
+                raise InputError("rescue/always are not supported in handlers", loc)
+            return body
+        name = as_str(entry["name"], "name", loc) if entry.get("name") is not None else None
+        return [Block(body, loc, rescue, always, name)]
+
+    def _task(self, entry: Mapping[str, Any], scope: _Scope, loc: Location) -> list[Item]:
+        for key in entry:
+            if key in NOT_SUPPORTED:
+                raise InputError(NOT_SUPPORTED[key], loc)
+            if key == "include":
+                raise InputError("'include' was removed from Ansible; use include_tasks "
+                                 "(dynamic) or import_tasks (static)", loc)
+            if key.startswith("with_") and key not in LOOP_KINDS:
+                raise InputError(f"{key} is not supported; use loop (with a filter or lookup)",
+                                 loc)
+            if key == "listen" and not scope.handlers:
+                raise InputError("'listen' is only valid on handlers", loc)
+        module, args = self._module(entry, loc)
+        if entry.get("args") is not None:
+            args = {**as_mapping(entry["args"], "args", loc), **args}
+        args = check_module_args(module, args, loc)
+        if module == "import_tasks":
+            return self._import_tasks(entry, args, scope, loc)
+        if module == "import_role":
+            return self._import_role(entry, args, scope, loc)
+        return [self._build(entry, module, args, scope, loc)]
+
+    # -- module and arguments --------------------------------------------------------------------
+
+    def _known(self, module: str) -> bool:
+        return module in CONTROLLER_ACTIONS or self.module_exists(module)
+
+    def _unknown(self, name: str, loc: Location, what: str = "module") -> InputError:
+        close = difflib.get_close_matches(
+            name, sorted(CONTROLLER_ACTIONS | TASK_KEYWORDS | BLOCK_KEYWORDS), n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        short = short_name(name)
+        if not hint and short.isidentifier() and len(short) <= 40:
+            found = sorted(c for c in _edits(short) if c.isidentifier() and self.module_exists(c))
+            hint = f" (did you mean {found[0]!r}?)" if found else ""
+        return InputError(f"unknown {what} {name!r}{hint}", loc)
+
+    def _module(self, entry: Mapping[str, Any], loc: Location) -> tuple[str, dict[str, Any]]:
+        candidates = [key for key in entry if key not in TASK_KEYWORDS]
+        if "action" in entry:
+            if candidates:
+                raise InputError(f"task has both 'action' and the module {candidates[0]!r}", loc)
+            return self._action(entry["action"], loc)
+        if not candidates:
+            raise InputError("task has no module or action (keys: "
+                             + ", ".join(map(str, entry)) + ")", loc)
+        unknown = [key for key in candidates if not self._known(short_name(key))]
+        if len(candidates) > 1:
+            if unknown:
+                raise self._unknown(unknown[0], loc, "keyword or module")
+            raise InputError(f"task has more than one module: {candidates[0]!r} and "
+                             f"{candidates[1]!r}", loc)
+        if unknown:
+            raise self._unknown(unknown[0], loc)
+        module = short_name(candidates[0])
+        return module, module_args(module, entry[candidates[0]], loc)
+
+    def _action(self, value: Any, loc: Location) -> tuple[str, dict[str, Any]]:
+        if isinstance(value, Mapping):
+            args = as_mapping(value, "action", loc)
+            if args.get("module") is None:
+                raise InputError("action given as a mapping needs 'module'", where(value, loc))
+            module = short_name(as_str(args.pop("module"), "action module", loc))
+            if not self._known(module):
+                raise self._unknown(module, loc)
+            return module, args
+        text = as_str(value, "action", loc).strip()
+        if not text:
+            raise InputError("action is empty", loc)
+        parts = text.split(None, 1)
+        module = short_name(parts[0])
+        if not self._known(module):
+            raise self._unknown(parts[0], loc)
+        return module, module_args(module, parts[1] if len(parts) > 1 else None, loc)
+
+    # -- static imports --------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_import(entry: Mapping[str, Any], module: str, loc: Location) -> None:
+        for key in entry:
+            if key in IMPORT_KEYWORDS or short_name(key) == module:
+                continue
+            dynamic = module.replace("import_", "include_")
+            if key in LOOP_KINDS:
+                raise InputError(f"{module} cannot loop ({key!r}); use {dynamic}", loc)
+            raise InputError(f"{key!r} cannot be used with {module}, which is inlined at load "
+                             f"time; use {dynamic}", loc)
+
+    def _import_tasks(self, entry: Mapping[str, Any], args: dict[str, Any], scope: _Scope,
+                      loc: Location) -> list[Item]:
+        self._check_import(entry, "import_tasks", loc)
+        name = no_template(args["file"], "the import_tasks file name", loc,
+                           "; use include_tasks for a file known only at run time")
+        path = self.resolve_tasks_file(name, scope.file.parent, scope.role, loc)
+        keywords = parse_keywords(entry, loc)
+        layer = Layer("block vars", str(loc), keywords["vars"]) if "vars" in keywords else None
+        return self._read(path, replace(scope, inherited=scope.inherited.extend(keywords, layer)),
+                          loc)
+
+    def _import_role(self, entry: Mapping[str, Any], args: dict[str, Any], scope: _Scope,
+                     loc: Location) -> list[Item]:
+        if scope.handlers:
+            raise InputError("import_role cannot be used in handlers", loc)
+        self._check_import(entry, "import_role", loc)
+        ref = parse_role_options(args, loc, "import_role")
+        ref.keywords = {key: value for key, value in entry.items() if key in ROLE_KEYWORDS}
+        ref.params.update(as_mapping(entry.get("vars"), "vars", loc))
+        return expand_role(self, ref, scope.inherited, scope.state, dedupe=False,
+                           parent=scope.role.path if scope.role is not None else None)
+
+    # -- building a task -------------------------------------------------------------------------
+
+    def _build(self, entry: Mapping[str, Any], module: str, args: dict[str, Any], scope: _Scope,
+               loc: Location) -> Task:
+        keywords = parse_keywords(entry, loc)
+        above = scope.inherited
+
+        def pick(key: str, default: Any = None) -> Any:
+            if key in keywords:
+                return keywords[key]
+            value = getattr(above, key)
+            return default if value is None else value
+
+        environment = above.environment
+        if "environment" in keywords:
+            environment = {**(environment or {}), **keywords["environment"]}
+        layers = above.vars_layers
+        if "vars" in keywords:
+            layers += (Layer("task vars", str(loc), keywords["vars"]),)
+        loop, loop_kind = loop_of(entry, loc)
+        until = optional_conditions(entry, "until", loc)
+        retries = entry.get("retries")
+        cls = Handler if scope.handlers else Task
+        task = cls(
+            module=module, args=args, location=loc,
+            name=as_str(entry["name"], "name", loc) if entry.get("name") is not None else None,
+            when=list(above.when) + keywords.get("when", []),
+            loop=loop, loop_kind=loop_kind,
+            loop_control=as_loop_control(entry.get("loop_control"), loc),
+            register=as_register(entry.get("register"), loc),
+            notify=as_str_list(entry.get("notify"), "notify", loc),
+            tags=above.tags | keywords.get("tags", frozenset()),
+            become=pick("become"), become_user=pick("become_user"),
+            ignore_errors=pick("ignore_errors", False),
+            ignore_unreachable=optional_flag(entry, "ignore_unreachable", loc),
+            changed_when=optional_conditions(entry, "changed_when", loc),
+            failed_when=optional_conditions(entry, "failed_when", loc),
+            no_log=pick("no_log", False),
+            retries=(as_number(retries, "retries", loc) if retries is not None
+                     else 3 if until is not None else None),
+            delay=as_number(entry["delay"], "delay", loc) if entry.get("delay") is not None else 5,
+            until=until,
+            check_mode=pick("check_mode"), diff=pick("diff"),
+            run_once=optional_flag(entry, "run_once", loc),
+            any_errors_fatal=pick("any_errors_fatal"),
+            vars_layers=layers, role=scope.role, base_dir=scope.file.parent,
+            listen=as_str_list(entry.get("listen"), "listen", loc),
+            environment=dict(environment) if environment is not None else None,
+        )
+        if module in ("include_tasks", "include_role"):
+            # an include's own when/tags/vars concern the include itself; the rest is inherited
+            passed = {key: keywords[key] for key in (*INHERITED_SCALARS, "environment")
+                      if key in keywords}
+            task.inherited = above.extend(passed)
+        return task

@@ -1,0 +1,119 @@
+"""Free-form ``k=v`` arguments, split like Ansible's split_args/parse_kv."""
+
+from __future__ import annotations
+
+import pytest
+
+from fleet.errors import InputError, Location
+from fleet.playbook.kv import join_args, parse_free_form, parse_kv, split_args, unquote
+
+LOC = Location("site.yml", 7)
+
+
+@pytest.mark.parametrize(("text", "tokens"), [
+    ("a=1 b=2", ["a=1", "b=2"]),
+    ("  a=1    b=2  ", ["a=1", "b=2"]),
+    ('msg="hello   world" x=1', ['msg="hello   world"', "x=1"]),
+    ("msg='it''s' y", ["msg='it''s'", "y"]),
+    ("msg={{ a | default('x y') }} z", ["msg={{ a | default('x y') }}", "z"]),
+    ('echo "{{ a | default(\'x y\') }}" > /tmp/f', ['echo', '"{{ a | default(\'x y\') }}"', ">", "/tmp/f"]),
+    # as in Ansible, {% %} only groups what is between its own delimiters
+    ("{% if a %}x y{% endif %} b", ["{% if a %}x", "y{% endif %}", "b"]),
+    ("{# a comment #} b", ["{# a comment #}", "b"]),
+    ('msg="{{ x | join(", ") }}"', ['msg="{{ x | join(", ") }}"']),
+    ("echo a\necho b", ["echo", "a\n", "echo", "b"]),
+    ('echo "line1\nline2" x', ['echo', '"line1\nline2"', "x"]),
+    ('a=\\"b c', ['a=\\"b', "c"]),
+])
+def test_split_args(text: str, tokens: list[str]) -> None:
+    assert split_args(text) == tokens
+
+
+@pytest.mark.parametrize("text", ['msg="open', "msg={{ a", "{% if x", "a='b"])
+def test_split_args_unbalanced(text: str) -> None:
+    with pytest.raises(ValueError):
+        split_args(text)
+
+
+def test_join_keeps_newlines() -> None:
+    assert join_args(["echo", "a\n", "echo", "b"]) == "echo a\necho b"
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ('"a b"', "a b"), ("'a b'", "a b"), ('"a', '"a'), ("a", "a"), ('"', '"'), ('"a\\"', '"a\\"'),
+])
+def test_unquote(value: str, expected: str) -> None:
+    assert unquote(value) == expected
+
+
+def test_parse_kv_values_are_unquoted_strings() -> None:
+    options, rest = parse_kv('path=/x mode="0644" owner=\'root\' n=1')
+    assert options == {"path": "/x", "mode": "0644", "owner": "root", "n": "1"}
+    assert rest == []
+
+
+def test_parse_kv_escaped_equals_is_free_form() -> None:
+    assert parse_kv("a\\=b") == ({}, ["a=b"])
+
+
+def test_shell_with_jinja_quotes_and_creates() -> None:
+    args = parse_free_form("shell", 'echo "{{ a | default(\'x y\') }}" > /tmp/f creates=/tmp/f', LOC)
+    assert args == {"cmd": 'echo "{{ a | default(\'x y\') }}" > /tmp/f', "creates": "/tmp/f"}
+
+
+def test_command_keeps_unknown_kv_in_the_command_line() -> None:
+    args = parse_free_form("command", 'env FOO=bar ls "a  b" chdir=/tmp removes=/x', LOC)
+    assert args == {"cmd": 'env FOO=bar ls "a  b"', "chdir": "/tmp", "removes": "/x"}
+
+
+@pytest.mark.parametrize("option", ["creates", "removes", "chdir", "executable", "stdin",
+                                    "stdin_add_newline", "strip_empty_ends", "warn"])
+def test_command_free_form_options(option: str) -> None:
+    assert parse_free_form("command", f"true {option}=v", LOC) == {"cmd": "true", option: "v"}
+
+
+def test_multiline_shell_keeps_newlines() -> None:
+    args = parse_free_form("shell", "set -e\ncd /tmp\nls  -l\n", LOC)
+    assert args == {"cmd": "set -e\ncd /tmp\nls -l"}
+
+
+def test_blank_lines_and_continuations_in_scripts() -> None:
+    args = parse_free_form("shell", "echo a\n\necho b \\\n  --flag", LOC)
+    assert args == {"cmd": "echo a\n\necho b --flag"}
+
+
+def test_command_with_only_options() -> None:
+    assert parse_free_form("command", "chdir=/tmp", LOC) == {"chdir": "/tmp"}
+
+
+def test_file_module_kv() -> None:
+    assert parse_free_form("file", "path=/x state=touch mode=0644", LOC) == {
+        "path": "/x", "state": "touch", "mode": "0644"}
+
+
+def test_debug_msg_with_spaces() -> None:
+    assert parse_free_form("debug", 'msg="Hello {{ name }}!"', LOC) == {"msg": "Hello {{ name }}!"}
+
+
+def test_set_fact_values_are_strings() -> None:
+    assert parse_free_form("set_fact", "a=1 b=true c={{ x + 1 }}", LOC) == {
+        "a": "1", "b": "true", "c": "{{ x + 1 }}"}
+
+
+def test_include_and_meta_free_form() -> None:
+    assert parse_free_form("include_tasks", "other.yml", LOC) == {"file": "other.yml"}
+    assert parse_free_form("import_tasks", "file=other.yml", LOC) == {"file": "other.yml"}
+    assert parse_free_form("include_vars", "vars/main.yml", LOC) == {"file": "vars/main.yml"}
+    assert parse_free_form("meta", "flush_handlers", LOC) == {"_raw_params": "flush_handlers"}
+
+
+def test_free_form_word_for_other_modules_is_an_error() -> None:
+    with pytest.raises(InputError) as info:
+        parse_free_form("file", "/tmp/x state=touch", LOC)
+    assert str(info.value).startswith("site.yml:7: module file does not take free-form text")
+
+
+def test_unbalanced_is_an_input_error_with_location() -> None:
+    with pytest.raises(InputError) as info:
+        parse_free_form("shell", 'echo "oops', LOC)
+    assert str(info.value).startswith("site.yml:7: cannot split the arguments of shell")
