@@ -5,12 +5,10 @@ version, release, ``os_family``), system, kernel, architecture, hostname/nodenam
 domain, network (``default_ipv4``/``default_ipv6`` from the routing tables,
 ``all_ipv4_addresses``/``all_ipv6_addresses`` without loopback, ``interfaces``, ``dns``),
 memory, processors, ``service_mgr``, ``pkg_mgr``, ``python``, user, ``env``, ``machine_id``,
-virtualization (containers, common hypervisors) and ``date_time``.
-
-``gather_subset`` takes Ansible's names: ``all``, ``min``, ``hardware``, ``network``,
-``virtual`` and their ``!`` negations (``!all`` or ``min`` keep only the minimal facts);
-other subset names are accepted and fall under ``min``. ``filter`` keeps only the facts
-whose names match one of its shell-style patterns (``ansible_`` may be left out).
+virtualization (containers, common hypervisors) and ``date_time``. ``gather_subset`` takes
+Ansible's ``all``, ``min``, ``hardware``, ``network``, ``virtual`` and ``!`` negations
+(``!all``/``min``: minimal facts only; other names fall under ``min``); ``filter`` keeps
+facts matching one of its shell-style patterns (``ansible_`` may be left out).
 
 Differences from Ansible: no per-interface ``ansible_<iface>`` facts, no mounts/devices,
 local facts (``fact_path``), SELinux/AppArmor or LSB facts.
@@ -20,9 +18,11 @@ from __future__ import annotations
 
 import fcntl
 import fnmatch
+import ipaddress
 import os
 import platform
 import pwd
+import shutil
 import socket
 import struct
 import sys
@@ -66,6 +66,12 @@ HYPERVISORS = (
     ("Google", "kvm"), ("BHYVE", "bhyve"), ("oVirt", "oVirt"), ("RHEV", "RHEV"),
 )  # fmt: skip
 SIOCGIFADDR, SIOCGIFNETMASK = 0x8915, 0x891B
+VERSION_KEYS = ("major", "minor", "micro", "releaselevel", "serial")
+DATE_FORMATS = {
+    "year": "%Y", "month": "%m", "weekday": "%A", "weekday_number": "%w", "weeknumber": "%W",
+    "day": "%d", "hour": "%H", "minute": "%M", "second": "%S", "date": "%Y-%m-%d",
+    "time": "%H:%M:%S", "iso8601_basic_short": "%Y%m%dT%H%M%S", "tz": "%Z", "tz_offset": "%z",
+}  # fmt: skip
 
 
 @dataclass
@@ -80,6 +86,11 @@ def _read(path: str, default: str = "") -> str:
             return handle.read().strip()
     except OSError:
         return default
+
+
+def _text(value: str) -> str:
+    """Undecodable bytes (kept by Python as surrogates) would break the JSON wire."""
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
 
 def _subsets(spec) -> set:
@@ -160,10 +171,8 @@ def _service_mgr() -> str:
         proc_1 = None
     if proc_1 is not None:
         return PROC_1_MAP.get(proc_1, proc_1)
-    systemctl = any(os.path.exists(d + "/systemctl") for d in ("/bin", "/usr/bin"))
-    if systemctl and any(
-        os.path.exists(c) for c in ("/run/systemd/system/", "/dev/.run/systemd/", "/dev/.systemd/")
-    ):
+    canaries = ("/run/systemd/system/", "/dev/.run/systemd/", "/dev/.systemd/")
+    if shutil.which("systemctl") and any(os.path.exists(c) for c in canaries):
         return "systemd"
     if os.path.exists("/sbin/openrc"):
         return "openrc"
@@ -177,7 +186,7 @@ def _service_mgr() -> str:
 def _virtual() -> dict:
     cgroup = _read("/proc/1/cgroup")
     environ = _read("/proc/1/environ").split("\0")
-    kind = None
+    kind = "NA"
     if "/docker" in cgroup or os.path.exists("/.dockerenv") or os.path.exists("/.dockerinit"):
         kind = "docker"
     elif "container=podman" in environ or os.path.exists("/run/.containerenv"):
@@ -188,17 +197,16 @@ def _virtual() -> dict:
         kind = "systemd-nspawn"
     elif os.path.exists("/proc/vz") and not os.path.exists("/proc/bc"):
         kind = "openvz"
-    if kind:
-        return {"virtualization_type": kind, "virtualization_role": "guest"}
-    dmi = " ".join(
-        _read("/sys/devices/virtual/dmi/id/" + f) for f in ("product_name", "sys_vendor")
-    )
-    for marker, name in HYPERVISORS:
-        if marker in dmi:
-            return {"virtualization_type": name, "virtualization_role": "guest"}
-    if os.path.exists("/proc/xen"):
-        return {"virtualization_type": "xen", "virtualization_role": "guest"}
-    return {"virtualization_type": "NA", "virtualization_role": "NA"}
+    else:
+        dmi = " ".join(
+            _read("/sys/devices/virtual/dmi/id/" + f) for f in ("product_name", "sys_vendor")
+        )
+        found = [name for marker, name in HYPERVISORS if marker in dmi]
+        if found:
+            kind = found[0]
+        elif os.path.exists("/proc/xen"):
+            kind = "xen"
+    return {"virtualization_type": kind, "virtualization_role": "NA" if kind == "NA" else "guest"}
 
 
 def _hardware() -> dict:
@@ -207,12 +215,9 @@ def _hardware() -> dict:
         key, _sep, value = line.partition(":")
         if value.strip():
             mem[key] = int(value.split()[0])
-    facts = {
-        "memtotal_mb": mem.get("MemTotal", 0) // 1024,
-        "memfree_mb": mem.get("MemFree", 0) // 1024,
-        "swaptotal_mb": mem.get("SwapTotal", 0) // 1024,
-        "swapfree_mb": mem.get("SwapFree", 0) // 1024,
-    }
+    names = (("memtotal", "MemTotal"), ("memfree", "MemFree"), ("swaptotal", "SwapTotal"),
+             ("swapfree", "SwapFree"))  # fmt: skip
+    facts = {f"{name}_mb": mem.get(key, 0) // 1024 for name, key in names}
     sockets: dict = {}
     siblings: dict = {}
     processors: list = []
@@ -282,16 +287,13 @@ def _network() -> dict:
                 facts["all_ipv4_addresses"].append(address)
             if default4.get("interface") == name and address:
                 netmask = _ipv4_of(sock, name, SIOCGIFNETMASK) or "255.255.255.255"
-                mask = struct.unpack("!L", socket.inet_aton(netmask))[0]
-                addr = struct.unpack("!L", socket.inet_aton(address))[0]
+                net = ipaddress.IPv4Interface(f"{address}/{netmask}").network
                 default4.update(_iface_info(name), address=address, alias=name, netmask=netmask)
-                default4["prefix"] = str(bin(mask).count("1"))
-                default4["network"] = socket.inet_ntoa(struct.pack("!L", addr & mask))
-                default4["broadcast"] = socket.inet_ntoa(
-                    struct.pack("!L", (addr & mask) | (~mask & 0xFFFFFFFF))
-                )
+                default4.update(prefix=str(net.prefixlen), network=str(net.network_address),
+                                broadcast=str(net.broadcast_address))  # fmt: skip
     finally:
         sock.close()
+    facts["all_ipv4_addresses"] += _secondary_ipv4(facts["all_ipv4_addresses"])
     facts["default_ipv4"] = default4 if "address" in default4 else {}
     six = []
     for line in _read("/proc/net/if_inet6").splitlines():
@@ -303,6 +305,18 @@ def _network() -> dict:
                 facts["all_ipv6_addresses"].append(address)
     facts["default_ipv6"] = _default_ipv6(six)
     return facts
+
+
+def _secondary_ipv4(known: list) -> list:
+    """Local addresses the per-interface ioctl does not report (secondary addresses)."""
+    extra, last = [], ""
+    for line in _read("/proc/net/fib_trie").splitlines():
+        text = line.strip()
+        if text.startswith("|--"):
+            last = text[3:].strip()
+        elif text == "/32 host LOCAL" and last not in known + extra and not last.startswith("127."):
+            extra.append(last)
+    return extra
 
 
 def _default_ipv6(addresses: list) -> dict:
@@ -336,31 +350,18 @@ def _dns() -> dict:
 def _date_time() -> dict:
     now = time.time()
     local = time.localtime(now)
-    utc = time.gmtime(now)
     micro = int((now - int(now)) * 1e6)
-    offset = time.strftime("%z", local)
-    return {
-        "year": time.strftime("%Y", local),
-        "month": time.strftime("%m", local),
-        "weekday": time.strftime("%A", local),
-        "weekday_number": time.strftime("%w", local),
-        "weeknumber": time.strftime("%W", local),
-        "day": time.strftime("%d", local),
-        "hour": time.strftime("%H", local),
-        "minute": time.strftime("%M", local),
-        "second": time.strftime("%S", local),
-        "epoch": str(int(now)),
-        "epoch_int": str(int(now)),
-        "date": time.strftime("%Y-%m-%d", local),
-        "time": time.strftime("%H:%M:%S", local),
-        "iso8601_micro": time.strftime("%Y-%m-%dT%H:%M:%S", utc) + f".{micro:06d}Z",
-        "iso8601": time.strftime("%Y-%m-%dT%H:%M:%SZ", utc),
-        "iso8601_basic": time.strftime("%Y%m%dT%H%M%S", local) + f"{micro:06d}",
-        "iso8601_basic_short": time.strftime("%Y%m%dT%H%M%S", local),
-        "tz": time.strftime("%Z", local),
-        "tz_dst": time.tzname[1],
-        "tz_offset": offset,
-    }
+    facts = {key: time.strftime(fmt, local) for key, fmt in DATE_FORMATS.items()}
+    utc = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now))
+    facts.update(
+        epoch=str(int(now)),
+        epoch_int=str(int(now)),
+        iso8601=utc + "Z",
+        iso8601_micro=f"{utc}.{micro:06d}Z",
+        iso8601_basic=facts["iso8601_basic_short"] + f"{micro:06d}",
+        tz_dst=time.tzname[1],
+    )
+    return facts
 
 
 def _minimal() -> dict:
@@ -380,18 +381,12 @@ def _minimal() -> dict:
         "python_version": platform.python_version(),
         "python": {
             "executable": sys.executable,
-            "version": {
-                "major": sys.version_info.major,
-                "minor": sys.version_info.minor,
-                "micro": sys.version_info.micro,
-                "releaselevel": sys.version_info.releaselevel,
-                "serial": sys.version_info.serial,
-            },
+            "version": dict(zip(VERSION_KEYS, sys.version_info)),
             "version_info": list(sys.version_info),
             "type": platform.python_implementation(),
             "has_sslcontext": True,
         },
-        "env": dict(os.environ),
+        "env": {_text(k): _text(v) for k, v in os.environ.items()},
         "machine_id": _read("/etc/machine-id") or _read("/var/lib/dbus/machine-id"),
         "service_mgr": _service_mgr(),
         "date_time": _date_time(),
