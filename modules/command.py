@@ -57,7 +57,12 @@ def _args(p: Params) -> list:
         raise ModuleFailure("no command given")
     if has_cmd and p.argv:
         raise ModuleFailure("only command or argv can be given, not both")
-    return shlex.split(p.cmd) if has_cmd else [str(a) for a in p.argv]
+    if not has_cmd:
+        return [str(a) for a in p.argv]
+    try:
+        return shlex.split(p.cmd)
+    except ValueError as exc:
+        raise ModuleFailure(f"cannot split the command line {p.cmd!r}: {exc}") from None
 
 
 def would_run(p: Params, reader) -> tuple:
