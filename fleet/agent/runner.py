@@ -50,9 +50,11 @@ def execute(
 
 
 def _status(
-    status: str, msg: str = "", data=None, diff=None, exception=None, warnings=None
+    status: str, msg: str = "", data=None, diff=None, exception=None, warnings=None, changed=None
 ) -> dict:
-    result = {"status": status, "changed": status == "changed", "msg": msg, "data": data or {}}
+    if changed is None:
+        changed = status == "changed"
+    result = {"status": status, "changed": changed, "msg": msg, "data": data or {}}
     if diff:
         result["diff"] = diff
     if exception:

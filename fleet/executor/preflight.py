@@ -18,6 +18,7 @@ from fleet.executor.files import find_file
 from fleet.executor.play import handler_known
 from fleet.playbook.models import Block, Item, Play, Playbook, Task
 from fleet.registry import ModuleRegistry
+from fleet.templating import is_template
 
 JINJA_GLOBALS = frozenset({
     "range", "lookup", "query", "q", "dict", "lipsum", "cycler", "joiner", "namespace", "now",
@@ -96,12 +97,14 @@ def _play_names(play: Play, tasks: list[Task]) -> set[str]:
 def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, known: set[str],
                check_names: bool, playbook_dir: Path) -> None:
     where = f"task {task.display_name!r}"
-    values = [getattr(task, f) for f in TEMPLATE_FIELDS]
-    values += [_as_template(templar, c) for f in EXPRESSION_FIELDS for c in getattr(task, f) or ()]
-    for value in values:
-        templar.check_syntax(value, task.location)
+    for field in TEMPLATE_FIELDS:
+        templar.check_syntax(getattr(task, field), task.location)
         if check_names:
-            _check_names(templar, value, known, task, where)
+            _check_names(templar.referenced_names(getattr(task, field)), known, task, where)
+    for field in EXPRESSION_FIELDS:
+        templar.check_expression(getattr(task, field), task.location)
+        if check_names:
+            _check_names(templar.referenced_names(getattr(task, field), bare=True), known, task, where)
     for name in task.notify:
         if not handler_known(play, name):
             raise InputError(f"{where}: notify {name!r} matches no handler in this play", task.location)
@@ -126,24 +129,17 @@ def _check_template_file(task: Task, templar: Any, known: set[str], check_names:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read template {path}: {exc}", task.location) from None
-    templar.check_syntax(text, Location(str(path)))
+    templar.check_file_syntax(text, Location(str(path)))
     if check_names:
-        _check_names(templar, text, known, task, f"template {path}")
+        _check_names(templar.referenced_names(text), known, task, f"template {path}")
 
 
-def _check_names(templar: Any, value: Any, known: set[str], task: Task, where: str) -> None:
-    missing = sorted(n for n in templar.referenced_names(value) if n not in known and not n.startswith("ansible_"))
+def _check_names(names: set[str], known: set[str], task: Task, where: str) -> None:
+    missing = sorted(n for n in names if n not in known and not n.startswith("ansible_"))
     if missing:
         raise InputError(f"{where}: undefined variable {missing[0]!r} (defined in no inventory, play, "
                          f"role, vars file, register or set_fact)", task.location)
 
 
 def _is_template(templar: Any, value: Any) -> bool:
-    return isinstance(value, str) and templar.is_template(value)
-
-
-def _as_template(templar: Any, condition: Any) -> Any:
-    """A bare ``when:`` expression, wrapped so template checks see it as one."""
-    if isinstance(condition, str) and not templar.is_template(condition):
-        return "{{ " + condition + " }}"
-    return condition
+    return isinstance(value, str) and is_template(value)
