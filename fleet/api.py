@@ -22,9 +22,10 @@ from fleet.executor.preflight import check_playbook
 from fleet.executor.run import NullReporter, Reporter, RunState, run_playbook
 from fleet.inventory import Inventory
 from fleet.layers import Layer
-from fleet.playbook.kv import parse_module_args
-from fleet.playbook.loader import TaskFileLoader, load_playbook
+from fleet.playbook.kv import module_args
+from fleet.playbook.loader import load_playbook
 from fleet.playbook.models import Play, Playbook, Task
+from fleet.playbook.tasks import TaskFileLoader
 from fleet.registry import ModuleRegistry, builtin_dir
 from fleet.result import RunReport
 from fleet.templating import Templar
@@ -110,7 +111,7 @@ def prepare_module(pattern: str, module: str, args: str | dict[str, Any],
     base_dir = Path.cwd()
     registry, templar = _tools(base_dir, options)
     if isinstance(args, str):
-        args = parse_module_args(module, args, Location("<command line -a>"))
+        args = module_args(module, args, Location("<command line -a>")) if args.strip() else {}
     book = adhoc_playbook(pattern, module, args, base_dir)
     known = registry.find(module) is not None or module in ("debug", "set_fact", "assert", "fail")
     if not known:

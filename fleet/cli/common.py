@@ -36,7 +36,12 @@ def parse_extra_vars(values: tuple[str, ...]) -> dict[str, Any]:
         else:
             from fleet.playbook.kv import parse_kv
 
-            data = parse_kv(text, Location("<-e>"))
+            try:
+                data, rest = parse_kv(text)
+            except ValueError as exc:
+                raise InputError(f"-e {value!r}: {exc}") from None
+            if rest:
+                raise InputError(f"-e {value!r}: expected key=value pairs, JSON/YAML or @file")
         merged.update(data)
     return merged
 

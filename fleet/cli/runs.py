@@ -77,6 +77,6 @@ def run(pattern: str, module: str, module_args: str, **params: Any) -> None:
     options = build_options(params)
     prepared = api.prepare_module(pattern, module, module_args, inventory_required(params["inventory"]), options)
     reporter = _reporter(options, params.get("json_path"))
-    reporter.verbosity = max(reporter.verbosity, 1)  # ad hoc: show every host's answer
+    reporter.adhoc = True  # every host's answer, in Ansible's ad-hoc format
     report = asyncio.run(api.apply_async(prepared, reporter))
     _finish(report, params.get("json_path"))

@@ -179,7 +179,8 @@ def _copy_local(ctx: ActionContext) -> list[ModuleCall]:
     path = find_file(src, ctx.task, ctx.playbook_dir, "files")
     base = {k: v for k, v in ctx.args.items() if k not in ("src", "remote_src", "local_follow", "directory_mode")}
     if path.is_file():
-        return [_call(ctx, "copy", dict(base, content_b64=_read_b64(path, ctx)))]
+        # src rides along so the copy module can name the file when dest is a directory
+        return [_call(ctx, "copy", dict(base, src=path.name, content_b64=_read_b64(path, ctx)))]
     # A directory: like Ansible, "dir/" copies its contents, "dir" copies the directory itself.
     dest = str(base.pop("dest")).rstrip("/")
     root = dest if src.endswith("/") else f"{dest}/{path.name}"

@@ -278,51 +278,40 @@ class PlayRunner:
 
     def _resolve_include(self, task: Task, host: str, params: dict[str, dict[str, Any]] | None):
         """For one host: ``(key, items, params)`` per loop item (one entry without a loop)."""
-        inherited = dict((params or {}).get(host, {}))
+        include_params = dict((params or {}).get(host, {}))
         for layer in task.vars_layers:
-            inherited.update(layer.values)
-        variables = self.state.play_vars.for_task(host, task, inherited)
-        scopes: list[tuple[Any, dict[str, Any]]] = []
+            if layer.kind == "task vars":  # block vars already reach the included tasks
+                include_params.update(layer.values)
+        variables = self.state.play_vars.for_task(host, task, include_params)
+        scopes: list[tuple[Any, dict[str, Any]]] = [(variables, {})]
         if task.loop is not None:
-            for index, item in enumerate(self.executor._items(task, variables)):
-                values = {task.loop_control.loop_var: item}
+            items = self.executor._items(task, variables)
+            scopes = []
+            for index, item in enumerate(items):
+                values: dict[str, Any] = {task.loop_control.loop_var: item}
                 if task.loop_control.index_var:
                     values[task.loop_control.index_var] = index
-                scopes.append((self.executor._item_vars(task, variables, [item], 0), values))
-        else:
-            scopes.append((variables, {}))
+                scopes.append((self.executor._item_vars(task, variables, items, index), values))
+        loader = self.run.loader
         entries = []
         for scope, loop_values in scopes:
             if task.when and not self.run.templar.truth(task.when, scope, task.location):
                 continue
             args = self.run.templar.render(task.args, scope, task.location)
-            host_params = {**inherited, **loop_values}
+            host_params = {**include_params, **loop_values}
             if task.module == "include_tasks":
-                name = args.get("file") or args.get("_raw_params")
-                path = self._task_file(task, str(name))
-                items = self.run.loader.load_tasks(path, task, task.role)
+                path = loader.resolve_tasks_file(str(args.get("file")), task.base_dir, task.role, task.location)
+                items = loader.load_tasks(path, task.inherited, task.role, base_dir=task.base_dir,
+                                          location=task.location)
                 entries.append((str(path), items, host_params))
             else:
-                role_name = str(args.get("name") or args.get("role"))
-                role_params = {k: v for k, v in args.items() if k not in ("name", "role", "tasks_from")}
-                context, items, handlers = self.run.loader.load_role(role_name, role_params, task.location,
-                                                                     args.get("tasks_from"))
+                context, items, handlers = loader.load_role(str(args.get("name")), args, task.location,
+                                                            inherited=task.inherited, parent=task.role)
                 for handler in handlers:
-                    if handler not in self.play.handlers:
+                    if not any(handler is known for known in self.play.handlers):
                         self.play.handlers.append(handler)
-                entries.append((f"role:{context.path}:{sorted(role_params.items())!r}", items, host_params))
+                entries.append((f"role:{context.path}:{sorted(map(str, args.items()))!r}", items, host_params))
         return entries
-
-    def _task_file(self, task: Task, name: str) -> Path:
-        path = Path(name)
-        if path.is_absolute():
-            return path
-        bases = ([task.role.path / "tasks"] if task.role else []) + [task.base_dir, self.run.playbook_dir]
-        for base in bases:
-            if (base / path).is_file():
-                return base / path
-        raise InputError(f"include_tasks: file {name!r} not found (searched {', '.join(map(str, bases))})",
-                         task.location)
 
 
 def _handler_names(handler: Task) -> set[str]:

@@ -26,8 +26,9 @@ class TerminalReporter:
     """Reporter for people: quiet for what did not change, loud for what did or failed."""
 
     def __init__(self, console: Console | None = None, verbosity: int = 0, diff: bool = False,
-                 mode: str = "apply") -> None:
+                 mode: str = "apply", adhoc: bool = False) -> None:
         self.console = console or Console(highlight=False)
+        self.adhoc = adhoc
         self.verbosity = verbosity
         self.diff = diff
         self.mode = mode
@@ -56,6 +57,9 @@ class TerminalReporter:
 
     def task_result(self, result: TaskResult) -> None:
         self._answered += 1
+        if self.adhoc:
+            self._adhoc_line(result)
+            return
         loud = result.status in ("changed", "failed", "unreachable") or result.warnings
         if loud or self.verbosity:
             self._header()
@@ -111,6 +115,27 @@ class TerminalReporter:
         self.console.print(line)
         for warning in result.warnings:
             self.console.print(Text(f"  [WARNING] {warning}", style="magenta"))
+        self._details(result, result.no_log)
+
+    def _adhoc_line(self, result: TaskResult) -> None:
+        """Ansible's ad-hoc format: ``host | CHANGED | rc=0 >>`` + output, or ``=> {data}``."""
+        self._stop_status()
+        word = {"ok": "SUCCESS", "changed": "CHANGED", "failed": "FAILED!", "unreachable": "UNREACHABLE!",
+                "skipped": "SKIPPED"}[result.status]
+        style = STYLE.get(result.status, "")
+        data = result.data
+        if "rc" in data and "stdout" in data:
+            self.console.print(Text(f"{result.host} | {word} | rc={data['rc']} >>", style=style))
+            output = (data.get("stdout") or "") + ("\n" + data["stderr"] if data.get("stderr") else "")
+            if result.status == "failed" and result.msg:
+                output = f"{output}\n{result.msg}" if output else result.msg
+            self.console.print(Text(output), soft_wrap=True)
+        else:
+            body = dict(data, changed=result.changed)
+            if result.msg:
+                body["msg"] = result.msg
+            self.console.print(Text(f"{result.host} | {word} => ", style=style)
+                               + Text(json.dumps(body, indent=4, sort_keys=True, default=str)), soft_wrap=True)
         self._details(result, result.no_log)
 
     def _details(self, result: TaskResult, no_log: bool) -> None:

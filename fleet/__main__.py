@@ -1,0 +1,5 @@
+"""``python -m fleet`` runs the command line."""
+
+from fleet.cli import main
+
+main()
