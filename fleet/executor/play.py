@@ -330,8 +330,8 @@ def batches(hosts: list[str], serial: Sequence[Any]) -> list[list[str]]:
     sizes = []
     for value in serial:
         text = str(value).strip()
-        if text.endswith("%"):
-            size = math.floor(len(hosts) * float(text[:-1]) / 100.0)
+        if text.endswith("%"):  # as Ansible: a percentage gives at least one host
+            size = max(1, math.floor(len(hosts) * float(text[:-1]) / 100.0))
         else:
             size = int(text)
         sizes.append(max(1, size if size > 0 else len(hosts)))
