@@ -6,6 +6,7 @@ import click
 
 from fleet import __version__
 from fleet.cli.info import facts, inventory, modules, vars_command
+from fleet.cli.lab import lab
 from fleet.cli.runs import apply, check, run
 
 
@@ -15,7 +16,7 @@ def cli() -> None:
     """fleet: converge hosts to what your playbooks say, check for drift, fast."""
 
 
-for command in (apply, check, run, inventory, vars_command, facts, modules):
+for command in (apply, check, run, inventory, vars_command, facts, modules, lab):
     cli.add_command(command)
 
 

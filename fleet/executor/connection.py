@@ -16,6 +16,7 @@ from typing import Any
 from fleet.errors import ConnectionFailed
 from fleet.session import AgentSession, Become
 from fleet.transport.base import Transport
+from fleet.transport.docker import DockerTransport
 from fleet.transport.local import LocalTransport
 from fleet.transport.ssh import SSHOptions, SSHTransport
 
@@ -95,6 +96,8 @@ TRANSPORTS: dict[str, TransportFactory] = {
     "paramiko": lambda name, hv, d: SSHTransport(ssh_options(name, hv, d)),
     "smart": lambda name, hv, d: SSHTransport(ssh_options(name, hv, d)),
     "local": lambda name, hv, d: LocalTransport(),
+    "docker": lambda name, hv, d: DockerTransport(str(hv.get("ansible_host") or name),
+                                                  hv.get("ansible_user") or hv.get("ansible_docker_user")),
 }
 
 

@@ -1,0 +1,80 @@
+"""``fleet lab up|status|down``: the container lab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fleet.cli.common import handle_errors
+
+
+def _lab(name: str, hosts: int = 0, directory: str | None = None, caps: tuple[str, ...] = ()):  # noqa: ANN202
+    from fleet.lab.lab import Lab, LabSpec
+
+    spec = LabSpec(name=name, hosts=hosts, directory=Path(directory) if directory else None, cap_add=list(caps))
+    return Lab(spec, say=lambda line: click.echo(line, err=True))
+
+
+@click.group("lab")
+def lab() -> None:
+    """Real Debian hosts in docker (systemd, sshd) to converge and test against."""
+
+
+@lab.command("setup")
+@handle_errors
+def setup() -> None:
+    """Make the lab possible here: Docker engine running (installed with apt as root on
+    Debian if missing), debootstrap present, the base image built (about a minute, once)."""
+    from fleet.lab.engine import ensure_engine
+    from fleet.lab.image import build_image, image_exists, image_tag
+    from fleet.lab.lab import docker_client
+
+    def say(line: str) -> None:
+        click.echo(line, err=True)
+
+    ensure_engine(say)
+    tag = image_tag()
+    if image_exists(docker_client(), tag):
+        say(f"image {tag} is present")
+    else:
+        build_image(tag, say)
+
+
+@lab.command("up")
+@click.option("-n", "--hosts", "count", type=click.IntRange(1, 200), default=3, show_default=True)
+@click.option("--name", default="lab", show_default=True, help="Lab name (several labs can coexist).")
+@click.option("--inventory-out", type=click.Path(dir_okay=False), help="Where to write the inventory.")
+@click.option("--dir", "directory", type=click.Path(file_okay=False),
+              help="Where the lab keeps its key and known_hosts (default ~/.fleet/NAME).")
+@click.option("--user", default="root", show_default=True, help="Login user in the inventory (root or fleet).")
+@click.option("--cap-add", "caps", multiple=True, help="Extra container capability (e.g. NET_ADMIN).")
+@handle_errors
+def up(count: int, name: str, inventory_out: str | None, directory: str | None, user: str,
+       caps: tuple[str, ...]) -> None:
+    """Start COUNT lab hosts and print the path of their inventory."""
+    lab_ = _lab(name, count, directory, caps)
+    path = lab_.up(Path(inventory_out) if inventory_out else None, user=user)
+    click.echo(str(path))
+
+
+@lab.command("status")
+@click.option("--name", default="lab", show_default=True)
+@handle_errors
+def status(name: str) -> None:
+    """List the lab's hosts."""
+    hosts = _lab(name).hosts()
+    if not hosts:
+        click.echo(f"lab '{name}' has no hosts")
+        return
+    for host in hosts:
+        click.echo(f"{host.name:<12} {host.container:<20} {host.ip:<16} {host.status}")
+
+
+@lab.command("down")
+@click.option("--name", default="lab", show_default=True)
+@handle_errors
+def down(name: str) -> None:
+    """Remove the lab's containers and network (the image and your files stay)."""
+    removed = _lab(name).down()
+    click.echo(f"removed {removed} lab host(s)")

@@ -1,0 +1,1 @@
+"""The container lab: real Debian hosts (systemd, sshd) in docker, built without registry pulls."""
