@@ -38,10 +38,14 @@ class TaskResult:
     no_log: bool = False
     exception: str | None = None
     handler: bool = False
+    failed_changed: bool = False  # a failed task that changed something first (command rc != 0)
 
     @property
     def changed(self) -> bool:
-        return self.status == "changed" or bool(self.items and any(i.changed for i in self.items))
+        """As Ansible's ``changed``: also true for a failed task that changed something."""
+        if self.status == "changed" or (self.status == "failed" and self.failed_changed):
+            return True
+        return bool(self.items and any(i.changed for i in self.items))
 
     @property
     def failed(self) -> bool:

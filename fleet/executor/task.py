@@ -59,8 +59,8 @@ class Outcome:
         value = dict(self.data)
         value["changed"] = self.changed
         value["failed"] = self.status == "failed"
-        if self.msg:
-            value["msg"] = self.msg
+        if self.msg and not isinstance(value.get("msg"), dict | list):
+            value["msg"] = self.msg  # debug keeps a structured msg as it was given
         if self.status == "skipped":
             value["skipped"] = True
             value.setdefault("skip_reason", self.msg or "Conditional result was False")
@@ -111,8 +111,8 @@ class TaskExecutor:
                 result.ignored = state.templar.truth(task.ignore_errors, variables, task.location)
             except FleetError:
                 result.ignored = False
-        if result.changed and task.notify:
-            state.notify(host, task.notify)
+        if result.changed and task.notify and result.status != "failed":
+            state.notify(host, task.notify)  # as Ansible: a failed task notifies nothing
         result.duration_s = time.perf_counter() - started
         return result
 
@@ -145,19 +145,23 @@ class TaskExecutor:
 
     async def _execute(self, task: Task, host: str, variables: Any, calls: list[ModuleCall]) -> Outcome:
         """Run the calls (retrying while ``until`` is false) and apply the result keywords."""
+        # ansible-core: one run plus max(0, retries) retries (3 when unset); ``retries``
+        # without ``until`` retries until the task does not fail
+        retrying = bool(task.until) or task.retries is not None
         attempts = 1
-        if task.until:
-            retries = int(self.state.templar.render(task.retries, variables, task.location) or 3)
-            attempts = max(retries, 0) + 1
+        if retrying:
+            retries = self.state.templar.render(task.retries, variables, task.location)
+            attempts = 1 + (3 if retries in (None, "") else max(int(retries), 0))
         delay = float(self.state.templar.render(task.delay, variables, task.location) or 0)
         outcome = Outcome("failed")
         for attempt in range(1, attempts + 1):
             outcome = self._post(task, variables, Outcome.from_agent(await self._send(task, host, variables, calls)))
-            if not task.until:
+            if attempts == 1:
                 break
             outcome.data["attempts"] = attempt
             scope = self._with_registered(task, variables, outcome)
-            if self.state.templar.truth(task.until, scope, task.location):
+            if (self.state.templar.truth(task.until, scope, task.location) if task.until
+                    else outcome.status != "failed"):
                 break
             if attempt == attempts:
                 outcome.status = "failed"
@@ -236,27 +240,14 @@ class TaskExecutor:
         return list(raw)
 
     def _item_vars(self, task: Task, variables: Any, items: list[Any], index: int) -> Any:
-        control = task.loop_control
-        values: dict[str, Any] = {control.loop_var: items[index], "ansible_loop_var": control.loop_var}
-        if control.index_var:
-            values[control.index_var] = index
-            values["ansible_index_var"] = control.index_var
-        if control.extended:
-            length = len(items)
-            values["ansible_loop"] = {
-                "allitems": items, "index": index + 1, "index0": index, "revindex": length - index,
-                "revindex0": length - index - 1, "first": index == 0, "last": index == length - 1,
-                "length": length, "previtem": items[index - 1] if index else None,
-                "nextitem": items[index + 1] if index + 1 < length else None,
-            }
-        return variables.push(Layer("task vars", "loop", values))
+        return variables.push(Layer("task vars", "loop", loop_values(task, items, index)))
 
     async def _loop(self, task: Task, host: str, variables: Any) -> list[Outcome]:
         items = self._items(task, variables)
         templar = self.state.templar
         outcomes: list[Outcome | None] = [None] * len(items)
         pending: list[tuple[int, Any, list[ModuleCall]]] = []
-        sequential = bool(task.until) or task.loop_control.pause > 0
+        sequential = bool(task.until) or task.retries is not None or task.loop_control.pause > 0
         for index, item in enumerate(items):
             scope = self._item_vars(task, variables, items, index)
             label = templar.render(task.loop_control.label, scope, task.location) if task.loop_control.label else item
@@ -287,6 +278,7 @@ class TaskExecutor:
 
     def _fill(self, result: TaskResult, outcome: Outcome) -> None:
         result.status = outcome.status
+        result.failed_changed = outcome.status == "failed" and outcome.changed
         result.msg = outcome.msg
         result.data = outcome.data
         result.diff = outcome.diff
@@ -296,15 +288,15 @@ class TaskExecutor:
     def _fill_loop(self, result: TaskResult, task: Task, outcomes: list[Outcome]) -> dict[str, Any]:
         items: list[TaskResult] = []
         registered_items = []
-        for outcome in outcomes:
+        all_items = [o.item for o in outcomes]
+        for index, outcome in enumerate(outcomes):
             item_result = TaskResult(result.host, result.play, result.task, result.module, outcome.status,
                                      msg=outcome.msg, diff=outcome.diff, data=outcome.data,
-                                     item_label=outcome.label, warnings=outcome.warnings)
+                                     item_label=outcome.label, warnings=outcome.warnings,
+                                     failed_changed=outcome.status == "failed" and outcome.changed)
             items.append(item_result)
-            entry = outcome.registered()
-            entry[task.loop_control.loop_var] = outcome.item
-            entry["ansible_loop_var"] = task.loop_control.loop_var
-            registered_items.append(entry)
+            # Ansible's per-item shape: the result plus the loop variables of that item
+            registered_items.append({**outcome.registered(), **loop_values(task, all_items, index)})
         result.items = items
         if not outcomes:
             result.status, result.msg = "skipped", "No items in the list"
@@ -325,6 +317,24 @@ class TaskExecutor:
             "msg": "All items completed" if result.status not in ("failed", "skipped") else result.msg,
             "results": registered_items,
         }
+
+
+def loop_values(task: Task, items: list[Any], index: int) -> dict[str, Any]:
+    """The variables one loop item sees: loop_var, index_var and (``extended``) ansible_loop."""
+    control = task.loop_control
+    values: dict[str, Any] = {control.loop_var: items[index], "ansible_loop_var": control.loop_var}
+    if control.index_var:
+        values[control.index_var] = index
+        values["ansible_index_var"] = control.index_var
+    if control.extended:
+        length = len(items)
+        values["ansible_loop"] = {
+            "allitems": items, "index": index + 1, "index0": index, "revindex": length - index,
+            "revindex0": length - index - 1, "first": index == 0, "last": index == length - 1,
+            "length": length, "previtem": items[index - 1] if index else None,
+            "nextitem": items[index + 1] if index + 1 < length else None,
+        }
+    return values
 
 
 def _label(value: Any) -> str:
