@@ -8,6 +8,7 @@ from fleet import __version__
 from fleet.cli.info import facts, inventory, modules, vars_command
 from fleet.cli.lab import lab
 from fleet.cli.runs import apply, check, run
+from fleet.cli.verify import verify
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -16,7 +17,7 @@ def cli() -> None:
     """fleet: converge hosts to what your playbooks say, check for drift, fast."""
 
 
-for command in (apply, check, run, inventory, vars_command, facts, modules, lab):
+for command in (apply, check, run, inventory, vars_command, facts, modules, lab, verify):
     cli.add_command(command)
 
 

@@ -1,0 +1,45 @@
+"""testinfra host specs built from inventory variables (ssh via paramiko, docker, local)."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from fleet.errors import InputError
+from fleet.executor.connection import ConnectionDefaults, ssh_options
+from fleet.transport.ssh import DEFAULT_KNOWN_HOSTS
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """One host as testinfra should reach it, and how fleet names it."""
+
+    name: str  # inventory name
+    spec: str  # testinfra host spec
+    address: str  # what testinfra's backend calls the host (for mapping results back)
+    known_hosts: str | None = None  # strict host-key file for paramiko connections
+    host_key_checking: bool = True
+
+
+def host_spec(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults) -> HostSpec:
+    connection = str(hostvars.get("ansible_connection") or defaults.connection)
+    if connection == "local":
+        return HostSpec(name, "local://", "local")
+    if connection == "docker":
+        container = str(hostvars.get("ansible_host") or name)
+        user = hostvars.get("ansible_user")
+        spec = f"docker://{user + '@' if user else ''}{container}"
+        return HostSpec(name, spec, container)
+    if connection not in ("ssh", "paramiko", "smart"):
+        raise InputError(f"fleet verify cannot reach {name}: connection {connection!r} has no testinfra backend")
+    options = ssh_options(name, hostvars, defaults)
+    user = f"{urllib.parse.quote(options.user)}@" if options.user else ""
+    port = f":{options.port}" if options.port else ""
+    query = {}
+    if options.key_files:
+        query["ssh_identity_file"] = options.key_files[0]
+    suffix = f"?{urllib.parse.urlencode(query)}" if query else ""
+    return HostSpec(name, f"paramiko://{user}{options.host}{port}{suffix}", options.host,
+                    options.known_hosts or DEFAULT_KNOWN_HOSTS, options.host_key_checking)
