@@ -66,6 +66,7 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-b", "--become", is_flag=True, help="Run with sudo."),
         click.option("--become-user", metavar="USER", help="User to become (default root)."),
         click.option("-K", "--ask-become-pass", is_flag=True, help="Ask for the sudo password."),
+        click.option("--become-password-file", metavar="FILE", help="Read the sudo password from FILE."),
         click.option("--private-key", metavar="FILE", help="SSH private key file."),
         click.option("--known-hosts", metavar="FILE", help="known_hosts file (default ~/.ssh/known_hosts)."),
         click.option("--accept-new-host-keys", is_flag=True,
@@ -83,7 +84,12 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
 def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple[str, ...] = (),
                   skip_tags: tuple[str, ...] = (), strategy: str | None = None) -> RunOptions:
     password = None
-    if params.get("ask_become_pass"):
+    if params.get("become_password_file"):
+        try:
+            password = Path(params["become_password_file"]).read_text().rstrip("\n")
+        except OSError as exc:
+            raise InputError(f"cannot read --become-password-file: {exc}") from None
+    elif params.get("ask_become_pass"):
         if not sys.stdin.isatty():
             raise InputError("-K needs a terminal to ask for the sudo password")
         password = getpass.getpass("BECOME password: ")
