@@ -68,6 +68,8 @@ class TaskResult:
             entry["role"] = self.role
         if self.ignored:
             entry["ignored"] = True
+        if self.rescued:
+            entry["rescued"] = True
         if self.warnings:
             entry["warnings"] = list(self.warnings)
         if self.items is not None:

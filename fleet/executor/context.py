@@ -51,6 +51,12 @@ class PlayVars:
         self._inventory_layers: dict[str, list[Layer]] = {}
         self._host_magic: dict[str, dict[str, Any]] = {}
 
+    def set_hosts(self, play_hosts: list[str], batch: list[str]) -> None:
+        """``ansible_play_hosts`` (the play's hosts still running) and ``ansible_play_batch``."""
+        self._play_magic = {**self._play_magic, "ansible_play_hosts": list(play_hosts),
+                            "play_hosts": list(play_hosts), "ansible_play_batch": list(batch)}
+        self._host_magic.clear()
+
     def _inventory(self, host: str) -> list[Layer]:
         layers = self._inventory_layers.get(host)
         if layers is None:

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fleet.errors import FleetError, InputError
+from fleet.errors import FleetError
+from fleet.executor import includes, meta
 from fleet.executor.context import HostRuntime, PlayVars
 from fleet.executor.tags import selected
 from fleet.executor.task import TaskExecutor
@@ -24,10 +25,6 @@ from fleet.result import TaskResult
 if TYPE_CHECKING:
     from fleet.executor.run import RunState
     from fleet.session import AgentSession
-
-META_ACTIONS = ("flush_handlers", "noop", "end_play", "end_host", "end_batch", "reset_connection",
-                "clear_facts", "refresh_inventory", "clear_host_errors")
-
 
 @dataclass
 class PlayState:
@@ -39,7 +36,9 @@ class PlayState:
     hosts: list[str]
     active: set[str] = field(default_factory=set)
     notified: dict[str, set[str]] = field(default_factory=dict)
-    aborted: bool = False
+    batch: list[str] = field(default_factory=list)
+    aborted: bool = False  # any_errors_fatal, max_fail_percentage, a failed batch: the run stops
+    ended: bool = False  # meta: end_play: this play stops, the run goes on
 
     # shortcuts used by the task executor
     @property
@@ -97,12 +96,13 @@ class PlayState:
 
 
 class PlayRunner:
-    """Runs one play against the hosts its pattern selects."""
+    """Runs one play against the hosts its pattern selects (less hosts failed in earlier plays)."""
 
     def __init__(self, run: RunState, play: Play) -> None:
         self.run = run
         self.play = play
-        hosts = [h.name for h in run.inventory.select(play.hosts, run.options.limit)]
+        selected_hosts = [h.name for h in run.inventory.select(play.hosts, run.options.limit)]
+        hosts = [h for h in selected_hosts if h not in run.failed_hosts and h not in run.dead]
         for host in hosts:
             run.runtimes.setdefault(host, HostRuntime())
         magic = run.play_magic(play, hosts)
@@ -114,88 +114,127 @@ class PlayRunner:
     async def run_play(self) -> None:
         state = self.state
         self.run.reporter.play_start(self.play, state.hosts)
-        if not state.hosts:
-            return
         for batch in batches(state.hosts, self.play.serial):
+            state.batch = batch
             state.active = {h for h in batch if h not in self.run.dead}
+            self.refresh_hosts()
             if self.play.gather_facts:
-                await self.run_task(self._gather_task(), sorted(state.active, key=batch.index))
-            strategy = self.run.options.strategy or self.play.strategy
-            if strategy == "free":
-                await asyncio.gather(*(self.run_items(self.play.tasks, [h]) for h in batch))
+                await self.run_items([self._gather_task()], [h for h in batch if h in state.active])
+            if self.run.options.strategy == "free" or (not self.run.options.strategy and self.play.strategy == "free"):
+                await asyncio.gather(*(self.run_items(self.play.tasks, [h]) for h in batch if h in state.active))
             else:
-                await self.run_items(self.play.tasks, batch)
-            if state.aborted:
+                await self.run_items(self.play.tasks, [h for h in batch if h in state.active])
+            if all(h in self.run.failed_hosts or h in self.run.dead for h in batch):
+                state.aborted = True  # as Ansible: a batch in which every host failed ends the run
+            if state.aborted or state.ended:
                 break
 
     def _gather_task(self) -> Task:
-        return Task(module="setup", args={}, location=self.play.location, name="Gathering Facts")
+        # tagged 'always' like Ansible's implicit fact gathering, so --tags keeps facts
+        return Task(module="setup", args={}, location=self.play.location, name="Gathering Facts",
+                    tags=frozenset({"always"}))
+
+    def refresh_hosts(self) -> None:
+        """Update ``ansible_play_hosts`` (not failed) and ``ansible_play_batch`` (this batch)."""
+        gone = self.run.failed_hosts | self.run.dead
+        self.state.play_vars.set_hosts([h for h in self.state.hosts if h not in gone],
+                                       [h for h in self.state.batch if h not in gone])
 
     # -- the recursion over items -----------------------------------------------------------
     async def run_items(self, items: Sequence[Item], hosts: list[str],
-                        params: dict[str, dict[str, Any]] | None = None, top: bool = True) -> list[str]:
-        """Run items on hosts; return the hosts that failed and were not rescued."""
+                        params: dict[str, dict[str, Any]] | None = None, top: bool = True,
+                        guarded: bool = False) -> list[str]:
+        """Run items on hosts; return the hosts that failed (and were not rescued).
+
+        ``guarded``: inside the ``block`` part of a block that has a ``rescue``; a failure there
+        does not fail the host (yet): the rescue decides.
+        """
         failed: list[str] = []
         for item in items:
-            live = [h for h in hosts if h in self.state.active and h not in failed]
+            live = [h for h in hosts if h in self.state.active and (top or h not in failed)]
             if not live or self.state.aborted:
                 break
             if isinstance(item, Block):
-                newly = await self.run_block(item, live, params)
+                newly = await self.run_block(item, live, params, guarded)
             else:
-                newly = await self.run_task(item, live, params)
-            failed.extend(newly)
+                newly = await self.run_task(item, live, params, guarded=guarded)
+            failed.extend(h for h in newly if h not in failed)
             if top:
                 self.state.active.difference_update(newly)
         return failed
 
-    async def run_block(self, block: Block, hosts: list[str], params: dict[str, dict[str, Any]] | None) -> list[str]:
-        failed = await self.run_items(block.block, hosts, params, top=False)
+    async def run_block(self, block: Block, hosts: list[str], params: dict[str, dict[str, Any]] | None,
+                        guarded: bool) -> list[str]:
+        failed = await self.run_items(block.block, hosts, params, top=False, guarded=guarded or bool(block.rescue))
         if failed and block.rescue:
-            self._mark_rescued(failed)
-            failed = await self.run_items(block.rescue, failed, params, top=False)
+            if self.state.aborted:  # the run stops before the rescue: these hosts failed
+                if not guarded:
+                    self._fail_hosts(failed)
+            else:
+                self._rescuing(failed)
+                failed = await self.run_items(block.rescue, failed, params, top=False, guarded=guarded)
         if block.always:
             ran = [h for h in hosts if h in self.state.active]
-            failed += [h for h in await self.run_items(block.always, ran, params, top=False) if h not in failed]
+            failed += [h for h in await self.run_items(block.always, ran, params, top=False, guarded=guarded)
+                       if h not in failed]
         return failed
 
-    def _mark_rescued(self, hosts: list[str]) -> None:
+    def _rescuing(self, hosts: list[str]) -> None:
+        """Mark each host's failure as rescued; set ansible_failed_task/_result as Ansible does."""
         for host in hosts:
             for result in reversed(self.run.report.host(host).results):
                 if result.status == "failed" and not result.ignored:
                     result.rescued = True
+                    failure = {**result.data, "failed": True, "changed": result.changed, "msg": result.msg}
+                    self.run.runtimes[host].set_facts.update({
+                        "ansible_failed_result": failure,
+                        "ansible_failed_task": {"name": result.task, "action": result.module,
+                                                "location": result.location},
+                    })
                     break
 
-    async def run_task(self, task: Task, hosts: list[str],
-                       params: dict[str, dict[str, Any]] | None = None, handler: bool = False) -> list[str]:
+    async def run_task(self, task: Task, hosts: list[str], params: dict[str, dict[str, Any]] | None = None,
+                       handler: bool = False, guarded: bool = False) -> list[str]:
         if task.module == "meta":
-            return await self.meta(task, hosts)
-        if not selected(task.tags | self.play.tags, self.run.options.tags, self.run.options.skip_tags):
+            return await meta.run_meta(self, task, hosts, params, guarded)
+        # handlers ignore tags (Ansible): a notified handler runs whatever --tags says
+        if not handler and not selected(task.tags | self.play.tags, self.run.options.tags,
+                                        self.run.options.skip_tags):
             return []
-        if task.module in ("include_tasks", "include_role"):
-            return await self.include(task, hosts, params)
-        targets = hosts[:1] if task.run_once else hosts
         self.run.reporter.task_start(task, handler)
+        if task.module in ("include_tasks", "include_role"):
+            return await self.include(task, hosts, params, guarded)
+        targets = hosts[:1] if task.run_once else hosts
 
         async def one(host: str) -> TaskResult:
             async with self.semaphore:
                 return await self.executor.run(task, host, (params or {}).get(host), handler)
 
-        results = await asyncio.gather(*(one(h) for h in targets))
+        results = list(await asyncio.gather(*(one(h) for h in targets)))
+        failed = self._record(task, results, guarded)
         if task.run_once and results:
-            results = list(results) + [self._copy_result(results[0], h, task) for h in hosts[1:]]
-        return self._record(task, results)
+            failed = self._run_once_done(task, results[0], hosts, failed, guarded)
+        return failed
 
-    def _copy_result(self, result: TaskResult, host: str, task: Task) -> TaskResult:
-        if task.register:
-            source = self.run.runtimes[result.host].set_facts.get(task.register)
-            self.run.runtimes[host].set_facts[task.register] = source
-        if task.module == "set_fact":
-            self.run.runtimes[host].set_facts.update(result.data.get("ansible_facts", {}))
-        copy = TaskResult(**{**result.__dict__, "host": host})
-        return copy
+    def _run_once_done(self, task: Task, result: TaskResult, hosts: list[str], failed: list[str],
+                       guarded: bool) -> list[str]:
+        """Share a run_once result with the other hosts, as Ansible does: registered value and
+        facts reach every host; the result counts on the host that ran it; a failure fails all."""
+        others = hosts[1:]
+        for host in others:
+            if task.register and task.register in self.run.runtimes[result.host].set_facts:
+                self.run.runtimes[host].set_facts[task.register] = \
+                    self.run.runtimes[result.host].set_facts[task.register]
+            if task.module == "set_fact" and result.status != "failed":
+                self.run.runtimes[host].set_facts.update(result.data.get("ansible_facts", {}))
+        if failed and others:
+            if not guarded:
+                self._fail_hosts(others)
+                self.state.aborted = True  # Ansible treats a failed run_once task as fatal
+            failed = failed + others
+        return failed
 
-    def _record(self, task: Task, results: Sequence[TaskResult]) -> list[str]:
+    def _record(self, task: Task, results: Sequence[TaskResult], guarded: bool = False) -> list[str]:
         failed = []
         for result in results:
             report = self.run.report.host(result.host)
@@ -207,120 +246,61 @@ class PlayRunner:
                 self.state.active.discard(result.host)
             elif result.status == "failed" and not result.ignored:
                 failed.append(result.host)
-        if failed:
-            self._after_failures(task, failed)
+        if failed and not guarded:
+            self._fail_hosts(failed)
+        if failed or any(r.status == "unreachable" for r in results):
+            self._check_limits(task)
         return failed
 
-    def _after_failures(self, task: Task, failed: list[str]) -> None:
-        for host in failed:
+    def _fail_hosts(self, hosts: Sequence[str]) -> None:
+        for host in hosts:
             self.run.report.host(host).failed = True
+            self.run.failed_hosts.add(host)
+        self.refresh_hosts()
+
+    def _check_limits(self, task: Task) -> None:
+        """any_errors_fatal and max_fail_percentage (of the current batch, strictly exceeded)."""
+        batch = self.state.batch or self.state.hosts
+        down = [h for h in batch if h in self.run.failed_hosts or h in self.run.dead]
+        if not down:
+            return
         fatal = task.any_errors_fatal if task.any_errors_fatal is not None else self.play.any_errors_fatal
         if fatal:
             self.state.aborted = True
         limit = self.play.max_fail_percentage
-        if limit is not None:
-            batch = max(1, len(self.state.hosts))
-            down = sum(1 for h in self.state.hosts if self.run.report.host(h).failed or h in self.run.dead)
-            if down * 100.0 / batch > limit:
-                self.state.aborted = True
+        if limit is not None and len(down) * 100.0 / max(1, len(batch)) > limit:
+            self.state.aborted = True
 
-    # -- meta, handlers, includes ---------------------------------------------------------------
-    async def meta(self, task: Task, hosts: list[str]) -> list[str]:
-        action = str(task.args.get("_raw_params") or task.args.get("free_form") or "")
-        if action == "flush_handlers":
-            return await self.flush_handlers(hosts)
-        if action in ("end_play", "end_batch"):
-            self.state.aborted = action == "end_play"
-            self.state.active.clear()
-        elif action == "end_host":
-            self.state.active.difference_update(hosts)
-        elif action == "reset_connection":
-            await asyncio.gather(*(self.run.close_host(h) for h in hosts))
-        elif action == "clear_facts":
-            for host in hosts:
-                self.run.runtimes[host].facts.clear()
-        elif action not in META_ACTIONS:
-            raise InputError(f"unknown meta action {action!r}", task.location)
-        return []
-
-    async def flush_handlers(self, hosts: list[str]) -> list[str]:
-        failed: list[str] = []
-        for handler in list(self.play.handlers):
-            names = _handler_names(handler)
-            targets = [h for h in hosts if h in self.state.active and h not in failed
-                       and not names.isdisjoint(self.state.notified.get(h, ()))]
-            if not targets:
-                continue
-            for host in targets:
-                self.state.notified[host].difference_update(names)
-            newly = await self.run_task(handler, targets, handler=True)
-            failed.extend(newly)
-            self.state.active.difference_update(newly)
-        return failed
-
-    async def include(self, task: Task, hosts: list[str], params: dict[str, dict[str, Any]] | None) -> list[str]:
-        """``include_tasks``/``include_role``: resolved per host at run time, grouped by file."""
+    # -- includes ---------------------------------------------------------------------------------
+    async def include(self, task: Task, hosts: list[str], params: dict[str, dict[str, Any]] | None,
+                      guarded: bool) -> list[str]:
+        """``include_tasks``/``include_role``: resolved per host, hosts grouped by what they include."""
         groups: dict[tuple[str, int], tuple[list[Item], list[str], dict[str, dict[str, Any]]]] = {}
-        failed: list[str] = []
+        results: list[TaskResult] = []
         for host in hosts:
+            result = TaskResult(host, self.play.name, task.display_name, task.module, "ok",
+                                location=str(task.location), role=task.role.name if task.role else None)
             try:
-                for index, (key, items, host_params) in enumerate(self._resolve_include(task, host, params)):
-                    entry = groups.setdefault((key, index), (items, [], {}))
-                    entry[1].append(host)
-                    entry[2][host] = host_params
+                found = includes.resolve(self, task, host, (params or {}).get(host))
             except FleetError as exc:
-                result = TaskResult(host, self.play.name, task.display_name, task.module, "failed",
-                                    msg=str(exc), location=str(task.location))
-                failed += self._record(task, [result])
-        for (_key, _index), (items, group_hosts, group_params) in groups.items():
-            failed += await self.run_items(items, group_hosts, group_params, top=False)
-        return failed
-
-    def _resolve_include(self, task: Task, host: str, params: dict[str, dict[str, Any]] | None):
-        """For one host: ``(key, items, params)`` per loop item (one entry without a loop)."""
-        include_params = dict((params or {}).get(host, {}))
-        for layer in task.vars_layers:
-            if layer.kind == "task vars":  # block vars already reach the included tasks
-                include_params.update(layer.values)
-        variables = self.state.play_vars.for_task(host, task, include_params)
-        scopes: list[tuple[Any, dict[str, Any]]] = [(variables, {})]
-        if task.loop is not None:
-            items = self.executor._items(task, variables)
-            scopes = []
-            for index, item in enumerate(items):
-                values: dict[str, Any] = {task.loop_control.loop_var: item}
-                if task.loop_control.index_var:
-                    values[task.loop_control.index_var] = index
-                scopes.append((self.executor._item_vars(task, variables, items, index), values))
-        loader = self.run.loader
-        entries = []
-        for scope, loop_values in scopes:
-            if task.when and not self.run.templar.truth(task.when, scope, task.location):
-                continue
-            args = self.run.templar.render(task.args, scope, task.location)
-            host_params = {**include_params, **loop_values}
-            if task.module == "include_tasks":
-                path = loader.resolve_tasks_file(str(args.get("file")), task.base_dir, task.role, task.location)
-                items = loader.load_tasks(path, task.inherited, task.role, base_dir=task.base_dir,
-                                          location=task.location)
-                entries.append((str(path), items, host_params))
+                result.status, result.msg = "failed", str(exc)
+                found = []
             else:
-                context, items, handlers = loader.load_role(str(args.get("name")), args, task.location,
-                                                            inherited=task.inherited, parent=task.role)
-                for handler in handlers:
-                    if not any(handler is known for known in self.play.handlers):
-                        self.play.handlers.append(handler)
-                entries.append((f"role:{context.path}:{sorted(map(str, args.items()))!r}", items, host_params))
-        return entries
-
-
-def _handler_names(handler: Task) -> set[str]:
-    names = set(handler.listen)
-    if handler.name:
-        names.add(handler.name)
-        if handler.role:
-            names.add(f"{handler.role.name} : {handler.name}")
-    return names
+                if not found:
+                    result.status, result.msg = "skipped", "Conditional result was False"
+                else:
+                    result.msg = "included: " + ", ".join(dict.fromkeys(i.label for i in found))
+            for index, inclusion in enumerate(found):
+                entry = groups.setdefault((inclusion.key, index), (inclusion.items, [], {}))
+                entry[1].append(host)
+                entry[2][host] = inclusion.params
+            results.append(result)
+        failed = self._record(task, results, guarded)
+        for items, group_hosts, group_params in groups.values():
+            live = [h for h in group_hosts if h not in failed]
+            if live:
+                failed += await self.run_items(items, live, group_params, top=False, guarded=guarded)
+        return failed
 
 
 def batches(hosts: list[str], serial: Sequence[Any]) -> list[list[str]]:
@@ -346,5 +326,5 @@ def batches(hosts: list[str], serial: Sequence[Any]) -> list[list[str]]:
 
 def handler_known(play: Play, name: str) -> bool:
     """Whether ``notify: name`` reaches some handler of the play (for preflight checks)."""
-    return any(name in _handler_names(h) for h in play.handlers)
+    return any(name in meta.handler_names(h) for h in play.handlers)
 

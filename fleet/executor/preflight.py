@@ -52,10 +52,14 @@ def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, i
                    extra_vars: dict[str, Any]) -> None:
     """Raise InputError (file:line) for the first problem found; return quietly otherwise."""
     inventory_names = _inventory_var_names(inventory)
+    earlier: set[str] = set()  # set_fact/register/include_vars names outlive their play
+    dynamic = False  # an include_vars of unknown names: later references cannot be checked
     for play in playbook.plays:
         tasks = list(walk(play.tasks)) + list(play.handlers)
-        known = inventory_names | set(extra_vars) | _play_names(play, tasks) | MAGIC | JINJA_GLOBALS
-        dynamic = any(t.module == "include_vars" and not t.args.get("name") for t in tasks)
+        names = _play_names(play, tasks)
+        known = inventory_names | set(extra_vars) | names | earlier | MAGIC | JINJA_GLOBALS
+        earlier |= _runtime_names(tasks)
+        dynamic = dynamic or any(t.module == "include_vars" and not t.args.get("name") for t in tasks)
         for task in tasks:
             check_task(task, play, registry, templar, known, check_names=not dynamic,
                        playbook_dir=playbook.base_dir)
@@ -91,6 +95,19 @@ def _play_names(play: Play, tasks: list[Task]) -> set[str]:
         if task.role is not None:
             for layer in (task.role.defaults, task.role.vars, task.role.params):
                 names.update(layer.values)
+    return names
+
+
+def _runtime_names(tasks: list[Task]) -> set[str]:
+    """Names that tasks define for the rest of the run: register, set_fact, include_vars name."""
+    names: set[str] = set()
+    for task in tasks:
+        if task.register:
+            names.add(task.register)
+        if task.module == "set_fact":
+            names.update(k for k in task.args if k != "_raw_params")
+        if task.module == "include_vars" and task.args.get("name"):
+            names.add(str(task.args["name"]))
     return names
 
 

@@ -60,6 +60,7 @@ class RunState:
         self.runtimes: dict[str, HostRuntime] = {}
         self.connections: dict[str, HostConnection] = {}
         self.dead: set[str] = set()  # unreachable hosts: skipped for the rest of the run
+        self.failed_hosts: set[str] = set()  # failed hosts: left out of later plays (as Ansible)
         self._payload: bytes | None = None
 
     @property
@@ -114,7 +115,7 @@ async def run_playbook(state: RunState, playbook: Playbook) -> RunReport:
         for play in playbook.plays:
             runner = PlayRunner(state, play)
             await runner.run_play()
-            if runner.state.aborted and any(h.failed for h in state.report.hosts.values()):
+            if runner.state.aborted:  # any_errors_fatal, max_fail_percentage, a whole batch failed
                 break
     finally:
         await state.close()

@@ -149,6 +149,8 @@ class Site:
     def cli(self, *args: str) -> CliResult:
         """Run ``fleet ARGS`` in-process (cwd is the site directory)."""
         self.write_inventory()
+        for host in HOSTS:
+            self.root(host).mkdir(parents=True, exist_ok=True)
         runner = CliRunner()
         with _chdir(self.dir):
             outcome = runner.invoke(fleet_cli, list(args), catch_exceptions=False)

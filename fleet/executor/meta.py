@@ -1,0 +1,93 @@
+"""``meta`` tasks and handler flushing.
+
+As in Ansible: ``flush_handlers`` always runs (whatever ``--tags`` says) and runs the notified
+handlers in the order they are defined; ``end_host`` evaluates ``when`` per host;
+``end_play``, ``end_batch``, ``clear_facts`` and ``clear_host_errors`` evaluate it on the first
+host and act on the whole play. Handlers ignore tags.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from fleet.errors import InputError
+from fleet.executor.tags import selected
+from fleet.playbook.models import Task
+
+if TYPE_CHECKING:
+    from fleet.executor.play import PlayRunner
+
+META_ACTIONS = ("flush_handlers", "noop", "end_play", "end_host", "end_batch", "reset_connection",
+                "clear_facts", "refresh_inventory", "clear_host_errors", "end_role")
+
+
+def _when(runner: PlayRunner, task: Task, host: str, params: Mapping[str, Mapping[str, Any]] | None) -> bool:
+    if not task.when:
+        return True
+    variables = runner.state.play_vars.for_task(host, task, (params or {}).get(host))
+    return bool(runner.run.templar.truth(task.when, variables, task.location))
+
+
+async def run_meta(runner: PlayRunner, task: Task, hosts: list[str],
+                   params: Mapping[str, Mapping[str, Any]] | None, guarded: bool) -> list[str]:
+    """Carry out a meta task on ``hosts``; return the hosts that failed (handlers can fail)."""
+    state = runner.state
+    action = str(task.args.get("_raw_params") or task.args.get("free_form") or "")
+    if action not in META_ACTIONS:
+        raise InputError(f"unknown meta action {action!r}", task.location)
+    if action == "flush_handlers":
+        return await flush_handlers(runner, [h for h in hosts if _when(runner, task, h, params)], guarded)
+    options = runner.run.options
+    if not selected(task.tags | runner.play.tags, options.tags, options.skip_tags):
+        return []
+    if action == "end_host":
+        state.active.difference_update(h for h in hosts if _when(runner, task, h, params))
+        return []
+    if action == "reset_connection":
+        await asyncio.gather(*(runner.run.close_host(h) for h in hosts))
+        return []
+    if not hosts or not _when(runner, task, hosts[0], params):
+        return []
+    if action in ("end_play", "end_batch"):
+        state.ended = action == "end_play"
+        state.active.clear()
+    elif action == "clear_facts":
+        for host in state.hosts:
+            runner.run.runtimes[host].facts.clear()
+    elif action == "clear_host_errors":
+        for host in state.hosts:
+            if host in runner.run.failed_hosts:
+                runner.run.failed_hosts.discard(host)
+                runner.run.report.host(host).failed = False
+                if host in state.batch and host not in runner.run.dead:
+                    state.active.add(host)
+        runner.refresh_hosts()
+    return []
+
+
+async def flush_handlers(runner: PlayRunner, hosts: list[str], guarded: bool = False) -> list[str]:
+    """Run every notified handler, in definition order, once, on the hosts that notified it."""
+    state = runner.state
+    failed: list[str] = []
+    for handler in list(runner.play.handlers):
+        names = handler_names(handler)
+        targets = [h for h in hosts if h in state.active and h not in failed
+                   and not names.isdisjoint(state.notified.get(h, ()))]
+        if not targets:
+            continue
+        for host in targets:
+            state.notified[host].difference_update(names)
+        failed.extend(await runner.run_task(handler, targets, handler=True, guarded=guarded))
+    return failed
+
+
+def handler_names(handler: Task) -> set[str]:
+    """The names a handler answers to: its name, ``role : name``, and its ``listen`` topics."""
+    names = set(handler.listen)
+    if handler.name:
+        names.add(handler.name)
+        if handler.role:
+            names.add(f"{handler.role.name} : {handler.name}")
+    return names
