@@ -94,6 +94,11 @@ class ITLab:
         """``docker diff`` of the host: sorted (path, kind) pairs (0 changed, 1 added, 2 deleted)."""
         return sorted((c["Path"], c["Kind"]) for c in self.container(host).diff() or [])
 
+    def tree(self, host: str, root: str) -> str:
+        """Every path under root with type, mode, owner, mtime, size and a content digest."""
+        return self.sh(host, f"[ -e {root} ] || exit 0; find {root} -printf '%p %y %m %U %T@ %s\\n' | sort; "
+                             f"find {root} -type f -exec md5sum {{}} + | sort")
+
     def reset(self, host: str, *paths: str) -> None:
         """Remove paths on a host (what a test wrote), so a re-run starts clean."""
         self.sh(host, "rm -rf " + " ".join(paths))
