@@ -1,0 +1,77 @@
+"""Bad input: one clear message with file:line, exit 1, nothing applied."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.executor.conftest import Site, play
+
+GOOD = "- copy: dest={{ root }}/applied content=x\n"
+
+CASES = [
+    # (name, playbook tasks after a good task, line of the error, words in the message)
+    ("yaml", "- copy: {dest: x\n", 6, ["YAML"]),
+    ("keyword", "- copy: dest={{ root }}/x content=x\n  whn: true\n", 5, ["whn", "when"]),
+    ("module", "- name: typo\n  copyy: dest={{ root }}/x content=x\n", 5, ["copyy", "copy"]),
+    ("param", "- name: bad mode\n  file:\n    path: /x\n    state: [1]\n", 5, ["state"]),
+    ("undefined arg", "- name: u\n  copy: dest={{ root }}/x content={{ nope_var }}\n", 5, ["nope_var"]),
+    ("undefined when", "- name: w\n  debug: msg=x\n  when: nope_flag\n", 5, ["nope_flag"]),
+    ("notify", "- name: n\n  command: /bin/true\n  notify: restart nothing\n", 5, ["restart nothing"]),
+    ("loop var", "- name: l\n  debug: msg={{ item }}\n  loop: \"{{ nope_list }}\"\n", 5, ["nope_list"]),
+]
+
+
+@pytest.mark.parametrize(("name", "tasks", "line", "words"), CASES, ids=[c[0] for c in CASES])
+def test_bad_playbook_fails_before_anything_runs(site: Site, name: str, tasks: str, line: int,
+                                                  words: list[str]) -> None:
+    site.playbook(play(GOOD + tasks, hosts="all"))
+    result = site.cli("apply", "-i", str(site.inventory), "site.yml")
+    assert result.exit_code == 1, result.output
+    message = result.stderr.strip()
+    assert message.startswith("ERROR: "), result.output
+    assert len(message.splitlines()) <= 3, message
+    assert message.startswith(f"ERROR: site.yml:{line}: "), message
+    for word in words:
+        assert word in message
+    assert "Traceback" not in result.output
+    assert not any(site.exists(h, "applied") for h in ("h1", "h2", "h3"))
+
+
+def test_undefined_variable_in_a_template_file(site: Site) -> None:
+    site.write("templates/t.j2", "line one\n{{ ok_var }}\n{{ not_there }}\n")
+    error = site.input_error(play("""
+        - copy: dest={{ root }}/applied content=x
+        - template: src=t.j2 dest={{ root }}/t
+    """, extra="vars: {ok_var: 1}"))
+    assert "not_there" in str(error)
+    assert "t.j2" in str(error)
+
+
+def test_bad_template_syntax_names_the_template_line(site: Site) -> None:
+    site.write("templates/t.j2", "line one\n{% if x %}\nno endif\n")
+    error = site.input_error(play("- template: src=t.j2 dest={{ root }}/t\n", extra="vars: {x: 1}"))
+    assert "t.j2" in str(error)
+
+
+@pytest.mark.parametrize("inventory", [
+    "all:\n  hosts:\n    h1: [not, a, mapping\n",
+    "[web:vars]\njust words here\n",
+    "all:\n  children:\n    web:\n      hosts: 5\n",
+])
+def test_bad_inventory_is_one_clear_error(site: Site, inventory: str) -> None:
+    site.playbook(play(GOOD))
+    (site.dir / "bad.yml" if inventory.startswith("all") else site.dir / "bad.ini").write_text(inventory)
+    path = "bad.yml" if inventory.startswith("all") else "bad.ini"
+    result = site.cli("apply", "-i", path, "site.yml")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"ERROR: {path}:"), result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_missing_playbook_and_missing_include_file(site: Site) -> None:
+    missing = site.cli("apply", "-i", str(site.inventory), "nope.yml")
+    assert missing.exit_code in (1, 2) and "nope.yml" in missing.output
+    run = site.run(play("- include_tasks: not-there.yml\n- copy: dest={{ root }}/after content=x\n", hosts="h1"))
+    assert run.exit_code == 1
+    assert "not-there.yml" in run.results("h1")[0].msg
+    assert not site.exists("h1", "after")
