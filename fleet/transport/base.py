@@ -63,8 +63,11 @@ class SubprocessAgent:
 
     async def write(self, data: bytes) -> None:
         assert self._proc.stdin is not None
-        self._proc.stdin.write(data)
-        await self._proc.stdin.drain()
+        try:
+            self._proc.stdin.write(data)
+            await self._proc.stdin.drain()
+        except (ConnectionError, OSError) as exc:
+            raise EOFError(f"the command exited while fleet was sending to it: {exc}") from None
 
     async def read_exactly(self, size: int) -> bytes:
         assert self._proc.stdout is not None
