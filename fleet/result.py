@@ -93,7 +93,7 @@ class HostReport:
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(("ok", "changed", "failed", "skipped", "unreachable", "ignored", "rescued"), 0)
         for result in self.results:
-            if result.status == "unreachable":
+            if result.status == "unreachable" and not result.ignored:
                 counts["unreachable"] += 1
             elif result.status == "failed" and not (result.ignored or result.rescued):
                 counts["failed"] += 1

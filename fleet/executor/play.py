@@ -240,7 +240,9 @@ class PlayRunner:
             report = self.run.report.host(result.host)
             report.results.append(result)
             self.run.reporter.task_result(result)
-            if result.status == "unreachable" and not task.ignore_unreachable:
+            if result.status == "unreachable" and task.ignore_unreachable:
+                result.ignored = True  # counted ok + ignored, and the host goes on (Ansible)
+            elif result.status == "unreachable":
                 report.unreachable = True
                 self.run.dead.add(result.host)
                 self.state.active.discard(result.host)

@@ -178,12 +178,12 @@ class TaskExecutor:
         try:
             session = await state.session(host, variables, become_user)
             results = await session.run(calls, check, diff, state.options.timeout)
-        except ConnectionFailed as exc:
-            raise Unreachable(exc.message) from None
-        except AgentLost as exc:
+        except (ConnectionFailed, AgentLost) as exc:
             raise Unreachable(exc.message) from None
         except AgentError as exc:
             return [{"status": "failed", "changed": False, "msg": exc.message, "data": {}}]
+        except (OSError, TypeError, ValueError) as exc:  # a transport bug must not stop the other hosts
+            raise Unreachable(f"cannot connect: {type(exc).__name__}: {exc}") from None
         if len(results) != len(calls):
             raise Unreachable("agent returned fewer results than calls")
         return results
@@ -230,6 +230,8 @@ class TaskExecutor:
                 full = pattern if str(pattern).startswith("/") else str(base / str(pattern))
                 found.extend(sorted(p for p in glob.glob(full) if not p.endswith("/")))
             return found
+        if kind in ("items", "list") and raw is not None and not isinstance(raw, (list, tuple, dict)):
+            raw = [raw]  # with_items/with_list: a single value is a one-item list (Ansible)
         if isinstance(raw, str) or not isinstance(raw, (list, tuple)):
             raise InputError(f"task {task.display_name!r}: loop needs a list, got {type(raw).__name__}", task.location)
         if kind == "items":

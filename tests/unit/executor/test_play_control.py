@@ -187,3 +187,23 @@ def test_a_failed_host_never_stops_the_others(site: Site) -> None:
 """))
     assert [site.exists(h, "done") for h in HOSTS] == [True, False, True]
     assert run.json["summary"] == {"ok": 4, "changed": 4, "failed": 1, "skipped": 0, "unreachable": 0}
+
+
+def test_unreachable_host_and_ignore_unreachable(site: Site) -> None:
+    site.host_vars = {"h3": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1,
+                             "ansible_user": "nobody"}}
+    run = site.run(_serial_play("", """            - name: first
+              shell: echo one >> {{ root }}/log
+              ignore_unreachable: true
+            - name: second
+              shell: echo two >> {{ root }}/log
+            - name: third
+              shell: echo three >> {{ root }}/log
+"""))
+    assert site.read("h1", "log").split() == ["one", "two", "three"]
+    assert run.status("h3", "first") == "unreachable"
+    assert "cannot connect to 127.0.0.1:1" in run.result("h3", "first").msg
+    assert run.counts("h3")["ignored"] == 1 and run.counts("h3")["unreachable"] == 1
+    assert run.tasks("h3") == ["first", "second"]
+    assert run.json["hosts"]["h3"]["status"] == "unreachable"
+    assert run.exit_code == 1
