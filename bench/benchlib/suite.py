@@ -1,0 +1,177 @@
+"""One tool at one host count: ``runs`` x (first apply, re-apply, check), medians, validity.
+
+A row is *valid* only when every run succeeded (expected exit code, no failed or unreachable
+host), the first apply changed something, and every re-apply and check reported 0 changed.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from benchlib.hosts import BenchHosts, HostSet
+from benchlib.measure import Measurement, run_measured
+from benchlib.tools import Outcome, Phase, ToolRunner
+from benchlib.workloads import Workload
+
+Progress = Callable[[str], None]
+
+
+def _stderr(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """One measured run of one phase."""
+
+    measurement: Measurement
+    outcome: Outcome
+
+    def to_dict(self) -> dict[str, object]:
+        return {**self.measurement.to_dict(), "changed": self.outcome.changed, "failed": self.outcome.failed,
+                "unreachable": self.outcome.unreachable, "ok": self.outcome.ok, "error": self.outcome.error}
+
+
+@dataclass
+class PhaseResult:
+    """Every run of one phase, and their medians."""
+
+    phase: Phase
+    runs: list[RunRecord] = field(default_factory=list)
+
+    def median(self, value: Callable[[RunRecord], float | None]) -> float | None:
+        values = [v for v in (value(r) for r in self.runs) if v is not None]
+        return statistics.median(values) if values else None
+
+    @property
+    def wall_s(self) -> float | None:
+        return self.median(lambda r: r.measurement.wall_s)
+
+    @property
+    def cpu_s(self) -> float | None:
+        return self.median(lambda r: r.measurement.cpu_s)
+
+    @property
+    def rss_mib(self) -> float | None:
+        return self.median(lambda r: r.measurement.max_rss_kib / 1024)
+
+    @property
+    def target_cpu_s(self) -> float | None:
+        return self.median(lambda r: r.measurement.target_cpu_s)
+
+    @property
+    def changed(self) -> list[int | None]:
+        return [r.outcome.changed for r in self.runs]
+
+    def to_dict(self) -> dict[str, object]:
+        return {"median": {"wall_s": self.wall_s, "cpu_s": self.cpu_s, "rss_mib": self.rss_mib,
+                           "target_cpu_s": self.target_cpu_s},
+                "changed": self.changed, "runs": [r.to_dict() for r in self.runs]}
+
+
+@dataclass
+class SizeResult:
+    """One tool, one workload, one host count: all phases and whether the numbers stand."""
+
+    tool: str
+    version: str
+    workload: str
+    tasks: int
+    hosts: int
+    forks: int
+    phases: dict[Phase, PhaseResult]
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return not self.problems
+
+    @property
+    def cpu_ms_per_task_host(self) -> float | None:
+        """Re-apply controller CPU / (tasks x hosts), in milliseconds."""
+        cpu = self.phases[Phase.REAPPLY].cpu_s
+        return None if cpu is None else cpu * 1000 / (self.tasks * self.hosts)
+
+    def to_dict(self) -> dict[str, object]:
+        return {"tool": self.tool, "version": self.version, "workload": self.workload, "tasks": self.tasks,
+                "hosts": self.hosts, "forks": self.forks, "valid": self.valid, "problems": self.problems,
+                "reapply_cpu_ms_per_task_host": self.cpu_ms_per_task_host,
+                "phases": {str(p): r.to_dict() for p, r in self.phases.items()}}
+
+
+def _problems(phase: Phase, run: int, record: RunRecord, tool: ToolRunner) -> list[str]:
+    where = f"{phase} run {run}"
+    m, o = record.measurement, record.outcome
+    found = []
+    if m.timed_out:
+        found.append(f"{where}: timed out")
+    if o.error:
+        found.append(f"{where}: {o.error}")
+    if m.exit_code not in tool.expected_exit_codes(phase, o.changed):
+        found.append(f"{where}: exit code {m.exit_code}")
+    if o.failed or o.unreachable:
+        found.append(f"{where}: {o.failed} failed, {o.unreachable} unreachable")
+    if phase is Phase.FIRST and not o.changed:
+        found.append(f"{where}: changed nothing on fresh hosts")
+    if phase is not Phase.FIRST and o.changed != 0:
+        found.append(f"{where}: {o.changed} changed (must be 0)")
+    return found
+
+
+class Suite:
+    """Runs one tool on one workload against the benchmark hosts."""
+
+    def __init__(self, tool: ToolRunner, workload: Workload, bench: BenchHosts, progress: Progress = _stderr,
+                 timeout: float = 1800.0) -> None:
+        self.tool = tool
+        self.workload = workload
+        self.bench = bench
+        self.progress = progress
+        self.timeout = timeout
+
+    def _run(self, phase: Phase, hosts: HostSet, inventory: Path, label: str, forks: int) -> RunRecord:
+        workdir = hosts.base.parent
+        report, log = workdir / "reports" / f"{label}.json", workdir / "logs" / f"{label}.log"
+        report.parent.mkdir(exist_ok=True)
+        report.unlink(missing_ok=True)
+        argv = self.tool.command(phase, inventory, self.workload.playbook, report, forks)
+        self.bench.settle()
+        before = self.bench.target_cpu_seconds()
+        measured = run_measured(argv, env=self.tool.env(), cwd=workdir, log=log, timeout=self.timeout)
+        self.bench.settle()
+        after = self.bench.target_cpu_seconds()
+        if before is not None and after is not None:
+            measured = replace(measured, target_cpu_s=round(after - before, 3))
+        return RunRecord(measured, self.tool.outcome(phase, measured.exit_code, report, log))
+
+    def warm_up(self) -> None:
+        """One unmeasured apply on one host: warms the page cache and byte-code caches."""
+        hosts = self.bench.host_set(f"{self.tool.name}-{self.workload.name}-warmup", 1)
+        hosts.reset()
+        inventory = self.tool.write_inventory(hosts, hosts.base.parent / "inventory.yml")
+        self._run(Phase.FIRST, hosts, inventory, "warmup", 1)
+
+    def measure(self, count: int, runs: int, forks: int | None = None) -> SizeResult:
+        """``runs`` x (first apply on fresh hosts, re-apply, check) at ``count`` hosts."""
+        forks = forks or count
+        hosts = self.bench.host_set(f"{self.tool.name}-{self.workload.name}-{count}", count)
+        hosts.reset()
+        inventory = self.tool.write_inventory(hosts, hosts.base.parent / "inventory.yml")
+        phases = {phase: PhaseResult(phase) for phase in Phase}
+        result = SizeResult(self.tool.name, self.tool.version(), self.workload.name, self.workload.tasks,
+                            count, forks, phases)
+        for run in range(1, runs + 1):
+            hosts.reset()
+            for phase in Phase:
+                label = f"{phase.name.lower()}-{run}"
+                record = self._run(phase, hosts, inventory, label, forks)
+                phases[phase].runs.append(record)
+                result.problems += _problems(phase, run, record, self.tool)
+                m = record.measurement
+                self.progress(f"  {self.tool.name} N={count} {phase:<11} run {run}: {m.wall_s:6.2f} s wall, "
+                              f"{m.cpu_s:6.2f} s CPU, changed={record.outcome.changed}")
+        return result
