@@ -120,7 +120,7 @@ class PlayRunner:
             self.refresh_hosts()
             if self.play.gather_facts:
                 await self.run_items([self._gather_task()], [h for h in batch if h in state.active])
-            if self.run.options.strategy == "free" or (not self.run.options.strategy and self.play.strategy == "free"):
+            if (self.run.options.strategy or self.play.strategy) == "free":
                 await asyncio.gather(*(self.run_items(self.play.tasks, [h]) for h in batch if h in state.active))
             else:
                 await self.run_items(self.play.tasks, [h for h in batch if h in state.active])

@@ -16,6 +16,7 @@ from fleet.errors import InputError, Location
 from fleet.executor.actions import CONTROL_ACTIONS, LOCAL
 from fleet.executor.files import find_file
 from fleet.executor.play import handler_known
+from fleet.executor.prescan import included_names
 from fleet.playbook.models import Block, Item, Play, Playbook, Task
 from fleet.registry import ModuleRegistry
 from fleet.templating import is_template
@@ -57,9 +58,11 @@ def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, i
     for play in playbook.plays:
         tasks = list(walk(play.tasks)) + list(play.handlers)
         names = _play_names(play, tasks)
-        known = inventory_names | set(extra_vars) | names | earlier | MAGIC | JINJA_GLOBALS
-        earlier |= _runtime_names(tasks)
-        dynamic = dynamic or any(t.module == "include_vars" and not t.args.get("name") for t in tasks)
+        included = included_names(tasks, playbook.base_dir)  # what include_tasks/_role files define
+        known = inventory_names | set(extra_vars) | names | (included or set()) | earlier | MAGIC | JINJA_GLOBALS
+        earlier |= _runtime_names(tasks) | (included or set())
+        dynamic = dynamic or included is None or any(
+            t.module == "include_vars" and not t.args.get("name") for t in tasks)
         for task in tasks:
             check_task(task, play, registry, templar, known, check_names=not dynamic,
                        playbook_dir=playbook.base_dir)

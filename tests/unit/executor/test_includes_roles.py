@@ -143,3 +143,35 @@ def test_role_listed_twice_runs_once(site: Site) -> None:
           roles: [once, once]
     """)
     assert site.read("h1", "log") == "ran\n"
+
+
+def test_names_defined_in_included_files_pass_the_preflight(site: Site) -> None:
+    site.write("tasks/define.yml", """
+        - command: echo hi
+          register: from_include
+        - block:
+            - set_fact: fact_in_block=yes
+        - include_tasks: nested.yml
+    """)
+    site.write("tasks/nested.yml", "- set_fact:\n    deep: 1\n")
+    site.write("roles/definer/tasks/main.yml", "- set_fact: role_fact=r\n")
+    playbook = play("""
+        - include_tasks: tasks/define.yml
+        - include_role: {name: definer}
+        - copy: dest={{ root }}/out content="{{ from_include.stdout }} {{ fact_in_block }} {{ deep }} {{ role_fact }}"
+    """, hosts="h1")
+    site.run(playbook)
+    assert site.read("h1", "out") == "hi yes 1 r"
+    (site.root("h1") / "out").unlink()
+    error = site.input_error(playbook.replace("role_fact }}", "role_fact }} {{ typo_fact }}"))
+    assert "typo_fact" in str(error)
+
+
+def test_templated_include_name_disables_the_name_check_rather_than_guess(site: Site) -> None:
+    site.write("tasks/web.yml", "- set_fact: picked=web\n")
+    site.write("tasks/db.yml", "- set_fact: picked=db\n")
+    site.run(play("""
+        - include_tasks: "tasks/{{ group_names[0] }}.yml"
+        - copy: dest={{ root }}/picked content={{ picked }}
+    """))
+    assert [site.read(h, "picked") for h in ("h1", "h2", "h3")] == ["web", "web", "db"]

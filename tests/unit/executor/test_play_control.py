@@ -207,3 +207,19 @@ def test_unreachable_host_and_ignore_unreachable(site: Site) -> None:
     assert run.tasks("h3") == ["first", "second"]
     assert run.json["hosts"]["h3"]["status"] == "unreachable"
     assert run.exit_code == 1
+
+
+def test_a_play_whose_hosts_all_fail_ends_the_run(site: Site) -> None:
+    """As Ansible: when every host of a batch fails, the playbook stops (later plays too)."""
+    run = site.run("""
+        - hosts: db
+          gather_facts: false
+          tasks:
+            - command: "false"
+        - hosts: web
+          gather_facts: false
+          tasks:
+            - copy: dest={{ root }}/second content=x
+    """)
+    assert not site.exists("h1", "second")
+    assert run.exit_code == 1

@@ -9,7 +9,7 @@ import pytest
 from tests.unit.executor.conftest import Site, play
 
 LAYERS = ["role_defaults", "group_all", "group_web", "group_vars_file", "host", "play", "vars_file",
-          "role_vars", "block", "task", "set_fact", "extra"]
+          "role_vars", "block", "task", "set_fact", "role_params", "include_params", "extra"]
 
 
 def _vars_from(index: int) -> dict[str, str]:
@@ -32,6 +32,10 @@ def test_precedence_of_every_layer(site: Site) -> None:
     names = " ".join(f"{{{{ v{n} }}}}" for n in range(len(LAYERS)))
     site.write("roles/r/tasks/main.yml", f"""
         - set_fact:{_yaml(_vars_from(10), 12)}
+        - include_tasks: write.yml
+          vars:{_yaml(_vars_from(12), 12)}
+    """)
+    site.write("roles/r/tasks/write.yml", f"""
         - block:
             - copy:
                 dest: "{{{{ root }}}}/values"
@@ -44,8 +48,9 @@ def test_precedence_of_every_layer(site: Site) -> None:
           gather_facts: false
           vars:{_yaml(_vars_from(5), 12)}
           vars_files: [vars/common.yml]
-          roles: [r]
-    """, extra_vars=_vars_from(11))
+          roles:
+            - role: r{_yaml(_vars_from(11), 14)}
+    """, extra_vars=_vars_from(13))
     assert site.read("h1", "values").split() == LAYERS
 
 
