@@ -66,8 +66,10 @@ class PlayVars:
     def magic(self, host: str, role: RoleContext | None) -> Layer:
         base = self._host_magic.get(host)
         if base is None:
+            roles = list(dict.fromkeys(r.name for r in self.play.roles))
             base = self._host_magic[host] = {**self._play_magic, **self.inventory.magic_vars(host),
-                                             "hostvars": HostvarsView(self)}
+                                             "hostvars": HostvarsView(self), "role_names": roles,
+                                             "ansible_role_names": roles, "ansible_play_role_names": roles}
         values = dict(base)
         if role is not None:
             values["role_name"] = role.name

@@ -32,7 +32,7 @@ MAGIC = frozenset({
     "ansible_diff_mode", "ansible_run_tags", "ansible_skip_tags", "ansible_version", "fleet_version",
     "omit", "ansible_facts", "ansible_loop", "ansible_loop_var", "ansible_index_var", "item",
     "template_path", "template_fullpath", "template_host", "template_uid", "template_run_date",
-    "template_destpath", "ansible_managed", "environment",
+    "template_destpath", "ansible_managed", "environment", "inventory_dir", "inventory_file", "role_names",
 })
 TEMPLATE_FIELDS = ("args", "loop", "ignore_errors", "no_log", "retries", "delay")
 EXPRESSION_FIELDS = ("when", "changed_when", "failed_when", "until")

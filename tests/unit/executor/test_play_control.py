@@ -223,3 +223,14 @@ def test_a_play_whose_hosts_all_fail_ends_the_run(site: Site) -> None:
     """)
     assert not site.exists("h1", "second")
     assert run.exit_code == 1
+
+
+def test_meta_clear_host_errors_lets_failed_hosts_continue(site: Site) -> None:
+    run = site.run(_serial_play("", """            - command: "{{ 'false' if inventory_hostname == 'h2' else 'true' }}"
+            - shell: echo skipped-by-h2 >> {{ root }}/log
+            - meta: clear_host_errors
+            - shell: echo resumed >> {{ root }}/log
+"""))
+    assert site.read("h1", "log").split() == ["skipped-by-h2", "resumed"]
+    assert site.read("h2", "log").split() == ["resumed"]
+    assert run.counts("h2")["failed"] == 1

@@ -133,3 +133,22 @@ def test_vars_explain_unknown_name(site: Site) -> None:
     result = site.cli("vars", "h1", "-i", str(site.inventory), "--explain", "nope")
     assert result.exit_code == 1
     assert "'nope' is not defined for h1" in result.stderr
+
+
+def test_magic_variables(site: Site) -> None:
+    site.write("roles/one/tasks/main.yml", "- debug: msg=one\n")
+    site.run(f"""
+        - hosts: web
+          gather_facts: false
+          serial: 1
+          roles: [one]
+          tasks:
+            - copy:
+                dest: "{{{{ root }}}}/magic"
+                content: "{{{{ [inventory_hostname, inventory_hostname_short, group_names, groups.db,
+                  ansible_play_batch, ansible_play_hosts_all, role_names, inventory_dir == '{site.dir}',
+                  inventory_file | basename, playbook_dir == '{site.dir}', ansible_check_mode,
+                  hostvars['h3'].root | basename] }}}}"
+    """)
+    assert json.loads(site.read("h2", "magic")) == (  # copy writes a list as JSON, as Ansible
+        ["h2", "h2", ["web"], ["h3"], ["h2"], ["h1", "h2"], ["one"], True, "inventory.yml", True, False, "h3"])
