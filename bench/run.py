@@ -52,6 +52,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="markdown results; raw JSON goes to results/ beside it")
     parser.add_argument("--forks", type=int, default=0, help="parallel hosts (default: all N at once)")
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before a tool run is killed")
+    parser.add_argument("--quiet-wait", type=float, default=20.0,
+                        help="before each run, wait up to this many seconds for an idle machine (0: no wait)")
     parser.add_argument("--workdir", type=Path, help="workspace (default: a temp dir, removed afterwards)")
     parser.add_argument("--keep", action="store_true", help="keep the workspace (logs, reports, host dirs)")
     parser.add_argument("--no-warmup", action="store_true", help="skip the unmeasured warm-up apply")
@@ -80,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
         with BenchHosts(workspace, login_user, max_sessions=max(1000, 2 * max(args.hosts))) as bench:
             for workload in selected:
                 for tool in tools:
-                    suite = Suite(tool, workload, bench, timeout=args.timeout)
+                    suite = Suite(tool, workload, bench, timeout=args.timeout, quiet_wait=args.quiet_wait)
                     if not args.no_warmup:
                         suite.warm_up()
                     for count in args.hosts:

@@ -49,4 +49,5 @@ def describe() -> dict[str, object]:
         "python": platform.python_version(),
         "python_executable": sys.executable,
         "openssh": _openssh(),
+        "load_average": [round(v, 2) for v in os.getloadavg()],
     }

@@ -32,6 +32,7 @@ class Measurement:
     exit_code: int
     timed_out: bool = False
     target_cpu_s: float | None = None
+    other_cpu_s: float | None = None
 
     @property
     def cpu_s(self) -> float:

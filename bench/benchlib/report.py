@@ -37,6 +37,7 @@ def machine_section(machine: Mapping[str, object], versions: Mapping[str, str]) 
         f"- CPU: {machine['cpu']}, {machine['cores']} cores; RAM: {machine['ram_gib']} GiB",
         f"- kernel {machine['kernel']}; controller Python {machine['python']}; {machine['openssh']}",
         f"- tools: {tools}",
+        f"- load average when the run ended: {machine.get('load_average')} (the machine may be shared)",
         "",
     ])
 
@@ -47,12 +48,13 @@ def workload_section(workload: str, tasks: int, runs: int, results: list[SizeRes
         f"## Workload `{workload}` ({tasks} tasks)",
         "",
         f"Median of {runs} run(s) per cell. Controller CPU = user+sys of the tool's whole process tree; "
-        "host CPU = sshd and everything it ran (sessions, agents, modules). "
+        "host CPU = sshd and everything it ran (sessions, agents, modules); other CPU = what the rest "
+        "of the machine used meanwhile (noise: wall times with a high value are not to be trusted). "
         "CPU/task/host = re-apply controller CPU / (tasks x hosts).",
         "",
-        "| tool | hosts | phase | wall s | controller CPU s | peak RSS MiB | host CPU s | changed "
-        "| CPU ms/task/host | valid |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---|",
+        "| tool | hosts | phase | wall s | controller CPU s | peak RSS MiB | host CPU s | other CPU s "
+        "| changed | CPU ms/task/host | valid |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for result in results:
         for phase, data in result.phases.items():
@@ -60,7 +62,7 @@ def workload_section(workload: str, tasks: int, runs: int, results: list[SizeRes
             valid = "yes" if result.valid else "**INVALID**"
             lines.append(
                 f"| {result.tool} | {result.hosts} | {phase} | {_num(data.wall_s)} "
-                f"| {_num(data.cpu_s)} | {_num(data.rss_mib, 1)} | {_num(data.target_cpu_s)} "
+                f"| {_num(data.cpu_s)} | {_num(data.rss_mib, 1)} | {_num(data.target_cpu_s)} | {_num(data.other_cpu_s)} "
                 f"| {_changed(data.changed)} | {per_task} | {valid} |")
     problems = [f"- {r.tool} N={r.hosts}: {p}" for r in results for p in r.problems]
     if problems:

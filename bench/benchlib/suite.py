@@ -14,6 +14,7 @@ from pathlib import Path
 
 from benchlib.hosts import BenchHosts, HostSet
 from benchlib.measure import Measurement, run_measured
+from benchlib.quiet import busy_seconds, wait_until_quiet
 from benchlib.tools import Outcome, Phase, ToolRunner
 from benchlib.workloads import Workload
 
@@ -64,12 +65,16 @@ class PhaseResult:
         return self.median(lambda r: r.measurement.target_cpu_s)
 
     @property
+    def other_cpu_s(self) -> float | None:
+        return self.median(lambda r: r.measurement.other_cpu_s)
+
+    @property
     def changed(self) -> list[int | None]:
         return [r.outcome.changed for r in self.runs]
 
     def to_dict(self) -> dict[str, object]:
         return {"median": {"wall_s": self.wall_s, "cpu_s": self.cpu_s, "rss_mib": self.rss_mib,
-                           "target_cpu_s": self.target_cpu_s},
+                           "target_cpu_s": self.target_cpu_s, "other_cpu_s": self.other_cpu_s},
                 "changed": self.changed, "runs": [r.to_dict() for r in self.runs]}
 
 
@@ -126,12 +131,13 @@ class Suite:
     """Runs one tool on one workload against the benchmark hosts."""
 
     def __init__(self, tool: ToolRunner, workload: Workload, bench: BenchHosts, progress: Progress = _stderr,
-                 timeout: float = 1800.0) -> None:
+                 timeout: float = 1800.0, quiet_wait: float = 20.0) -> None:
         self.tool = tool
         self.workload = workload
         self.bench = bench
         self.progress = progress
         self.timeout = timeout
+        self.quiet_wait = quiet_wait
 
     def _run(self, phase: Phase, hosts: HostSet, inventory: Path, label: str, forks: int) -> RunRecord:
         workdir = hosts.base.parent
@@ -140,12 +146,17 @@ class Suite:
         report.unlink(missing_ok=True)
         argv = self.tool.command(phase, inventory, self.workload.playbook, report, forks)
         self.bench.settle()
-        before = self.bench.target_cpu_seconds()
+        if self.quiet_wait > 0:
+            wait_until_quiet(self.quiet_wait)
+        before, busy_before = self.bench.target_cpu_seconds(), busy_seconds()
         measured = run_measured(argv, env=self.tool.env(), cwd=workdir, log=log, timeout=self.timeout)
         self.bench.settle()
-        after = self.bench.target_cpu_seconds()
+        after, busy_after = self.bench.target_cpu_seconds(), busy_seconds()
         if before is not None and after is not None:
             measured = replace(measured, target_cpu_s=round(after - before, 3))
+        if busy_before is not None and busy_after is not None:
+            ours = measured.cpu_s + (measured.target_cpu_s or 0.0)
+            measured = replace(measured, other_cpu_s=round(max(0.0, busy_after - busy_before - ours), 3))
         return RunRecord(measured, self.tool.outcome(phase, measured.exit_code, report, log))
 
     def warm_up(self) -> None:
@@ -173,5 +184,5 @@ class Suite:
                 result.problems += _problems(phase, run, record, self.tool)
                 m = record.measurement
                 self.progress(f"  {self.tool.name} N={count} {phase:<11} run {run}: {m.wall_s:6.2f} s wall, "
-                              f"{m.cpu_s:6.2f} s CPU, changed={record.outcome.changed}")
+                              f"{m.cpu_s:6.2f} s CPU, {m.other_cpu_s} s other CPU, changed={record.outcome.changed}")
         return result

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 def test_bench_harness_produces_the_table_and_reapply_changes_nothing(tmp_path: Path) -> None:
     require(find_sshd() is not None, "sshd is not installed (apt-get install openssh-server)")
     out = tmp_path / "RESULTS.md"
-    done = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--hosts", "2", "--runs", "1",
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--hosts", "2", "--runs", "1", "--quiet-wait", "0",
                            "--out", str(out)],
                           capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     assert done.returncode == 0, done.stdout + done.stderr
