@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet import yamlsrc
-from fleet.errors import InputError, Location
+from fleet.errors import InputError, Location, TemplateError
 from fleet.executor.context import HostRuntime
 from fleet.executor.files import find_file
 from fleet.layers import Layer
@@ -59,7 +59,12 @@ def _result(status: str = "ok", msg: str = "", **data: Any) -> dict[str, Any]:
 def debug(ctx: ActionContext) -> dict[str, Any]:
     if "var" in ctx.args:
         name = str(ctx.args["var"])
-        value = ctx.templar.evaluate(name, ctx.variables, ctx.location)
+        try:
+            value = ctx.templar.evaluate(name, ctx.variables, ctx.location)
+        except TemplateError as exc:  # as Ansible: an undefined var is shown, not a failure
+            if "undefined" not in exc.message and "has no attribute" not in exc.message:
+                raise
+            value = "VARIABLE IS NOT DEFINED!"
         return _result(**{name: value})
     msg = ctx.args.get("msg", "Hello world!")
     text = msg if isinstance(msg, str) else json.dumps(msg, indent=4, sort_keys=True, default=str)

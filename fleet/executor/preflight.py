@@ -126,7 +126,7 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
         if check_names:
             _check_names(templar.referenced_names(getattr(task, field), bare=True), known, task, where)
     for name in task.notify:
-        if not handler_known(play, name):
+        if not _is_template(templar, name) and not handler_known(play, name):  # templated: known at run time
             raise InputError(f"{where}: notify {name!r} matches no handler in this play", task.location)
     if task.module in LOCAL or task.module in CONTROL_ACTIONS:
         return

@@ -19,6 +19,7 @@ from fleet.layers import Layer
 from fleet.playbook.models import Task
 from fleet.result import TaskResult
 from fleet.session import ModuleCall
+from fleet.templating import is_template
 
 if TYPE_CHECKING:
     from fleet.executor.play import PlayState
@@ -87,6 +88,7 @@ class TaskExecutor:
                             status="ok", location=str(task.location), handler=handler,
                             role=task.role.name if task.role else None)
         variables = None
+        outcomes: list[Outcome] | None = None
         try:
             variables = state.play_vars.for_task(host, task, include_params)
             result.no_log = state.templar.truth(task.no_log, variables, task.location)
@@ -111,10 +113,28 @@ class TaskExecutor:
                 result.ignored = state.templar.truth(task.ignore_errors, variables, task.location)
             except FleetError:
                 result.ignored = False
-        if result.changed and task.notify and result.status != "failed":
-            state.notify(host, task.notify)  # as Ansible: a failed task notifies nothing
+        if result.changed and task.notify and result.status != "failed" and variables is not None:
+            try:  # a failed task notifies nothing
+                state.notify(host, self._notify_names(task, variables, outcomes))
+            except FleetError as exc:
+                result.status, result.msg = "failed", str(exc)
         result.duration_s = time.perf_counter() - started
         return result
+
+    def _notify_names(self, task: Task, variables: Any, outcomes: list[Outcome] | None) -> list[str]:
+        """``notify`` names, rendered per changed item in a loop (``notify: restart {{ item }}``)."""
+        if not any(is_template(name) for name in task.notify):
+            return list(task.notify)
+        templar = self.state.templar
+        if outcomes is None:
+            return [str(templar.render(name, variables, task.location)) for name in task.notify]
+        items = [o.item for o in outcomes]
+        names: list[str] = []
+        for index, outcome in enumerate(outcomes):
+            if outcome.changed and outcome.status != "failed":
+                scope = self._item_vars(task, variables, items, index)
+                names += [str(templar.render(name, scope, task.location)) for name in task.notify]
+        return names
 
     # -- one item -------------------------------------------------------------------------
     async def _single(self, task: Task, host: str, variables: Any) -> Outcome:

@@ -60,7 +60,7 @@ class TerminalReporter:
         if self.adhoc:
             self._adhoc_line(result)
             return
-        loud = result.status in ("changed", "failed", "unreachable") or result.warnings
+        loud = result.status in ("changed", "failed", "unreachable") or result.warnings or _shown(result)
         if loud or self.verbosity:
             self._header()
             self._line(result)
@@ -110,8 +110,10 @@ class TerminalReporter:
                 self.console.print(Text(f"  {item.status}: [{result.host}] => (item={item.item_label})",
                                         style=STYLE.get(item.status, "")))
                 self._details(item, result.no_log)
-        if result.msg and status in ("failed", "unreachable", "skipped") or (result.msg and self.verbosity):
+        if result.msg and (status in ("failed", "unreachable", "skipped") or self.verbosity or _shown(result)):
             line.append(f" => {result.msg if not result.no_log else 'output hidden (no_log)'}")
+        elif _shown(result) and not result.no_log and result.items is None:  # debug var=NAME
+            line.append(" => " + json.dumps(result.data, sort_keys=True, default=str))
         self.console.print(line)
         for warning in result.warnings:
             self.console.print(Text(f"  [WARNING] {warning}", style="magenta"))
@@ -176,6 +178,11 @@ def render_diff(console: Console, diff: dict[str, Any]) -> None:
             before = diff.get("before", {}).get(name)
             after = diff.get("after", {}).get(name)
             console.print(Text(f"  {name}: {before!r} → {after!r}", style="yellow"))
+
+
+def _shown(result: TaskResult) -> bool:
+    """debug prints at every verbosity, as Ansible's does: that is what it is for."""
+    return result.module == "debug" and result.status == "ok"
 
 
 def _verdict(report: RunReport) -> str:

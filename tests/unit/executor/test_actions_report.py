@@ -140,3 +140,17 @@ def test_timeout_then_next_play_still_reaches_other_hosts(site: Site) -> None:
     """, timeout=1.0)
     assert [site.exists(h, "second") for h in HOSTS] == [False, True, True]
     assert run.exit_code == 1
+
+
+def test_debug_output_is_shown_without_verbose_and_undefined_var_is_not_a_failure(site: Site) -> None:
+    site.playbook(play("""
+        - debug: msg="hello from {{ inventory_hostname }}"
+        - debug: var=not_defined_anywhere
+        - command: /bin/true
+          changed_when: false
+    """, hosts="h1"))
+    result = site.cli("apply", "-i", str(site.inventory), "site.yml", "--json", "r.json")
+    assert result.exit_code == 0, result.output
+    assert "ok: [h1] => hello from h1" in result.stdout
+    assert 'ok: [h1] => {"not_defined_anywhere": "VARIABLE IS NOT DEFINED!"}' in result.stdout
+    assert "TASK [command]" not in result.stdout  # other ok results stay quiet without -v

@@ -138,3 +138,20 @@ def test_handler_failure_fails_host(site: Site) -> None:
 """)
     assert run.exit_code == 1
     assert run.json["hosts"]["h1"]["status"] == "failed"
+
+
+def test_templated_notify_per_changed_item(site: Site) -> None:
+    site.run(play("""
+        - copy: dest={{ root }}/{{ item }} content=x
+          loop: [a, b]
+          notify: "restart {{ item }}"
+          when: item == 'b' or inventory_hostname == 'h1'
+    """, hosts="web") + """
+  handlers:
+    - name: restart a
+      shell: echo a >> {{ root }}/handlers
+    - name: restart b
+      shell: echo b >> {{ root }}/handlers
+""")
+    assert site.read("h1", "handlers").split() == ["a", "b"]
+    assert site.read("h2", "handlers").split() == ["b"]
