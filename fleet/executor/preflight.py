@@ -9,6 +9,7 @@ reach no handler, and the templates of ``template`` tasks with a literal ``src``
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from fleet.errors import InputError, Location
 from fleet.executor.actions import CONTROL_ACTIONS, LOCAL
 from fleet.executor.files import find_file
 from fleet.executor.play import handler_known
-from fleet.executor.prescan import included_names
+from fleet.executor.prescan import included_handlers, included_names
 from fleet.playbook.models import Block, Item, Play, Playbook, Task
 from fleet.registry import ModuleRegistry
 from fleet.templating import is_template
@@ -63,9 +64,10 @@ def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, i
         earlier |= _runtime_names(tasks) | (included or set())
         dynamic = dynamic or included is None or any(
             t.module == "include_vars" and not t.args.get("name") for t in tasks)
+        handlers = included_handlers(tasks, playbook.base_dir)  # None: some include_role is dynamic
         for task in tasks:
             check_task(task, play, registry, templar, known, check_names=not dynamic,
-                       playbook_dir=playbook.base_dir)
+                       playbook_dir=playbook.base_dir, extra_handlers=handlers)
 
 
 def _inventory_var_names(inventory: Any) -> set[str]:
@@ -115,7 +117,7 @@ def _runtime_names(tasks: list[Task]) -> set[str]:
 
 
 def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, known: set[str],
-               check_names: bool, playbook_dir: Path) -> None:
+               check_names: bool, playbook_dir: Path, extra_handlers: AbstractSet[str] | None = frozenset()) -> None:
     where = f"task {task.display_name!r}"
     for field in TEMPLATE_FIELDS:
         templar.check_syntax(getattr(task, field), task.location)
@@ -125,8 +127,10 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
         templar.check_expression(getattr(task, field), task.location)
         if check_names:
             _check_names(templar.referenced_names(getattr(task, field), bare=True), known, task, where)
-    for name in task.notify:
-        if not _is_template(templar, name) and not handler_known(play, name):  # templated: known at run time
+    for name in task.notify:  # templated names and dynamic include_role handlers: known at run time
+        if _is_template(templar, name) or extra_handlers is None or name in extra_handlers:
+            continue
+        if not handler_known(play, name):
             raise InputError(f"{where}: notify {name!r} matches no handler in this play", task.location)
     if task.module in LOCAL or task.module in CONTROL_ACTIONS:
         return

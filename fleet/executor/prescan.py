@@ -60,21 +60,46 @@ def _find(name: Any, dirs: list[Path]) -> Path:
     raise Unknown(name)
 
 
-def _scan_role(name: Any, tasks_from: Any, near: list[Path], playbook_dir: Path, names: set[str],
-               seen: set[Path]) -> None:
-    if not isinstance(name, str) or is_template(name) or (tasks_from is not None and not isinstance(tasks_from, str)):
+def included_handlers(tasks: Iterable[Task], playbook_dir: Path) -> set[str] | None:
+    """Names (and listen topics) of the handlers that ``include_role`` tasks bring in, or None."""
+    names: set[str] = set()
+    try:
+        for task in tasks:
+            if task.module != "include_role":
+                continue
+            role = _role_dir(task.args.get("name"), [task.base_dir.parent.parent], playbook_dir)
+            path = role / "handlers" / "main.yml"
+            handlers = _load(path) if path.is_file() else []
+            for handler in handlers if isinstance(handlers, list) else []:
+                if isinstance(handler, dict) and isinstance(handler.get("name"), str):
+                    names |= {handler["name"], f"{role.name} : {handler['name']}"}
+                listen = handler.get("listen") if isinstance(handler, dict) else None
+                names.update([listen] if isinstance(listen, str) else listen if isinstance(listen, list) else [])
+    except Unknown:
+        return None
+    return names
+
+
+def _role_dir(name: Any, near: list[Path], playbook_dir: Path) -> Path:
+    if not isinstance(name, str) or not name or is_template(name):
         raise Unknown(name)
     for base in [playbook_dir / "roles", *near, builtin_dir("roles")]:
-        role = base / name
-        if (role / "tasks").is_dir():
-            for path in sorted((role / "tasks").glob("*.y*ml")):
-                _scan_file(path, playbook_dir, names, seen)
-            for section in ("defaults", "vars"):
-                data = _load(role / section / "main.yml") if (role / section / "main.yml").is_file() else None
-                if isinstance(data, dict):
-                    names.update(str(k) for k in data)
-            return
+        if (base / name / "tasks").is_dir():
+            return base / name
     raise Unknown(name)
+
+
+def _scan_role(name: Any, tasks_from: Any, near: list[Path], playbook_dir: Path, names: set[str],
+               seen: set[Path]) -> None:
+    if tasks_from is not None and not isinstance(tasks_from, str):
+        raise Unknown(tasks_from)
+    role = _role_dir(name, near, playbook_dir)
+    for path in sorted((role / "tasks").glob("*.y*ml")):
+        _scan_file(path, playbook_dir, names, seen)
+    for section in ("defaults", "vars"):
+        data = _load(role / section / "main.yml") if (role / section / "main.yml").is_file() else None
+        if isinstance(data, dict):
+            names.update(str(k) for k in data)
 
 
 def _load(path: Path) -> Any:

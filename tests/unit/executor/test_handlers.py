@@ -155,3 +155,21 @@ def test_templated_notify_per_changed_item(site: Site) -> None:
 """)
     assert site.read("h1", "handlers").split() == ["a", "b"]
     assert site.read("h2", "handlers").split() == ["b"]
+
+
+def test_notify_a_handler_of_an_included_role(site: Site) -> None:
+    site.write("roles/svc/tasks/main.yml", "- debug: msg=svc\n")
+    site.write("roles/svc/handlers/main.yml", """
+        - name: restart svc
+          shell: echo svc >> {{ root }}/handlers
+          listen: svc topic
+    """)
+    site.run(play("""
+        - include_role: {name: svc}
+        - command: /bin/true
+          notify: [restart svc, svc topic]
+    """, hosts="h1"))
+    assert site.read("h1", "handlers").split() == ["svc"]
+    (site.root("h1") / "handlers").unlink()
+    error = site.input_error(play("- include_role: {name: svc}\n- command: /bin/true\n  notify: restart svcc\n"))
+    assert "restart svcc" in str(error)
