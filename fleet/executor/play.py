@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from fleet.executor.run import RunState
     from fleet.session import AgentSession
 
+
 @dataclass
 class PlayState:
     """What one play's tasks share: the run, the play, its variable views, live hosts."""

@@ -12,6 +12,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
@@ -34,7 +35,7 @@ class TerminalReporter:
         self.mode = mode
         self._task: str | None = None
         self._task_header_shown = False
-        self._status = None
+        self._status: Status | None = None
         self._answered = 0
         self._expected = 0
 

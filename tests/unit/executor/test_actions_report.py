@@ -154,3 +154,16 @@ def test_debug_output_is_shown_without_verbose_and_undefined_var_is_not_a_failur
     assert "ok: [h1] => hello from h1" in result.stdout
     assert 'ok: [h1] => {"not_defined_anywhere": "VARIABLE IS NOT DEFINED!"}' in result.stdout
     assert "TASK [command]" not in result.stdout  # other ok results stay quiet without -v
+
+
+def test_timeout_ignored_then_the_host_goes_on(site: Site) -> None:
+    run = site.run(play("""
+        - name: slow
+          command: sleep 5
+          ignore_errors: true
+        - name: after
+          copy: dest={{ root }}/after content=x
+    """, hosts="h1"), timeout=1.0)
+    assert run.result("h1", "slow").ignored
+    assert site.exists("h1", "after")
+    assert run.exit_code == 0
