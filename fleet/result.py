@@ -70,7 +70,7 @@ class TaskResult:
             entry["ignored"] = True
         if self.rescued:
             entry["rescued"] = True
-        if self.warnings:
+        if self.warnings and not self.no_log:  # a warning may quote the arguments
             entry["warnings"] = list(self.warnings)
         if self.items is not None:
             entry["items"] = [

@@ -116,7 +116,7 @@ class TerminalReporter:
         elif _shown(result) and not result.no_log and result.items is None:  # debug var=NAME
             line.append(" => " + json.dumps(result.data, sort_keys=True, default=str))
         self.console.print(line)
-        for warning in result.warnings:
+        for warning in [] if result.no_log else result.warnings:  # a warning may quote the arguments
             self.console.print(Text(f"  [WARNING] {warning}", style="magenta"))
         self._details(result, result.no_log)
 

@@ -129,3 +129,31 @@ def test_check_mode_false_on_a_task_still_writes_nothing(site: Site) -> None:
     """, hosts="h1"), check=True)
     assert not site.exists("h1", "forced")
     assert run.status("h1", "forced") == "changed"
+
+
+def test_check_mode_true_on_one_task_of_an_apply_and_handlers_in_check(site: Site) -> None:
+    run = site.run(play("""
+        - name: dry
+          copy: dest={{ root }}/dry content=x
+          check_mode: true
+          notify: h
+        - name: real
+          copy: dest={{ root }}/real content=x
+    """, hosts="h1") + """
+  handlers:
+    - name: h
+      copy: dest={{ root }}/handled content=x
+""")
+    assert run.status("h1", "dry") == "changed" and not site.exists("h1", "dry")
+    assert site.exists("h1", "real") and site.exists("h1", "handled")
+    checked = site.run(play("""
+        - name: change
+          copy: dest={{ root }}/new content=x
+          notify: h
+    """, hosts="h1") + """
+  handlers:
+    - name: h
+      copy: dest={{ root }}/handled2 content=x
+""", check=True)
+    assert checked.status("h1", "h") == "changed"  # the handler runs, in check mode
+    assert not site.exists("h1", "new") and not site.exists("h1", "handled2")
