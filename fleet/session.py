@@ -14,6 +14,7 @@ import hashlib
 import itertools
 import json
 import shlex
+import signal
 import zlib
 from dataclasses import dataclass, field
 from importlib import resources
@@ -155,8 +156,7 @@ class AgentSession:
             raise AgentError(f"timed out after {timeout:.0f} s; the agent was stopped") from None
         except EOFError as exc:
             self.broken = True
-            err = _last_line(self.process.stderr_text(), "")
-            raise AgentLost(f"agent connection lost: {exc}" + (f" ({err})" if err else "")) from None
+            raise AgentLost(await self._loss(exc)) from None
         except wire.FrameError as exc:
             self.broken = True
             self.process.kill()
@@ -168,6 +168,20 @@ class AgentSession:
             self.broken = True
             raise AgentError(f"answer id {answer.get('id')} does not match request {message['id']}")
         return answer
+
+    async def _loss(self, exc: EOFError) -> str:
+        """Why the agent's stream ended: the agent died (status or signal), or the connection went."""
+        code = await self.process.finish(timeout=1.0)
+        err = _last_line(self.process.stderr_text(), "")
+        if code is None:
+            detail = str(exc)
+            message = "connection to the host lost" + ("" if detail.lower() == "connection lost" else f" ({detail})")
+        elif code < 0 or code > 128:  # a signal: negative from ssh, 128+N from a shell or docker exec
+            number = -code if code < 0 else code - 128
+            message = f"the agent on the host was killed ({_signal_name(number)})"
+        else:
+            message = f"the agent on the host exited unexpectedly (exit status {code})"
+        return message + (f": {err}" if err else "")
 
     async def run(self, calls: list[ModuleCall], check: bool, diff: bool, timeout: float | None) -> list[dict]:
         """Execute module calls in one round trip; sources the agent lacks ride along."""
@@ -212,6 +226,13 @@ class ModuleCall:
 
 def source_hash(source: str) -> str:
     return hashlib.sha1(source.encode("utf-8")).hexdigest()
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def _last_line(text: str, strip: str) -> str:

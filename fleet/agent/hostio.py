@@ -355,7 +355,10 @@ class HostWriter(HostReader):
         """
         directory = os.path.dirname(path) or "."
         old = self.path_info(path, follow=True)
-        fd, tmp = tempfile.mkstemp(prefix=".fleet-", suffix=".tmp", dir=directory)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".fleet-", suffix=".tmp", dir=directory)
+        except OSError as exc:
+            raise ModuleFailure(f"cannot write {path}: {exc.strerror or exc}") from None
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -379,9 +382,11 @@ class HostWriter(HostReader):
                 if rc != 0:
                     raise ModuleFailure(f"failed to validate: rc:{rc} error:{err.rstrip()}")
             os.rename(tmp, path)
-        except BaseException:
+        except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+            if isinstance(exc, OSError):  # e.g. a full disk: the old file is still intact
+                raise ModuleFailure(f"cannot write {path}: {exc.strerror or exc}") from None
             raise
 
     def set_attrs(self, path: str, attrs: dict, follow: bool = True) -> None:
@@ -527,4 +532,11 @@ def _run(argv, cwd, stdin, env, shell: bool, deadline: float | None):
 def _kill_group(proc) -> None:
     with contextlib.suppress(OSError):
         os.killpg(proc.pid, 9)
-    proc.communicate()
+    try:
+        proc.communicate(timeout=0.5)
+    except subprocess.TimeoutExpired:  # a process that left the group (setsid) holds the pipes
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+        proc.wait()

@@ -11,18 +11,60 @@ This is the only place that decides whether a module may write. ``observe`` and
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import signal
+import threading
 import time
 import traceback
 
 from fleet.agent.hostio import HostReader, HostWriter, ModuleFailure, ReadOnlyHostError
 
+# How long past the task deadline a module may run before the agent interrupts it. Commands
+# stop at the deadline themselves; this catches a module stuck in a read (a FIFO, a hung mount).
+OVERDUE_GRACE = 2.0
+
+
+class Overdue(BaseException):
+    """Raised by SIGALRM in a module that outlived its deadline (BaseException: not swallowed)."""
+
+
+def _on_alarm(signum, frame):
+    raise Overdue()
+
 
 def execute(
     module, params: dict, check: bool, want_diff: bool, deadline: float | None = None
 ) -> dict:
-    """Run one call of ``module`` (a loaded module namespace) and return its result dict."""
+    """Run one call of ``module`` (a loaded module namespace) and return its result dict.
+
+    With a ``deadline`` the call is interrupted shortly after it, so the agent always answers
+    (and stays usable) instead of leaving the controller to give up on it.
+    """
     started = time.monotonic()
+    alarm = (deadline is not None and hasattr(signal, "setitimer")
+             and threading.current_thread() is threading.main_thread())
+    previous = None
+    if alarm:
+        previous = signal.signal(signal.SIGALRM, _on_alarm)
+        signal.setitimer(signal.ITIMER_REAL, max(deadline - started, 0.0) + OVERDUE_GRACE)
+    try:
+        result = _execute(module, params, check, want_diff, deadline)
+    except Overdue:
+        result = _status(
+            "failed",
+            msg="timed out after %.0f s: the module was interrupted" % (time.monotonic() - started),
+        )
+    finally:
+        if alarm:
+            with contextlib.suppress(Overdue):  # fired just as the module finished: result stands
+                signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    result["duration_s"] = round(time.monotonic() - started, 6)
+    return result
+
+
+def _execute(module, params: dict, check: bool, want_diff: bool, deadline) -> dict:
     try:
         p = module.Params(**params)
         reader = HostReader()
@@ -45,7 +87,6 @@ def execute(
             ),
             exception=traceback.format_exc(),
         )
-    result["duration_s"] = round(time.monotonic() - started, 6)
     return result
 
 

@@ -34,6 +34,10 @@ class SSHOptions:
     accept_new_host_keys: bool = False
     proxy_jump: str | None = None
     connect_timeout: float = 10.0
+    # A host that vanishes (network cut, powered off) is noticed within about a minute even
+    # when no task timeout is set, instead of after TCP's retransmission timeout (~15 min).
+    keepalive_interval: float = 15.0
+    keepalive_count_max: int = 4
 
 
 class _HostKeyPolicy(asyncssh.SSHClient):
@@ -75,6 +79,11 @@ class _HostKeyPolicy(asyncssh.SSHClient):
             handle.write(f"{name} {algorithm} {blob}\n")
 
 
+def _reason(exc: BaseException) -> str:
+    """asyncssh's reason for an error (``Connection lost``), else the exception's text."""
+    return str(getattr(exc, "reason", "") or exc or type(exc).__name__)
+
+
 class SSHAgentProcess:
     """An AgentProcess over one asyncssh session channel."""
 
@@ -95,7 +104,7 @@ class SSHAgentProcess:
             self._proc.stdin.write(data)
             await self._proc.stdin.drain()
         except (asyncssh.Error, OSError, BrokenPipeError) as exc:
-            raise EOFError(f"connection lost while sending: {exc}") from None
+            raise EOFError(f"while sending: {_reason(exc)}") from None
 
     async def read_exactly(self, size: int) -> bytes:
         try:
@@ -103,13 +112,13 @@ class SSHAgentProcess:
         except asyncio.IncompleteReadError as exc:
             raise EOFError(f"stream ended after {len(exc.partial)} of {size} bytes") from None
         except (asyncssh.Error, OSError) as exc:
-            raise EOFError(f"connection lost: {exc}") from None
+            raise EOFError(_reason(exc)) from None
 
     async def read_line(self, limit: int = 4096) -> bytes:
         try:
             return await self._proc.stdout.readline()
         except (asyncssh.Error, OSError) as exc:
-            raise EOFError(f"connection lost: {exc}") from None
+            raise EOFError(_reason(exc)) from None
 
     def stderr_text(self) -> str:
         return self._stderr.decode("utf-8", errors="replace")
@@ -123,7 +132,7 @@ class SSHAgentProcess:
             return None
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._stderr_task, 1.0)
-        return self._proc.exit_status
+        return self._proc.returncode  # exit status, or minus the signal that ended it
 
     def kill(self) -> None:
         self._proc.close()
@@ -148,6 +157,8 @@ class SSHTransport:
             "client_factory": lambda: policy,
             "known_hosts": self._known_hosts_arg(known_hosts_path),
             "connect_timeout": opts.connect_timeout,
+            "keepalive_interval": opts.keepalive_interval,
+            "keepalive_count_max": opts.keepalive_count_max,
         }
         if opts.key_files:
             kwargs["client_keys"] = [os.path.expanduser(path) for path in opts.key_files]
@@ -163,7 +174,10 @@ class SSHTransport:
         except asyncssh.PermissionDenied:
             user = opts.user or "(default user)"
             raise ConnectionFailed(f"ssh authentication failed for {user}@{where}") from None
-        except (TimeoutError, asyncssh.Error, OSError) as exc:
+        except TimeoutError:
+            raise ConnectionFailed(f"cannot connect to {where}: no answer within "
+                                   f"{opts.connect_timeout:.0f} s") from None
+        except (asyncssh.Error, OSError) as exc:
             reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
             raise ConnectionFailed(f"cannot connect to {where}: {reason}") from None
 
