@@ -1,7 +1,7 @@
 """``meta`` tasks and handler flushing.
 
 As in Ansible: ``flush_handlers`` always runs (whatever ``--tags`` says) and runs the notified
-handlers in the order they are defined; ``end_host`` evaluates ``when`` per host;
+handlers in the order they are defined; ``end_host`` and ``end_role`` evaluate ``when`` per host;
 ``end_play``, ``end_batch``, ``clear_facts`` and ``clear_host_errors`` evaluate it on the first
 host and act on the whole play. Handlers ignore tags.
 """
@@ -44,6 +44,11 @@ async def run_meta(runner: PlayRunner, task: Task, hosts: list[str],
         return []
     if action == "end_host":
         state.active.difference_update(h for h in hosts if _when(runner, task, h, params))
+        return []
+    if action == "end_role":
+        if task.role is None:
+            raise InputError("meta: end_role is only allowed inside a role", task.location)
+        state.ended_roles.update((h, id(task.role)) for h in hosts if _when(runner, task, h, params))
         return []
     if action == "reset_connection":
         await asyncio.gather(*(runner.run.close_host(h) for h in hosts))

@@ -40,6 +40,7 @@ class PlayState:
     batch: list[str] = field(default_factory=list)
     aborted: bool = False  # any_errors_fatal, max_fail_percentage, a failed batch: the run stops
     ended: bool = False  # meta: end_play: this play stops, the run goes on
+    ended_roles: set[tuple[str, int]] = field(default_factory=set)  # meta: end_role (host, role)
 
     # shortcuts used by the task executor
     @property
@@ -196,6 +197,10 @@ class PlayRunner:
 
     async def run_task(self, task: Task, hosts: list[str], params: dict[str, dict[str, Any]] | None = None,
                        handler: bool = False, guarded: bool = False) -> list[str]:
+        if task.role is not None and self.state.ended_roles:
+            hosts = [h for h in hosts if (h, id(task.role)) not in self.state.ended_roles]
+            if not hosts:
+                return []
         if task.module == "meta":
             return await meta.run_meta(self, task, hosts, params, guarded)
         # handlers ignore tags (Ansible): a notified handler runs whatever --tags says

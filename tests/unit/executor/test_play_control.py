@@ -234,3 +234,21 @@ def test_meta_clear_host_errors_lets_failed_hosts_continue(site: Site) -> None:
     assert site.read("h1", "log").split() == ["skipped-by-h2", "resumed"]
     assert site.read("h2", "log").split() == ["resumed"]
     assert run.counts("h2")["failed"] == 1
+
+
+def test_meta_end_role_ends_the_role_for_that_host(site: Site) -> None:
+    site.write("roles/early/tasks/main.yml", """
+        - shell: echo role-1 >> {{ root }}/log
+        - meta: end_role
+          when: inventory_hostname == 'h1'
+        - shell: echo role-2 >> {{ root }}/log
+    """)
+    site.run("""
+        - hosts: web
+          gather_facts: false
+          roles: [early]
+          tasks:
+            - shell: echo play >> {{ root }}/log
+    """)
+    assert site.read("h1", "log").split() == ["role-1", "play"]
+    assert site.read("h2", "log").split() == ["role-1", "role-2", "play"]
