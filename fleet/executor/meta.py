@@ -73,19 +73,46 @@ async def run_meta(runner: PlayRunner, task: Task, hosts: list[str],
 
 
 async def flush_handlers(runner: PlayRunner, hosts: list[str], guarded: bool = False) -> list[str]:
-    """Run every notified handler, in definition order, once, on the hosts that notified it."""
+    """Run every notified handler, in definition order, once, on the hosts that notified it.
+
+    A handler notified (by a later handler) while the flush runs still runs in it when it comes
+    later in the list, and at the next flush otherwise.
+    """
     state = runner.state
     failed: list[str] = []
     for handler in list(runner.play.handlers):
-        names = handler_names(handler)
-        targets = [h for h in hosts if h in state.active and h not in failed
-                   and not names.isdisjoint(state.notified.get(h, ()))]
+        _expand(runner, hosts)
+        pending = state.pending.get(id(handler), set())
+        targets = [h for h in hosts if h in pending and h in state.active and h not in failed]
         if not targets:
             continue
-        for host in targets:
-            state.notified[host].difference_update(names)
+        pending.difference_update(targets)
         failed.extend(await runner.run_task(handler, targets, handler=True, guarded=guarded))
     return failed
+
+
+def _expand(runner: PlayRunner, hosts: list[str]) -> None:
+    """Turn the hosts' notifications into pending (handler, host) pairs."""
+    state = runner.state
+    for host in hosts:
+        names = state.notified.get(host)
+        for name in names or ():
+            for handler in notified_handlers(runner.play.handlers, name):
+                state.pending.setdefault(id(handler), set()).add(host)
+        if names:
+            names.clear()
+
+
+def notified_handlers(handlers: list[Task], name: str) -> list[Task]:
+    """What ``notify: name`` reaches: the last handler called ``name`` (a later definition
+    shadows an earlier one, as in Ansible) and every handler that listens to ``name``."""
+    found = [h for h in handlers if name in h.listen]
+    for handler in reversed(handlers):
+        if handler.name and name in (handler.name, f"{handler.role.name} : {handler.name}" if handler.role else ""):
+            if handler not in found:
+                found.append(handler)
+            break
+    return found
 
 
 def handler_names(handler: Task) -> set[str]:

@@ -36,7 +36,8 @@ class PlayState:
     play_vars: PlayVars
     hosts: list[str]
     active: set[str] = field(default_factory=set)
-    notified: dict[str, set[str]] = field(default_factory=dict)
+    notified: dict[str, set[str]] = field(default_factory=dict)  # host -> names notified
+    pending: dict[int, set[str]] = field(default_factory=dict)  # id(handler) -> hosts to run it on
     batch: list[str] = field(default_factory=list)
     aborted: bool = False  # any_errors_fatal, max_fail_percentage, a failed batch: the run stops
     ended: bool = False  # meta: end_play: this play stops, the run goes on

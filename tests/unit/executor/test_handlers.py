@@ -173,3 +173,20 @@ def test_notify_a_handler_of_an_included_role(site: Site) -> None:
     (site.root("h1") / "handlers").unlink()
     error = site.input_error(play("- include_role: {name: svc}\n- command: /bin/true\n  notify: restart svcc\n"))
     assert "restart svcc" in str(error)
+
+
+def test_a_later_handler_with_the_same_name_shadows_the_earlier_one(site: Site) -> None:
+    site.run(play("""
+        - command: /bin/true
+          notify: dup
+    """, hosts="h1") + """
+  handlers:
+    - name: dup
+      shell: echo first >> {{ root }}/handlers
+    - name: dup
+      shell: echo second >> {{ root }}/handlers
+    - name: listener
+      shell: echo listener >> {{ root }}/handlers
+      listen: dup
+""")
+    assert site.read("h1", "handlers").split() == ["second", "listener"]
