@@ -9,7 +9,7 @@ host and act on the whole play. Handlers ignore tags.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fleet.errors import InputError
@@ -103,7 +103,7 @@ def _expand(runner: PlayRunner, hosts: list[str]) -> None:
             names.clear()
 
 
-def notified_handlers(handlers: list[Task], name: str) -> list[Task]:
+def notified_handlers(handlers: Sequence[Task], name: str) -> list[Task]:
     """What ``notify: name`` reaches: the last handler called ``name`` (a later definition
     shadows an earlier one, as in Ansible) and every handler that listens to ``name``."""
     found = [h for h in handlers if name in h.listen]
