@@ -332,6 +332,7 @@ class TaskExecutor:
         result.warnings = [w for o in outcomes for w in o.warnings]
         diffs = [o.diff for o in outcomes if o.diff]
         result.diff = {"parts": diffs} if diffs else None
+        result.data = {"results": registered_items}  # what ansible_failed_result shows in a rescue
         return {
             "changed": any(o.changed for o in outcomes),
             "failed": result.status == "failed",

@@ -141,3 +141,16 @@ def test_rescued_host_keeps_running_later_plays(site: Site) -> None:
     """)
     assert site.read("h1", "trace").split() == ["second-play"]
     assert run.exit_code == 0
+
+
+def test_rescue_sees_the_failed_loop_result(site: Site) -> None:
+    site.run(play("""
+        - block:
+            - command: "test {{ item }} != b"
+              loop: [a, b]
+          rescue:
+            - copy:
+                dest: "{{ root }}/why"
+                content: "{{ ansible_failed_result.msg }}|{{ ansible_failed_result.results | map(attribute='rc') | list }}"
+    """, hosts="h1"))
+    assert site.read("h1", "why") == "One or more items failed|[0, 1]"
