@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,7 +92,12 @@ class PlayState:
         return user
 
     async def session(self, host: str, variables: Any, become_user: str | None) -> AgentSession:
-        return await self.run.session(host, variables, become_user)
+        # as Ansible: ansible_connection/ansible_user > the play's connection/remote_user > CLI
+        defaults = self.run.options.connection
+        if self.play.connection or self.play.remote_user:
+            defaults = replace(defaults, connection=self.play.connection or defaults.connection,
+                               user=self.play.remote_user or defaults.user)
+        return await self.run.session(host, variables, become_user, defaults)
 
     def notify(self, host: str, names: Sequence[str]) -> None:
         self.notified.setdefault(host, set()).update(names)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fleet import __version__
-from fleet.executor.connection import HostConnection, make_connection
+from fleet.executor.connection import ConnectionDefaults, HostConnection, make_connection
 from fleet.executor.context import HostRuntime
 from fleet.executor.options import RunOptions
 from fleet.playbook.models import Play, Playbook, Task
@@ -62,6 +62,7 @@ class RunState:
         self.dead: set[str] = set()  # unreachable hosts: skipped for the rest of the run
         self.failed_hosts: set[str] = set()  # failed hosts: left out of later plays (as Ansible)
         self._payload: bytes | None = None
+        self._defaults: dict[str, ConnectionDefaults] = {}  # what each open connection was made with
 
     @property
     def payload(self) -> bytes:
@@ -88,14 +89,23 @@ class RunState:
             "omit": self.templar.omit_token,
         }
 
-    async def session(self, host: str, variables: Any, become_user: str | None) -> AgentSession:
+    async def session(self, host: str, variables: Any, become_user: str | None,
+                      defaults: ConnectionDefaults | None = None) -> AgentSession:
+        """The host's agent; ``defaults``: the CLI's connection options with the play's keywords
+        (``connection``, ``remote_user``) applied. Host variables override both."""
+        defaults = defaults or self.options.connection
         connection = self.connections.get(host)
+        if connection is not None and self._defaults.get(host) != defaults:
+            await self.close_host(host)  # a later play connects differently
+            connection = None
         if connection is None:
-            connection = make_connection(host, variables, self.options.connection, self.payload)
+            connection = make_connection(host, variables, defaults, self.payload)
             self.connections[host] = connection
+            self._defaults[host] = defaults
         return await connection.session(become_user)
 
     async def close_host(self, host: str) -> None:
+        self._defaults.pop(host, None)
         connection = self.connections.pop(host, None)
         if connection is not None:
             await connection.close()

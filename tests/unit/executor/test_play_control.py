@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 from tests.unit.executor.conftest import HOSTS, Site
@@ -252,3 +254,29 @@ def test_meta_end_role_ends_the_role_for_that_host(site: Site) -> None:
     """)
     assert site.read("h1", "log").split() == ["role-1", "play"]
     assert site.read("h2", "log").split() == ["role-1", "role-2", "play"]
+
+
+def test_play_connection_keyword_and_variables_winning_over_it(site: Site) -> None:
+    """ansible_connection (a variable) beats the play's connection keyword, which beats -c."""
+    inventory = site.dir / "plain.yml"
+    inventory.write_text(f"all:\n  hosts:\n    plain: {{root: {site.root('h1')}, "
+                         f"ansible_python_interpreter: {sys.executable}}}\n")
+    site.root("h1").mkdir(parents=True)
+    site.playbook("""
+        - hosts: plain
+          gather_facts: false
+          connection: local
+          tasks:
+            - copy: dest={{ root }}/by-keyword content=x
+    """, "keyword.yml")
+    site.playbook("""
+        - hosts: all
+          gather_facts: false
+          connection: ssh
+          tasks:
+            - copy: dest={{ root }}/by-variable content=x
+    """, "variable.yml")
+    assert site.cli("apply", "-i", str(inventory), "keyword.yml").exit_code == 0
+    assert site.exists("h1", "by-keyword")
+    assert site.cli("apply", "-i", str(site.inventory), "variable.yml", "-l", "h2").exit_code == 0
+    assert site.exists("h2", "by-variable")
