@@ -120,6 +120,7 @@ class PlayRunner:
         self.semaphore = asyncio.Semaphore(max(1, run.options.forks))
 
     async def run_play(self) -> None:
+        """Every batch in turn: facts, then the tasks (linear or free); stop when told to."""
         state = self.state
         self.run.reporter.play_start(self.play, state.hosts)
         for batch in batches(state.hosts, self.play.serial):
@@ -173,6 +174,7 @@ class PlayRunner:
 
     async def run_block(self, block: Block, hosts: list[str], params: dict[str, dict[str, Any]] | None,
                         guarded: bool) -> list[str]:
+        """block, then rescue for the hosts that failed in it, then always for every host."""
         failed = await self.run_items(block.block, hosts, params, top=False, guarded=guarded or bool(block.rescue))
         if failed and block.rescue:
             if self.state.aborted:  # the run stops before the rescue: these hosts failed
@@ -203,6 +205,7 @@ class PlayRunner:
 
     async def run_task(self, task: Task, hosts: list[str], params: dict[str, dict[str, Any]] | None = None,
                        handler: bool = False, guarded: bool = False) -> list[str]:
+        """One task (or meta, or include) on ``hosts``; return the hosts that failed."""
         if task.role is not None and self.state.ended_roles:
             hosts = [h for h in hosts if (h, id(task.role)) not in self.state.ended_roles]
             if not hosts:
