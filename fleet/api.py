@@ -72,6 +72,7 @@ def prepare(playbook: str | Path, inventory: Sequence[str | Path] | Inventory,
     path = Path(playbook)
     if not path.is_file():
         raise InputError(f"playbook not found: {path}")
+    inv.add_playbook_vars(path.resolve().parent)
     registry, templar = _tools(path.resolve().parent, options)
     role_dirs = [Path(d) for d in options.role_dirs]
     book = load_playbook(path, role_paths=role_dirs, module_exists=lambda name: registry.find(name) is not None)

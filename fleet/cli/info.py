@@ -123,5 +123,8 @@ def modules(name: str | None, module_dirs: tuple[str, ...]) -> None:
         return
     spec = registry.find(name)
     if spec is None:
-        fail(f"unknown module {name!r}")
+        import difflib
+
+        close = difflib.get_close_matches(name, registry.names(), n=1)
+        fail(f"unknown module {name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
     click.echo(describe(spec))

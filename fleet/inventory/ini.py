@@ -97,6 +97,8 @@ class _IniParser:
             m = _SECTION.match(line)
             if m:
                 self.section(m.group(1), m.group(2) or "hosts")
+            elif line.startswith("[") and "]" not in line:
+                raise InputError(f"unclosed section header {line!r} (missing ']')", self.loc())
             elif line.startswith("[") and line.endswith("]"):
                 raise InputError(
                     f"invalid section header {line!r}: no spaces or other characters are "

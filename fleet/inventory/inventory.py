@@ -70,6 +70,22 @@ class Inventory:
                 vars_dir.blocks_for(name)
         return cls(groups, hosts, group_vars, host_vars)
 
+    def add_playbook_vars(self, playbook_dir: str | Path) -> None:
+        """Also read ``group_vars/`` and ``host_vars/`` beside the playbook, as Ansible does.
+
+        They rank above the inventory's own directories at each level (group ``all``,
+        other groups, host), which is where appending them puts them.
+        """
+        known = {os.path.realpath(d.path) for d in self.group_vars_dirs + self.host_vars_dirs}
+        group_vars = VarsDir(os.path.join(os.fspath(playbook_dir), "group_vars"))
+        host_vars = VarsDir(os.path.join(os.fspath(playbook_dir), "host_vars"))
+        if os.path.realpath(group_vars.path) not in known:
+            for name in self.groups:
+                group_vars.blocks_for(name)  # bad YAML fails now, before anything connects
+            self.group_vars_dirs.append(group_vars)
+        if os.path.realpath(host_vars.path) not in known:
+            self.host_vars_dirs.append(host_vars)
+
     # -- hosts and groups -------------------------------------------------------------------
 
     def _implicit_name(self, name: str) -> str | None:

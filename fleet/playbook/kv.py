@@ -9,6 +9,8 @@ become keys with the outer quotes of the value removed; every other token is "fr
 
 from __future__ import annotations
 
+import codecs
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -108,6 +110,14 @@ def join_args(tokens: list[str]) -> str:
     return result
 
 
+_ESCAPE = re.compile(r"""\\(U[0-9a-fA-F]{8}|u[0-9a-fA-F]{4}|x[0-9a-fA-F]{2}|[0-7]{1,3}|N\{[^}]+\}|[\\'"abfnrtv])""")
+
+
+def decode_escapes(value: str) -> str:
+    """Backslash escapes in a ``k=v`` value (``\\n``, ``\\t``, ``\\x41``...), as Ansible's parse_kv."""
+    return _ESCAPE.sub(lambda m: codecs.decode(m.group(0), "unicode_escape"), value)
+
+
 def unquote(value: str) -> str:
     """Remove one pair of matching outer quotes, as Ansible does for ``k="v w"``."""
     if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'" and value[-2] != "\\":
@@ -141,7 +151,7 @@ def parse_kv(text: str, *, options: frozenset[str] | None = None) -> tuple[dict[
         if pair is None or (options is not None and pair[0] not in options):
             rest.append(token.replace("\\=", "=") if pair is None else token)
             continue
-        result[pair[0]] = unquote(pair[1])
+        result[pair[0]] = unquote(decode_escapes(pair[1]))
     return result, rest
 
 

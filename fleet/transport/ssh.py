@@ -153,13 +153,14 @@ class SSHTransport:
         policy = _HostKeyPolicy(opts, known_hosts_path)
         kwargs: dict = {
             "port": opts.port or 22,
-            "username": opts.user,
             "client_factory": lambda: policy,
             "known_hosts": self._known_hosts_arg(known_hosts_path),
             "connect_timeout": opts.connect_timeout,
             "keepalive_interval": opts.keepalive_interval,
             "keepalive_count_max": opts.keepalive_count_max,
         }
+        if opts.user:  # else asyncssh's default: ~/.ssh/config, then the local user
+            kwargs["username"] = opts.user
         if opts.key_files:
             kwargs["client_keys"] = [os.path.expanduser(path) for path in opts.key_files]
         if opts.password is not None:

@@ -53,3 +53,13 @@ def test_changed_host_key_is_refused_even_with_accept_new(lab: Lab, tmp_path: Pa
     assert result.returncode == 1
     assert "CHANGED" in result.stdout
     assert known.read_text() == f"[127.0.0.1]:{lab.sshd.port} {algorithm} {blob}\n"
+
+
+def test_no_user_anywhere_logs_in_as_the_local_user(lab: Lab, tmp_path: Path) -> None:
+    data = yaml.safe_load(lab.inventory.read_text())
+    del data["all"]["children"]["fleet"]["vars"]["ansible_user"]
+    inventory = tmp_path / "inv.yml"
+    inventory.write_text(yaml.safe_dump(data))
+    result = fleet("run", "-i", str(inventory), "h1", "-a", "id -un")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert lab.sshd.user in result.stdout
