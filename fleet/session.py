@@ -153,7 +153,8 @@ class AgentSession:
         except TimeoutError:
             self.broken = True
             self.process.kill()
-            raise AgentError(f"timed out after {timeout:.0f} s; the agent was stopped") from None
+            raise AgentError(f"timed out after {timeout:.0f} s with no answer from the agent (the host or "
+                             f"the connection stopped responding); the agent was stopped") from None
         except EOFError as exc:
             self.broken = True
             raise AgentLost(await self._loss(exc)) from None

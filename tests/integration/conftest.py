@@ -8,9 +8,13 @@ brings every host back (recreated when stopped) and rewrites the inventory and k
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import subprocess
+import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -151,11 +155,44 @@ def _start_engine() -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _exclusive(path: Path, timeout: float = 900) -> Iterator[None]:
+    """One integration session at a time on this machine (they share the lab's names)."""
+    with open(path, "w") as handle:
+        deadline = time.monotonic() + timeout
+        told = False
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"another integration session held {path} for {timeout:.0f} s")
+                if not told:
+                    print(f"waiting for another integration session to finish ({path})")
+                    told = True
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @pytest.fixture(scope="session")
 def itlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ITLab]:
     problem = _start_engine()
     require(problem is None, f"the container lab needs Docker: {problem}")
-    require(os.geteuid() == 0 or IN_CI, "building the lab image needs root")
+    from fleet.lab.image import image_exists, image_tag
+    from fleet.lab.lab import docker_client
+
+    built = image_exists(docker_client(), image_tag())
+    require(built or os.geteuid() == 0, "the lab image is not built and building it needs root "
+                                        "(run `fleet lab setup` as root)")
+    with _exclusive(Path(tempfile.gettempdir()) / "fleet-itest.lock"):
+        yield from _session_lab(tmp_path_factory)
+
+
+def _session_lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ITLab]:
     from fleet.lab.lab import Lab, LabSpec
 
     directory = tmp_path_factory.mktemp("itest-lab")
