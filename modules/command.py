@@ -27,13 +27,8 @@ from __future__ import annotations
 import shlex
 from dataclasses import dataclass
 
-from fleet.agent.hostio import (
-    ModuleFailure,
-    command_chdir,
-    command_gate,
-    command_result,
-    expand_path,
-)
+from fleet.agent.commands import command_chdir, command_gate, command_result, expand_path
+from fleet.agent.errors import ModuleFailure
 
 ALIASES: dict = {}
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fleet.agent.hostio import ModuleFailure, command_chdir, command_gate, command_result
+from fleet.agent.commands import command_chdir, command_gate, command_result
+from fleet.agent.errors import ModuleFailure
 
 ALIASES: dict = {}
 

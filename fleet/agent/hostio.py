@@ -8,27 +8,21 @@ The agent hands ``observe`` a reader, so check mode cannot write by construction
 from __future__ import annotations
 
 import contextlib
-import datetime
-import glob
 import grp
 import hashlib
 import os
 import pwd
 import re
-import shlex
 import shutil
 import stat as stat_mod
-import subprocess
 import tempfile
 import time
 
+from fleet.agent.commands import expand_path, run_command, substitute_path
+from fleet.agent.errors import ModuleFailure, ReadOnlyHostError
 
-class ReadOnlyHostError(Exception):
-    """A module tried to change the host through the read-only handle."""
-
-
-class ModuleFailure(Exception):
-    """Raised by modules to fail a task with a clear message (no traceback shown)."""
+__all__ = ["HostReader", "HostWriter", "ModuleFailure", "ReadOnlyHostError", "display_text", "expand_path",
+           "format_mode", "resolve_mode", "wanted_attrs"]
 
 
 _TYPES = (
@@ -146,84 +140,6 @@ def wanted_attrs(mode, owner, group, info: dict | None, is_dir: bool, umask: int
     return want
 
 
-def expand_path(path: str) -> str:
-    """Expand ``~`` and ``$VARS`` like Ansible does for parameters of type ``path``."""
-    return os.path.expanduser(os.path.expandvars(path))
-
-
-def substitute_path(command: str, path: str) -> list:
-    """Split a ``validate`` command like Ansible (shlex) and put ``path`` where ``%s`` is."""
-    if "%s" not in command:
-        raise ModuleFailure(f"validate must contain %s: {command}")
-    return [
-        part.replace("%%", "\0").replace("%s", path).replace("\0", "%")
-        for part in shlex.split(command)
-    ]
-
-
-def command_gate(creates, removes, chdir: str | None) -> tuple:
-    """Ansible's ``creates``/``removes`` test (globs, relative to ``chdir``) for command/shell.
-
-    Returns ``(should run, reason when not)`` with Ansible's messages.
-    """
-    if creates:
-        creates = expand_path(creates)
-        if _glob_exists(creates, chdir):
-            return False, f"Did not run command since '{creates}' exists"
-    if removes:
-        removes = expand_path(removes)
-        if not _glob_exists(removes, chdir):
-            return False, f"Did not run command since '{removes}' does not exist"
-    return True, ""
-
-
-def _glob_exists(pattern: str, chdir: str | None) -> bool:
-    if chdir and not os.path.isabs(pattern):
-        pattern = os.path.join(glob.escape(chdir), pattern)
-    return bool(glob.glob(pattern))
-
-
-def command_chdir(chdir: str | None) -> str | None:
-    """The expanded ``chdir`` of command/shell; ModuleFailure if it is not a directory."""
-    if not chdir:
-        return None
-    path = expand_path(chdir)
-    if not os.path.isdir(path):
-        error = "No such file or directory" if not os.path.exists(path) else "Not a directory"
-        raise ModuleFailure(f"Unable to change directory before execution: {error}: '{path}'")
-    return path
-
-
-def command_result(host, argv, shown, chdir, stdin, add_newline: bool, strip: bool) -> dict:
-    """Run ``argv`` and build Ansible's command/shell result (rc, stdout, start, delta...).
-
-    A non-zero rc sets ``failed_msg`` (``non-zero return code``) for the runner.
-    """
-    if stdin is not None and add_newline:
-        stdin += "\n"
-    start = datetime.datetime.now()
-    rc, out, err = host.run(argv, cwd=chdir, stdin=stdin)
-    end = datetime.datetime.now()
-    if strip:
-        out, err = out.rstrip("\r\n"), err.rstrip("\r\n")
-    data = {
-        "changed": True,
-        "cmd": shown,
-        "rc": rc,
-        "stdout": out,
-        "stderr": err,
-        "stdout_lines": out.splitlines(),
-        "stderr_lines": err.splitlines(),
-        "start": str(start),
-        "end": str(end),
-        "delta": str(end - start),
-        "msg": "",
-    }
-    if rc != 0:
-        data["msg"] = data["failed_msg"] = "non-zero return code"
-    return data
-
-
 class HostReader:
     """Read-only view of the target host. Every write method raises ReadOnlyHostError."""
 
@@ -326,7 +242,7 @@ class HostReader:
     # -- commands ------------------------------------------------------------------------
     def query(self, argv, cwd: str | None = None, stdin: str | None = None, env=None):
         """Run a command that only reads state; returns ``(rc, stdout, stderr)`` as text."""
-        return _run(argv, cwd, stdin, env, False, self.deadline)
+        return run_command(argv, cwd, stdin, env, False, self.deadline)
 
     # -- writes: refused -----------------------------------------------------------------
     def _refuse(self, *args, **kwargs):
@@ -376,7 +292,7 @@ class HostWriter(HostReader):
                 os.chown(tmp, uid, gid)
             os.chmod(tmp, bits)
             if validate:
-                rc, _out, err = _run(
+                rc, _out, err = run_command(
                     substitute_path(validate, tmp), None, None, None, False, self.deadline
                 )
                 if rc != 0:
@@ -483,60 +399,8 @@ class HostWriter(HostReader):
         self, argv, cwd: str | None = None, stdin: str | None = None, env=None, shell: bool = False
     ):
         """Run a command that may change the host; returns ``(rc, stdout, stderr)``."""
-        return _run(argv, cwd, stdin, env, shell, self.deadline)
+        return run_command(argv, cwd, stdin, env, shell, self.deadline)
 
 
 def _oct(text: str) -> int:
     return int(text, 8)
-
-
-def _run(argv, cwd, stdin, env, shell: bool, deadline: float | None):
-    """Run a child in its own session (so a timeout kills its whole process group)."""
-    full_env = None
-    if env:
-        full_env = dict(os.environ)
-        full_env.update({str(k): str(v) for k, v in env.items()})
-    timeout = None
-    if deadline is not None:
-        timeout = max(deadline - time.monotonic(), 0.001)
-    try:
-        proc = subprocess.Popen(
-            argv,
-            cwd=cwd,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=full_env,
-            shell=shell,
-            executable="/bin/sh" if shell else None,
-            start_new_session=True,
-        )
-    except FileNotFoundError as exc:
-        raise ModuleFailure("command not found: %s" % (exc.filename or argv)) from None
-    except (NotADirectoryError, PermissionError) as exc:
-        raise ModuleFailure(f"cannot start command: {exc}") from None
-    try:
-        out, err = proc.communicate((stdin or "").encode("utf-8"), timeout=timeout)
-    except subprocess.TimeoutExpired:
-        _kill_group(proc)
-        raise ModuleFailure(
-            "command timed out after %.0f s and was killed" % (timeout or 0)
-        ) from None
-    return (
-        proc.returncode,
-        out.decode("utf-8", errors="replace"),
-        err.decode("utf-8", errors="replace"),
-    )
-
-
-def _kill_group(proc) -> None:
-    with contextlib.suppress(OSError):
-        os.killpg(proc.pid, 9)
-    try:
-        proc.communicate(timeout=0.5)
-    except subprocess.TimeoutExpired:  # a process that left the group (setsid) holds the pipes
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            with contextlib.suppress(OSError):
-                if stream is not None:
-                    stream.close()
-        proc.wait()

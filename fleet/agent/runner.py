@@ -106,12 +106,16 @@ def _status(
 
 
 def _imperative(module, p, reader: HostReader, check: bool, deadline) -> dict:
+    # would_run answers True (a guard says it will run), False (a guard says it will not) or
+    # None (no guard: nothing to predict). Like Ansible, check mode reports a guarded command
+    # that would run as a change, and skips an unguarded one.
     would_run = getattr(module, "would_run", None)
-    if would_run is not None:
-        needed, reason = would_run(p, reader)
-        if not needed:
-            return _status("ok", msg=reason)
+    needed, reason = would_run(p, reader) if would_run is not None else (None, "")
+    if needed is False:
+        return _status("ok", msg=reason)
     if check:
+        if needed:
+            return _status("changed", msg=reason or "would run (check mode)")
         return _status("skipped", msg="not run in check mode")
     writer = HostWriter(reader.umask)
     writer.deadline = deadline

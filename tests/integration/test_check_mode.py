@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from tests.integration.conftest import HOSTS, ITLab, output, report, run_fleet
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
@@ -56,11 +54,6 @@ def test_check_twice_changes_nothing_and_reports_pending_changes(
     assert all(lab.exists(host, marker) and not lab.exists(host, f"{root}/edited.txt") for host in HOSTS)
 
 
-@pytest.mark.xfail(reason="design question in fleet/agent/runner.py: in check mode a command whose "
-                          "creates/removes says it would run is reported 'skipped' (Ansible: changed, "
-                          "'Command would have run if not in check mode'), so `fleet check` exits 0 when "
-                          "only such a command is pending; tests/unit/modules expects 'skipped'",
-                   strict=False)
 def test_guarded_command_that_would_run_is_a_pending_change(lab: ITLab, tmp_path: Path) -> None:
     playbook = tmp_path / "guarded.yml"
     playbook.write_text("- hosts: itest1\n  gather_facts: false\n  tasks:\n"

@@ -113,9 +113,9 @@ def test_command_with_removes_or_creates_in_check(site: Site) -> None:
           command: touch {{ root }}/present
           args: {creates: "{{ root }}/present"}
     """, hosts="h1"), check=True)
-    # fleet skips a command in check mode unless creates/removes show it would not run (then ok);
-    # Ansible reports 'changed' for a command that has creates/removes and would run
-    assert run.status("h1", "would run") == "skipped"
+    # as Ansible: creates/removes predict the outcome in check mode (changed or ok)
+    assert run.status("h1", "would run") == "changed"
+    assert run.result("h1", "would run").msg == "Command would have run if not in check mode"
     assert run.status("h1", "would not run") == "ok"
     assert run.result("h1", "would not run").msg == f"Did not run command since '{site.root('h1')}/present' exists"
     assert site.exists("h1", "present")

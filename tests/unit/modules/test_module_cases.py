@@ -78,7 +78,9 @@ def test_case(module: str, case: dict, tmp_path: Path, run) -> None:
         assert snapshot(root) == before, "check mode changed the tree"
     elif kind == "imperative":
         check = run(module, params, check=True, diff=True)
-        expected = case.get("check_status", "ok" if status == "ok" else "skipped")
+        # Ansible: a creates/removes guard predicts a change in check mode; no guard skips
+        guarded = bool(params.get("creates") or params.get("removes"))
+        expected = case.get("check_status", "ok" if status == "ok" else ("changed" if guarded else "skipped"))
         if status == "failed" and "check_status" not in case:
             expected = check["status"]  # failures may surface before or after the gate
         assert check["status"] == expected, f"check mode: {check}"
