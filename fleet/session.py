@@ -106,7 +106,7 @@ class AgentSession:
     async def _handshake(self, payload: bytes, become: Become | None) -> None:
         if become is not None and become.password is not None:
             await self.process.write(become.password.encode() + b"\n")
-            line = await self.process.read_line()
+            line = await self._line_unless_sudo_reprompts(become)
             if line.strip() != READY:
                 raise EOFError(f"unexpected output before the agent started: {line[:80]!r}")
         else:
@@ -117,6 +117,27 @@ class AgentSession:
         self.hello = await self._read()
         if self.hello.get("op") != "hello":
             raise wire.FrameError(f"expected hello, got {self.hello!r:.200}")
+
+    async def _line_unless_sudo_reprompts(self, become: Become) -> bytes:
+        """The agent's READY line; or, if sudo asks again (wrong password), a clear failure.
+
+        sudo re-prompts on stderr and waits for more input instead of exiting, so waiting for
+        READY alone would only end at the start timeout.
+        """
+        reading = asyncio.ensure_future(self.process.read_line())
+        try:
+            while True:
+                done, _ = await asyncio.wait({reading}, timeout=0.05)
+                if done:
+                    return reading.result()
+                err = self.process.stderr_text()
+                if err.count(SUDO_PROMPT) > 1 or "Sorry, try again" in err or "incorrect password" in err:
+                    self.process.kill()
+                    raise ConnectionFailed(f"sudo to {become.user} refused the become password "
+                                           f"(incorrect password)")
+        finally:
+            if not reading.done():
+                reading.cancel()
 
     async def _start_failure(self, interpreter: str, become: Become | None, exc: Exception) -> ConnectionFailed:
         code = await self.process.finish(timeout=2.0)

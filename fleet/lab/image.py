@@ -22,6 +22,8 @@ SUITE = "bookworm"
 PACKAGES = ("openssh-server", "python3", "sudo", "systemd-sysv", "iproute2", "dbus", "ca-certificates")
 LAB_UID = 1000  # the sudo user "fleet"
 NOSUDO_UID = 1001  # a user without sudo rights, for become tests
+PWSUDO_UID = 1002  # a user whose sudo asks for a password (-K tests); lab-only password below
+PWSUDO_PASSWORD = "fleet-lab-sudo"
 
 # Units that make no sense (or hang) in a container; sshd's host keys are made at first boot.
 SETUP = f"""
@@ -51,14 +53,19 @@ systemctl mask getty@.service console-getty.service serial-getty@.service system
     systemd-firstboot.service systemd-modules-load.service
 useradd -m -u {LAB_UID} -s /bin/bash fleet
 useradd -m -u {NOSUDO_UID} -s /bin/bash nosudo
+useradd -m -u {PWSUDO_UID} -s /bin/bash pwsudo
+echo 'pwsudo:{PWSUDO_PASSWORD}' | chpasswd
+echo 'pwsudo ALL=(ALL) ALL' > /etc/sudoers.d/pwsudo
+chmod 0440 /etc/sudoers.d/pwsudo
 usermod -p '*' fleet
 usermod -p '*' nosudo
 usermod -p '*' root
 echo 'fleet ALL=(ALL) NOPASSWD:ALL' > /etc/sudoers.d/fleet
 chmod 0440 /etc/sudoers.d/fleet
-for home in /root /home/fleet /home/nosudo; do mkdir -p "$home/.ssh"; chmod 700 "$home/.ssh"; done
+for home in /root /home/fleet /home/nosudo /home/pwsudo; do mkdir -p "$home/.ssh"; chmod 700 "$home/.ssh"; done
 chown -R fleet:fleet /home/fleet/.ssh
 chown -R nosudo:nosudo /home/nosudo/.ssh
+chown -R pwsudo:pwsudo /home/pwsudo/.ssh
 echo 'lab' > /etc/hostname
 apt-get clean
 """

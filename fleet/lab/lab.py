@@ -1,7 +1,8 @@
 """``fleet lab up|down|status``: systemd containers with sshd on a docker network of their own.
 
 Each host has its own hostname, filesystem, IP and SSH host keys (made at its first boot), a
-sudo user ``fleet`` and ``root`` that accept the lab's key, and a user ``nosudo`` without sudo.
+sudo user ``fleet`` and ``root`` that accept the lab's key, a user ``nosudo`` without sudo, and
+``pwsudo`` whose sudo asks for a password (``fleet-lab-sudo``: a throwaway lab credential).
 ``up`` writes an Ansible-format inventory (plus the key and a known_hosts file) that
 ``fleet apply -i`` uses as is. ``down`` removes the lab's containers and network, nothing else.
 """
@@ -22,7 +23,7 @@ from typing import Any
 import yaml
 
 from fleet.errors import FleetError
-from fleet.lab.image import LAB_UID, NOSUDO_UID, build_image, image_exists, image_tag
+from fleet.lab.image import LAB_UID, NOSUDO_UID, PWSUDO_UID, build_image, image_exists, image_tag
 
 LABEL = "fleet.lab"
 
@@ -223,7 +224,8 @@ def _authorized_keys_tar(public_key: bytes) -> bytes:
     """authorized_keys for root, fleet and nosudo, with the right owners and modes."""
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for home, uid in (("root", 0), ("home/fleet", LAB_UID), ("home/nosudo", NOSUDO_UID)):
+        for home, uid in (("root", 0), ("home/fleet", LAB_UID), ("home/nosudo", NOSUDO_UID),
+                          ("home/pwsudo", PWSUDO_UID)):
             info = tarfile.TarInfo(f"{home}/.ssh/authorized_keys")
             info.size, info.mode, info.uid, info.gid = len(public_key), 0o600, uid, uid
             tar.addfile(info, io.BytesIO(public_key))

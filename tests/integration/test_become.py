@@ -64,3 +64,28 @@ def test_become_without_sudo_rights_fails_that_host_only(lab: ITLab, tmp_path: P
     assert not lab.exists("itest3", "/srv/test-become")
     for host in ("itest1", "itest2"):
         assert lab.read(host, "/srv/test-become/who") == "root\n"
+
+
+def test_become_with_a_sudo_password(lab: ITLab, tmp_path: Path) -> None:
+    """-K / --become-password-file: the password is fed to sudo; a wrong one fails that host."""
+    from fleet.lab.image import PWSUDO_PASSWORD
+
+    inventory = lab.derived(tmp_path / "inv.yml", group_vars={"ansible_user": "pwsudo"})
+    good = tmp_path / "good"
+    good.write_text(PWSUDO_PASSWORD + "\n")
+    result = run_fleet("run", "-i", str(inventory), "itest1", "-b", "--become-password-file", str(good),
+                       "-a", "id -un")
+    assert result.returncode == 0, output(result)
+    assert "root" in result.stdout
+    assert PWSUDO_PASSWORD not in result.stdout + result.stderr
+
+    bad = tmp_path / "bad"
+    bad.write_text("not-the-password\n")
+    wrong = run_fleet("run", "-i", str(inventory), "itest1", "-b", "--become-password-file", str(bad),
+                      "-a", "id -un")
+    assert wrong.returncode == 1
+    assert "sudo" in wrong.stdout and "not-the-password" not in wrong.stdout + wrong.stderr
+    assert "Traceback" not in wrong.stdout + wrong.stderr
+
+    none = run_fleet("run", "-i", str(inventory), "itest1", "-b", "-a", "id -un")
+    assert none.returncode == 1 and "-K" in none.stdout
