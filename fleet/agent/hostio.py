@@ -8,6 +8,7 @@ The agent hands ``observe`` a reader, so check mode cannot write by construction
 from __future__ import annotations
 
 import contextlib
+import errno
 import grp
 import hashlib
 import os
@@ -264,6 +265,9 @@ class HostWriter(HostReader):
     ) -> None:
         """Replace ``path`` atomically: temp file in the same directory, then rename.
 
+        A file that is a mount point (``/etc/hosts`` in a container: rename gives EBUSY) can
+        only be rewritten in place; that is done from the finished, validated temp file.
+
         Mode/owner/group are set on the temp file before the rename. When they are not
         given, an existing file keeps its own; a new file gets ``0666 & ~umask``.
         ``validate`` (a command with ``%s``) runs on the finished temp file first; if it
@@ -297,7 +301,12 @@ class HostWriter(HostReader):
                 )
                 if rc != 0:
                     raise ModuleFailure(f"failed to validate: rc:{rc} error:{err.rstrip()}")
-            os.rename(tmp, path)
+            try:
+                os.rename(tmp, path)
+            except OSError as exc:
+                if exc.errno != errno.EBUSY:
+                    raise
+                _write_in_place(tmp, path, bits, uid, gid)  # path is a mount point
         except BaseException as exc:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -404,3 +413,16 @@ class HostWriter(HostReader):
 
 def _oct(text: str) -> int:
     return int(text, 8)
+
+
+def _write_in_place(tmp: str, path: str, bits: int, uid: int, gid: int) -> None:
+    """Copy the finished temp file's bytes over ``path`` without replacing the inode."""
+    with open(tmp, "rb") as source, open(path, "r+b") as target:
+        shutil.copyfileobj(source, target)
+        target.truncate()
+        target.flush()
+        os.fsync(target.fileno())
+    if uid != -1 or gid != -1:
+        os.chown(path, uid, gid)
+    os.chmod(path, bits)
+    os.unlink(tmp)

@@ -38,12 +38,14 @@ def test_installed_fleet_finds_builtin_modules_and_roles(installed: Path, tmp_pa
     doc = _run(installed, "modules", "lineinfile", cwd=tmp_path)
     assert "insertafter" in doc.stdout and "regexp" in doc.stdout
 
-    code = ("from fleet.registry import builtin_dir; p = builtin_dir('roles'); "
-            "print(p, p.is_dir(), (p / 'README.md').is_file())")
+    (tmp_path / "uses-base.yml").write_text("- hosts: all\n  roles: [base]\n")
+    code = ("from fleet import api; p = api.prepare('uses-base.yml', ['localhost,']); "
+            "print(p.playbook.plays[0].roles[0].path)")
     where = subprocess.run([str(installed / "bin/python"), "-c", code], capture_output=True, text=True,
                            cwd=tmp_path)
-    path, is_dir, has_readme = where.stdout.split()
-    assert str(installed) in path and is_dir == "True" and has_readme == "True"
+    assert where.returncode == 0, where.stderr
+    role_path = Path(where.stdout.strip())
+    assert str(installed) in str(role_path) and (role_path / "tasks" / "main.yml").is_file()
 
 
 def test_installed_fleet_applies_a_playbook(installed: Path, tmp_path: Path) -> None:
