@@ -9,4 +9,7 @@ Modules:
 * :mod:`benchlib.suite`    -- first apply / re-apply / check for one tool and host count
 * :mod:`benchlib.report`   -- the markdown tables, RESULTS.md sections and raw JSON
 * :mod:`benchlib.machine`  -- what machine the numbers come from
+* :mod:`benchlib.quiet`    -- the machine's other load; waiting for a quiet machine
+* :mod:`benchlib.profiling` -- summaries of import times, cProfile dumps, py-spy samples
+* ``benchlib/reaper.py``   -- a stand-alone subreaper sshd runs under (host CPU accounting)
 """
