@@ -46,6 +46,17 @@ class ModuleSpec:
         return hashlib.sha1(self.source.encode("utf-8")).hexdigest()
 
     @cached_property
+    def code(self) -> str:
+        """Marshalled bytecode for agents on this controller's Python (see fleet.session)."""
+        from fleet.session import compiled
+
+        return compiled(self.source, f"<fleet module {self.name}>")
+
+    def compiled_code(self) -> str:
+        """:attr:`code` as a callable, so a ModuleCall compiles only if an agent needs it."""
+        return self.code
+
+    @cached_property
     def namespace(self) -> types.ModuleType:
         module = types.ModuleType(f"fleet_module_{self.name}_{self.sha[:10]}")
         module.__file__ = str(self.path)

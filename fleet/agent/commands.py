@@ -4,13 +4,11 @@ logic of the command and shell modules (creates/removes, chdir, Ansible's result
 from __future__ import annotations
 
 import contextlib
-import datetime
-import glob
 import os
-import shlex
-import subprocess
 import time
 
+# glob, shlex, datetime and subprocess are imported where used: every import costs the
+# agent's start time on every host, and many runs never need them.
 from fleet.agent.errors import ModuleFailure
 
 
@@ -21,6 +19,8 @@ def expand_path(path: str) -> str:
 
 def substitute_path(command: str, path: str) -> list:
     """Split a ``validate`` command like Ansible (shlex) and put ``path`` where ``%s`` is."""
+    import shlex
+
     if "%s" not in command:
         raise ModuleFailure(f"validate must contain %s: {command}")
     return [
@@ -49,6 +49,8 @@ def command_gate(creates, removes, chdir: str | None) -> tuple:
 
 
 def _glob_exists(pattern: str, chdir: str | None) -> bool:
+    import glob
+
     if chdir and not os.path.isabs(pattern):
         pattern = os.path.join(glob.escape(chdir), pattern)
     return bool(glob.glob(pattern))
@@ -72,6 +74,8 @@ def command_result(host, argv, shown, chdir, stdin, add_newline: bool, strip: bo
     """
     if stdin is not None and add_newline:
         stdin += "\n"
+    import datetime
+
     start = datetime.datetime.now()
     rc, out, err = host.run(argv, cwd=chdir, stdin=stdin)
     end = datetime.datetime.now()
@@ -97,6 +101,8 @@ def command_result(host, argv, shown, chdir, stdin, add_newline: bool, strip: bo
 
 def run_command(argv, cwd, stdin, env, shell: bool, deadline: float | None):
     """Run a child in its own session (so a timeout kills its whole process group)."""
+    import subprocess
+
     full_env = None
     if env:
         full_env = dict(os.environ)
@@ -135,6 +141,8 @@ def run_command(argv, cwd, stdin, env, shell: bool, deadline: float | None):
 
 
 def _kill_group(proc) -> None:
+    import subprocess
+
     with contextlib.suppress(OSError):
         os.killpg(proc.pid, 9)
     try:

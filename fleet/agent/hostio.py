@@ -10,13 +10,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import grp
-import hashlib
 import os
 import pwd
 import re
-import shutil
 import stat as stat_mod
-import tempfile
 import time
 
 from fleet.agent.commands import expand_path, run_command, substitute_path
@@ -116,6 +113,8 @@ def display_text(data: bytes | None) -> str | None:
             return data.decode("utf-8")
         except UnicodeDecodeError:
             pass
+    import hashlib
+
     return f"(binary content: {len(data)} bytes, sha1 {hashlib.sha1(data).hexdigest()})\n"
 
 
@@ -195,6 +194,8 @@ class HostReader:
 
     def checksum(self, path: str) -> str | None:
         """SHA-1 of a regular file's content (Ansible's checksum), or None."""
+        import hashlib
+
         digest = hashlib.sha1()
         try:
             with open(path, "rb") as handle:
@@ -276,7 +277,7 @@ class HostWriter(HostReader):
         directory = os.path.dirname(path) or "."
         old = self.path_info(path, follow=True)
         try:
-            fd, tmp = tempfile.mkstemp(prefix=".fleet-", suffix=".tmp", dir=directory)
+            fd, tmp = _mkstemp(directory)
         except OSError as exc:
             raise ModuleFailure(f"cannot write {path}: {exc.strerror or exc}") from None
         try:
@@ -349,6 +350,8 @@ class HostWriter(HostReader):
         while os.path.lexists(dest):
             counter += 1
             dest = f"{path}.{os.getpid()}.{stamp}.{counter}~"
+        import shutil
+
         shutil.copy2(path, dest)
         st = os.stat(path)
         with contextlib.suppress(PermissionError):
@@ -380,6 +383,8 @@ class HostWriter(HostReader):
     def remove(self, path: str) -> None:
         """Remove a file, link or whole directory tree; absent is fine."""
         if os.path.isdir(path) and not os.path.islink(path):
+            import shutil
+
             shutil.rmtree(path)
         elif os.path.lexists(path):
             os.unlink(path)
@@ -417,6 +422,8 @@ def _oct(text: str) -> int:
 
 def _write_in_place(tmp: str, path: str, bits: int, uid: int, gid: int) -> None:
     """Copy the finished temp file's bytes over ``path`` without replacing the inode."""
+    import shutil
+
     with open(tmp, "rb") as source, open(path, "r+b") as target:
         shutil.copyfileobj(source, target)
         target.truncate()
@@ -426,3 +433,14 @@ def _write_in_place(tmp: str, path: str, bits: int, uid: int, gid: int) -> None:
         os.chown(path, uid, gid)
     os.chmod(path, bits)
     os.unlink(tmp)
+
+
+def _mkstemp(directory: str) -> tuple:
+    """A new private file beside the target (tempfile.mkstemp without importing tempfile)."""
+    for _ in range(100):
+        path = os.path.join(directory, ".fleet-" + os.urandom(6).hex() + ".tmp")
+        try:
+            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temporary file name in {directory}")

@@ -7,8 +7,9 @@ in requests and are cached in memory by their hash for the life of the process.
 
 from __future__ import annotations
 
+import binascii
+import marshal
 import os
-import platform
 import sys
 import time
 import types
@@ -22,18 +23,22 @@ class Agent:
     def __init__(self) -> None:
         self.modules: dict = {}
 
-    def load(self, name: str, sha: str, sources: dict):
-        """Return the module namespace for ``sha``, executing its source on first use."""
+    def load(self, name: str, sha: str, sources: dict, codes: dict):
+        """Return the module namespace for ``sha``, executing it on first use: from bytecode
+        when the controller sent some (same Python), else compiled from source."""
         module = self.modules.get(sha)
         if module is None:
-            source = sources.get(sha)
-            if source is None:
+            source, code = sources.get(sha), codes.get(sha)
+            if source is None and code is None:
                 raise KeyError(f"module {name} ({sha[:12]}) was never sent")
             module = types.ModuleType("fleet_module_" + name)
             module.__file__ = f"<fleet module {name}>"
             # dataclasses look up their defining module in sys.modules
             sys.modules[module.__name__] = module
-            exec(compile(source, module.__file__, "exec"), module.__dict__)
+            if code is not None:
+                exec(marshal.loads(binascii.a2b_base64(code)), module.__dict__)
+            else:
+                exec(compile(source, module.__file__, "exec"), module.__dict__)
             self.modules[sha] = module
         return module
 
@@ -47,6 +52,7 @@ class Agent:
 
     def run(self, request: dict) -> list:
         sources = request.get("sources") or {}
+        codes = request.get("codes") or {}
         check = bool(request.get("check"))
         want_diff = bool(request.get("diff"))
         timeout = request.get("timeout")
@@ -55,7 +61,7 @@ class Agent:
         results = []
         for call in request.get("calls", []):
             try:
-                module = self.load(call["module"], call["sha"], sources)
+                module = self.load(call["module"], call["sha"], sources, codes)
             except Exception as exc:
                 results.append(
                     {
@@ -78,7 +84,8 @@ def hello() -> dict:
     return {
         "op": "hello",
         "version": wire.VERSION,
-        "python": platform.python_version(),
+        "python": sys.version.split()[0],
+        "cache_tag": sys.implementation.cache_tag,
         "executable": sys.executable,
         "pid": os.getpid(),
         "uid": os.getuid(),

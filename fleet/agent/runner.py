@@ -12,11 +12,9 @@ This is the only place that decides whether a module may write. ``observe`` and
 from __future__ import annotations
 
 import contextlib
-import difflib
 import signal
 import threading
 import time
-import traceback
 
 from fleet.agent.hostio import HostReader, HostWriter, ModuleFailure, ReadOnlyHostError
 
@@ -78,8 +76,12 @@ def _execute(module, params: dict, check: bool, want_diff: bool, deadline) -> di
     except ModuleFailure as exc:
         result = _status("failed", msg=str(exc))
     except ReadOnlyHostError as exc:
+        import traceback
+
         result = _status("failed", msg=f"module bug: {exc}", exception=traceback.format_exc())
     except Exception as exc:  # a module crashed: report it, keep the agent alive
+        import traceback
+
         result = _status(
             "failed",
             msg="module {} failed: {}: {}".format(
@@ -183,6 +185,8 @@ def unified(old, new, label: str) -> str:
     """A unified diff of two texts (None means the file is absent)."""
     old_lines = (old or "").splitlines(True)
     new_lines = (new or "").splitlines(True)
+    import difflib
+
     lines = difflib.unified_diff(
         old_lines,
         new_lines,

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import fleet
 
 
@@ -34,3 +36,54 @@ def test_agent_runs_on_the_oldest_supported_python_syntax() -> None:
     for name in AGENT_MODULES:
         source = (Path(__file__).resolve().parents[3] / "fleet" / "agent" / f"{name}.py").read_text()
         ast.parse(source, feature_version=(3, 8))
+
+
+def _pyenv(version: str) -> str | None:
+    import glob
+
+    found = sorted(glob.glob(f"/root/.pyenv/versions/{version}*/bin/python{version}"))
+    return found[-1] if found else None
+
+
+PLAY = """\
+- hosts: all
+  gather_facts: true
+  tasks:
+    - file: {path: "{{ root }}/d", state: directory, mode: "0750"}
+    - copy: {dest: "{{ root }}/d/f", content: "x\\n", force: false}
+    - lineinfile: {path: "{{ root }}/d/f", line: "y"}
+    - command: "touch {{ root }}/d/c"
+      args: {creates: "{{ root }}/d/c"}
+    - assert: {that: ["ansible_facts.python.version.major == 3"]}
+"""
+
+
+@pytest.mark.parametrize("version", ["3.8", "3.12", "3.13"])
+def test_agent_and_modules_on_other_pythons(version: str, tmp_path: Path) -> None:
+    """Other bytecode tags get sources (compiled there); 3.8 is the oldest supported target."""
+    interpreter = _pyenv(version)
+    if interpreter is None:
+        pytest.skip(f"no Python {version} here")
+    inventory = tmp_path / "inv.yml"
+    inventory.write_text(f"all:\n  hosts:\n    t: {{ansible_connection: local, "
+                         f"ansible_python_interpreter: {interpreter}, root: {tmp_path}}}\n")
+    (tmp_path / "play.yml").write_text(PLAY)
+    first = fleet("apply", "-i", str(inventory), str(tmp_path / "play.yml"), "--json", str(tmp_path / "1.json"))
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert (tmp_path / "d" / "f").read_text() == "x\ny\n"
+    second = fleet("apply", "-i", str(inventory), str(tmp_path / "play.yml"), "--json", str(tmp_path / "2.json"))
+    assert second.returncode == 0, second.stdout
+    assert json.loads((tmp_path / "2.json").read_text())["summary"]["changed"] == 0
+
+
+@pytest.mark.parametrize("version", ["3.7", "2.7"])
+def test_too_old_python_is_refused_clearly(version: str, tmp_path: Path) -> None:
+    interpreter = _pyenv(version)
+    if interpreter is None:
+        pytest.skip(f"no Python {version} here")
+    inventory = tmp_path / "inv.yml"
+    inventory.write_text(f"all:\n  hosts:\n    old: {{ansible_connection: local, ansible_python_interpreter: {interpreter}}}\n")
+    result = fleet("run", "-i", str(inventory), "all", "-m", "ping")
+    assert result.returncode == 1
+    assert "the agent needs Python >= 3.8" in result.stdout
+    assert "Traceback" not in result.stdout + result.stderr
