@@ -18,7 +18,7 @@ from fleet.session import AgentSession, Become
 from fleet.transport.base import Transport
 from fleet.transport.docker import DockerTransport
 from fleet.transport.local import LocalTransport
-from fleet.transport.ssh import SSHOptions, SSHTransport
+from fleet.transport.options import SSHOptions
 
 
 @dataclass
@@ -91,10 +91,16 @@ def ssh_options(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefa
 TransportFactory = Callable[[str, Mapping[str, Any], ConnectionDefaults], Transport]
 
 # A plain registry: connection name -> factory. Later transports (docker, chroot) add entries.
+def _ssh(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults) -> Transport:
+    from fleet.transport.ssh import SSHTransport  # asyncssh is imported only when needed
+
+    return SSHTransport(ssh_options(name, hostvars, defaults))
+
+
 TRANSPORTS: dict[str, TransportFactory] = {
-    "ssh": lambda name, hv, d: SSHTransport(ssh_options(name, hv, d)),
-    "paramiko": lambda name, hv, d: SSHTransport(ssh_options(name, hv, d)),
-    "smart": lambda name, hv, d: SSHTransport(ssh_options(name, hv, d)),
+    "ssh": _ssh,
+    "paramiko": _ssh,
+    "smart": _ssh,
     "local": lambda name, hv, d: LocalTransport(),
     "docker": lambda name, hv, d: DockerTransport(str(hv.get("ansible_host") or name),
                                                   hv.get("ansible_user") or hv.get("ansible_docker_user")),

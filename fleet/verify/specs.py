@@ -9,7 +9,7 @@ from typing import Any
 
 from fleet.errors import InputError
 from fleet.executor.connection import ConnectionDefaults, ssh_options
-from fleet.transport.ssh import DEFAULT_KNOWN_HOSTS
+from fleet.transport.options import DEFAULT_KNOWN_HOSTS
 
 
 @dataclass(frozen=True)
