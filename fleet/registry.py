@@ -109,9 +109,25 @@ class ModuleSpec:
             out[name] = value
         return out
 
+    @cached_property
+    def bool_to_str(self) -> frozenset[str]:
+        """Fields that take text but not booleans: Ansible turns ``True`` into ``"True"`` there
+        (``content: "{{ st.stat.exists }}"`` renders to a native bool)."""
+        import typing
+
+        names = set()
+        for name, hint in _type_hints(self.namespace.Params).items():
+            args = set(typing.get_args(hint)) or {hint}
+            if str in args and bool not in args:
+                names.add(name)
+        return frozenset(names)
+
     def validate(self, args: dict[str, Any], where: str, location: Location | None) -> dict[str, Any]:
         """Full validation of rendered args; returns JSON-ready params for the agent."""
         canonical = self.canonical(args, where, location)
+        for name in self.bool_to_str.intersection(canonical):
+            if isinstance(canonical[name], bool):
+                canonical[name] = str(canonical[name])
         try:
             params = self.adapter.validate_python(canonical)
         except ValidationError as exc:

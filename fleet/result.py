@@ -89,6 +89,7 @@ class HostReport:
     results: list[TaskResult] = field(default_factory=list)
     unreachable: bool = False
     failed: bool = False
+    agent_requests: int = 0  # round trips to this host's agents
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(("ok", "changed", "failed", "skipped", "unreachable", "ignored", "rescued"), 0)
@@ -161,10 +162,12 @@ class RunReport:
             "started": self.started,
             "duration_s": round(self.duration_s, 3),
             "summary": self.summary(),
+            "agent_requests": sum(h.agent_requests for h in self.hosts.values()),
             "hosts": {
                 name: {
                     "status": host.status,
                     "counts": host.counts(),
+                    "agent_requests": host.agent_requests,
                     "results": [r.to_report() for r in host.results],
                 }
                 for name, host in self.hosts.items()

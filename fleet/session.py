@@ -101,6 +101,7 @@ class AgentSession:
     sent_modules: set[str] = field(default_factory=set)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     broken: bool = False
+    requests: int = 0  # round trips so far (the report counts them per host)
 
     @classmethod
     async def start(
@@ -189,6 +190,7 @@ class AgentSession:
         if self.broken:
             raise AgentError("agent session is closed")
         message = dict(message, id=next(self._ids))
+        self.requests += 1
         try:
             await self.process.write(wire.encode(message))
             answer = await asyncio.wait_for(self._read(), timeout)
@@ -227,7 +229,11 @@ class AgentSession:
         return message + (f": {err}" if err else "")
 
     async def run(self, calls: list[ModuleCall], check: bool, diff: bool, timeout: float | None) -> list[dict]:
-        """Execute module calls in one round trip; sources the agent lacks ride along."""
+        """Execute module calls in one round trip; sources the agent lacks ride along.
+
+        ``timeout`` is per task; calls of several tasks (``ModuleCall.task``) may share the
+        request, and the agent may answer with fewer results when a ``stop`` call failed.
+        """
         sources: dict[str, str] = {}
         codes: dict[str, str] = {}
         same_bytecode = self.hello.get("cache_tag") == sys.implementation.cache_tag
@@ -243,12 +249,13 @@ class AgentSession:
             "check": check,
             "diff": diff,
             "timeout": timeout,
-            "calls": [{"module": c.name, "sha": c.sha, "params": c.params} for c in calls],
+            "calls": [c.wire() for c in calls],
             "sources": sources,
             "codes": codes,
         }
-        # Allow the agent a moment past the deadline it enforces itself on commands.
-        answer = await self.request(message, None if timeout is None else timeout + 5.0)
+        # Allow the agent a moment past the deadlines it enforces itself on commands.
+        tasks = len({c.task for c in calls})
+        answer = await self.request(message, None if timeout is None else timeout * tasks + 5.0)
         self.sent_modules.update(sources)
         self.sent_modules.update(codes)
         results = answer.get("results")
@@ -274,6 +281,25 @@ class ModuleCall:
     sha: str
     params: dict
     compiled: Callable[[], str] | None = None  # bytecode for this controller's Python, cached by the caller
+    # Pipelining several tasks in one request: which task the call belongs to, its own check
+    # and diff flags, and whether a failure stops the tasks after it.
+    task: int = 0
+    check: bool | None = None
+    diff: bool | None = None
+    stop: bool = False
+
+    def wire(self) -> dict:
+        """The call as the agent reads it."""
+        entry: dict = {"module": self.name, "sha": self.sha, "params": self.params}
+        if self.task:
+            entry["task"] = self.task
+        if self.check is not None:
+            entry["check"] = self.check
+        if self.diff is not None:
+            entry["diff"] = self.diff
+        if self.stop:
+            entry["stop"] = True
+        return entry
 
     def code(self) -> str:
         if self.compiled is not None:

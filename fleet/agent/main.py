@@ -22,13 +22,17 @@ class Agent:
 
     def __init__(self) -> None:
         self.modules: dict = {}
+        # Module code arrives once per session, possibly in a request that stops before using
+        # it (a failed task ends a pipelined request): keep it until it is first needed.
+        self.sources: dict = {}
+        self.codes: dict = {}
 
-    def load(self, name: str, sha: str, sources: dict, codes: dict):
+    def load(self, name: str, sha: str):
         """Return the module namespace for ``sha``, executing it on first use: from bytecode
         when the controller sent some (same Python), else compiled from source."""
         module = self.modules.get(sha)
         if module is None:
-            source, code = sources.get(sha), codes.get(sha)
+            source, code = self.sources.pop(sha, None), self.codes.pop(sha, None)
             if source is None and code is None:
                 raise KeyError(f"module {name} ({sha[:12]}) was never sent")
             module = types.ModuleType("fleet_module_" + name)
@@ -51,17 +55,24 @@ class Agent:
         return {"id": request.get("id"), "error": f"unknown op {op!r}"}
 
     def run(self, request: dict) -> list:
-        sources = request.get("sources") or {}
-        codes = request.get("codes") or {}
+        """Run the calls in order. Calls carry the index of the task they belong to (a loop's
+        items share one): each task gets its own deadline, and after a failed call marked
+        ``stop`` no later task runs (the controller pipelines several tasks per request)."""
+        self.sources.update(request.get("sources") or {})
+        self.codes.update(request.get("codes") or {})
         check = bool(request.get("check"))
         want_diff = bool(request.get("diff"))
         timeout = request.get("timeout")
-        deadline = time.monotonic() + timeout if timeout else None
-        stop_on_failure = bool(request.get("stop_on_failure"))
-        results = []
+        results: list = []
+        task, deadline, stopped = None, None, False
         for call in request.get("calls", []):
+            if call.get("task", 0) != task:
+                if stopped:
+                    break
+                task = call.get("task", 0)
+                deadline = time.monotonic() + timeout if timeout else None
             try:
-                module = self.load(call["module"], call["sha"], sources, codes)
+                module = self.load(call["module"], call["sha"])
             except Exception as exc:
                 results.append(
                     {
@@ -72,11 +83,10 @@ class Agent:
                     }
                 )
             else:
-                results.append(
-                    runner.execute(module, call.get("params") or {}, check, want_diff, deadline)
-                )
-            if stop_on_failure and results[-1]["status"] == "failed":
-                break
+                results.append(runner.execute(module, call.get("params") or {}, call.get("check", check),
+                                              call.get("diff", want_diff), deadline))
+            if call.get("stop") and results[-1]["status"] == "failed":
+                stopped = True
         return results
 
 

@@ -73,6 +73,8 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Accept and record unknown host keys (changed keys are still refused)."),
         click.option("-c", "--connection", default="ssh", show_default=True, help="Default connection type."),
         click.option("--timeout", type=float, metavar="SECONDS", help="Fail a task that runs longer than this."),
+        click.option("--no-pipelining", is_flag=True,
+                     help="Send one task per agent request: strict lockstep of hosts in linear plays."),
         click.option("--json", "json_path", metavar="PATH", help="Write the run report as JSON ('-' = stdout)."),
         click.option("-v", "--verbose", count=True, help="More output (-vvv for module tracebacks)."),
     ]
@@ -115,6 +117,7 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
         strategy=strategy,
         connection=connection,
         verbosity=params.get("verbose") or 0,
+        pipelining=not params.get("no_pipelining"),
     )
 
 

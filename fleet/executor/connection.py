@@ -124,6 +124,12 @@ class HostConnection:
         self._become_password = become_password
         self._connected = False
         self._sessions: dict[str | None, AgentSession] = {}
+        self._started: list[AgentSession] = []
+
+    @property
+    def requests(self) -> int:
+        """Agent round trips made through this connection, over every agent it started."""
+        return sum(session.requests for session in self._started)
 
     async def session(self, become_user: str | None) -> AgentSession:
         """The agent for ``become_user`` (None = the login user), started if needed."""
@@ -136,6 +142,7 @@ class HostConnection:
         become = None if become_user is None else Become(become_user, self._become_password)
         session = await AgentSession.start(self.transport, self.name, self.interpreter, self._payload, become)
         self._sessions[become_user] = session
+        self._started.append(session)
         return session
 
     async def close(self) -> None:

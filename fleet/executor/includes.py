@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fleet.executor.task import loop_values
+from fleet.executor.outcome import loop_values
 from fleet.playbook.models import Item, Task
 
 if TYPE_CHECKING:

@@ -27,6 +27,7 @@ class RunOptions:
     module_dirs: list[str] = field(default_factory=list)
     role_dirs: list[str] = field(default_factory=list)
     verbosity: int = 0
+    pipelining: bool = True  # send consecutive independent tasks in one request (executor/pipeline.py)
 
     @property
     def mode(self) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleet.errors import FleetError
-from fleet.executor import includes, meta
+from fleet.executor import includes, meta, pipeline
 from fleet.executor.context import HostRuntime, PlayVars
 from fleet.executor.tags import selected
 from fleet.executor.task import TaskExecutor
@@ -159,17 +159,47 @@ class PlayRunner:
         does not fail the host (yet): the rescue decides.
         """
         failed: list[str] = []
-        for item in items:
+        pipelining = self.run.options.pipelining and pipeline.play_allows(self.play)
+        index = 0
+        while index < len(items):
+            item = items[index]
             live = [h for h in hosts if h in self.state.active and (top or h not in failed)]
             if not live or self.state.aborted:
                 break
+            length = pipeline.group_length(items, index) if pipelining and not self.state.ended_roles else 1
             if isinstance(item, Block):
                 newly = await self.run_block(item, live, params, guarded)
+            elif length > 1:
+                newly = await self.run_group([t for t in items[index:index + length] if isinstance(t, Task)],
+                                             live, params, guarded)
             else:
                 newly = await self.run_task(item, live, params, guarded=guarded)
+            index += length
             failed.extend(h for h in newly if h not in failed)
             if top:
                 self.state.active.difference_update(newly)
+        return failed
+
+    async def run_group(self, tasks: list[Task], hosts: list[str], params: dict[str, dict[str, Any]] | None,
+                        guarded: bool) -> list[str]:
+        """Consecutive independent tasks in one request per host (see fleet.executor.pipeline);
+        results are recorded task by task, as if they had run one at a time."""
+        options = self.run.options
+        tasks = [t for t in tasks if selected(t.tags | self.play.tags, options.tags, options.skip_tags)]
+        if len(tasks) <= 1:
+            return await self.run_task(tasks[0], hosts, params, guarded=guarded) if tasks else []
+
+        async def one(host: str) -> list[TaskResult | None]:
+            async with self.semaphore:
+                return await self.executor.run_segment(tasks, host, (params or {}).get(host))
+
+        per_host = await asyncio.gather(*(one(h) for h in hosts))
+        failed: list[str] = []
+        for position, task in enumerate(tasks):
+            results = [r[position] for r in per_host if r[position] is not None]
+            if results:
+                self.run.reporter.task_start(task, False)
+                failed += self._record(task, results, guarded)
         return failed
 
     async def run_block(self, block: Block, hosts: list[str], params: dict[str, dict[str, Any]] | None,

@@ -108,6 +108,7 @@ class RunState:
         self._defaults.pop(host, None)
         connection = self.connections.pop(host, None)
         if connection is not None:
+            self.report.host(host).agent_requests += connection.requests
             await connection.close()
 
     async def close(self) -> None:

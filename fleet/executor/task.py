@@ -1,13 +1,16 @@
-"""Running one task on one host: conditions, loops, one agent round trip, result keywords.
+"""Running tasks on one host: prepare on the controller, one agent round trip, finish.
 
-Per task and host: evaluate ``when`` (per item for loops), render args, validate them, send
-every item's module calls to the agent in **one** request, then apply ``changed_when``,
-``failed_when``, ``until``/``retries``, ``register`` and ``notify``.
+``prepare`` evaluates ``when`` (per item for loops), renders and validates the args and builds
+the module calls; ``finish`` applies ``changed_when``, ``failed_when``, ``register``, facts,
+``ignore_errors`` and ``notify`` to what the agent answered. A loop's items travel in one
+request, and :meth:`TaskExecutor.run_segment` sends several consecutive independent tasks in
+one request too (see :mod:`fleet.executor.pipeline` for which tasks qualify).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import glob
 import time
 from dataclasses import dataclass, field
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
 from fleet.executor import actions
+from fleet.executor.outcome import Outcome, label_text, loop_values
 from fleet.layers import Layer
 from fleet.playbook.models import Task
 from fleet.result import TaskResult
@@ -25,53 +29,40 @@ if TYPE_CHECKING:
     from fleet.executor.play import PlayState
 
 
-@dataclass
-class Outcome:
-    """The raw outcome of one item before it becomes a TaskResult."""
-
-    status: str
-    changed: bool = False
-    msg: str = ""
-    data: dict[str, Any] = field(default_factory=dict)
-    diff: dict[str, Any] | None = None
-    warnings: list[str] = field(default_factory=list)
-    exception: str | None = None
-    label: str | None = None
-    item: Any = None
-
-    @classmethod
-    def from_agent(cls, results: list[dict[str, Any]]) -> Outcome:
-        """Fold the agent results of one item's calls (usually exactly one) into one outcome."""
-        if len(results) == 1:
-            r = results[0]
-            return cls(r["status"], bool(r.get("changed")), r.get("msg", ""), r.get("data") or {},
-                       r.get("diff"), list(r.get("warnings") or []), r.get("exception"))
-        failed = [r for r in results if r["status"] == "failed"]
-        changed = any(r.get("changed") for r in results)
-        diffs = [r["diff"] for r in results if r.get("diff")]
-        status = "failed" if failed else ("changed" if changed else "ok")
-        return cls(status, changed, failed[0].get("msg", "") if failed else "",
-                   {"results": [r.get("data") for r in results]},
-                   {"parts": diffs} if diffs else None,
-                   [w for r in results for w in r.get("warnings") or []])
-
-    def registered(self) -> dict[str, Any]:
-        """The value ``register:`` stores (Ansible's shape: module data plus status flags)."""
-        value = dict(self.data)
-        value["changed"] = self.changed
-        value["failed"] = self.status == "failed"
-        if self.msg and not isinstance(value.get("msg"), dict | list):
-            value["msg"] = self.msg  # debug keeps a structured msg as it was given
-        if self.status == "skipped":
-            value["skipped"] = True
-            value.setdefault("skip_reason", self.msg or "Conditional result was False")
-        if self.diff is not None:
-            value["diff"] = self.diff
-        return value
-
-
 class Unreachable(Exception):
     """The host cannot be reached; the task result is 'unreachable'."""
+
+
+@dataclass
+class Plan:
+    """One task on one host, prepared before anything is sent to the agent."""
+
+    task: Task
+    result: TaskResult
+    started: float
+    variables: Any = None
+    outcome: Outcome | None = None  # decided on the controller: skipped, a local action, an error
+    calls: list[ModuleCall] = field(default_factory=list)  # a single task's agent calls
+    items: list[Any] | None = None  # a loop's items ...
+    outcomes: list[Outcome] | None = None  # ... their outcomes (status "pending": sent to the agent)
+    pending: list[tuple[int, Any, list[ModuleCall]]] = field(default_factory=list)
+    error: BaseException | None = None
+    become_user: str | None = None
+    ignore_errors: bool = False
+
+    @property
+    def agent_calls(self) -> list[ModuleCall]:
+        if self.error is not None or self.outcome is not None:
+            return []
+        if self.outcomes is not None:
+            return [call for _, _, calls in self.pending for call in calls]
+        return self.calls
+
+    @property
+    def stops_here(self) -> bool:
+        """Decided on the controller as a failure that ends the host's run of tasks."""
+        failed = self.error is not None or (self.outcome is not None and self.outcome.status == "failed")
+        return failed and not self.ignore_errors
 
 
 class TaskExecutor:
@@ -80,70 +71,126 @@ class TaskExecutor:
     def __init__(self, state: PlayState) -> None:
         self.state = state
 
+    # -- entry points ---------------------------------------------------------------------
     async def run(self, task: Task, host: str, include_params: dict[str, Any] | None = None,
                   handler: bool = False) -> TaskResult:
+        """One task on one host (retries and paused loops go item by item)."""
+        plan = self.prepare(task, host, include_params, handler)
+        if plan.agent_calls and self._sequential(task):
+            await self._run_sequential(plan, host)
+            return self.finish(plan, host, [])
+        results: list[dict[str, Any]] = []
+        if plan.agent_calls:
+            try:
+                results = await self._send(plan, host, plan.agent_calls)
+            except Unreachable as exc:
+                plan.error = exc
+        return self.finish(plan, host, results)
+
+    async def run_segment(self, tasks: list[Task], host: str, include_params: dict[str, Any] | None
+                          ) -> list[TaskResult | None]:
+        """Several consecutive independent tasks on one host in as few round trips as possible
+        (one per become user); ``None`` for tasks the host never reached after a failure."""
+        plans: list[Plan] = []
+        for task in tasks:
+            plans.append(self.prepare(task, host, include_params, False))
+            if plans[-1].stops_here:
+                break
+        answers: dict[int, list[dict[str, Any]]] = {}
+        reached = len(plans)
+        start = 0
+        while start < len(plans):
+            end = start + 1
+            while end < len(plans) and plans[end].become_user == plans[start].become_user:
+                end += 1
+            group = plans[start:end]
+            calls = [dataclasses.replace(call, task=index + 1, check=self.state.check_for(p.task),
+                                         diff=self.state.diff_for(p.task), stop=not p.ignore_errors)
+                     for index, p in enumerate(group) for call in p.agent_calls]
+            results: list[dict[str, Any]] = []
+            if calls:
+                try:
+                    results = await self._send(group[0], host, calls, partial=True)
+                except Unreachable as exc:
+                    first = next(p for p in group if p.agent_calls)
+                    first.error = exc
+                    reached = plans.index(first) + 1
+                    break
+            offset, stop = 0, False
+            for position, plan in enumerate(group, start=start):
+                count = len(plan.agent_calls)
+                if offset + count > len(results) and count:
+                    reached = position  # the agent stopped before this task
+                    stop = True
+                    break
+                answers[position] = results[offset:offset + count]
+                offset += count
+            if stop:
+                break
+            start = end
+        finished: list[TaskResult | None] = []
+        for position, plan in enumerate(plans):
+            if position >= reached:
+                finished.append(None)
+                continue
+            result = self.finish(plan, host, answers.get(position, []))
+            finished.append(result)
+            if result.status in ("failed", "unreachable") and not result.ignored:
+                reached = position + 1  # the tasks after a failure do not count as run
+        return finished + [None] * (len(tasks) - len(plans))
+
+    # -- preparing --------------------------------------------------------------------------
+    def prepare(self, task: Task, host: str, include_params: dict[str, Any] | None, handler: bool) -> Plan:
         state = self.state
-        started = time.perf_counter()
         result = TaskResult(host=host, play=state.play.name, task=task.display_name, module=task.module,
                             status="ok", location=str(task.location), handler=handler,
                             role=task.role.name if task.role else None)
-        variables = None
-        outcomes: list[Outcome] | None = None
+        plan = Plan(task, result, time.perf_counter())
         try:
-            variables = state.play_vars.for_task(host, task, include_params)
+            variables = plan.variables = state.play_vars.for_task(host, task, include_params)
             result.no_log = state.templar.truth(task.no_log, variables, task.location)
+            plan.ignore_errors = self._ignore(task, variables)
             if task.loop is None:
-                outcome = await self._single(task, host, variables)
-                self._fill(result, outcome)
-                registered = outcome.registered()
-                facts = outcome.data.get("ansible_facts")
-                if isinstance(facts, dict) and task.module not in actions.LOCAL:
-                    state.runtimes[host].update_facts(facts)
+                self._prepare_single(plan, host)
             else:
-                outcomes = await self._loop(task, host, variables)
-                registered = self._fill_loop(result, task, outcomes)
-            if task.register:
-                state.runtimes[host].set_facts[task.register] = registered
-        except Unreachable as exc:
-            result.status, result.msg = "unreachable", str(exc)
+                self._prepare_loop(plan, host)
+            if plan.agent_calls:
+                plan.become_user = state.become_user_for(task, variables)
         except FleetError as exc:
-            result.status, result.msg = "failed", str(exc)
-        if result.status == "failed" and variables is not None:
-            try:
-                result.ignored = state.templar.truth(task.ignore_errors, variables, task.location)
-            except FleetError:
-                result.ignored = False
-        if result.changed and task.notify and result.status != "failed" and variables is not None:
-            try:  # a failed task notifies nothing
-                state.notify(host, self._notify_names(task, variables, outcomes))
-            except FleetError as exc:
-                result.status, result.msg = "failed", str(exc)
-        result.duration_s = time.perf_counter() - started
-        return result
+            plan.error = exc
+        return plan
 
-    def _notify_names(self, task: Task, variables: Any, outcomes: list[Outcome] | None) -> list[str]:
-        """``notify`` names, rendered per changed item in a loop (``notify: restart {{ item }}``)."""
-        if not any(is_template(name) for name in task.notify):
-            return list(task.notify)
-        templar = self.state.templar
-        if outcomes is None:
-            return [str(templar.render(name, variables, task.location)) for name in task.notify]
-        items = [o.item for o in outcomes]
-        names: list[str] = []
-        for index, outcome in enumerate(outcomes):
-            if outcome.changed and outcome.status != "failed":
-                scope = self._item_vars(task, variables, items, index)
-                names += [str(templar.render(name, scope, task.location)) for name in task.notify]
-        return names
+    def _ignore(self, task: Task, variables: Any) -> bool:
+        try:
+            return self.state.templar.truth(task.ignore_errors, variables, task.location)
+        except FleetError:
+            return False
 
-    # -- one item -------------------------------------------------------------------------
-    async def _single(self, task: Task, host: str, variables: Any) -> Outcome:
+    def _prepare_single(self, plan: Plan, host: str) -> None:
+        task, variables = plan.task, plan.variables
         if task.when and not self.state.templar.truth(task.when, variables, task.location):
-            return Outcome("skipped", msg="Conditional result was False")
-        if task.module in actions.LOCAL:
-            return self._post(task, variables, self._local(task, host, variables))
-        calls = self._calls(task, host, variables)
-        return await self._execute(task, host, variables, calls)
+            plan.outcome = Outcome("skipped", msg="Conditional result was False")
+        elif task.module in actions.LOCAL:
+            plan.outcome = self._post(task, variables, self._local(task, host, variables))
+        else:
+            plan.calls = self._calls(task, host, variables)
+
+    def _prepare_loop(self, plan: Plan, host: str) -> None:
+        task, variables, templar = plan.task, plan.variables, self.state.templar
+        items = plan.items = self._items(task, variables)
+        plan.outcomes = []
+        for index, item in enumerate(items):
+            scope = self._item_vars(task, variables, items, index)
+            label = templar.render(task.loop_control.label, scope, task.location) if task.loop_control.label else item
+            if task.when and not templar.truth(task.when, scope, task.location):
+                outcome = Outcome("skipped", msg="Conditional result was False")
+            elif task.module in actions.LOCAL:
+                outcome = self._post(task, scope, self._local(task, host, scope))
+            else:
+                plan.pending.append((index, scope, self._calls(task, host, scope)))
+                outcome = Outcome("pending")
+            outcome.label, outcome.item = label_text(label), item
+            plan.outcomes.append(outcome)
 
     def _local(self, task: Task, host: str, variables: Any) -> Outcome:
         ctx = self._context(task, host, variables)
@@ -163,10 +210,52 @@ class TaskExecutor:
     def _calls(self, task: Task, host: str, variables: Any) -> list[ModuleCall]:
         return actions.module_calls(self._context(task, host, variables))
 
-    async def _execute(self, task: Task, host: str, variables: Any, calls: list[ModuleCall]) -> Outcome:
+    # -- sending --------------------------------------------------------------------------
+    @staticmethod
+    def _sequential(task: Task) -> bool:
+        """Retries re-send a task and paused loops wait between items: one round trip each."""
+        return bool(task.until) or task.retries is not None or task.loop_control.pause > 0
+
+    async def _send(self, plan: Plan, host: str, calls: list[ModuleCall], partial: bool = False
+                    ) -> list[dict[str, Any]]:
+        state, task = self.state, plan.task
+        try:
+            session = await state.session(host, plan.variables, plan.become_user)
+            results = await session.run(calls, state.check_for(task), state.diff_for(task), state.options.timeout)
+        except (ConnectionFailed, AgentLost) as exc:
+            raise Unreachable(exc.message) from None
+        except AgentError as exc:
+            return [{"status": "failed", "changed": False, "msg": exc.message, "data": {}}] * len(calls)
+        except (OSError, TypeError, ValueError) as exc:  # a transport bug must not stop the other hosts
+            raise Unreachable(f"cannot connect: {type(exc).__name__}: {exc}") from None
+        if len(results) != len(calls) and not partial:
+            raise Unreachable("agent returned fewer results than calls")
+        return results
+
+    async def _run_sequential(self, plan: Plan, host: str) -> None:
+        """until/retries and paused loops: every attempt or item is its own round trip."""
+        task = plan.task
+        try:
+            if plan.outcomes is None:
+                plan.outcome = await self._execute(plan, host, plan.variables, plan.calls)
+                return
+            for position, (index, scope, calls) in enumerate(plan.pending):
+                if position and task.loop_control.pause:
+                    await asyncio.sleep(task.loop_control.pause)
+                done = await self._execute(plan, host, scope, calls)
+                done.label, done.item = plan.outcomes[index].label, plan.outcomes[index].item
+                plan.outcomes[index] = done
+            plan.pending = []
+        except Unreachable as exc:
+            plan.error = exc
+        except FleetError as exc:
+            plan.error = exc
+
+    async def _execute(self, plan: Plan, host: str, variables: Any, calls: list[ModuleCall]) -> Outcome:
         """Run the calls (retrying while ``until`` is false) and apply the result keywords."""
         # ansible-core: one run plus max(0, retries) retries (3 when unset); ``retries``
         # without ``until`` retries until the task does not fail
+        task = plan.task
         retrying = bool(task.until) or task.retries is not None
         attempts = 1
         if retrying:
@@ -175,7 +264,7 @@ class TaskExecutor:
         delay = float(self.state.templar.render(task.delay, variables, task.location) or 0)
         outcome = Outcome("failed")
         for attempt in range(1, attempts + 1):
-            outcome = self._post(task, variables, Outcome.from_agent(await self._send(task, host, variables, calls)))
+            outcome = self._post(task, variables, Outcome.from_agent(await self._send(plan, host, calls)))
             if attempts == 1:
                 break
             outcome.data["attempts"] = attempt
@@ -190,23 +279,66 @@ class TaskExecutor:
             await asyncio.sleep(delay)
         return outcome
 
-    async def _send(self, task: Task, host: str, variables: Any, calls: list[ModuleCall]) -> list[dict[str, Any]]:
-        state = self.state
-        check = state.check_for(task)
-        diff = state.diff_for(task)
-        become_user = state.become_user_for(task, variables)
+    # -- finishing --------------------------------------------------------------------------
+    def finish(self, plan: Plan, host: str, results: list[dict[str, Any]]) -> TaskResult:
+        """Turn a plan and the agent's answers into the task's result; register, notify."""
+        state, task, result = self.state, plan.task, plan.result
+        outcomes: list[Outcome] | None = None
         try:
-            session = await state.session(host, variables, become_user)
-            results = await session.run(calls, check, diff, state.options.timeout)
-        except (ConnectionFailed, AgentLost) as exc:
-            raise Unreachable(exc.message) from None
-        except AgentError as exc:
-            return [{"status": "failed", "changed": False, "msg": exc.message, "data": {}}]
-        except (OSError, TypeError, ValueError) as exc:  # a transport bug must not stop the other hosts
-            raise Unreachable(f"cannot connect: {type(exc).__name__}: {exc}") from None
-        if len(results) != len(calls):
-            raise Unreachable("agent returned fewer results than calls")
-        return results
+            if plan.error is not None:
+                raise plan.error
+            if plan.outcomes is None:
+                outcome = plan.outcome or self._post(task, plan.variables, Outcome.from_agent(results))
+                self._fill(result, outcome)
+                registered = outcome.registered()
+                facts = outcome.data.get("ansible_facts")
+                if isinstance(facts, dict) and task.module not in actions.LOCAL:
+                    state.runtimes[host].update_facts(facts)
+            else:
+                outcomes = self._loop_outcomes(plan, results)
+                registered = self._fill_loop(result, task, outcomes)
+            if task.register:
+                state.runtimes[host].set_facts[task.register] = registered
+        except Unreachable as exc:
+            result.status, result.msg = "unreachable", str(exc)
+        except FleetError as exc:
+            result.status, result.msg = "failed", str(exc)
+        if result.status == "failed" and plan.variables is not None:
+            result.ignored = plan.ignore_errors
+        if result.changed and task.notify and result.status != "failed" and plan.variables is not None:
+            try:  # a failed task notifies nothing
+                state.notify(host, self._notify_names(task, plan.variables, outcomes))
+            except FleetError as exc:
+                result.status, result.msg = "failed", str(exc)
+        result.duration_s = time.perf_counter() - plan.started
+        return result
+
+    def _loop_outcomes(self, plan: Plan, results: list[dict[str, Any]]) -> list[Outcome]:
+        assert plan.outcomes is not None
+        outcomes = list(plan.outcomes)
+        offset = 0
+        for index, scope, calls in plan.pending:
+            part = results[offset:offset + len(calls)]
+            offset += len(calls)
+            done = self._post(plan.task, scope, Outcome.from_agent(part))
+            done.label, done.item = outcomes[index].label, outcomes[index].item
+            outcomes[index] = done
+        return outcomes
+
+    def _notify_names(self, task: Task, variables: Any, outcomes: list[Outcome] | None) -> list[str]:
+        """``notify`` names, rendered per changed item in a loop (``notify: restart {{ item }}``)."""
+        if not any(is_template(name) for name in task.notify):
+            return list(task.notify)
+        templar = self.state.templar
+        if outcomes is None:
+            return [str(templar.render(name, variables, task.location)) for name in task.notify]
+        items = [o.item for o in outcomes]
+        names: list[str] = []
+        for index, outcome in enumerate(outcomes):
+            if outcome.changed and outcome.status != "failed":
+                scope = self._item_vars(task, variables, items, index)
+                names += [str(templar.render(name, scope, task.location)) for name in task.notify]
+        return names
 
     def _with_registered(self, task: Task, variables: Any, outcome: Outcome) -> Any:
         if not task.register:
@@ -264,40 +396,6 @@ class TaskExecutor:
     def _item_vars(self, task: Task, variables: Any, items: list[Any], index: int) -> Any:
         return variables.push(Layer("task vars", "loop", loop_values(task, items, index)))
 
-    async def _loop(self, task: Task, host: str, variables: Any) -> list[Outcome]:
-        items = self._items(task, variables)
-        templar = self.state.templar
-        outcomes: list[Outcome | None] = [None] * len(items)
-        pending: list[tuple[int, Any, list[ModuleCall]]] = []
-        sequential = bool(task.until) or task.retries is not None or task.loop_control.pause > 0
-        for index, item in enumerate(items):
-            scope = self._item_vars(task, variables, items, index)
-            label = templar.render(task.loop_control.label, scope, task.location) if task.loop_control.label else item
-            if task.when and not templar.truth(task.when, scope, task.location):
-                outcomes[index] = Outcome("skipped", msg="Conditional result was False")
-            elif task.module in actions.LOCAL:
-                outcomes[index] = self._post(task, scope, self._local(task, host, scope))
-            elif sequential:
-                if index and task.loop_control.pause:
-                    await asyncio.sleep(task.loop_control.pause)
-                outcomes[index] = await self._execute(task, host, scope, self._calls(task, host, scope))
-            else:
-                pending.append((index, scope, self._calls(task, host, scope)))
-            outcome = outcomes[index] or Outcome("pending")  # pending: runs in the batched round trip
-            outcome.label, outcome.item = _label(label), item
-            outcomes[index] = outcome
-        if pending:
-            all_calls = [call for _, _, calls in pending for call in calls]
-            results = await self._send(task, host, variables, all_calls)
-            offset = 0
-            for index, scope, calls in pending:
-                part = results[offset:offset + len(calls)]
-                offset += len(calls)
-                done = self._post(task, scope, Outcome.from_agent(part))
-                done.label, done.item = outcomes[index].label, items[index]  # type: ignore[union-attr]
-                outcomes[index] = done
-        return [o for o in outcomes if o is not None]
-
     def _fill(self, result: TaskResult, outcome: Outcome) -> None:
         result.status = outcome.status
         result.failed_changed = outcome.status == "failed" and outcome.changed
@@ -340,26 +438,3 @@ class TaskExecutor:
             "msg": "All items completed" if result.status not in ("failed", "skipped") else result.msg,
             "results": registered_items,
         }
-
-
-def loop_values(task: Task, items: list[Any], index: int) -> dict[str, Any]:
-    """The variables one loop item sees: loop_var, index_var and (``extended``) ansible_loop."""
-    control = task.loop_control
-    values: dict[str, Any] = {control.loop_var: items[index], "ansible_loop_var": control.loop_var}
-    if control.index_var:
-        values[control.index_var] = index
-        values["ansible_index_var"] = control.index_var
-    if control.extended:
-        length = len(items)
-        values["ansible_loop"] = {
-            "allitems": items, "index": index + 1, "index0": index, "revindex": length - index,
-            "revindex0": length - index - 1, "first": index == 0, "last": index == length - 1,
-            "length": length, "previtem": items[index - 1] if index else None,
-            "nextitem": items[index + 1] if index + 1 < length else None,
-        }
-    return values
-
-
-def _label(value: Any) -> str:
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= 200 else text[:197] + "..."

@@ -32,11 +32,24 @@ def _lines(site: Site) -> list[str]:
 
 
 def test_serial_runs_batches_in_order(site: Site) -> None:
-    run = site.run(_serial_play("serial: [1, 2]", APPEND))
+    """Without pipelining, linear is strict lockstep: every host ends a task before the next."""
+    run = site.run(_serial_play("serial: [1, 2]", APPEND), pipelining=False)
     lines = _lines(site)
     assert lines[:2] == ["h1 h1", "h1-2"]
     assert sorted(lines[2:4]) == ["h2 h2,h3", "h3 h2,h3"]
     assert sorted(lines[4:]) == ["h2-2", "h3-2"]
+    assert run.exit_code == 0
+
+
+def test_serial_batches_in_order_with_pipelining(site: Site) -> None:
+    """With pipelining (the default) batches still run in order and each host runs its tasks in
+    order; within a batch, one host may start step2 before another finished step1."""
+    run = site.run(_serial_play("serial: [1, 2]", APPEND))
+    lines = _lines(site)
+    assert lines[:2] == ["h1 h1", "h1-2"]
+    assert sorted(lines[2:]) == ["h2 h2,h3", "h2-2", "h3 h2,h3", "h3-2"]
+    for host in ("h2", "h3"):
+        assert lines.index(f"{host} h2,h3") < lines.index(f"{host}-2")
     assert run.exit_code == 0
 
 
