@@ -46,7 +46,14 @@ class ConnectionFailed(FleetError):
 
 
 class AgentError(FleetError):
-    """The agent on a host broke the protocol, died, or timed out."""
+    """The agent on a host broke the protocol, died, or timed out.
+
+    ``partial`` holds the results a streamed request had already delivered.
+    """
+
+    def __init__(self, message: str, location: Location | None = None, partial: list | None = None) -> None:
+        super().__init__(message, location)
+        self.partial = partial or []
 
 
 class AgentLost(AgentError):

@@ -191,17 +191,22 @@ class AgentSession:
             raise AgentError("agent session is closed")
         message = dict(message, id=next(self._ids))
         self.requests += 1
+        progress: list = []
         try:
             await self.process.write(wire.encode(message))
             answer = await asyncio.wait_for(self._read(), timeout)
+            while "progress" in answer and answer.get("id") == message["id"]:
+                progress.extend(answer["progress"])
+                answer = await asyncio.wait_for(self._read(), timeout)
         except TimeoutError:
             self.broken = True
             self.process.kill()
             raise AgentError(f"timed out after {timeout:.0f} s with no answer from the agent (the host or "
-                             f"the connection stopped responding); the agent was stopped") from None
+                             f"the connection stopped responding); the agent was stopped",
+                             partial=progress) from None
         except EOFError as exc:
             self.broken = True
-            raise AgentLost(await self._loss(exc)) from None
+            raise AgentLost(await self._loss(exc), partial=progress) from None
         except wire.FrameError as exc:
             self.broken = True
             self.process.kill()
@@ -212,6 +217,8 @@ class AgentSession:
         if answer.get("id") != message["id"]:
             self.broken = True
             raise AgentError(f"answer id {answer.get('id')} does not match request {message['id']}")
+        if progress:
+            answer["results"] = progress + list(answer.get("results") or [])
         return answer
 
     async def _loss(self, exc: EOFError) -> str:
@@ -253,6 +260,8 @@ class AgentSession:
             "sources": sources,
             "codes": codes,
         }
+        if len({c.task for c in calls}) > 1:
+            message["stream"] = True  # pipelined tasks: report each one as it finishes
         # Allow the agent a moment past the deadlines it enforces itself on commands.
         tasks = len({c.task for c in calls})
         answer = await self.request(message, None if timeout is None else timeout * tasks + 5.0)

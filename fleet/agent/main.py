@@ -46,18 +46,25 @@ class Agent:
             self.modules[sha] = module
         return module
 
-    def handle(self, request: dict) -> dict:
+    def handle(self, request: dict, emit=None) -> dict:
+        """Answer one request. ``emit`` sends a progress frame (streamed requests only)."""
         op = request.get("op")
         if op == "run":
-            return {"id": request.get("id"), "results": self.run(request)}
+            return {"id": request.get("id"), "results": self.run(request, emit)}
         if op == "ping":
             return {"id": request.get("id"), "pong": True}
         return {"id": request.get("id"), "error": f"unknown op {op!r}"}
 
-    def run(self, request: dict) -> list:
+    def run(self, request: dict, emit=None) -> list:
         """Run the calls in order. Calls carry the index of the task they belong to (a loop's
         items share one): each task gets its own deadline, and after a failed call marked
-        ``stop`` no later task runs (the controller pipelines several tasks per request)."""
+        ``stop`` no later task runs (the controller pipelines several tasks per request).
+
+        With ``stream``, each finished task's results go out at once as a progress frame, so a
+        host lost mid-request still reports exactly which tasks completed; the final answer
+        then carries only what was not streamed."""
+        stream = bool(request.get("stream")) and emit is not None
+        sent = 0
         self.sources.update(request.get("sources") or {})
         self.codes.update(request.get("codes") or {})
         check = bool(request.get("check"))
@@ -67,6 +74,9 @@ class Agent:
         task, deadline, stopped = None, None, False
         for call in request.get("calls", []):
             if call.get("task", 0) != task:
+                if stream and results[sent:]:
+                    emit({"id": request.get("id"), "progress": results[sent:]})
+                    sent = len(results)
                 if stopped:
                     break
                 task = call.get("task", 0)
@@ -87,7 +97,7 @@ class Agent:
                                               call.get("diff", want_diff), deadline))
             if call.get("stop") and results[-1]["status"] == "failed":
                 stopped = True
-        return results
+        return results[sent:]
 
 
 def hello() -> dict:
@@ -120,4 +130,4 @@ def main() -> None:
             return
         if request is None or request.get("op") == "bye":
             return
-        out.write(wire.encode(agent.handle(request)))
+        out.write(wire.encode(agent.handle(request, lambda frame: out.write(wire.encode(frame)))))

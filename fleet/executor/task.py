@@ -30,7 +30,14 @@ if TYPE_CHECKING:
 
 
 class Unreachable(Exception):
-    """The host cannot be reached; the task result is 'unreachable'."""
+    """The host cannot be reached; the task result is 'unreachable'.
+
+    ``partial``: results the agent had already streamed for the request that was lost.
+    """
+
+    def __init__(self, message: str, partial: list | None = None) -> None:
+        super().__init__(message)
+        self.partial = partial or []
 
 
 @dataclass
@@ -108,24 +115,31 @@ class TaskExecutor:
                                          diff=self.state.diff_for(p.task), stop=not p.ignore_errors)
                      for index, p in enumerate(group) for call in p.agent_calls]
             results: list[dict[str, Any]] = []
+            lost: Unreachable | None = None
             if calls:
                 try:
                     results = await self._send(group[0], host, calls, partial=True)
-                except Unreachable as exc:
-                    first = next(p for p in group if p.agent_calls)
-                    first.error = exc
-                    reached = plans.index(first) + 1
-                    break
+                except Unreachable as exc:  # the tasks the agent finished before that still count
+                    results, lost = exc.partial, exc
             offset, stop = 0, False
             for position, plan in enumerate(group, start=start):
                 count = len(plan.agent_calls)
-                if offset + count > len(results) and count:
-                    reached = position  # the agent stopped before this task
+                if count and offset + count > len(results):
+                    if lost is not None:
+                        plan.error = lost  # this task was under way when the host went away
+                        position += 1
+                    reached = position  # else: the agent stopped here after a failed task
                     stop = True
                     break
                 answers[position] = results[offset:offset + count]
                 offset += count
             if stop:
+                break
+            if lost is not None:  # lost after its last task finished: the next task cannot run
+                following = next((p for p in plans[end:] if p.agent_calls), None)
+                if following is not None:
+                    following.error = lost
+                    reached = plans.index(following) + 1
                 break
             start = end
         finished: list[TaskResult | None] = []
@@ -222,10 +236,15 @@ class TaskExecutor:
         try:
             session = await state.session(host, plan.variables, plan.become_user)
             results = await session.run(calls, state.check_for(task), state.diff_for(task), state.options.timeout)
-        except (ConnectionFailed, AgentLost) as exc:
+        except AgentLost as exc:
+            raise Unreachable(exc.message, exc.partial) from None
+        except ConnectionFailed as exc:
             raise Unreachable(exc.message) from None
         except AgentError as exc:
-            return [{"status": "failed", "changed": False, "msg": exc.message, "data": {}}] * len(calls)
+            # the tasks that finished keep their results; the one under way fails
+            done = list(exc.partial)
+            current = [c for c in calls[len(done):] if c.task == calls[len(done)].task] if len(done) < len(calls) else []
+            return done + [{"status": "failed", "changed": False, "msg": exc.message, "data": {}}] * len(current)
         except (OSError, TypeError, ValueError) as exc:  # a transport bug must not stop the other hosts
             raise Unreachable(f"cannot connect: {type(exc).__name__}: {exc}") from None
         if len(results) != len(calls) and not partial:
