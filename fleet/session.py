@@ -175,7 +175,7 @@ class AgentSession:
                 f"sudo to {become.user} failed: {_last_line(err, SUDO_PROMPT)} "
                 f"(use -K to give a password, or allow passwordless sudo)"
             )
-        if become is not None and "not in the sudoers" in err or "may not run sudo" in err:
+        if become is not None and ("not in the sudoers" in err or "may not run sudo" in err):
             return ConnectionFailed(f"sudo to {become.user} refused: {_last_line(err, SUDO_PROMPT)}")
         detail = _last_line(err, SUDO_PROMPT) or str(exc)
         return ConnectionFailed(f"agent failed to start (exit {code}): {detail}")

@@ -7,6 +7,7 @@ name ``file:line`` for any task, play, group or vars block.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,7 @@ def location_of(value: Any, default: Location | None = None) -> Location | None:
     return getattr(value, "location", None) or default
 
 
-class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
+class _Loader(_BaseLoader):
     """Safe loader that builds SourceDict/SourceList and rejects duplicate keys."""
 
     source_path = "<string>"
@@ -50,7 +51,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
     def _loc(self, node: yaml.Node) -> Location:
         return Location(self.source_path, node.start_mark.line + 1)
 
-    def construct_source_mapping(self, node: yaml.MappingNode) -> SourceDict:
+    def construct_source_mapping(self, node: yaml.MappingNode) -> Iterator[SourceDict]:
         self.flatten_mapping(node)
         result = SourceDict(location=self._loc(node))
         yield result
@@ -64,7 +65,7 @@ class _Loader(_BaseLoader):  # type: ignore[misc, valid-type]
                 raise InputError(f"duplicate key {key!r}", self._loc(key_node))
             result[key] = self.construct_object(value_node, deep=True)
 
-    def construct_source_sequence(self, node: yaml.SequenceNode) -> SourceList:
+    def construct_source_sequence(self, node: yaml.SequenceNode) -> Iterator[SourceList]:
         result = SourceList(location=self._loc(node))
         yield result
         result.extend(self.construct_object(child, deep=True) for child in node.value)

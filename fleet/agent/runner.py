@@ -43,7 +43,7 @@ def execute(
     alarm = (deadline is not None and hasattr(signal, "setitimer")
              and threading.current_thread() is threading.main_thread())
     previous = None
-    if alarm:
+    if alarm and deadline is not None:
         previous = signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, max(deadline - started, 0.0) + OVERDUE_GRACE)
     try:
@@ -171,13 +171,11 @@ def build_diff(current: dict, want: dict, fields, text_fields, want_diff: bool) 
             continue
         before[name] = current.get(name)
         after[name] = want.get(name)
-    diff = {"fields": list(fields), "before": before, "after": after}
+    diff: dict = {"fields": list(fields), "before": before, "after": after}
     if want_diff:
-        for name in fields:
-            if name in text_fields:
-                diff.setdefault("unified", {})[name] = unified(
-                    current.get(name), want.get(name), name
-                )
+        texts = {name: unified(current.get(name), want.get(name), name) for name in fields if name in text_fields}
+        if texts:
+            diff["unified"] = texts
     return diff
 
 

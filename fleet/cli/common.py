@@ -8,7 +8,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -121,7 +121,7 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
     )
 
 
-def fail(message: str, code: int = EXIT_ERROR) -> None:
+def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
     click.echo(click.style("ERROR: ", fg="red", bold=True) + message, err=True)
     sys.exit(code)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
@@ -115,7 +116,7 @@ def modules(name: str | None, module_dirs: tuple[str, ...]) -> None:
     """List modules, or show one module's documentation and parameters."""
     from fleet.cli.moddoc import describe, summary
 
-    registry = ModuleRegistry([*module_dirs, "modules"])
+    registry = ModuleRegistry([Path(d) for d in module_dirs] + [Path("modules")])
     if name is None:
         for module in registry.names():
             spec = registry.find(module)

@@ -196,7 +196,7 @@ class PlayRunner:
         per_host = await asyncio.gather(*(one(h) for h in hosts))
         failed: list[str] = []
         for position, task in enumerate(tasks):
-            results = [r[position] for r in per_host if r[position] is not None]
+            results = [r for r in (row[position] for row in per_host) if r is not None]
             if results:
                 self.run.reporter.task_start(task, False)
                 failed += self._record(task, results, guarded)

@@ -78,7 +78,7 @@ def install() -> None:
     client.fleet_strict = True  # type: ignore[attr-defined]
     strict = functools.cached_property(client)
     strict.__set_name__(ParamikoBackend, "client")
-    ParamikoBackend.client = strict  # type: ignore[assignment]
+    ParamikoBackend.client = strict
 
 
 @pytest.hookimpl(tryfirst=True)
