@@ -3,9 +3,10 @@
 The command is started directly (no shell) and reaped with ``os.wait4``, whose resource usage
 covers the process *and every descendant it waited for*: the whole controller process tree
 (a tool's own worker processes, ``ssh`` clients it spawned...). Processes that detach and are
-never waited for by the tree (e.g. OpenSSH ``ControlPersist`` masters) are not included;
-a tool runner that uses them must account for them itself. ``ru_maxrss`` is the peak resident
-set of the largest single process in that tree, in KiB on Linux.
+never waited for by the tree (e.g. OpenSSH ``ControlPersist`` masters) are not included:
+the tool runner that enables them ends them after the run and their CPU time is added as
+``detached_cpu_s`` (see :mod:`benchlib.detached`). ``ru_maxrss`` is the peak resident set of
+the largest single process in that tree, in KiB on Linux.
 """
 
 from __future__ import annotations
@@ -33,11 +34,13 @@ class Measurement:
     timed_out: bool = False
     target_cpu_s: float | None = None
     other_cpu_s: float | None = None
+    detached_cpu_s: float = 0.0  # processes the run left behind (ControlPersist masters)
+    detached_processes: int = 0
 
     @property
     def cpu_s(self) -> float:
-        """Controller CPU time: user + system of the whole controller process tree."""
-        return self.user_s + self.sys_s
+        """Controller CPU time: user + system of the whole controller process tree, detached ones included."""
+        return self.user_s + self.sys_s + self.detached_cpu_s
 
     def to_dict(self) -> dict[str, object]:
         data = asdict(self)

@@ -2,6 +2,10 @@
 
 A row is *valid* only when every run succeeded (expected exit code, no failed or unreachable
 host), the first apply changed something, and every re-apply and check reported 0 changed.
+
+:meth:`Suite.prepare` sets up one tool at one host count (a :class:`Cell`) and
+:meth:`Suite.run_once` measures one run of it, so that the caller can interleave the tools run
+by run (fleet, ansible, ..., fleet, ansible, ...) and noise hits them all alike.
 """
 
 from __future__ import annotations
@@ -127,6 +131,15 @@ def _problems(phase: Phase, run: int, record: RunRecord, tool: ToolRunner) -> li
     return found
 
 
+@dataclass
+class Cell:
+    """One tool at one host count: its hosts, its inventory, and the runs measured so far."""
+
+    hosts: HostSet
+    inventory: Path
+    result: SizeResult
+
+
 class Suite:
     """Runs one tool on one workload against the benchmark hosts."""
 
@@ -149,7 +162,11 @@ class Suite:
         if self.quiet_wait > 0:
             wait_until_quiet(self.quiet_wait)
         before, busy_before = self.bench.target_cpu_seconds(), busy_seconds()
-        measured = run_measured(argv, env=self.tool.env(), cwd=workdir, log=log, timeout=self.timeout)
+        measured = run_measured(argv, env=self.tool.env(inventory), cwd=workdir, log=log, timeout=self.timeout)
+        left = self.tool.end_detached(inventory)
+        if left.processes:
+            measured = replace(measured, detached_cpu_s=left.cpu_s, detached_processes=left.processes,
+                               max_rss_kib=max(measured.max_rss_kib, left.max_rss_kib))
         self.bench.settle()
         after, busy_after = self.bench.target_cpu_seconds(), busy_seconds()
         if before is not None and after is not None:
@@ -166,8 +183,8 @@ class Suite:
         inventory = self.tool.write_inventory(hosts, hosts.base.parent / "inventory.yml")
         self._run(Phase.FIRST, hosts, inventory, "warmup", 1)
 
-    def measure(self, count: int, runs: int, forks: int | None = None) -> SizeResult:
-        """``runs`` x (first apply on fresh hosts, re-apply, check) at ``count`` hosts."""
+    def prepare(self, count: int, forks: int | None = None) -> Cell:
+        """Hosts, inventory and an empty result for ``count`` hosts (``forks`` defaults to N)."""
         forks = forks or count
         hosts = self.bench.host_set(f"{self.tool.name}-{self.workload.name}-{count}", count)
         hosts.reset()
@@ -175,14 +192,24 @@ class Suite:
         phases = {phase: PhaseResult(phase) for phase in Phase}
         result = SizeResult(self.tool.name, self.tool.version(), self.workload.name, self.workload.tasks,
                             count, forks, phases)
+        return Cell(hosts, inventory, result)
+
+    def run_once(self, cell: Cell, run: int) -> None:
+        """Run ``run``: first apply on fresh hosts, re-apply, check; recorded in ``cell.result``."""
+        result = cell.result
+        cell.hosts.reset()
+        for phase in Phase:
+            label = f"{phase.name.lower()}-{run}"
+            record = self._run(phase, cell.hosts, cell.inventory, label, result.forks)
+            result.phases[phase].runs.append(record)
+            result.problems += _problems(phase, run, record, self.tool)
+            m = record.measurement
+            self.progress(f"  {self.tool.name} N={result.hosts} {phase:<11} run {run}: {m.wall_s:6.2f} s wall, "
+                          f"{m.cpu_s:6.2f} s CPU, {m.other_cpu_s} s other CPU, changed={record.outcome.changed}")
+
+    def measure(self, count: int, runs: int, forks: int | None = None) -> SizeResult:
+        """``runs`` x (first apply on fresh hosts, re-apply, check) at ``count`` hosts."""
+        cell = self.prepare(count, forks)
         for run in range(1, runs + 1):
-            hosts.reset()
-            for phase in Phase:
-                label = f"{phase.name.lower()}-{run}"
-                record = self._run(phase, hosts, inventory, label, forks)
-                phases[phase].runs.append(record)
-                result.problems += _problems(phase, run, record, self.tool)
-                m = record.measurement
-                self.progress(f"  {self.tool.name} N={count} {phase:<11} run {run}: {m.wall_s:6.2f} s wall, "
-                              f"{m.cpu_s:6.2f} s CPU, {m.other_cpu_s} s other CPU, changed={record.outcome.changed}")
-        return result
+            self.run_once(cell, run)
+        return cell.result
