@@ -1,10 +1,13 @@
 """Benchmark configuration tools over real SSH on loopback; write bench/RESULTS.md.
 
     python bench/run.py [--hosts 1,10,50] [--runs 3] [--workload baseline] [--out bench/RESULTS.md]
+    python bench/run.py --tools all --hosts 1,10,50 --fleet-hosts 200,1000 --workload baseline,loops
 
 For each tool, workload and host count N: N inventory hosts on one local sshd (each working
 under its own directory), then ``runs`` x (first apply on fresh directories, re-apply, check),
-reporting medians of wall time, controller CPU, peak RSS, host CPU and changed counts. See
+reporting medians of wall time, controller CPU, peak RSS, host CPU and changed counts. The
+tools take turns run by run. With other tools than fleet, a second table per workload gives
+fleet's ratio to each. Tools other than fleet need ``python bench/setup_tools.py`` first. See
 bench/README.md.
 """
 
@@ -16,10 +19,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from benchlib import machine, report, workloads
+from benchlib import compare, machine, report, workloads
 from benchlib.hosts import BenchHosts, choose_login_user
-from benchlib.suite import SizeResult, Suite
-from benchlib.tools import RUNNERS, runner
+from benchlib.suite import Cell, SizeResult, Suite
+from benchlib.toolenv import default_tools_dir
+from benchlib.tools import RUNNERS, ToolRunner, runners
 
 from fleet.testing.sshd import find_sshd
 
@@ -47,7 +51,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--workload", type=_names, default=["baseline"],
                         help=f"workload(s), comma-separated: {', '.join(workloads.available())}")
     parser.add_argument("--tools", type=_names, default=["fleet"],
-                        help=f"tool(s), comma-separated: {', '.join(c.name for c in RUNNERS)}")
+                        help=f"tool(s), comma-separated, or all: {', '.join(c.name for c in RUNNERS)}")
+    parser.add_argument("--fleet-hosts", type=_ints, default=[],
+                        help="further host counts for fleet alone (e.g. 200,1000)")
+    parser.add_argument("--tools-dir", type=Path, default=default_tools_dir(),
+                        help="where bench/setup_tools.py put the other tools' venvs (default %(default)s)")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md",
                         help="markdown results; raw JSON goes to results/ beside it")
     parser.add_argument("--forks", type=int, default=0, help="parallel hosts (default: all N at once)")
@@ -63,13 +71,39 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def plan(args: argparse.Namespace, tools: list[ToolRunner]) -> list[tuple[int, list[ToolRunner]]]:
+    """Host counts in order, each with the tools measured at it (fleet alone at ``--fleet-hosts``)."""
+    fleet = [t for t in tools if t.name == "fleet"]
+    sizes = [(count, tools) for count in args.hosts]
+    sizes += [(count, fleet) for count in args.fleet_hosts if count not in args.hosts and fleet]
+    return sizes
+
+
+def measure_workload(bench: BenchHosts, workload: workloads.Workload, tools: list[ToolRunner],
+                     args: argparse.Namespace) -> list[SizeResult]:
+    """Every size of one workload, the tools interleaved run by run."""
+    suites = {t.name: Suite(t, workload, bench, timeout=args.timeout, quiet_wait=args.quiet_wait) for t in tools}
+    if not args.no_warmup:
+        for suite in suites.values():
+            suite.warm_up()
+    results: list[SizeResult] = []
+    for count, present in plan(args, tools):
+        cells: list[tuple[Suite, Cell]] = [(suites[t.name], suites[t.name].prepare(count, args.forks or None))
+                                           for t in present]
+        for run in range(1, args.runs + 1):
+            for suite, cell in cells:
+                suite.run_once(cell, run)
+        results += [cell.result for _, cell in cells]
+    return results
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the benchmark; 0 when every row is valid, 1 otherwise."""
     if find_sshd() is None:
         print("sshd not found: install openssh-server", file=sys.stderr)
         return 1
     selected = [workloads.Workload.load(name) for name in args.workload]
-    tools = [runner(name) for name in args.tools]
+    tools = runners(args.tools, args.tools_dir)
     for tool in tools:
         if reason := tool.unavailable():
             print(f"{tool.name}: {reason}", file=sys.stderr)
@@ -77,16 +111,12 @@ def run(args: argparse.Namespace) -> int:
     workspace = args.workdir or Path(tempfile.mkdtemp(prefix="fleet-bench-"))
     login_user = choose_login_user()
     print(f"workspace {workspace}; hosts log in as {login_user}", file=sys.stderr)
-    results: dict[str, list[SizeResult]] = {w.name: [] for w in selected}
+    results: dict[str, list[SizeResult]] = {}
+    most = max([*args.hosts, *args.fleet_hosts])
     try:
-        with BenchHosts(workspace, login_user, max_sessions=max(1000, 2 * max(args.hosts))) as bench:
+        with BenchHosts(workspace, login_user, max_sessions=max(1000, 2 * most)) as bench:
             for workload in selected:
-                for tool in tools:
-                    suite = Suite(tool, workload, bench, timeout=args.timeout, quiet_wait=args.quiet_wait)
-                    if not args.no_warmup:
-                        suite.warm_up()
-                    for count in args.hosts:
-                        results[workload.name].append(suite.measure(count, args.runs, args.forks or None))
+                results[workload.name] = measure_workload(bench, workload, tools, args)
     finally:
         if not (args.keep or args.workdir):
             shutil.rmtree(workspace, ignore_errors=True)
@@ -94,23 +124,28 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(r.valid for rows in results.values() for r in rows) else 1
 
 
-def write_outputs(args: argparse.Namespace, selected: list[workloads.Workload], tools: list,
+def write_outputs(args: argparse.Namespace, selected: list[workloads.Workload], tools: list[ToolRunner],
                   results: dict[str, list[SizeResult]]) -> None:
-    """RESULTS.md sections (machine + one per workload) and results/<workload>.json."""
+    """RESULTS.md sections (machine + one or two per workload) and results/<workload>.json."""
     about = machine.describe()
     versions = {tool.name: tool.version() for tool in tools}
     sections = {"machine": report.machine_section(about, versions)}
     for workload in selected:
         rows = results[workload.name]
         sections[f"workload-{workload.name}"] = report.workload_section(workload.name, workload.tasks, args.runs, rows)
+        if len(tools) > 1:
+            sections[f"compare-{workload.name}"] = compare.comparison_section(
+                workload.name, workload.tasks, args.runs, rows)
         raw = {"machine": about, "versions": versions, "workload": workload.name, "tasks": workload.tasks,
-               "runs": args.runs, "hosts": args.hosts, "results": [r.to_dict() for r in rows]}
+               "runs": args.runs, "hosts": args.hosts, "fleet_hosts": args.fleet_hosts,
+               "results": [r.to_dict() for r in rows]}
         path = report.write_raw(args.out.parent / "results" / f"{workload.name}.json", raw)
         print(f"raw results: {path}", file=sys.stderr)
     report.update_results(args.out, sections)
     print(f"results: {args.out}", file=sys.stderr)
-    for workload in selected:
-        print(sections[f"workload-{workload.name}"])
+    for name, body in sections.items():
+        if name != "machine":
+            print(body)
 
 
 def main(argv: list[str] | None = None) -> int:

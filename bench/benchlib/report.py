@@ -29,14 +29,18 @@ def _changed(values: Iterable[int | None]) -> str:
 
 def machine_section(machine: Mapping[str, object], versions: Mapping[str, str]) -> str:
     """The machine and tool versions the numbers were measured with."""
-    tools = ", ".join(f"{name} {version}" for name, version in versions.items())
+    if len(versions) == 1:
+        tools = [f"- tools: {name} {version}" for name, version in versions.items()]
+    else:  # the others come from the venvs of bench/setup_tools.py (pinned in benchlib/toolenv.py)
+        tools = ["- tools (other than fleet: venvs of `bench/setup_tools.py`, pinned by pip):",
+                 *(f"  - {name}: {version}" for name, version in versions.items())]
     return "\n".join([
         "## Machine",
         "",
         f"- date: {machine['date']}",
         f"- CPU: {machine['cpu']}, {machine['cores']} cores; RAM: {machine['ram_gib']} GiB",
         f"- kernel {machine['kernel']}; controller Python {machine['python']}; {machine['openssh']}",
-        f"- tools: {tools}",
+        *tools,
         f"- load average when the run ended: {machine.get('load_average')} (the machine may be shared)",
         "",
     ])
