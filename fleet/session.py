@@ -101,6 +101,7 @@ class AgentSession:
     sent_modules: set[str] = field(default_factory=set)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     broken: bool = False
+    leased: bool = False  # borrowed from the persistence daemon: closing returns it, never stops it
     requests: int = 0  # round trips so far (the report counts them per host)
 
     @classmethod
@@ -136,7 +137,7 @@ class AgentSession:
         await self.process.write(payload)
         if line is None and (await self.process.read_line()).strip() != READY:
             raise EOFError("agent bootstrap did not start")
-        self.hello = await self._read()
+        self.hello = await self.read_message()
         if self.hello.get("op") != "hello":
             raise wire.FrameError(f"expected hello, got {self.hello!r:.200}")
 
@@ -180,7 +181,8 @@ class AgentSession:
         detail = _last_line(err, SUDO_PROMPT) or str(exc)
         return ConnectionFailed(f"agent failed to start (exit {code}): {detail}")
 
-    async def _read(self) -> dict:
+    async def read_message(self) -> dict:
+        """The next frame from the agent, decoded."""
         header = await self.process.read_exactly(wire.HEADER.size)
         flags, length = wire.parse_header(header)
         return wire.decode_payload(flags, await self.process.read_exactly(length))
@@ -194,10 +196,10 @@ class AgentSession:
         progress: list = []
         try:
             await self.process.write(wire.encode(message))
-            answer = await asyncio.wait_for(self._read(), timeout)
+            answer = await asyncio.wait_for(self.read_message(), timeout)
             while "progress" in answer and answer.get("id") == message["id"]:
                 progress.extend(answer["progress"])
-                answer = await asyncio.wait_for(self._read(), timeout)
+                answer = await asyncio.wait_for(self.read_message(), timeout)
         except TimeoutError:
             self.broken = True
             self.process.kill()
@@ -274,6 +276,9 @@ class AgentSession:
         return results
 
     async def close(self) -> None:
+        if self.leased:  # closing the lease hands the agent back to the daemon
+            self.process.kill()
+            return
         if not self.broken:
             with contextlib.suppress(EOFError):
                 await self.process.write(wire.encode({"op": "bye"}))

@@ -12,6 +12,10 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 IN_CI = os.environ.get("CI") == "true"
 
+# Tests start and stop their own hosts: agents persisted by one test must not serve another.
+# The persistence tests turn it on for themselves (with a private daemon directory).
+os.environ["FLEET_PERSIST"] = "0"
+
 
 def require(condition: bool, reason: str) -> None:
     """Skip locally when a tool is missing; under CI=true a missing tool is a failure."""

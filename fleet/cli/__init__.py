@@ -7,6 +7,7 @@ import click
 from fleet import __version__
 from fleet.cli.info import facts, inventory, modules, vars_command
 from fleet.cli.lab import lab
+from fleet.cli.mux import mux
 from fleet.cli.runs import apply, check, run
 from fleet.cli.verify import verify
 
@@ -17,7 +18,7 @@ def cli() -> None:
     """fleet: converge hosts to what your playbooks say, check for drift, fast."""
 
 
-for command in (apply, check, run, inventory, vars_command, facts, modules, lab, verify):
+for command in (apply, check, run, inventory, vars_command, facts, modules, lab, verify, mux):
     cli.add_command(command)
 
 

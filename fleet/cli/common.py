@@ -73,6 +73,9 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Accept and record unknown host keys (changed keys are still refused)."),
         click.option("-c", "--connection", default="ssh", show_default=True, help="Default connection type."),
         click.option("--timeout", type=float, metavar="SECONDS", help="Fail a task that runs longer than this."),
+        click.option("--persist", type=click.FloatRange(0), metavar="SECONDS",
+                     help="Keep connections and agents this long after the run for the next one "
+                          "(default $FLEET_PERSIST or 60; 0 = off)."),
         click.option("--no-pipelining", is_flag=True,
                      help="Send one task per agent request: strict lockstep of hosts in linear plays."),
         click.option("--json", "json_path", metavar="PATH", help="Write the run report as JSON ('-' = stdout)."),
@@ -118,6 +121,7 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
         connection=connection,
         verbosity=params.get("verbose") or 0,
         pipelining=not params.get("no_pipelining"),
+        **({"persist": params["persist"]} if params.get("persist") is not None else {}),
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import shlex
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from fleet.errors import ConnectionFailed
@@ -88,23 +88,57 @@ def ssh_options(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefa
     )
 
 
-TransportFactory = Callable[[str, Mapping[str, Any], ConnectionDefaults], Transport]
+@dataclass(frozen=True)
+class TransportSpec:
+    """How to reach a host, as plain data: ``kind`` plus JSON-able ``params``.
 
-# A plain registry: connection name -> factory. Later transports (docker, chroot) add entries.
-def _ssh(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults) -> Transport:
+    Being data, a spec can also be handed to the persistence daemon (:mod:`fleet.mux`), which
+    builds the same transport on its side.
+    """
+
+    kind: str
+    params: dict[str, Any]
+
+    def build(self) -> Transport:
+        builder = BUILDERS.get(self.kind)
+        if builder is None:
+            raise ConnectionFailed(f"unknown ansible_connection {self.kind!r} (known: {', '.join(sorted(SPECS))})")
+        return builder(self.params)
+
+
+def _ssh_transport(params: dict[str, Any]) -> Transport:
     from fleet.transport.ssh import SSHTransport  # asyncssh is imported only when needed
 
-    return SSHTransport(ssh_options(name, hostvars, defaults))
+    return SSHTransport(SSHOptions(**params))
 
 
-TRANSPORTS: dict[str, TransportFactory] = {
-    "ssh": _ssh,
-    "paramiko": _ssh,
-    "smart": _ssh,
-    "local": lambda name, hv, d: LocalTransport(),
-    "docker": lambda name, hv, d: DockerTransport(str(hv.get("ansible_host") or name),
-                                                  hv.get("ansible_user") or hv.get("ansible_docker_user")),
+SpecFactory = Callable[[str, Mapping[str, Any], ConnectionDefaults], dict[str, Any]]
+
+# Plain registries: connection name -> its settings from the host's variables, and
+# transport kind -> how to build it. A new transport adds an entry to each.
+SPECS: dict[str, tuple[str, SpecFactory]] = {
+    "ssh": ("ssh", lambda name, hv, d: asdict(ssh_options(name, hv, d))),
+    "paramiko": ("ssh", lambda name, hv, d: asdict(ssh_options(name, hv, d))),
+    "smart": ("ssh", lambda name, hv, d: asdict(ssh_options(name, hv, d))),
+    "local": ("local", lambda name, hv, d: {}),
+    "docker": ("docker", lambda name, hv, d: {
+        "container": str(hv.get("ansible_host") or name),
+        "user": hv.get("ansible_user") or hv.get("ansible_docker_user")}),
 }
+BUILDERS: dict[str, Callable[[dict[str, Any]], Transport]] = {
+    "ssh": _ssh_transport,
+    "local": lambda params: LocalTransport(),
+    "docker": lambda params: DockerTransport(params["container"], params.get("user")),
+}
+
+
+def transport_spec(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults) -> TransportSpec:
+    connection = str(hostvars.get("ansible_connection") or defaults.connection)
+    entry = SPECS.get(connection)
+    if entry is None:
+        raise ConnectionFailed(f"unknown ansible_connection {connection!r} (known: {', '.join(sorted(SPECS))})")
+    kind, factory = entry
+    return TransportSpec(kind, factory(name, hostvars, defaults))
 
 
 def interpreter_for(hostvars: Mapping[str, Any]) -> str:
@@ -113,16 +147,21 @@ def interpreter_for(hostvars: Mapping[str, Any]) -> str:
 
 
 class HostConnection:
-    """One host's transport and its agents (one per become user), opened on first use."""
+    """One host's transport and its agents (one per become user), opened on first use.
 
-    def __init__(self, name: str, transport: Transport, interpreter: str, payload: bytes,
-                 become_password: str | None = None) -> None:
+    With a :class:`~fleet.mux.client.MuxClient`, agents are leased from the persistence daemon
+    (which keeps them alive between runs) and the transport is never opened here.
+    """
+
+    def __init__(self, name: str, spec: TransportSpec, interpreter: str, payload: bytes,
+                 become_password: str | None = None, mux: Any = None) -> None:
         self.name = name
-        self.transport = transport
+        self.spec = spec
         self.interpreter = interpreter
         self._payload = payload
         self._become_password = become_password
-        self._connected = False
+        self._mux = mux
+        self._transport: Transport | None = None
         self._sessions: dict[str | None, AgentSession] = {}
         self._started: list[AgentSession] = []
 
@@ -136,11 +175,16 @@ class HostConnection:
         session = self._sessions.get(become_user)
         if session is not None and not session.broken:
             return session
-        if not self._connected:
-            await self.transport.connect()
-            self._connected = True
         become = None if become_user is None else Become(become_user, self._become_password)
-        session = await AgentSession.start(self.transport, self.name, self.interpreter, self._payload, become)
+        session = None
+        if self._mux is not None:
+            session = await self._mux.lease(self.name, self.spec, self.interpreter, become, self._payload)
+        if session is None:  # no persistence, or the daemon is not available: connect directly
+            if self._transport is None:
+                transport = self.spec.build()
+                await transport.connect()
+                self._transport = transport
+            session = await AgentSession.start(self._transport, self.name, self.interpreter, self._payload, become)
         self._sessions[become_user] = session
         self._started.append(session)
         return session
@@ -150,17 +194,13 @@ class HostConnection:
             with contextlib.suppress(Exception):  # closing must never mask the run's result
                 await session.close()
         self._sessions.clear()
-        if self._connected:
-            await self.transport.close()
-            self._connected = False
+        if self._transport is not None:
+            await self._transport.close()
+            self._transport = None
 
 
 def make_connection(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults,
-                    payload: bytes) -> HostConnection:
-    kind = str(hostvars.get("ansible_connection") or defaults.connection)
-    factory = TRANSPORTS.get(kind)
-    if factory is None:
-        raise ConnectionFailed(f"unknown ansible_connection {kind!r} (known: {', '.join(sorted(TRANSPORTS))})")
+                    payload: bytes, mux: Any = None) -> HostConnection:
     password = hostvars.get("ansible_become_password", hostvars.get("ansible_become_pass"))
-    return HostConnection(name, factory(name, hostvars, defaults), interpreter_for(hostvars), payload,
-                          defaults.become_password if password is None else str(password))
+    return HostConnection(name, transport_spec(name, hostvars, defaults), interpreter_for(hostvars), payload,
+                          defaults.become_password if password is None else str(password), mux)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.executor.connection import ConnectionDefaults
+from fleet.mux.protocol import persist_from_env
 
 
 @dataclass
@@ -28,6 +29,8 @@ class RunOptions:
     role_dirs: list[str] = field(default_factory=list)
     verbosity: int = 0
     pipelining: bool = True  # send consecutive independent tasks in one request (executor/pipeline.py)
+    # seconds the persistence daemon keeps agents after the run (0: no daemon, connect directly)
+    persist: float = field(default_factory=persist_from_env)
 
     @property
     def mode(self) -> str:

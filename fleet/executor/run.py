@@ -63,6 +63,11 @@ class RunState:
         self.failed_hosts: set[str] = set()  # failed hosts: left out of later plays (as Ansible)
         self._payload: bytes | None = None
         self._defaults: dict[str, ConnectionDefaults] = {}  # what each open connection was made with
+        self._mux: Any = None
+        if options.persist > 0:
+            from fleet.mux.client import MuxClient
+
+            self._mux = MuxClient(options.persist)
 
     @property
     def payload(self) -> bytes:
@@ -99,7 +104,7 @@ class RunState:
             await self.close_host(host)  # a later play connects differently
             connection = None
         if connection is None:
-            connection = make_connection(host, variables, defaults, self.payload)
+            connection = make_connection(host, variables, defaults, self.payload, self._mux)
             self.connections[host] = connection
             self._defaults[host] = defaults
         return await connection.session(become_user)

@@ -21,6 +21,9 @@ class AgentProcess(Protocol):
     async def read_line(self, limit: int = 4096) -> bytes:
         """Read one line from stdout (used once, for the sudo handshake)."""
 
+    async def read_chunk(self, limit: int = 65536) -> bytes:
+        """Whatever stdout has (at most ``limit`` bytes); b"" at end of stream."""
+
     def stderr_text(self) -> str:
         """What the command has written to stderr so far (bounded)."""
 
@@ -79,6 +82,10 @@ class SubprocessAgent:
     async def read_line(self, limit: int = 4096) -> bytes:
         assert self._proc.stdout is not None
         return await self._proc.stdout.readline()
+
+    async def read_chunk(self, limit: int = 65536) -> bytes:
+        assert self._proc.stdout is not None
+        return await self._proc.stdout.read(limit)
 
     def stderr_text(self) -> str:
         return self._stderr.decode("utf-8", errors="replace")

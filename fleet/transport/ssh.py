@@ -102,6 +102,12 @@ class SSHAgentProcess:
         except (asyncssh.Error, OSError) as exc:
             raise EOFError(_reason(exc)) from None
 
+    async def read_chunk(self, limit: int = 65536) -> bytes:
+        try:
+            return await self._proc.stdout.read(limit)
+        except (asyncssh.Error, OSError):
+            return b""
+
     def stderr_text(self) -> str:
         return self._stderr.decode("utf-8", errors="replace")
 

@@ -1,0 +1,45 @@
+"""``fleet mux status|stop``: the persistence daemon that keeps agents between runs."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from fleet.cli.common import handle_errors
+
+
+@click.group("mux")
+def mux() -> None:
+    """Agents kept alive between runs (--persist, $FLEET_PERSIST; like SSH's ControlPersist)."""
+
+
+@mux.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@handle_errors
+def status(as_json: bool) -> None:
+    """Show the daemon and the agents it keeps."""
+    from fleet.mux.client import control
+
+    state = control("status")
+    if state is None:
+        click.echo("no persistence daemon is running")
+        return
+    if as_json:
+        click.echo(json.dumps(state, indent=2))
+        return
+    click.echo(f"daemon pid {state['pid']}: {state['connections']} connection(s), "
+               f"{len(state['idle'])} idle agent(s), {state['leases']} in use")
+    for agent in state["idle"]:
+        become = f" (become {agent['become']})" if agent["become"] else ""
+        click.echo(f"  {agent['host']}{become}: agent pid {agent['agent_pid']}, idle {agent['idle_s']} s")
+
+
+@mux.command("stop")
+@handle_errors
+def stop() -> None:
+    """Close every kept connection and agent, and stop the daemon."""
+    from fleet.mux.client import control
+
+    state = control("stop")
+    click.echo("stopped" if state is not None else "no persistence daemon is running")

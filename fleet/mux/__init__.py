@@ -1,0 +1,6 @@
+"""Persistent agents between runs (like OpenSSH's ControlPersist, which Ansible enables).
+
+A per-user daemon keeps each host's connection and started agents for ``--persist`` seconds
+after a run ends; the next run leases them over a private unix socket instead of opening SSH
+and starting Python again. See :mod:`fleet.mux.server` and :mod:`fleet.mux.client`.
+"""

@@ -1,0 +1,154 @@
+"""Leasing persistent agents from the daemon (started on first use, detached)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import fcntl
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any
+
+from fleet.errors import ConnectionFailed
+from fleet.mux.protocol import mux_dir, socket_path
+from fleet.session import AgentSession, Become
+
+
+class MuxAgentProcess:
+    """An AgentProcess over the daemon's unix socket: the bytes go straight to the agent."""
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._reader, self._writer = reader, writer
+
+    async def write(self, data: bytes) -> None:
+        try:
+            self._writer.write(data)
+            await self._writer.drain()
+        except (ConnectionError, OSError) as exc:
+            raise EOFError(f"persistence daemon connection lost: {exc}") from None
+
+    async def read_exactly(self, size: int) -> bytes:
+        try:
+            return await self._reader.readexactly(size)
+        except asyncio.IncompleteReadError as exc:
+            raise EOFError(f"stream ended after {len(exc.partial)} of {size} bytes") from None
+        except (ConnectionError, OSError) as exc:
+            raise EOFError(str(exc)) from None
+
+    async def read_line(self, limit: int = 4096) -> bytes:
+        return await self._reader.readline()
+
+    async def read_chunk(self, limit: int = 65536) -> bytes:
+        return await self._reader.read(limit)
+
+    def stderr_text(self) -> str:
+        return ""
+
+    async def finish(self, timeout: float = 2.0) -> int | None:
+        self.kill()  # the daemon takes the agent back (or stops it, if a request was cut short)
+        return None
+
+    def kill(self) -> None:
+        if not self._writer.is_closing():
+            self._writer.close()
+
+
+class MuxClient:
+    """One per run: starts the daemon if needed, then leases agents from it."""
+
+    def __init__(self, persist: float) -> None:
+        self.persist = persist
+        self._usable: bool | None = None
+        self._lock = asyncio.Lock()
+
+    async def lease(self, host: str, spec: Any, interpreter: str, become: Become | None,
+                    payload: bytes) -> AgentSession | None:
+        """An agent for this host and become user, or None when the daemon cannot be used."""
+        if not await self._ensure():
+            return None
+        try:
+            reader, writer = await asyncio.open_unix_connection(str(socket_path()), limit=2**26)
+        except OSError:
+            return None
+        request = {
+            "op": "lease", "host": host, "kind": spec.kind, "params": spec.params, "interpreter": interpreter,
+            "become": None if become is None else {"user": become.user, "password": become.password},
+            "payload": base64.b64encode(payload).decode("ascii"), "persist": self.persist,
+        }
+        writer.write(json.dumps(request).encode() + b"\n")
+        await writer.drain()
+        line = await reader.readline()
+        try:
+            reply = json.loads(line) if line else {"ok": False, "error": "the persistence daemon closed the connection"}
+        except ValueError:
+            reply = {"ok": False, "error": "the persistence daemon answered garbage"}
+        if not reply.get("ok"):
+            writer.close()
+            raise ConnectionFailed(str(reply.get("error")))
+        session = AgentSession(host, MuxAgentProcess(reader, writer), hello=reply["hello"])
+        session.leased = True
+        return session
+
+    async def _ensure(self) -> bool:
+        async with self._lock:
+            if self._usable is None:
+                self._usable = await asyncio.get_running_loop().run_in_executor(None, ensure_daemon)
+            return self._usable
+
+
+def _answers() -> bool:
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(1.0)
+        try:
+            sock.connect(str(socket_path()))
+        except OSError:
+            return False
+    return True
+
+
+def ensure_daemon(wait: float = 5.0) -> bool:
+    """Start ``python -m fleet.mux.server`` unless one answers; False if it will not come up."""
+    if _answers():
+        return True
+    directory = mux_dir()
+    with open(directory / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _answers():
+            return True
+        with contextlib.suppress(FileNotFoundError):
+            socket_path().unlink()  # left by a daemon that died
+        log = open(directory / "mux.log", "ab")  # noqa: SIM115 - handed to the daemon
+        subprocess.Popen([sys.executable, "-m", "fleet.mux.server"], stdin=subprocess.DEVNULL, stdout=log,
+                         stderr=log, start_new_session=True, close_fds=True, env=dict(os.environ))
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if _answers():
+                return True
+            time.sleep(0.02)
+    return False
+
+
+def control(op: str) -> dict[str, Any] | None:
+    """Ask a running daemon for ``status`` or to ``stop``; None when none runs."""
+    import socket
+
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.settimeout(5.0)
+        try:
+            sock.connect(str(socket_path()))
+        except OSError:
+            return None
+        sock.sendall(json.dumps({"op": op}).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    return json.loads(data) if data else None
