@@ -14,7 +14,6 @@ import sys
 import types
 from dataclasses import MISSING, dataclass, fields
 from functools import cached_property
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -46,11 +45,21 @@ class ModuleSpec:
         return hashlib.sha1(self.source.encode("utf-8")).hexdigest()
 
     @cached_property
+    def code_object(self) -> types.CodeType:
+        """The module compiled once: executed here for validation, marshalled for agents."""
+        try:
+            return compile(self.source, f"<fleet module {self.name}>", "exec", dont_inherit=True)
+        except SyntaxError as exc:
+            raise InputError(f"module {self.name} cannot be loaded: SyntaxError: {exc.msg}",
+                             Location(str(self.path), exc.lineno or 0)) from None
+
+    @cached_property
     def code(self) -> str:
         """Marshalled bytecode for agents on this controller's Python (see fleet.session)."""
-        from fleet.session import compiled
+        import binascii
+        import marshal
 
-        return compiled(self.source, f"<fleet module {self.name}>")
+        return binascii.b2a_base64(marshal.dumps(self.code_object), newline=False).decode("ascii")
 
     def compiled_code(self) -> str:
         """:attr:`code` as a callable, so a ModuleCall compiles only if an agent needs it."""
@@ -63,7 +72,7 @@ class ModuleSpec:
         # pydantic resolves postponed annotations through sys.modules[cls.__module__]
         sys.modules[module.__name__] = module
         try:
-            exec(compile(self.source, str(self.path), "exec"), module.__dict__)
+            exec(self.code_object, module.__dict__)
         except Exception as exc:
             del sys.modules[module.__name__]
             raise InputError(f"module {self.name} cannot be loaded: {type(exc).__name__}: {exc}",
@@ -226,6 +235,8 @@ def short_name(name: str) -> str:
 def _entry_point_dirs() -> list[Path]:
     """Folders declared by installed packages: ``[project.entry-points."fleet.modules"]``."""
     dirs = []
+    from importlib import metadata  # 10 ms: only when the registry is built
+
     for entry in metadata.entry_points(group="fleet.modules"):
         try:
             target = entry.load()
