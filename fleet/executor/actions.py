@@ -20,7 +20,7 @@ from typing import Any
 from fleet import yamlsrc
 from fleet.errors import InputError, Location, TemplateError
 from fleet.executor.context import HostRuntime
-from fleet.executor.files import find_file
+from fleet.executor.files import LocalFiles
 from fleet.layers import Layer
 from fleet.playbook.models import Task
 from fleet.registry import ModuleRegistry
@@ -40,7 +40,7 @@ class ActionContext:
     args: dict[str, Any]
     templar: Any  # fleet.templating.Templar
     registry: ModuleRegistry
-    playbook_dir: Path
+    files: LocalFiles
     runtime: HostRuntime
 
     @property
@@ -100,7 +100,7 @@ def include_vars(ctx: ActionContext) -> dict[str, Any]:
     name = ctx.args.get("file") or ctx.args.get("_raw_params")
     if not name:
         raise InputError(f"{ctx.where}: include_vars needs a file", ctx.location)
-    path = find_file(str(name), ctx.task, ctx.playbook_dir, "vars")
+    path = ctx.files.find(str(name), ctx.task, "vars")
     values = yamlsrc.load_file(path)
     if values is None:
         values = {}
@@ -154,9 +154,9 @@ def _template(ctx: ActionContext) -> ModuleCall:
     if spec is None:
         raise InputError(f"{ctx.where}: the template module is missing", ctx.location)
     params = spec.validate(ctx.args, ctx.where, ctx.location)
-    path = find_file(str(params["src"]), ctx.task, ctx.playbook_dir, "templates")
+    path = ctx.files.find(str(params["src"]), ctx.task, "templates")
     try:
-        text = path.read_text("utf-8")
+        text = ctx.files.read_bytes(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read template {path}: {exc}", ctx.location) from None
     template_vars = ctx.variables.push(Layer("task vars", "template", {
@@ -181,7 +181,7 @@ def _template(ctx: ActionContext) -> ModuleCall:
 
 def _copy_local(ctx: ActionContext) -> list[ModuleCall]:
     src = str(ctx.args["src"])
-    path = find_file(src, ctx.task, ctx.playbook_dir, "files")
+    path = ctx.files.find(src, ctx.task, "files")
     base = {k: v for k, v in ctx.args.items() if k not in ("src", "remote_src", "local_follow", "directory_mode")}
     if path.is_file():
         # src rides along so the copy module can name the file when dest is a directory
@@ -205,6 +205,6 @@ def _copy_local(ctx: ActionContext) -> list[ModuleCall]:
 
 def _read_b64(path: Path, ctx: ActionContext) -> str:
     try:
-        return base64.b64encode(path.read_bytes()).decode("ascii")
+        return base64.b64encode(ctx.files.read_bytes(path)).decode("ascii")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc}", ctx.location) from None

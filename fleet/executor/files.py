@@ -46,3 +46,32 @@ def find_file(name: str, task: Task, playbook_dir: Path, subdir: str) -> Path:
 
 def location_str(location: Location | None) -> str:
     return str(location) if location else ""
+
+
+class LocalFiles:
+    """A run's view of the controller files tasks use (template and copy sources, vars files).
+
+    Lookups are memoised per task context, and contents per path while the file's size and
+    mtime stay the same: a template looped over 200 items is found and read once.
+    """
+
+    def __init__(self, playbook_dir: Path) -> None:
+        self.playbook_dir = playbook_dir
+        self._found: dict[tuple, Path] = {}
+        self._contents: dict[Path, tuple[int, int, bytes]] = {}
+
+    def find(self, name: str, task: Task, subdir: str) -> Path:
+        key = (name, subdir, task.role.path if task.role else None, task.base_dir)
+        path = self._found.get(key)
+        if path is None:
+            path = self._found[key] = find_file(name, task, self.playbook_dir, subdir)
+        return path
+
+    def read_bytes(self, path: Path) -> bytes:
+        st = path.stat()
+        cached = self._contents.get(path)
+        if cached is not None and cached[0] == st.st_mtime_ns and cached[1] == st.st_size:
+            return cached[2]
+        data = path.read_bytes()
+        self._contents[path] = (st.st_mtime_ns, st.st_size, data)
+        return data

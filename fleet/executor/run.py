@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from fleet import __version__
 from fleet.executor.connection import ConnectionDefaults, HostConnection, make_connection
 from fleet.executor.context import HostRuntime
+from fleet.executor.files import LocalFiles
 from fleet.executor.options import RunOptions
 from fleet.playbook.models import Play, Playbook, Task
 from fleet.registry import ModuleRegistry
@@ -55,6 +56,7 @@ class RunState:
         self.registry = registry
         self.loader = loader
         self.playbook_dir = playbook_dir
+        self.files = LocalFiles(playbook_dir)
         self.reporter = reporter
         self.report = RunReport(options.mode)
         self.runtimes: dict[str, HostRuntime] = {}

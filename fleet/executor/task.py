@@ -219,7 +219,7 @@ class TaskExecutor:
         else:
             raise InputError(f"task {task.display_name!r}: arguments must be a mapping, got {args!r:.80}", task.location)
         return actions.ActionContext(task, host, variables, args, state.templar, state.registry,
-                                     state.playbook_dir, state.runtimes[host])
+                                     state.run.files, state.runtimes[host])
 
     def _calls(self, task: Task, host: str, variables: Any) -> list[ModuleCall]:
         return actions.module_calls(self._context(task, host, variables))
