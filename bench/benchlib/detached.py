@@ -1,11 +1,13 @@
-"""Processes a tool leaves running after it exits: find them by command line, count, end them.
+"""Processes a tool leaves running after it exits: find them, count what they used, end them.
 
-OpenSSH ``ControlPersist`` masters fork into the background and outlive the command that
-started them, so ``wait4`` on the tool never sees their CPU time. A runner that enables them
-gives them a control path under a directory of its own, and after each run
-:func:`end_matching` reads their CPU time (``/proc/PID/stat``: user + system, plus reaped
-children) and peak RSS (``VmHWM``) and then ends them (SIGTERM, by pid), so that the next run
-starts cold like every other tool's and its masters' cost is added to the run that made them.
+OpenSSH ``ControlPersist`` masters (Ansible) and fleet's persistence daemon detach and outlive
+the command that started them, so ``wait4`` on the tool never sees their CPU time. A runner
+that leaves such processes gives them something of the run's own to be found by (a control
+path under the run's directory, a ``FLEET_MUX_DIR`` in their environment), and after each run
+:func:`end` reads their CPU time (``/proc/PID/stat``: user + system, plus reaped children) and
+peak RSS (``VmHWM``) and then ends them (a polite request if the tool has one, then SIGTERM,
+by pid), so that the next run starts cold like every other tool's and what they cost is added
+to the run that made them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import contextlib
 import os
 import signal
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchlib.toolbase import Detached
@@ -26,8 +29,18 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
-def matching_pids(needle: str) -> list[int]:
-    """Pids of this user's processes whose command line contains ``needle`` (not ours)."""
+def _environ(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return b""
+
+
+def matching_pids(needle: str, environ_has: str | None = None) -> list[int]:
+    """Pids of this user's processes whose command line contains ``needle`` (not ours).
+
+    With ``environ_has``, only those whose environment also has that ``NAME=value`` entry.
+    """
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -37,8 +50,11 @@ def matching_pids(needle: str) -> list[int]:
                 continue
         except OSError:
             continue
-        if needle in _cmdline(int(entry.name)):
-            found.append(int(entry.name))
+        pid = int(entry.name)
+        if needle not in _cmdline(pid):
+            continue
+        if environ_has is None or environ_has.encode() in _environ(pid).split(b"\0"):
+            found.append(pid)
     return found
 
 
@@ -70,22 +86,37 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def end_matching(needle: str, timeout: float = 5.0) -> Detached:
-    """Measure, then end (SIGTERM, SIGKILL after ``timeout``), the processes matching ``needle``."""
-    pids = matching_pids(needle)
+def _wait_gone(pids: list[int], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while any(_alive(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _signal_all(pids: list[int], signum: int) -> None:
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signum)
+
+
+def end(pids: list[int], ask: Callable[[], object] | None = None, timeout: float = 5.0) -> Detached:
+    """Measure ``pids``, then end them: ``ask()`` first if given, SIGTERM, SIGKILL after ``timeout``."""
     if not pids:
         return Detached()
     cpu = sum(_cpu_seconds(pid) for pid in pids)
     rss = max(_peak_rss_kib(pid) for pid in pids)
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while any(_alive(pid) for pid in pids):
-        if time.monotonic() > deadline:
-            for pid in pids:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.kill(pid, signal.SIGKILL)
-            break
-        time.sleep(0.01)
+    if ask is not None:
+        with contextlib.suppress(OSError, ValueError):
+            ask()
+    if ask is None or not _wait_gone(pids, timeout):
+        _signal_all(pids, signal.SIGTERM)
+        if not _wait_gone(pids, timeout):
+            _signal_all(pids, signal.SIGKILL)
     return Detached(len(pids), round(cpu, 3), rss)
+
+
+def end_matching(needle: str, timeout: float = 5.0) -> Detached:
+    """Measure, then end (SIGTERM, SIGKILL after ``timeout``), the processes matching ``needle``."""
+    return end(matching_pids(needle), timeout=timeout)

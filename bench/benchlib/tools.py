@@ -9,18 +9,39 @@ tools take turns in within each run (fleet first: the others' ratios are to flee
 from __future__ import annotations
 
 import json
+import socket
 import sys
 from pathlib import Path
 
 from benchlib.ansible_tools import AnsibleMitogenRunner, AnsiblePipeliningRunner, AnsibleRunner
+from benchlib.detached import end, matching_pids
 from benchlib.pyinfra_tool import PyinfraRunner
-from benchlib.toolbase import Detached, Outcome, Phase, ToolRunner, git_output
+from benchlib.toolbase import Detached, Outcome, Phase, ToolRunner, base_env, git_output
 
 __all__ = ["RUNNERS", "Detached", "FleetRunner", "Outcome", "Phase", "ToolRunner", "runner", "runners"]
 
 
+MUX_DIR = "mux"  # beside the inventory: this benchmark's own fleet persistence daemon
+
+
+def ask_daemon_to_stop(sock: Path, timeout: float = 5.0) -> None:
+    """Send fleet's persistence daemon the ``stop`` request (it closes its agents and exits)."""
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.settimeout(timeout)
+        conn.connect(str(sock))
+        conn.sendall(b'{"op": "stop"}\n')
+        conn.recv(65536)
+
+
 class FleetRunner(ToolRunner):
-    """fleet's CLI, run as ``python -m fleet`` with the harness's own interpreter."""
+    """fleet's CLI, run as ``python -m fleet`` with the harness's own interpreter.
+
+    fleet's defaults include persistence (``--persist 60``): the first run starts a per-user
+    daemon that keeps connections and agents for the next runs, as Ansible's ControlPersist
+    keeps SSH masters. Here the daemon is private to the benchmark (``FLEET_MUX_DIR`` beside
+    the inventory) and, like Ansible's masters, is measured and stopped after every run: every
+    run starts cold and pays for the daemon it started.
+    """
 
     name = "fleet"
 
@@ -42,6 +63,15 @@ class FleetRunner(ToolRunner):
         verb = "check" if phase is Phase.CHECK else "apply"
         return [self.python, "-m", "fleet", verb, "-i", str(inventory), str(playbook),
                 "--forks", str(forks), "--json", str(report)]
+
+    def env(self, inventory: Path) -> dict[str, str]:
+        return dict(base_env(), FLEET_MUX_DIR=str(inventory.parent / MUX_DIR))
+
+    def end_detached(self, inventory: Path) -> Detached:
+        """Measure and stop this benchmark's fleet persistence daemon, if the run started one."""
+        mux = inventory.parent / MUX_DIR
+        pids = matching_pids("fleet.mux.server", environ_has=f"FLEET_MUX_DIR={mux}")
+        return end(pids, ask=lambda: ask_daemon_to_stop(mux / "mux.sock"), timeout=10.0)
 
     def outcome(self, phase: Phase, exit_code: int, report: Path, log: Path) -> Outcome:
         try:
