@@ -59,7 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md",
                         help="markdown results; raw JSON goes to results/ beside it")
     parser.add_argument("--forks", type=int, default=0, help="parallel hosts (default: all N at once)")
-    parser.add_argument("--timeout", type=float, default=1800.0, help="seconds before a tool run is killed")
+    parser.add_argument("--timeout", type=float, default=7200.0,
+                        help="seconds before a tool run is killed (default 7200: Ansible on loops at N=50 is long)")
     parser.add_argument("--quiet-wait", type=float, default=20.0,
                         help="before each run, wait up to this many seconds for an idle machine (0: no wait)")
     parser.add_argument("--workdir", type=Path, help="workspace (default: a temp dir, removed afterwards)")
