@@ -29,8 +29,15 @@ from pathlib import Path
 from benchlib import profiling
 from benchlib.hosts import BenchHosts, choose_login_user
 from benchlib.measure import Measurement, run_measured
+from benchlib.toolbase import base_env
 from benchlib.tools import FleetRunner, Phase
 from benchlib.workloads import HOST_GROUP, Workload
+
+
+def cold_env() -> dict[str, str]:
+    """The environment for profiled runs: no persistence daemon, so every run pays its own
+    connections and agents (the cost being decomposed)."""
+    return dict(base_env(), FLEET_PERSIST="0")
 
 
 def _median(runs: list[Measurement]) -> dict[str, float]:
@@ -44,7 +51,7 @@ def _measure(bench: BenchHosts, argv: list[str], out: Path, label: str, runs: in
     for run in range(runs):
         bench.settle()
         before = bench.target_cpu_seconds() or 0.0
-        m = run_measured(argv, env=FleetRunner().env(), log=out / f"{label}-{run}.log")
+        m = run_measured(argv, env=cold_env(), log=out / f"{label}-{run}.log")
         if m.exit_code != 0:
             raise RuntimeError(f"{label}: exit code {m.exit_code}, see {out / f'{label}-{run}.log'}")
         bench.settle()
@@ -114,14 +121,14 @@ def profiles(inventory: Path, workload: Workload, hosts: int, out: Path, py_spy:
     apply = FleetRunner().command(Phase.REAPPLY, inventory, workload.playbook, out / "profiled.json", hosts)[3:]
     prof = out / "reapply.prof"
     subprocess.run([sys.executable, "-c", CPU_PROFILE, str(prof), json.dumps(apply)], check=True,
-                   stdout=subprocess.DEVNULL, env=FleetRunner().env())
+                   stdout=subprocess.DEVNULL, env=cold_env())
     text = profiling.cprofile_by_area(prof) + "\n" + profiling.cprofile_summary(prof)
     spy = shutil.which("py-spy")
     if py_spy and spy:
         raw = out / "reapply.pyspy.txt"
         subprocess.run([spy, "record", "--format", "raw", "--rate", "250", "--gil", "-o", str(raw), "--",
                         sys.executable, "-m", "fleet", *apply], check=True, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, env=FleetRunner().env())
+                       stderr=subprocess.DEVNULL, env=cold_env())
         text += "\n== py-spy (250 Hz, GIL-holding samples only)\n" + profiling.folded_summary(raw)
     elif py_spy:
         text += "\npy-spy not found on PATH (pip install py-spy)\n"
@@ -146,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
             hosts.reset()
             inventory = hosts.write_ansible_inventory(hosts.base.parent / "inventory.yml")
             converge = FleetRunner().command(Phase.FIRST, inventory, workload.playbook, out / "first.json", args.hosts)
-            if run_measured(converge, env=FleetRunner().env(), log=out / "first.log").exit_code != 0:
+            if run_measured(converge, env=cold_env(), log=out / "first.log").exit_code != 0:
                 raise RuntimeError(f"the converging apply failed: see {out / 'first.log'}")
             report = "## Cost decomposition (medians)\n\n" + decomposition(
                 bench, inventory, workload, args.hosts, out, args.runs)
