@@ -15,7 +15,13 @@ import yaml
 
 from fleet.errors import InputError, Location
 
-_BaseLoader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_STR_TAG = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
+# First characters for which some implicit resolver (bool, int, float, null, timestamp, merge,
+# value) may match; any other plain scalar is a string without trying a regular expression.
+# (A resolver registered for any first character, key None, turns the shortcut off.)
+_RESOLVER_FIRST_CHARS = frozenset(c for c in _BaseLoader.yaml_implicit_resolvers if c)
+_ANY_FIRST_CHAR = None in _BaseLoader.yaml_implicit_resolvers
 
 
 class SourceDict(dict):
@@ -48,6 +54,28 @@ class _Loader(_BaseLoader):
 
     source_path = "<string>"
 
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._scalar_tags: dict[str, str] = {}
+
+    def resolve(self, kind: type, value: Any, implicit: tuple[bool, bool]) -> str:
+        """PyYAML's resolution, made cheap for the common case: the parser calls this for every
+        node, and large inventories have ~10^5 of them. No path resolvers are registered, so a
+        plain scalar's tag depends on its text alone and can be remembered."""
+        if kind is not yaml.ScalarNode:
+            return super().resolve(kind, value, implicit)
+        if not implicit[0] or (value and value[0] not in _RESOLVER_FIRST_CHARS and not _ANY_FIRST_CHAR):
+            return _STR_TAG
+        tag = self._scalar_tags.get(value)
+        if tag is None:
+            tag = self._scalar_tags[value] = super().resolve(kind, value, implicit)
+        return tag
+
+    def _construct(self, node: yaml.Node) -> Any:
+        if node.tag == _STR_TAG and type(node) is yaml.ScalarNode:
+            return node.value
+        return self.construct_object(node, deep=True)
+
     def _loc(self, node: yaml.Node) -> Location:
         return Location(self.source_path, node.start_mark.line + 1)
 
@@ -56,19 +84,19 @@ class _Loader(_BaseLoader):
         result = SourceDict(location=self._loc(node))
         yield result
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=True)
+            key = self._construct(key_node)
             try:
                 hash(key)
             except TypeError:
                 raise InputError("mapping key is not hashable", self._loc(key_node)) from None
             if key in result:
                 raise InputError(f"duplicate key {key!r}", self._loc(key_node))
-            result[key] = self.construct_object(value_node, deep=True)
+            result[key] = self._construct(value_node)
 
     def construct_source_sequence(self, node: yaml.SequenceNode) -> Iterator[SourceList]:
         result = SourceList(location=self._loc(node))
         yield result
-        result.extend(self.construct_object(child, deep=True) for child in node.value)
+        result.extend(self._construct(child) for child in node.value)
 
 
 _Loader.add_constructor(
