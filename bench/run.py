@@ -44,6 +44,16 @@ def _names(text: str) -> list[str]:
     return [v.strip() for v in text.split(",") if v.strip()]
 
 
+def _limit(text: str) -> tuple[str, str, int]:
+    """``[WORKLOAD:]TOOL=N`` -> (workload or "", tool, N)."""
+    try:
+        target, count = text.rsplit("=", 1)
+        workload, _, tool = target.rpartition(":")
+        return workload, tool, int(count)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected [WORKLOAD:]TOOL=N, got {text!r}") from None
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--hosts", type=_ints, default=[1, 10, 50], help="host counts (default 1,10,50)")
@@ -54,6 +64,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"tool(s), comma-separated, or all: {', '.join(c.name for c in RUNNERS)}")
     parser.add_argument("--fleet-hosts", type=_ints, default=[],
                         help="further host counts for fleet alone (e.g. 200,1000)")
+    parser.add_argument("--max-hosts", type=_limit, action="append", default=[], metavar="[WORKLOAD:]TOOL=N",
+                        help="measure TOOL only at host counts <= N (0: not at all), in every workload or "
+                             "in one; repeatable. For a session-sized comparison: Ansible at N=50 takes hours")
     parser.add_argument("--tools-dir", type=Path, default=default_tools_dir(),
                         help="where bench/setup_tools.py put the other tools' venvs (default %(default)s)")
     parser.add_argument("--out", type=Path, default=HERE / "RESULTS.md",
@@ -72,23 +85,31 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def plan(args: argparse.Namespace, tools: list[ToolRunner]) -> list[tuple[int, list[ToolRunner]]]:
-    """Host counts in order, each with the tools measured at it (fleet alone at ``--fleet-hosts``)."""
+def plan(args: argparse.Namespace, tools: list[ToolRunner], workload: str = "") -> list[tuple[int, list[ToolRunner]]]:
+    """Host counts in order, each with the tools measured at it (fleet alone at ``--fleet-hosts``;
+    a tool not beyond its ``--max-hosts``)."""
+    limits: dict[str, int] = {}
+    for scope, tool, count in args.max_hosts:
+        if scope in ("", workload):
+            limits[tool] = min(count, limits.get(tool, count))
     fleet = [t for t in tools if t.name == "fleet"]
-    sizes = [(count, tools) for count in args.hosts]
+    sizes = [(count, [t for t in tools if count <= limits.get(t.name, count)]) for count in args.hosts]
     sizes += [(count, fleet) for count in args.fleet_hosts if count not in args.hosts and fleet]
-    return sizes
+    return [(count, present) for count, present in sizes if present]
 
 
 def measure_workload(bench: BenchHosts, workload: workloads.Workload, tools: list[ToolRunner],
                      args: argparse.Namespace) -> list[SizeResult]:
     """Every size of one workload, the tools interleaved run by run."""
+    sizes = plan(args, tools, workload.name)
+    measured = {t.name for _, present in sizes for t in present}
+    tools = [t for t in tools if t.name in measured]
     suites = {t.name: Suite(t, workload, bench, timeout=args.timeout, quiet_wait=args.quiet_wait) for t in tools}
     if not args.no_warmup:
         for suite in suites.values():
             suite.warm_up()
     results: list[SizeResult] = []
-    for count, present in plan(args, tools):
+    for count, present in sizes:
         cells: list[tuple[Suite, Cell]] = [(suites[t.name], suites[t.name].prepare(count, args.forks or None))
                                            for t in present]
         for run in range(1, args.runs + 1):
