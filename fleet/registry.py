@@ -22,7 +22,15 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 from fleet.errors import InputError, Location
 
 PARAMS_CONFIG = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
-NAMESPACES = ("ansible.builtin.", "ansible.legacy.", "fleet.")
+NAMESPACES = ("ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general.", "fleet.")
+# Ansible names served by a fleet module of another name (one implementation, several names
+# users already write). A module file with the alias's own name, anywhere, wins.
+MODULE_ALIASES = {
+    "service": "systemd",
+    "systemd_service": "systemd",
+    "modprobe": "kernel_module",
+    "locale_gen": "locale",
+}
 
 
 def builtin_dir(kind: str) -> Path:
@@ -215,7 +223,11 @@ class ModuleRegistry:
                 spec = ModuleSpec(short, path, path.read_text("utf-8"))
                 self._loaded[short] = spec
                 return spec
-        return None
+        target = MODULE_ALIASES.get(short)
+        aliased = self.find(target) if target is not None else None
+        if aliased is not None:
+            self._loaded[short] = aliased
+        return aliased
 
     def names(self) -> list[str]:
         found: set[str] = set()
