@@ -25,9 +25,6 @@ import yaml
 from .conftest import build_tree, check_tree, load_module, matches, snapshot, substitute
 
 CASES = Path(__file__).parent / "cases"
-# A failing command/shell run currently trips over a runner bug (not a module bug); the
-# affected cases report xfail until fleet/agent/runner.py is fixed, then pass by themselves.
-RUNNER_BUG = "_status() got an unexpected keyword argument 'changed'"
 
 
 def _cases():
@@ -87,8 +84,6 @@ def test_case(module: str, case: dict, tmp_path: Path, run) -> None:
         assert snapshot(root) == before, "check mode changed the tree"
 
     result = run(module, params, check=False, diff=True)
-    if RUNNER_BUG in result["msg"]:
-        pytest.xfail("fleet/agent/runner.py: _imperative passes changed= that _status lacks")
     _assert_result(result, case, str(root), "apply")
     if kind == "state" and status == "changed" and "check_status" not in case:
         assert check["diff"]["fields"] == result["diff"]["fields"]
