@@ -1,0 +1,233 @@
+"""Manage a kernel parameter: persisted in a sysctl file and applied at runtime where allowed.
+
+Behaves like ``ansible.posix.sysctl``:
+
+* ``state: present`` puts ``name=value`` in ``sysctl_file``: the first line setting ``name``
+  is replaced (later duplicates of it are removed, since the last one would win at boot), or
+  the line is added at the end. A line that already has the value is left as it is, even
+  when written ``name = value``. ``state: absent`` removes every line setting ``name``.
+* ``value`` is compared as Ansible does: booleans (``yes``/``true``/``on``...) become ``1``
+  or ``0``; the runtime value is compared word by word, so ``32768 60999`` equals the
+  kernel's ``32768<TAB>60999`` (``net.ipv4.ip_local_port_range``).
+* The runtime value is ``/proc/sys/<name with dots as slashes>`` (a name whose first
+  separator is ``/`` is taken as a path; ``eth0.100`` style parts are written ``eth0/100``).
+  With ``reload: true`` (the default) or ``sysctl_set: true`` it is set whenever it differs,
+  even if the file already has the value (Ansible's ``reload`` does the same through
+  ``sysctl -p``).
+* A key unknown to the kernel fails the task unless ``ignoreerrors: true`` (then it is only
+  persisted) or neither ``reload`` nor ``sysctl_set`` asks for the runtime value.
+* Hosts that do not let the runtime value change (a container's read-only ``/proc/sys``,
+  no write permission) still get the file: the task reports ``changed`` with the warning
+  ``runtime: persisted, not applied at runtime: <reason>`` and is ``ok`` on the next run
+  (the runtime value is not a wanted field where it cannot be written; the registered
+  ``runtime_refused`` says why on every run). A write the kernel refuses although the file
+  looked writable (``EPERM``: a setting that needs ``CAP_SYS_ADMIN``) gives the same warning,
+  but then on every run, since nothing can tell beforehand. An invalid value (``EINVAL``)
+  fails the task before the file is written.
+
+Returns ``name``, ``value``, ``sysctl_file``, ``runtime_value`` (None for an unknown key)
+and ``runtime_refused`` (why the runtime value cannot be set here, or ``""``).
+
+Differences from Ansible: ``sysctl_file`` defaults to ``/etc/sysctl.d/99-fleet.conf``
+(Ansible: ``/etc/sysctl.conf``, which newer distributions no longer read at boot; a key set
+in ``/etc/sysctl.conf`` as well still wins there on Debian, through ``99-sysctl.conf``).
+Only the lines of ``name`` are touched (Ansible rewrites every line as ``key=value``), and
+``reload`` sets only this key at runtime, by writing ``/proc/sys`` directly (Ansible runs
+``sysctl -p`` on the whole file). ``proc_sys`` (default ``/proc/sys``) is a fleet extension
+for tests and image trees. The file's mode/owner/group parameters are not supported.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+from typing import Literal
+
+from fleet.agent.hostio import ModuleFailure, display_text, expand_path
+
+ALIASES = {"key": "name", "val": "value"}
+DIFF_TEXT = ("content",)
+TRUE = ("y", "yes", "on", "1", "true", "t")
+FALSE = ("n", "no", "off", "0", "false", "f")
+
+
+@dataclass
+class Params:
+    name: str
+    value: str | None = None
+    state: Literal["present", "absent"] = "present"
+    reload: bool = True
+    sysctl_set: bool = False
+    ignoreerrors: bool = False
+    sysctl_file: str = "/etc/sysctl.d/99-fleet.conf"
+    proc_sys: str = "/proc/sys"
+
+
+def parse_value(value) -> str:
+    """Ansible's ``_parse_value``: booleans as ``1``/``0``, other text stripped."""
+    if value is None:
+        return ""
+    text = str(value)
+    if text.lower() in TRUE:
+        return "1"
+    if text.lower() in FALSE:
+        return "0"
+    return text.strip()
+
+
+def same_value(a: str | None, b: str | None) -> bool:
+    """Ansible's ``_values_is_equal``: equal word by word (whitespace is not significant)."""
+    return a is not None and b is not None and a.split() == b.split()
+
+
+def proc_path(proc_sys: str, name: str) -> str:
+    """``/proc/sys`` path of a key: dots are separators, unless the first separator is ``/``."""
+    first = min((i for i in (name.find("."), name.find("/")) if i >= 0), default=-1)
+    slashed = first >= 0 and name[first] == "/"
+    rel = name if slashed else name.translate(str.maketrans("./", "/."))
+    return os.path.join(proc_sys, rel.strip("/"))
+
+
+def parse_line(line: str):
+    """``(key, value)`` of a sysctl.conf line, or None for blanks, comments and junk."""
+    text = line.strip()
+    if not text or text.startswith(("#", ";")) or "=" not in text:
+        return None
+    key, value = text.split("=", 1)
+    return key.strip(), value.strip()
+
+
+def file_value(content: str | None, name: str) -> str | None:
+    """The value the file gives ``name`` (the last line setting it wins), or None."""
+    found = None
+    for line in (content or "").splitlines():
+        parsed = parse_line(line)
+        if parsed and parsed[0] == name:
+            found = parsed[1]
+    return found
+
+
+def edit(content: str | None, name: str, value: str, state: str) -> str:
+    """The file with ``name`` set to ``value`` (present) or removed (absent)."""
+    lines = (content or "").splitlines(True)
+    out, done = [], False
+    for line in lines:
+        parsed = parse_line(line)
+        if not parsed or parsed[0] != name:
+            out.append(line)
+        elif state == "present" and not done:
+            done = True
+            out.append(line if parsed[1] == value and line.endswith("\n") else f"{name}={value}\n")
+    if state == "present" and not done:
+        if out and not out[-1].endswith("\n"):
+            out[-1] += "\n"
+        out.append(f"{name}={value}\n")
+    return "".join(out)
+
+
+def _has_cap(bit: int) -> bool:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> bit & 1)
+    except OSError:
+        pass
+    return False
+
+
+def runtime_refusal(path: str, exists: bool, proc_sys: str = "/proc/sys") -> str:
+    """Why the runtime value at ``path`` cannot be written here, or ``""`` (read-only check)."""
+    if not exists or os.access(path, os.W_OK):
+        return ""
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except OSError:
+        read_only = False
+    if read_only:
+        return f"{proc_sys} is read-only here (a container?)"
+    return f"{path} is not writable by this user"
+
+
+def _wants_runtime(p: Params) -> bool:
+    return p.state == "present" and (p.reload or p.sysctl_set)
+
+
+def observe(p: Params, host) -> dict:
+    name = p.name.strip()
+    if not name:
+        raise ModuleFailure("name cannot be blank")
+    path = expand_path(p.sysctl_file)
+    if os.path.isdir(path):
+        raise ModuleFailure(f"sysctl_file {path} is a directory")
+    real = os.path.realpath(path)
+    raw = host.read_bytes(real)
+    proc = proc_path(p.proc_sys, name)
+    runtime = host.read_text(proc) if os.path.isfile(proc) else None
+    cur = {
+        "name": name,
+        "path": path,
+        "real": real,
+        "content": display_text(raw),
+        "proc_path": proc,
+        "runtime_value": None if runtime is None else " ".join(runtime.split()),
+    }
+    refused = runtime_refusal(proc, runtime is not None, p.proc_sys)
+    if runtime is None and _wants_runtime(p):
+        refused = f"{name} is unknown to this kernel ({proc} does not exist)"
+    cur["runtime_refused"] = refused
+    cur["runtime"] = cur["runtime_value"]  # wanted only where it can be written (desired)
+    return cur
+
+
+def desired(p: Params, cur: dict) -> dict:
+    value = parse_value(p.value)
+    if p.state == "present" and not value:
+        raise ModuleFailure("value cannot be blank" if p.value is not None else "value cannot be None")
+    if cur["content"] is not None and cur["content"].startswith("(binary content"):
+        raise ModuleFailure(f"{cur['path']} is not a text file")
+    want: dict = {}
+    new = edit(cur["content"], cur["name"], value, p.state)
+    if new != (cur["content"] or ""):
+        want["content"] = new
+    if _wants_runtime(p):
+        if cur["runtime_value"] is None and not p.ignoreerrors:
+            raise ModuleFailure(
+                f"sysctl key {cur['name']} is unknown to this kernel ({cur['proc_path']} does not "
+                "exist); ignoreerrors: true persists it anyway"
+            )
+        if not cur["runtime_refused"] and not same_value(cur["runtime_value"], value):
+            want["runtime"] = " ".join(value.split())
+    return want
+
+
+def apply(p: Params, host, cur: dict, want: dict):
+    unapplied = {}
+    if "runtime" in want:
+        try:
+            with open(cur["proc_path"], "w") as handle:
+                handle.write(parse_value(p.value) + "\n")
+        except OSError as exc:
+            if exc.errno == errno.EINVAL:
+                raise ModuleFailure(f"setting {cur['name']} failed: {exc.strerror}") from None
+            unapplied["runtime"] = f"persisted, not applied at runtime: {exc.strerror or exc}"
+    elif _wants_runtime(p) and cur["runtime_refused"]:
+        unapplied["runtime"] = f"persisted, not applied at runtime: {cur['runtime_refused']}"
+    if "content" in want:
+        parent = os.path.dirname(cur["real"])
+        if parent and not os.path.isdir(parent):
+            host.mkdir(parent)
+        host.write_file(cur["real"], want["content"].encode("utf-8"))
+    return unapplied
+
+
+def result(p: Params, state: dict) -> dict:
+    return {
+        "name": state["name"],
+        "value": parse_value(p.value) if p.state == "present" else None,
+        "sysctl_file": state["path"],
+        "file_value": file_value(state["content"], state["name"]),
+        "runtime_value": state["runtime_value"],
+        "runtime_refused": state["runtime_refused"],
+    }

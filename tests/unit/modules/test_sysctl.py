@@ -1,0 +1,142 @@
+"""sysctl: value parsing and comparison, /proc/sys paths, the file edit, and honest reporting
+when the host refuses the runtime value (read-only /proc/sys, EPERM, EINVAL)."""
+
+from __future__ import annotations
+
+import builtins
+import errno
+import os
+from pathlib import Path
+
+import pytest
+
+from .conftest import load_module, run_module
+
+sysctl = load_module("sysctl")
+
+
+@pytest.mark.parametrize(("given", "parsed"), [
+    ("yes", "1"), ("True", "1"), ("on", "1"), ("no", "0"), ("False", "0"), (" 42 ", "42"),
+    ("32768 60999", "32768 60999"), (None, ""),
+])
+def test_parse_value_like_ansible(given, parsed) -> None:
+    assert sysctl.parse_value(given) == parsed
+
+
+def test_values_compared_word_by_word() -> None:
+    assert sysctl.same_value("32768\t60999", "32768 60999")
+    assert not sysctl.same_value("32768 60999", "32768")
+    assert not sysctl.same_value(None, "1")
+
+
+@pytest.mark.parametrize(("name", "rel"), [
+    ("net.ipv4.ip_forward", "net/ipv4/ip_forward"),
+    ("net/ipv4/ip_forward", "net/ipv4/ip_forward"),
+    ("net.ipv4.conf.eth0/100.rp_filter", "net/ipv4/conf/eth0.100/rp_filter"),
+    ("net/ipv4/conf/eth0.100/rp_filter", "net/ipv4/conf/eth0.100/rp_filter"),
+    ("kernel.kptr_restrict", "kernel/kptr_restrict"),
+])
+def test_proc_path(name: str, rel: str) -> None:
+    assert sysctl.proc_path("/proc/sys", name) == "/proc/sys/" + rel
+
+
+def test_edit_keeps_other_lines_byte_for_byte() -> None:
+    text = "# c\n  kernel.pid_max =  65536  \n;x\nvm.swappiness=1\n"
+    assert sysctl.edit(text, "vm.swappiness", "5", "present") == (
+        "# c\n  kernel.pid_max =  65536  \n;x\nvm.swappiness=5\n")
+    assert sysctl.edit(text, "vm.swappiness", "5", "absent") == "# c\n  kernel.pid_max =  65536  \n;x\n"
+    assert sysctl.file_value("a=1\na = 2\n", "a") == "2"  # the last one wins, as at boot
+
+
+def _proc(tmp_path: Path, rel: str, value: str) -> str:
+    path = tmp_path / "proc" / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(value)
+    return str(path)
+
+
+def _params(tmp_path: Path, **extra) -> dict:
+    return {"name": "kernel.kptr_restrict", "value": "1", "sysctl_file": str(tmp_path / "s.conf"),
+            "proc_sys": str(tmp_path / "proc"), **extra}
+
+
+@pytest.fixture
+def read_only_proc(monkeypatch, tmp_path: Path) -> str:
+    """/proc/sys as a container mounts it: readable, on a read-only file system."""
+    proc = _proc(tmp_path, "kernel/kptr_restrict", "0\n")
+    real_access, real_statvfs = os.access, os.statvfs
+
+    def access(path, mode, *args, **kwargs):
+        if str(path).startswith(str(tmp_path / "proc")) and mode & os.W_OK:
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    class ReadOnly:
+        f_flag = os.ST_RDONLY
+
+    def statvfs(path):
+        return ReadOnly() if str(path).startswith(str(tmp_path / "proc")) else real_statvfs(path)
+
+    monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(os, "statvfs", statvfs)
+    return proc
+
+
+def test_read_only_runtime_persists_warns_then_is_ok(read_only_proc: str, tmp_path: Path) -> None:
+    params = _params(tmp_path)
+    check = run_module("sysctl", params, check=True)
+    assert check["status"] == "changed" and check["diff"]["fields"] == ["content"]
+
+    first = run_module("sysctl", params)
+    assert first["status"] == "changed", first
+    assert first["warnings"] == [
+        f"runtime: persisted, not applied at runtime: {tmp_path / 'proc'} is read-only here (a container?)"]
+    assert (tmp_path / "s.conf").read_text() == "kernel.kptr_restrict=1\n"
+    assert Path(read_only_proc).read_text() == "0\n"
+    assert first["data"]["runtime_value"] == "0"
+    assert "read-only" in first["data"]["runtime_refused"]
+
+    again = run_module("sysctl", params)
+    assert again["status"] == "ok" and "warnings" not in again
+    assert "read-only" in again["data"]["runtime_refused"]  # still said, in the registered data
+
+
+def test_runtime_refusal_names_the_reason(read_only_proc: str, tmp_path: Path) -> None:
+    assert sysctl.runtime_refusal(read_only_proc, True, "/proc/sys") == "/proc/sys is read-only here (a container?)"
+    assert sysctl.runtime_refusal(str(tmp_path / "absent"), False) == ""
+
+
+def test_runtime_write_refused_by_kernel_is_a_warning(monkeypatch, tmp_path: Path) -> None:
+    proc = _proc(tmp_path, "kernel/kptr_restrict", "0\n")
+    real_open = builtins.open
+
+    def refusing_open(file, mode="r", *args, **kwargs):
+        if str(file) == proc and "w" in mode:
+            raise PermissionError(errno.EPERM, "Operation not permitted")
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", refusing_open)
+    result = run_module("sysctl", _params(tmp_path))
+    assert result["status"] == "changed", result
+    assert result["warnings"] == ["runtime: persisted, not applied at runtime: Operation not permitted"]
+    assert (tmp_path / "s.conf").read_text() == "kernel.kptr_restrict=1\n"
+
+
+def test_invalid_value_fails_before_the_file_is_written(monkeypatch, tmp_path: Path) -> None:
+    proc = _proc(tmp_path, "kernel/kptr_restrict", "0\n")
+    real_open = builtins.open
+
+    def invalid_open(file, mode="r", *args, **kwargs):
+        if str(file) == proc and "w" in mode:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", invalid_open)
+    result = run_module("sysctl", _params(tmp_path, value="7"))
+    assert result["status"] == "failed"
+    assert result["msg"] == "setting kernel.kptr_restrict failed: Invalid argument"
+    assert not (tmp_path / "s.conf").exists()
+
+
+def test_default_file_is_a_sysctl_d_drop_in() -> None:
+    assert sysctl.Params(name="x").sysctl_file == "/etc/sysctl.d/99-fleet.conf"
