@@ -95,6 +95,12 @@ class ModuleSpec:
         return TypeAdapter(self.namespace.Params)
 
     @cached_property
+    def connection_sensitive(self) -> bool:
+        """Can this module cut the management connection (``CONNECTION_SENSITIVE = True``)?
+        Its changes are then confirmed over a fresh connection (fleet.executor.guard)."""
+        return bool(getattr(self.namespace, "CONNECTION_SENSITIVE", False))
+
+    @cached_property
     def aliases(self) -> dict[str, str]:
         return dict(getattr(self.namespace, "ALIASES", {}))
 

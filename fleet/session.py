@@ -301,6 +301,10 @@ class ModuleCall:
     check: bool | None = None
     diff: bool | None = None
     stop: bool = False
+    # Connection guard (fleet.agent.guard): the module can cut the management connection
+    # (``sensitive``); ``guard`` is how long the host waits for confirmation before reverting.
+    sensitive: bool = False
+    guard: float | None = None
 
     def wire(self) -> dict:
         """The call as the agent reads it."""
@@ -313,6 +317,8 @@ class ModuleCall:
             entry["diff"] = self.diff
         if self.stop:
             entry["stop"] = True
+        if self.guard:
+            entry["guard"] = self.guard
         return entry
 
     def code(self) -> str:

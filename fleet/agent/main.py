@@ -14,7 +14,7 @@ import sys
 import time
 import types
 
-from fleet.agent import runner, wire
+from fleet.agent import guard, runner, wire
 
 
 class Agent:
@@ -26,6 +26,7 @@ class Agent:
         # it (a failed task ends a pipelined request): keep it until it is first needed.
         self.sources: dict = {}
         self.codes: dict = {}
+        self.guards: dict = {}  # connection guards armed by this agent: marker -> (module, params, snapshot)
 
     def load(self, name: str, sha: str):
         """Return the module namespace for ``sha``, executing it on first use: from bytecode
@@ -53,6 +54,8 @@ class Agent:
             return {"id": request.get("id"), "results": self.run(request, emit)}
         if op == "ping":
             return {"id": request.get("id"), "pong": True}
+        if op == "guard":
+            return guard.handle(request, self.guards)
         return {"id": request.get("id"), "error": f"unknown op {op!r}"}
 
     def run(self, request: dict, emit=None) -> list:
@@ -94,7 +97,8 @@ class Agent:
                 )
             else:
                 results.append(runner.execute(module, call.get("params") or {}, call.get("check", check),
-                                              call.get("diff", want_diff), deadline))
+                                              call.get("diff", want_diff), deadline, call.get("guard"),
+                                              self.guards))
             if call.get("stop") and results[-1]["status"] == "failed":
                 stopped = True
         return results[sent:]

@@ -16,6 +16,7 @@ import signal
 import threading
 import time
 
+from fleet.agent import guard as connection_guard
 from fleet.agent.hostio import HostReader, HostWriter, ModuleFailure, ReadOnlyHostError
 
 # How long past the task deadline a module may run before the agent interrupts it. Commands
@@ -32,12 +33,15 @@ def _on_alarm(signum, frame):
 
 
 def execute(
-    module, params: dict, check: bool, want_diff: bool, deadline: float | None = None
+    module, params: dict, check: bool, want_diff: bool, deadline: float | None = None,
+    guard: float | None = None, guards: dict | None = None,
 ) -> dict:
     """Run one call of ``module`` (a loaded module namespace) and return its result dict.
 
     With a ``deadline`` the call is interrupted shortly after it, so the agent always answers
-    (and stays usable) instead of leaving the controller to give up on it.
+    (and stays usable) instead of leaving the controller to give up on it. With ``guard``
+    (seconds), a connection-sensitive module's change is armed to revert itself unless the
+    controller confirms it (see :mod:`fleet.agent.guard`); ``guards`` keeps what is armed.
     """
     started = time.monotonic()
     alarm = (deadline is not None and hasattr(signal, "setitimer")
@@ -47,7 +51,7 @@ def execute(
         previous = signal.signal(signal.SIGALRM, _on_alarm)
         signal.setitimer(signal.ITIMER_REAL, max(deadline - started, 0.0) + OVERDUE_GRACE)
     try:
-        result = _execute(module, params, check, want_diff, deadline)
+        result = _execute(module, params, check, want_diff, deadline, guard, guards)
     except Overdue:
         result = _status(
             "failed",
@@ -62,7 +66,7 @@ def execute(
     return result
 
 
-def _execute(module, params: dict, check: bool, want_diff: bool, deadline) -> dict:
+def _execute(module, params: dict, check: bool, want_diff: bool, deadline, guard=None, guards=None) -> dict:
     try:
         p = module.Params(**params)
         reader = HostReader()
@@ -70,7 +74,7 @@ def _execute(module, params: dict, check: bool, want_diff: bool, deadline) -> di
         if hasattr(module, "run"):
             result = _imperative(module, p, reader, check, deadline)
         elif hasattr(module, "desired"):
-            result = _converge(module, p, reader, check, want_diff, deadline)
+            result = _converge(module, p, reader, check, want_diff, deadline, guard, guards)
         else:
             result = _status("ok", data=module.observe(p, reader))
     except ModuleFailure as exc:
@@ -130,7 +134,8 @@ def _imperative(module, p, reader: HostReader, check: bool, deadline) -> dict:
     return _status("changed" if changed else "ok", msg=data.pop("msg", ""), data=data)
 
 
-def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadline) -> dict:
+def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadline,
+              guard=None, guards=None) -> dict:
     current = module.observe(p, reader)
     want = module.desired(p, current)
     fields = differing(current, want)
@@ -140,6 +145,8 @@ def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadl
     diff = build_diff(current, want, fields, text_fields, want_diff)
     if check:
         return _status("changed", diff=diff, data=_data(module, p, current, text_fields))
+    guarded = bool(guard) and guards is not None and getattr(module, "CONNECTION_SENSITIVE", False)
+    saved = module.snapshot(p, reader) if guarded else None
     writer = HostWriter(reader.umask)
     writer.deadline = deadline
     unapplied = module.apply(p, writer, current, want) or {}
@@ -153,9 +160,12 @@ def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadl
             diff=build_diff(after, want, still, text_fields, want_diff),
             warnings=warnings,
         )
-    return _status(
+    result = _status(
         "changed", diff=diff, data=_data(module, p, after, text_fields), warnings=warnings
     )
+    if guarded:
+        result["guard"] = {"marker": connection_guard.arm(module, p, saved or {}, guard, guards), "seconds": guard}
+    return result
 
 
 def differing(current: dict, want: dict) -> list:

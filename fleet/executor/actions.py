@@ -136,7 +136,8 @@ def _call(ctx: ActionContext, module: str, args: dict[str, Any]) -> ModuleCall:
     if spec is None:
         raise InputError(f"{ctx.where}: unknown module {module!r}", ctx.location)
     params = spec.validate(args, ctx.where, ctx.location)
-    return ModuleCall(spec.name, spec.source, spec.sha, params, spec.compiled_code)
+    return ModuleCall(spec.name, spec.source, spec.sha, params, spec.compiled_code,
+                      sensitive=spec.connection_sensitive)
 
 
 def _truthy(value: Any) -> bool:

@@ -189,6 +189,18 @@ class HostConnection:
         self._started.append(session)
         return session
 
+    async def fresh_session(self, become_user: str | None) -> tuple[Transport, AgentSession]:
+        """A new transport and agent, never the daemon's nor this connection's: proof that the
+        host still accepts new connections. The caller closes both."""
+        transport = self.spec.build()
+        await transport.connect()
+        become = None if become_user is None else Become(become_user, self._become_password)
+        try:
+            return transport, await AgentSession.start(transport, self.name, self.interpreter, self._payload, become)
+        except BaseException:
+            await transport.close()
+            raise
+
     async def close(self) -> None:
         for session in self._sessions.values():
             with contextlib.suppress(Exception):  # closing must never mask the run's result

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
-from fleet.executor import actions
+from fleet.executor import actions, guard
 from fleet.executor.outcome import Outcome, label_text, loop_values
 from fleet.layers import Layer
 from fleet.playbook.models import Task
@@ -66,6 +66,12 @@ class Plan:
         return self.calls
 
     @property
+    def guarded(self) -> bool:
+        """Can this task cut the management connection? Its change is confirmed before the
+        tasks after it are sent."""
+        return any(call.sensitive for call in self.agent_calls)
+
+    @property
     def stops_here(self) -> bool:
         """Decided on the controller as a failure that ends the host's run of tasks."""
         failed = self.error is not None or (self.outcome is not None and self.outcome.status == "failed")
@@ -108,8 +114,9 @@ class TaskExecutor:
         start = 0
         while start < len(plans):
             end = start + 1
-            while end < len(plans) and plans[end].become_user == plans[start].become_user:
-                end += 1
+            while (end < len(plans) and plans[end].become_user == plans[start].become_user
+                   and not plans[end - 1].guarded):
+                end += 1  # a request ends after a change that must be confirmed (executor/guard.py)
             group = plans[start:end]
             calls = [dataclasses.replace(call, task=index + 1, check=self.state.check_for(p.task),
                                          diff=self.state.diff_for(p.task), stop=not p.ignore_errors)
@@ -140,6 +147,11 @@ class TaskExecutor:
                 if following is not None:
                     following.error = lost
                     reached = plans.index(following) + 1
+                break
+            last = group[-1]
+            if last.guarded and not last.ignore_errors and any(
+                    r.get("status") == "failed" for r in answers.get(end - 1, [])):
+                reached = end  # the change was rolled back: the host stops here, as after any failure
                 break
             start = end
         finished: list[TaskResult | None] = []
@@ -235,7 +247,14 @@ class TaskExecutor:
         state, task = self.state, plan.task
         try:
             session = await state.session(host, plan.variables, plan.become_user)
+            seconds = None
+            if any(call.sensitive for call in calls) and not state.check_for(task):
+                seconds = guard.guard_seconds(state.run.connections[host], plan.variables)
+                calls = guard.armed(calls, seconds) if seconds else calls
             results = await session.run(calls, state.check_for(task), state.diff_for(task), state.options.timeout)
+            if seconds:
+                results = await guard.settle(state.run.connections[host], plan.become_user, session, results,
+                                             seconds / 2)
         except AgentLost as exc:
             raise Unreachable(exc.message, exc.partial) from None
         except ConnectionFailed as exc:

@@ -89,7 +89,8 @@ class MuxClient:
         if not reply.get("ok"):
             writer.close()
             raise ConnectionFailed(str(reply.get("error")))
-        session = AgentSession(host, MuxAgentProcess(reader, writer), hello=reply["hello"])
+        hello = reply.get("hello")
+        session = AgentSession(host, MuxAgentProcess(reader, writer), hello=hello if isinstance(hello, dict) else {})
         session.leased = True
         return session
 

@@ -1,0 +1,90 @@
+"""The host side of the connection guard: confirm, roll back, or revert by itself (real forks)."""
+
+from __future__ import annotations
+
+import os
+import time
+import types
+from pathlib import Path
+
+from fleet.agent import guard, runner
+
+
+def _module(path: Path) -> types.SimpleNamespace:
+    """A connection-sensitive module that sets one file's text."""
+
+    class Params:
+        def __init__(self, content: str) -> None:
+            self.content = content
+
+    def observe(p, host):  # noqa: ANN001, ANN202
+        return {"content": host.read_text(str(path))}
+
+    def apply(p, host, current, want):  # noqa: ANN001, ANN202
+        host.write_file(str(path), p.content.encode())
+
+    def revert(p, host, saved):  # noqa: ANN001, ANN202
+        host.write_file(str(path), saved["content"].encode())
+
+    return types.SimpleNamespace(
+        Params=Params, CONNECTION_SENSITIVE=True, observe=observe, apply=apply, revert=revert,
+        desired=lambda p, current: {"content": p.content},
+        snapshot=lambda p, host: {"content": host.read_text(str(path))},
+        __name__="sensitive")
+
+
+def _wait_for(predicate, seconds: float = 5.0) -> bool:  # noqa: ANN001
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_unconfirmed_change_reverts_by_itself(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_text("old")
+    guards: dict = {}
+    result = runner.execute(_module(path), {"content": "new"}, False, False, None, 0.3, guards)
+    assert result["status"] == "changed" and path.read_text() == "new"
+    marker = result["guard"]["marker"]
+    assert os.path.exists(marker)
+    assert _wait_for(lambda: path.read_text() == "old"), "the watchdog did not revert"
+    assert not os.path.exists(marker)
+    # too late to confirm: the controller learns the host already reverted
+    assert guard.handle({"action": "confirm", "markers": [marker]}, guards)["guard"] == {marker: "expired"}
+
+
+def test_confirmed_change_stays(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_text("old")
+    result = runner.execute(_module(path), {"content": "new"}, False, False, None, 0.3, {})
+    marker = result["guard"]["marker"]
+    # a fresh agent (empty guards) confirms: only the marker matters
+    assert guard.handle({"action": "confirm", "markers": [marker]}, {})["guard"] == {marker: "confirmed"}
+    time.sleep(1.0)
+    assert path.read_text() == "new"
+
+
+def test_rollback_reverts_at_once_in_reverse_order(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_text("v0")
+    guards: dict = {}
+    module = _module(path)
+    first = runner.execute(module, {"content": "v1"}, False, False, None, 30, guards)["guard"]["marker"]
+    second = runner.execute(module, {"content": "v2"}, False, False, None, 30, guards)["guard"]["marker"]
+    answer = guard.handle({"action": "rollback", "markers": [first, second]}, guards)["guard"]
+    assert answer == {first: "rolled back", second: "rolled back"}
+    assert path.read_text() == "v0"  # v2 undone to v1, then v1 to v0
+    assert guards == {}
+
+
+def test_check_mode_and_unguarded_calls_arm_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "f"
+    path.write_text("old")
+    guards: dict = {}
+    checked = runner.execute(_module(path), {"content": "new"}, True, False, None, 30, guards)
+    assert checked["status"] == "changed" and "guard" not in checked and path.read_text() == "old"
+    plain = runner.execute(_module(path), {"content": "new"}, False, False, None, None, guards)
+    assert plain["status"] == "changed" and "guard" not in plain and guards == {}
