@@ -1,0 +1,506 @@
+"""Manage OpenSSH server settings: a validated drop-in file or managed lines in sshd_config.
+
+Ansible has no such module (playbooks use template or lineinfile); this one knows sshd's rules.
+
+* ``settings`` maps keywords to values: ``{PasswordAuthentication: false, ClientAliveInterval:
+  300, Ciphers: [aes256-gcm@openssh.com, chacha20-poly1305@openssh.com], AllowUsers: [alice]}``.
+  Booleans become ``yes``/``no``; lists are joined with commas for algorithm keywords
+  (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms, ...), written as one line per item for
+  Port, ListenAddress, HostKey, HostCertificate and Subsystem, and joined with spaces
+  otherwise (AllowUsers, AcceptEnv, AuthorizedKeysFile, ...). Keywords are case-insensitive
+  (a keyword given twice is refused); ``Match`` blocks are not managed (refused).
+* **Drop-in** (the default, ``path: /etc/ssh/sshd_config.d/50-fleet.conf``): fleet owns the
+  whole file, one line per setting in the order given. ``state: absent`` removes the file.
+* **Main file** (``path`` is ``main_config``, i.e. ``/etc/ssh/sshd_config``): each setting owns
+  the active lines of its keyword before the first ``Match`` block: the first one is replaced,
+  the others removed; a missing keyword goes after its commented-out default (``#Keyword``),
+  else before the first ``Match``, else at the end. Lines already right are left untouched.
+  ``state: absent`` removes the keywords' active lines (values ignored).
+* sshd uses the **first** value it reads for most keywords, and Debian's main file starts with
+  ``Include /etc/ssh/sshd_config.d/*.conf``: a drop-in beats later lines of the main file, and
+  a drop-in sorting earlier than yours beats yours. The module follows the Include lines
+  itself and reports ``overridden`` (keyword -> the ``file:line`` that wins); accumulating
+  keywords (Port, ListenAddress, HostKey, AllowUsers/Groups, DenyUsers/Groups, AcceptEnv)
+  report the other files that add values. Both are warnings after a change. ``effective`` is
+  what ``sshd -T -f main_config`` (read-only; needs root) says for each keyword, when it can.
+  A drop-in that ``main_config`` does not include is reported (``included: false``).
+* ``validate`` (default ``sshd -t -f %s``) runs before anything is replaced, on a temporary
+  complete main configuration: for a drop-in, a copy of ``main_config`` whose Include lines
+  name the candidate file in its place (glob order kept). A refusal leaves every file as it
+  was. ``validate: null`` skips it.
+* After a content change sshd is reloaded (``systemctl reload SERVICE``; ``service`` defaults
+  to ``ssh`` on Debian, else ``sshd``) unless ``reload: false``; when systemd or the service is
+  not running the file is written and a warning says it was not reloaded.
+* ``backup: true`` keeps a timestamped copy (``backup_file``); ``mode`` applies to the file
+  (a new file gets ``0644``).
+* Connection-sensitive: ``snapshot``/``revert`` restore the file's previous bytes and mode and
+  reload sshd again, for the engine's fresh-connection check.
+"""
+
+from __future__ import annotations
+
+import base64
+import glob
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
+
+ALIASES = {"dest": "path"}
+DIFF_TEXT = ("content",)
+CONNECTION_SENSITIVE = True
+HEADER = "# Managed by fleet (sshd_config): local changes are overwritten.\n"
+SSHDIR = "/etc/ssh"  # where sshd resolves relative Include paths
+COMMA = {"ciphers", "macs", "kexalgorithms", "hostkeyalgorithms", "pubkeyacceptedalgorithms",
+         "hostbasedacceptedalgorithms", "casignaturealgorithms", "gssapikexalgorithms",
+         "pubkeyacceptedkeytypes", "hostbasedacceptedkeytypes"}
+LINES = {"port", "listenaddress", "hostkey", "hostcertificate", "subsystem"}
+ACCUMULATE = {"port", "listenaddress", "hostkey", "hostcertificate", "allowusers", "denyusers",
+              "allowgroups", "denygroups", "acceptenv"}
+SYNONYMS = {"challengeresponseauthentication": "kbdinteractiveauthentication",
+            "pubkeyacceptedkeytypes": "pubkeyacceptedalgorithms",
+            "hostbasedacceptedkeytypes": "hostbasedacceptedalgorithms"}
+KEYWORD = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+LINE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]*)(?:\s*=\s*|\s+|$)(.*?)\s*$")
+
+
+@dataclass
+class Params:
+    settings: dict[str, Any] = field(default_factory=dict)
+    path: str = "/etc/ssh/sshd_config.d/50-fleet.conf"
+    state: Literal["present", "absent"] = "present"
+    main_config: str = "/etc/ssh/sshd_config"
+    validate: str | None = "sshd -t -f %s"
+    reload: bool = True
+    service: str | None = None
+    backup: bool = False
+    mode: int | str | None = None
+
+
+def canonical(keyword: str) -> str:
+    low = keyword.lower()
+    return SYNONYMS.get(low, low)
+
+
+def _text(keyword: str, value) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        raise ModuleFailure(f"settings.{keyword}: a value is required (null given)")
+    text = str(value)
+    if not text.strip() or "\n" in text or "\r" in text:
+        raise ModuleFailure(f"settings.{keyword}: {text!r} is not a one-line value")
+    return text.strip()
+
+
+def setting_lines(settings: dict, values: bool = True) -> list:
+    """``[(canonical keyword, [config line, ...])]`` in the order given; refuses bad input.
+
+    ``values=False`` checks the keywords only (state=absent ignores the values).
+    """
+    out, seen = [], {}
+    for keyword, value in settings.items():
+        if not KEYWORD.match(str(keyword)):
+            raise ModuleFailure(f"settings: {keyword!r} is not an sshd keyword")
+        key = canonical(keyword)
+        if key in ("match", "include"):
+            raise ModuleFailure(f"settings: {keyword} is not managed by this module")
+        if key in seen:
+            raise ModuleFailure(f"settings: {keyword} given twice (also as {seen[key]})")
+        seen[key] = keyword
+        if not values:
+            out.append((key, []))
+        elif isinstance(value, (list, tuple)):
+            if not value:
+                raise ModuleFailure(f"settings.{keyword}: an empty list sets nothing")
+            items = [_text(keyword, v) for v in value]
+            if key in LINES:
+                out.append((key, [f"{keyword} {v}" for v in items]))
+            else:
+                joined = ("," if key in COMMA else " ").join(items)
+                out.append((key, [f"{keyword} {joined}"]))
+        else:
+            out.append((key, [f"{keyword} {_text(keyword, value)}"]))
+    return out
+
+
+def split_line(line: str) -> tuple:
+    """``(canonical keyword, value)`` of a config line; ``(None, None)`` for comments/blanks."""
+    match = LINE.match(line)
+    if not match or line.lstrip().startswith("#"):
+        return None, None
+    return canonical(match.group(1)), match.group(2)
+
+
+def _norm(line: str) -> tuple:
+    key, value = split_line(line)
+    return key, " ".join((value or "").split())
+
+
+def render_dropin(settings: dict) -> str:
+    return HEADER + "".join(line + "\n" for _key, lines in setting_lines(settings) for line in lines)
+
+
+def edit_main(text: str, settings: dict, absent: bool) -> str:
+    """The main file with each setting's keyword owned by the module (see the docs)."""
+    lines = text.splitlines(True)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    top = len(lines)
+    for i, line in enumerate(lines):
+        if split_line(line)[0] == "match":
+            top = i
+            break
+    for key, new in setting_lines(settings, not absent):
+        new = [n + "\n" for n in new]
+        found = [i for i in range(top) if split_line(lines[i])[0] == key]
+        if found and [_norm(lines[i]) for i in found] == [_norm(n) for n in new]:
+            continue
+        if found:
+            at = found[0]
+        else:
+            if absent:
+                continue
+            commented = [i for i in range(top) if _commented_key(lines[i]) == key]
+            at = commented[0] + 1 if commented else top
+        for i in reversed(found):
+            del lines[i]
+        lines[at:at] = new
+        top += len(new) - len(found)
+    return "".join(lines)
+
+
+def _commented_key(line: str) -> str | None:
+    stripped = line.lstrip()
+    if not stripped.startswith("#"):
+        return None
+    return split_line(stripped.lstrip("#"))[0]
+
+
+# -- what sshd will read: Include lines followed, first value wins --------------------------
+
+
+def _words(value: str) -> list:
+    import shlex
+
+    try:
+        return shlex.split(value, comments=True)
+    except ValueError:
+        return value.split()
+
+
+def _abs(pattern: str) -> str:
+    return pattern if pattern.startswith("/") else os.path.join(SSHDIR, pattern)
+
+
+def glob_covers(pattern: str, path: str) -> bool:
+    """Whether glob ``pattern`` would match ``path`` (component by component, like glob(3))."""
+    import fnmatch
+
+    a, b = _abs(pattern).split("/"), path.split("/")
+    return len(a) == len(b) and all(fnmatch.fnmatchcase(y, x) for x, y in zip(a, b))
+
+
+def expand(pattern: str, path: str, present: bool) -> list:
+    """Files an Include pattern names, in sshd's order, as if ``path`` were (not) present."""
+    found = sorted(glob.glob(_abs(pattern)))
+    if glob_covers(pattern, path):
+        found = [f for f in found if f != path]
+        if present:
+            found = sorted(found + [path])
+    return found
+
+
+def records(host, main: str, path: str, content: bytes | None) -> list:
+    """Every active ``(keyword, value, file, line)`` sshd reads from ``main``, in order.
+
+    ``path`` is read as ``content`` (None: absent). Match blocks end at the end of their file.
+    """
+    out: list = []
+
+    def read(name: str, data, depth: int) -> None:
+        if data is None or depth > 16:
+            return
+        conditional = False
+        for n, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
+            key, value = split_line(line)
+            if key == "match":
+                conditional = value.strip().lower() != "all"
+            elif key is None or conditional:
+                continue
+            elif key == "include":
+                for pattern in _words(value):
+                    for f in expand(pattern, path, content is not None):
+                        read(f, content if f == path else _file_bytes(host, f), depth + 1)
+            else:
+                out.append((key, value, name, n))
+
+    read(main, content if main == path else _file_bytes(host, main), 0)
+    return out
+
+
+def _file_bytes(host, path: str) -> bytes | None:
+    return host.read_bytes(path) if os.path.isfile(path) else None
+
+
+def analyse(p: Params, host, path: str, content: bytes | None, main: str) -> dict:
+    """``overridden`` (keyword -> what wins instead) and ``included`` for the given content."""
+    recs = records(host, main, path, content)
+    ours = {} if p.state == "absent" else dict(setting_lines(p.settings))
+    names = {canonical(k): k for k in p.settings}
+    overridden = {}
+    for key in ours:
+        hits = [r for r in recs if r[0] == key]
+        if key in ACCUMULATE:
+            others = [r for r in hits if r[2] != path]
+            if others:
+                overridden[names[key]] = "values accumulate: " + "; ".join(
+                    f"{f}:{n} adds {v}" for _k, v, f, n in others)
+        elif hits and hits[0][2] != path:
+            _k, value, where, n = hits[0]
+            overridden[names[key]] = f"{where}:{n} sets {value} first (sshd uses the first value)"
+    included = path == main or any(r[2] == path for r in recs) or not ours
+    return {"overridden": overridden, "included": included}
+
+
+def parse_sshd_t(text: str) -> dict:
+    """``sshd -T`` output as keyword -> list of values (repeated keywords accumulate)."""
+    out: dict = {}
+    for line in text.splitlines():
+        if line.strip():
+            key, _sep, value = line.strip().partition(" ")
+            out.setdefault(key.lower(), []).append(value.strip())
+    return out
+
+
+def effective(p: Params, host, main: str) -> tuple:
+    """``({keyword: value or [values]}, "")`` from ``sshd -T``, or ``(None, why not)``."""
+    sshd = which("sshd")
+    if sshd is None:
+        return None, "sshd is not installed"
+    rc, out, err = host.query([sshd, "-T", "-f", main])
+    if rc != 0:
+        return None, (err.strip().splitlines() or [f"sshd -T exited {rc}"])[-1]
+    parsed = parse_sshd_t(out)
+    values = {}
+    for keyword in p.settings:
+        got = parsed.get(canonical(keyword))
+        values[keyword] = None if got is None else got[0] if len(got) == 1 else got
+    return values, ""
+
+
+def which(name: str) -> str | None:
+    dirs = os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
+    for d in dirs:
+        candidate = os.path.join(d, name)
+        if d and os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
+            return candidate
+    return None
+
+
+# -- state ------------------------------------------------------------------------------
+
+
+def _paths(p: Params) -> tuple:
+    path, main = expand_path(p.path), expand_path(p.main_config)
+    return os.path.realpath(path), os.path.realpath(main)
+
+
+def observe(p: Params, host) -> dict:
+    path, main = _paths(p)
+    if os.path.isdir(path):
+        raise ModuleFailure(f"{path} is a directory")
+    raw = host.read_bytes(path)
+    cur: dict = {"path": path, "main_config": main, "raw": raw, "content": display_text(raw),
+                 "umask": host.umask, "info": host.path_info(path, follow=True)}
+    if cur["info"] is not None:
+        cur["mode"] = cur["info"]["mode"]
+    cur.update(analyse(p, host, path, raw, main))
+    cur["effective"], cur["effective_error"] = effective(p, host, main) if p.settings else ({}, "")
+    return cur
+
+
+def new_content(p: Params, cur: dict) -> bytes | None:
+    raw, absent = cur["raw"], p.state == "absent"
+    if cur["path"] != cur["main_config"]:
+        setting_lines(p.settings, not absent)
+        return None if absent else render_dropin(p.settings).encode()
+    if raw is None:
+        raise ModuleFailure(f"{cur['path']} does not exist: the main file is only edited")
+    return edit_main(raw.decode("utf-8", "surrogateescape"), p.settings, absent).encode(
+        "utf-8", "surrogateescape")
+
+
+def desired(p: Params, cur: dict) -> dict:
+    new = new_content(p, cur)
+    want = {} if new == cur["raw"] else {"content": display_text(new)}
+    if new is not None:
+        want.update(wanted_attrs(p.mode, None, None, cur["info"], False, cur["umask"]))
+    return want
+
+
+def validation_main(main_text: str, path: str, candidate: str | None) -> str:
+    """``main_config`` with its Include lines naming ``candidate`` where ``path`` would be."""
+    out = []
+    for line in main_text.splitlines(True):
+        key, value = split_line(line)
+        if key != "include" or not any(glob_covers(w, path) for w in _words(value)):
+            out.append(line)
+            continue
+        files = []
+        for word in _words(value):
+            if not glob_covers(word, path):
+                files.append(word)
+                continue
+            for f in expand(word, path, candidate is not None):
+                files.append(candidate if f == path else f)
+        quoted = " ".join(f'"{f}"' if re.search(r"\s", f) else f for f in files)
+        out.append(f"Include {quoted}\n" if files else "# (include emptied for validation)\n")
+    return "".join(out)
+
+
+def check_config(p: Params, host, cur: dict, new: bytes | None) -> None:
+    """Run ``validate`` on a complete temporary main configuration; ModuleFailure if refused."""
+    if not p.validate:
+        return
+    import tempfile
+
+    from fleet.agent.commands import substitute_path
+
+    tmp = tempfile.mkdtemp(prefix="fleet-sshd-")
+    try:
+        path, main = cur["path"], cur["main_config"]
+        if path == main:
+            target = os.path.join(tmp, "sshd_config")
+            _write(target, new or b"")
+        else:
+            candidate = None
+            if new is not None:
+                candidate = os.path.join(tmp, os.path.basename(path))
+                _write(candidate, new)
+            main_raw = host.read_bytes(main)
+            target = os.path.join(tmp, "main_config")
+            if main_raw is None:
+                target = candidate or target
+                if candidate is None:
+                    return
+            else:
+                text = validation_main(main_raw.decode("utf-8", "surrogateescape"), path, candidate)
+                _write(target, text.encode("utf-8", "surrogateescape"))
+        argv = substitute_path(p.validate, target)
+        if "/" not in argv[0]:
+            argv[0] = which(argv[0]) or argv[0]
+        rc, out, err = host.run(argv)
+        if rc != 0:
+            why = (err.strip() or out.strip() or f"exit {rc}").replace(tmp + "/", "")
+            raise ModuleFailure(f"sshd refused the new configuration, nothing was replaced: {why}")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _write(path: str, data: bytes) -> None:
+    with open(path, "wb") as handle:
+        handle.write(data)
+
+
+def reload_sshd(p: Params, host) -> str | None:
+    """Reload sshd; a warning text when it cannot be (systemd or the service not running)."""
+    if not os.path.isdir("/run/systemd/system"):
+        return "written, not reloaded: systemd is not running"
+    service = p.service or ssh_service()
+    rc, out, _err = host.query(["systemctl", "is-active", service])
+    if out.strip() != "active":
+        return f"written, not reloaded: {service}.service is {out.strip() or 'not active'}"
+    rc, out, err = host.run(["systemctl", "reload", service])
+    if rc != 0:
+        raise ModuleFailure(f"systemctl reload {service} failed: {(err or out).strip()}")
+    return None
+
+
+def ssh_service() -> str:
+    for d in ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"):
+        if os.path.exists(os.path.join(d, "ssh.service")):
+            return "ssh"
+    return "sshd"
+
+
+def apply(p: Params, host, cur: dict, want: dict):
+    path = cur["path"]
+    new = new_content(p, cur)
+    if "content" not in want:
+        host.set_attrs(path, {"mode": want["mode"]})
+        return None
+    check_config(p, host, cur, new)
+    if p.backup and cur["raw"] is not None:
+        p.__dict__["_backup_file"] = host.backup(path)
+    if new is None:
+        host.remove(path)
+    else:
+        parent = os.path.dirname(path)
+        if not os.path.isdir(parent):
+            host.mkdir(parent, mode="0755")
+        mode = want.get("mode") or (None if cur["info"] else "0644")
+        host.write_file(path, new, mode=mode)
+    warnings = {}
+    if p.reload:
+        why = reload_sshd(p, host)
+        if why:
+            warnings["reload"] = why
+    after = analyse(p, host, path, new, cur["main_config"])
+    for keyword, why in after["overridden"].items():
+        warnings[keyword] = why
+    if not after["included"]:
+        warnings["path"] = f"{cur['main_config']} does not include {path}: it has no effect"
+    return warnings
+
+
+def result(p: Params, state: dict) -> dict:
+    out = {"path": state["path"], "main_config": state["main_config"],
+           "overridden": state["overridden"], "included": state["included"],
+           "effective": state["effective"]}
+    if state["effective_error"]:
+        out["effective_error"] = state["effective_error"]
+    if state.get("mode"):
+        out["mode"] = state["mode"]
+    if p.__dict__.get("_backup_file"):
+        out["backup_file"] = p.__dict__["_backup_file"]
+    return out
+
+
+# -- connection safety --------------------------------------------------------------------
+
+
+def snapshot(p: Params, host) -> dict:
+    """The file the apply may change (bytes as base64, mode, owner), read-only."""
+    path, _main = _paths(p)
+    return {"files": [file_snapshot(host, path)]}
+
+
+def revert(p: Params, host, snap: dict) -> None:
+    """Put the snapshot's files back exactly, then reload sshd so the old config is live."""
+    for entry in snap["files"]:
+        restore_file(host, entry)
+    if p.reload:
+        reload_sshd(p, host)
+
+
+def file_snapshot(host, path: str) -> dict:
+    info = host.path_info(path, follow=True)
+    raw = host.read_bytes(path) if info is not None else None
+    entry: dict = {"path": path, "content": None}
+    if raw is not None and info is not None:
+        entry.update(content=base64.b64encode(raw).decode("ascii"), mode=info["mode"],
+                     uid=info["uid"], gid=info["gid"])
+    return entry
+
+
+def restore_file(host, entry: dict) -> None:
+    if entry["content"] is None:
+        if os.path.isfile(entry["path"]) or os.path.islink(entry["path"]):
+            host.remove(entry["path"])
+        return
+    host.write_file(entry["path"], base64.b64decode(entry["content"]), mode=entry["mode"],
+                    owner=entry["uid"], group=entry["gid"])
