@@ -1,0 +1,317 @@
+"""systemd (also ``service``/``systemd_service``): show parsing, decisions, command plans, and
+whole runs against a fake ``systemctl`` (state in a JSON file, every call logged)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from fleet.errors import InputError
+from fleet.registry import ModuleRegistry
+
+from .conftest import load_module, run_module
+from .fakes import SYSTEMCTL, install
+
+mod = load_module("systemd")
+MUTATING = {"start", "stop", "restart", "reload", "enable", "disable", "mask", "unmask",
+            "daemon-reload", "daemon-reexec"}
+
+
+def unit(active: str = "active", ufs: str = "enabled", **extra) -> dict:
+    data = {"LoadState": "loaded", "ActiveState": active,
+            "SubState": "running" if active == "active" else "dead", "UnitFileState": ufs,
+            "Type": "simple", "RemainAfterExit": "no", "NeedDaemonReload": "no",
+            "InvocationID": "0" * 32, "CanReload": "yes", "Description": "test unit"}
+    data.update(extra)
+    return data
+
+
+@pytest.fixture
+def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    return install(monkeypatch, tmp_path, {"systemctl": SYSTEMCTL}, {"units": {
+        "web.service": unit("inactive", "disabled", aliases=["www.service"]),
+        "db.service": unit("active", "enabled"),
+        "boot.service": unit("inactive", "static", Type="oneshot"),
+        "nginx.service": unit("active", "enabled", CanReload="no"),
+    }})
+
+
+def mutations(host) -> list:
+    return [c for c in host.calls() if set(c) & MUTATING]
+
+
+def converge(host, args: dict) -> dict:
+    """check mode (no mutation), then apply; returns the apply's result."""
+    host.clear()
+    check = run_module("systemd", args, check=True)
+    assert mutations(host) == [], host.calls()
+    first = run_module("systemd", args)
+    assert first["status"] == check["status"], (check, first)
+    return first
+
+
+# -- parsing -----------------------------------------------------------------------------
+
+
+def test_parse_show_blocks_and_multiline_exec() -> None:
+    text = (
+        "Id=a.service\nDescription={weird} description\nExecStart={ path=/bin/a ; argv[]=/bin/a\n"
+        "  -x ; ignore_errors=no }\nActiveState=active\n\nId=b.service\nActiveState=inactive\n"
+    )
+    units = mod.parse_show(text)
+    assert [u["Id"] for u in units] == ["a.service", "b.service"]
+    assert units[0]["Description"] == "{weird} description"  # not taken as multi-line
+    assert units[0]["ExecStart"].startswith("{ path=/bin/a") and units[0]["ExecStart"].endswith("}")
+    assert units[0]["ActiveState"] == "active" and units[1]["ActiveState"] == "inactive"
+
+
+# -- decisions and plans (pure) ----------------------------------------------------------
+
+
+def current(**kw) -> dict:
+    cur = {"ran": [], "status": {"Id": "web.service", "LoadState": "loaded"}, "unit": "web.service",
+           "unit_file_state": "disabled", "enabled": False, "masked": False, "found": True,
+           "state": "stopped"}
+    cur.update(kw)
+    return cur
+
+
+def params(**kw):
+    return mod.Params(**kw)
+
+
+def test_started_and_enabled_plan_runs_enable_before_start() -> None:
+    p = params(name="web", state="started", enabled=True)
+    want = mod.desired(p, current())
+    assert want == {"enabled": True, "state": "started"}
+    assert mod.plan(p, current(), want) == [
+        ["systemctl", "enable", "--", "web.service"], ["systemctl", "start", "--", "web.service"]]
+
+
+def test_restarted_running_unit_always_wants_a_restart() -> None:
+    p = params(name="web", state="restarted")
+    cur = current(state="started")
+    want = mod.desired(p, cur)
+    assert want == {"state": "started", "ran": ["restart"]}
+    assert cur["ran"] != want["ran"]  # a field that only an apply can satisfy
+    assert mod.plan(p, cur, want) == [["systemctl", "restart", "--", "web.service"]]
+
+
+def test_restarted_stopped_unit_is_started() -> None:
+    p = params(name="web", state="restarted")
+    want = mod.desired(p, current())
+    assert want == {"state": "started"}
+    assert mod.plan(p, current(), want) == [["systemctl", "start", "--", "web.service"]]
+
+
+def test_restart_with_sleep_is_stop_pause_start() -> None:
+    p = params(name="web", state="restarted", sleep=3, no_block=True)
+    cur = current(state="started")
+    assert mod.plan(p, cur, mod.desired(p, cur)) == [
+        ["systemctl", "stop", "--no-block", "--", "web.service"], ["sleep", "3"],
+        ["systemctl", "start", "--no-block", "--", "web.service"]]
+
+
+def test_mask_order_disable_then_mask_then_stop() -> None:
+    p = params(name="web", masked=True, enabled=False, state="stopped", force=True)
+    cur = current(enabled=True, unit_file_state="enabled", state="started")
+    want = mod.desired(p, cur)
+    assert mod.plan(p, cur, want) == [
+        ["systemctl", "disable", "--force", "--", "web.service"],
+        ["systemctl", "mask", "--force", "--", "web.service"],
+        ["systemctl", "stop", "--", "web.service"]]
+
+
+def test_unmask_then_enable_then_start_user_scope() -> None:
+    p = params(name="web", masked=False, enabled=True, state="started", scope="user")
+    cur = current(masked=True, unit_file_state="masked")
+    assert mod.plan(p, cur, mod.desired(p, cur)) == [
+        ["systemctl", "--user", "unmask", "--", "web.service"],
+        ["systemctl", "--user", "enable", "--", "web.service"],
+        ["systemctl", "--user", "start", "--", "web.service"]]
+
+
+def test_daemon_reload_alone_is_a_state_of_the_loaded_units() -> None:
+    p = params(daemon_reload=True)
+    assert mod.desired(p, {"ran": [], "need_daemon_reload": ["a.service"]}) == {"need_daemon_reload": []}
+    assert mod.plan(p, {}, {}) == [["systemctl", "daemon-reload"]]
+
+
+def test_disabling_a_static_unit_is_already_satisfied() -> None:
+    p = params(name="boot", enabled=False)
+    assert mod.desired(p, current(unit_file_state="static", enabled=True)) == {}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ({"name": "web"}, "one of the following is required: state, enabled, masked"),
+    ({"state": "started"}, "missing parameter(s) required by 'state': name"),
+    ({"name": "web*", "state": "started"}, "does not currently support using glob patterns"),
+    ({"name": "web", "state": "started", "pattern": "web"}, "pattern is not supported"),
+    ({"name": "web", "state": "started", "arguments": "-x"}, "arguments is not supported"),
+    ({"name": "web", "state": "started", "use": "sysvinit"}, "use: sysvinit is not supported"),
+    ({"name": "web", "state": "started", "scope": "global"}, "scope: global only manages"),
+    ({"name": "web", "state": "started", "masked": True}, "masked: true contradicts"),
+])
+def test_refused_parameter_combinations(args: dict, message: str) -> None:
+    with pytest.raises(mod.ModuleFailure, match=None) as info:
+        mod.desired(mod.Params(**args), current())
+    assert message in str(info.value)
+
+
+def test_registry_serves_service_and_systemd_service_with_ansible_aliases() -> None:
+    registry = ModuleRegistry(use_entry_points=False)
+    for name in ("service", "systemd_service", "ansible.builtin.service", "systemd"):
+        spec = registry.find(name)
+        assert spec is not None and spec.path.name == "systemd.py"
+    spec = registry.find("service")
+    assert spec is not None
+    assert spec.validate({"service": "cron", "daemon-reload": True, "args": ""}, "t", None)["name"] == "cron"
+    with pytest.raises(InputError, match="no parameter 'enable'"):
+        spec.validate({"name": "cron", "enable": True}, "t", None)
+
+
+# -- whole runs against the fake systemctl -------------------------------------------------
+
+
+def test_start_and_enable_converges_then_reapply_is_ok(host) -> None:
+    args = {"name": "web", "state": "started", "enabled": True}
+    first = converge(host, args)
+    assert first["status"] == "changed", first
+    assert first["diff"]["before"] == {"enabled": False, "state": "stopped"}
+    assert first["diff"]["after"] == {"enabled": True, "state": "started"}
+    assert first["data"]["state"] == "started" and first["data"]["enabled"] is True
+    assert first["data"]["status"]["ActiveState"] == "active"
+    assert host.state["units"]["web.service"]["UnitFileState"] == "enabled"
+    host.clear()
+    again = run_module("systemd", args)
+    assert again["status"] == "ok" and mutations(host) == []
+
+
+def test_alias_name_is_resolved_to_the_real_unit(host) -> None:
+    result = run_module("systemd", {"name": "www", "enabled": True})
+    assert result["status"] == "changed"
+    assert ["systemctl", "enable", "--", "web.service"] in host.calls()
+
+
+def test_stop_running_unit(host) -> None:
+    first = converge(host, {"name": "db.service", "state": "stopped"})
+    assert first["status"] == "changed" and first["data"]["state"] == "stopped"
+    assert host.state["units"]["db.service"]["ActiveState"] == "inactive"
+    assert run_module("systemd", {"name": "db.service", "state": "stopped"})["status"] == "ok"
+
+
+def test_restarted_always_changes_and_really_restarts(host) -> None:
+    before = host.state["units"]["db.service"]["InvocationID"]
+    for _ in range(2):
+        result = converge(host, {"name": "db", "state": "restarted"})
+        assert result["status"] == "changed", result
+        assert result["diff"]["after"] == {"ran": ["restart"]}
+        assert result["data"]["state"] == "started"
+        now = host.state["units"]["db.service"]["InvocationID"]
+        assert now != before
+        before = now
+
+
+def test_reloaded_runs_reload_and_fails_clearly_when_unit_cannot(host) -> None:
+    result = converge(host, {"name": "db", "state": "reloaded"})
+    assert result["status"] == "changed" and host.state["units"]["db.service"]["_reloads"] == 1
+    failed = run_module("systemd", {"name": "nginx", "state": "reloaded"})
+    assert failed["status"] == "failed"
+    assert "Unable to reload service nginx.service: Failed to reload" in failed["msg"]
+
+
+def test_check_mode_reports_change_and_runs_nothing(host) -> None:
+    result = run_module("systemd", {"name": "db", "state": "stopped", "enabled": False,
+                                    "masked": True}, check=True)
+    assert result["status"] == "changed"
+    assert set(result["diff"]["fields"]) == {"state", "enabled", "masked"}
+    assert mutations(host) == []
+    assert host.state["units"]["db.service"]["ActiveState"] == "active"
+
+
+def test_unknown_unit_fails_clearly_even_in_check_mode(host) -> None:
+    for check in (True, False):
+        result = run_module("systemd", {"name": "nope", "state": "started"}, check=check)
+        assert result["status"] == "failed"
+        assert result["msg"] == "Could not find the requested service nope: host"
+    assert mutations(host) == []
+
+
+def test_mask_a_unit_that_does_not_exist_then_unmask(host) -> None:
+    masked = converge(host, {"name": "ghost", "masked": True})
+    assert masked["status"] == "changed"
+    assert run_module("systemd", {"name": "ghost", "masked": True})["status"] == "ok"
+    unmasked = run_module("systemd", {"name": "ghost", "masked": False})
+    assert unmasked["status"] == "changed" and "ghost.service" not in host.state["units"]
+
+
+def test_masked_unit_cannot_be_started_without_unmasking(host) -> None:
+    run_module("systemd", {"name": "web", "masked": True})
+    result = run_module("systemd", {"name": "web", "state": "started"}, check=True)
+    assert result["status"] == "failed" and "the unit is masked" in result["msg"]
+    fixed = run_module("systemd", {"name": "web", "state": "started", "masked": False})
+    assert fixed["status"] == "changed" and host.state["units"]["web.service"]["ActiveState"] == "active"
+
+
+def test_daemon_reload_changes_only_when_a_unit_needs_it(host) -> None:
+    assert run_module("systemd", {"daemon_reload": True})["status"] == "ok"
+    assert mutations(host) == []
+    state = host.state
+    state["units"]["db.service"]["NeedDaemonReload"] = "yes"
+    host.state = state
+    check = run_module("systemd", {"daemon-reload": True}, check=True)
+    assert check["status"] == "changed" and check["diff"]["before"] == {"need_daemon_reload": ["db.service"]}
+    result = run_module("systemd", {"daemon-reload": True})
+    assert result["status"] == "changed" and host.state["daemon-reload"] == 1
+    assert run_module("systemd", {"daemon_reload": True})["status"] == "ok"
+
+
+def test_daemon_reload_runs_first_whenever_the_task_changes_something(host) -> None:
+    run_module("systemd", {"name": "web", "state": "started", "daemon_reload": True})
+    verbs = [c[1] for c in mutations(host)]
+    assert verbs == ["daemon-reload", "start"]
+
+
+def test_daemon_reexec_always_changes(host) -> None:
+    for _ in range(2):
+        assert converge(host, {"daemon_reexec": True})["status"] == "changed"
+    assert host.state["daemon-reexec"] == 2
+
+
+def test_tried_restart_leaves_a_stopped_unit_alone(host) -> None:
+    assert run_module("systemd", {"name": "web", "state": "tried-restart"})["status"] == "ok"
+    assert run_module("systemd", {"name": "db", "state": "tried-restart"})["status"] == "changed"
+    assert [c[1] for c in mutations(host)] == ["restart"]
+
+
+def test_oneshot_unit_started_runs_and_warns(host) -> None:
+    result = run_module("systemd", {"name": "boot", "state": "started"})
+    assert result["status"] == "changed"
+    assert any("oneshot unit ran and exited successfully" in w for w in result["warnings"])
+
+
+def test_failing_start_fails_with_systemctl_message(host) -> None:
+    state = host.state
+    state["units"]["web.service"]["_fails"] = True
+    host.state = state
+    result = run_module("systemd", {"name": "web", "state": "started"})
+    assert result["status"] == "failed"
+    assert result["msg"].startswith("Unable to start service web.service: Job for web.service failed")
+
+
+def test_no_block_job_not_finished_is_a_warning_not_a_failure(host) -> None:
+    state = host.state
+    state["units"]["web.service"]["_slow"] = True
+    host.state = state
+    result = run_module("systemd", {"name": "web", "state": "started", "no_block": True})
+    assert result["status"] == "changed"
+    assert ["systemctl", "start", "--no-block", "--", "web.service"] in host.calls()
+    assert any("queued (no_block)" in w for w in result["warnings"])
+
+
+def test_systemd_not_running_fails_clearly(host) -> None:
+    host.state = {"units": {}, "offline": True}
+    result = run_module("systemd", {"name": "web", "state": "started"})
+    assert result["status"] == "failed"
+    assert "cannot read the state of web" in result["msg"] and "not been booted with systemd" in result["msg"]
