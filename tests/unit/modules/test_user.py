@@ -102,9 +102,9 @@ def accounts(tmp_path: Path):
     for name, text in (("passwd", PASSWD), ("group", GROUP), ("shadow", SHADOW),
                        ("login.defs", "UMASK 027\n")):
         (tmp_path / name).write_text(text)
-    module.PASSWD_FILE = str(tmp_path / "passwd")
-    module.GROUP_FILE = str(tmp_path / "group")
-    module.SHADOW_FILE = str(tmp_path / "shadow")
+    vars(module)["PASSWD_FILE"] = str(tmp_path / "passwd")
+    vars(module)["GROUP_FILE"] = str(tmp_path / "group")
+    vars(module)["SHADOW_FILE"] = str(tmp_path / "shadow")
     (tmp_path / "home" / "alice").mkdir(parents=True)
     (tmp_path / "passwd").write_text(PASSWD.replace("/home/alice", str(tmp_path / "home" / "alice")))
     return module
@@ -283,7 +283,7 @@ def test_home_mode_from_login_defs(defs: str, mode: int) -> None:
 def groups(tmp_path: Path):
     module = load_module("group")
     (tmp_path / "group").write_text(GROUP)
-    module.GROUP_FILE = str(tmp_path / "group")
+    vars(module)["GROUP_FILE"] = str(tmp_path / "group")
     return module
 
 

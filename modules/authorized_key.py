@@ -1,0 +1,271 @@
+"""Add or remove SSH authorized keys of a user (~/.ssh/authorized_keys).
+
+Behaves like ``ansible.posix.authorized_key``:
+
+* ``key`` holds one or more public keys, one per line (blank lines and ``#`` lines are
+  skipped), or an ``http(s)://`` URL to fetch them from (``validate_certs``). Each line is
+  ``[options] type base64 [comment]``; options are comma-separated and may hold quoted
+  commas and spaces (``from="10.0.0.1,10.0.0.2",command="echo a b"``).
+* Keys are identified by type and key data. ``state: present`` adds a key that is missing
+  (at the end of the file) and rewrites an entry whose options or comment differ from the
+  given ones; ``key_options`` replaces the options of every given key, ``comment`` their
+  comment. ``state: absent`` removes the given keys whatever their options.
+* ``exclusive: true`` keeps only the given keys: every other key, comment and blank line
+  goes (per task: it is not loop-aware, as in Ansible).
+* ``path`` defaults to ``~USER/.ssh/authorized_keys``; ``follow: true`` writes through a
+  symlink instead of replacing it. ``manage_dir`` (default true) creates the file's
+  directory with mode ``0700`` owned by the user; the file is ``0600`` and owned by the
+  user (and their primary group).
+* Returns Ansible's values: ``user``, ``key``, ``keyfile``, ``path``, ``state``,
+  ``exclusive``, ``manage_dir``, ``key_options``, ``validate_certs``.
+
+Differences from Ansible: lines that are not touched are kept byte for byte (Ansible
+rewrites the whole file in its own format); an entry whose options or comment change is
+rewritten where it is (Ansible moves it to the end); with ``state: present`` the mode and
+owner of the file and (``manage_dir``) its directory are enforced even when no key changes
+(Ansible fixes them only when it writes keys); a user that does not exist is reported as a
+pending change in check mode (a previous task may create it) and fails the real run
+(Ansible fails in both unless ``path`` is given).
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+from dataclasses import dataclass
+from typing import Literal
+
+from fleet.agent.hostio import ModuleFailure, expand_path
+
+ALIASES: dict = {}
+DIFF_TEXT = ("content",)
+KEY_TYPES = frozenset(
+    ["ssh-rsa", "ssh-dss", "ssh-ed25519", "ssh-ed448", "ecdsa-sha2-nistp256",
+     "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521", "sk-ecdsa-sha2-nistp256@openssh.com",
+     "sk-ssh-ed25519@openssh.com"]
+    + [t + "-cert-v01@openssh.com" for t in ("ssh-rsa", "ssh-dss", "ssh-ed25519",
+                                                 "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384",
+                                                 "ecdsa-sha2-nistp521")]
+    + ["sk-ecdsa-sha2-nistp256-cert-v01@openssh.com", "sk-ssh-ed25519-cert-v01@openssh.com"]
+)
+
+
+@dataclass
+class Params:
+    user: str
+    key: str
+    path: str | None = None
+    manage_dir: bool = True
+    state: Literal["present", "absent"] = "present"
+    key_options: str | None = None
+    exclusive: bool = False
+    validate_certs: bool = True
+    comment: str | None = None
+    follow: bool = False
+
+
+# -- parsing (pure) ---------------------------------------------------------------------------
+
+
+def split_options(text: str) -> list:
+    """Options as a list, split on commas outside double quotes (``\\"`` escapes a quote)."""
+    parts, current, quoted, i = [], "", False, 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\" and quoted and i + 1 < len(text):
+            current += text[i:i + 2]
+            i += 2
+            continue
+        if char == '"':
+            quoted = not quoted
+        if char == "," and not quoted:
+            parts.append(current.strip())
+            current = ""
+        else:
+            current += char
+        i += 1
+    parts.append(current.strip())
+    return [part for part in parts if part]
+
+
+def _options_end(line: str) -> int:
+    """Index of the first whitespace outside double quotes (end of the options field)."""
+    quoted, i = False, 0
+    while i < len(line):
+        char = line[i]
+        if char == "\\" and quoted:
+            i += 2
+            continue
+        if char == '"':
+            quoted = not quoted
+        elif char in " \t" and not quoted:
+            return i
+        i += 1
+    return len(line)
+
+
+def parse_key(line: str) -> dict | None:
+    """One authorized_keys line as ``{options, type, blob, comment}``; None for a blank,
+    comment or unparsable line."""
+    text = line.strip()
+    if not text or text.startswith("#"):
+        return None
+    options: list = []
+    first = text.split(None, 1)[0]
+    if first not in KEY_TYPES:
+        end = _options_end(text)
+        options, text = split_options(text[:end]), text[end:].strip()
+    parts = text.split(None, 2)
+    if len(parts) < 2 or parts[0] not in KEY_TYPES:
+        return None
+    return {"options": options, "type": parts[0], "blob": parts[1],
+            "comment": parts[2].strip() if len(parts) > 2 else ""}
+
+
+def render(key: dict) -> str:
+    options = ",".join(key["options"]) + " " if key["options"] else ""
+    comment = " " + key["comment"] if key["comment"] else ""
+    return f"{options}{key['type']} {key['blob']}{comment}\n"
+
+
+def given_keys(p: Params, text: str) -> list:
+    """The task's keys, with ``key_options`` and ``comment`` applied."""
+    keys = []
+    for line in text.replace("\\#", "#").splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key = parse_key(line)
+        if key is None:
+            raise ModuleFailure(f"invalid key specified: {line.strip()}")
+        if p.key_options is not None:
+            key["options"] = split_options(p.key_options)
+        if p.comment is not None:
+            key["comment"] = p.comment
+        keys.append(key)
+    return keys
+
+
+def _same(a: dict, b: dict) -> bool:
+    return sorted(a["options"]) == sorted(b["options"]) and a["comment"] == b["comment"]
+
+
+def edit(existing: str, keys: list, state: str, exclusive: bool) -> str:
+    """The file's new content: ``keys`` present (or absent), other lines kept unless
+    ``exclusive``."""
+    lines = existing.splitlines(True)
+    wanted = {(k["type"], k["blob"]): k for k in keys}
+    out: list = []
+    placed: set = set()
+    for line in lines:
+        key = parse_key(line)
+        ident = (key["type"], key["blob"]) if key else None
+        if ident is None or ident not in wanted:
+            if state == "absent" or not exclusive:
+                out.append(line)
+        elif state == "present" and ident not in placed:
+            placed.add(ident)
+            out.append(line if key and _same(key, wanted[ident]) else render(wanted[ident]))
+    if state == "present":
+        for ident, key in wanted.items():
+            if ident not in placed:
+                if out and not out[-1].endswith("\n"):
+                    out[-1] += "\n"
+                out.append(render(key))
+    return "".join(out)
+
+
+# -- module -----------------------------------------------------------------------------------
+
+
+def fetch(url: str, validate_certs: bool) -> str:
+    import ssl
+    import urllib.request
+
+    context = None if validate_certs else ssl._create_unverified_context()
+    try:
+        with urllib.request.urlopen(url, timeout=30, context=context) as response:  # noqa: S310
+            return response.read().decode("utf-8", errors="replace")
+    except Exception as exc:  # any network or HTTP error: Ansible's message and the cause
+        raise ModuleFailure(f"Error getting key from: {url}: {exc}") from None
+
+
+def observe(p: Params, host) -> dict:
+    text = fetch(p.key, p.validate_certs) if p.key.startswith(("http://", "https://")) else p.key
+    keys = given_keys(p, text)
+    try:
+        entry = pwd.getpwnam(p.user)
+    except KeyError:
+        entry = None
+    cur: dict = {"user_exists": entry is not None, "_keys": keys}
+    if p.path:
+        path = expand_path(p.path)
+    elif entry is not None:
+        path = os.path.join(entry.pw_dir, ".ssh", "authorized_keys")
+    else:
+        return cur
+    if p.follow:
+        path = os.path.realpath(path)
+    cur["path"] = path
+    if entry is not None:
+        cur["_ids"] = (entry.pw_uid, entry.pw_gid)
+    if os.path.isdir(path):
+        raise ModuleFailure(f"{path} is a directory")
+    raw = host.read_bytes(path)
+    try:
+        cur["content"] = raw.decode("utf-8") if raw is not None else None
+    except UnicodeDecodeError:
+        raise ModuleFailure(f"{path} is not UTF-8 text: refusing to edit it") from None
+    info = host.path_info(path, follow=True)
+    if info is not None:
+        cur.update(mode=info["mode"], uid=info["uid"], gid=info["gid"])
+    dinfo = host.path_info(os.path.dirname(path), follow=True)
+    if dinfo is not None:
+        cur.update(dir_state=dinfo["state"], dir_mode=dinfo["mode"], dir_uid=dinfo["uid"],
+                   dir_gid=dinfo["gid"])
+    return cur
+
+
+def desired(p: Params, cur: dict) -> dict:
+    if "path" not in cur:  # no such user and no path
+        return {} if p.state == "absent" else {"user_exists": True}
+    content = cur["content"]
+    if p.state == "absent" and content is None:
+        return {}
+    new = edit(content or "", cur["_keys"], p.state, p.exclusive)
+    want: dict = {} if new == content else {"content": new}
+    if p.state == "present":
+        if not cur["user_exists"]:
+            want["user_exists"] = True
+            return want
+        uid, gid = cur["_ids"]
+        want.update(mode="0600", uid=uid, gid=gid)
+        if p.manage_dir:
+            want.update(dir_state="directory", dir_mode="0700", dir_uid=uid, dir_gid=gid)
+    return want
+
+
+def apply(p: Params, host, cur: dict, want: dict):
+    if want.get("user_exists"):
+        raise ModuleFailure(f"Failed to lookup user {p.user}: no such user")
+    path = cur["path"]
+    directory = os.path.dirname(path)
+    if "dir_state" in want:
+        if cur.get("dir_state") is None:
+            host.mkdir(directory)
+        host.set_attrs(directory, {"mode": "0700", "uid": want["dir_uid"], "gid": want["dir_gid"]})
+    elif not os.path.isdir(directory):
+        host.mkdir(directory)
+    attrs = {k: want[k] for k in ("mode", "uid", "gid") if k in want}
+    if "content" in want:
+        host.write_file(path, want["content"].encode("utf-8"),
+                        mode=attrs.get("mode"), owner=attrs.get("uid"), group=attrs.get("gid"))
+    elif attrs:
+        host.set_attrs(path, attrs)
+    return None
+
+
+def result(p: Params, state: dict) -> dict:
+    """Ansible's return values."""
+    return {"user": p.user, "key": p.key, "keyfile": state.get("path"), "path": p.path,
+            "state": p.state, "exclusive": p.exclusive, "manage_dir": p.manage_dir,
+            "key_options": p.key_options, "validate_certs": p.validate_certs}
