@@ -52,6 +52,7 @@ from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_
 ALIASES = {"dest": "path"}
 DIFF_TEXT = ("content",)
 CONNECTION_SENSITIVE = True
+SYSTEMD_RUNNING = "/run/systemd/system"  # exists when systemd is PID 1
 HEADER = "# Managed by fleet (sshd_config): local changes are overwritten.\n"
 SSHDIR = "/etc/ssh"  # where sshd resolves relative Include paths
 COMMA = {"ciphers", "macs", "kexalgorithms", "hostkeyalgorithms", "pubkeyacceptedalgorithms",
@@ -408,7 +409,7 @@ def _write(path: str, data: bytes) -> None:
 
 def reload_sshd(p: Params, host) -> str | None:
     """Reload sshd; a warning text when it cannot be (systemd or the service not running)."""
-    if not os.path.isdir("/run/systemd/system"):
+    if not os.path.isdir(SYSTEMD_RUNNING):
         return "written, not reloaded: systemd is not running"
     service = p.service or ssh_service()
     rc, out, _err = host.query(["systemctl", "is-active", service])
