@@ -117,6 +117,17 @@ def test_accounts_converge_user_logs_in_with_key_and_sudo_then_drift_is_reported
     assert back.returncode == 0, output(back)
     assert "itest2 | CHANGED | rc=0 >>\nroot\n" in back.stdout, back.stdout
 
+    # And removed again: drop-in, user with its home, group; a second run has nothing to do.
+    gone = ["-i", str(lab.inventory), str(PLAYBOOKS / "sys_accounts_absent.yml")]
+    removed = run_fleet("apply", *gone, "--json", str(tmp_path / "removed.json"))
+    assert removed.returncode == 0, output(removed)
+    assert report(tmp_path / "removed.json")["summary"]["changed"] == len(HOSTS) * 3
+    for host in HOSTS:
+        assert lab.sh(host, f"getent passwd {USER}; getent group {GROUP}", check=False) == ""
+        assert not lab.exists(host, HOME) and not lab.exists(host, f"/etc/sudoers.d/{USER}")
+    again = run_fleet("apply", *gone, "--json", str(tmp_path / "again.json"))
+    assert again.returncode == 0 and report(tmp_path / "again.json")["summary"]["changed"] == 0, output(again)
+
 
 def test_sudoers_rule_refused_by_visudo_installs_nothing(lab: ITLab, tmp_path: Path) -> None:
     host = "itest1"
