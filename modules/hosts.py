@@ -144,7 +144,7 @@ def edit(p: Params, text: str) -> tuple:
     if p.state == "present" and not found:
         if out and not out[-1].endswith("\n"):
             out[-1] += "\n"
-        out.append(f"{p.ip.strip()}\t{' '.join(names)}\n")
+        out.append(f"{(p.ip or '').strip()}\t{' '.join(names)}\n")
         msgs.append(f"entry for {p.ip} added")
     new = "".join(out)
     return new, ("; ".join(dict.fromkeys(msgs)) if new != text else "")

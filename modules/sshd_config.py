@@ -102,7 +102,8 @@ def setting_lines(settings: dict, values: bool = True) -> list:
 
     ``values=False`` checks the keywords only (state=absent ignores the values).
     """
-    out, seen = [], {}
+    out: list = []
+    seen: dict = {}
     for keyword, value in settings.items():
         if not KEYWORD.match(str(keyword)):
             raise ModuleFailure(f"settings: {keyword!r} is not an sshd keyword")

@@ -271,3 +271,55 @@ def test_snapshot_is_read_only(tmp_path):
     p = M.Params(**_params(path=str(d / "50-fleet.conf"), main_config=str(main)))
     assert M.snapshot(p, HostReader()) == {"files": [{"path": str(d / "50-fleet.conf"), "content": None}]}
     assert M.CONNECTION_SENSITIVE is True
+
+
+# -- reloading ------------------------------------------------------------------------------
+
+
+class FakeHost:
+    """Records commands; ``active`` is what ``systemctl is-active`` answers."""
+
+    def __init__(self, active: str, rc: int = 0) -> None:
+        self.active, self.rc = active, rc
+        self.calls: list[list[str]] = []
+
+    def query(self, argv):
+        self.calls.append(argv)
+        return (0 if self.active == "active" else 3), self.active + "\n", ""
+
+    def run(self, argv):
+        self.calls.append(argv)
+        return self.rc, "", "Job failed" if self.rc else ""
+
+
+@pytest.fixture
+def systemd_running(tmp_path, monkeypatch):
+    monkeypatch.setattr(M, "SYSTEMD_RUNNING", str(tmp_path))
+
+
+def test_reload_runs_systemctl_reload_of_the_service(systemd_running):
+    host = FakeHost("active")
+    assert M.reload_sshd(M.Params(service="ssh"), host) is None
+    assert host.calls == [["systemctl", "is-active", "ssh"], ["systemctl", "reload", "ssh"]]
+
+
+def test_reload_skipped_when_service_not_running(systemd_running):
+    host = FakeHost("inactive")
+    assert M.reload_sshd(M.Params(service="sshd"), host) == \
+        "written, not reloaded: sshd.service is inactive"
+    assert ["systemctl", "reload", "sshd"] not in host.calls
+
+
+def test_reload_failure_fails(systemd_running):
+    with pytest.raises(M.ModuleFailure, match="systemctl reload ssh failed: Job failed"):
+        M.reload_sshd(M.Params(service="ssh"), FakeHost("active", rc=1))
+
+
+def test_no_systemd_is_a_warning_after_apply(tmp_path, run):
+    if Path("/run/systemd/system").is_dir():
+        pytest.skip("systemd runs here: the module would reload this machine's sshd")
+    main, d = _tree(tmp_path, "Include @D@/*.conf\n")
+    result = run("sshd_config", {"path": str(d / "50-fleet.conf"), "main_config": str(main),
+                                 "validate": None, "settings": {"UseDNS": False}})
+    assert result["status"] == "changed"
+    assert result["warnings"] == ["reload: written, not reloaded: systemd is not running"]
