@@ -25,12 +25,17 @@ Behaves like ``ansible.posix.sysctl``:
   but then on every run, since nothing can tell beforehand. An invalid value (``EINVAL``)
   fails the task before the file is written.
 
-Returns ``name``, ``value``, ``sysctl_file``, ``runtime_value`` (None for an unknown key)
-and ``runtime_refused`` (why the runtime value cannot be set here, or ``""``).
+A ``sysctl_file`` in a sysctl.d directory is checked against the files systemd-sysctl reads
+after it at boot: one giving ``name`` another value would win at the next boot, so it is
+named in ``shadowed_by`` and, when the task changes something, in a ``boot:`` warning.
+
+Returns ``name``, ``value``, ``sysctl_file``, ``file_value``, ``runtime_value`` (None for an
+unknown key), ``runtime_refused`` (why the runtime value cannot be set here, or ``""``) and
+``shadowed_by``.
 
 Differences from Ansible: ``sysctl_file`` defaults to ``/etc/sysctl.d/99-fleet.conf``
-(Ansible: ``/etc/sysctl.conf``, which newer distributions no longer read at boot; a key set
-in ``/etc/sysctl.conf`` as well still wins there on Debian, through ``99-sysctl.conf``).
+(Ansible: ``/etc/sysctl.conf``, which newer distributions no longer read at boot; where it
+is read, Debian's ``99-sysctl.conf`` link sorts after ``99-fleet.conf``, hence the check).
 Only the lines of ``name`` are touched (Ansible rewrites every line as ``key=value``), and
 ``reload`` sets only this key at runtime, by writing ``/proc/sys`` directly (Ansible runs
 ``sysctl -p`` on the whole file). ``proc_sys`` (default ``/proc/sys``) is a fleet extension
@@ -50,6 +55,7 @@ ALIASES = {"key": "name", "val": "value"}
 DIFF_TEXT = ("content",)
 TRUE = ("y", "yes", "on", "1", "true", "t")
 FALSE = ("n", "no", "off", "0", "false", "f")
+SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
 
 
 @dataclass
@@ -150,6 +156,32 @@ def runtime_refusal(path: str, exists: bool, proc_sys: str = "/proc/sys") -> str
     return f"{path} is not writable by this user"
 
 
+def boot_files(host, dirs=SYSCTL_DIRS) -> dict:
+    """``{file name: path}`` systemd-sysctl reads at boot (a name in an earlier dir masks later)."""
+    chosen: dict = {}
+    for directory in dirs:
+        for entry in host.listdir(directory):
+            if entry.endswith(".conf") and entry not in chosen:
+                chosen[entry] = os.path.join(directory, entry)
+    return chosen
+
+
+def shadowing(name: str, value: str, own: str, chosen: dict, read) -> list:
+    """Files read after ``own`` at boot that give ``name`` another value (theirs would win).
+
+    Only for a file in one of the sysctl.d directories (else its place at boot is unknown).
+    """
+    base = os.path.basename(own)
+    if os.path.dirname(own) not in SYSCTL_DIRS or chosen.get(base, own) != own:
+        return []
+    out = []
+    for later in sorted(b for b in chosen if b > base):
+        theirs = file_value(read(chosen[later]), name)
+        if theirs is not None and not same_value(theirs, value):
+            out.append(f"{chosen[later]} ({name}={theirs})")
+    return out
+
+
 def _wants_runtime(p: Params) -> bool:
     return p.state == "present" and (p.reload or p.sysctl_set)
 
@@ -165,7 +197,7 @@ def observe(p: Params, host) -> dict:
     raw = host.read_bytes(real)
     proc = proc_path(p.proc_sys, name)
     runtime = host.read_text(proc) if os.path.isfile(proc) else None
-    cur = {
+    cur: dict = {
         "name": name,
         "path": path,
         "real": real,
@@ -178,6 +210,9 @@ def observe(p: Params, host) -> dict:
         refused = f"{name} is unknown to this kernel ({proc} does not exist)"
     cur["runtime_refused"] = refused
     cur["runtime"] = cur["runtime_value"]  # wanted only where it can be written (desired)
+    cur["shadowed_by"] = []
+    if p.state == "present":
+        cur["shadowed_by"] = shadowing(name, parse_value(p.value), path, boot_files(host), host.read_text)
     return cur
 
 
@@ -214,6 +249,8 @@ def apply(p: Params, host, cur: dict, want: dict):
             unapplied["runtime"] = f"persisted, not applied at runtime: {exc.strerror or exc}"
     elif _wants_runtime(p) and cur["runtime_refused"]:
         unapplied["runtime"] = f"persisted, not applied at runtime: {cur['runtime_refused']}"
+    if cur["shadowed_by"]:
+        unapplied["boot"] = "a file read later at boot sets it too and wins: " + ", ".join(cur["shadowed_by"])
     if "content" in want:
         parent = os.path.dirname(cur["real"])
         if parent and not os.path.isdir(parent):
@@ -230,4 +267,5 @@ def result(p: Params, state: dict) -> dict:
         "file_value": file_value(state["content"], state["name"]),
         "runtime_value": state["runtime_value"],
         "runtime_refused": state["runtime_refused"],
+        "shadowed_by": state["shadowed_by"],
     }

@@ -140,3 +140,30 @@ def test_invalid_value_fails_before_the_file_is_written(monkeypatch, tmp_path: P
 
 def test_default_file_is_a_sysctl_d_drop_in() -> None:
     assert sysctl.Params(name="x").sysctl_file == "/etc/sysctl.d/99-fleet.conf"
+
+
+def test_shadowing_names_later_files_with_another_value() -> None:
+    texts = {
+        "/usr/lib/sysctl.d/50-default.conf": "kernel.kptr_restrict=0\n",
+        "/etc/sysctl.d/99-sysctl.conf": "# link to /etc/sysctl.conf\nkernel.kptr_restrict = 0\n",
+        "/etc/sysctl.d/99-zz.conf": "kernel.kptr_restrict=1\n",
+    }
+    chosen = {os.path.basename(p): p for p in texts}
+    own = "/etc/sysctl.d/99-fleet.conf"
+    assert sysctl.shadowing("kernel.kptr_restrict", "1", own, chosen, texts.get) == [
+        "/etc/sysctl.d/99-sysctl.conf (kernel.kptr_restrict=0)"]
+    assert sysctl.shadowing("kernel.kptr_restrict", "0", own, chosen, texts.get) == [
+        "/etc/sysctl.d/99-zz.conf (kernel.kptr_restrict=1)"]
+    assert sysctl.shadowing("kernel.kptr_restrict", "1", "/etc/sysctl.conf", chosen, texts.get) == []
+    masked = {**chosen, "99-fleet.conf": "/run/other/99-fleet.conf"}
+    assert sysctl.shadowing("kernel.kptr_restrict", "1", own, masked, texts.get) == []
+
+
+def test_boot_files_earlier_directory_masks_same_name() -> None:
+    class Host:
+        def listdir(self, directory: str) -> list:
+            return {"/etc/sysctl.d": ["10-a.conf", "README"], "/usr/lib/sysctl.d": ["10-a.conf", "50-b.conf"]}.get(
+                directory, [])
+
+    assert sysctl.boot_files(Host()) == {"10-a.conf": "/etc/sysctl.d/10-a.conf",
+                                         "50-b.conf": "/usr/lib/sysctl.d/50-b.conf"}
