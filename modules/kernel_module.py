@@ -43,6 +43,16 @@ from fleet.agent.hostio import ModuleFailure
 CAP_SYS_MODULE = 16
 
 
+class _FileFields(tuple):
+    """The text fields for diffs: every ``file PATH`` field (the runner asks ``name in``)."""
+
+    def __contains__(self, name) -> bool:
+        return str(name).startswith("file ")
+
+
+DIFF_TEXT = _FileFields()
+
+
 @dataclass
 class Params:
     name: str
