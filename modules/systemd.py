@@ -5,9 +5,11 @@ Behaves like ``ansible.builtin.systemd_service`` (also served as ``systemd`` and
 * ``name`` (aliases ``service``, ``unit``): one unit; ``.service`` is implied without a suffix.
   Aliases are resolved to the unit's real name (``sshd`` -> ``ssh.service``). Globs are refused.
 * ``state``: ``started``/``stopped`` change only when needed (``activating``/``reloading``
-  count as started, ``failed`` as stopped, ``deactivating`` is stopped). ``restarted`` and
-  ``reloaded`` always act, so they always report ``changed`` (a stopped unit is just
-  started); ``tried-restart`` restarts a running unit and leaves a stopped one alone.
+  count as started, ``failed`` as stopped; a ``deactivating`` unit gets the job again, as in
+  Ansible). ``restarted`` and ``reloaded`` always act, so they always report ``changed`` (a
+  stopped unit is just started); ``tried-restart`` restarts a running unit and leaves a
+  stopped one alone. The unit's state is read again afterwards: a unit that died right
+  after its start fails the task (``not converged``).
 * ``enabled``: whether the unit starts at boot (``systemctl is-enabled``: ``enabled``,
   ``enabled-runtime``, ``static``, ``generated`` and ``transient`` count as enabled,
   ``indirect``/``alias``/``disabled``/``linked`` as not).
