@@ -1,0 +1,438 @@
+"""Manage Debian/Ubuntu packages with apt-get: install, upgrade or remove a list in one call.
+
+Behaves like ``ansible.builtin.apt`` for the parameters it has:
+
+* ``name`` (aliases ``pkg``, ``package``): a list (or comma-separated text) of names,
+  ``name=VERSION`` (wildcards allowed: ``nginx=1.22*``), ``name>=VERSION`` or ``name:ARCH``.
+* ``state: present`` installs what is missing and a pinned version that is not the installed
+  one (an older one needs ``allow_downgrade``); ``latest`` also upgrades to the candidate
+  version (``apt-cache policy``; ``default_release`` is apt's ``-t``), only what is already
+  installed with ``only_upgrade``; ``absent`` removes (a pinned spec only when that version
+  is installed), ``purge: true`` also purges left-over configuration files.
+* What needs a change goes to **one** ``apt-get -y -q`` call (``DEBIAN_FRONTEND=
+  noninteractive``): each ``dpkg_options`` item as ``-o Dpkg::Options::=--ITEM`` (default
+  ``force-confdef,force-confold``), ``-o DPkg::Lock::Timeout=lock_timeout``,
+  ``install_recommends`` as ``-o APT::Install-Recommends=yes|no`` (unset: apt's own
+  configuration), ``autoremove`` (``--auto-remove``), ``fail_on_autoremove`` (``--no-remove``),
+  ``allow_unauthenticated``, ``allow_change_held_packages``. Listed packages that were
+  already installed are then marked manually installed (``apt-mark manual``), as in Ansible.
+* ``update_cache: true`` runs ``apt-get update`` first (``update_cache_retries`` attempts,
+  backing off up to ``update_cache_retry_max_delay`` s); ``cache_valid_time`` (seconds, and
+  as in Ansible it asks for the update by itself) skips it while the cache is younger: the
+  mtime of ``/var/lib/apt/periodic/update-success-stamp``, else of ``/var/lib/apt/lists``.
+* ``autoremove: true`` without ``name`` runs ``apt-get autoremove`` when apt would remove
+  something.
+* Observing is read-only: ``dpkg-query`` (installed), ``apt-cache policy`` (candidates) and
+  ``apt-get -s`` (the whole transaction, dependencies included), so check mode reports what
+  would be installed, upgraded, downgraded and removed, and fails where apt would
+  (``No package matching 'x' is available``). While a cache update is pending nothing is
+  simulated: its result is unknown until the update has run.
+* ``--diff`` shows each package's state (``tree: 'absent' → 'present'``) and the cache's
+  (``apt_cache: 'stale' → 'fresh'``). ``update_cache`` alone reports ``changed`` when the
+  cache was updated, as in Ansible.
+* Returns ``cache_updated`` (check mode: an update is due, as Ansible reports),
+  ``cache_update_time`` (the cache's mtime, seconds), ``transaction`` (package names to
+  ``install``, ``upgrade``, ``downgrade`` and ``remove``, dependencies included) and, when
+  apt-get ran, its ``stdout``/``stderr``.
+
+Differences from Ansible: a due cache update is reported as a change even when the packages
+need nothing (Ansible updates silently there; ``cache_valid_time`` gives runs with 0 changed);
+``deb``, ``upgrade``, ``clean``, ``autoclean``, ``force``, ``policy_rc_d``, states
+``build-dep``/``fixed`` and name wildcards (``apt*``) are not supported; ``force_apt_get`` is
+accepted and changes nothing (apt-get is always used); packages are marked manual only when
+apt-get runs; ``present`` does not upgrade a wildcard pin the installed version matches.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import os
+import random
+import re
+import time
+from dataclasses import dataclass
+from typing import Literal
+
+from fleet.agent.hostio import ModuleFailure
+
+ALIASES = {
+    "pkg": "name", "package": "name", "update-cache": "update_cache",
+    "default-release": "default_release", "install-recommends": "install_recommends",
+    "allow-unauthenticated": "allow_unauthenticated", "allow-downgrade": "allow_downgrade",
+    "allow_downgrades": "allow_downgrade", "allow-downgrades": "allow_downgrade",
+}
+STAMP = "/var/lib/apt/periodic/update-success-stamp"
+LISTS = "/var/lib/apt/lists"
+ENV = {"DEBIAN_FRONTEND": "noninteractive", "DEBIAN_PRIORITY": "critical", "LC_ALL": "C",
+       "LANG": "C", "LANGUAGE": "C"}
+# Field names beside the packages: "_" never occurs in a Debian package name.
+CACHE = "apt_cache"
+AUTOREMOVE = "autoremove_pending"
+INSTALLED = ("installed", "triggers-awaited", "triggers-pending")
+DPKG_FORMAT = "${Package}\t${Architecture}\t${Status}\t${Version}\t${Provides}\n"
+
+
+@dataclass
+class Params:
+    name: list[str] | str | None = None
+    state: Literal["absent", "latest", "present"] = "present"
+    update_cache: bool | None = None
+    update_cache_retries: int = 5
+    update_cache_retry_max_delay: int = 12
+    cache_valid_time: int = 0
+    purge: bool = False
+    default_release: str | None = None
+    install_recommends: bool | None = None
+    autoremove: bool = False
+    fail_on_autoremove: bool = False
+    only_upgrade: bool = False
+    allow_downgrade: bool = False
+    allow_unauthenticated: bool = False
+    allow_change_held_packages: bool = False
+    force_apt_get: bool = False
+    dpkg_options: str = "force-confdef,force-confold"
+    lock_timeout: int = 60
+
+
+def parse_specs(name) -> list:
+    """``name`` as ``[(package, op, version)]``; ``op`` is ``"="``, ``">="`` or ``""``."""
+    specs: dict = {}
+    for item in name.split(",") if isinstance(name, str) else name or []:
+        text = str(item).strip()
+        match = re.match(r"^([A-Za-z0-9][^\s/=<>]*?)(?:(>=|=)([^=]+))?$", text)
+        if not text:
+            continue
+        if not match:
+            raise ModuleFailure(f"invalid package spec: {text}")
+        spec = (match.group(1), match.group(2) or "", match.group(3) or "")
+        if set("*?[]!") & set(spec[0]):
+            raise ModuleFailure(f"package name wildcards are not supported: {spec[0]}")
+        if specs.setdefault(spec[0], spec) != spec:
+            raise ModuleFailure(f"package {spec[0]} is given twice, with different versions")
+    return list(specs.values())
+
+
+def _order(c: str) -> int:
+    if c.isalpha():
+        return ord(c)
+    return -1 if c == "~" else ord(c) + 256 if c else 0
+
+
+def _verrevcmp(a: str, b: str) -> int:
+    """dpkg's comparison of two upstream versions (or revisions)."""
+    parts_a, parts_b = re.findall(r"(\D*)(\d*)", a), re.findall(r"(\D*)(\d*)", b)
+    for i in range(max(len(parts_a), len(parts_b))):
+        text_a, num_a = parts_a[i] if i < len(parts_a) else ("", "")
+        text_b, num_b = parts_b[i] if i < len(parts_b) else ("", "")
+        for ca, cb in itertools.zip_longest(text_a, text_b, fillvalue=""):
+            if _order(ca) != _order(cb):
+                return _order(ca) - _order(cb)
+        if int(num_a or 0) != int(num_b or 0):
+            return int(num_a or 0) - int(num_b or 0)
+    return 0
+
+
+def compare_versions(a: str, b: str) -> int:
+    """dpkg's version order: negative, zero or positive as ``a`` is older, equal or newer."""
+
+    def split(v: str) -> tuple:
+        epoch, sep, rest = v.partition(":")
+        if not sep:
+            epoch, rest = "0", v
+        upstream, sep, revision = rest.rpartition("-")
+        return (int(epoch or 0), upstream, revision) if sep else (int(epoch or 0), rest, "")
+
+    ea, ua, ra = split(a)
+    eb, ub, rb = split(b)
+    if ea != eb:
+        return ea - eb
+    return _verrevcmp(ua, ub) or _verrevcmp(ra, rb)
+
+
+def parse_dpkg(text: str) -> dict:
+    """``dpkg-query -W -f=DPKG_FORMAT`` output: ``{name and name:arch: entry}``."""
+    found: dict = {}
+    for line in text.splitlines():
+        parts = line.split("\t")
+        if len(parts) < 4:
+            continue
+        name, arch, status, version = parts[:4]
+        provides = parts[4].split(",") if len(parts) > 4 else []
+        entry = {"status": (status.split() or ["not-installed"])[-1], "version": version,
+                 "provides": [p.split()[0].split(":")[0] for p in provides if p.strip()]}
+        found[f"{name}:{arch}"] = entry
+        if name not in found or found[name]["status"] not in INSTALLED:
+            found[name] = entry
+    return found
+
+
+def parse_policy(text: str) -> dict:
+    """``apt-cache policy NAMES``: ``{name: {installed, candidate, versions (newest first)}}``."""
+    found: dict = {}
+    entry: dict | None = None
+    for line in text.splitlines():
+        if line and not line[0].isspace() and line.endswith(":"):
+            entry = found[line[:-1]] = {"installed": None, "candidate": None, "versions": []}
+            continue
+        if entry is None:
+            continue
+        key, _sep, value = line.strip().partition(": ")
+        if key in ("Installed", "Candidate"):
+            entry[key.lower()] = None if value == "(none)" else value
+            continue
+        match = re.match(r"^ (?:\*\*\*|   ) (\S+) (-?\d+)\s*$", line)
+        if match:
+            entry["versions"].append(match.group(1))
+    return found
+
+
+def parse_simulation(text: str) -> dict:
+    """``apt-get -s`` output: the names it would install, upgrade, downgrade and remove."""
+    done: dict = {"install": [], "upgrade": [], "downgrade": [], "remove": []}
+    for line in text.splitlines():
+        match = re.match(r"^(Inst|Remv|Purg) (\S+)(?: \[([^\]]*)\])?(?: \((\S+))?", line)
+        if not match:
+            continue
+        verb, name, old, new = match.groups()
+        if verb != "Inst":
+            done["remove"].append(name)
+        elif not old:
+            done["install"].append(name)
+        elif new and compare_versions(new, old) < 0:
+            done["downgrade"].append(name)
+        else:
+            done["upgrade"].append(name)
+    return done
+
+
+def cache_mtime(stamp: str | None = None, lists: str | None = None) -> float:
+    """The time of the last cache update as Ansible reads it (0 when unknown)."""
+    for path in (stamp or STAMP, lists or LISTS):
+        if os.path.exists(path):
+            return os.stat(path).st_mtime
+    return 0.0
+
+
+def cache_is_valid(mtime: float, valid_time: int, now: float) -> bool:
+    """Ansible's test: the cache is recent enough when ``mtime + cache_valid_time >= now``."""
+    return mtime + valid_time >= now
+
+
+def wanted(spec: tuple, state: str) -> str:
+    if state != "present":
+        return state
+    return spec[1] + spec[2] if spec[1] else "present"
+
+
+def best_version(spec: tuple, policy: dict | None) -> str | None:
+    """The version apt would install: the candidate, or the newest one matching a ``=`` pin."""
+    if not policy:
+        return None
+    if spec[1] == "=":
+        return next((v for v in policy["versions"] if fnmatch.fnmatch(v, spec[2])), None)
+    return policy["candidate"]
+
+
+def _matches(spec: tuple, version: str) -> bool:
+    if spec[1] == ">=":
+        return compare_versions(version, spec[2]) >= 0
+    return spec[1] != "=" or fnmatch.fnmatch(version, spec[2])
+
+
+def package_state(spec: tuple, p: Params, entry: dict | None, policy: dict | None,
+                  provided: bool = False) -> str:
+    """The package as observed, in the words of :func:`wanted` when nothing is to be done."""
+    status = entry["status"] if entry else "not-installed"
+    installed = status in INSTALLED
+    version = entry["version"] if installed and entry else ""
+    matching = installed and _matches(spec, version)
+    if p.state == "absent":
+        if matching or (p.purge and status != "not-installed"):
+            return f"installed {version}" if installed else status
+        return "absent"
+    want = wanted(spec, p.state)
+    if not installed:
+        if p.only_upgrade or (provided and not spec[1]):
+            return want
+        return "absent" if status == "not-installed" else status
+    if not matching:
+        return f"installed {version}"
+    best = best_version(spec, policy)
+    if p.state == "latest" and best and best != version:
+        return f"installed {version}, candidate {best}"
+    return want
+
+
+def install_token(spec: tuple, policy: dict | None) -> str:
+    """What goes on apt-get's command line: ``name=VERSION`` when the version is known."""
+    best = best_version(spec, policy)
+    if best:
+        return f"{spec[0]}={best}"
+    return f"{spec[0]}={spec[2]}" if spec[1] == "=" else spec[0]
+
+
+def apt_command(p: Params, action: str, packages: list) -> list:
+    """The apt-get argv for ``install``, ``remove`` or ``autoremove`` of ``packages``."""
+    argv = ["apt-get", "-y", "-q"]
+    for option in filter(None, (o.strip() for o in p.dpkg_options.split(","))):
+        argv += ["-o", f"Dpkg::Options::=--{option}"]
+    argv += ["-o", f"DPkg::Lock::Timeout={p.lock_timeout}"]
+    install = action == "install"
+    argv += [flag for flag, on in (("--purge", p.purge and not install),
+                                   ("--auto-remove", p.autoremove and action != "autoremove"),
+                                   ("--only-upgrade", p.only_upgrade and install),
+                                   ("--no-remove", p.fail_on_autoremove and install)) if on]
+    if install and p.default_release:
+        argv += ["-t", p.default_release]
+    if install and p.install_recommends is not None:
+        argv += ["-o", "APT::Install-Recommends=" + ("yes" if p.install_recommends else "no")]
+    argv += [flag for flag, on in (
+        ("--allow-unauthenticated", p.allow_unauthenticated and install),
+        ("--allow-downgrades", p.allow_downgrade and install),
+        ("--allow-change-held-packages", p.allow_change_held_packages and action != "autoremove"),
+    ) if on]
+    return argv + [action] + list(packages)
+
+
+# -- state module ------------------------------------------------------------------------
+
+
+def _query(host, argv: list, ok=(0,)) -> str:
+    rc, out, err = host.query(argv, env=ENV)
+    if rc not in ok:
+        raise ModuleFailure("'{}' failed: {}".format(" ".join(argv), (err or out).strip()))
+    return out
+
+
+def observe(p: Params, host) -> dict:
+    specs, update = parse_specs(p.name), bool(p.update_cache or p.cache_valid_time)
+    if not specs and not update and not p.autoremove:
+        raise ModuleFailure("one of the following is required: name, update_cache, autoremove")
+    started = p.__dict__.setdefault("_started", time.time())
+    mtime = cache_mtime()
+    p.__dict__.setdefault("_mtime0", mtime)
+    cur: dict = {"cache_update_time": int(mtime), "plan": [], "manual": []}
+    refresh_due = False
+    if update:
+        refresh_due = not cache_is_valid(mtime, p.cache_valid_time, started)
+        cur[CACHE] = "stale" if refresh_due else "fresh"
+    if specs:
+        _observe_packages(p, host, specs, cur, refresh_due)
+    elif p.autoremove:
+        cur["transaction"] = _simulate(host, apt_command(p, "autoremove", []))
+        cur[AUTOREMOVE] = sorted(cur["transaction"]["remove"])
+        if cur[AUTOREMOVE]:
+            cur["plan"] = [apt_command(p, "autoremove", [])]
+    return cur
+
+
+def _observe_packages(p: Params, host, specs: list, cur: dict, refresh_due: bool) -> None:
+    names = [s[0] for s in specs]
+    dpkg = parse_dpkg(_query(host, ["dpkg-query", "-W", "-f=" + DPKG_FORMAT] + names, (0, 1)))
+    if p.state == "latest":
+        asked = names
+    else:  # candidates matter only for what is not installed as asked
+        asked = [s[0] for s in specs if p.state == "present"
+                 and package_state(s, p, dpkg.get(s[0]), None) != wanted(s, p.state)]
+    policy: dict = {}
+    if asked:
+        argv = ["apt-cache", "policy"]
+        if p.default_release:
+            argv += ["-o", "APT::Default-Release=" + p.default_release]
+        policy = parse_policy(_query(host, argv + asked))
+    provided: set = set()
+    if any(not (_policy_of(policy, n) or {}).get("versions") for n in asked):  # virtual?
+        every = parse_dpkg(_query(host, ["dpkg-query", "-W", "-f=" + DPKG_FORMAT]))
+        provided = {v for e in every.values() if e["status"] in INSTALLED for v in e["provides"]}
+    tokens = []
+    for spec in specs:
+        pol = _policy_of(policy, spec[0])
+        entry = dpkg.get(spec[0])
+        cur[spec[0]] = package_state(spec, p, entry, pol, spec[0] in provided)
+        if cur[spec[0]] != wanted(spec, p.state):
+            tokens.append(spec[0] if p.state == "absent" else install_token(spec, pol))
+        elif entry and entry["status"] in INSTALLED and p.state != "absent":
+            cur["manual"].append(spec[0])
+    if tokens:
+        cur["plan"] = [apt_command(p, "remove" if p.state == "absent" else "install", tokens)]
+        if not refresh_due:  # after an update the candidates may differ: simulated then
+            cur["transaction"] = _simulate(host, cur["plan"][0])
+
+
+def _policy_of(policy: dict, name: str) -> dict | None:
+    return policy.get(name) or policy.get(name.split(":")[0])
+
+
+def _simulate(host, argv: list) -> dict:
+    rc, out, err = host.query(argv[:1] + ["-s"] + argv[1:], env=ENV)
+    if rc != 0:
+        missing = re.search(r"Unable to locate package (\S+)", err)
+        if missing:
+            raise ModuleFailure(f"No package matching '{missing.group(1)}' is available")
+        raise ModuleFailure("apt-get would fail: " + (err or out).strip())
+    return parse_simulation(out)
+
+
+def desired(p: Params, cur: dict) -> dict:
+    want: dict = {}
+    if CACHE in cur:
+        want[CACHE] = "fresh"
+    for spec in parse_specs(p.name):
+        want[spec[0]] = wanted(spec, p.state)
+    if AUTOREMOVE in cur:
+        want[AUTOREMOVE] = []
+    return want
+
+
+def update_cache(p: Params, host) -> None:
+    """``apt-get update``, retried with Ansible's exponential backoff."""
+    err = ""
+    for attempt in range(max(p.update_cache_retries, 1)):
+        rc, out, err = host.run(["apt-get", "update", "-q"], env=ENV)
+        if rc == 0:
+            return
+        if attempt + 1 < p.update_cache_retries:
+            jitter = random.randint(0, 1000) / 1000.0
+            time.sleep(min(2**attempt, p.update_cache_retry_max_delay) + jitter)
+    why = (err or out).strip() or "unknown reason"
+    raise ModuleFailure(f"Failed to update apt cache after {p.update_cache_retries} retries: {why}")
+
+
+def apply(p: Params, host, cur: dict, want: dict):
+    outcome: dict = {"cache_updated": False, "transaction": cur.get("transaction")}
+    p.__dict__["_outcome"] = outcome
+    unapplied = {}
+    if cur.get(CACHE) == "stale":
+        update_cache(p, host)
+        outcome["cache_updated"] = True
+        if cache_mtime() == p.__dict__["_mtime0"]:
+            unapplied[CACHE] = f"apt-get update succeeded but did not touch {STAMP} or {LISTS}"
+        cur = observe(p, host)
+        outcome["transaction"] = cur.get("transaction")
+    if cur["plan"]:
+        argv = cur["plan"][0]
+        rc, outcome["stdout"], outcome["stderr"] = host.run(argv, env=ENV)
+        if rc != 0:
+            why = (outcome["stderr"] or outcome["stdout"]).strip()
+            raise ModuleFailure("'{}' failed: {}".format(" ".join(argv), why))
+        if cur["manual"]:  # apt-get marks the packages it was given; these were installed
+            rc, _out, stderr = host.run(["apt-mark", "manual"] + cur["manual"], env=ENV)
+            if rc != 0:
+                raise ModuleFailure("'apt-mark manual' failed: " + stderr.strip())
+    return unapplied
+
+
+def result(p: Params, state: dict) -> dict:
+    """Ansible's ``cache_updated``/``cache_update_time``, the transaction, apt-get's output."""
+    outcome = p.__dict__.get("_outcome")
+    if outcome is None:  # check mode (an update is due: Ansible says updated), or nothing to do
+        outcome, updated = state, state.get(CACHE) == "stale"
+    else:  # applied: the update is reported when it moved the cache's time, as in Ansible
+        updated = outcome["cache_updated"] and int(p.__dict__["_mtime0"]) != state["cache_update_time"]
+    data = {"cache_updated": updated, "cache_update_time": state["cache_update_time"]}
+    if any((outcome.get("transaction") or {}).values()):
+        data["transaction"] = outcome["transaction"]
+    if "stdout" in outcome:
+        data["stdout"], data["stderr"] = outcome["stdout"], outcome["stderr"]
+    return data
