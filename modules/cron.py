@@ -22,7 +22,7 @@ each job, so entries written by Ansible are found and updated in place:
 Differences from Ansible: a ``cron_file`` whose directory is missing (cron not installed
 yet) gets the directory created (Ansible fails); ``insertafter``/``insertbefore`` and the
 variable name are matched literally (Ansible uses them as regular expressions). Warnings are
-returned in the registered data, not printed.
+in the registered data on every run, and printed on runs that change something.
 """
 
 from __future__ import annotations
@@ -232,6 +232,11 @@ def desired(p: Params, cur: dict) -> dict:
 
 
 def apply(p: Params, host, cur: dict, want: dict):
+    _install(p, host, cur, want)
+    return _warnings(p)  # printed as "job: ..." / "cron_file: ..." warnings
+
+
+def _install(p: Params, host, cur: dict, want: dict) -> None:
     new, path = want["content"], cur["cron_file"]
     if p.backup:
         backup = _tempname("crontab")
@@ -240,11 +245,11 @@ def apply(p: Params, host, cur: dict, want: dict):
     if path is not None:
         if new is None:
             host.remove(path)
-            return None
+            return
         if not os.path.isdir(os.path.dirname(path)):
             host.mkdir(os.path.dirname(path))
         host.write_file(path, new.encode("utf-8"), mode=0o644 if cur["content"] is None else None)
-        return None
+        return
     tmp = _tempname("crontab")
     host.write_file(tmp, new.encode("utf-8"), mode=0o600)
     try:
@@ -253,7 +258,18 @@ def apply(p: Params, host, cur: dict, want: dict):
         host.remove(tmp)
     if rc != 0:
         raise ModuleFailure((err or out).strip() or f"crontab exited {rc}")
-    return None
+
+
+def _warnings(p: Params) -> dict:
+    out = {}
+    if p.job and any(c in p.job.strip("\r\n") for c in "\r\n"):
+        out["job"] = "Job should not contain line breaks"
+    if p.cron_file:
+        base = os.path.basename(p.cron_file)
+        if not re.search(r"^[A-Z0-9_-]+$", base, re.I):
+            out["cron_file"] = (f'Filename portion of cron_file ("{base}") should consist solely of '
+                                "upper- and lower-case letters, digits, underscores, and hyphens")
+    return out
 
 
 def _tempname(prefix: str) -> str:
@@ -266,16 +282,10 @@ def result(p: Params, state: dict) -> dict:
     out: dict = {
         "jobs": [line[len(MARK):] for line in lines if line.startswith(MARK)],
         "envs": [line.split("=")[0] for line in lines if re.match(r"^\S+=", line)],
-        "warnings": [],
+        "warnings": list(_warnings(p).values()),
     }
-    if p.job and any(c in p.job.strip("\r\n") for c in "\r\n"):
-        out["warnings"].append("Job should not contain line breaks")
     if p.cron_file:
         out["cron_file"] = p.cron_file
-        base = os.path.basename(p.cron_file)
-        if not re.search(r"^[A-Z0-9_-]+$", base, re.I):
-            out["warnings"].append(f'Filename portion of cron_file ("{base}") should consist solely of '
-                                   "upper- and lower-case letters, digits, underscores, and hyphens")
     if "_backup" in p.__dict__:
         out["backup_file"] = p.__dict__["_backup"]
     return out

@@ -120,3 +120,12 @@ def test_missing_crontab_command_fails_clearly(monkeypatch, tmp_path: Path) -> N
 def test_unknown_user_fails(fake_crontab: Path) -> None:
     result = run_module("cron", {"name": "x", "job": "true", "user": "no-such-user-fleet"})
     assert result["status"] == "failed" and "does not exist" in result["msg"]
+
+
+def test_ansible_warnings_printed_when_changing(tmp_path: Path) -> None:
+    result = run_module("cron", {"name": "x", "job": "a\nb", "user": "root", "cron_file": str(tmp_path / "my.cron")})
+    assert result["status"] == "changed"
+    assert result["warnings"] == [
+        'cron_file: Filename portion of cron_file ("my.cron") should consist solely of upper- and lower-case '
+        "letters, digits, underscores, and hyphens",
+        "job: Job should not contain line breaks"]
