@@ -196,7 +196,11 @@ def observe(p: Params, host) -> dict:
     real = os.path.realpath(path)
     raw = host.read_bytes(real)
     proc = proc_path(p.proc_sys, name)
-    runtime = host.read_text(proc) if os.path.isfile(proc) else None
+    exists, runtime, unreadable = os.path.isfile(proc), None, ""
+    try:
+        runtime = host.read_text(proc) if exists else None
+    except OSError as exc:  # a write-only key (vm.drop_caches): nothing to compare with
+        unreadable = f"{proc} cannot be read: {exc.strerror or exc}"
     cur: dict = {
         "name": name,
         "path": path,
@@ -205,10 +209,10 @@ def observe(p: Params, host) -> dict:
         "proc_path": proc,
         "runtime_value": None if runtime is None else " ".join(runtime.split()),
     }
-    refused = runtime_refusal(proc, runtime is not None, p.proc_sys)
-    if runtime is None and _wants_runtime(p):
+    refused = unreadable or runtime_refusal(proc, exists, p.proc_sys)
+    if not exists and _wants_runtime(p):
         refused = f"{name} is unknown to this kernel ({proc} does not exist)"
-    cur["runtime_refused"] = refused
+    cur["runtime_refused"], cur["runtime_exists"] = refused, exists
     cur["runtime"] = cur["runtime_value"]  # wanted only where it can be written (desired)
     cur["shadowed_by"] = []
     if p.state == "present":
@@ -227,7 +231,7 @@ def desired(p: Params, cur: dict) -> dict:
     if new != (cur["content"] or ""):
         want["content"] = new
     if _wants_runtime(p):
-        if cur["runtime_value"] is None and not p.ignoreerrors:
+        if not cur["runtime_exists"] and not p.ignoreerrors:
             raise ModuleFailure(
                 f"sysctl key {cur['name']} is unknown to this kernel ({cur['proc_path']} does not "
                 "exist); ignoreerrors: true persists it anyway"
@@ -247,7 +251,7 @@ def apply(p: Params, host, cur: dict, want: dict):
             if exc.errno == errno.EINVAL:
                 raise ModuleFailure(f"setting {cur['name']} failed: {exc.strerror}") from None
             unapplied["runtime"] = f"persisted, not applied at runtime: {exc.strerror or exc}"
-    elif _wants_runtime(p) and cur["runtime_refused"]:
+    elif _wants_runtime(p) and cur["runtime_refused"] and not same_value(cur["runtime_value"], parse_value(p.value)):
         unapplied["runtime"] = f"persisted, not applied at runtime: {cur['runtime_refused']}"
     if cur["shadowed_by"]:
         unapplied["boot"] = "a file read later at boot sets it too and wins: " + ", ".join(cur["shadowed_by"])

@@ -167,3 +167,27 @@ def test_boot_files_earlier_directory_masks_same_name() -> None:
 
     assert sysctl.boot_files(Host()) == {"10-a.conf": "/etc/sysctl.d/10-a.conf",
                                          "50-b.conf": "/usr/lib/sysctl.d/50-b.conf"}
+
+
+def test_read_only_runtime_already_right_gives_no_warning(read_only_proc: str, tmp_path: Path) -> None:
+    Path(read_only_proc).write_text("1\n")
+    result = run_module("sysctl", _params(tmp_path))
+    assert result["status"] == "changed" and "warnings" not in result, result
+    assert result["diff"]["fields"] == ["content"]
+
+
+def test_write_only_key_is_persisted_with_a_warning(monkeypatch, tmp_path: Path) -> None:
+    proc = _proc(tmp_path, "vm/drop_caches", "")
+    real_open = builtins.open
+
+    def write_only(file, mode="r", *args, **kwargs):
+        if str(file) == proc and "w" not in mode:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", write_only)
+    params = _params(tmp_path, name="vm.drop_caches", value="3")
+    result = run_module("sysctl", params)
+    assert result["status"] == "changed", result
+    assert result["warnings"] == [f"runtime: persisted, not applied at runtime: {proc} cannot be read: Permission denied"]
+    assert run_module("sysctl", params)["status"] == "ok"
