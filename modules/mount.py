@@ -31,7 +31,8 @@ Differences from Ansible: where mounting is refused, ``mounted`` keeps the entry
 dump/passno ``0`` and are matched by ``absent`` too; ``ephemeral`` on a path already mounted
 from ``src`` is ``ok`` (Ansible remounts and reports ``changed``); ``absent`` leaves a
 non-empty mount point directory in place (Ansible fails); a missing ``fstab`` is not created
-in check mode; ``opts_no_log`` is accepted (use the task's ``no_log``).
+in check mode; a trailing ``/`` of ``path`` is ignored (Ansible would add a second entry);
+``opts_no_log`` is accepted (use the task's ``no_log``).
 """
 
 from __future__ import annotations
