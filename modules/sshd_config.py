@@ -3,12 +3,11 @@
 Ansible has no such module (playbooks use template or lineinfile); this one knows sshd's rules.
 
 * ``settings`` maps keywords to values: ``{PasswordAuthentication: false, ClientAliveInterval:
-  300, Ciphers: [aes256-gcm@openssh.com, chacha20-poly1305@openssh.com], AllowUsers: [alice]}``.
-  Booleans become ``yes``/``no``; lists are joined with commas for algorithm keywords
-  (Ciphers, MACs, KexAlgorithms, HostKeyAlgorithms, ...), written as one line per item for
-  Port, ListenAddress, HostKey, HostCertificate and Subsystem, and joined with spaces
-  otherwise (AllowUsers, AcceptEnv, AuthorizedKeysFile, ...). Keywords are case-insensitive
-  (a keyword given twice is refused); ``Match`` blocks are not managed (refused).
+  300, Ciphers: [aes256-gcm@openssh.com], AllowUsers: [alice, bob]}``. Booleans become
+  ``yes``/``no``; lists are joined with commas for algorithm keywords (Ciphers, MACs,
+  KexAlgorithms...), one line per item for Port, ListenAddress, HostKey, HostCertificate and
+  Subsystem, spaces otherwise. Keywords are case-insensitive (given twice: refused);
+  ``Match`` blocks are not managed (refused).
 * **Drop-in** (the default, ``path: /etc/ssh/sshd_config.d/50-fleet.conf``): fleet owns the
   whole file, one line per setting in the order given. ``state: absent`` removes the file.
 * **Main file** (``path`` is ``main_config``, i.e. ``/etc/ssh/sshd_config``): each setting owns
@@ -26,15 +25,14 @@ Ansible has no such module (playbooks use template or lineinfile); this one know
   A drop-in that ``main_config`` does not include is reported (``included: false``).
 * ``validate`` (default ``sshd -t -f %s``) runs before anything is replaced, on a temporary
   complete main configuration: for a drop-in, a copy of ``main_config`` whose Include lines
-  name the candidate file in its place (glob order kept). A refusal leaves every file as it
-  was. ``validate: null`` skips it.
+  name the candidate in its place (glob order kept; a drop-in nothing includes is checked on
+  its own). A refusal leaves every file as it was. ``validate: null`` skips it.
 * After a content change sshd is reloaded (``systemctl reload SERVICE``; ``service`` defaults
   to ``ssh`` on Debian, else ``sshd``) unless ``reload: false``; when systemd or the service is
   not running the file is written and a warning says it was not reloaded.
 * ``backup: true`` keeps a timestamped copy (``backup_file``); ``mode`` applies to the file
-  (a new file gets ``0644``).
-* Connection-sensitive: ``snapshot``/``revert`` restore the file's previous bytes and mode and
-  reload sshd again, for the engine's fresh-connection check.
+  (a new file gets ``0644``). Connection-sensitive: ``snapshot``/``revert`` restore the
+  file's previous bytes and mode and reload sshd again (the engine's fresh-connection check).
 """
 
 from __future__ import annotations
@@ -129,17 +127,17 @@ def setting_lines(settings: dict, values: bool = True) -> list:
     return out
 
 
+def _norm(line: str) -> tuple:
+    key, value = split_line(line)
+    return key, (value or "").split()
+
+
 def split_line(line: str) -> tuple:
     """``(canonical keyword, value)`` of a config line; ``(None, None)`` for comments/blanks."""
     match = LINE.match(line)
     if not match or line.lstrip().startswith("#"):
         return None, None
     return canonical(match.group(1)), match.group(2)
-
-
-def _norm(line: str) -> tuple:
-    key, value = split_line(line)
-    return key, " ".join((value or "").split())
 
 
 def render_dropin(settings: dict) -> str:
@@ -160,26 +158,20 @@ def edit_main(text: str, settings: dict, absent: bool) -> str:
         new = [n + "\n" for n in new]
         found = [i for i in range(top) if split_line(lines[i])[0] == key]
         if found and [_norm(lines[i]) for i in found] == [_norm(n) for n in new]:
-            continue
+            continue  # already right, whatever its spacing
         if found:
             at = found[0]
         else:
             if absent:
                 continue
-            commented = [i for i in range(top) if _commented_key(lines[i]) == key]
+            commented = [i for i in range(top) if lines[i].lstrip().startswith("#")
+                         and split_line(lines[i].lstrip().lstrip("#"))[0] == key]
             at = commented[0] + 1 if commented else top
         for i in reversed(found):
             del lines[i]
         lines[at:at] = new
         top += len(new) - len(found)
     return "".join(lines)
-
-
-def _commented_key(line: str) -> str | None:
-    stripped = line.lstrip()
-    if not stripped.startswith("#"):
-        return None
-    return split_line(stripped.lstrip("#"))[0]
 
 
 # -- what sshd will read: Include lines followed, first value wins --------------------------
@@ -271,9 +263,8 @@ def analyse(p: Params, host, path: str, content: bytes | None, main: str) -> dic
 def parse_sshd_t(text: str) -> dict:
     """``sshd -T`` output as keyword -> list of values (repeated keywords accumulate)."""
     out: dict = {}
-    for line in text.splitlines():
-        if line.strip():
-            key, _sep, value = line.strip().partition(" ")
+    for key, _sep, value in (line.strip().partition(" ") for line in text.splitlines()):
+        if key:
             out.setdefault(key.lower(), []).append(value.strip())
     return out
 
@@ -287,20 +278,12 @@ def effective(p: Params, host, main: str) -> tuple:
     if rc != 0:
         return None, (err.strip().splitlines() or [f"sshd -T exited {rc}"])[-1]
     parsed = parse_sshd_t(out)
-    values = {}
-    for keyword in p.settings:
-        got = parsed.get(canonical(keyword))
-        values[keyword] = None if got is None else got[0] if len(got) == 1 else got
-    return values, ""
+    got = {k: parsed.get(canonical(k)) for k in p.settings}
+    return {k: v[0] if v and len(v) == 1 else v for k, v in got.items()}, ""
 
 
 def which(name: str) -> str | None:
-    dirs = os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-    for d in dirs:
-        candidate = os.path.join(d, name)
-        if d and os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
-            return candidate
-    return None
+    return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin:/usr/bin:/bin")
 
 
 # -- state ------------------------------------------------------------------------------
@@ -376,25 +359,22 @@ def check_config(p: Params, host, cur: dict, new: bytes | None) -> None:
     try:
         path, main = cur["path"], cur["main_config"]
         if path == main:
-            target = os.path.join(tmp, "sshd_config")
-            _write(target, new or b"")
+            target: str | None = _write(os.path.join(tmp, "sshd_config"), new or b"")
         else:
-            candidate = None
-            if new is not None:
-                candidate = os.path.join(tmp, os.path.basename(path))
-                _write(candidate, new)
-            main_raw = host.read_bytes(main)
-            target = os.path.join(tmp, "main_config")
-            if main_raw is None:
-                target = candidate or target
-                if candidate is None:
-                    return
-            else:
-                text = validation_main(main_raw.decode("utf-8", "surrogateescape"), path, candidate)
-                _write(target, text.encode("utf-8", "surrogateescape"))
+            target = None if new is None else _write(os.path.join(tmp, os.path.basename(path)), new)
+            main_text = (host.read_bytes(main) or b"").decode("utf-8", "surrogateescape")
+            text = validation_main(main_text, path, target)
+            if text != main_text:  # else main does not include path: check the file on its own
+                target = _write(os.path.join(tmp, "main_config"), text.encode("utf-8", "surrogateescape"))
+        if target is None:
+            return
         argv = substitute_path(p.validate, target)
         if "/" not in argv[0]:
-            argv[0] = which(argv[0]) or argv[0]
+            found = which(argv[0])
+            if found is None:
+                raise ModuleFailure(f"cannot validate: {argv[0]} is not installed "
+                                    "(openssh-server), nothing was replaced")
+            argv[0] = found
         rc, out, err = host.run(argv)
         if rc != 0:
             why = (err.strip() or out.strip() or f"exit {rc}").replace(tmp + "/", "")
@@ -403,9 +383,10 @@ def check_config(p: Params, host, cur: dict, new: bytes | None) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _write(path: str, data: bytes) -> None:
+def _write(path: str, data: bytes) -> str:
     with open(path, "wb") as handle:
         handle.write(data)
+    return path
 
 
 def reload_sshd(p: Params, host) -> str | None:
@@ -446,27 +427,19 @@ def apply(p: Params, host, cur: dict, want: dict):
             host.mkdir(parent, mode="0755")
         mode = want.get("mode") or (None if cur["info"] else "0644")
         host.write_file(path, new, mode=mode)
-    warnings = {}
-    if p.reload:
-        why = reload_sshd(p, host)
-        if why:
-            warnings["reload"] = why
+    why = reload_sshd(p, host) if p.reload else None
+    warnings = {"reload": why} if why else {}
     after = analyse(p, host, path, new, cur["main_config"])
-    for keyword, why in after["overridden"].items():
-        warnings[keyword] = why
+    warnings.update(after["overridden"])
     if not after["included"]:
         warnings["path"] = f"{cur['main_config']} does not include {path}: it has no effect"
     return warnings
 
 
 def result(p: Params, state: dict) -> dict:
-    out = {"path": state["path"], "main_config": state["main_config"],
-           "overridden": state["overridden"], "included": state["included"],
-           "effective": state["effective"]}
-    if state["effective_error"]:
-        out["effective_error"] = state["effective_error"]
-    if state.get("mode"):
-        out["mode"] = state["mode"]
+    """path, main_config, overridden, included, effective (+ effective_error), mode, backup_file."""
+    keys = ("path", "main_config", "overridden", "included", "effective", "effective_error", "mode")
+    out = {k: state[k] for k in keys if state.get(k) not in (None, "") or k == "effective"}
     if p.__dict__.get("_backup_file"):
         out["backup_file"] = p.__dict__["_backup_file"]
     return out
@@ -491,12 +464,10 @@ def revert(p: Params, host, snap: dict) -> None:
 
 def file_snapshot(host, path: str) -> dict:
     info = host.path_info(path, follow=True)
-    raw = host.read_bytes(path) if info is not None else None
-    entry: dict = {"path": path, "content": None}
-    if raw is not None and info is not None:
-        entry.update(content=base64.b64encode(raw).decode("ascii"), mode=info["mode"],
-                     uid=info["uid"], gid=info["gid"])
-    return entry
+    if info is None or info["state"] != "file":
+        return {"path": path, "content": None}
+    return {"path": path, "content": base64.b64encode(host.read_bytes(path)).decode("ascii"),
+            "mode": info["mode"], "uid": info["uid"], "gid": info["gid"]}
 
 
 def restore_file(host, entry: dict) -> None:

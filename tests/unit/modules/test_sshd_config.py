@@ -210,6 +210,25 @@ def test_sshd_t_validates_dropin_in_place_and_refusal_replaces_nothing(real_sshd
     assert sorted(p.name for p in d.iterdir()) == ["50-fleet.conf"]  # no temp files left
 
 
+def test_sshd_t_checks_a_dropin_nothing_includes_on_its_own(real_sshd, run, tmp_path):
+    main, _d = real_sshd
+    elsewhere = tmp_path / "other" / "fleet.conf"
+    result = run("sshd_config", {"path": str(elsewhere), "main_config": str(main), "reload": False,
+                                 "settings": {"PasswordAuthentication": "maybe"}})
+    assert result["status"] == "failed" and 'unsupported option "maybe"' in result["msg"], result
+    assert not elsewhere.exists()
+
+
+def test_missing_validator_replaces_nothing(tmp_path, run):
+    main, d = _tree(tmp_path, "Include @D@/*.conf\n")
+    result = run("sshd_config", {"path": str(d / "50.conf"), "main_config": str(main), "reload": False,
+                                 "validate": "no-such-sshd-xyz -t -f %s", "settings": {"UseDNS": False}})
+    assert result["status"] == "failed"
+    assert result["msg"] == "cannot validate: no-such-sshd-xyz is not installed (openssh-server), " \
+                            "nothing was replaced"
+    assert not (d / "50.conf").exists()
+
+
 def test_sshd_t_sees_conflicts_with_other_dropins(real_sshd, run):
     """The candidate is validated together with the rest of the tree (Subsystem twice)."""
     main, d = real_sshd
