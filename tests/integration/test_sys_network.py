@@ -75,7 +75,7 @@ def clean_lab(lab: ITLab, tmp_path: Path) -> Iterator[ITLab]:
     _clean(lab, tmp_path)
     for host in HOSTS:
         assert not lab.exists(host, DROPIN) and not lab.exists(host, UNIT)
-        assert "itest" not in lab.read(host, "/etc/hosts")
+        assert "10.99.0." not in lab.read(host, "/etc/hosts")
 
 
 def test_sshd_hosts_networkd_converge_refuse_invalid_and_detect_drift(clean_lab: ITLab, tmp_path: Path) -> None:
