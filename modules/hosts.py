@@ -17,9 +17,10 @@ Ansible has no such module (playbooks use lineinfile or blockinfile); this one p
   ``ip`` is given), and lines left without names go.
 * Comments, blank lines and lines the task does not concern are kept byte for byte. Names
   are compared case-insensitively (as the resolver does).
-* The file is replaced atomically where it can be; ``/etc/hosts`` in a container is a bind
-  mount (rename gives EBUSY), so there it is rewritten in place from the finished temp file.
-  ``backup: true`` keeps a timestamped copy (``backup_file``). ``msg`` says what was done.
+* The file (``path``, default ``/etc/hosts``) is replaced atomically where it can be; in a
+  container ``/etc/hosts`` is a bind mount (rename gives EBUSY), so there it is rewritten in
+  place from the finished temp file. ``backup: true`` keeps a timestamped copy
+  (``backup_file``). ``msg`` says what was done.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 Ansible has no such module (playbooks template the file); this one renders the INI itself.
 
-* The file is ``dir/name.kind`` (``dir`` defaults to ``/etc/systemd/network``; ``name`` may
-  already end in ``.kind``). fleet owns the whole file; ``state: absent`` removes it.
+* The file is ``dir/name.kind``: ``kind`` is ``network`` (default), ``netdev`` or ``link``;
+  ``dir`` defaults to ``/etc/systemd/network``; ``name`` may already end in ``.kind``.
+  fleet owns the whole file; ``state: absent`` removes it.
 * ``sections`` maps a section to its keys, or to a list of key maps for a section that
   repeats (``Address``, ``Route``, ``RoutingPolicyRule``...)::
 
@@ -21,8 +22,8 @@ Ansible has no such module (playbooks template the file); this one renders the I
   ``NetDev`` with ``Name`` and ``Kind``. There is no offline checker for networkd files
   (``systemd-analyze verify`` does not read them), so unknown keys are networkd's to warn
   about in its journal.
-* ``mode`` defaults to ``0644``; use ``mode: "0640"`` with ``group: systemd-network`` for
-  files holding secrets (WireGuard keys).
+* ``mode`` defaults to ``0644``; ``owner``/``group`` are kept unless given: use ``mode:
+  "0640"`` with ``group: systemd-network`` for files holding secrets (WireGuard keys).
 * After a content change ``networkctl reload`` runs when systemd-networkd is active (it
   reconfigures the links the changed .network files match; a changed .netdev does not
   recreate an existing device). When networkd is not running the file is written and a
