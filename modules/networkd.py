@@ -24,6 +24,7 @@ Ansible has no such module (playbooks template the file); this one renders the I
   about in its journal.
 * ``mode`` defaults to ``0644``; ``owner``/``group`` are kept unless given: use ``mode:
   "0640"`` with ``group: systemd-network`` for files holding secrets (WireGuard keys).
+  ``backup: true`` keeps a timestamped copy (``backup_file``).
 * After a content change ``networkctl reload`` runs when systemd-networkd is active (it
   reconfigures the links the changed .network files match; a changed .netdev does not
   recreate an existing device). When networkd is not running the file is written and a
