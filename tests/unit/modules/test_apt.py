@@ -3,7 +3,7 @@ the cache_valid_time decision, and whole runs (check, apply, re-apply) on a fake
 
 from __future__ import annotations
 
-import copy
+import json
 import os
 import shutil
 import subprocess
@@ -15,6 +15,12 @@ from fleet.agent import runner
 
 from .apt_fakes import FakeApt
 from .conftest import controller_params, load_module
+
+
+def fresh(data):
+    """A deep copy of JSON-like test data (tests change their fake host's state)."""
+    return json.loads(json.dumps(data))
+
 
 apt = load_module("apt")
 
@@ -323,7 +329,7 @@ PACKAGES = {
 
 @pytest.fixture
 def fake(tmp_path, monkeypatch):
-    return FakeApt(tmp_path, monkeypatch, {"packages": copy.deepcopy(PACKAGES)})
+    return FakeApt(tmp_path, monkeypatch, {"packages": fresh(PACKAGES)})
 
 
 def run(fake: FakeApt, args: dict, check: bool = False) -> dict:
