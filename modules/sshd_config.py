@@ -8,8 +8,8 @@ Ansible has no such module (playbooks use template or lineinfile); this one know
   KexAlgorithms...), one line per item for Port, ListenAddress, HostKey, HostCertificate and
   Subsystem, spaces otherwise. Keywords are case-insensitive (given twice: refused);
   ``Match`` blocks are not managed (refused).
-* **Drop-in** (the default, ``path: /etc/ssh/sshd_config.d/50-fleet.conf``): fleet owns the
-  whole file, one line per setting in the order given. ``state: absent`` removes the file.
+* **Drop-in** (default ``path: /etc/ssh/sshd_config.d/50-fleet.conf``): fleet owns the whole
+  file, one line per setting in the order given; ``state: absent`` removes it.
 * **Main file** (``path`` is ``main_config``, i.e. ``/etc/ssh/sshd_config``): each setting owns
   the active lines of its keyword before the first ``Match`` block: the first one is replaced,
   the others removed; a missing keyword goes after its commented-out default (``#Keyword``),
@@ -27,9 +27,8 @@ Ansible has no such module (playbooks use template or lineinfile); this one know
   complete main configuration: for a drop-in, a copy of ``main_config`` whose Include lines
   name the candidate in its place (glob order kept; a drop-in nothing includes is checked on
   its own). A refusal leaves every file as it was. ``validate: null`` skips it.
-* After a content change sshd is reloaded (``systemctl reload SERVICE``; ``service`` defaults
-  to ``ssh`` on Debian, else ``sshd``) unless ``reload: false``; when systemd or the service is
-  not running the file is written and a warning says it was not reloaded.
+* After a content change sshd is reloaded (``systemctl reload SERVICE``, ``service`` ``ssh`` on
+  Debian, else ``sshd``) unless ``reload: false``; if it is not running: written, and a warning.
 * ``backup: true`` keeps a timestamped copy (``backup_file``); ``mode`` applies to the file
   (a new file gets ``0644``). Connection-sensitive: ``snapshot``/``revert`` restore the
   file's previous bytes and mode and reload sshd again (the engine's fresh-connection check).
@@ -38,13 +37,17 @@ Ansible has no such module (playbooks use template or lineinfile); this one know
 from __future__ import annotations
 
 import base64
+import fnmatch
 import glob
 import os
 import re
+import shlex
 import shutil
+import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fleet.agent.commands import substitute_path
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
 
 ALIASES = {"dest": "path"}
@@ -52,7 +55,7 @@ DIFF_TEXT = ("content",)
 CONNECTION_SENSITIVE = True
 SYSTEMD_RUNNING = "/run/systemd/system"  # exists when systemd is PID 1
 HEADER = "# Managed by fleet (sshd_config): local changes are overwritten.\n"
-SSHDIR = "/etc/ssh"  # where sshd resolves relative Include paths
+SSHDIR = "/etc/ssh"  # where sshd resolves relative Include paths (os.path.join keeps absolute ones)
 COMMA = {"ciphers", "macs", "kexalgorithms", "hostkeyalgorithms", "pubkeyacceptedalgorithms",
          "hostbasedacceptedalgorithms", "casignaturealgorithms", "gssapikexalgorithms",
          "pubkeyacceptedkeytypes", "hostbasedacceptedkeytypes"}
@@ -80,26 +83,21 @@ class Params:
 
 
 def canonical(keyword: str) -> str:
-    low = keyword.lower()
-    return SYNONYMS.get(low, low)
+    return SYNONYMS.get(keyword.lower(), keyword.lower())
 
 
 def _text(keyword: str, value) -> str:
-    if isinstance(value, bool):
-        return "yes" if value else "no"
     if value is None:
         raise ModuleFailure(f"settings.{keyword}: a value is required (null given)")
-    text = str(value)
+    text = ("yes" if value else "no") if isinstance(value, bool) else str(value)
     if not text.strip() or "\n" in text or "\r" in text:
         raise ModuleFailure(f"settings.{keyword}: {text!r} is not a one-line value")
     return text.strip()
 
 
 def setting_lines(settings: dict, values: bool = True) -> list:
-    """``[(canonical keyword, [config line, ...])]`` in the order given; refuses bad input.
-
-    ``values=False`` checks the keywords only (state=absent ignores the values).
-    """
+    """``[(canonical keyword, [config line, ...])]`` in the order given; refuses bad input
+    (``values=False``: the keywords only, as state=absent ignores the values)."""
     out: list = []
     seen: dict = {}
     for keyword, value in settings.items():
@@ -111,19 +109,13 @@ def setting_lines(settings: dict, values: bool = True) -> list:
         if key in seen:
             raise ModuleFailure(f"settings: {keyword} given twice (also as {seen[key]})")
         seen[key] = keyword
-        if not values:
-            out.append((key, []))
-        elif isinstance(value, (list, tuple)):
-            if not value:
-                raise ModuleFailure(f"settings.{keyword}: an empty list sets nothing")
-            items = [_text(keyword, v) for v in value]
-            if key in LINES:
-                out.append((key, [f"{keyword} {v}" for v in items]))
-            else:
-                joined = ("," if key in COMMA else " ").join(items)
-                out.append((key, [f"{keyword} {joined}"]))
-        else:
-            out.append((key, [f"{keyword} {_text(keyword, value)}"]))
+        many = isinstance(value, (list, tuple))
+        if many and not value and values:
+            raise ModuleFailure(f"settings.{keyword}: an empty list sets nothing")
+        items = [_text(keyword, v) for v in (value if many else [value])] if values else []
+        if items and key not in LINES:
+            items = [("," if key in COMMA else " ").join(items)]
+        out.append((key, [f"{keyword} {v}" for v in items]))
     return out
 
 
@@ -140,7 +132,7 @@ def split_line(line: str) -> tuple:
     return canonical(match.group(1)), match.group(2)
 
 
-def render_dropin(settings: dict) -> str:
+def render_dropin(settings: dict) -> str:  # the drop-in: header, one line per setting
     return HEADER + "".join(line + "\n" for _key, lines in setting_lines(settings) for line in lines)
 
 
@@ -174,33 +166,23 @@ def edit_main(text: str, settings: dict, absent: bool) -> str:
     return "".join(lines)
 
 
-# -- what sshd will read: Include lines followed, first value wins --------------------------
-
 
 def _words(value: str) -> list:
-    import shlex
-
     try:
         return shlex.split(value, comments=True)
     except ValueError:
         return value.split()
 
 
-def _abs(pattern: str) -> str:
-    return pattern if pattern.startswith("/") else os.path.join(SSHDIR, pattern)
-
-
 def glob_covers(pattern: str, path: str) -> bool:
     """Whether glob ``pattern`` would match ``path`` (component by component, like glob(3))."""
-    import fnmatch
-
-    a, b = _abs(pattern).split("/"), path.split("/")
+    a, b = os.path.join(SSHDIR, pattern).split("/"), path.split("/")
     return len(a) == len(b) and all(fnmatch.fnmatchcase(y, x) for x, y in zip(a, b))
 
 
 def expand(pattern: str, path: str, present: bool) -> list:
     """Files an Include pattern names, in sshd's order, as if ``path`` were (not) present."""
-    found = sorted(glob.glob(_abs(pattern)))
+    found = sorted(glob.glob(os.path.join(SSHDIR, pattern)))
     if glob_covers(pattern, path):
         found = [f for f in found if f != path]
         if present:
@@ -209,10 +191,8 @@ def expand(pattern: str, path: str, present: bool) -> list:
 
 
 def records(host, main: str, path: str, content: bytes | None) -> list:
-    """Every active ``(keyword, value, file, line)`` sshd reads from ``main``, in order.
-
-    ``path`` is read as ``content`` (None: absent). Match blocks end at the end of their file.
-    """
+    """Every active ``(keyword, value, file, line)`` sshd reads from ``main``, in order, with
+    ``path`` read as ``content`` (None: absent). Match blocks end at the end of their file."""
     out: list = []
 
     def read(name: str, data, depth: int) -> None:
@@ -228,16 +208,15 @@ def records(host, main: str, path: str, content: bytes | None) -> list:
             elif key == "include":
                 for pattern in _words(value):
                     for f in expand(pattern, path, content is not None):
-                        read(f, content if f == path else _file_bytes(host, f), depth + 1)
+                        read(f, data_of(f), depth + 1)
             else:
                 out.append((key, value, name, n))
 
-    read(main, content if main == path else _file_bytes(host, main), 0)
+    def data_of(f: str):
+        return content if f == path else host.read_bytes(f) if os.path.isfile(f) else None
+
+    read(main, data_of(main), 0)
     return out
-
-
-def _file_bytes(host, path: str) -> bytes | None:
-    return host.read_bytes(path) if os.path.isfile(path) else None
 
 
 def analyse(p: Params, host, path: str, content: bytes | None, main: str) -> dict:
@@ -286,23 +265,18 @@ def which(name: str) -> str | None:
     return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin:/usr/bin:/bin")
 
 
-# -- state ------------------------------------------------------------------------------
-
 
 def _paths(p: Params) -> tuple:
-    path, main = expand_path(p.path), expand_path(p.main_config)
-    return os.path.realpath(path), os.path.realpath(main)
+    return os.path.realpath(expand_path(p.path)), os.path.realpath(expand_path(p.main_config))
 
 
 def observe(p: Params, host) -> dict:
     path, main = _paths(p)
     if os.path.isdir(path):
         raise ModuleFailure(f"{path} is a directory")
-    raw = host.read_bytes(path)
+    raw, info = host.read_bytes(path), host.path_info(path, follow=True)
     cur: dict = {"path": path, "main_config": main, "raw": raw, "content": display_text(raw),
-                 "umask": host.umask, "info": host.path_info(path, follow=True)}
-    if cur["info"] is not None:
-        cur["mode"] = cur["info"]["mode"]
+                 "umask": host.umask, "info": info, "mode": info and info["mode"]}
     cur.update(analyse(p, host, path, raw, main))
     cur["effective"], cur["effective_error"] = effective(p, host, main) if p.settings else ({}, "")
     return cur
@@ -337,11 +311,8 @@ def validation_main(main_text: str, path: str, candidate: str | None) -> str:
             continue
         files = []
         for word in _words(value):
-            if not glob_covers(word, path):
-                files.append(word)
-                continue
-            for f in expand(word, path, candidate is not None):
-                files.append(candidate if f == path else f)
+            named = expand(word, path, candidate is not None) if glob_covers(word, path) else [word]
+            files += [(candidate or f) if f == path else f for f in named]
         quoted = " ".join(f'"{f}"' if re.search(r"\s", f) else f for f in files)
         out.append(f"Include {quoted}\n" if files else "# (include emptied for validation)\n")
     return "".join(out)
@@ -351,10 +322,6 @@ def check_config(p: Params, host, cur: dict, new: bytes | None) -> None:
     """Run ``validate`` on a complete temporary main configuration; ModuleFailure if refused."""
     if not p.validate:
         return
-    import tempfile
-
-    from fleet.agent.commands import substitute_path
-
     tmp = tempfile.mkdtemp(prefix="fleet-sshd-")
     try:
         path, main = cur["path"], cur["main_config"]
@@ -394,9 +361,9 @@ def reload_sshd(p: Params, host) -> str | None:
     if not os.path.isdir(SYSTEMD_RUNNING):
         return "written, not reloaded: systemd is not running"
     service = p.service or ssh_service()
-    rc, out, _err = host.query(["systemctl", "is-active", service])
-    if out.strip() != "active":
-        return f"written, not reloaded: {service}.service is {out.strip() or 'not active'}"
+    state = host.query(["systemctl", "is-active", service])[1].strip()
+    if state != "active":
+        return f"written, not reloaded: {service}.service is {state or 'not active'}"
     rc, out, err = host.run(["systemctl", "reload", service])
     if rc != 0:
         raise ModuleFailure(f"systemctl reload {service} failed: {(err or out).strip()}")
@@ -404,10 +371,8 @@ def reload_sshd(p: Params, host) -> str | None:
 
 
 def ssh_service() -> str:
-    for d in ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system"):
-        if os.path.exists(os.path.join(d, "ssh.service")):
-            return "ssh"
-    return "sshd"
+    units = ("/etc/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+    return "ssh" if any(os.path.exists(d + "/ssh.service") for d in units) else "sshd"
 
 
 def apply(p: Params, host, cur: dict, want: dict):
@@ -422,11 +387,9 @@ def apply(p: Params, host, cur: dict, want: dict):
     if new is None:
         host.remove(path)
     else:
-        parent = os.path.dirname(path)
-        if not os.path.isdir(parent):
-            host.mkdir(parent, mode="0755")
-        mode = want.get("mode") or (None if cur["info"] else "0644")
-        host.write_file(path, new, mode=mode)
+        if not os.path.isdir(os.path.dirname(path)):
+            host.mkdir(os.path.dirname(path), mode="0755")
+        host.write_file(path, new, mode=want.get("mode") or (None if cur["info"] else "0644"))
     why = reload_sshd(p, host) if p.reload else None
     warnings = {"reload": why} if why else {}
     after = analyse(p, host, path, new, cur["main_config"])
@@ -437,7 +400,6 @@ def apply(p: Params, host, cur: dict, want: dict):
 
 
 def result(p: Params, state: dict) -> dict:
-    """path, main_config, overridden, included, effective (+ effective_error), mode, backup_file."""
     keys = ("path", "main_config", "overridden", "included", "effective", "effective_error", "mode")
     out = {k: state[k] for k in keys if state.get(k) not in (None, "") or k == "effective"}
     if p.__dict__.get("_backup_file"):
@@ -445,13 +407,10 @@ def result(p: Params, state: dict) -> dict:
     return out
 
 
-# -- connection safety --------------------------------------------------------------------
-
 
 def snapshot(p: Params, host) -> dict:
     """The file the apply may change (bytes as base64, mode, owner), read-only."""
-    path, _main = _paths(p)
-    return {"files": [file_snapshot(host, path)]}
+    return {"files": [file_snapshot(host, _paths(p)[0])]}
 
 
 def revert(p: Params, host, snap: dict) -> None:
@@ -472,7 +431,7 @@ def file_snapshot(host, path: str) -> dict:
 
 def restore_file(host, entry: dict) -> None:
     if entry["content"] is None:
-        if os.path.isfile(entry["path"]) or os.path.islink(entry["path"]):
+        if os.path.lexists(entry["path"]):
             host.remove(entry["path"])
         return
     host.write_file(entry["path"], base64.b64decode(entry["content"]), mode=entry["mode"],
