@@ -166,7 +166,6 @@ def edit_main(text: str, settings: dict, absent: bool) -> str:
     return "".join(lines)
 
 
-
 def _words(value: str) -> list:
     try:
         return shlex.split(value, comments=True)
@@ -263,7 +262,6 @@ def effective(p: Params, host, main: str) -> tuple:
 
 def which(name: str) -> str | None:
     return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin:/usr/bin:/bin")
-
 
 
 def _paths(p: Params) -> tuple:
@@ -405,7 +403,6 @@ def result(p: Params, state: dict) -> dict:
     if p.__dict__.get("_backup_file"):
         out["backup_file"] = p.__dict__["_backup_file"]
     return out
-
 
 
 def snapshot(p: Params, host) -> dict:
