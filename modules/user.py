@@ -166,8 +166,8 @@ def observe(p: Params, host) -> dict:
                home_exists=os.path.isdir(entry["home"]))
     if _shadow_wanted(p):
         try:
-            shadow = parse_shadow(host.read_text(SHADOW_FILE, "") or "").get(p.name)
-        except PermissionError:
+            shadow = parse_shadow(host.read_text(SHADOW_FILE, "") or "").get(p.name, [""] * 8)
+        except PermissionError:  # not root: shadow fields cannot be compared
             shadow = None
         stored = shadow[0] if shadow else None
         cur["_hash"] = stored

@@ -330,3 +330,8 @@ def test_password_ageing_read_from_shadow(accounts) -> None:
     result = check(accounts, {**same, "password_expire_max": 90})
     assert result["diff"]["before"] == {"password_expire_max": 99999}
     assert result["diff"]["after"] == {"password_expire_max": 90}
+
+
+def test_user_without_shadow_entry_has_no_password(accounts) -> None:
+    result = check(accounts, {"name": "daemon", "password": HASH, "create_home": False})
+    assert result["diff"]["before"] == {"password": "(none)"}
