@@ -20,16 +20,16 @@ Behaves like ``ansible.builtin.apt`` for the parameters it has:
   backing off up to ``update_cache_retry_max_delay`` s); ``cache_valid_time`` (seconds, and
   as in Ansible it asks for the update by itself) skips it while the cache is younger: the
   mtime of ``/var/lib/apt/periodic/update-success-stamp``, else of ``/var/lib/apt/lists``.
-* ``autoremove: true`` without ``name`` runs ``apt-get autoremove`` when apt would remove
-  something.
+  A successful update touches that stamp (apt's ``Post-Invoke-Success`` hook, as on Ubuntu):
+  on Debian an update that finds nothing new leaves the lists' mtime as it was.
+* ``autoremove: true`` without ``name`` runs ``apt-get autoremove`` if apt would remove any.
 * Observing is read-only: ``dpkg-query`` (installed), ``apt-cache policy`` (candidates) and
   ``apt-get -s`` (the whole transaction, dependencies included), so check mode reports what
   would be installed, upgraded, downgraded and removed, and fails where apt would
   (``No package matching 'x' is available``). While a cache update is pending nothing is
   simulated: its result is unknown until the update has run.
 * ``--diff`` shows each package's state (``tree: 'absent' → 'present'``) and the cache's
-  (``apt_cache: 'stale' → 'fresh'``). ``update_cache`` alone reports ``changed`` when the
-  cache was updated, as in Ansible.
+  (``apt_cache: 'stale' → 'fresh'``); ``update_cache`` alone is ``changed`` when it updated.
 * Returns ``cache_updated`` (check mode: an update is due, as Ansible reports),
   ``cache_update_time`` (the cache's mtime, seconds), ``transaction`` (package names to
   ``install``, ``upgrade``, ``downgrade`` and ``remove``, dependencies included) and, when
@@ -38,9 +38,11 @@ Behaves like ``ansible.builtin.apt`` for the parameters it has:
 Differences from Ansible: a due cache update is reported as a change even when the packages
 need nothing (Ansible updates silently there; ``cache_valid_time`` gives runs with 0 changed);
 ``deb``, ``upgrade``, ``clean``, ``autoclean``, ``force``, ``policy_rc_d``, states
-``build-dep``/``fixed`` and name wildcards (``apt*``) are not supported; ``force_apt_get`` is
-accepted and changes nothing (apt-get is always used); packages are marked manual only when
-apt-get runs; ``present`` does not upgrade a wildcard pin the installed version matches.
+``build-dep``/``fixed`` and name wildcards (``apt*``) are not supported; the update stamp is
+written on Debian too (Ansible only reads it, so there it updates each run once an update has
+changed no list); ``force_apt_get`` is accepted and changes nothing (apt-get is always used);
+packages are marked manual only when apt-get runs; ``present`` does not upgrade a wildcard
+pin the installed version matches.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ import itertools
 import os
 import random
 import re
+import shlex
 import time
 from dataclasses import dataclass
 from typing import Literal
@@ -70,6 +73,8 @@ ENV = {"DEBIAN_FRONTEND": "noninteractive", "DEBIAN_PRIORITY": "critical", "LC_A
 CACHE = "apt_cache"
 AUTOREMOVE = "autoremove_pending"
 INSTALLED = ("installed", "triggers-awaited", "triggers-pending")
+# apt's own hook (Ubuntu's update-notifier sets the same): a successful update touches the stamp
+RECORD = "APT::Update::Post-Invoke-Success::=touch "
 DPKG_FORMAT = "${Package}\t${Architecture}\t${Status}\t${Version}\t${Provides}\n"
 
 
@@ -295,9 +300,6 @@ def apt_command(p: Params, action: str, packages: list) -> list:
     return argv + [action] + list(packages)
 
 
-# -- state module ------------------------------------------------------------------------
-
-
 def _query(host, argv: list, ok=(0,)) -> str:
     rc, out, err = host.query(argv, env=ENV)
     if rc not in ok:
@@ -313,9 +315,8 @@ def observe(p: Params, host) -> dict:
     mtime = cache_mtime()
     p.__dict__.setdefault("_mtime0", mtime)
     cur: dict = {"cache_update_time": int(mtime), "plan": [], "manual": []}
-    refresh_due = False
+    refresh_due = update and not cache_is_valid(mtime, p.cache_valid_time, started)
     if update:
-        refresh_due = not cache_is_valid(mtime, p.cache_valid_time, started)
         cur[CACHE] = "stale" if refresh_due else "fresh"
     if specs:
         _observe_packages(p, host, specs, cur, refresh_due)
@@ -360,7 +361,7 @@ def _observe_packages(p: Params, host, specs: list, cur: dict, refresh_due: bool
             cur["transaction"] = _simulate(host, cur["plan"][0])
 
 
-def _policy_of(policy: dict, name: str) -> dict | None:
+def _policy_of(policy: dict, name: str) -> dict | None:  # "libc6:amd64" is shown as "libc6"
     return policy.get(name) or policy.get(name.split(":")[0])
 
 
@@ -387,9 +388,9 @@ def desired(p: Params, cur: dict) -> dict:
 
 def update_cache(p: Params, host) -> None:
     """``apt-get update``, retried with Ansible's exponential backoff."""
-    err = ""
     for attempt in range(max(p.update_cache_retries, 1)):
-        rc, out, err = host.run(["apt-get", "update", "-q"], env=ENV)
+        rc, out, err = host.run(["apt-get", "update", "-q", "-o", RECORD + shlex.quote(STAMP)
+                                 + " 2>/dev/null || true"], env=ENV)
         if rc == 0:
             return
         if attempt + 1 < p.update_cache_retries:

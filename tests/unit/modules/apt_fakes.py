@@ -7,7 +7,7 @@ that check mode ran none that write (``apt-get -s`` simulates, as the real one d
 
 State: ``{"packages": {NAME: {"installed": VERSION|null, "versions": [newest first],
 "config": VERSION (config files left), "depends": [NAME], "provides": [NAME], "orphan": bool}},
-"stamp": PATH (touched by a successful update), "after_update": {NAME: {...}} (merged into
+"ubuntu_stamp": PATH (touched by every successful update), "after_update": {NAME: {...}} (merged into
 packages by ``apt-get update``), "update_fails": bool, "install_fails": "message"}``.
 """
 
@@ -88,11 +88,15 @@ if action == "update":
         sys.exit(100)
     for name, extra in state.get("after_update", {}).items():
         pkgs.setdefault(name, {}).update(extra)
-    stamp = state.get("stamp")
+    stamp = state.get("ubuntu_stamp")  # Ubuntu's update-notifier hook, when configured
     if stamp:
         os.makedirs(os.path.dirname(stamp), exist_ok=True)
         with open(stamp, "a"):
             os.utime(stamp, None)
+    for i, arg in enumerate(argv):  # -o APT::Update::Post-Invoke-Success::=COMMAND
+        if argv[i - 1] == "-o" and arg.startswith("APT::Update::Post-Invoke-Success::="):
+            import subprocess
+            subprocess.run(["sh", "-c", arg.split("=", 1)[1]], check=True)
     save()
     sys.exit(0)
 if state.get("install_fails") and not simulate:
@@ -169,7 +173,7 @@ class FakeApt:
         self.stamp = root / "periodic" / "update-success-stamp"
         self.lists = root / "lists"
         self.lists.mkdir()
-        state.setdefault("stamp", str(self.stamp))
+        self.stamp.parent.mkdir()
         self.save(state)
         monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
         monkeypatch.setenv("FAKE_APT_STATE", str(self.state_path))

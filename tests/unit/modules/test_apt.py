@@ -103,6 +103,7 @@ Conf openssl (3.0.17-1~deb12u2 Debian:12.15/oldstable, Debian-Security:12/oldsta
 Conf nginx (1.22.1-9 Debian:12.15/oldstable [amd64])
 """
 
+RECORD = "APT::Update::Post-Invoke-Success::=touch @STAMP@ 2>/dev/null || true"
 OPTS = ["-o", "Dpkg::Options::=--force-confdef", "-o", "Dpkg::Options::=--force-confold",
         "-o", "DPkg::Lock::Timeout=60"]
 
@@ -332,9 +333,9 @@ def fake(tmp_path, monkeypatch):
     return FakeApt(tmp_path, monkeypatch, {"packages": fresh(PACKAGES)})
 
 
-def run(fake: FakeApt, args: dict, check: bool = False) -> dict:
+def run(fake: FakeApt, args: dict, check: bool = False, stamp: str | None = None) -> dict:
     module = load_module("apt")
-    vars(module).update(STAMP=str(fake.stamp), LISTS=str(fake.lists))  # the fake's cache
+    vars(module).update(STAMP=stamp or str(fake.stamp), LISTS=str(fake.lists))  # the fake's cache
     return runner.execute(module, controller_params("apt", args), check, True)
 
 
@@ -432,7 +433,8 @@ def test_update_cache_alone_is_a_change_only_when_the_cache_was_updated(fake) ->
     assert applied["status"] == "changed", applied
     assert applied["data"]["cache_updated"] is True
     assert abs(applied["data"]["cache_update_time"] - time.time()) < 5
-    assert fake.writes() == [["apt-get", "update", "-q"]]
+    assert fake.writes() == [["apt-get", "update", "-q", "-o", RECORD.replace("@STAMP@", str(fake.stamp))]]
+    assert fake.stamp.exists()  # Debian: the lists did not move, the module's hook wrote the stamp
 
     fake.clear_log()
     fresh = run(fake, {"update_cache": True, "cache_valid_time": 3600})
@@ -440,6 +442,16 @@ def test_update_cache_alone_is_a_change_only_when_the_cache_was_updated(fake) ->
     assert fake.writes() == []
     # without a valid time the cache is always updated, as in Ansible
     assert run(fake, {"update_cache": True})["status"] == "changed"
+
+
+def test_an_update_that_leaves_no_trace_is_reported_not_hidden(fake, tmp_path) -> None:
+    fake.age_cache(7200)
+    nowhere = str(tmp_path / "missing-dir" / "stamp")  # the hook cannot touch it
+    result = run(fake, {"update_cache": True, "cache_valid_time": 3600}, stamp=nowhere)
+    assert result["status"] == "changed", result
+    assert result["warnings"] == [
+        f"apt_cache: apt-get update succeeded but did not touch {nowhere} or {fake.lists}"]
+    assert result["data"]["cache_updated"] is False  # as Ansible: the cache time did not move
 
 
 def test_update_first_makes_new_packages_installable(fake) -> None:
