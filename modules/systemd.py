@@ -42,7 +42,8 @@ Differences from Ansible:
 * ``daemon_reexec`` reports ``changed`` (Ansible runs it silently on every run).
 * ``enabled: false`` on a unit that cannot be disabled (``static``, ``generated``,
   ``transient``: no ``[Install]`` section) is already satisfied; Ansible runs a no-op
-  ``systemctl disable`` and reports a change on every run.
+  ``systemctl disable`` and reports a change on every run. ``enabled: true`` on an
+  ``indirect`` unit runs ``systemctl enable`` and warns that the unit stays indirect.
 * ``state: started`` on a ``Type=oneshot`` unit without ``RemainAfterExit`` runs it; the unit
   is inactive again afterwards, which is reported as a warning (Ansible says nothing).
 * ``status`` holds the properties listed above, not every property of the unit.
@@ -353,6 +354,11 @@ def _unapplied(p: Params, host, cur: dict, want: dict) -> dict:
             unapplied["need_daemon_reload"] = (
                 "daemon-reload ran; still reported as needing one: " + ", ".join(left)
             )
+    if p.name is not None and want.get("enabled") and not cur["enabled"]:
+        ufs, _enabled = _is_enabled(p, host, cur["unit"])
+        if ufs == "indirect":
+            unapplied["enabled"] = ("systemctl enable ran; the unit stays 'indirect' (only other "
+                                    "units enable it: Also= or a template)")
     if p.name is None or "state" not in want:
         return unapplied
     status = _show(p, host)

@@ -34,6 +34,7 @@ def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         "db.service": unit("active", "enabled"),
         "boot.service": unit("inactive", "static", Type="oneshot"),
         "nginx.service": unit("active", "enabled", CanReload="no"),
+        "getty@.service": unit("inactive", "indirect"),
     }})
 
 
@@ -315,3 +316,10 @@ def test_systemd_not_running_fails_clearly(host) -> None:
     result = run_module("systemd", {"name": "web", "state": "started"})
     assert result["status"] == "failed"
     assert "cannot read the state of web" in result["msg"] and "not been booted with systemd" in result["msg"]
+
+
+def test_enabling_an_indirect_unit_warns_instead_of_failing(host) -> None:
+    result = run_module("systemd", {"name": "getty@.service", "enabled": True})
+    assert result["status"] == "changed"
+    assert result["warnings"] == ["enabled: systemctl enable ran; the unit stays 'indirect' (only "
+                                  "other units enable it: Also= or a template)"]
