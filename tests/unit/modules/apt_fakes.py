@@ -8,7 +8,7 @@ that check mode ran none that write (``apt-get -s`` simulates, as the real one d
 State: ``{"packages": {NAME: {"installed": VERSION|null, "versions": [newest first],
 "config": VERSION (config files left), "depends": [NAME], "provides": [NAME], "orphan": bool}},
 "ubuntu_stamp": PATH (touched by every successful update), "after_update": {NAME: {...}} (merged into
-packages by ``apt-get update``), "update_fails": bool, "install_fails": "message"}``.
+packages by ``apt-get update``), "update_fails": true or a count, "install_fails": "message"}``.
 """
 
 from __future__ import annotations
@@ -83,7 +83,10 @@ words = [a for i, a in enumerate(argv)
 action, tokens = words[0], words[1:]
 print("Reading package lists...")
 if action == "update":
-    if state.get("update_fails"):
+    if state.get("update_fails"):  # true: always; a number: that many times
+        if state["update_fails"] is not True:
+            state["update_fails"] -= 1
+            save()
         print("E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease", file=sys.stderr)
         sys.exit(100)
     for name, extra in state.get("after_update", {}).items():

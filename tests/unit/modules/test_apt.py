@@ -482,6 +482,19 @@ def test_failed_update_fails_after_the_retries(fake) -> None:
     assert "tree" not in fake.installed()
 
 
+def test_update_is_retried_with_ansibles_backoff(fake, monkeypatch) -> None:
+    fake.age_cache(7200)
+    state = fake.state
+    state["update_fails"] = 2
+    fake.save(state)
+    slept: list = []
+    monkeypatch.setattr(time, "sleep", slept.append)
+    result = run(fake, {"update_cache": True, "update_cache_retry_max_delay": 1})
+    assert result["status"] == "changed", result
+    assert [c[1] for c in fake.writes()] == ["update", "update", "update"]
+    assert len(slept) == 2 and all(1 <= s < 2 for s in slept)  # 2**n capped at the max, + jitter
+
+
 def test_autoremove_alone(fake) -> None:
     check = run(fake, {"autoremove": True}, check=True)
     assert check["status"] == "changed" and check["diff"]["before"] == {"autoremove_pending": ["old-lib"]}

@@ -303,3 +303,30 @@ def test_apt_path_check_mode_writes_nothing_and_unknown_packages_fail(tmp_path, 
     assert fake.writes() == []
     refused = run_package({"name": ["less>=1.0"], "state": "present", "use": "apt"})
     assert refused["status"] == "failed" and "use the apt module" in refused["msg"]
+
+
+@pytest.mark.parametrize("name", ["apt", "package"])
+def test_module_contract(name: str) -> None:
+    """What test_module_contract checks for the core modules, for these two."""
+    import ast
+    import dataclasses
+
+    from fleet.agent import AGENT_MODULES
+
+    from .conftest import MODULES_DIR
+
+    source = (MODULES_DIR / f"{name}.py").read_text("utf-8")
+    assert len(source.splitlines()) <= 440, "keep a module to ~400 lines"
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module != "__future__":
+            imported = node.module or ""
+            assert imported in {f"fleet.agent.{m}" for m in AGENT_MODULES} or (
+                imported.split(".")[0] in sys.stdlib_module_names), imported
+        elif isinstance(node, ast.Import):
+            assert all(a.name.split(".")[0] in sys.stdlib_module_names for a in node.names)
+    module = load_module(name)
+    first = (module.__doc__ or "").strip().splitlines()[0]
+    assert len(first) <= 100 and first.endswith(".")
+    fields = {f.name for f in dataclasses.fields(module.Params)}
+    assert all(t in fields and a not in fields for a, t in module.ALIASES.items())
+    assert callable(module.observe) and callable(module.desired) and callable(module.apply)
