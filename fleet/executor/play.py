@@ -285,6 +285,9 @@ class PlayRunner:
             report = self.run.report.host(result.host)
             report.results.append(result)
             self.run.reporter.task_result(result)
+            for item in result.items or ():  # shown now; only a failure's data is read later
+                if item.status != "failed":
+                    item.data = {}
             if result.status == "unreachable" and task.ignore_unreachable:
                 result.ignored = True  # counted ok + ignored, and the host goes on (Ansible)
             elif result.status == "unreachable":

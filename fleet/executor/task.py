@@ -447,14 +447,18 @@ class TaskExecutor:
         items: list[TaskResult] = []
         registered_items = []
         all_items = [o.item for o in outcomes]
+        # The per-item registered shape is built only when something reads it: ``register``, or
+        # a rescue reading ansible_failed_result. (A 200-item loop on 1,000 hosts otherwise
+        # keeps 200,000 dicts nobody looks at.)
+        keep = bool(task.register) or any(o.status == "failed" for o in outcomes)
         for index, outcome in enumerate(outcomes):
             item_result = TaskResult(result.host, result.play, result.task, result.module, outcome.status,
                                      msg=outcome.msg, diff=outcome.diff, data=outcome.data,
                                      item_label=outcome.label, warnings=outcome.warnings,
                                      failed_changed=outcome.status == "failed" and outcome.changed)
             items.append(item_result)
-            # Ansible's per-item shape: the result plus the loop variables of that item
-            registered_items.append({**outcome.registered(), **loop_values(task, all_items, index)})
+            if keep:  # Ansible's per-item shape: the result plus the loop variables of that item
+                registered_items.append({**outcome.registered(), **loop_values(task, all_items, index)})
         result.items = items
         if not outcomes:
             result.status, result.msg = "skipped", "No items in the list"
