@@ -79,9 +79,13 @@ class MuxClient:
             "become": None if become is None else {"user": become.user, "password": become.password},
             "payload": base64.b64encode(payload).decode("ascii"), "persist": self.persist,
         }
-        writer.write(json.dumps(request).encode() + b"\n")
-        await writer.drain()
-        line = await reader.readline()
+        try:
+            writer.write(json.dumps(request).encode() + b"\n")
+            await writer.drain()
+            line = await reader.readline()
+        except OSError:  # the daemon hung up before answering: nothing was leased, connect directly
+            writer.close()
+            return None
         try:
             reply = json.loads(line) if line else {"ok": False, "error": "the persistence daemon closed the connection"}
         except ValueError:

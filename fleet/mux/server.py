@@ -237,7 +237,9 @@ async def serve() -> None:
     daemon = Daemon()
     old_umask = os.umask(0o177)
     try:
-        server = await asyncio.start_unix_server(daemon.handle, path=str(path), limit=2**26)
+        # A run leases every host's agent at once: room for thousands of pending connections
+        # (asyncio's default backlog, 100, reset the 101st of 200 simultaneous leases).
+        server = await asyncio.start_unix_server(daemon.handle, path=str(path), limit=2**26, backlog=4096)
     finally:
         os.umask(old_umask)
     reaper = asyncio.ensure_future(daemon.reap())

@@ -76,3 +76,35 @@ def test_the_daemon_leaves_when_idle(lab: Lab, tmp_path: Path) -> None:
         time.sleep(0.5)
     assert "no persistence daemon" in fleet("mux", "status", env=env).stdout
     assert not (tmp_path / "mux" / "mux.sock").exists()
+
+
+
+def test_the_daemon_takes_a_whole_run_of_leases_at_once(persist: dict[str, str],
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every host of a run asks the daemon at the same moment. 400 connections opened before the
+    daemon accepts any must all get in: asyncio's default backlog (100) refused the rest, and
+    a 200-host run lost 10 hosts as 'unreachable'."""
+    import socket
+
+    from fleet.mux.client import ensure_daemon
+    from fleet.mux.protocol import socket_path
+
+    monkeypatch.setenv("FLEET_MUX_DIR", persist["FLEET_MUX_DIR"])
+    assert ensure_daemon()
+    daemon = int(json.loads(fleet("mux", "status", "--json", env=persist).stdout)["pid"])
+    os.kill(daemon, signal.SIGSTOP)  # not accepting: every connection waits in the backlog
+    sockets, refused = [], 0
+    try:
+        for _ in range(400):
+            sock = socket.socket(socket.AF_UNIX)
+            sock.setblocking(False)
+            try:
+                sock.connect(str(socket_path()))
+            except (BlockingIOError, ConnectionRefusedError):
+                refused += 1
+            sockets.append(sock)
+    finally:
+        os.kill(daemon, signal.SIGCONT)
+        for sock in sockets:
+            sock.close()
+    assert refused == 0
