@@ -44,6 +44,7 @@ import re
 import shlex
 import shutil
 import tempfile
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -362,10 +363,30 @@ def reload_sshd(p: Params, host) -> str | None:
     state = host.query(["systemctl", "is-active", service])[1].strip()
     if state != "active":
         return f"written, not reloaded: {service}.service is {state or 'not active'}"
+    pid = host.query(["systemctl", "show", "-p", "MainPID", "--value", service])[1].strip()
+    before = listening(pid)
     rc, out, err = host.run(["systemctl", "reload", service])
     if rc != 0:
         raise ModuleFailure(f"systemctl reload {service} failed: {(err or out).strip()}")
+    # sshd re-executes itself on SIGHUP and listens anew a moment later: wait for that, so
+    # that a fresh connection right after this task is not refused (up to 10 s)
+    deadline = time.monotonic() + 10
+    while before and time.monotonic() < deadline and not (listening(pid) - before):
+        time.sleep(0.05)
     return None
+
+
+def listening(pid: str) -> set:
+    """Inodes of the TCP sockets process ``pid`` listens on (empty when unreadable)."""
+    try:
+        fds = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+        inodes = set()
+        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(name) as table:
+                inodes |= {f[9] for f in (line.split() for line in table) if f[3] == "0A"}
+    except (OSError, IndexError):
+        return set()
+    return {i for i in inodes if f"socket:[{i}]" in fds}
 
 
 def ssh_service() -> str:
