@@ -147,3 +147,56 @@ def test_sudoers_rule_refused_by_visudo_installs_nothing(lab: ITLab, tmp_path: P
         assert lab.sh(host, "ls -la --time-style=full-iso /etc/sudoers.d") == listing  # no file, no temp file
         assert lab.read(host, f"/etc/sudoers.d/{USER}") == good
     assert lab.sh(host, "visudo -c >/dev/null && echo valid") == "valid\n"
+
+
+HASH2 = "$6$othersalt$" + "x" * 86  # never a valid login: only compared
+
+
+def test_user_changes_go_through_usermod_chage_and_groupmod(lab: ITLab, tmp_path: Path) -> None:
+    user, home = "fleetcarl", "/home/fleetcarl"
+    for host in HOSTS:
+        lab.sh(host, f"userdel -r {user} 2>/dev/null; groupdel fleetdev 2>/dev/null", check=False)
+    steps = [
+        {"gid": 2601, "extra_groups": ["adm"], "append": False, "shell": "/bin/bash", "pw_hash": PW_HASH,
+         "update_password": "always", "lock": False, "expires": -1, "max_days": 99999},
+        # gid changed; users appended; password kept (on_create); locked; expiry and ageing set
+        {"gid": 2602, "extra_groups": ["users"], "append": True, "shell": "/bin/sh", "pw_hash": HASH2,
+         "update_password": "on_create", "lock": True, "expires": 1893456000, "max_days": 90},
+        # groups replaced (no append); unlocked; expiry removed
+        {"gid": 2602, "extra_groups": ["users"], "append": False, "shell": "/bin/sh", "pw_hash": PW_HASH,
+         "update_password": "always", "lock": False, "expires": -1, "max_days": 90},
+    ]
+    expected = [
+        ("2601", ["adm", "fleetdev"], "/bin/bash", PW_HASH, "", "99999"),
+        ("2602", ["adm", "fleetdev", "users"], "/bin/sh", "!" + PW_HASH, "21915", "90"),
+        ("2602", ["fleetdev", "users"], "/bin/sh", PW_HASH, "", "90"),
+    ]
+    for number, (values, (gid, groups, shell, hashed, expire, max_days)) in enumerate(zip(steps, expected, strict=True)):
+        extra = tmp_path / f"step{number}.json"
+        extra.write_text(json.dumps(values))
+        args = ["-i", str(lab.inventory), str(PLAYBOOKS / "sys_accounts_changes.yml"), "-e", f"@{extra}"]
+        applied = run_fleet("apply", *args, "--diff")
+        assert applied.returncode == 0, output(applied)
+        assert PW_HASH not in output(applied) and HASH2 not in output(applied)
+        for host in HOSTS:
+            assert lab.sh(host, f"id -g {user}").strip() == gid
+            assert sorted(lab.sh(host, f"id -nG {user}").split()) == groups
+            assert lab.sh(host, f"getent passwd {user}").strip().endswith(f":{home}:{shell}")
+            shadow = lab.sh(host, f"getent shadow {user}").strip().split(":")
+            assert (shadow[1], shadow[7], shadow[4]) == (hashed, expire, max_days), (number, shadow)
+        again = run_fleet("apply", *args, "--json", str(tmp_path / f"again{number}.json"))
+        assert again.returncode == 0, output(again)
+        assert report(tmp_path / f"again{number}.json")["summary"]["changed"] == 0, again.stdout
+
+    # A home removed by hand is a pending change (check creates nothing), then made again from /etc/skel.
+    lab.sh("itest3", f"rm -rf {home}")
+    check = run_fleet("check", *args, "--json", str(tmp_path / "check.json"))
+    assert check.returncode == 2, output(check)
+    changed = _changed(report(tmp_path / "check.json"))
+    assert set(changed) == {("itest3", "the user")}
+    assert changed[("itest3", "the user")]["diff"]["fields"] == ["home_exists"]
+    assert not lab.exists("itest3", home)
+    fixed = run_fleet("apply", *args)
+    assert fixed.returncode == 0, output(fixed)
+    assert lab.stat("itest3", home)[1:] == (user, "fleetdev")
+    assert lab.stat("itest3", f"{home}/.bashrc")[1:] == (user, "fleetdev")
