@@ -15,20 +15,19 @@ Ansible has no such module (playbooks use template or lineinfile); this one know
   the others removed; a missing keyword goes after its commented-out default (``#Keyword``),
   else before the first ``Match``, else at the end. Lines already right are left untouched.
   ``state: absent`` removes the keywords' active lines (values ignored).
-* sshd uses the **first** value it reads for most keywords, and Debian's main file starts with
-  ``Include /etc/ssh/sshd_config.d/*.conf``: a drop-in beats later lines of the main file, and
-  a drop-in sorting earlier than yours beats yours. The module follows the Include lines
-  itself and reports ``overridden`` (keyword -> the ``file:line`` that wins); accumulating
-  keywords (Port, ListenAddress, HostKey, AllowUsers/Groups, DenyUsers/Groups, AcceptEnv)
-  report the other files that add values. Both are warnings after a change. ``effective`` is
-  what ``sshd -T -f main_config`` (read-only; needs root) says for each keyword, when it can.
-  A drop-in that ``main_config`` does not include is reported (``included: false``).
+* sshd uses the **first** value it reads for most keywords and Debian's main file starts with
+  ``Include /etc/ssh/sshd_config.d/*.conf``: a drop-in beats later main-file lines, an earlier
+  drop-in beats yours. Following the Include lines, ``overridden`` names the ``file:line``
+  that wins (for Port, ListenAddress, HostKey, Allow/DenyUsers/Groups, AcceptEnv: the other
+  files adding values); warnings after a change. ``effective`` is what ``sshd -T -f
+  main_config`` (read-only, as root) says; ``included: false`` if nothing includes the file.
 * ``validate`` (default ``sshd -t -f %s``) runs before anything is replaced, on a temporary
   complete main configuration: for a drop-in, a copy of ``main_config`` whose Include lines
   name the candidate in its place (glob order kept; a drop-in nothing includes is checked on
   its own). A refusal leaves every file as it was. ``validate: null`` skips it.
 * After a content change sshd is reloaded (``systemctl reload SERVICE``, ``service`` ``ssh`` on
-  Debian, else ``sshd``) unless ``reload: false``; if it is not running: written, and a warning.
+  Debian, else ``sshd``; then until it listens again) unless ``reload: false``; if it is not
+  running: written, and a warning.
 * ``backup: true`` keeps a timestamped copy (``backup_file``); ``mode`` applies to the file
   (a new file gets ``0644``). Connection-sensitive: ``snapshot``/``revert`` restore the
   file's previous bytes and mode and reload sshd again (the engine's fresh-connection check).
@@ -37,6 +36,7 @@ Ansible has no such module (playbooks use template or lineinfile); this one know
 from __future__ import annotations
 
 import base64
+import contextlib
 import fnmatch
 import glob
 import os
@@ -134,29 +134,23 @@ def split_line(line: str) -> tuple:
 
 
 def render_dropin(settings: dict) -> str:  # the drop-in: header, one line per setting
-    return HEADER + "".join(line + "\n" for _key, lines in setting_lines(settings) for line in lines)
+    return HEADER + "".join(f"{line}\n" for _key, lines in setting_lines(settings) for line in lines)
 
 
 def edit_main(text: str, settings: dict, absent: bool) -> str:
     """The main file with each setting's keyword owned by the module (see the docs)."""
-    lines = text.splitlines(True)
-    if lines and not lines[-1].endswith("\n"):
-        lines[-1] += "\n"
-    top = len(lines)
-    for i, line in enumerate(lines):
-        if split_line(line)[0] == "match":
-            top = i
-            break
+    lines = (text if text.endswith("\n") or not text else text + "\n").splitlines(True)
+    top = next((i for i, line in enumerate(lines) if split_line(line)[0] == "match"), len(lines))
     for key, new in setting_lines(settings, not absent):
         new = [n + "\n" for n in new]
         found = [i for i in range(top) if split_line(lines[i])[0] == key]
         if found and [_norm(lines[i]) for i in found] == [_norm(n) for n in new]:
             continue  # already right, whatever its spacing
+        if not found and absent:
+            continue
         if found:
             at = found[0]
         else:
-            if absent:
-                continue
             commented = [i for i in range(top) if lines[i].lstrip().startswith("#")
                          and split_line(lines[i].lstrip().lstrip("#"))[0] == key]
             at = commented[0] + 1 if commented else top
@@ -170,7 +164,7 @@ def edit_main(text: str, settings: dict, absent: bool) -> str:
 def _words(value: str) -> list:
     try:
         return shlex.split(value, comments=True)
-    except ValueError:
+    except ValueError:  # unbalanced quotes: sshd would refuse the line anyway
         return value.split()
 
 
@@ -250,10 +244,9 @@ def parse_sshd_t(text: str) -> dict:
 
 def effective(p: Params, host, main: str) -> tuple:
     """``({keyword: value or [values]}, "")`` from ``sshd -T``, or ``(None, why not)``."""
-    sshd = which("sshd")
-    if sshd is None:
+    if which("sshd") is None:
         return None, "sshd is not installed"
-    rc, out, err = host.query([sshd, "-T", "-f", main])
+    rc, out, err = host.query([which("sshd"), "-T", "-f", main])
     if rc != 0:
         return None, (err.strip().splitlines() or [f"sshd -T exited {rc}"])[-1]
     parsed = parse_sshd_t(out)
@@ -335,12 +328,10 @@ def check_config(p: Params, host, cur: dict, new: bytes | None) -> None:
         if target is None:
             return
         argv = substitute_path(p.validate, target)
-        if "/" not in argv[0]:
-            found = which(argv[0])
-            if found is None:
-                raise ModuleFailure(f"cannot validate: {argv[0]} is not installed "
-                                    "(openssh-server), nothing was replaced")
-            argv[0] = found
+        if "/" not in argv[0] and which(argv[0]) is None:
+            raise ModuleFailure(f"cannot validate: {argv[0]} is not installed (openssh-server), "
+                                "nothing was replaced")
+        argv[0] = which(argv[0]) or argv[0]
         rc, out, err = host.run(argv)
         if rc != 0:
             why = (err.strip() or out.strip() or f"exit {rc}").replace(tmp + "/", "")
@@ -364,29 +355,26 @@ def reload_sshd(p: Params, host) -> str | None:
     if state != "active":
         return f"written, not reloaded: {service}.service is {state or 'not active'}"
     pid = host.query(["systemctl", "show", "-p", "MainPID", "--value", service])[1].strip()
-    before = listening(pid)
+    before = listening(host, pid)
     rc, out, err = host.run(["systemctl", "reload", service])
     if rc != 0:
         raise ModuleFailure(f"systemctl reload {service} failed: {(err or out).strip()}")
-    # sshd re-executes itself on SIGHUP and listens anew a moment later: wait for that, so
-    # that a fresh connection right after this task is not refused (up to 10 s)
+    # sshd re-executes on SIGHUP: wait (<= 10 s) until it listens anew, or new connections fail
     deadline = time.monotonic() + 10
-    while before and time.monotonic() < deadline and not (listening(pid) - before):
+    while before and time.monotonic() < deadline and not (listening(host, pid) - before):
         time.sleep(0.05)
     return None
 
 
-def listening(pid: str) -> set:
+def listening(host, pid: str) -> set:
     """Inodes of the TCP sockets process ``pid`` listens on (empty when unreadable)."""
-    try:
-        fds = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
-        inodes = set()
-        for name in ("/proc/net/tcp", "/proc/net/tcp6"):
-            with open(name) as table:
-                inodes |= {f[9] for f in (line.split() for line in table) if f[3] == "0A"}
-    except (OSError, IndexError):
-        return set()
-    return {i for i in inodes if f"socket:[{i}]" in fds}
+    links = set()
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):  # closed meanwhile (listdir's own fd, say)
+                links.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    rows = [r.split() for n in ("/proc/net/tcp", "/proc/net/tcp6") for r in (host.read_text(n) or "").splitlines()]
+    return {r[9] for r in rows if len(r) > 9 and r[3] == "0A" and f"socket:[{r[9]}]" in links}
 
 
 def ssh_service() -> str:
@@ -428,29 +416,21 @@ def result(p: Params, state: dict) -> dict:
 
 def snapshot(p: Params, host) -> dict:
     """The file the apply may change (bytes as base64, mode, owner), read-only."""
-    return {"files": [file_snapshot(host, _paths(p)[0])]}
+    path = _paths(p)[0]
+    info = host.path_info(path, follow=True)
+    if info is None or info["state"] != "file":
+        return {"files": [{"path": path, "content": None}]}
+    return {"files": [{"path": path, "content": base64.b64encode(host.read_bytes(path)).decode("ascii"),
+                       "mode": info["mode"], "uid": info["uid"], "gid": info["gid"]}]}
 
 
 def revert(p: Params, host, snap: dict) -> None:
     """Put the snapshot's files back exactly, then reload sshd so the old config is live."""
     for entry in snap["files"]:
-        restore_file(host, entry)
+        if entry["content"] is not None:
+            host.write_file(entry["path"], base64.b64decode(entry["content"]), mode=entry["mode"],
+                            owner=entry["uid"], group=entry["gid"])
+        elif os.path.lexists(entry["path"]):
+            host.remove(entry["path"])
     if p.reload:
         reload_sshd(p, host)
-
-
-def file_snapshot(host, path: str) -> dict:
-    info = host.path_info(path, follow=True)
-    if info is None or info["state"] != "file":
-        return {"path": path, "content": None}
-    return {"path": path, "content": base64.b64encode(host.read_bytes(path)).decode("ascii"),
-            "mode": info["mode"], "uid": info["uid"], "gid": info["gid"]}
-
-
-def restore_file(host, entry: dict) -> None:
-    if entry["content"] is None:
-        if os.path.lexists(entry["path"]):
-            host.remove(entry["path"])
-        return
-    host.write_file(entry["path"], base64.b64decode(entry["content"]), mode=entry["mode"],
-                    owner=entry["uid"], group=entry["gid"])

@@ -3,6 +3,7 @@ parsing, validation with the real ``sshd -t`` (when installed) and snapshot/reve
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -310,6 +311,9 @@ class FakeHost:
         self.calls.append(argv)
         return self.rc, "", "Job failed" if self.rc else ""
 
+    def read_text(self, path, default=None):
+        return default
+
 
 @pytest.fixture
 def systemd_running(tmp_path, monkeypatch):
@@ -319,7 +323,22 @@ def systemd_running(tmp_path, monkeypatch):
 def test_reload_runs_systemctl_reload_of_the_service(systemd_running):
     host = FakeHost("active")
     assert M.reload_sshd(M.Params(service="ssh"), host) is None
-    assert host.calls == [["systemctl", "is-active", "ssh"], ["systemctl", "reload", "ssh"]]
+    assert host.calls == [["systemctl", "is-active", "ssh"],
+                          ["systemctl", "show", "-p", "MainPID", "--value", "ssh"],
+                          ["systemctl", "reload", "ssh"]]
+
+
+def test_listening_sees_a_new_listen_socket():
+    """What the reload waits for: sshd's listening sockets replaced by new ones."""
+    import socket
+
+    before = M.listening(HostReader(), str(os.getpid()))
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        new = M.listening(HostReader(), str(os.getpid())) - before
+        assert new == {str(os.stat(f"/proc/self/fd/{sock.fileno()}").st_ino)}
+    assert M.listening(HostReader(), "no-such-pid") == set()
 
 
 def test_reload_skipped_when_service_not_running(systemd_running):
