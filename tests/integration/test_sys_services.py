@@ -38,7 +38,7 @@ def unit_state(lab: ITLab, host: str) -> tuple[str, str]:
 def _remove_unit(lab: ITLab) -> None:
     for host in HOSTS:
         lab.sh(host, f"systemctl unmask {UNIT}; systemctl disable --now {UNIT}; "
-                     f"rm -f /etc/systemd/system/{UNIT}; systemctl daemon-reload; "
+                     f"rm -f /usr/lib/systemd/system/{UNIT} /etc/systemd/system/{UNIT}; systemctl daemon-reload; "
                      f"systemctl reset-failed {UNIT}", check=False)
 
 
@@ -111,7 +111,7 @@ def test_restart_always_changes_daemon_reload_only_when_needed(demo_unit: ITLab,
             pids[host] = pid
 
     # The unit file edited by hand: systemd says NeedDaemonReload, the task reloads once.
-    lab.sh("itest1", f"sed -i 's/fleet demo unit/fleet demo unit, edited/' /etc/systemd/system/{UNIT}")
+    lab.sh("itest1", f"sed -i 's/fleet demo unit/fleet demo unit, edited/' /usr/lib/systemd/system/{UNIT}")
     assert lab.sh("itest1", f"systemctl show -p NeedDaemonReload --value {UNIT}").strip() == "yes"
     data = play(lab, tmp_path, "sys_services_actions")
     reload_task = by_task(data, "itest1")["manager reload"]
