@@ -14,6 +14,7 @@ reads the host_vars files). Reports the medians; writes results/inventory.json a
 from __future__ import annotations
 
 import argparse
+import gc
 import statistics
 import sys
 import tempfile
@@ -80,6 +81,8 @@ def measure(inv: Path, runs: int) -> dict[str, object]:
     loads, passes, cpu_loads, cpu_passes = [], [], [], []
     count = layers = groups = 0
     for _ in range(runs):
+        inventory = None  # the previous run's inventory is freed outside the measurement
+        gc.collect()
         start, cpu_start = time.perf_counter(), time.process_time()
         inventory = Inventory.load([str(inv)])
         loaded, cpu_loaded = time.perf_counter(), time.process_time()

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from fleet.gcpause import gc_paused
 from fleet.inventory.builder import InventoryBuilder
 from fleet.inventory.export import graph as export_graph
 from fleet.inventory.export import to_ansible_json as export_json
@@ -56,6 +57,11 @@ class Inventory:
         """
         if isinstance(sources, (str, Path)):
             sources = [sources]
+        with gc_paused():
+            return cls._load(sources, script_timeout)
+
+    @classmethod
+    def _load(cls, sources: Sequence[str | Path], script_timeout: float) -> Inventory:
         builder = InventoryBuilder()
         basedirs: dict[str, str] = {}
         for source in sources:
