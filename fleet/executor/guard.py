@@ -26,6 +26,8 @@ from fleet.session import AgentSession, ModuleCall
 GUARD_VAR = "fleet_connection_guard"
 TIMEOUT_VAR = "fleet_connection_guard_timeout"
 DEFAULT_SECONDS = 60.0
+RETRY_SECONDS = 3.0  # how long a fresh connection is retried before the change counts as cutting access
+RETRY_PAUSE = 0.3
 GUARDED_KINDS = frozenset({"ssh"})  # docker/local/chroot have no network connection to lose
 
 
@@ -73,10 +75,18 @@ async def settle(connection: HostConnection, become_user: str | None, session: A
 async def _confirm(connection: HostConnection, become_user: str | None, markers: list[str],
                    timeout: float) -> str | None:
     """None when a fresh connection confirmed every marker, else what went wrong."""
-    try:
-        transport, fresh = await asyncio.wait_for(connection.fresh_session(become_user), timeout)
-    except (TimeoutError, FleetError, OSError) as exc:
-        return f"a fresh connection failed: {_text(exc) or 'timed out'}"
+    loop = asyncio.get_running_loop()
+    retry_until = loop.time() + RETRY_SECONDS
+    while True:
+        try:
+            transport, fresh = await asyncio.wait_for(connection.fresh_session(become_user), timeout)
+            break
+        except (TimeoutError, FleetError, OSError) as exc:
+            # A daemon restarting on reload (sshd re-executes on SIGHUP) refuses connections
+            # for a moment: only a failure that lasts counts.
+            if loop.time() + RETRY_PAUSE > retry_until:
+                return f"a fresh connection failed: {_text(exc) or 'timed out'}"
+            await asyncio.sleep(RETRY_PAUSE)
     try:
         answer = await fresh.request({"op": "guard", "action": "confirm", "markers": markers}, timeout)
     except (TimeoutError, FleetError, OSError) as exc:

@@ -88,3 +88,63 @@ def test_check_mode_and_unguarded_calls_arm_nothing(tmp_path: Path) -> None:
     assert checked["status"] == "changed" and "guard" not in checked and path.read_text() == "old"
     plain = runner.execute(_module(path), {"content": "new"}, False, False, None, None, guards)
     assert plain["status"] == "changed" and "guard" not in plain and guards == {}
+
+
+class _FreshAgent:
+    def __init__(self) -> None:
+        self.asked: list[dict] = []
+
+    async def request(self, message: dict, timeout: float) -> dict:
+        self.asked.append(message)
+        return {"guard": {m: "confirmed" for m in message["markers"]}}
+
+    async def close(self) -> None:
+        pass
+
+
+class _Transport:
+    async def close(self) -> None:
+        pass
+
+
+class _FlakyConnection:
+    """Refuses ``failures`` fresh connections (a daemon restarting), then accepts."""
+
+    name = "web1"
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.attempts = 0
+        self.agent = _FreshAgent()
+
+    async def fresh_session(self, become_user):  # noqa: ANN001, ANN201
+        self.attempts += 1
+        if self.attempts <= self.failures:
+            raise ConnectionRefusedError("Connection refused")
+        return _Transport(), self.agent
+
+
+def _settle(connection: _FlakyConnection) -> list[dict]:
+    import asyncio
+
+    from fleet.executor import guard as controller_guard
+
+    results = [{"status": "changed", "changed": True, "msg": "", "data": {},
+                "guard": {"marker": "/run/fleet-guard-x", "seconds": 60}}]
+    rollback_session = _FreshAgent()
+    return asyncio.run(controller_guard.settle(connection, None, rollback_session, results, 5.0))  # type: ignore[arg-type]
+
+
+def test_a_briefly_refused_fresh_connection_is_retried() -> None:
+    connection = _FlakyConnection(failures=2)
+    result = _settle(connection)[0]
+    assert result["status"] == "changed" and "guard" not in result
+    assert connection.attempts == 3
+    assert connection.agent.asked[0]["action"] == "confirm"
+
+
+def test_a_lasting_refusal_rolls_back() -> None:
+    connection = _FlakyConnection(failures=1000)
+    result = _settle(connection)[0]
+    assert result["status"] == "failed" and not result["changed"]
+    assert "a fresh connection failed: Connection refused" in result["msg"]
