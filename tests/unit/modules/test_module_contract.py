@@ -21,8 +21,10 @@ from fleet.agent import AGENT_MODULES
 
 from .conftest import MODULES_DIR, ROOT, load_module
 
-OURS = ["file", "copy", "lineinfile", "blockinfile", "command", "shell", "stat", "ping", "setup"]
+SYSTEM = ["apt", "package", "systemd", "hostname", "timezone", "locale", "user", "group", "authorized_key", "sudoers", "sysctl", "kernel_module", "pam_limits", "mount", "cron", "sshd_config", "nftables", "networkd", "hosts"]
+OURS = ["file", "copy", "lineinfile", "blockinfile", "command", "shell", "stat", "ping", "setup", *SYSTEM]
 SHAPES = {
+    **{name: "state" for name in SYSTEM},
     "file": "state",
     "copy": "state",
     "lineinfile": "state",
