@@ -71,7 +71,7 @@ def test_each_role_test_catches_a_revert_and_apply_heals_it(lab: ITLab, tmp_path
 
     healed, _ = _apply(lab, tmp_path / "heal.json")
     changed = {r["task"] for r in healed["hosts"][victim]["results"] if r["changed"]}
-    assert {"timezone", "network sysctls", "sshd hardening drop-in"} <= changed, changed
+    assert {"base : timezone", "network : network sysctls", "security : sshd hardening drop-in"} <= changed, changed
     assert all(not r["changed"] for h in HOSTS if h != victim for r in healed["hosts"][h]["results"])
     verify = run_fleet("verify", "-i", str(lab.inventory), str(SITE))
     assert verify.returncode == 0, output(verify)
