@@ -66,14 +66,17 @@ def test_kernel_and_system_settings_converge_honestly_then_drift_is_reported_and
         read_only = _proc_sys_read_only(lab, host)
         for task, key in (("forwarding", "net.ipv4.ip_forward"), ("kptr_restrict", "kernel.kptr_restrict")):
             after = lab.read(host, f"/proc/sys/{key.replace('.', '/')}").strip()
+            # Runtime warnings only: a "boot:" warning names other sysctl.d files setting the key
+            # later (the site roles, when their test ran first on these hosts).
+            warned = [w for w in results[task].get("warnings", []) if w.startswith("runtime:")]
             if runtime[host][key] == "1":
-                assert "warnings" not in results[task], results[task]  # nothing to apply at runtime
+                assert not warned, results[task]  # nothing to apply at runtime
             elif read_only:  # docker mounts /proc/sys read-only: persisted, reported, not pretended
-                assert results[task]["warnings"] == [
+                assert warned == [
                     "runtime: persisted, not applied at runtime: /proc/sys is read-only here (a container?)"]
                 assert after == runtime[host][key]
             else:
-                assert after == "1" or results[task]["warnings"][0].startswith("runtime: persisted, not applied")
+                assert after == "1" or warned[0].startswith("runtime: persisted, not applied")
         assert lab.read(host, SYSCTL_FILE) == "net.ipv4.ip_forward=1\nkernel.kptr_restrict=1\n"
 
         assert results["a module loaded at boot"]["warnings"] == [
