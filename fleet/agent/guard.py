@@ -64,6 +64,9 @@ def _watch(module, p, saved: dict, seconds: float, marker: str) -> None:
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
+    # Let go of the agent's channel (its frame output is a dup of stdout): holding it would keep
+    # the SSH session open after the agent exits.
+    os.closerange(3, min(os.sysconf("SC_OPEN_MAX"), 65536))
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if not os.path.exists(marker):
