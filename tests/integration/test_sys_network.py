@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import require
 from tests.integration.conftest import HOSTS, ITLab, output, report, run_fleet
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
@@ -196,8 +197,7 @@ def netlab(itlab: ITLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
         inventory = lab.up(inventory_out=directory / "inventory.yml")
         container = lab.client.containers.get(lab.spec.container(1))
         why = _install_nft(container)
-        if why:
-            pytest.skip(why)
+        require(not why, str(why))
         yield container, inventory
     finally:
         lab.down()

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from fleet.agent.hostio import HostReader, HostWriter
+from tests.conftest import require
 
 from .conftest import ROOT, load_module
 
@@ -200,11 +201,9 @@ NETNS_SCRIPT = textwrap.dedent("""
 def netns():
     """Run steps in a fresh network namespace; skip where that or nft is not possible."""
     nft, unshare = shutil.which("nft") or M.which("nft"), shutil.which("unshare")
-    if nft is None or unshare is None:
-        pytest.skip("nft / unshare not installed")
+    require(nft is not None and unshare is not None, "nft / unshare not installed (apt-get install nftables)")
     probe = subprocess.run([unshare, "-n", nft, "list", "ruleset"], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip(f"no private network namespace with nft here: {probe.stderr.strip()}")
+    require(probe.returncode == 0, f"no private network namespace with nft here: {probe.stderr.strip()}")
 
     def steps(*items):
         proc = subprocess.run([unshare, "-n", sys.executable, "-c", NETNS_SCRIPT, str(ROOT),
