@@ -20,13 +20,11 @@ SENSITIVE = {"sshd_config", "nftables", "networkd"}
 
 @pytest.mark.parametrize("name", NAMES)
 def test_contract(name: str) -> None:
-    assert len((ROOT / "modules" / f"{name}.py").read_text().splitlines()) <= 440, "keep a module to ~400 lines"
+    """Beyond test_module_contract (size, docstring, imports, aliases): with no Ansible twin to
+    look up, every parameter is documented here, and the connection-safety hooks exist."""
     module = load_module(name)
     doc = (module.__doc__ or "").strip()
-    assert len(doc.splitlines()[0]) <= 100 and doc.splitlines()[0].endswith(".")
     fields = {f.name for f in dataclasses.fields(module.Params)}
-    for alias, target in module.ALIASES.items():
-        assert target in fields and alias not in fields
     for field in fields:
         assert re.search(f"``{field}(``|:)", doc), f"{name}: {field} undocumented"
     assert callable(module.observe) and callable(module.desired) and callable(module.apply)
