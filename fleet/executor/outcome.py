@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.playbook.models import Task
+from fleet.result import TaskResult
 
 
 @dataclass
@@ -74,3 +75,53 @@ def loop_values(task: Task, items: list[Any], index: int) -> dict[str, Any]:
 def label_text(value: Any) -> str:
     text = value if isinstance(value, str) else repr(value)
     return text if len(text) <= 200 else text[:197] + "..."
+
+
+def fill_result(result: TaskResult, outcome: Outcome) -> None:
+    """A single task's outcome into its result."""
+    result.status = outcome.status
+    result.failed_changed = outcome.status == "failed" and outcome.changed
+    result.msg = outcome.msg
+    result.data = outcome.data
+    result.diff = outcome.diff
+    result.warnings = outcome.warnings
+    result.exception = outcome.exception
+
+def fill_loop_result(result: TaskResult, task: Task, outcomes: list[Outcome]) -> dict[str, Any]:
+    """A loop's item outcomes into its result (items, status, diff); returns what ``register`` stores."""
+    items: list[TaskResult] = []
+    registered_items = []
+    all_items = [o.item for o in outcomes]
+    # The per-item registered shape is built only when something reads it: ``register``, or
+    # a rescue reading ansible_failed_result. (A 200-item loop on 1,000 hosts otherwise
+    # keeps 200,000 dicts nobody looks at.)
+    keep = bool(task.register) or any(o.status == "failed" for o in outcomes)
+    for index, outcome in enumerate(outcomes):
+        item_result = TaskResult(result.host, result.play, result.task, result.module, outcome.status,
+                                 msg=outcome.msg, diff=outcome.diff, data=outcome.data,
+                                 item_label=outcome.label, warnings=outcome.warnings,
+                                 failed_changed=outcome.status == "failed" and outcome.changed)
+        items.append(item_result)
+        if keep:  # Ansible's per-item shape: the result plus the loop variables of that item
+            registered_items.append({**outcome.registered(), **loop_values(task, all_items, index)})
+    result.items = items
+    if not outcomes:
+        result.status, result.msg = "skipped", "No items in the list"
+    elif any(o.status == "failed" for o in outcomes):
+        result.status = "failed"
+        result.msg = "One or more items failed"
+    elif all(o.status == "skipped" for o in outcomes):
+        result.status, result.msg = "skipped", "All items skipped"
+    else:
+        result.status = "changed" if any(o.changed for o in outcomes) else "ok"
+    result.warnings = [w for o in outcomes for w in o.warnings]
+    diffs = [o.diff for o in outcomes if o.diff]
+    result.diff = {"parts": diffs} if diffs else None
+    result.data = {"results": registered_items}  # what ansible_failed_result shows in a rescue
+    return {
+        "changed": any(o.changed for o in outcomes),
+        "failed": result.status == "failed",
+        "skipped": result.status == "skipped",
+        "msg": "All items completed" if result.status not in ("failed", "skipped") else result.msg,
+        "results": registered_items,
+    }

@@ -13,12 +13,12 @@ import asyncio
 import dataclasses
 import glob
 import time
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
 from fleet.executor import actions, guard
-from fleet.executor.outcome import Outcome, label_text, loop_values
+from fleet.executor.outcome import Outcome, fill_loop_result, fill_result, label_text, loop_values
+from fleet.executor.plan import Plan, Unreachable
 from fleet.layers import Layer
 from fleet.playbook.models import Task
 from fleet.result import TaskResult
@@ -27,55 +27,6 @@ from fleet.templating import is_template
 
 if TYPE_CHECKING:
     from fleet.executor.play import PlayState
-
-
-class Unreachable(Exception):
-    """The host cannot be reached; the task result is 'unreachable'.
-
-    ``partial``: results the agent had already streamed for the request that was lost.
-    """
-
-    def __init__(self, message: str, partial: list | None = None) -> None:
-        super().__init__(message)
-        self.partial = partial or []
-
-
-@dataclass
-class Plan:
-    """One task on one host, prepared before anything is sent to the agent."""
-
-    task: Task
-    result: TaskResult
-    started: float
-    variables: Any = None
-    outcome: Outcome | None = None  # decided on the controller: skipped, a local action, an error
-    calls: list[ModuleCall] = field(default_factory=list)  # a single task's agent calls
-    items: list[Any] | None = None  # a loop's items ...
-    outcomes: list[Outcome] | None = None  # ... their outcomes (status "pending": sent to the agent)
-    pending: list[tuple[int, Any, list[ModuleCall]]] = field(default_factory=list)
-    error: BaseException | None = None
-    become_user: str | None = None
-    ignore_errors: bool = False
-
-    @property
-    def agent_calls(self) -> list[ModuleCall]:
-        if self.error is not None or self.outcome is not None:
-            return []
-        if self.outcomes is not None:
-            return [call for _, _, calls in self.pending for call in calls]
-        return self.calls
-
-    @property
-    def guarded(self) -> bool:
-        """Can this task cut the management connection? Its change is confirmed before the
-        tasks after it are sent."""
-        return any(call.sensitive for call in self.agent_calls)
-
-    @property
-    def stops_here(self) -> bool:
-        """Decided on the controller as a failure that ends the host's run of tasks."""
-        failed = self.error is not None or (self.outcome is not None and self.outcome.status == "failed")
-        return failed and not self.ignore_errors
 
 
 class TaskExecutor:
@@ -327,14 +278,14 @@ class TaskExecutor:
                 raise plan.error
             if plan.outcomes is None:
                 outcome = plan.outcome or self._post(task, plan.variables, Outcome.from_agent(results))
-                self._fill(result, outcome)
+                fill_result(result, outcome)
                 registered = outcome.registered()
                 facts = outcome.data.get("ansible_facts")
                 if isinstance(facts, dict) and task.module not in actions.LOCAL:
                     state.runtimes[host].update_facts(facts)
             else:
                 outcomes = self._loop_outcomes(plan, results)
-                registered = self._fill_loop(result, task, outcomes)
+                registered = fill_loop_result(result, task, outcomes)
             if task.register:
                 state.runtimes[host].set_facts[task.register] = registered
         except Unreachable as exc:
@@ -433,50 +384,3 @@ class TaskExecutor:
 
     def _item_vars(self, task: Task, variables: Any, items: list[Any], index: int) -> Any:
         return variables.push(Layer("task vars", "loop", loop_values(task, items, index)))
-
-    def _fill(self, result: TaskResult, outcome: Outcome) -> None:
-        result.status = outcome.status
-        result.failed_changed = outcome.status == "failed" and outcome.changed
-        result.msg = outcome.msg
-        result.data = outcome.data
-        result.diff = outcome.diff
-        result.warnings = outcome.warnings
-        result.exception = outcome.exception
-
-    def _fill_loop(self, result: TaskResult, task: Task, outcomes: list[Outcome]) -> dict[str, Any]:
-        items: list[TaskResult] = []
-        registered_items = []
-        all_items = [o.item for o in outcomes]
-        # The per-item registered shape is built only when something reads it: ``register``, or
-        # a rescue reading ansible_failed_result. (A 200-item loop on 1,000 hosts otherwise
-        # keeps 200,000 dicts nobody looks at.)
-        keep = bool(task.register) or any(o.status == "failed" for o in outcomes)
-        for index, outcome in enumerate(outcomes):
-            item_result = TaskResult(result.host, result.play, result.task, result.module, outcome.status,
-                                     msg=outcome.msg, diff=outcome.diff, data=outcome.data,
-                                     item_label=outcome.label, warnings=outcome.warnings,
-                                     failed_changed=outcome.status == "failed" and outcome.changed)
-            items.append(item_result)
-            if keep:  # Ansible's per-item shape: the result plus the loop variables of that item
-                registered_items.append({**outcome.registered(), **loop_values(task, all_items, index)})
-        result.items = items
-        if not outcomes:
-            result.status, result.msg = "skipped", "No items in the list"
-        elif any(o.status == "failed" for o in outcomes):
-            result.status = "failed"
-            result.msg = "One or more items failed"
-        elif all(o.status == "skipped" for o in outcomes):
-            result.status, result.msg = "skipped", "All items skipped"
-        else:
-            result.status = "changed" if any(o.changed for o in outcomes) else "ok"
-        result.warnings = [w for o in outcomes for w in o.warnings]
-        diffs = [o.diff for o in outcomes if o.diff]
-        result.diff = {"parts": diffs} if diffs else None
-        result.data = {"results": registered_items}  # what ansible_failed_result shows in a rescue
-        return {
-            "changed": any(o.changed for o in outcomes),
-            "failed": result.status == "failed",
-            "skipped": result.status == "skipped",
-            "msg": "All items completed" if result.status not in ("failed", "skipped") else result.msg,
-            "results": registered_items,
-        }
