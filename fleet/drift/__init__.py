@@ -1,0 +1,1 @@
+"""``fleet drift``: check a playbook against the hosts nightly and report what has drifted."""
