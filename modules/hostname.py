@@ -15,8 +15,8 @@ Behaves like ``ansible.builtin.hostname``:
 The file is rewritten atomically with ``NAME\\n`` (a new one gets mode 0644). The running
 name can only be changed with ``CAP_SYS_ADMIN`` (a container usually lacks it): then the name
 is persisted, the task warns ``persisted, not applied at runtime: ...`` instead of failing,
-and later runs report ``ok`` once the file is right (the running name is then out of the
-task's reach: ``running_hostname`` in the result shows it).
+and later runs report ``ok`` once the file is right, with the same warning (the running name
+is out of the task's reach: ``running_hostname`` in the result shows it).
 
 Returns ``name``, ``static_hostname``, ``running_hostname`` and ``ansible_facts``
 (``ansible_hostname``, ``ansible_nodename``) as ``setup`` would now gather them.
@@ -111,6 +111,15 @@ def desired(p: Params, cur: dict) -> dict:
     return want
 
 
+def caveats(p: Params, state: dict) -> dict:
+    """The running name this host does not let fleet change, reported on every run."""
+    if state["running"] == p.name or state["settable"]:
+        return {}
+    prefix = "persisted, not applied at runtime: " if state["path"] else "not applied: "
+    return {"running": prefix + "the kernel host name cannot be changed here (no CAP_SYS_ADMIN, "
+            f"e.g. a container); it stays {state['running']!r}"}
+
+
 def set_running_command(use: str, name: str, path: str | None) -> list:
     if use == "systemd":
         return ["hostnamectl", "--transient", "set-hostname", name]
@@ -126,12 +135,9 @@ def apply(p: Params, host, cur: dict, want: dict):
             host.mkdir(parent)
         exists = host.path_info(cur["path"], follow=True) is not None
         host.write_file(cur["path"], (p.name + "\n").encode(), mode=None if exists else "0644")
-    if cur["running"] == p.name:
+    if cur["running"] == p.name or not cur["settable"]:  # not settable: caveats() says so
         return None
     prefix = "persisted, not applied at runtime: " if cur["path"] else "not applied: "
-    if not cur["settable"]:
-        return {"running": prefix + "the kernel host name cannot be changed here (no CAP_SYS_ADMIN, "
-                f"e.g. a container); it stays {cur['running']!r}"}
     errors = []
     commands = [set_running_command(cur["use"], p.name, cur["path"])]
     if commands[0][0] == "hostnamectl":  # systemd-hostnamed unreachable: the plain command

@@ -15,7 +15,7 @@ Behaves like ``community.general.modprobe`` (fleet also serves it as ``modprobe`
 * Where the host cannot load or unload modules (no ``CAP_SYS_MODULE``: a container; no
   ``/lib/modules/RELEASE``; no ``modprobe``), the persistent files are still written and the
   task reports ``changed`` with the warning ``loaded: persisted, not loaded: <reason>``;
-  the next run is ``ok`` (``load_refused`` in the registered data says why, every run).
+  the next run is ``ok`` with the same warning (and ``load_refused`` in the registered data).
   Without anything to persist (``persistent: disabled``) that is a failure: the module
   cannot be loaded and nothing else was asked. Unloading a built-in module fails.
 * A ``modprobe`` that succeeds without loading the module (an ``install NAME /bin/true``
@@ -234,9 +234,6 @@ def apply(p: Params, host, cur: dict, want: dict):
             raise ModuleFailure((err or out).strip() or f"modprobe exited {rc}")
         if want["loaded"] and not observe(p, host)["loaded"]:
             unapplied["loaded"] = f"modprobe {p.name} succeeded but the module is not loaded"
-    elif cur["load_refused"] and (cur["loaded"] != (p.state == "present")):
-        verb = "loaded" if p.state == "present" else "unloaded"
-        unapplied["loaded"] = f"persisted, not {verb}: {cur['load_refused']}"
     for field, text in want.items():
         if field.startswith("file "):
             path = field[5:]
@@ -245,6 +242,14 @@ def apply(p: Params, host, cur: dict, want: dict):
                 host.mkdir(parent)
             host.write_file(path, text.encode("utf-8"))
     return unapplied
+
+
+def caveats(p: Params, state: dict) -> dict:
+    """The load or unload this host refuses, reported as a warning on every run."""
+    if state["load_refused"] and state["loaded"] != (p.state == "present"):
+        verb = "loaded" if p.state == "present" else "unloaded"
+        return {"loaded": f"persisted, not {verb}: {state['load_refused']}"}
+    return {}
 
 
 def result(p: Params, state: dict) -> dict:

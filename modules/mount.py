@@ -22,8 +22,8 @@ its ``src``), and rewritten only when a field differs.
 Mounted means the path is a mount point in ``/proc/self/mountinfo``. Where the host does not
 let fleet mount (no ``CAP_SYS_ADMIN``: a container), ``mounted`` still writes the entry and
 reports ``changed`` with the warning ``mounted: fstab entry written, not mounted: <reason>``
-(``absent``: ``fstab entry removed, not unmounted``); the next run is ``ok``
-(``mount_refused`` in the registered data says why, every run). States with nothing to
+(``absent``: ``fstab entry removed, not unmounted``); the next run is ``ok`` with the same
+warning (and ``mount_refused`` in the registered data). States with nothing to
 persist (``unmounted``, ``remounted``, ``ephemeral``) fail there instead.
 
 Differences from Ansible: where mounting is refused, ``mounted`` keeps the entry and warns
@@ -225,6 +225,16 @@ def desired(p: Params, cur: dict) -> dict:
     return want
 
 
+def caveats(p: Params, state: dict) -> dict:
+    """The (un)mount this host refuses, reported as a warning on every run."""
+    refused = state["mount_refused"]
+    if refused and p.state == "mounted" and not state["mounted"]:
+        return {"mounted": f"fstab entry written, not mounted: {refused}"}
+    if refused and p.state == "absent" and state["mounted"]:
+        return {"mounted": f"fstab entry removed, not unmounted: {refused}"}
+    return {}
+
+
 def _run(host, argv: list) -> str:
     rc, out, err = host.run(argv)
     return "" if rc == 0 else (out + err).strip() or f"{argv[0]} exited {rc}"
@@ -241,13 +251,10 @@ def apply(p: Params, host, cur: dict, want: dict):
         host.write_file(fstab, want["content"].encode("utf-8"))
     if p.state in ("mounted", "ephemeral"):
         _mount(p, host, cur, want, args)
-        if p.state == "mounted" and refused and "content" in want:
-            verb = "remounted" if cur["mounted"] else "mounted"
-            unapplied["mounted"] = f"fstab entry written, not {verb}: {refused}"
+        if p.state == "mounted" and refused and "content" in want and cur["mounted"]:
+            unapplied["mounted"] = f"fstab entry written, not remounted: {refused}"
     elif p.state == "unmounted" or (p.state == "absent" and "content" in want and cur["mounted"]):
-        if refused:
-            unapplied["mounted"] = f"fstab entry removed, not unmounted: {refused}"
-        else:
+        if not refused:  # refused: caveats() says so
             error = _run(host, ["umount", name])
             if error:
                 raise ModuleFailure(f"Error unmounting {name}: {error}")

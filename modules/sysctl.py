@@ -18,16 +18,16 @@ Behaves like ``ansible.posix.sysctl``:
   persisted) or neither ``reload`` nor ``sysctl_set`` asks for the runtime value.
 * Hosts that do not let the runtime value change (a container's read-only ``/proc/sys``,
   no write permission) still get the file: the task reports ``changed`` with the warning
-  ``runtime: persisted, not applied at runtime: <reason>`` and is ``ok`` on the next run
-  (the runtime value is not a wanted field where it cannot be written; the registered
-  ``runtime_refused`` says why on every run). A write the kernel refuses although the file
+  ``runtime: persisted, not applied at runtime: <reason>`` and is ``ok`` on the next run,
+  with the same warning (the runtime value is not a wanted field where it cannot be written;
+  the warning and the registered ``runtime_refused`` say why on every run). A write the kernel refuses although the file
   looked writable (``EPERM``: a setting that needs ``CAP_SYS_ADMIN``) gives the same warning,
   but then on every run, since nothing can tell beforehand. An invalid value (``EINVAL``)
   fails the task before the file is written.
 
 A ``sysctl_file`` in a sysctl.d directory is checked against the files systemd-sysctl reads
 after it at boot: one giving ``name`` another value would win at the next boot, so it is
-named in ``shadowed_by`` and, when the task changes something, in a ``boot:`` warning.
+named in ``shadowed_by`` and in a ``boot:`` warning on every run.
 
 Returns ``name``, ``value``, ``sysctl_file``, ``file_value``, ``runtime_value`` (None for an
 unknown key), ``runtime_refused`` (why the runtime value cannot be set here, or ``""``) and
@@ -251,16 +251,22 @@ def apply(p: Params, host, cur: dict, want: dict):
             if exc.errno == errno.EINVAL:
                 raise ModuleFailure(f"setting {cur['name']} failed: {exc.strerror}") from None
             unapplied["runtime"] = f"persisted, not applied at runtime: {exc.strerror or exc}"
-    elif _wants_runtime(p) and cur["runtime_refused"] and not same_value(cur["runtime_value"], parse_value(p.value)):
-        unapplied["runtime"] = f"persisted, not applied at runtime: {cur['runtime_refused']}"
-    if cur["shadowed_by"]:
-        unapplied["boot"] = "a file read later at boot sets it too and wins: " + ", ".join(cur["shadowed_by"])
     if "content" in want:
         parent = os.path.dirname(cur["real"])
         if parent and not os.path.isdir(parent):
             host.mkdir(parent)
         host.write_file(cur["real"], want["content"].encode("utf-8"))
     return unapplied
+
+
+def caveats(p: Params, state: dict) -> dict:
+    """What the host keeps from being as wanted, reported as a warning on every run."""
+    notes = {}
+    if _wants_runtime(p) and state["runtime_refused"] and not same_value(state["runtime_value"], parse_value(p.value)):
+        notes["runtime"] = f"persisted, not applied at runtime: {state['runtime_refused']}"
+    if state["shadowed_by"]:
+        notes["boot"] = "a file read later at boot sets it too and wins: " + ", ".join(state["shadowed_by"])
+    return notes
 
 
 def result(p: Params, state: dict) -> dict:

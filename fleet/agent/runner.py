@@ -141,7 +141,7 @@ def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadl
     fields = differing(current, want)
     text_fields = getattr(module, "DIFF_TEXT", ())
     if not fields:
-        return _status("ok", data=_data(module, p, current, text_fields))
+        return _status("ok", data=_data(module, p, current, text_fields), warnings=caveats(module, p, current))
     diff = build_diff(current, want, fields, text_fields, want_diff)
     if check:
         return _status("changed", diff=diff, data=_data(module, p, current, text_fields))
@@ -152,7 +152,7 @@ def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadl
     unapplied = module.apply(p, writer, current, want) or {}
     after = module.observe(p, reader)
     still = [f for f in differing(after, want) if f not in unapplied]
-    warnings = [f"{name}: {why}" for name, why in sorted(unapplied.items())]
+    warnings = caveats(module, p, after, unapplied)
     if still:
         return _status(
             "failed",
@@ -166,6 +166,17 @@ def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadl
     if guarded:
         result["guard"] = {"marker": connection_guard.arm(module, p, saved or {}, guard, guards), "seconds": guard}
     return result
+
+
+def caveats(module, p, state: dict, unapplied=None) -> list:
+    """Warnings for what the host keeps from being as wanted: ``apply``'s unapplied fields and
+    the module's ``caveats(p, state)`` (reported on every run, also when nothing changed)."""
+    notes = dict(unapplied or {})
+    extra = getattr(module, "caveats", None)
+    if extra is not None:
+        for name, why in (extra(p, state) or {}).items():
+            notes.setdefault(name, why)
+    return [f"{name}: {why}" for name, why in sorted(notes.items())]
 
 
 def differing(current: dict, want: dict) -> list:

@@ -86,6 +86,7 @@ def test_container_persists_and_warns_then_reapply_is_ok(host, tmp_path, monkeyp
     assert host.state["hostname"] == "old"
     again = run_module("hostname", args(tmp_path))
     assert again["status"] == "ok" and again["data"]["running_hostname"] == "old"
+    assert again["warnings"] == first["warnings"]  # said on every run, not only when it changed
 
 
 def test_refused_by_the_kernel_is_a_warning_not_a_failure(host, tmp_path, monkeypatch) -> None:

@@ -86,6 +86,7 @@ def test_read_only_runtime_persists_warns_then_is_ok(read_only_proc: str, tmp_pa
     params = _params(tmp_path)
     check = run_module("sysctl", params, check=True)
     assert check["status"] == "changed" and check["diff"]["fields"] == ["content"]
+    assert "warnings" not in check  # nothing is persisted yet: nothing to warn about
 
     first = run_module("sysctl", params)
     assert first["status"] == "changed", first
@@ -97,8 +98,13 @@ def test_read_only_runtime_persists_warns_then_is_ok(read_only_proc: str, tmp_pa
     assert "read-only" in first["data"]["runtime_refused"]
 
     again = run_module("sysctl", params)
-    assert again["status"] == "ok" and "warnings" not in again
-    assert "read-only" in again["data"]["runtime_refused"]  # still said, in the registered data
+    assert again["status"] == "ok"
+    assert again["warnings"] == first["warnings"]  # said on every run, not only when it changed
+    assert "read-only" in again["data"]["runtime_refused"]
+    assert run_module("sysctl", params, check=True)["warnings"] == first["warnings"]
+
+    Path(read_only_proc).write_text("1\n")  # the runtime value is right after all: nothing to say
+    assert "warnings" not in run_module("sysctl", params)
 
 
 def test_runtime_refusal_names_the_reason(read_only_proc: str, tmp_path: Path) -> None:
