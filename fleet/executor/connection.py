@@ -16,6 +16,7 @@ from typing import Any
 from fleet.errors import ConnectionFailed
 from fleet.session import AgentSession, Become
 from fleet.transport.base import Transport
+from fleet.transport.chroot import ChrootTransport
 from fleet.transport.docker import DockerTransport
 from fleet.transport.local import LocalTransport
 from fleet.transport.options import SSHOptions
@@ -124,11 +125,14 @@ SPECS: dict[str, tuple[str, SpecFactory]] = {
     "docker": ("docker", lambda name, hv, d: {
         "container": str(hv.get("ansible_host") or name),
         "user": hv.get("ansible_user") or hv.get("ansible_docker_user")}),
+    "chroot": ("chroot", lambda name, hv, d: {
+        "root": str(hv.get("ansible_host") or name), "interpreter": interpreter_for(hv)}),
 }
 BUILDERS: dict[str, Callable[[dict[str, Any]], Transport]] = {
     "ssh": _ssh_transport,
     "local": lambda params: LocalTransport(),
     "docker": lambda params: DockerTransport(params["container"], params.get("user")),
+    "chroot": lambda params: ChrootTransport(params["root"], params.get("interpreter", "python3")),
 }
 
 
