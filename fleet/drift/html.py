@@ -69,14 +69,14 @@ exit code {{ d.exit_code }} ({{ exit_meaning }})</p>
 {% for t in h.drifted %}<tr><td>{{ t.task }}</td><td>{{ t.role }}</td><td><code>{{ t.module }}</code></td>
 <td><code>{{ t.location }}</code></td><td><span class="state {{ t.state }}">{{ t.state }}</span></td>
 <td>{{ t.first_seen }}</td></tr>
-<tr><td colspan="6"><details><summary>{{ t.fields|join(", ") }}</summary>
-<table><thead><tr><th>field</th><th>before</th><th>after</th></tr></thead><tbody>
+<tr><td colspan="6">{% if t.rows or t.diffs %}<details><summary>{{ t.fields|join(", ") }}</summary>
+{% if t.rows %}<table><thead><tr><th>field</th><th>before</th><th>after</th></tr></thead><tbody>
 {% for f in t.rows %}<tr><td><code>{{ f.field }}</code></td><td><pre>{{ f.before }}</pre></td>
-<td><pre>{{ f.after }}</pre></td></tr>{% endfor %}</tbody></table>
+<td><pre>{{ f.after }}</pre></td></tr>{% endfor %}</tbody></table>{% endif %}
 {% for field, lines in t.diffs %}<div class="diff"><b>{{ field }}</b><pre>
 {%- for cls, line in lines %}<span class="{{ cls }}">{{ line }}</span>
 {% endfor %}</pre></div>{% endfor %}
-</details></td></tr>
+</details>{% else %}{{ t.fields|join(", ") }}{% endif %}</td></tr>
 {% endfor %}</tbody></table>{% endif %}
 {% if h.failed %}<table><thead><tr><th>task</th><th>role</th><th>module</th><th>location</th>
 <th>status</th><th>message</th></tr></thead><tbody>
@@ -122,8 +122,10 @@ def _drifted_task(task: dict[str, Any]) -> dict[str, Any]:
             "module": task.get("module", ""), "location": task.get("location", ""),
             "state": drift.get("state", "new"), "first_seen": utc_time(drift.get("first_seen")),
             "fields": fields,
-            "rows": [{"field": field, "before": format_value(before.get(field)),
-                        "after": format_value(after.get(field))} for field in fields],
+            "rows": [{"field": field,
+                      "before": format_value(before[field]) if field in before else "",
+                      "after": format_value(after[field]) if field in after else ""}
+                     for field in fields if field in before or field in after],
             "diffs": [(str(field), _diff_lines(diff))
                       for field, diff in (drift.get("unified") or {}).items()]}
 

@@ -59,9 +59,12 @@ def _drift_text(task: dict[str, Any]) -> str:
              f"first seen {utc_time(drift.get('first_seen'))}", ""]
     before, after = drift.get("before") or {}, drift.get("after") or {}
     for field in drift.get("fields") or []:
+        if field not in before and field not in after:  # e.g. "(would run)": a name only
+            lines.append(str(field))
+            continue
         lines.append(f"{field}:")
         for label, side in (("before", before), ("after ", after)):
-            text = format_value(side.get(field))
+            text = format_value(side[field]) if field in side else "(absent)"
             if "\n" in text:
                 lines.append(f"  {label}: |")
                 lines.extend("    " + line for line in text.rstrip("\n").split("\n"))

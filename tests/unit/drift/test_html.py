@@ -119,6 +119,17 @@ def test_clean_run() -> None:
     assert "exit code 0 (no drift)" in page
 
 
+def test_fields_without_values() -> None:
+    """A drift known only by name (an imperative module's "(would run)") has no empty table."""
+    drift = sample_drift()
+    task = drift["hosts"]["web1"]["tasks"][0]
+    task["drift"].update(fields=["(would run)"], before={}, after={}, unified={})
+    page = render_html(drift)
+    parsed(page)
+    assert page.count("<details>") == 4
+    assert '<tr><td colspan="6">(would run)</td></tr>' in page
+
+
 def test_write_html_atomically(tmp_path: Path) -> None:
     path = tmp_path / "out" / "drift.html"
     write_html(sample_drift(), str(path))

@@ -97,6 +97,21 @@ def test_testcases(tmp_path: Path) -> None:
     assert 'we"b\\2\n.ro"le\\x\n/base : timezone' in odd
 
 
+def test_fields_without_values(tmp_path: Path) -> None:
+    """A drift known only by name lists the name; a side missing from before/after says so."""
+    drift = sample_drift()
+    tasks = drift["hosts"]["web1"]["tasks"]
+    tasks[0]["drift"].update(fields=["(would run)"], before={}, after={}, unified={})
+    tasks[1]["drift"]["before"].pop("mode")
+    _, root = written(tmp_path, drift)
+    web1 = cases(root, "web1")
+    would_run = web1["web1.base/base : timezone"].find("failure")
+    assert would_run is not None and would_run.get("message") == "fields: (would run)"
+    assert (would_run.text or "").endswith("UTC\n\n(would run)\n")
+    motd = web1["web1.base/base : motd"].find("failure")
+    assert motd is not None and 'mode:\n  before: (absent)\n  after : "0640"\n' in (motd.text or "")
+
+
 def test_failed_host_without_tasks_is_one_host_error(tmp_path: Path) -> None:
     drift = clean_drift()
     drift["hosts"]["app2"] = {"status": "failed", "error": "no python3 on app2", "tasks": []}
