@@ -7,17 +7,18 @@ import shlex
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
+import click
+import pytest
 import yaml
 
+from fleet.cli.drift import drift
 from fleet.drift.prom import build_registry
 from tests.conftest import REPO
 from tests.unit.drift.sample import sample_drift
 
 NIGHTLY = REPO / "contrib" / "nightly"
-# The options of `fleet drift` (its command is written separately; every one takes a value).
-DRIFT_OPTIONS = {"-i", "--state-dir", "--keep", "--prom", "--json", "--junit", "--html",
-                 "--fail-on", "--on-drift", "--show", "-e", "-l"}
 CRON_FIELD = re.compile(r"^(\*|\d+(-\d+)?)(/\d+)?(,(\*|\d+(-\d+)?)(/\d+)?)*$")
 
 
@@ -45,24 +46,27 @@ def value(section: list[tuple[str, str]], key: str) -> str:
     return found[0]
 
 
-def drift_options(argv: list[str]) -> dict[str, str]:
-    """The options of a `fleet drift` command line; asserts it is one and every option exists."""
+def drift_options(argv: list[str]) -> dict[str, Any]:
+    """The parameters of a `fleet drift` command line, parsed by the command itself.
+
+    Unknown options, missing values and bad values (``--keep x``) raise click's usage errors.
+    """
     assert Path(argv[0]).name == "fleet" and argv[1] == "drift", argv
-    options: dict[str, str] = {}
-    positional = []
-    words = iter(argv[2:])
-    for word in words:
-        if word.startswith("-"):
-            assert word in DRIFT_OPTIONS, f"{word} is not a fleet drift option"
-            options[word] = next(words)
-        else:
-            positional.append(word)
-    assert len(positional) == 1 and positional[0].endswith(".yml"), positional
-    return options
+    with drift.make_context("fleet drift", list(argv[2:])) as context:
+        params = dict(context.params)
+    assert str(params["playbook"]).endswith(".yml"), params
+    return params
 
 
-def service_options() -> dict[str, str]:
+def service_options() -> dict[str, Any]:
     return drift_options(shlex.split(value(unit("fleet-drift.service")["Service"], "ExecStart")))
+
+
+def test_option_check_can_fail() -> None:
+    for argv in (["fleet", "drift", "site.yml", "--report", "x"], ["fleet", "drift", "site.yml", "--prom"],
+                 ["fleet", "drift", "site.yml", "--keep", "many"]):
+        with pytest.raises(click.UsageError):
+            drift_options(argv)
 
 
 def test_timer_starts_the_service() -> None:
@@ -80,10 +84,11 @@ def test_service() -> None:
     assert value(service, "Type") == "oneshot"
     assert "2" in value(service, "SuccessExitStatus").split()  # drift is not a unit failure
     options = service_options()
-    assert options["-i"] == "/etc/fleet/inventory"
-    assert options["--state-dir"] == "/var/lib/fleet/drift"
-    assert options["--prom"] == "/var/lib/prometheus/node-exporter/fleet_drift.prom"
-    assert {"--json", "--html", "--junit"} <= set(options)
+    assert options["inventory"] == ("/etc/fleet/inventory",)
+    assert options["playbook"] == "/etc/fleet/site.yml"
+    assert options["state_dir"] == "/var/lib/fleet/drift"
+    assert options["prom"] == "/var/lib/prometheus/node-exporter/fleet_drift.prom"
+    assert all(options[name] for name in ("json_path", "html", "junit"))
 
 
 def test_systemd_analyze_verify(tmp_path: Path) -> None:
@@ -132,10 +137,10 @@ def test_ci_job() -> None:
     commands = [shlex.split(line) for line in job["script"] if "fleet drift" in line]
     assert len(commands) == 1
     options = drift_options(commands[0])
-    assert job["artifacts"]["reports"]["junit"] == options["--junit"]
+    assert job["artifacts"]["reports"]["junit"] == options["junit"]
     assert job["artifacts"]["when"] == "always"
-    assert any(options["--html"].startswith(path) for path in job["artifacts"]["paths"])
-    assert options["--state-dir"] in [path.rstrip("/") for path in job["cache"]["paths"]]
+    assert any(options["html"].startswith(path) for path in job["artifacts"]["paths"])
+    assert options["state_dir"] in [path.rstrip("/") for path in job["cache"]["paths"]]
     assert any("schedule" in rule.get("if", "") for rule in job["rules"])
     assert job["allow_failure"] == {"exit_codes": [2]}
 
