@@ -91,6 +91,8 @@ def print_drift(console: Console, drift: dict[str, Any]) -> None:
                   f"{summary['persisting']} persisting), {summary['resolved']} resolved since the last run")
     verdict = {EXIT_CLEAN: ("NO DRIFT", "green"), EXIT_DRIFT: ("DRIFT", "bold yellow")}.get(
         drift["exit_code"], ("ERRORS", "bold red"))
+    if drift["exit_code"] == EXIT_CLEAN and summary["drifted_tasks"]:
+        verdict = ("NO NEW DRIFT (known drift persists; --fail-on new)", "yellow")
     console.print(Text(verdict[0], style=verdict[1])
                   + Text(f" — run {drift['run_id']} of {drift['playbook']} in {drift['duration_s']:.2f} s, "
                          f"exit {drift['exit_code']}"))
