@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from fleet import __version__
+from fleet.cli.bake import bake
 from fleet.cli.drift import drift
 from fleet.cli.info import facts, inventory, modules, vars_command
 from fleet.cli.lab import lab
@@ -19,7 +20,7 @@ def cli() -> None:
     """fleet: converge hosts to what your playbooks say, check for drift, fast."""
 
 
-for command in (apply, check, drift, run, inventory, vars_command, facts, modules, lab, verify, mux):
+for command in (apply, check, drift, run, inventory, vars_command, facts, modules, lab, verify, mux, bake):
     cli.add_command(command)
 
 

@@ -1,0 +1,93 @@
+"""Bake a directory tree in place through the chroot transport; ``--tar`` packs it.
+
+Nothing boots in a chroot: no systemd manager runs, so tasks that need one (starting or
+querying units) fail with systemd's own message, and nothing is mounted (no /proc, /sys,
+/dev: mount them yourself if a module needs them, knowing that writes there reach the
+controller's kernel). A failed apply leaves the tree as far as it got (there is no undo)
+and writes no tar.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from fleet.bake import run as bake_run
+from fleet.bake.spec import BakeSpec
+from fleet.errors import FleetError
+from fleet.result import RunReport
+from fleet.transport.chroot import check_tree
+
+# GNU tar picks the compressor from the suffix with --auto-compress
+COMPRESSED = (".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2")
+
+
+@dataclass
+class RootfsBake:
+    """What a rootfs bake did."""
+
+    root: Path
+    report: RunReport
+    labels: dict[str, str]
+    tar: Path | None
+    timings: dict[str, float]
+
+
+def bake_rootfs(spec: BakeSpec, say: Callable[[str], None] = print) -> RootfsBake:
+    """Apply to ``spec.rootfs``; pack it into ``spec.tar``; FleetError naming a failed task."""
+    spec.check()
+    assert spec.rootfs is not None
+    root = spec.rootfs.resolve()
+    timings: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="fleet-bake-") as tmp:
+        run = bake_run.prepare(spec, Path(tmp), "chroot", str(root))
+        check_tree(str(root), _interpreter(run))
+        started = time.monotonic()
+        say(f"bake {root} (chroot)")
+        report = bake_run.apply(run)
+        timings["apply"] = round(time.monotonic() - started, 2)
+        problem = bake_run.failure(report)
+        if problem:
+            raise FleetError(f"bake failed: {problem}\nthe tree {root} keeps what was applied before the "
+                             f"failure" + ("; no tar was written" if spec.tar else ""))
+        labels = run.labels()
+        _write_labels(root, labels)
+    if spec.tar is not None:
+        started = time.monotonic()
+        pack(root, spec.tar)
+        timings["tar"] = round(time.monotonic() - started, 2)
+    say(f"baked {root}: {bake_run.summary(report)}" + (f"; packed into {spec.tar}" if spec.tar else ""))
+    return RootfsBake(root, report, labels, spec.tar, timings)
+
+
+def _interpreter(run: bake_run.BakeRun) -> str:
+    from fleet.api import host_vars
+    from fleet.executor.connection import interpreter_for
+
+    return interpreter_for(host_vars(run.prepared.inventory, run.spec.name, run.prepared, run.spec.extra_vars))
+
+
+def _write_labels(root: Path, labels: dict[str, str]) -> None:
+    """The labels as ``/etc/fleet-bake`` (KEY=VALUE lines): what an image's labels say."""
+    text = "# written by fleet bake: what was applied to this tree\n"
+    text += "".join(f"{key}={value}\n" for key, value in labels.items())
+    (root / "etc" / "fleet-bake").write_text(text)
+
+
+def pack(root: Path, tar: Path) -> None:
+    """``tar`` of the tree (numeric owners, xattrs, ACLs); compressed by the file's suffix."""
+    tar.parent.mkdir(parents=True, exist_ok=True)
+    partial = tar.with_name(tar.name + ".partial")
+    argv = ["tar", "--numeric-owner", "--xattrs", "--acls", "--one-file-system", "-C", str(root)]
+    if tar.name.endswith(COMPRESSED):
+        argv.append("--auto-compress")
+    result = subprocess.run([*argv, "-cf", str(partial), "."], capture_output=True, text=True)
+    if result.returncode != 0:
+        partial.unlink(missing_ok=True)
+        raise FleetError(f"packing {root} into {tar} failed: {result.stderr.strip()[-500:]}")
+    os.replace(partial, tar)
