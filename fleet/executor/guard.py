@@ -113,7 +113,7 @@ async def _rollback(session: AgentSession, markers: list[str], timeout: float) -
 
 
 def _message(host: str, problem: str, outcome: str | None, guard: dict[str, Any]) -> str:
-    applied = f"applied, but {problem} to {host}"
+    applied = f"applied on {host}, but {problem}"
     if outcome in ("rolled back", "expired"):
         return f"{applied}: rolled back to the previous configuration"
     if outcome is not None and outcome.startswith("failed"):

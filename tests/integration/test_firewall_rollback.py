@@ -39,8 +39,8 @@ HOST = "itfw1"
 RULESET_FILE = "/etc/nftables.conf"
 AFTER = "/root/after-firewall"  # written by the task after the ruleset
 LOCKOUT = ("-e", "fw_policy=drop", "-e", "fw_ssh=false")
-FAILED = "applied, but a fresh connection failed: "
-ROLLED_BACK = f" to {HOST}: rolled back to the previous configuration"
+FAILED = f"applied on {HOST}, but a fresh connection failed: "
+ROLLED_BACK = ": rolled back to the previous configuration"
 
 
 @dataclass
