@@ -16,29 +16,15 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from fleet.drift.model import Known
 from fleet.errors import InputError, Location
+from fleet.report.files import write_atomic
 
 KNOWN_FORMAT = 1
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same directory and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class History:
@@ -93,8 +79,8 @@ class History:
         """Store ``report`` (with its ``drift`` section) and the updated ``known``; drop the
         oldest reports beyond ``keep``. Returns the stored report's path."""
         path = self.runs_dir / f"{report['drift']['run_id']}.json"
-        write_atomically(path, json.dumps(report, indent=1, default=str) + "\n")
-        write_atomically(self.dir / "known.json",
+        write_atomic(path, json.dumps(report, indent=1, default=str) + "\n")
+        write_atomic(self.dir / "known.json",
                          json.dumps({"format": KNOWN_FORMAT, "hosts": known}, indent=1, sort_keys=True) + "\n")
         for old in self.run_files()[:-self.keep]:
             old.unlink(missing_ok=True)

@@ -13,13 +13,12 @@ be rendered again. Characters XML 1.0 forbids are written as ``\\xNN`` so the fi
 from __future__ import annotations
 
 import json
-import os
 import re
-import secrets
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
+
+from fleet.report.files import write_atomic
 
 # Everything outside XML 1.0's Char production: C0 controls but tab/LF/CR, surrogates, U+FFFE/F.
 _XML_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -137,26 +136,6 @@ def build_junit(drift: dict[str, Any]) -> ET.Element:
     root.set("time", _seconds(drift.get("duration_s")))
     root.set("timestamp", stamp)
     return root
-
-
-def write_atomic(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a new file in the same folder and ``os.replace``.
-
-    Readers see the old file or the new one, never a part. The new file gets the usual
-    permissions (0666 less the umask), not a temp file's 0600, so a web server or exporter
-    running as another user can still read the report.
-    """
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def write_junit(drift: dict[str, Any], path: str) -> None:
