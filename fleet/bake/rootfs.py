@@ -82,7 +82,7 @@ def _write_labels(root: Path, labels: dict[str, str]) -> None:
 def pack(root: Path, tar: Path) -> None:
     """``tar`` of the tree (numeric owners, xattrs, ACLs); compressed by the file's suffix."""
     tar.parent.mkdir(parents=True, exist_ok=True)
-    partial = tar.with_name(tar.name + ".partial")
+    partial = tar.with_name(f".partial-{tar.name}")  # same suffix: --auto-compress reads it
     argv = ["tar", "--numeric-owner", "--xattrs", "--acls", "--one-file-system", "-C", str(root)]
     if tar.name.endswith(COMPRESSED):
         argv.append("--auto-compress")
