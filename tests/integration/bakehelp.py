@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -32,3 +33,37 @@ def copy_tree(source: Path, dest: Path) -> Path:
     """A copy of a root filesystem (owners, modes, links, devices kept)."""
     subprocess.run(["cp", "-a", "--reflink=auto", str(source), str(dest)], check=True)
     return dest
+
+
+def boot(client: Any, image: str, name: str, timeout: float = 90) -> Any:
+    """A container from ``image`` started as the lab starts its hosts (systemd as PID 1),
+    once systemd has finished booting."""
+    import time
+
+    container = client.containers.run(
+        image, name=name, hostname=name, detach=True, environment={"container": "docker"},
+        tmpfs={"/run": "rw,mode=755", "/run/lock": "rw"},
+        volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}}, stop_signal="SIGRTMIN+3")
+    deadline = time.monotonic() + timeout
+    state = ""
+    while time.monotonic() < deadline:
+        code, out = container.exec_run(["systemctl", "is-system-running"])
+        state = out.decode().strip()
+        if state in ("running", "degraded"):
+            return container
+        time.sleep(0.3)
+    container.remove(force=True)
+    raise AssertionError(f"{image}: systemd did not boot within {timeout:.0f} s ({state})")
+
+
+def bake_containers(client: Any) -> list[str]:
+    """Names of bake containers that exist (a clean bake leaves none)."""
+    return [c.name for c in client.containers.list(all=True) if c.name.startswith("fleet-bake-")]
+
+
+def remove_images(client: Any, *tags: str) -> None:
+    import docker.errors
+
+    for tag in tags:
+        with contextlib.suppress(docker.errors.ImageNotFound):
+            client.images.remove(tag, force=True)
