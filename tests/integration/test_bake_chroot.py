@@ -76,3 +76,49 @@ def test_wrong_directory_or_interpreter_is_one_clear_message(lab_tree: Path, tmp
     nopython = run_fleet("run", "-i", str(inventory), "all", "-m", "ping")
     assert nopython.returncode == 1
     assert f"chroot {lab_tree}: no /usr/bin/python9 in the tree: install Python 3 there" in output(nopython)
+
+
+def test_rootfs_bake_applies_in_place_and_packs_a_tar(lab_tree: Path, tmp_path: Path) -> None:
+    import tarfile
+    import time
+
+    root = copy_tree(lab_tree, tmp_path / "rootfs")
+    (tmp_path / "play.yml").write_text(PLAY)
+    tar = tmp_path / "out" / "rootfs.tar.gz"
+    started = time.monotonic()
+    baked = run_fleet("bake", "--rootfs", str(root), "--tar", str(tar), "-e", "port=9090",
+                      "--json", str(tmp_path / "1.json"), str(tmp_path / "play.yml"))
+    seconds = time.monotonic() - started
+    assert baked.returncode == 0, output(baked)
+    assert baked.stdout.strip() == str(tar)
+    assert (root / "etc/fleet-chroot-test/app.conf").read_text() == "listen=9090\n"
+    recorded = dict(line.split("=", 1) for line in (root / "etc/fleet-bake").read_text().splitlines()
+                    if "=" in line and not line.startswith("#"))
+    assert recorded["fleet.bake.playbook"] == str(tmp_path / "play.yml")
+    assert recorded["org.opencontainers.image.created"].endswith("Z")
+    with tarfile.open(tar) as packed:
+        member = packed.getmember("./etc/fleet-chroot-test/app.conf")
+        assert (member.uid, oct(member.mode)) == (0, "0o640")
+        handle = packed.extractfile(member)
+        assert handle is not None and handle.read() == b"listen=9090\n"
+        assert packed.getmember("./usr/bin/python3").issym()
+    assert not list(tar.parent.glob(".partial-*"))
+
+    again = run_fleet("bake", "--rootfs", str(root), "-e", "port=9090", "--json", str(tmp_path / "2.json"),
+                      str(tmp_path / "play.yml"))
+    assert again.returncode == 0, output(again)
+    assert json.loads((tmp_path / "2.json").read_text())["summary"]["changed"] == 0
+    print(f"\nrootfs bake + tar.gz of the lab tree: {seconds:.1f} s")
+
+
+def test_failed_rootfs_bake_names_the_task_and_writes_no_tar(lab_tree: Path, tmp_path: Path) -> None:
+    root = copy_tree(lab_tree, tmp_path / "rootfs")
+    playbook = tmp_path / "fail.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
+                        "    - name: this task fails on purpose\n      command: /bin/false\n")
+    tar = tmp_path / "rootfs.tar"
+    failed = run_fleet("bake", "--rootfs", str(root), "--tar", str(tar), str(playbook))
+    assert failed.returncode == 1
+    assert f"bake failed: task 'this task fails on purpose' ({playbook}:4) failed" in failed.stderr
+    assert "no tar was written" in failed.stderr
+    assert not tar.exists() and not (root / "etc/fleet-bake").exists()
