@@ -19,6 +19,7 @@ from fleet.bake.container import BakeContainer, inspect_image
 from fleet.bake.spec import BakeSpec
 from fleet.errors import FleetError
 from fleet.result import RunReport
+from fleet.transport.docker import DockerTransport
 
 
 @dataclass
@@ -61,6 +62,7 @@ def bake_image(spec: BakeSpec, client: Any = None, say: Callable[[str], None] = 
             box.create()
             box.start()
             lap("start")
+            bootstrapped = bake_run.bootstrap(run, _raw(box), say)
             report = bake_run.apply(run)
             lap("apply")
             problem = bake_run.failure(report)
@@ -69,6 +71,7 @@ def bake_image(spec: BakeSpec, client: Any = None, say: Callable[[str], None] = 
             if spec.verify:
                 _verify(run, say)
                 lap("verify")
+            bake_run.purge(run, _raw(box), bootstrapped, say)
             removed = box.reset_instance_state(keep_host_keys=spec.keep_host_keys)
             box.stop()
             lap("stop")
@@ -89,6 +92,10 @@ def bake_image(spec: BakeSpec, client: Any = None, say: Callable[[str], None] = 
                 box.remove()
     say(f"baked {spec.tag} ({image_id[:19]}): {bake_run.summary(report)}; total {sum(timings.values()):.1f} s")
     return ImageBake(image_id, spec.tag, labels, report, timings, removed)
+
+
+def _raw(box: BakeContainer) -> DockerTransport:
+    return DockerTransport(box.name, "root")
 
 
 def _verify(run: bake_run.BakeRun, say: Callable[[str], None]) -> None:

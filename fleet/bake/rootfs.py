@@ -21,7 +21,7 @@ from fleet.bake import run as bake_run
 from fleet.bake.spec import BakeSpec
 from fleet.errors import FleetError
 from fleet.result import RunReport
-from fleet.transport.chroot import check_tree
+from fleet.transport.chroot import ChrootTransport, check_tree
 
 # GNU tar picks the compressor from the suffix with --auto-compress
 COMPRESSED = (".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2")
@@ -46,15 +46,17 @@ def bake_rootfs(spec: BakeSpec, say: Callable[[str], None] = print) -> RootfsBak
     timings: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="fleet-bake-") as tmp:
         run = bake_run.prepare(spec, Path(tmp), "chroot", str(root))
-        check_tree(str(root), _interpreter(run))
+        check_tree(str(root), None if spec.bootstrap_python else run.interpreter())
         started = time.monotonic()
         say(f"bake {root} (chroot)")
+        bootstrapped = bake_run.bootstrap(run, _raw(root, run), say)
         report = bake_run.apply(run)
         timings["apply"] = round(time.monotonic() - started, 2)
         problem = bake_run.failure(report)
         if problem:
             raise FleetError(f"bake failed: {problem}\nthe tree {root} keeps what was applied before the "
                              f"failure" + ("; no tar was written" if spec.tar else ""))
+        bake_run.purge(run, _raw(root, run), bootstrapped, say)
         labels = run.labels()
         _write_labels(root, labels)
     if spec.tar is not None:
@@ -65,11 +67,8 @@ def bake_rootfs(spec: BakeSpec, say: Callable[[str], None] = print) -> RootfsBak
     return RootfsBake(root, report, labels, spec.tar, timings)
 
 
-def _interpreter(run: bake_run.BakeRun) -> str:
-    from fleet.api import host_vars
-    from fleet.executor.connection import interpreter_for
-
-    return interpreter_for(host_vars(run.prepared.inventory, run.spec.name, run.prepared, run.spec.extra_vars))
+def _raw(root: Path, run: bake_run.BakeRun) -> ChrootTransport:
+    return ChrootTransport(str(root), run.interpreter(), check_python=False)
 
 
 def _write_labels(root: Path, labels: dict[str, str]) -> None:

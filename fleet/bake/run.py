@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 from rich.console import Console
 
@@ -17,6 +18,10 @@ from fleet.executor.options import RunOptions
 from fleet.report.jsonout import write_json
 from fleet.report.terminal import TerminalReporter
 from fleet.result import RunReport
+from fleet.transport.base import Transport
+from fleet.transport.bootstrap import Bootstrap, ensure_python, purge_python
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -32,6 +37,13 @@ class BakeRun:
         from fleet.verify.runner import applied_roles
 
         return {name: path for path, (name, _hosts) in applied_roles(self.prepared).items()}
+
+    def interpreter(self) -> str:
+        """The bake host's Python interpreter (``ansible_python_interpreter``, else python3)."""
+        from fleet.executor.connection import interpreter_for
+
+        return interpreter_for(api.host_vars(self.prepared.inventory, self.spec.name, self.prepared,
+                                             self.spec.extra_vars))
 
     def labels(self, base: str | None = None, base_id: str | None = None) -> dict[str, str]:
         spec = self.spec
@@ -77,10 +89,33 @@ def failure(report: RunReport) -> str | None:
     return None
 
 
+def bootstrap(run: BakeRun, transport: Transport, say: Callable[[str], None]) -> Bootstrap | None:
+    """``--bootstrap-python``: python3 installed on the bake host if it has none."""
+    if not run.spec.bootstrap_python:
+        return None
+    done = asyncio.run(_closing(transport, ensure_python(transport, run.interpreter())))
+    if done.installed:
+        say(f"python3 was missing: installed with {done.manager} ({len(done.added)} packages)")
+    return done
+
+
+def purge(run: BakeRun, transport: Transport, done: Bootstrap | None, say: Callable[[str], None]) -> None:
+    """``--purge-python``: remove the packages the bootstrap added."""
+    if run.spec.purge_python and done is not None and done.installed:
+        asyncio.run(_closing(transport, purge_python(transport, done)))
+        say(f"removed the bootstrapped python3 ({' '.join(done.added)})")
+
+
+async def _closing(transport: Transport, work: Coroutine[Any, Any, T]) -> T:
+    try:
+        await transport.connect()
+        return await work
+    finally:
+        await transport.close()
+
+
 def summary(report: RunReport) -> str:
     counts = report.summary()
     return (f"{counts['ok']} ok, {counts['changed']} changed, {counts['failed']} failed, "
             f"{counts['skipped']} skipped in {report.duration_s:.1f} s")
 
-
-Say = Callable[[str], None]

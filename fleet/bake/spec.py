@@ -35,6 +35,8 @@ class BakeSpec:
     verify: bool = False
     keep_on_failure: bool = False
     keep_host_keys: bool = False
+    bootstrap_python: bool = False  # install python3 first if the target has none
+    purge_python: bool = False  # and remove what that installed at the end
     # directory tree
     rootfs: Path | None = None
     tar: Path | None = None
@@ -55,6 +57,8 @@ class BakeSpec:
             raise InputError("nothing to bake: give a PLAYBOOK or --role NAME (repeatable)")
         if self.playbook is not None and not self.playbook.is_file():
             raise InputError(f"playbook not found: {self.playbook}")
+        if self.purge_python and not self.bootstrap_python:
+            raise InputError("--purge-python removes what --bootstrap-python installed: give both")
         if not _HOST.match(self.name):
             raise InputError(f"--name {self.name!r}: use a host name (letters, digits, '.', '_', '-')")
         if self.rootfs is not None:

@@ -28,6 +28,9 @@ from fleet.cli.common import handle_errors, parse_extra_vars
 @click.option("--keep-on-failure", is_flag=True, help="Keep the bake container when the apply or verify fails.")
 @click.option("--keep-host-keys", is_flag=True,
               help="Keep SSH host keys made during the bake (default: removed, each instance makes its own).")
+@click.option("--bootstrap-python", is_flag=True,
+              help="Install python3 with the target's package manager (apt/dnf/yum/apk) if it has none.")
+@click.option("--purge-python", is_flag=True, help="Remove the python3 --bootstrap-python installed, at the end.")
 @click.option("--systemd/--keepalive", "boot", default=None,
               help="Boot systemd in the bake container, or run a keep-alive shell "
                    "(default: systemd when the image's command is an init).")

@@ -217,6 +217,10 @@ class HostConnection:
 
 def make_connection(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults,
                     payload: bytes, mux: Any = None) -> HostConnection:
+    from fleet.executor.pybootstrap import BootstrappingConnection  # it subclasses HostConnection
+
     password = hostvars.get("ansible_become_password", hostvars.get("ansible_become_pass"))
-    return HostConnection(name, transport_spec(name, hostvars, defaults), interpreter_for(hostvars), payload,
-                          defaults.become_password if password is None else str(password), mux)
+    connection = BootstrappingConnection(name, transport_spec(name, hostvars, defaults), interpreter_for(hostvars),
+                                         payload, defaults.become_password if password is None else str(password), mux)
+    connection.bootstrap_python = _bool(hostvars.get("bootstrap_python", False))
+    return connection

@@ -64,14 +64,16 @@ class ChrootTransport(SubprocessTransport):
 
     name = "chroot"
 
-    def __init__(self, root: str, interpreter: str = "python3", chroot: str = "chroot") -> None:
+    def __init__(self, root: str, interpreter: str = "python3", chroot: str = "chroot",
+                 check_python: bool = True) -> None:
         super().__init__()
         self.root = root
         self.interpreter = interpreter
         self.chroot = chroot
+        self.check_python = check_python  # off only to install python (fleet.transport.bootstrap)
 
     async def connect(self) -> None:
-        check_tree(self.root, self.interpreter, self.chroot)
+        check_tree(self.root, self.interpreter if self.check_python else None, self.chroot)
 
     def argv_for(self, command: str) -> list[str]:
         return [self.chroot, self.root, "/bin/sh", "-c", command]
@@ -91,8 +93,9 @@ class ChrootTransport(SubprocessTransport):
         return agent
 
 
-def check_tree(root: str, interpreter: str = "python3", chroot: str = "chroot") -> None:
-    """ConnectionFailed with the reason when the agent cannot start in ``root``."""
+def check_tree(root: str, interpreter: str | None = "python3", chroot: str = "chroot") -> None:
+    """ConnectionFailed with the reason when the agent cannot start in ``root``
+    (``interpreter`` None: only a shell is needed)."""
     if not os.path.isdir(root):
         what = "does not exist" if not os.path.lexists(root) else "is not a directory"
         raise ConnectionFailed(f"chroot {root}: {what} (ansible_host must be the tree's directory)")
@@ -102,7 +105,7 @@ def check_tree(root: str, interpreter: str = "python3", chroot: str = "chroot") 
         raise ConnectionFailed(f"chroot {root}: chroot needs root on the controller (run fleet as root)")
     if find_in_tree(root, "/bin/sh") is None:
         raise ConnectionFailed(f"chroot {root}: the tree has no /bin/sh (is it a root filesystem?)")
-    if find_in_tree(root, interpreter) is None:
+    if interpreter is not None and find_in_tree(root, interpreter) is None:
         where = interpreter if interpreter.startswith("/") else f"{interpreter} on {CHROOT_PATH}"
         raise ConnectionFailed(
             f"chroot {root}: no {where} in the tree: install Python 3 there (e.g. chroot {root} "

@@ -1,0 +1,46 @@
+"""A host connection that installs python3 first when the host has none (``bootstrap_python``).
+
+Without the variable, a missing interpreter fails as before, and the message names the option.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+from fleet.errors import ConnectionFailed
+from fleet.executor.connection import HostConnection
+from fleet.session import AgentSession
+from fleet.transport.bootstrap import Bootstrap, ensure_python, interpreter_missing
+from fleet.transport.chroot import ChrootTransport
+
+HINT = "or set bootstrap_python: true (fleet bake --bootstrap-python) to have fleet install it"
+
+
+class BootstrappingConnection(HostConnection):
+    """:class:`HostConnection` that installs python3 over the raw transport when it is missing."""
+
+    bootstrap_python = False
+    bootstrapped: Bootstrap | None = None
+
+    async def session(self, become_user: str | None) -> AgentSession:
+        try:
+            return await super().session(become_user)
+        except ConnectionFailed as exc:
+            if not interpreter_missing(exc, self.interpreter) or self.bootstrapped is not None:
+                raise
+            if not self.bootstrap_python:
+                raise ConnectionFailed(f"{exc.message}; {HINT}", exc.location) from None
+        self.bootstrapped = await self.install_python()
+        return await super().session(become_user)
+
+    async def install_python(self) -> Bootstrap:
+        """python3 installed on the host through a fresh transport (closed afterwards)."""
+        transport = self.spec.build()
+        if isinstance(transport, ChrootTransport):
+            transport.check_python = False
+        try:
+            await transport.connect()
+            return await ensure_python(transport, self.interpreter)
+        finally:
+            with contextlib.suppress(Exception):
+                await transport.close()
