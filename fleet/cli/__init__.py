@@ -11,6 +11,7 @@ from fleet.cli.info import facts, inventory, modules, vars_command
 from fleet.cli.lab import lab
 from fleet.cli.mux import mux
 from fleet.cli.runs import apply, check, run
+from fleet.cli.vault import vault
 from fleet.cli.verify import verify
 
 
@@ -20,7 +21,7 @@ def cli() -> None:
     """fleet: converge hosts to what your playbooks say, check for drift, fast."""
 
 
-for command in (apply, check, drift, run, inventory, vars_command, facts, modules, lab, verify, mux, bake):
+for command in (apply, check, drift, run, inventory, vars_command, facts, modules, lab, verify, mux, bake, vault):
     cli.add_command(command)
 
 
