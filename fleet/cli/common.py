@@ -6,6 +6,7 @@ import functools
 import getpass
 import json
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
@@ -16,8 +17,10 @@ from fleet import yamlsrc
 from fleet.errors import FleetError, InputError, Location
 from fleet.executor.connection import ConnectionDefaults
 from fleet.executor.options import RunOptions
+from fleet.secrets import Secrets
 
 EXIT_ERROR = 1
+SECRETS_KEY = "fleet.secrets"
 
 
 def parse_extra_vars(values: tuple[str, ...]) -> dict[str, Any]:
@@ -121,17 +124,28 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
         connection=connection,
         verbosity=params.get("verbose") or 0,
         pipelining=not params.get("no_pipelining"),
+        secrets=command_secrets(),
         **({"persist": params["persist"]} if params.get("persist") is not None else {}),
     )
 
 
+def command_secrets() -> Secrets:
+    """The secrets of the running command (one per command, kept in click's context)."""
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return Secrets()
+    return context.meta.setdefault(SECRETS_KEY, Secrets())
+
+
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
+    message = command_secrets().redact(message)
     click.echo(click.style("ERROR: ", fg="red", bold=True) + message, err=True)
     sys.exit(code)
 
 
 def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Bad input and other fleet errors become one clear line on stderr and exit 1."""
+    """Bad input and other fleet errors become one clear line on stderr and exit 1; a crash
+    prints its traceback (secrets redacted) and exits 1."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -141,6 +155,9 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
             fail(str(exc))
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except Exception:  # noqa: BLE001 - a bug: show it, but never a secret in it
+            click.echo(command_secrets().redact(traceback.format_exc()), err=True)
+            fail("internal error (the traceback above); please report it")
 
     return wrapper
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from fleet.executor.connection import ConnectionDefaults
 from fleet.mux.protocol import persist_from_env
+from fleet.secrets import Secrets
 
 
 @dataclass
@@ -31,6 +32,8 @@ class RunOptions:
     pipelining: bool = True  # send consecutive independent tasks in one request (executor/pipeline.py)
     # seconds the persistence daemon keeps agents after the run (0: no daemon, connect directly)
     persist: float = field(default_factory=persist_from_env)
+    # vault keyring and the secret values met so far: everything shown is redacted through it
+    secrets: Secrets = field(default_factory=Secrets)
 
     @property
     def mode(self) -> str:

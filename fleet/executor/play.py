@@ -283,14 +283,15 @@ class PlayRunner:
         failed = []
         for result in results:
             report = self.run.report.host(result.host)
-            report.results.append(result)
-            self.run.reporter.task_result(result)
-            for item in result.items or ():  # shown now; only a failure's data is read later
-                if item.status != "failed":
-                    item.data = {}
             if result.status == "unreachable" and task.ignore_unreachable:
                 result.ignored = True  # counted ok + ignored, and the host goes on (Ansible)
-            elif result.status == "unreachable":
+            shown = self.run.options.secrets.result(result)  # reports never see a secret
+            report.results.append(shown)
+            self.run.reporter.task_result(shown)
+            for item in [*(result.items or ()), *(shown.items or ())]:  # only a failure's data is read later
+                if item.status != "failed":
+                    item.data = {}
+            if result.status == "unreachable" and not task.ignore_unreachable:
                 report.unreachable = True
                 self.run.dead.add(result.host)
                 self.state.active.discard(result.host)
