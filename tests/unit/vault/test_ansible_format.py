@@ -8,8 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from fleet.vault import DECRYPTION_FAILED, DecryptionFailed, VaultError, VaultKeyring, VaultSecret
-from fleet.vault import ansiblefmt
+from fleet.vault import (
+    DECRYPTION_FAILED,
+    DecryptionFailed,
+    VaultError,
+    VaultKeyring,
+    VaultSecret,
+    ansiblefmt,
+)
 from tests.unit.vault.conftest import PASSWORD
 
 # Made by ansible-vault (ansible-core 2.21) with the password "fleet-vector":

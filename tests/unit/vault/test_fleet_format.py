@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import random
+from collections.abc import Callable
 
 import pytest
 
@@ -14,10 +15,10 @@ from fleet.vault import (
     VaultError,
     VaultKeyring,
     VaultSecret,
+    fleetfmt,
     is_encrypted,
     parse_envelope,
 )
-from fleet.vault import fleetfmt
 from tests.unit.vault.conftest import PASSWORD
 
 # Written by fleet.vault.fleetfmt.encrypt with salt bytes(range(16)) and nonce
@@ -97,7 +98,7 @@ def test_no_secrets() -> None:
         VaultKeyring([]).decrypt(VECTOR_PROD)
 
 
-def _reencode(text: str, mutate) -> str:  # type: ignore[no-untyped-def]
+def _reencode(text: str, mutate: Callable[[bytearray], None]) -> str:
     header, *lines = text.splitlines()
     raw = bytearray(base64.b64decode("".join(lines)))
     mutate(raw)

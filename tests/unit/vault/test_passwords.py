@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from fleet.vault import VaultError, keyring_from_options
+from fleet.vault import VaultError, VaultKeyring, keyring_from_options
 from fleet.vault.passwords import split_vault_id, terminal_prompt
 
 NO_ENV: dict[str, str] = {}
 
 
-def passwords(ring) -> list[tuple[str, bytes]]:  # type: ignore[no-untyped-def]
+def passwords(ring: VaultKeyring | None) -> list[tuple[str, bytes]]:
     assert ring is not None
     return [(s.vault_id, s.password) for s in ring.secrets]
 
