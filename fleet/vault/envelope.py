@@ -24,8 +24,9 @@ ANSIBLE_MAGIC = "$ANSIBLE_VAULT"
 DEFAULT_ID = "default"
 LINE_WIDTH = 80
 
-# A vault id names a password: no separators of the header or of ``--vault-id id@source``.
-_VAULT_ID = re.compile(r"[^\s;@]{1,128}")
+# A vault id names a password: printable ASCII without the separators of the header (;) and
+# of ``--vault-id id@source`` (@). Ansible headers are read with whatever id they name.
+_VAULT_ID = re.compile(r"[\x21-\x3a\x3c-\x3f\x41-\x7e]{1,128}")
 
 Format = Literal["fleet", "ansible"]
 
@@ -44,8 +45,8 @@ class Envelope:
 def check_vault_id(vault_id: str) -> str:
     """Return ``vault_id`` if it can stand in a header, else raise ``VaultError``."""
     if not _VAULT_ID.fullmatch(vault_id):
-        raise VaultError(f"invalid vault id {vault_id!r}: use 1-128 characters, "
-                         "no spaces, ';' or '@'")
+        raise VaultError(f"invalid vault id {vault_id!r}: use 1-128 printable ASCII "
+                         "characters, no spaces, ';' or '@'")
     return vault_id
 
 
@@ -76,9 +77,9 @@ def parse_envelope(data: str | bytes, where: str | Location | None = None) -> En
     text = _text(data)
     if text is None or not is_encrypted(text):
         raise VaultError("not vault-encrypted data", loc)
-    header, _, rest = text.lstrip().partition("\n")
-    header = header.strip()
-    body = "".join(rest.split())
+    # The header holds no whitespace: this also reads envelopes whose line breaks were folded.
+    header, *rest = text.split()
+    body = "".join(rest)
     fields = header.split(";")
     if fields[0] == FLEET_MAGIC:
         return _fleet_envelope(fields, header, body, loc)
@@ -106,9 +107,7 @@ def _ansible_envelope(fields: list[str], header: str, body: str, loc: Location |
     cipher = fields[2].strip() if len(fields) > 2 else ""
     if cipher != "AES256":
         raise VaultError(f"unsupported Ansible vault cipher {cipher[:20]!r} (fleet reads AES256)", loc)
-    vault_id = fields[3].strip() if len(fields) > 3 else None
-    if vault_id is not None and not _VAULT_ID.fullmatch(vault_id):
-        raise VaultError("malformed vault header: invalid vault id", loc)
+    vault_id = fields[3].strip() or None if len(fields) > 3 else None
     return Envelope("ansible", version, vault_id, header, body)
 
 

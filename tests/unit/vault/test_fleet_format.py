@@ -158,7 +158,8 @@ def test_truncated(right: VaultKeyring) -> None:
     ("$FLEET_VAULT;2;AES256-GCM;SCRYPT;prod", "unsupported fleet vault format version '2'"),
     ("$FLEET_VAULT;1;CHACHA20;SCRYPT;prod", "malformed vault header"),
     ("$FLEET_VAULT;1;AES256-GCM;SCRYPT", "malformed vault header"),
-    ("$FLEET_VAULT;1;AES256-GCM;SCRYPT;a b", "malformed vault header"),
+    ("$FLEET_VAULT;1;AES256-GCM;SCRYPT;prød", "malformed vault header"),
+    ("$FLEET_VAULT;1;AES256-GCM;SCRYPT;a;b", "malformed vault header"),
     ("$ANSIBLE_VAULT;1.0;AES", "unsupported Ansible vault format version '1.0'"),
     ("$ANSIBLE_VAULT;1.1;AES128", "unsupported Ansible vault cipher 'AES128'"),
 ])
@@ -168,6 +169,14 @@ def test_unknown_versions_are_refused_before_any_password(header: str, message: 
         parse_envelope(text)
     with pytest.raises(VaultError, match=message):
         keyring(("prod", PASSWORD)).decrypt(text)
+
+
+def test_line_breaks_and_indentation_do_not_matter(right: VaultKeyring) -> None:
+    """CRLF files, indented and folded (one-line) envelopes read the same."""
+    assert right.decrypt(VECTOR_PROD.replace("\n", "\r\n")) == "db_password: hunter2\n"
+    assert right.decrypt(" ".join(VECTOR_PROD.split())) == "db_password: hunter2\n"
+    assert right.decrypt("".join("    " + line + "\n" for line in VECTOR_PROD.splitlines())) \
+        == "db_password: hunter2\n"
 
 
 def test_is_encrypted() -> None:

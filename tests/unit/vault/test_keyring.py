@@ -45,6 +45,6 @@ def test_secrets_are_checked_and_never_shown() -> None:
     assert "hunter2" not in repr(secret) and "hunter2" not in repr(VaultKeyring([secret]))
     with pytest.raises(VaultError, match="empty vault password from pw.txt"):
         VaultSecret("prod", b"", "pw.txt")
-    for bad in ("", "a b", "a;b", "a@b", "x" * 129):
+    for bad in ("", "a b", "a;b", "a@b", "x" * 129, "prød"):
         with pytest.raises(VaultError, match="invalid vault id"):
             VaultSecret(bad, b"pw")
