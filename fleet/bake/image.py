@@ -81,17 +81,29 @@ def bake_image(spec: BakeSpec, client: Any = None, say: Callable[[str], None] = 
             lap("commit")
         except BaseException as exc:
             kept = spec.keep_on_failure and box.container is not None
-            if kept and isinstance(exc, FleetError):
-                raise FleetError(f"{exc.message}\nthe bake container is kept for inspection: docker exec -it "
+            problem = _fleet_error(exc)
+            if problem is None:
+                raise
+            if kept:
+                raise FleetError(f"{problem}\nthe bake container is kept for inspection: docker exec -it "
                                  f"{box.name} bash (remove it with: docker rm -f {box.name})") from None
-            if isinstance(exc, FleetError):
-                raise FleetError(f"{exc.message}\nno image was made; the bake container was removed") from None
-            raise
+            raise FleetError(f"{problem}\nno image was made; the bake container was removed") from None
         finally:
             if not kept:
                 box.remove()
     say(f"baked {spec.tag} ({image_id[:19]}): {bake_run.summary(report)}; total {sum(timings.values()):.1f} s")
     return ImageBake(image_id, spec.tag, labels, report, timings, removed)
+
+
+def _fleet_error(exc: BaseException) -> str | None:
+    """The message of a failure fleet reports as such (its own errors, the docker engine's)."""
+    import docker.errors
+
+    if isinstance(exc, FleetError):
+        return exc.message
+    if isinstance(exc, docker.errors.DockerException):
+        return f"docker: {exc}"
+    return None
 
 
 def _raw(box: BakeContainer) -> DockerTransport:

@@ -59,6 +59,8 @@ class BakeSpec:
             raise InputError(f"playbook not found: {self.playbook}")
         if self.purge_python and not self.bootstrap_python:
             raise InputError("--purge-python removes what --bootstrap-python installed: give both")
+        if self.json_path == "-":
+            raise InputError("--json -: stdout carries the result (image ID or path); give a file")
         if not _HOST.match(self.name):
             raise InputError(f"--name {self.name!r}: use a host name (letters, digits, '.', '_', '-')")
         if self.rootfs is not None:

@@ -188,3 +188,17 @@ def test_keepalive_bake_keeps_the_image_command(client: Any, base: str, tags: li
                                    labels={"fleet.itest.bake": "1"})
     assert marker == b"baked\n"
     print(f"\nkeep-alive bake of one task: {seconds:.1f} s")
+
+
+def test_docker_engine_errors_are_one_message_and_clean_up(client: Any, base: str, tags: list[str],
+                                                           tmp_path: Path) -> None:
+    playbook = tmp_path / "small.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n")
+    result = run_fleet("bake", "--network", "fleet-itest-no-such-net", "--from", base, "--tag",
+                       _tag(tags, "net"), str(playbook))
+    assert result.returncode == 1
+    assert "ERROR: docker: " in result.stderr and "network fleet-itest-no-such-net not found" in result.stderr
+    assert bake_containers(client) == []
+    missing = run_fleet("bake", "--from", "fleet-itest-no-such-image:1", "--tag", _tag(tags, "x"), str(playbook))
+    assert missing.returncode == 1
+    assert "--from fleet-itest-no-such-image:1: no such image here (fleet bake never pulls" in missing.stderr
