@@ -125,6 +125,7 @@ class RunReport:
     hosts: dict[str, HostReport] = field(default_factory=dict)
     started: float = field(default_factory=time.time)
     duration_s: float = 0.0
+    warnings: list[str] = field(default_factory=list)  # about the run, not one task (key files)
 
     def host(self, name: str) -> HostReport:
         report = self.hosts.get(name)
@@ -163,6 +164,7 @@ class RunReport:
             "duration_s": round(self.duration_s, 3),
             "summary": self.summary(),
             "agent_requests": sum(h.agent_requests for h in self.hosts.values()),
+            "warnings": list(self.warnings),
             "hosts": {
                 name: {
                     "status": host.status,

@@ -170,6 +170,10 @@ class HostConnection:
         self._started: list[AgentSession] = []
 
     @property
+    def become_password(self) -> str | None:
+        return self._become_password
+
+    @property
     def requests(self) -> int:
         """Agent round trips made through this connection, over every agent it started."""
         return sum(session.requests for session in self._started)

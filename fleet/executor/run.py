@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from fleet import __version__
 from fleet.executor.connection import ConnectionDefaults, HostConnection, make_connection
 from fleet.executor.context import HostRuntime
+from fleet.executor.credentials import note_credentials
 from fleet.executor.files import LocalFiles
 from fleet.executor.options import RunOptions
 from fleet.playbook.models import Play, Playbook, Task
@@ -66,6 +67,7 @@ class RunState:
         self._payload: bytes | None = None
         self._defaults: dict[str, ConnectionDefaults] = {}  # what each open connection was made with
         self._mux: Any = None
+        self._checked_keys: set[str] = set()
         if options.persist > 0:
             from fleet.mux.client import MuxClient
 
@@ -107,6 +109,7 @@ class RunState:
             connection = None
         if connection is None:
             connection = make_connection(host, variables, defaults, self.payload, self._mux)
+            note_credentials(connection, self.options.secrets, self._checked_keys, self.report.warnings)
             self.connections[host] = connection
             self._defaults[host] = defaults
         return await connection.session(become_user)

@@ -81,6 +81,8 @@ class TerminalReporter:
             table.add_row(Text(name, style=style), *(
                 Text(str(counts[c]), style=STYLE.get(c, "") if counts[c] and c != "ok" else "")
                 for c in ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")))
+        for warning in report.warnings:
+            self.console.print(Text(f"[WARNING] {warning}", style="magenta"))
         self.console.print()
         self.console.print(table)
         summary = report.summary()

@@ -1,0 +1,41 @@
+"""What a new connection tells the run about credentials: passwords become secrets (never
+shown), and private keys others can read are warned about, as OpenSSH's "UNPROTECTED PRIVATE
+KEY FILE" does (fleet warns and goes on; ssh would refuse the key)."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+from fleet.executor.connection import HostConnection
+from fleet.secrets import Secrets
+
+
+def key_file_problem(path: str) -> str | None:
+    """Why ``path`` is not a safe private key file, or None."""
+    full = os.path.expanduser(path)
+    try:
+        mode = os.stat(full).st_mode
+    except FileNotFoundError:
+        return f"private key {path} does not exist"
+    except OSError as exc:
+        return f"private key {path} cannot be read: {exc.strerror or exc}"
+    if mode & 0o077:
+        return (f"private key {path} is accessible by others (mode {stat.S_IMODE(mode):04o}): "
+                f"chmod 600 {path} (OpenSSH refuses such a key)")
+    return None
+
+
+def note_credentials(connection: HostConnection, secrets: Secrets, checked_keys: set[str],
+                     warnings: list[str]) -> None:
+    """Register the connection's passwords as secrets; warn once per unsafe key file."""
+    params = connection.spec.params
+    secrets.add(params.get("password"))
+    secrets.add(connection.become_password)
+    for path in params.get("key_files") or ():
+        if path in checked_keys:
+            continue
+        checked_keys.add(path)
+        problem = key_file_problem(path)
+        if problem:
+            warnings.append(problem)
