@@ -53,7 +53,10 @@ def _coerce(value: Any) -> Any:
 def parse_value(text: str) -> Any:
     """An INI value: a Python literal (``2222`` -> int, ``True``, ``[1, 2]``) or else the text."""
     if _PLAIN_INT.fullmatch(text):
-        return int(text)
+        try:
+            return int(text)
+        except ValueError:  # over Python's 4300-digit limit: literal_eval refuses it too
+            return text
     if _PLAIN_WORD.fullmatch(text) and text not in ("True", "False", "None"):
         return text  # a name, dotted name, dashed name or address: never a literal
     try:

@@ -46,7 +46,10 @@ def split_pattern(pattern: str) -> list[str]:
         parts = pattern.split(",")
     else:
         stripped = pattern.strip()
-        name, port = split_port(stripped)
+        try:
+            port: int | None = split_port(stripped)[1]
+        except InputError:  # "host:99999": one part, as any host:port (it matches nothing)
+            port = 0
         if port is not None or _is_plain_ipv6(stripped):
             parts = [stripped]
         else:

@@ -32,8 +32,8 @@ def _run(path: str, args: list[str], timeout: float) -> str:
         raise InputError(
             f"inventory script timed out after {timeout:g}s: {command}", Location(path)
         ) from None
-    except OSError as exc:
-        raise InputError(f"cannot run inventory script {command}: {exc}", Location(path)) from None
+    except (OSError, ValueError) as exc:  # ValueError: a NUL byte in an argument (a host name)
+        raise InputError(f"cannot run inventory script {command!r}: {exc}", Location(path)) from None
     stderr = proc.stderr.decode("utf-8", errors="replace").strip()
     if proc.returncode != 0:
         detail = f": {stderr}" if stderr else ""
@@ -44,7 +44,8 @@ def _run(path: str, args: list[str], timeout: float) -> str:
     try:
         return proc.stdout.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise InputError(f"inventory script {command} printed non-UTF-8 output: {exc}") from None
+        raise InputError(f"inventory script {command} printed non-UTF-8 output: {exc}",
+                         Location(path)) from None
 
 
 def _load_json(path: str, args: list[str], text: str) -> Any:
@@ -54,6 +55,11 @@ def _load_json(path: str, args: list[str], text: str) -> Any:
         raise InputError(
             f"inventory script {path} {' '.join(args)} printed invalid JSON "
             f"(line {exc.lineno}, column {exc.colno}): {exc.msg}",
+            Location(path),
+        ) from None
+    except RecursionError:
+        raise InputError(
+            f"inventory script {path} {' '.join(args)} printed JSON nested too deeply to read",
             Location(path),
         ) from None
 

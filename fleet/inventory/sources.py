@@ -99,7 +99,7 @@ def load_host_list(text: str, builder: InventoryBuilder) -> None:
         item = item.strip()
         if not item:
             continue
-        name, port = split_port(item)
+        name, port = split_port(item, where)
         for host in expand_hosts(name, where):
             builder.add_host(host, "ungrouped", where)
             if port is not None:

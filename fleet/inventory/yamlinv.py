@@ -15,7 +15,7 @@ from typing import Any
 from fleet.errors import InputError, Location
 from fleet.inventory.builder import PRIORITY_VAR, InventoryBuilder
 from fleet.inventory.ranges import expand_host_pattern
-from fleet.yamlsrc import loads, location_of
+from fleet.yamlsrc import SourceDict, loads, location_of
 
 GROUP_KEYS = ("hosts", "vars", "children")
 _KEY_LINE = re.compile(r"""^\s*(?:-\s+)?(["']?)(.+?)\1\s*:(?:\s|$)""")
@@ -99,8 +99,8 @@ class _YamlParser:
                     "hosts, vars and children",
                     key_where,
                 )
-            if isinstance(value, str):
-                value = {value: None}
+            if isinstance(value, str):  # one name: keep where it was for error messages
+                value = SourceDict({value: None}, location=key_where)
             if value is None:
                 continue
             if not isinstance(value, Mapping):
