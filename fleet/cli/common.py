@@ -45,6 +45,10 @@ def parse_extra_vars(values: tuple[str, ...]) -> dict[str, Any]:
                 raise InputError(f"-e {value!r}: {exc}") from None
             if rest:
                 raise InputError(f"-e {value!r}: expected key=value pairs, JSON/YAML or @file")
+        for key in data:
+            if not isinstance(key, str):
+                raise InputError(f"-e {value[:80]!r}: variable names must be strings, got {key!r:.40}",
+                                 yamlsrc.location_of(data, Location(text[1:]) if text.startswith("@") else None))
         merged.update(data)
     return merged
 

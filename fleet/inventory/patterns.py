@@ -82,10 +82,21 @@ def split_subscript(part: str) -> tuple[str, Subscript | None]:
         return part, None
     expr, index, start, end, head_end = m.groups()
     if index is not None:
-        return expr, (int(index), None)
+        return expr, (_index(index), None)
     if head_end is not None:  # [:N], as in Ansible's docs: from the first host
-        return expr, (0, int(head_end))
-    return expr, (int(start), int(end) if end else -1)
+        return expr, (0, _index(head_end))
+    return expr, (_index(start), _index(end) if end else -1)
+
+
+def _index(digits: str) -> int:
+    """A subscript number; past 18 digits it is past any inventory's end anyway (and int()
+    refuses more than 4300 digits)."""
+    if len(digits.lstrip("-")) > 18:
+        return -_BIG if digits.startswith("-") else _BIG
+    return int(digits)
+
+
+_BIG = 10**18
 
 
 def apply_subscript(hosts: list[str], subscript: Subscript | None, part: str) -> list[str]:
