@@ -65,8 +65,14 @@ def time_limit(seconds: float = EXAMPLE_SECONDS) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def outcome(fn: Callable[[], T], *, names: tuple[str, ...] = (), line: bool = False,
-            allowed: tuple[type[BaseException], ...] = (FleetError,)) -> T | BaseException:
+def guarded(fn: Callable[[], T]) -> T:
+    """Run ``fn`` under the time limit; any exception fails the test."""
+    with time_limit():
+        return fn()
+
+
+def outcome(fn: Callable[[], Any], *, names: tuple[str, ...] = (), line: bool = False,
+            allowed: tuple[type[BaseException], ...] = (FleetError,)) -> Any:
     """Run ``fn`` under the time limit; return its value or the (allowed) error it raised.
 
     Anything but an ``allowed`` error fails the test (the traceback shows where it came
