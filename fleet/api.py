@@ -28,17 +28,19 @@ from fleet.playbook.models import Play, Playbook, Task
 from fleet.playbook.tasks import TaskFileLoader
 from fleet.registry import ModuleRegistry, builtin_dir
 from fleet.result import RunReport
+from fleet.secrets import Secrets
 from fleet.templating import Templar
 from fleet.vars import HostVars
 
 __all__ = ["Prepared", "RunOptions", "prepare", "apply", "run_module", "gather_facts", "host_vars", "load_inventory"]
 
 
-def load_inventory(sources: Sequence[str | Path]) -> Inventory:
-    """Load and merge inventory sources (``-i``); InputError with file:line on bad input."""
+def load_inventory(sources: Sequence[str | Path], secrets: Secrets | None = None) -> Inventory:
+    """Load and merge inventory sources (``-i``); InputError with file:line on bad input.
+    ``secrets`` decrypts vault-encrypted vars files (and collects what they hold)."""
     if not sources:
         raise InputError("no inventory given (use -i PATH)")
-    return Inventory.load([str(s) for s in sources])
+    return Inventory.load([str(s) for s in sources], secrets=secrets)
 
 
 @dataclass
@@ -60,7 +62,7 @@ class Prepared:
 def _tools(base_dir: Path, options: RunOptions) -> tuple[ModuleRegistry, Templar]:
     module_dirs = [Path(d) for d in options.module_dirs] + [base_dir / "modules"]
     registry = ModuleRegistry(module_dirs)
-    templar = Templar([base_dir, base_dir / "files", base_dir / "templates"])
+    templar = Templar([base_dir, base_dir / "files", base_dir / "templates"], secrets=options.secrets)
     return registry, templar
 
 
@@ -68,17 +70,20 @@ def prepare(playbook: str | Path, inventory: Sequence[str | Path] | Inventory,
             options: RunOptions | None = None) -> Prepared:
     """Load and validate everything a playbook run needs."""
     options = options or RunOptions()
-    inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
+    inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory, options.secrets)
+    if inv.secrets is None:
+        inv.secrets = options.secrets
     path = Path(playbook)
     if not path.is_file():
         raise InputError(f"playbook not found: {path}")
     inv.add_playbook_vars(path.resolve().parent)
     registry, templar = _tools(path.resolve().parent, options)
     role_dirs = [Path(d) for d in options.role_dirs]
-    book = load_playbook(path, role_paths=role_dirs, module_exists=lambda name: registry.find(name) is not None)
+    book = load_playbook(path, role_paths=role_dirs, module_exists=lambda name: registry.find(name) is not None,
+                         secrets=options.secrets)
     check_playbook(book, registry, templar, inv, options.extra_vars)
     loader = TaskFileLoader(book.base_dir, role_paths=role_dirs,
-                            module_exists=lambda name: registry.find(name) is not None)
+                            module_exists=lambda name: registry.find(name) is not None, secrets=options.secrets)
     return Prepared(inv, book, options, registry, templar, loader)
 
 
@@ -146,7 +151,7 @@ def host_vars(inventory: Inventory, host: str, playbook: Prepared | None = None,
     if inventory.get_host(host) is None:
         raise InputError(f"host {host!r} is not in the inventory")
     layers = list(inventory.host_layers(host))
-    templar = playbook.templar if playbook else Templar([])
+    templar = playbook.templar if playbook else Templar([], secrets=inventory.secrets)
     if playbook is not None:
         for play in playbook.playbook.plays:
             if host in {h.name for h in inventory.select(play.hosts)}:

@@ -17,7 +17,9 @@ import dataclasses
 import re
 from typing import Any
 
+from fleet.errors import Location
 from fleet.result import REDACTED, TaskResult
+from fleet.yamlsrc import VaultValue
 
 MIN_LENGTH = 3
 
@@ -26,9 +28,32 @@ class Secrets:
     """The secret strings of a run (and the vault keyring that decrypts them, if any)."""
 
     def __init__(self, keyring: Any = None) -> None:
-        self.keyring = keyring
+        self.keyring = keyring  # a fleet.vault.VaultKeyring, or None: no password given
         self._values: set[str] = set()
         self._pattern: re.Pattern[str] | None = None
+        self._plain: dict[str, str] = {}
+
+    def decrypt(self, text: str, where: Location | None = None) -> str:
+        """Decrypt vault data (``where`` names its file:line in errors); the plaintext becomes
+        a secret. Each distinct ciphertext is decrypted once per run."""
+        plain = self._plain.get(text)
+        if plain is None:
+            from fleet.vault import VaultKeyring
+
+            plain = (self.keyring or VaultKeyring([])).decrypt(text, where)
+            self._plain[text] = plain
+            self.add(plain)
+        return plain
+
+    def reveal(self, value: Any) -> Any:
+        """``value`` with every inline vault value in it (dicts, lists) decrypted."""
+        if isinstance(value, VaultValue):
+            return self.decrypt(value.text, value.location)
+        if isinstance(value, dict):
+            return {k: self.reveal(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.reveal(v) for v in value]
+        return value
 
     def __bool__(self) -> bool:
         return bool(self._values)

@@ -40,6 +40,8 @@ from fleet.filters_env import (
     fail_on_undefined,
     make_environment,
 )
+from fleet.secrets import Secrets
+from fleet.yamlsrc import VaultValue
 
 _RESULT = "__fleet_result"
 _GUARD_FILTERS = frozenset({"default", "d"})
@@ -118,7 +120,9 @@ class Templar:
 
     omit_token: ClassVar[str] = "__omit_place_holder__" + hashlib.sha1(os.urandom(64)).hexdigest()
 
-    def __init__(self, search_path: Sequence[str | os.PathLike[str]] = (), *, cache_size: int = 4096) -> None:
+    def __init__(self, search_path: Sequence[str | os.PathLike[str]] = (), *, cache_size: int = 4096,
+                 secrets: Secrets | None = None) -> None:
+        self.secrets = secrets if secrets is not None else Secrets()  # decrypts !vault values
         self.search_path = [os.fspath(p) for p in search_path]
         self.env = make_environment(self.search_path, self.omit_token)
         self._globals: Mapping[str, Any] = self.env.globals
@@ -147,6 +151,8 @@ class Templar:
             if not is_template(value):
                 return value
             return self._run(self._compile(value, location), value, scope, location)
+        if isinstance(value, VaultValue):  # decrypted where first used; the secret is literal text
+            return self.secrets.decrypt(value.text, value.location)
         if isinstance(value, dict):
             loc = getattr(value, "location", None) or location
             out: dict[Any, Any] = {}

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 from fleet.errors import Location, TemplateError
 from fleet.layers import PRECEDENCE, Layer
 from fleet.templating import Templar, is_template
+from fleet.yamlsrc import VaultValue
 
 UNTEMPLATED_KINDS: frozenset[str] = frozenset({"facts", "set_fact / register", "magic vars"})
 _KINDS = frozenset(PRECEDENCE)
@@ -156,7 +157,7 @@ class HostVars(Mapping[str, Any]):
             if layer is None:
                 raise KeyError(name)
             raw = layer.values[name]
-            if layer.kind in UNTEMPLATED_KINDS or not isinstance(raw, (str, dict, list, tuple)) \
+            if layer.kind in UNTEMPLATED_KINDS or not isinstance(raw, (str, dict, list, tuple, VaultValue)) \
                     or (isinstance(raw, str) and not is_template(raw)):
                 entry = (raw, frozenset())
             else:

@@ -17,6 +17,7 @@ from fleet.errors import InputError, Location
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
+VAULT_HEADERS = ("$FLEET_VAULT;", "$ANSIBLE_VAULT;")
 # First characters for which some implicit resolver (bool, int, float, null, timestamp, merge,
 # value) may match; any other plain scalar is a string without trying a regular expression.
 # (A resolver registered for any first character, key None, turns the shortcut off.)
@@ -42,6 +43,28 @@ class SourceList(list):
     def __init__(self, *args: Any, location: Location | None = None) -> None:
         super().__init__(*args)
         self.location = location
+
+
+class VaultValue:
+    """An inline ``!vault`` value as loaded: decrypted when a template first uses it
+    (:meth:`fleet.secrets.Secrets.decrypt`), so a value nobody uses needs no password."""
+
+    __slots__ = ("text", "location")
+
+    def __init__(self, text: str, location: Location | None) -> None:
+        self.text = text
+        self.location = location
+
+    def __repr__(self) -> str:
+        return f"<vault-encrypted value from {self.location or 'YAML'}>"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, VaultValue) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
 
 
 def location_of(value: Any, default: Location | None = None) -> Location | None:
@@ -107,6 +130,15 @@ _Loader.add_constructor(
 )
 
 
+def _vault_tag(loader: _Loader, node: yaml.Node) -> VaultValue:
+    if not isinstance(node, yaml.ScalarNode):
+        raise InputError("!vault must tag a scalar (the encrypted text)", loader._loc(node))
+    return VaultValue(loader.construct_scalar(node), loader._loc(node))
+
+
+_Loader.add_constructor("!vault", _vault_tag)
+
+
 def _unknown_tag(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
     """Tags like ``!vault`` or ``!unsafe`` keep their scalar value; later layers interpret them."""
     if isinstance(node, yaml.ScalarNode):
@@ -117,8 +149,19 @@ def _unknown_tag(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
 _Loader.add_multi_constructor("!", _unknown_tag)
 
 
-def loads(text: str, path: str = "<string>") -> Any:
-    """Parse one YAML document; syntax errors become :class:`InputError` with file:line."""
+def loads(text: str, path: str = "<string>", secrets: Any = None) -> Any:
+    """Parse one YAML document; syntax errors become :class:`InputError` with file:line.
+
+    A vault-encrypted document is decrypted with ``secrets`` (a :class:`fleet.secrets.Secrets`)
+    first, and every string in it becomes a secret of the run.
+    """
+    if text.lstrip().startswith(VAULT_HEADERS):
+        from fleet.secrets import Secrets
+
+        secrets = secrets if secrets is not None else Secrets()
+        data = loads(secrets.decrypt(text, Location(path, 1)), path)
+        secrets.add(data)
+        return data
     loader = _Loader(text)
     loader.source_path = path
     try:
@@ -134,8 +177,9 @@ def loads(text: str, path: str = "<string>") -> Any:
         loader.dispose()
 
 
-def load_file(path: str | Path) -> Any:
-    """Read and parse a YAML file; a missing or unreadable file is an :class:`InputError`."""
+def load_file(path: str | Path, secrets: Any = None) -> Any:
+    """Read and parse a YAML file (decrypting a vault-encrypted one with ``secrets``); a
+    missing or unreadable file is an :class:`InputError`."""
     p = Path(path)
     try:
         text = p.read_text(encoding="utf-8")
@@ -143,4 +187,4 @@ def load_file(path: str | Path) -> Any:
         raise InputError(f"file not found: {p}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {p}: {exc}") from None
-    return loads(text, str(p))
+    return loads(text, str(p), secrets)

@@ -18,18 +18,20 @@ from fleet.errors import FleetError, InputError, Location
 from fleet.executor.connection import ConnectionDefaults
 from fleet.executor.options import RunOptions
 from fleet.secrets import Secrets
+from fleet.yamlsrc import VaultValue
 
 EXIT_ERROR = 1
 SECRETS_KEY = "fleet.secrets"
 
 
-def parse_extra_vars(values: tuple[str, ...]) -> dict[str, Any]:
-    """``-e`` values: ``k=v k2=v2`` (strings, as Ansible), JSON/YAML mappings, or ``@file``."""
+def parse_extra_vars(values: tuple[str, ...], secrets: Secrets | None = None) -> dict[str, Any]:
+    """``-e`` values: ``k=v k2=v2`` (strings, as Ansible), JSON/YAML mappings, or ``@file``
+    (vault-encrypted files are decrypted with ``secrets``)."""
     merged: dict[str, Any] = {}
     for value in values:
         text = value.strip()
         if text.startswith("@"):
-            data = yamlsrc.load_file(text[1:])
+            data = yamlsrc.load_file(text[1:], secrets)
             if not isinstance(data, dict):
                 raise InputError(f"-e {value}: the file must contain a mapping", Location(text[1:]))
         elif text.startswith("{") or text.startswith("---"):
@@ -90,7 +92,19 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         fn = option(fn)
-    return fn
+    from fleet.cli.vault import vault_options
+
+    return vault_options(fn)
+
+
+def command_vault(params: dict[str, Any]) -> Secrets:
+    """The command's secrets, with the vault keyring its options give (if any) set."""
+    secrets = command_secrets()
+    if secrets.keyring is None:
+        from fleet.cli.vault import keyring_from_params
+
+        secrets.keyring = keyring_from_params(params)
+    return secrets
 
 
 def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple[str, ...] = (),
@@ -120,7 +134,7 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
         limit=params.get("limit"),
         tags=split_tags(tags),
         skip_tags=split_tags(skip_tags),
-        extra_vars=parse_extra_vars(params.get("extra_vars") or ()),
+        extra_vars=parse_extra_vars(params.get("extra_vars") or (), command_vault(params)),
         timeout=params.get("timeout"),
         become=bool(params.get("become")),
         become_user=params.get("become_user"),
@@ -128,7 +142,7 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
         connection=connection,
         verbosity=params.get("verbose") or 0,
         pipelining=not params.get("no_pipelining"),
-        secrets=command_secrets(),
+        secrets=command_vault(params),
         **({"persist": params["persist"]} if params.get("persist") is not None else {}),
     )
 
@@ -166,7 +180,19 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
+def _plain(data: Any) -> Any:
+    """``data`` with inline vault values shown as what they are, for JSON and YAML output."""
+    if isinstance(data, VaultValue):
+        return str(data)
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_plain(v) for v in data]
+    return data
+
+
 def dump(data: Any, as_yaml: bool = False) -> str:
+    data = _plain(data)
     if as_yaml:
         import yaml
 

@@ -13,6 +13,7 @@ import click
 from fleet import api
 from fleet.cli.common import (
     build_options,
+    command_vault,
     dump,
     fail,
     handle_errors,
@@ -20,9 +21,17 @@ from fleet.cli.common import (
     parse_extra_vars,
     run_options,
 )
+from fleet.cli.vault import vault_options
 from fleet.errors import InputError
 from fleet.registry import ModuleRegistry
 from fleet.report.jsonout import write_json
+from fleet.secrets import Secrets
+
+SHOW_SECRETS = click.option("--show-secrets", is_flag=True, help="Show vault values instead of ********.")
+
+
+def _echo(text: str, secrets: Secrets, show: bool) -> None:
+    click.echo(text if show else secrets.redact(text))
 
 
 @click.command("inventory")
@@ -32,15 +41,18 @@ from fleet.report.jsonout import write_json
 @click.option("--host", "host", metavar="HOST", help="One host's inventory variables.")
 @click.option("-y", "--yaml", "as_yaml", is_flag=True, help="YAML instead of JSON.")
 @click.option("-l", "--limit", metavar="PATTERN", help="Only hosts matching PATTERN (with --list).")
+@SHOW_SECRETS
+@vault_options
 @handle_errors
 def inventory(inventory: tuple[str, ...], as_list: bool, graph: bool, host: str | None, as_yaml: bool,
-              limit: str | None) -> None:
-    """Show the inventory as fleet reads it."""
-    inv = api.load_inventory(inventory_required(inventory))
+              limit: str | None, show_secrets: bool, **params: Any) -> None:
+    """Show the inventory as fleet reads it (inline vault values stay encrypted)."""
+    secrets = command_vault(params)
+    inv = api.load_inventory(inventory_required(inventory), secrets)
     if host:
         if inv.get_host(host) is None:
             fail(f"host {host!r} is not in the inventory")
-        click.echo(dump(inv.host_vars_merged(host), as_yaml))
+        _echo(dump(inv.host_vars_merged(host), as_yaml), secrets, show_secrets)
     elif graph:
         click.echo(inv.graph())
     else:
@@ -48,7 +60,7 @@ def inventory(inventory: tuple[str, ...], as_list: bool, graph: bool, host: str 
         if limit:
             keep = {h.name for h in inv.select(limit)}
             data["_meta"]["hostvars"] = {k: v for k, v in data["_meta"]["hostvars"].items() if k in keep}
-        click.echo(dump(data, as_yaml))
+        _echo(dump(data, as_yaml), secrets, show_secrets)
 
 
 @click.command("vars")
@@ -58,33 +70,38 @@ def inventory(inventory: tuple[str, ...], as_list: bool, graph: bool, host: str 
 @click.option("-e", "--extra-vars", "extra_vars", multiple=True, metavar="VARS", help="Extra vars (k=v, JSON, @file).")
 @click.option("--explain", metavar="NAME", help="Show every layer that defines NAME and which one wins.")
 @click.option("-y", "--yaml", "as_yaml", is_flag=True, help="YAML instead of JSON.")
+@SHOW_SECRETS
+@vault_options
 @handle_errors
 def vars_command(host: str, inventory: tuple[str, ...], playbook: str | None, extra_vars: tuple[str, ...],
-                 explain: str | None, as_yaml: bool) -> None:
-    """Show HOST's variables, rendered, in fleet's precedence order."""
+                 explain: str | None, as_yaml: bool, show_secrets: bool, **params: Any) -> None:
+    """Show HOST's variables, rendered, in fleet's precedence order (vault values as ********
+    unless --show-secrets)."""
+    secrets = command_vault(params)
     sources = inventory_required(inventory)
-    extra = parse_extra_vars(extra_vars)
-    inv = api.load_inventory(sources)
-    prepared = api.prepare(playbook, inv, api.RunOptions(extra_vars=extra)) if playbook else None
+    extra = parse_extra_vars(extra_vars, secrets)
+    inv = api.load_inventory(sources, secrets)
+    prepared = api.prepare(playbook, inv, api.RunOptions(extra_vars=extra, secrets=secrets)) if playbook else None
     variables = api.host_vars(inv, host, prepared, extra)
     if explain is None:
         rendered = variables.as_dict(render=True)
         rendered.pop("hostvars", None)
         rendered.pop("groups", None)
-        click.echo(dump(rendered, as_yaml))
+        _echo(dump(rendered, as_yaml), secrets, show_secrets)
         return
     rows = variables.explain(explain)
     if not rows:
         fail(f"{explain!r} is not defined for {host}")
-    click.echo(f"{explain} for {host} (lowest precedence first):")
-    for row in rows:
-        mark = "=> " if row.won else "   "
-        click.echo(f"{mark}{row.kind:<22} {row.source:<50} {json.dumps(row.value, default=str)}")
     try:
         final = variables[explain]
     except InputError as exc:
         final = f"<error: {exc}>"
-    click.echo(f"value: {json.dumps(final, default=str)}")
+    lines = [f"{explain} for {host} (lowest precedence first):"]
+    for row in rows:
+        mark = "=> " if row.won else "   "
+        lines.append(f"{mark}{row.kind:<22} {row.source:<50} {json.dumps(row.value, default=str)}")
+    lines.append(f"value: {json.dumps(final, default=str)}")
+    _echo("\n".join(lines), secrets, show_secrets)
 
 
 @click.command("facts")

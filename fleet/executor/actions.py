@@ -101,7 +101,7 @@ def include_vars(ctx: ActionContext) -> dict[str, Any]:
     if not name:
         raise InputError(f"{ctx.where}: include_vars needs a file", ctx.location)
     path = ctx.files.find(str(name), ctx.task, "vars")
-    values = yamlsrc.load_file(path)
+    values = yamlsrc.load_file(path, ctx.templar.secrets)
     if values is None:
         values = {}
     if not isinstance(values, dict):

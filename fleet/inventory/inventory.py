@@ -36,7 +36,9 @@ class Inventory:
         hosts: dict[str, Host],
         group_vars: Sequence[VarsDir] = (),
         host_vars: Sequence[VarsDir] = (),
+        secrets: Any = None,
     ) -> None:
+        self.secrets = secrets  # fleet.secrets.Secrets for vault-encrypted vars files
         self.groups = groups
         self.hosts = hosts
         self.group_vars_dirs = list(group_vars)
@@ -47,7 +49,8 @@ class Inventory:
 
     @classmethod
     def load(
-        cls, sources: str | Path | Sequence[str | Path], *, script_timeout: float = 60.0
+        cls, sources: str | Path | Sequence[str | Path], *, script_timeout: float = 60.0,
+        secrets: Any = None,
     ) -> Inventory:
         """Load and merge inventory sources, in order (later sources add to earlier ones).
 
@@ -58,10 +61,10 @@ class Inventory:
         if isinstance(sources, (str, Path)):
             sources = [sources]
         with gc_paused():
-            return cls._load(sources, script_timeout)
+            return cls._load(sources, script_timeout, secrets)
 
     @classmethod
-    def _load(cls, sources: Sequence[str | Path], script_timeout: float) -> Inventory:
+    def _load(cls, sources: Sequence[str | Path], script_timeout: float, secrets: Any) -> Inventory:
         builder = InventoryBuilder()
         basedirs: dict[str, str] = {}
         for source in sources:
@@ -69,12 +72,12 @@ class Inventory:
             if basedir is not None:
                 basedirs.setdefault(os.path.realpath(basedir or "."), basedir)
         groups, hosts = builder.finish()
-        group_vars = [VarsDir(os.path.join(d, "group_vars")) for d in basedirs.values()]
-        host_vars = [VarsDir(os.path.join(d, "host_vars")) for d in basedirs.values()]
+        group_vars = [VarsDir(os.path.join(d, "group_vars"), secrets) for d in basedirs.values()]
+        host_vars = [VarsDir(os.path.join(d, "host_vars"), secrets) for d in basedirs.values()]
         for vars_dir in group_vars:
             for name in groups:
                 vars_dir.blocks_for(name)
-        return cls(groups, hosts, group_vars, host_vars)
+        return cls(groups, hosts, group_vars, host_vars, secrets)
 
     def add_playbook_vars(self, playbook_dir: str | Path) -> None:
         """Also read ``group_vars/`` and ``host_vars/`` beside the playbook, as Ansible does.
@@ -83,8 +86,8 @@ class Inventory:
         other groups, host), which is where appending them puts them.
         """
         known = {os.path.realpath(d.path) for d in self.group_vars_dirs + self.host_vars_dirs}
-        group_vars = VarsDir(os.path.join(os.fspath(playbook_dir), "group_vars"))
-        host_vars = VarsDir(os.path.join(os.fspath(playbook_dir), "host_vars"))
+        group_vars = VarsDir(os.path.join(os.fspath(playbook_dir), "group_vars"), self.secrets)
+        host_vars = VarsDir(os.path.join(os.fspath(playbook_dir), "host_vars"), self.secrets)
         if os.path.realpath(group_vars.path) not in known:
             for name in self.groups:
                 group_vars.blocks_for(name)  # bad YAML fails now, before anything connects

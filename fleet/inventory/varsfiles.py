@@ -36,16 +36,15 @@ def _dir_files(path: str) -> list[str]:
     return found
 
 
-def load_vars_file(path: str) -> dict[str, Any]:
-    """Load one YAML/JSON vars file; it must hold a mapping (or nothing)."""
+def load_vars_file(path: str, secrets: Any = None) -> dict[str, Any]:
+    """Load one YAML/JSON vars file (vault-encrypted ones with ``secrets``); it must hold a
+    mapping (or nothing)."""
     try:
         with open(path, encoding="utf-8-sig") as fh:
             text = fh.read()
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read vars file: {exc}", Location(path)) from None
-    if text.startswith("$ANSIBLE_VAULT"):
-        raise InputError("vault-encrypted vars files are not supported here", Location(path, 1))
-    data = loads(text, path)
+    data = loads(text, path, secrets)
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -59,8 +58,9 @@ def load_vars_file(path: str) -> dict[str, Any]:
 class VarsDir:
     """One ``group_vars`` or ``host_vars`` directory (it may not exist)."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, secrets: Any = None) -> None:
         self.path = path
+        self.secrets = secrets  # fleet.secrets.Secrets: decrypts vault-encrypted files
         self._entries: dict[str, bool] = {}
         self._cache: dict[str, list[VarsBlock]] = {}
         try:
@@ -85,6 +85,6 @@ class VarsDir:
         """Parsed vars files for ``name`` (cached), one block per file."""
         blocks = self._cache.get(name)
         if blocks is None:
-            blocks = [VarsBlock(f, load_vars_file(f)) for f in self.files_for(name)]
+            blocks = [VarsBlock(f, load_vars_file(f, self.secrets)) for f in self.files_for(name)]
             self._cache[name] = blocks
         return blocks

@@ -41,7 +41,7 @@ STRATEGIES = frozenset({"linear", "free"})
 
 
 def load_playbook(path: Path, *, role_paths: Sequence[Path] = (),
-                  module_exists: Callable[[str], bool]) -> Playbook:
+                  module_exists: Callable[[str], bool], secrets: Any = None) -> Playbook:
     """Load ``path`` and everything it imports into a :class:`Playbook`.
 
     ``role_paths`` are searched for roles after ``roles/`` beside the playbook;
@@ -49,7 +49,7 @@ def load_playbook(path: Path, *, role_paths: Sequence[Path] = (),
     ``debug`` or ``set_fact`` are always known). Bad input raises InputError with file:line.
     """
     path = Path(path)
-    loader = TaskFileLoader(path.parent, role_paths=role_paths, module_exists=module_exists)
+    loader = TaskFileLoader(path.parent, role_paths=role_paths, module_exists=module_exists, secrets=secrets)
     plays = _PlaybookReader(loader).read(path, Inherited(), (), (), None)
     return Playbook(path=path, plays=plays)
 
@@ -170,12 +170,12 @@ class _PlaybookReader:
             connection=_opt_str(entry, "connection", loc),
         )
         _choice(entry, "order", frozenset({"inventory"}), "inventory", loc)
-        play.vars_layers = _vars_layers(entry, path, state, outer_vars, loc)
+        play.vars_layers = _vars_layers(entry, path, state, outer_vars, loc, self.loader.secrets)
         return play
 
 
 def _vars_layers(entry: Mapping[str, Any], path: Path, state: PlayRoles,
-                 outer_vars: tuple[Layer, ...], loc: Location) -> tuple[Layer, ...]:
+                 outer_vars: tuple[Layer, ...], loc: Location, secrets: Any = None) -> tuple[Layer, ...]:
     """Role defaults, play vars (then import_playbook vars), vars_files, role vars."""
     layers: list[Layer] = []
     for context in state.contexts:
@@ -197,7 +197,7 @@ def _vars_layers(entry: Mapping[str, Any], path: Path, state: PlayRoles,
         file = Path(name) if Path(name).is_absolute() else path.parent / name
         if not file.is_file():
             raise InputError(f"vars file not found: {file}", where(files, loc))
-        data = as_mapping(load_file(file), f"vars file {file}", Location(str(file), 1))
+        data = as_mapping(load_file(file, secrets), f"vars file {file}", Location(str(file), 1))
         layers.append(Layer("play vars_files", str(file), data))
     for context in state.contexts:
         layers.append(context.vars)

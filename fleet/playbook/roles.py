@@ -148,9 +148,10 @@ def _find_file(directory: Path, stem: str) -> Path | None:
 class RoleFinder:
     """Locates roles and reads their defaults, vars, meta and task/handler file names."""
 
-    def __init__(self, playbook_dir: Path, role_paths: Sequence[Path] = ()) -> None:
+    def __init__(self, playbook_dir: Path, role_paths: Sequence[Path] = (), secrets: Any = None) -> None:
         self.playbook_dir = Path(playbook_dir)
         self.role_paths = [Path(p) for p in role_paths]
+        self.secrets = secrets  # fleet.secrets.Secrets for vault-encrypted vars/defaults files
 
     def search_dirs(self, base_dir: Path, parent: Path | None = None) -> list[Path]:
         """Where a plain role name is looked for, in order."""
@@ -212,8 +213,7 @@ class RoleFinder:
             raise InputError(f"{kind}_from: no file {name!r} in {path / kind}", loc)
         return found
 
-    @staticmethod
-    def _vars(path: Path, kind: str, name: str | None, layer: str, loc: Location) -> Layer:
+    def _vars(self, path: Path, kind: str, name: str | None, layer: str, loc: Location) -> Layer:
         stem = name or "main"
         found = _find_file(path / kind, stem)
         if found is not None:
@@ -229,7 +229,8 @@ class RoleFinder:
             return Layer(layer, str(path / kind / "main.yml"), {})
         values: dict[str, Any] = {}
         for file in files:
-            values.update(as_mapping(load_file(file), f"{kind} file {file}", Location(str(file), 1)))
+            values.update(as_mapping(load_file(file, self.secrets), f"{kind} file {file}",
+                                     Location(str(file), 1)))
         return Layer(layer, str(source), values)
 
 

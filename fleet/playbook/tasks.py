@@ -138,10 +138,11 @@ class TaskFileLoader:
     """
 
     def __init__(self, playbook_dir: Path, *, role_paths: Sequence[Path] = (),
-                 module_exists: Callable[[str], bool]) -> None:
+                 module_exists: Callable[[str], bool], secrets: Any = None) -> None:
         self.playbook_dir = Path(playbook_dir)
         self.module_exists = module_exists
-        self.roles = RoleFinder(self.playbook_dir, role_paths)
+        self.secrets = secrets  # fleet.secrets.Secrets for vault-encrypted vars files
+        self.roles = RoleFinder(self.playbook_dir, role_paths, secrets)
 
     # -- public, run time -------------------------------------------------------------------
 

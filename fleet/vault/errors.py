@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from fleet.errors import FleetError, Location
+from fleet.errors import InputError, Location
 
 DECRYPTION_FAILED = "decryption failed: wrong password or the data was modified"
 
 
-class VaultError(FleetError):
-    """Anything the vault reports: bad format, missing password, unreadable password source."""
+class VaultError(InputError):
+    """Anything the vault reports: bad format, missing password, unreadable password source
+    (bad input, like a YAML error: the run stops before it touches a host)."""
 
 
 class DecryptionFailed(VaultError):
