@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
@@ -124,20 +126,28 @@ def as_tags(value: Any, loc: Location | None) -> frozenset[str]:
 
 
 def as_number(value: Any, what: str, loc: Location | None, *, template_ok: bool = True) -> Any:
-    """An int/float, a numeric string, or (if allowed) a template string."""
+    """An int/float, a numeric string, or (if allowed) a template string. Not NaN or infinite
+    (``.inf``, ``"nan"``, a number too big for a float): the executor computes with it."""
+    number: Any = None
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    if isinstance(value, str):
+        number = value
+    elif isinstance(value, str):
         if template_ok and is_template(value):
             return value
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
-            try:
-                return float(value)
-            except ValueError:
-                pass
-    raise InputError(f"{what} must be a number, got {type_name(value)}", where(value, loc))
+            with contextlib.suppress(ValueError):
+                number = float(value)
+    if number is None:
+        raise InputError(f"{what} must be a number, got {type_name(value)}", where(value, loc))
+    if isinstance(number, float) and not math.isfinite(number) or abs(number) > _LARGEST:
+        shown = value if not isinstance(value, str) or len(value) < 40 else value[:40] + "..."
+        raise InputError(f"{what} must be a finite number, got {shown!r}", where(value, loc))
+    return number
+
+
+_LARGEST = 10**15  # far past any count, delay or percentage; int() of it still fits a float
 
 
 def as_environment(value: Any, loc: Location | None) -> dict[str, Any]:

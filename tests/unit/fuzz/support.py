@@ -87,12 +87,21 @@ def outcome(fn: Callable[[], Any], *, names: tuple[str, ...] = (), line: bool = 
             return exc
 
 
+#: Errors known to lack a line, each pinned by an xfail(strict=True) test in test_fuzz_known.py
+#: (the fix belongs to a file this suite's owner does not edit): remove an entry with its test.
+KNOWN_WITHOUT_LINE = (
+    "YAML error: unacceptable character",  # fleet/yamlsrc.py: yaml.ReaderError has no mark
+)
+
+
 def check_message(exc: BaseException, names: tuple[str, ...], line: bool) -> None:
     text = str(exc)
     assert text.strip(), f"{type(exc).__name__} with an empty message"
     assert "Traceback" not in text
     if names:
         assert any(name in text for name in names), f"error does not name {names}: {text}"
+    if any(known in text for known in KNOWN_WITHOUT_LINE):
+        return
     if line and isinstance(exc, FleetError):
         location = exc.location
         assert location is not None and location.line > 0, f"error has no line: {text}"
