@@ -46,7 +46,7 @@ module_names = st.sampled_from(sorted(MODULES | {"debug", "set_fact", "assert", 
 @st.composite
 def module_values(draw: st.DrawFn, module: str) -> Any:
     """Arguments that are often sensible for ``module``."""
-    likely: list[Any] | None = {
+    choices: dict[str, list[Any]] = {
         "import_tasks": ["t.yml", "missing.yml", "site.yml", "{{ f }}"],
         "include_tasks": ["t.yml", "{{ f }}"],
         "import_role": [{"name": "r1"}, {"name": "r1", "tasks_from": "nope"}, {"name": "nope"}],
@@ -54,7 +54,8 @@ def module_values(draw: st.DrawFn, module: str) -> Any:
         "meta": ["flush_handlers", "bogus", ""],
         "debug": [{"msg": "hi"}, {"var": "x"}, "msg=hi"],
         "command": ["echo hi", "echo 'unbalanced", "creates=/x echo"],
-    }.get(module)
+    }
+    likely = choices.get(module)
     if likely and draw(st.booleans()):
         return draw(st.sampled_from(likely))
     return draw(values)
