@@ -28,7 +28,7 @@ from collections.abc import ItemsView, KeysView, Mapping, Sequence, ValuesView
 from typing import Any, ClassVar
 
 import jinja2
-from jinja2 import meta, nodes
+from jinja2 import nodes
 from jinja2.runtime import Undefined
 
 from fleet.errors import FleetError, Location, TemplateError
@@ -41,11 +41,10 @@ from fleet.filters_env import (
     make_environment,
 )
 from fleet.secrets import Secrets
+from fleet.template_tree import single_expression, snippet, template_line, unguarded_names
 from fleet.yamlsrc import VaultValue
 
 _RESULT = "__fleet_result"
-_GUARD_FILTERS = frozenset({"default", "d"})
-_GUARD_TESTS = frozenset({"defined", "undefined"})
 
 
 def is_template(value: str) -> bool:
@@ -79,36 +78,6 @@ class _Cache:
             del self.data[next(iter(self.data))]
         self.data[key] = value
         return value
-
-
-def _snippet(source: str) -> str:
-    text = source.strip()
-    return repr(text if len(text) <= 80 else text[:77] + "...")
-
-
-def _single_expression(tree: nodes.Template) -> tuple[nodes.Expr, str, str] | None:
-    """``(expr, lead, trail)`` if ``tree`` is one ``{{ expr }}`` with only whitespace around it."""
-    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
-        return None
-    parts = list(tree.body[0].nodes)
-    lead = trail = ""
-    if parts and isinstance(parts[0], nodes.TemplateData) and not parts[0].data.strip():
-        lead = parts.pop(0).data  # type: ignore[attr-defined]
-    if parts and isinstance(parts[-1], nodes.TemplateData) and not parts[-1].data.strip():
-        trail = parts.pop().data  # type: ignore[attr-defined]
-    if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
-        return parts[0], lead, trail
-    return None
-
-
-def _template_line(exc: BaseException, template: jinja2.Template) -> int:
-    """The line in ``template`` where ``exc`` was raised, 0 if unknown."""
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_globals.get("__jinja_template__") is template:
-            return template.get_corresponding_lineno(tb.tb_lineno)
-        tb = tb.tb_next
-    return 0
 
 
 class Templar:
@@ -308,24 +277,7 @@ class Templar:
         if cached is not None:
             return cached
         tree = self._parse("{{ " + source + " }}" if bare else source, None, file=False)
-        guarded: set[str] = set()
-        for node in tree.find_all((nodes.Filter, nodes.Test)):
-            guards = _GUARD_FILTERS if isinstance(node, nodes.Filter) else _GUARD_TESTS
-            if node.name in guards and node.node is not None:
-                subject = node.node
-                if isinstance(subject, nodes.Name):
-                    guarded.add(subject.name)
-                guarded.update(name.name for name in subject.find_all(nodes.Name))
-        found = meta.find_undeclared_variables(tree)
-        # Jinja resolves names inside macro and call-block bodies at call time: check them too.
-        bound = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
-        bound.update(m.name for m in tree.find_all(nodes.Macro))
-        bound.update(("varargs", "kwargs", "caller"))
-        bodies = [m.body for m in tree.find_all(nodes.Macro)] + [c.body for c in tree.find_all(nodes.CallBlock)]
-        for statements in bodies:
-            body = nodes.Template(list(statements), lineno=1)
-            body.set_environment(self.env)
-            found |= meta.find_undeclared_variables(body) - bound
+        found, guarded = unguarded_names(tree, self.env)
         names = frozenset(found - guarded - set(self._globals))
         if len(self._names) >= self._templates.limit:
             self._names.clear()
@@ -347,14 +299,14 @@ class Templar:
         if file and location is not None:
             return TemplateError(f"template syntax error: {exc.message}", Location(location.path, exc.lineno))
         line = f" (line {exc.lineno} of the template)" if "\n" in source.strip() else ""
-        return TemplateError(f"template syntax error: {exc.message}{line} in {_snippet(source)}", location)
+        return TemplateError(f"template syntax error: {exc.message}{line} in {snippet(source)}", location)
 
     def _compile(self, source: str, location: Location | None) -> _Compiled:
         compiled = self._templates.data.get(source)
         if compiled is not None:
             return compiled
         tree = self._parse(source, location, file=False)
-        single = _single_expression(tree)
+        single = single_expression(tree)
         if single is None:
             return self._templates.put(source, self._build(tree, source, location, native=False))
         compiled = self._build_expr(single[0], source, location)
@@ -373,7 +325,7 @@ class Templar:
                     f"unexpected {parser.stream.current.value!r} after the expression",
                     parser.stream.current.lineno)
         except jinja2.TemplateSyntaxError as exc:
-            raise TemplateError(f"expression syntax error: {exc.message} in {_snippet(source)}",
+            raise TemplateError(f"expression syntax error: {exc.message} in {snippet(source)}",
                                 location) from None
         return self._expressions.put(source, self._build_expr(expr, source, location))
 
@@ -393,7 +345,7 @@ class Templar:
         except jinja2.TemplateSyntaxError as exc:
             raise self._syntax_error(exc, source, location, not native) from None
         except jinja2.TemplateError as exc:
-            raise TemplateError(f"template error: {exc} in {_snippet(source)}", location) from None
+            raise TemplateError(f"template error: {exc} in {snippet(source)}", location) from None
         self.compile_count += 1
         return _Compiled(template, native)
 
@@ -425,19 +377,19 @@ class Templar:
             raise
         except Exception as exc:  # every other failure becomes one clear TemplateError
             if file and location is not None:
-                location = Location(location.path, _template_line(exc, template) or location.line)
+                location = Location(location.path, template_line(exc, template) or location.line)
             raise self._runtime_error(exc, source, location) from None
 
     @staticmethod
     def _runtime_error(exc: Exception, source: str, location: Location | None) -> TemplateError:
         if isinstance(exc, jinja2.exceptions.SecurityError):
-            return TemplateError(f"unsafe template operation: {exc} in {_snippet(source)}", location)
+            return TemplateError(f"unsafe template operation: {exc} in {snippet(source)}", location)
         if isinstance(exc, jinja2.UndefinedError):
             return TemplateError(str(exc), location)
         if isinstance(exc, jinja2.TemplateNotFound):
             return TemplateError(f"template not found: {exc}", location)
         if isinstance(exc, RecursionError):
-            return TemplateError(f"recursive loop detected while templating {_snippet(source)}", location)
+            return TemplateError(f"recursive loop detected while templating {snippet(source)}", location)
         if isinstance(exc, jinja2.TemplateError):
-            return TemplateError(f"template error: {exc} in {_snippet(source)}", location)
-        return TemplateError(f"error templating {_snippet(source)}: {type(exc).__name__}: {exc}", location)
+            return TemplateError(f"template error: {exc} in {snippet(source)}", location)
+        return TemplateError(f"error templating {snippet(source)}: {type(exc).__name__}: {exc}", location)

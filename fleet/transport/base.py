@@ -110,10 +110,13 @@ class SubprocessAgent:
 class SubprocessTransport:
     """Base for transports that start the agent as a local child process.
 
-    Subclasses only say how to wrap the shell command line: ``argv_for(command)``.
+    Subclasses only say how to wrap the shell command line: ``argv_for(command)`` (and, if
+    the child needs them, its environment ``env`` — None inherits fleet's — and ``cwd``).
     """
 
     name = "subprocess"
+    env: dict[str, str] | None = None
+    cwd: str | None = None
 
     def __init__(self) -> None:
         self._children: list[SubprocessAgent] = []
@@ -131,6 +134,8 @@ class SubprocessTransport:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             start_new_session=True,
+            env=dict(self.env) if self.env is not None else None,
+            cwd=self.cwd,
         )
         agent = SubprocessAgent(proc)
         self._children.append(agent)

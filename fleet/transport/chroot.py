@@ -9,13 +9,12 @@ mounted already), so what a module does touches the tree only. ``chroot`` needs 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import posixpath
 import shutil
 
 from fleet.errors import ConnectionFailed
-from fleet.transport.base import AgentProcess, SubprocessAgent, SubprocessTransport
+from fleet.transport.base import SubprocessTransport
 
 # What the agent sees: the tree's own tools first, never the controller's virtualenv.
 CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -75,22 +74,11 @@ class ChrootTransport(SubprocessTransport):
     async def connect(self) -> None:
         check_tree(self.root, self.interpreter if self.check_python else None, self.chroot)
 
+    env = CHROOT_ENV  # nothing of the controller's environment leaks into the tree
+    cwd = "/"
+
     def argv_for(self, command: str) -> list[str]:
         return [self.chroot, self.root, "/bin/sh", "-c", command]
-
-    async def spawn(self, command: str) -> AgentProcess:
-        proc = await asyncio.create_subprocess_exec(
-            *self.argv_for(command),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
-            env=dict(CHROOT_ENV),
-            cwd="/",
-        )
-        agent = SubprocessAgent(proc)
-        self._children.append(agent)
-        return agent
 
 
 def check_tree(root: str, interpreter: str | None = "python3", chroot: str = "chroot") -> None:

@@ -16,11 +16,8 @@ namespace, never the machine's) gets a permissive nftables ruleset plus a rule a
 
 from __future__ import annotations
 
-import glob
-import io
 import shutil
 import subprocess
-import tarfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +29,7 @@ import yaml
 
 from tests.conftest import require
 from tests.integration.conftest import ITLab, output, report, run_fleet
+from tests.integration.nft import install_nft
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 LAB = "itfw"
@@ -81,32 +79,6 @@ class FirewallLab:
 
 # -- the lab: one host with CAP_NET_ADMIN and nft (as test_sys_network.py's netlab) ------------
 
-DEBS = ("nftables", "libnftables1", "libnftnl11", "libjansson4")
-
-
-def _install_nft(container: Any) -> str | None:
-    """Make ``nft`` available in the container; None when done, else why not."""
-    if container.exec_run(["sh", "-c", "command -v nft"])[0] == 0:
-        return None
-    code, out = container.exec_run(["sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
-                                                "apt-get install -y -qq --no-install-recommends nftables"])
-    if code == 0:
-        return None
-    # No network for apt in the container: the controller's apt cache may hold the packages.
-    debs = [d for name in DEBS for d in sorted(glob.glob(f"/var/cache/apt/archives/{name}_*.deb"))[-1:]]
-    if not debs:
-        return f"cannot install nftables in the lab host: {out.decode(errors='replace')[-300:]}"
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for deb in debs:
-            tar.add(deb, arcname=f"fleet-debs/{Path(deb).name}")
-    container.put_archive("/tmp", buffer.getvalue())
-    code, out = container.exec_run(["sh", "-c", "dpkg -i /tmp/fleet-debs/*.deb && rm -rf /tmp/fleet-debs"])
-    if code != 0:
-        return f"cannot install nftables from {debs}: {out.decode(errors='replace')[-300:]}"
-    return None
-
-
 @pytest.fixture(scope="module")
 def fwlab(itlab: ITLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirewallLab]:
     """``itlab`` only for the integration lock (one session at a time on this machine)."""
@@ -119,7 +91,7 @@ def fwlab(itlab: ITLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fi
     try:
         inventory = lab.up(inventory_out=directory / "inventory.yml")
         container = lab.client.containers.get(lab.spec.container(1))
-        why = _install_nft(container)
+        why = install_nft(container)
         require(not why, str(why))
         yield FirewallLab(container, directory, inventory)
     finally:

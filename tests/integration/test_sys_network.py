@@ -9,11 +9,8 @@ one-host lab of its own with ``cap_add=["NET_ADMIN"]`` (``fleet lab up --cap-add
 
 from __future__ import annotations
 
-import glob
-import io
 import shutil
 import subprocess
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +19,7 @@ import pytest
 
 from tests.conftest import require
 from tests.integration.conftest import HOSTS, ITLab, output, report, run_fleet
+from tests.integration.nft import install_nft
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 DROPIN = "/etc/ssh/sshd_config.d/40-itest.conf"
@@ -158,32 +156,6 @@ def test_sshd_hosts_networkd_converge_refuse_invalid_and_detect_drift(clean_lab:
 
 # -- nftables: a lab host with CAP_NET_ADMIN ---------------------------------------------------
 
-DEBS = ("nftables", "libnftables1", "libnftnl11", "libjansson4")
-
-
-def _install_nft(container: Any) -> str | None:
-    """Make ``nft`` available in the container; None when done, else why not."""
-    if container.exec_run(["sh", "-c", "command -v nft"])[0] == 0:
-        return None
-    code, out = container.exec_run(["sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
-                                                "apt-get install -y -qq --no-install-recommends nftables"])
-    if code == 0:
-        return None
-    # No network for apt in the container: the controller's apt cache may hold the packages.
-    debs = [d for name in DEBS for d in sorted(glob.glob(f"/var/cache/apt/archives/{name}_*.deb"))[-1:]]
-    if not debs:
-        return f"cannot install nftables in the lab host: {out.decode(errors='replace')[-300:]}"
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w") as tar:
-        for deb in debs:
-            tar.add(deb, arcname=f"fleet-debs/{Path(deb).name}")
-    container.put_archive("/tmp", buffer.getvalue())
-    code, out = container.exec_run(["sh", "-c", "dpkg -i /tmp/fleet-debs/*.deb && rm -rf /tmp/fleet-debs"])
-    if code != 0:
-        return f"cannot install nftables from {debs}: {out.decode(errors='replace')[-300:]}"
-    return None
-
-
 @pytest.fixture(scope="module")
 def netlab(itlab: ITLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
     """A one-host lab started with CAP_NET_ADMIN (its own network namespace: the firewall it
@@ -196,7 +168,7 @@ def netlab(itlab: ITLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[t
     try:
         inventory = lab.up(inventory_out=directory / "inventory.yml")
         container = lab.client.containers.get(lab.spec.container(1))
-        why = _install_nft(container)
+        why = install_nft(container)
         require(not why, str(why))
         yield container, inventory
     finally:

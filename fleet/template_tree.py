@@ -1,0 +1,64 @@
+"""What a template's syntax tree says: one bare expression or not, the names it uses
+unguarded, where an error happened, and a short quote of its source for messages."""
+
+from __future__ import annotations
+
+import jinja2
+from jinja2 import meta, nodes
+
+GUARD_FILTERS = frozenset({"default", "d"})
+GUARD_TESTS = frozenset({"defined", "undefined"})
+
+
+def snippet(source: str) -> str:
+    text = source.strip()
+    return repr(text if len(text) <= 80 else text[:77] + "...")
+
+
+def single_expression(tree: nodes.Template) -> tuple[nodes.Expr, str, str] | None:
+    """``(expr, lead, trail)`` if ``tree`` is one ``{{ expr }}`` with only whitespace around it."""
+    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+        return None
+    parts = list(tree.body[0].nodes)
+    lead = trail = ""
+    if parts and isinstance(parts[0], nodes.TemplateData) and not parts[0].data.strip():
+        lead = parts.pop(0).data  # type: ignore[attr-defined]
+    if parts and isinstance(parts[-1], nodes.TemplateData) and not parts[-1].data.strip():
+        trail = parts.pop().data  # type: ignore[attr-defined]
+    if len(parts) == 1 and not isinstance(parts[0], nodes.TemplateData):
+        return parts[0], lead, trail
+    return None
+
+
+def template_line(exc: BaseException, template: jinja2.Template) -> int:
+    """The line in ``template`` where ``exc`` was raised, 0 if unknown."""
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__jinja_template__") is template:
+            return template.get_corresponding_lineno(tb.tb_lineno)
+        tb = tb.tb_next
+    return 0
+
+
+def unguarded_names(tree: nodes.Template, env: jinja2.Environment) -> tuple[set[str], set[str]]:
+    """``(undeclared, guarded)``: the names ``tree`` reads from outside (macro and call-block
+    bodies included), and those it guards with ``default``/``defined``/``undefined``."""
+    guarded: set[str] = set()
+    for node in tree.find_all((nodes.Filter, nodes.Test)):
+        guards = GUARD_FILTERS if isinstance(node, nodes.Filter) else GUARD_TESTS
+        if node.name in guards and node.node is not None:
+            subject = node.node
+            if isinstance(subject, nodes.Name):
+                guarded.add(subject.name)
+            guarded.update(name.name for name in subject.find_all(nodes.Name))
+    found = meta.find_undeclared_variables(tree)
+    # Jinja resolves names inside macro and call-block bodies at call time: check them too.
+    bound = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
+    bound.update(m.name for m in tree.find_all(nodes.Macro))
+    bound.update(("varargs", "kwargs", "caller"))
+    bodies = [m.body for m in tree.find_all(nodes.Macro)] + [c.body for c in tree.find_all(nodes.CallBlock)]
+    for statements in bodies:
+        body = nodes.Template(list(statements), lineno=1)
+        body.set_environment(env)
+        found |= meta.find_undeclared_variables(body) - bound
+    return set(found), guarded

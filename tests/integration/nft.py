@@ -1,0 +1,34 @@
+"""``nft`` in a lab host with CAP_NET_ADMIN, for the tests that load firewalls there."""
+
+from __future__ import annotations
+
+import glob
+import io
+import tarfile
+from pathlib import Path
+from typing import Any
+
+DEBS = ("nftables", "libnftables1", "libnftnl11", "libjansson4")
+
+
+def install_nft(container: Any) -> str | None:
+    """Make ``nft`` available in the container; None when done, else why not."""
+    if container.exec_run(["sh", "-c", "command -v nft"])[0] == 0:
+        return None
+    code, out = container.exec_run(["sh", "-c", "apt-get update -qq && DEBIAN_FRONTEND=noninteractive "
+                                                "apt-get install -y -qq --no-install-recommends nftables"])
+    if code == 0:
+        return None
+    # No network for apt in the container: the controller's apt cache may hold the packages.
+    debs = [d for name in DEBS for d in sorted(glob.glob(f"/var/cache/apt/archives/{name}_*.deb"))[-1:]]
+    if not debs:
+        return f"cannot install nftables in the lab host: {out.decode(errors='replace')[-300:]}"
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for deb in debs:
+            tar.add(deb, arcname=f"fleet-debs/{Path(deb).name}")
+    container.put_archive("/tmp", buffer.getvalue())
+    code, out = container.exec_run(["sh", "-c", "dpkg -i /tmp/fleet-debs/*.deb && rm -rf /tmp/fleet-debs"])
+    if code != 0:
+        return f"cannot install nftables from {debs}: {out.decode(errors='replace')[-300:]}"
+    return None
