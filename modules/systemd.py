@@ -29,6 +29,13 @@ Order of operations: daemon-reload, daemon-reexec, unmask, enable/disable, mask,
 state change. A unit that does not exist fails with ``Could not find the requested service
 NAME: host`` (except for ``masked``); a unit file that fails to load fails with its load error.
 
+Without a running systemd (no ``/run/systemd/system``: a chroot, an image build) ``enabled``
+and ``masked`` use systemctl's offline mode (``SYSTEMD_OFFLINE=1``; an alias is followed
+through its unit-file symlink). No unit runs there: ``stopped`` holds; ``started``,
+``restarted``, ``reloaded`` and ``daemon_reexec`` warn on every run (``active: not started:
+systemd is not running here (a chroot or an image build?)``); ``daemon_reload`` has nothing
+to reload; ``status`` is ``Id`` and ``UnitFileState``.
+
 Returns ``name``, ``state`` (the requested state; ``started`` for restarted/reloaded),
 ``enabled`` (the unit's value after the task) and ``status``: these ``systemctl show``
 properties of the unit: {props}.
@@ -61,6 +68,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fleet.agent.hostio import ModuleFailure
+
+SYSTEMD_RUNNING = "/run/systemd/system"  # exists when systemd is PID 1 (sd_booted())
+NOT_BOOTED = "systemd is not running here (a chroot or an image build?)"
+UNIT_DIRS = ("/etc/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
 
 ALIASES = {
     "service": "name",
@@ -181,10 +192,11 @@ def _base(p: Params) -> list:
     return ["systemctl"] if p.scope == "system" else ["systemctl", f"--{p.scope}"]
 
 
-def _env(p: Params):
+def _env(p: Params, offline: bool = False):
+    env = {"SYSTEMD_OFFLINE": "1"} if offline else {}
     if p.scope == "user" and not os.environ.get("XDG_RUNTIME_DIR"):
-        return {"XDG_RUNTIME_DIR": f"/run/user/{os.geteuid()}"}
-    return None
+        env["XDG_RUNTIME_DIR"] = f"/run/user/{os.geteuid()}"
+    return env or None
 
 
 def _query(p: Params, host, args: list, what: str) -> str:
@@ -211,16 +223,42 @@ def _need_reload(p: Params, host) -> list:
     )
 
 
-def _is_enabled(p: Params, host, unit: str) -> tuple:
-    """``(unit file state, enabled as Ansible counts it)``."""
-    rc, out, _err = host.query(_base(p) + ["is-enabled", "--", unit], env=_env(p))
+def _is_enabled(p: Params, host, unit: str, offline: bool = False) -> tuple:
+    """``(unit file state, enabled as Ansible counts it)``; offline, other errors than a missing unit fail."""
+    rc, out, err = host.query(_base(p) + ["is-enabled", "--", unit], env=_env(p, offline))
     word = out.strip().splitlines()[0].strip() if out.strip() else "not-found"
+    if offline and not out.strip() and rc != 0 and err.strip() and "No such file" not in err:
+        raise ModuleFailure(f"cannot read the unit file state of {unit}: {err.strip()}")
     return word, rc == 0 and word not in ("indirect", "alias")
+
+
+def resolve_alias(name: str, dirs=None) -> str:
+    """The unit an alias's symlink names (``sshd.service`` -> ``ssh.service``), else ``name``."""
+    link = next((os.path.join(d, name) for d in dirs or UNIT_DIRS if os.path.lexists(os.path.join(d, name))), "")
+    target = os.path.basename(os.readlink(link)) if os.path.islink(link) else name
+    return name if target == "null" or "." not in target else target
+
+
+def _observe_offline(p: Params, host, cur: dict) -> dict:
+    """Unit file state only: without a manager no unit runs and nothing is loaded."""
+    cur.update(booted=False, state="stopped", **({"need_daemon_reload": []} if p.daemon_reload else {}))
+    if p.name is None:
+        return cur
+    unit = p.name if "." in p.name else p.name + ".service"
+    ufs, enabled = _is_enabled(p, host, unit, True)
+    real = resolve_alias(unit) if ufs == "alias" else unit  # systemctl enables the real name only
+    if real != unit:
+        unit, (ufs, enabled) = real, _is_enabled(p, host, real, True)
+    cur.update(status={"Id": unit, "UnitFileState": ufs}, unit=unit, unit_file_state=ufs,
+               enabled=enabled, masked=ufs in ("masked", "masked-runtime"), found=ufs != "not-found")
+    return cur
 
 
 def observe(p: Params, host) -> dict:
     _check(p)
     cur: dict = {"ran": list(p.__dict__.get("_ran", []))}
+    if p.scope != "global" and not os.path.isdir(SYSTEMD_RUNNING):
+        return _observe_offline(p, host, cur)
     if p.daemon_reload:
         cur["need_daemon_reload"] = _need_reload(p, host)
     if p.name is None:
@@ -252,7 +290,7 @@ def observe(p: Params, host) -> dict:
 def desired(p: Params, cur: dict) -> dict:
     _check(p)
     want: dict = {}
-    ran = ["daemon-reexec"] if p.daemon_reexec else []
+    ran = ["daemon-reexec"] if p.daemon_reexec and cur.get("booted", True) else []
     if p.daemon_reload:
         want["need_daemon_reload"] = []
     if p.name is not None:
@@ -280,6 +318,8 @@ def _unit_wants(p: Params, cur: dict, want: dict, ran: list) -> None:
     if p.enabled is not None and not (p.enabled is False and cur["unit_file_state"] in NOT_TOGGLED):
         want["enabled"] = p.enabled
     running = cur["state"] == "started"
+    if not cur.get("booted", True) and p.state != "stopped":
+        return  # no manager: nothing runs, nothing can be started (see caveats)
     if p.state in ("started", "stopped"):
         want["state"] = p.state
     elif p.state in ("restarted", "reloaded"):
@@ -297,9 +337,9 @@ def plan(p: Params, cur: dict, want: dict) -> list:
     force = ["--force"] if p.force else []
     block = ["--no-block"] if p.no_block else []
     steps: list = []
-    if p.daemon_reload:
+    if p.daemon_reload and cur.get("booted", True):
         steps.append(base + ["daemon-reload"])
-    if p.daemon_reexec:
+    if p.daemon_reexec and cur.get("booted", True):
         steps.append(base + ["daemon-reexec"])
     if p.name is None:
         return steps
@@ -328,7 +368,7 @@ def plan(p: Params, cur: dict, want: dict) -> list:
 
 
 def apply(p: Params, host, cur: dict, want: dict):
-    env = _env(p)
+    env = _env(p, not cur.get("booted", True))
     for argv in plan(p, cur, want):
         if argv[0] == "sleep":
             time.sleep(int(argv[1]))
@@ -348,18 +388,18 @@ def apply(p: Params, host, cur: dict, want: dict):
 def _unapplied(p: Params, host, cur: dict, want: dict) -> dict:
     """What the host would not take: checked here so the warning can say why."""
     unapplied: dict = {}
-    if p.daemon_reload and want.get("need_daemon_reload") == []:
+    if p.daemon_reload and want.get("need_daemon_reload") == [] and cur.get("booted", True):
         left = _need_reload(p, host)
         if left:
             unapplied["need_daemon_reload"] = (
                 "daemon-reload ran; still reported as needing one: " + ", ".join(left)
             )
     if p.name is not None and want.get("enabled") and not cur["enabled"]:
-        ufs, _enabled = _is_enabled(p, host, cur["unit"])
+        ufs, _enabled = _is_enabled(p, host, cur["unit"], not cur.get("booted", True))
         if ufs == "indirect":
             unapplied["enabled"] = ("systemctl enable ran; the unit stays 'indirect' (only other "
                                     "units enable it: Also= or a template)")
-    if p.name is None or "state" not in want:
+    if p.name is None or "state" not in want or not cur.get("booted", True):
         return unapplied
     status = _show(p, host)
     active = status.get("ActiveState", "inactive")
@@ -377,13 +417,20 @@ def _unapplied(p: Params, host, cur: dict, want: dict) -> dict:
     return unapplied
 
 
+def caveats(p: Params, state: dict) -> dict:
+    """Without a running systemd: what could not be done (a warning on every run)."""
+    offline, starts = not state.get("booted", True), p.state in ("started", "restarted", "reloaded")
+    notes = {"active": f"not {p.state}: {NOT_BOOTED}"} if offline and starts and p.name else {}
+    return {**notes, "daemon_reexec": f"not re-executed: {NOT_BOOTED}"} if offline and p.daemon_reexec else notes
+
+
 def result(p: Params, state: dict) -> dict:
     """Ansible's return values: ``name``, ``status`` and, when asked for, ``state``/``enabled``."""
     out: dict = {"name": p.name, "status": state.get("status", {})}
     if p.state is not None:
         out["state"] = p.state if p.state in ("started", "stopped") else state.get("state")
-        if p.state in ("restarted", "reloaded"):
-            out["state"] = "started"
+        if p.state in ("restarted", "reloaded") or not state.get("booted", True):
+            out["state"] = "started" if state.get("booted", True) else state.get("state")
     if "enabled" in state and (p.enabled is not None or p.scope == "global"):
         out["enabled"] = state["enabled"]
     if "masked" in state and p.masked is not None:

@@ -1,8 +1,10 @@
 """systemd (also ``service``/``systemd_service``): show parsing, decisions, command plans, and
-whole runs against a fake ``systemctl`` (state in a JSON file, every call logged)."""
+whole runs against a fake ``systemctl`` (state in a JSON file, every call logged), on a host
+booted with systemd and on one that is not (a chroot: systemctl's offline mode only)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from fleet.errors import InputError
 from fleet.registry import ModuleRegistry
 
+from . import conftest
 from .conftest import load_module, run_module
 from .fakes import SYSTEMCTL, install
 
@@ -27,8 +30,16 @@ def unit(active: str = "active", ufs: str = "enabled", **extra) -> dict:
     return data
 
 
+def systemd_runs(monkeypatch: pytest.MonkeyPatch, where: Path) -> None:
+    """Make the module see ``where`` as ``/run/systemd/system`` (exists: booted with systemd)."""
+    conftest._MODULES.setdefault("systemd", load_module("systemd"))
+    for module in (mod, conftest._MODULES["systemd"]):
+        monkeypatch.setattr(module, "SYSTEMD_RUNNING", str(where))
+
+
 @pytest.fixture
 def host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    systemd_runs(monkeypatch, tmp_path)  # booted, whatever this machine is
     return install(monkeypatch, tmp_path, {"systemctl": SYSTEMCTL}, {"units": {
         "web.service": unit("inactive", "disabled", aliases=["www.service"]),
         "db.service": unit("active", "enabled"),
@@ -323,3 +334,135 @@ def test_enabling_an_indirect_unit_warns_instead_of_failing(host) -> None:
     assert result["status"] == "changed"
     assert result["warnings"] == ["enabled: systemctl enable ran; the unit stays 'indirect' (only "
                                   "other units enable it: Also= or a template)"]
+
+
+# -- not booted with systemd (a chroot, an image build): systemctl's offline mode only --------
+
+# In front of the fake: what a real systemctl does in a chroot. Only unit-file verbs work, and
+# the module must ask for the offline mode explicitly; anything else cannot reach a manager.
+CHROOT = r'''
+import json as _json, os as _os, sys as _sys
+if _json.load(open(_os.environ["FAKE_STATE"])).get("chroot"):
+    _verb = next((a for a in _sys.argv[1:] if not a.startswith("-")), "")
+    if _verb not in ("is-enabled", "enable", "disable", "mask", "unmask") or _os.environ.get("SYSTEMD_OFFLINE") != "1":
+        with open(_os.environ["FAKE_LOG"], "a") as _log:
+            _log.write(_json.dumps(["systemctl"] + _sys.argv[1:]) + "\n")
+        print("System has not been booted with systemd as init system (PID 1). Can't operate.\n"
+              "Failed to connect to bus: Host is down", file=_sys.stderr)
+        _sys.exit(1)
+'''
+NOT_STARTED = "active: not started: systemd is not running here (a chroot or an image build?)"
+
+
+@pytest.fixture
+def tree(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    systemd_runs(monkeypatch, tmp_path / "no-such-dir")
+    units = tmp_path / "units"
+    units.mkdir()
+    (units / "www.service").symlink_to("/lib/systemd/system/web.service")  # an enabled alias
+    (units / "ghost.service").symlink_to("/dev/null")
+    for module in (mod, conftest._MODULES["systemd"]):
+        monkeypatch.setattr(module, "UNIT_DIRS", (str(units),))
+    return install(monkeypatch, tmp_path, {"systemctl": CHROOT + SYSTEMCTL}, {"chroot": True, "units": {
+        "web.service": unit("inactive", "disabled"),
+        "www.service": unit("inactive", "alias"),
+        "db.service": unit("inactive", "enabled"),
+        "boot.service": unit("inactive", "static", Type="oneshot"),
+        "getty@.service": unit("inactive", "indirect"),
+    }})
+
+
+def refused(host) -> list:
+    """Calls a chroot's systemctl could not have answered."""
+    return [c for c in host.calls() if c[1] not in ("is-enabled", "enable", "disable", "mask", "unmask")]
+
+
+def test_offline_enable_and_start_enables_and_warns_on_every_run(tree) -> None:
+    args = {"name": "web", "state": "started", "enabled": True}
+    first = converge(tree, args)
+    assert first["status"] == "changed", first
+    assert first["diff"]["fields"] == ["enabled"]
+    assert first["warnings"] == [NOT_STARTED]
+    assert first["data"]["state"] == "stopped" and first["data"]["enabled"] is True
+    assert first["data"]["status"] == {"Id": "web.service", "UnitFileState": "enabled"}
+    assert ["systemctl", "enable", "--", "web.service"] in tree.calls()
+    assert tree.state["units"]["web.service"]["UnitFileState"] == "enabled"
+    tree.clear()
+    again = run_module("systemd", args)
+    assert again["status"] == "ok" and again["warnings"] == [NOT_STARTED]
+    assert mutations(tree) == [] and refused(tree) == []
+
+
+def test_offline_stopped_and_disabled_needs_no_manager(tree) -> None:
+    args = {"name": "db", "state": "stopped", "enabled": False}
+    first = converge(tree, args)
+    assert first["status"] == "changed" and first["diff"]["fields"] == ["enabled"]
+    assert "warnings" not in first and first["data"]["state"] == "stopped"
+    assert [c[1] for c in mutations(tree)] == ["disable"]
+    assert run_module("systemd", args)["status"] == "ok"
+    assert refused(tree) == []
+
+
+@pytest.mark.parametrize("state", ["restarted", "reloaded"])
+def test_offline_restart_or_reload_is_a_warning_not_a_change(tree, state: str) -> None:
+    result = run_module("systemd", {"name": "db", "state": state})
+    assert result["status"] == "ok", result
+    assert result["warnings"] == [f"active: not {state}: systemd is not running here (a chroot or an "
+                                  "image build?)"]
+    assert result["data"]["state"] == "stopped" and mutations(tree) == [] and refused(tree) == []
+
+
+def test_offline_alias_is_followed_to_the_real_unit(tree) -> None:
+    result = run_module("systemd", {"name": "www", "enabled": True})
+    assert result["status"] == "changed" and result["data"]["status"]["Id"] == "web.service"
+    assert ["systemctl", "enable", "--", "web.service"] in tree.calls()
+
+
+def test_offline_mask_unmask_and_missing_units(tree) -> None:
+    masked = converge(tree, {"name": "nope", "masked": True})
+    assert masked["status"] == "changed"
+    assert run_module("systemd", {"name": "nope", "masked": True})["status"] == "ok"
+    assert run_module("systemd", {"name": "nope", "masked": False})["status"] == "changed"
+    missing = run_module("systemd", {"name": "nope", "state": "started"})
+    assert missing["status"] == "failed" and missing["msg"] == "Could not find the requested service nope: host"
+    assert refused(tree) == []
+
+
+def test_offline_daemon_reload_has_nothing_to_do_and_reexec_warns(tree) -> None:
+    alone = run_module("systemd", {"daemon_reload": True})
+    assert alone["status"] == "ok" and alone["data"]["need_daemon_reload"] == [] and tree.calls() == []
+    reload = run_module("systemd", {"name": "web", "enabled": True, "daemon_reload": True})
+    assert reload["status"] == "changed" and [c[1] for c in mutations(tree)] == ["enable"]
+    reexec = run_module("systemd", {"daemon_reexec": True})
+    assert reexec["status"] == "ok"
+    assert reexec["warnings"] == ["daemon_reexec: not re-executed: systemd is not running here (a chroot "
+                                  "or an image build?)"]
+    assert refused(tree) == []
+
+
+def test_offline_static_and_indirect_units(tree) -> None:
+    assert run_module("systemd", {"name": "boot", "enabled": False})["status"] == "ok"
+    indirect = run_module("systemd", {"name": "getty@.service", "enabled": True})
+    assert indirect["status"] == "changed"
+    assert indirect["warnings"] == ["enabled: systemctl enable ran; the unit stays 'indirect' (only "
+                                    "other units enable it: Also= or a template)"]
+
+
+def test_offline_unreadable_unit_file_state_fails_with_systemctl_message(tree, tmp_path: Path) -> None:
+    (tmp_path / "bin" / "systemctl").write_text(f"#!{sys.executable} -S\nimport sys\n"
+                                               "print('Failed to get unit file state: Access denied', file=sys.stderr)\n"
+                                               "sys.exit(1)\n")
+    result = run_module("systemd", {"name": "web", "enabled": True})
+    assert result["status"] == "failed"
+    assert result["msg"] == "cannot read the unit file state of web.service: Failed to get unit file state: Access denied"
+
+
+def test_resolve_alias_follows_a_symlink_to_another_name(tmp_path: Path) -> None:
+    (tmp_path / "sshd.service").symlink_to("/lib/systemd/system/ssh.service")
+    (tmp_path / "off.service").symlink_to("/dev/null")
+    (tmp_path / "linked.service").symlink_to("/opt/app/linked.service")
+    dirs = (str(tmp_path),)
+    assert mod.resolve_alias("sshd.service", dirs) == "ssh.service"
+    assert mod.resolve_alias("off.service", dirs) == "off.service"
+    assert mod.resolve_alias("linked.service", dirs) == "linked.service"
+    assert mod.resolve_alias("absent.service", dirs) == "absent.service"
