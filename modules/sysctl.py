@@ -16,6 +16,9 @@ Behaves like ``ansible.posix.sysctl``:
   ``sysctl -p``).
 * A key unknown to the kernel fails the task unless ``ignoreerrors: true`` (then it is only
   persisted) or neither ``reload`` nor ``sysctl_set`` asks for the runtime value.
+* Where ``/proc/sys`` is not there at all (``/proc`` not mounted: a chroot, an image tree),
+  no key can be checked or set: the file is written and the task warns ``runtime: persisted,
+  not applied at runtime: /proc/sys is not mounted here (a chroot?)`` on every run.
 * Hosts that do not let the runtime value change (a container's read-only ``/proc/sys``,
   no write permission) still get the file: the task reports ``changed`` with the warning
   ``runtime: persisted, not applied at runtime: <reason>`` and is ``ok`` on the next run,
@@ -210,9 +213,12 @@ def observe(p: Params, host) -> dict:
         "runtime_value": None if runtime is None else " ".join(runtime.split()),
     }
     refused = unreadable or runtime_refusal(proc, exists, p.proc_sys)
-    if not exists and _wants_runtime(p):
+    mounted = os.path.isdir(p.proc_sys)
+    if not mounted:
+        refused = f"{p.proc_sys} is not mounted here (a chroot?)"
+    elif not exists and _wants_runtime(p):
         refused = f"{name} is unknown to this kernel ({proc} does not exist)"
-    cur["runtime_refused"], cur["runtime_exists"] = refused, exists
+    cur["runtime_refused"], cur["runtime_exists"], cur["proc_mounted"] = refused, exists, mounted
     cur["runtime"] = cur["runtime_value"]  # wanted only where it can be written (desired)
     cur["shadowed_by"] = []
     if p.state == "present":
@@ -231,7 +237,7 @@ def desired(p: Params, cur: dict) -> dict:
     if new != (cur["content"] or ""):
         want["content"] = new
     if _wants_runtime(p):
-        if not cur["runtime_exists"] and not p.ignoreerrors:
+        if not cur["runtime_exists"] and cur["proc_mounted"] and not p.ignoreerrors:
             raise ModuleFailure(
                 f"sysctl key {cur['name']} is unknown to this kernel ({cur['proc_path']} does not "
                 "exist); ignoreerrors: true persists it anyway"

@@ -197,3 +197,19 @@ def test_write_only_key_is_persisted_with_a_warning(monkeypatch, tmp_path: Path)
     assert result["status"] == "changed", result
     assert result["warnings"] == [f"runtime: persisted, not applied at runtime: {proc} cannot be read: Permission denied"]
     assert run_module("sysctl", params)["status"] == "ok"
+
+
+def test_proc_not_mounted_persists_warns_then_is_ok(tmp_path: Path) -> None:
+    """A chroot: no /proc/sys at all, so no key is unknown and none can be set; said every run."""
+    params = _params(tmp_path, name="kernel.yama.ptrace_scope")
+    warning = f"runtime: persisted, not applied at runtime: {tmp_path / 'proc'} is not mounted here (a chroot?)"
+    check = run_module("sysctl", params, check=True)
+    assert check["status"] == "changed" and check["diff"]["fields"] == ["content"]
+    first = run_module("sysctl", params)
+    assert first["status"] == "changed" and first["warnings"] == [warning], first
+    assert (tmp_path / "s.conf").read_text() == "kernel.yama.ptrace_scope=1\n"
+    assert not (tmp_path / "proc").exists()
+    again = run_module("sysctl", params)
+    assert again["status"] == "ok" and again["warnings"] == [warning]
+    assert again["data"]["runtime_value"] is None
+    assert "warnings" not in run_module("sysctl", {**params, "reload": False})  # runtime not asked for
