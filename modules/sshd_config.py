@@ -2,19 +2,17 @@
 
 Ansible has no such module (playbooks use template or lineinfile); this one knows sshd's rules.
 
-* ``settings`` maps keywords to values: ``{PasswordAuthentication: false, ClientAliveInterval:
-  300, Ciphers: [aes256-gcm@openssh.com], AllowUsers: [alice, bob]}``. Booleans become
-  ``yes``/``no``; lists are joined with commas for algorithm keywords (Ciphers, MACs,
-  KexAlgorithms...), one line per item for Port, ListenAddress, HostKey, HostCertificate and
-  Subsystem, spaces otherwise. Keywords are case-insensitive (given twice: refused);
-  ``Match`` blocks are not managed (refused).
+* ``settings`` maps keywords to values: ``{PasswordAuthentication: false, ClientAliveInterval: 300,
+  Ciphers: [aes256-gcm@openssh.com], AllowUsers: [alice, bob]}``. Booleans become ``yes``/``no``;
+  lists are joined with commas for algorithm keywords (Ciphers, MACs, KexAlgorithms...), one line
+  per item for Port, ListenAddress, HostKey, HostCertificate and Subsystem, spaces otherwise.
+  Keywords are case-insensitive (given twice: refused); ``Match`` blocks are refused.
 * **Drop-in** (default ``path: /etc/ssh/sshd_config.d/50-fleet.conf``): fleet owns the whole
   file, one line per setting in the order given; ``state: absent`` removes it.
-* **Main file** (``path`` is ``main_config``, i.e. ``/etc/ssh/sshd_config``): each setting owns
-  the active lines of its keyword before the first ``Match`` block: the first one is replaced,
-  the others removed; a missing keyword goes after its commented-out default (``#Keyword``),
-  else before the first ``Match``, else at the end. Lines already right are left untouched.
-  ``state: absent`` removes the keywords' active lines (values ignored).
+* **Main file** (``path`` is ``main_config``): each setting owns the active lines of its keyword
+  before the first ``Match`` block: the first is replaced, the others removed; a missing one goes
+  after its ``#Keyword`` default, else before the first ``Match``, else at the end. Lines already
+  right are left untouched. ``state: absent`` removes the keywords' active lines.
 * sshd uses the **first** value it reads for most keywords and Debian's main file starts with
   ``Include /etc/ssh/sshd_config.d/*.conf``: a drop-in beats later main-file lines, an earlier
   drop-in beats yours. Following the Include lines, ``overridden`` names the ``file:line``
@@ -22,15 +20,17 @@ Ansible has no such module (playbooks use template or lineinfile); this one know
   files adding values); warnings after a change. ``effective`` is what ``sshd -T -f
   main_config`` (read-only, as root) says; ``included: false`` if nothing includes the file.
 * ``validate`` (default ``sshd -t -f %s``) runs before anything is replaced, on a temporary
-  complete main configuration: for a drop-in, a copy of ``main_config`` whose Include lines
-  name the candidate in its place (glob order kept; a drop-in nothing includes is checked on
-  its own). A refusal leaves every file as it was. ``validate: null`` skips it.
+  complete main configuration (for a drop-in, ``main_config`` with its Include lines naming the
+  candidate in its place, glob order kept; a drop-in nothing includes is checked alone). A refusal
+  leaves every file as it was; ``validate: null`` skips it. A tree not booted yet (no
+  ``/etc/ssh/ssh_host_*_key``, no ``/run/sshd``) is checked with a throwaway key in a private
+  temp dir (``-h``) and that directory made for the check only: nothing is left behind.
 * After a content change sshd is reloaded (``systemctl reload SERVICE``, ``service`` ``ssh`` on
-  Debian, else ``sshd``; then until it listens again) unless ``reload: false``; if it is not
-  running: written, and a warning.
-* ``backup: true`` keeps a timestamped copy (``backup_file``); ``mode`` applies to the file
-  (a new file gets ``0644``). Connection-sensitive: ``snapshot``/``revert`` restore the
-  file's previous bytes and mode and reload sshd again (the engine's fresh-connection check).
+  Debian, else ``sshd``; then until it listens again) unless ``reload: false``; where it is not
+  running (or systemd is not: a chroot), written, and a warning.
+* ``backup: true`` keeps a timestamped copy (``backup_file``); ``mode`` applies to the file (a new
+  file gets ``0644``). Connection-sensitive: ``snapshot``/``revert`` restore the file's previous
+  bytes and mode and reload sshd again (the engine's fresh-connection check).
 """
 
 from __future__ import annotations
@@ -61,11 +61,9 @@ COMMA = {"ciphers", "macs", "kexalgorithms", "hostkeyalgorithms", "pubkeyaccepte
          "hostbasedacceptedalgorithms", "casignaturealgorithms", "gssapikexalgorithms",
          "pubkeyacceptedkeytypes", "hostbasedacceptedkeytypes"}
 LINES = {"port", "listenaddress", "hostkey", "hostcertificate", "subsystem"}
-ACCUMULATE = {"port", "listenaddress", "hostkey", "hostcertificate", "allowusers", "denyusers",
-              "allowgroups", "denygroups", "acceptenv"}
-SYNONYMS = {"challengeresponseauthentication": "kbdinteractiveauthentication",
-            "pubkeyacceptedkeytypes": "pubkeyacceptedalgorithms",
-            "hostbasedacceptedkeytypes": "hostbasedacceptedalgorithms"}
+ACCUMULATE = {"port", "listenaddress", "hostkey", "hostcertificate", "allowusers", "denyusers", "allowgroups", "denygroups", "acceptenv"}
+SYNONYMS = {"challengeresponseauthentication": "kbdinteractiveauthentication", "pubkeyacceptedkeytypes":
+            "pubkeyacceptedalgorithms", "hostbasedacceptedkeytypes": "hostbasedacceptedalgorithms"}
 KEYWORD = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 LINE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]*)(?:\s*=\s*|\s+|$)(.*?)\s*$")
 
@@ -144,10 +142,8 @@ def edit_main(text: str, settings: dict, absent: bool) -> str:
     for key, new in setting_lines(settings, not absent):
         new = [n + "\n" for n in new]
         found = [i for i in range(top) if split_line(lines[i])[0] == key]
-        if found and [_norm(lines[i]) for i in found] == [_norm(n) for n in new]:
-            continue  # already right, whatever its spacing
-        if not found and absent:
-            continue
+        if (found and [_norm(lines[i]) for i in found] == [_norm(n) for n in new]) or (absent and not found):
+            continue  # already right (whatever its spacing), or nothing to remove
         if found:
             at = found[0]
         else:
@@ -178,9 +174,7 @@ def expand(pattern: str, path: str, present: bool) -> list:
     """Files an Include pattern names, in sshd's order, as if ``path`` were (not) present."""
     found = sorted(glob.glob(os.path.join(SSHDIR, pattern)))
     if glob_covers(pattern, path):
-        found = [f for f in found if f != path]
-        if present:
-            found = sorted(found + [path])
+        found = sorted([f for f in found if f != path] + ([path] if present else []))
     return found
 
 
@@ -224,8 +218,7 @@ def analyse(p: Params, host, path: str, content: bytes | None, main: str) -> dic
         if key in ACCUMULATE:
             others = [r for r in hits if r[2] != path]
             if others:
-                overridden[names[key]] = "values accumulate: " + "; ".join(
-                    f"{f}:{n} adds {v}" for _k, v, f, n in others)
+                overridden[names[key]] = "values accumulate: " + "; ".join(f"{f}:{n} adds {v}" for _k, v, f, n in others)
         elif hits and hits[0][2] != path:
             _k, value, where, n = hits[0]
             overridden[names[key]] = f"{where}:{n} sets {value} first (sshd uses the first value)"
@@ -281,8 +274,7 @@ def new_content(p: Params, cur: dict) -> bytes | None:
         return None if absent else render_dropin(p.settings).encode()
     if raw is None:
         raise ModuleFailure(f"{cur['path']} does not exist: the main file is only edited")
-    return edit_main(raw.decode("utf-8", "surrogateescape"), p.settings, absent).encode(
-        "utf-8", "surrogateescape")
+    return edit_main(raw.decode("utf-8", "surrogateescape"), p.settings, absent).encode("utf-8", "surrogateescape")
 
 
 def desired(p: Params, cur: dict) -> dict:
@@ -314,7 +306,7 @@ def check_config(p: Params, host, cur: dict, new: bytes | None) -> None:
     """Run ``validate`` on a complete temporary main configuration; ModuleFailure if refused."""
     if not p.validate:
         return
-    tmp = tempfile.mkdtemp(prefix="fleet-sshd-")
+    tmp, made = tempfile.mkdtemp(prefix="fleet-sshd-"), ""
     try:
         path, main = cur["path"], cur["main_config"]
         if path == main:
@@ -329,15 +321,27 @@ def check_config(p: Params, host, cur: dict, new: bytes | None) -> None:
             return
         argv = substitute_path(p.validate, target)
         if "/" not in argv[0] and which(argv[0]) is None:
-            raise ModuleFailure(f"cannot validate: {argv[0]} is not installed (openssh-server), "
-                                "nothing was replaced")
+            raise ModuleFailure(f"cannot validate: {argv[0]} is not installed (openssh-server), nothing was replaced")
         argv[0] = which(argv[0]) or argv[0]
+        unbooted = os.path.basename(argv[0]) == "sshd" and not glob.glob(os.path.join(SSHDIR, "ssh_host_*_key"))
+        if unbooted:  # no host keys yet (made at first boot): a throwaway one for the check
+            if (keygen := host.run([which("ssh-keygen") or "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{tmp}/key"]))[0]:
+                raise ModuleFailure(f"cannot validate: no host keys here and ssh-keygen failed: {keygen[2].strip()}")
+            argv += ["-h", f"{tmp}/key"]
         rc, out, err = host.run(argv)
+        privsep = re.search(r"Missing privilege separation directory: (/\S+)", err) if rc else None
+        if privsep and os.path.isdir(os.path.dirname(privsep.group(1))):  # made as sshd starts
+            os.mkdir(privsep.group(1), 0o755)
+            made = privsep.group(1)
+            rc, out, err = host.run(argv)
         if rc != 0:
             why = (err.strip() or out.strip() or f"exit {rc}").replace(tmp + "/", "")
+            why = "\n".join(x for x in why.splitlines() if not (unbooted and x.startswith("Unable to load host key")))
             raise ModuleFailure(f"sshd refused the new configuration, nothing was replaced: {why}")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if made:  # only for the check: nothing is left behind
+            os.rmdir(made)
 
 
 def _write(path: str, data: bytes) -> str:

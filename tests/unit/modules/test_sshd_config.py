@@ -259,6 +259,79 @@ def test_effective_reports_the_winner(real_sshd, run):
     assert "ClientAliveInterval" in result["data"]["overridden"]
 
 
+# -- a tree that has not booted yet: no host keys, no privilege separation directory -------
+
+
+@pytest.fixture
+def keyless(tmp_path, monkeypatch):
+    """An /etc/ssh without host keys (made at first boot) whose sshd_config names one; temp
+    directories go under tmp_path/tmp so the test sees what is left behind."""
+    sshd = M.which("sshd")
+    if sshd is None or shutil.which("ssh-keygen") is None or os.geteuid() != 0:
+        pytest.skip("sshd / ssh-keygen not installed, or not root (sshd -t checks its privsep dir as root)")
+    etc = tmp_path / "etc-ssh"
+    etc.mkdir()
+    monkeypatch.setattr(M, "SSHDIR", str(etc))
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(M.tempfile, "tempdir", str(tmp_path / "tmp"))
+    main, d = _tree(tmp_path, f"Include @D@/*.conf\nHostKey {etc}/ssh_host_ed25519_key\n")
+    probe = subprocess.run([sshd, "-t", "-f", str(main)], capture_output=True, text=True)
+    if "no hostkeys available" not in probe.stderr:
+        pytest.skip(f"sshd -t behaves otherwise here: {probe.stderr.strip()}")
+    return main, d, etc
+
+
+def _check(main: Path, path: Path, settings: dict, validate: str = "sshd -t -f %s") -> None:
+    p = M.Params(settings=settings, path=str(path), main_config=str(main), validate=validate)
+    M.check_config(p, HostWriter(0o022), {"path": str(path), "main_config": str(main)},
+                   M.render_dropin(settings).encode())
+
+
+def test_keyless_tree_is_checked_with_a_throwaway_key(keyless, tmp_path):
+    main, d, etc = keyless
+    _check(main, d / "50-fleet.conf", {"PasswordAuthentication": False})  # sshd -t alone refuses it
+    with pytest.raises(M.ModuleFailure) as refused:
+        _check(main, d / "50-fleet.conf", {"PasswordAuthentication": "maybe"})
+    assert 'unsupported option "maybe"' in str(refused.value)
+    assert "Unable to load host key" not in str(refused.value)  # the tree's missing keys are no reason
+    assert list((tmp_path / "tmp").iterdir()) == [] and list(etc.iterdir()) == []  # nothing left behind
+
+
+def test_a_tree_with_host_keys_is_checked_as_it_is(keyless, tmp_path):
+    """Only a tree without any host key gets the throwaway one: here sshd's own refusal stands."""
+    main, d, etc = keyless
+    (etc / "ssh_host_rsa_key").write_text("not a key\n")
+    with pytest.raises(M.ModuleFailure, match="no hostkeys available"):
+        _check(main, d / "50-fleet.conf", {"PasswordAuthentication": False})
+
+
+FAKE_SSHD = """#!/bin/sh
+[ -d "{privsep}" ] || {{ echo "Missing privilege separation directory: {privsep}" >&2; exit 255; }}
+echo "$@" > "{seen}"
+[ -z "{refuse}" ] || {{ echo "line 1: Bad configuration option: Nope" >&2; exit 255; }}
+"""
+
+
+@pytest.mark.parametrize("refuse", ["", "yes"])
+def test_missing_privsep_directory_is_made_for_the_check_only(tmp_path, monkeypatch, refuse):
+    monkeypatch.setattr(M, "SSHDIR", str(tmp_path))  # host keys present: no throwaway key
+    (tmp_path / "ssh_host_ed25519_key").write_text("")
+    (tmp_path / "run").mkdir()
+    privsep, seen = tmp_path / "run" / "sshd", tmp_path / "seen"
+    fake = tmp_path / "bin" / "sshd"
+    fake.parent.mkdir()
+    fake.write_text(FAKE_SSHD.format(privsep=privsep, seen=seen, refuse=refuse))
+    fake.chmod(0o755)
+    main, d = _tree(tmp_path, "Include @D@/*.conf\n")
+    if refuse:
+        with pytest.raises(M.ModuleFailure, match="Bad configuration option: Nope"):
+            _check(main, d / "50.conf", {"UseDNS": False}, validate=f"{fake} -t -f %s")
+    else:
+        _check(main, d / "50.conf", {"UseDNS": False}, validate=f"{fake} -t -f %s")
+    assert seen.read_text().startswith("-t -f ")  # it ran with the directory there
+    assert not privsep.exists()  # and it is gone again
+
+
 # -- connection safety --------------------------------------------------------------------
 
 
