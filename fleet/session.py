@@ -28,6 +28,7 @@ from fleet.errors import AgentError, AgentLost, ConnectionFailed
 from fleet.transport.base import AgentProcess, Transport
 
 READY = b"FLEET-AGENT-READY"
+STATUSES = frozenset({"ok", "changed", "failed", "skipped"})  # what an agent result may say
 SUDO_PROMPT = "[fleet-sudo-password]"
 
 BOOTSTRAP = (
@@ -103,6 +104,7 @@ class AgentSession:
     broken: bool = False
     leased: bool = False  # borrowed from the persistence daemon: closing returns it, never stops it
     requests: int = 0  # round trips so far (the report counts them per host)
+    _checked: bool = False  # hello's protocol version compared with ours
 
     @classmethod
     async def start(
@@ -137,9 +139,28 @@ class AgentSession:
         await self.process.write(payload)
         if line is None and (await self.process.read_line()).strip() != READY:
             raise EOFError("agent bootstrap did not start")
-        self.hello = await self.read_message()
-        if self.hello.get("op") != "hello":
-            raise wire.FrameError(f"expected hello, got {self.hello!r:.200}")
+        self.hello = await self.read_hello()
+        self.check_hello()
+
+    async def read_hello(self) -> dict:
+        """The agent's first frame, in the hello layout every protocol version keeps."""
+        flags, length = wire.parse_hello_header(await self.process.read_exactly(wire.PREFIX.size))
+        hello = wire.decode_payload(flags, await self.process.read_exactly(length))
+        if hello.get("op") != "hello":
+            raise wire.FrameError(f"expected hello, got {hello!r:.200}")
+        return hello
+
+    def check_hello(self) -> None:
+        """ConnectionFailed (the agent stopped) unless the hello's protocol version is ours."""
+        self._checked = True
+        version = self.hello.get("version")
+        if version != wire.VERSION:
+            self.broken = True
+            self.process.kill()
+            raise ConnectionFailed(
+                f"{self.host}: the agent speaks frame protocol version {version!r:.20}, this "
+                f"fleet speaks {wire.VERSION}: the agent was stopped (a persistence daemon of "
+                f"another fleet version? run 'fleet mux stop')")
 
     async def _line_unless_sudo_reprompts(self, become: Become) -> bytes:
         """The agent's READY line; or, if sudo asks again (wrong password), a clear failure.
@@ -182,23 +203,37 @@ class AgentSession:
         return ConnectionFailed(f"agent failed to start (exit {code}): {detail}")
 
     async def read_message(self) -> dict:
-        """The next frame from the agent, decoded."""
-        header = await self.process.read_exactly(wire.HEADER.size)
-        flags, length = wire.parse_header(header)
-        return wire.decode_payload(flags, await self.process.read_exactly(length))
+        """The next frame from the agent, decoded; FrameError if it is not a valid frame (an
+        oversized length is refused before its payload is read), EOFError if the stream ends."""
+        flags, length, crc = wire.parse_header(await self.process.read_exactly(wire.HEADER.size))
+        return wire.decode_payload(flags, await self.process.read_exactly(length), crc)
 
     async def request(self, message: dict, timeout: float | None = None) -> dict:
-        """Send one request and return its answer; AgentError if the agent fails or times out."""
+        """Send one request and return its answer; AgentError if the agent fails or times out.
+
+        A frame that is not valid (corrupt, truncated, oversized, another protocol version) or
+        an answer of the wrong shape ends the session: the agent is stopped and nothing of the
+        answer is used."""
         if self.broken:
             raise AgentError("agent session is closed")
+        if not self._checked and self.hello:  # a leased agent: its hello came from the daemon
+            self.check_hello()
         message = dict(message, id=next(self._ids))
+        try:
+            frame = wire.encode(message)
+        except wire.FrameError as exc:  # nothing was sent: the session stays usable
+            raise AgentError(f"cannot send the request to the agent on {self.host}: {exc}") from None
         self.requests += 1
         progress: list = []
         try:
-            await self.process.write(wire.encode(message))
+            await self.process.write(frame)
             answer = await asyncio.wait_for(self.read_message(), timeout)
             while "progress" in answer and answer.get("id") == message["id"]:
-                progress.extend(answer["progress"])
+                streamed = answer["progress"]
+                if not isinstance(streamed, list) or not all(
+                        isinstance(r, dict) and r.get("status") in STATUSES for r in streamed):
+                    raise wire.FrameError("malformed progress frame")
+                progress.extend(streamed)
                 answer = await asyncio.wait_for(self.read_message(), timeout)
         except TimeoutError:
             self.broken = True
@@ -212,13 +247,17 @@ class AgentSession:
         except wire.FrameError as exc:
             self.broken = True
             self.process.kill()
-            raise AgentError(f"agent protocol error: {exc}") from None
+            raise AgentError(f"agent protocol error on {self.host}: {exc}; the agent was stopped",
+                             partial=progress) from None
         if answer.get("error"):
             self.broken = True
-            raise AgentError(str(answer["error"]))
+            error = str(answer["error"])
+            raise AgentError(f"agent on {self.host}: {error.removeprefix('agent: ')}", partial=progress)
         if answer.get("id") != message["id"]:
             self.broken = True
-            raise AgentError(f"answer id {answer.get('id')} does not match request {message['id']}")
+            self.process.kill()
+            raise AgentError(f"agent protocol error on {self.host}: answer id {answer.get('id')!r:.20} "
+                             f"does not match request {message['id']}; the agent was stopped")
         if progress:
             answer["results"] = progress + list(answer.get("results") or [])
         return answer
@@ -270,9 +309,12 @@ class AgentSession:
         self.sent_modules.update(sources)
         self.sent_modules.update(codes)
         results = answer.get("results")
-        if not isinstance(results, list) or len(results) > len(calls):
+        if (not isinstance(results, list) or len(results) > len(calls)
+                or not all(isinstance(r, dict) and r.get("status") in STATUSES for r in results)):
             self.broken = True
-            raise AgentError("agent answered with a malformed result list")
+            self.process.kill()
+            raise AgentError(f"agent on {self.host} answered with a malformed result list; the agent "
+                             f"was stopped")
         return results
 
     async def close(self) -> None:

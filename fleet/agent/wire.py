@@ -1,8 +1,19 @@
 """Framing between controller and agent: a fixed header, then a JSON payload.
 
-Header: magic ``FL``, protocol version (1 byte), flags (1 byte; bit 0 = zlib), payload
-length (4 bytes, big endian). Frames are size-bounded and version-checked so a corrupted
-or truncated stream ends the session with a clear error instead of wrong results.
+Frame, protocol :data:`VERSION` 2: magic ``FL``, version (1 byte), flags (1 byte; bit 0 =
+zlib), payload length (4 bytes, big endian), CRC-32 of the payload as sent (4 bytes), then the
+payload: one JSON object in UTF-8, zlib-compressed when flagged.
+
+The hello the agent sends first keeps the layout of version 1 (no CRC field) in every protocol
+version: any controller or persistence daemon can read it and compare the ``version`` it
+carries with its own, so a mismatch is reported as such instead of as garbled frames.
+
+Limits, the same on both sides: a payload on the wire is at most :data:`MAX_FRAME` bytes
+(64 MiB), refused from the length in the header before anything is allocated or read; a
+compressed payload inflates to at most :data:`MAX_MESSAGE` bytes (256 MiB); ``encode``
+refuses what the other side would refuse. A bad magic, version, flags, length, checksum,
+compressed stream or JSON text is a :class:`FrameError`: the session ends and nothing read
+from the frame is used.
 """
 
 import json
@@ -10,10 +21,13 @@ import struct
 import zlib
 
 MAGIC = b"FL"
-VERSION = 1
-HEADER = struct.Struct(">2sBBI")
+VERSION = 2
+HELLO_VERSION = 1  # the hello frame's layout, fixed across protocol versions
+PREFIX = struct.Struct(">2sBBI")  # magic, version, flags, length: the hello's whole header
+HEADER = struct.Struct(">2sBBII")  # ... and the payload's CRC-32: every other frame's header
 FLAG_ZLIB = 1
-MAX_FRAME = 256 * 1024 * 1024
+MAX_FRAME = 64 * 1024 * 1024
+MAX_MESSAGE = 256 * 1024 * 1024
 COMPRESS_ABOVE = 16 * 1024
 
 
@@ -21,42 +35,77 @@ class FrameError(Exception):
     """The byte stream is not a valid frame sequence."""
 
 
-def encode(message):
-    """Serialise one message (a JSON-compatible dict) into a frame."""
-    payload = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+def _payload(message):
+    try:  # UnicodeEncodeError: a lone surrogate (undecodable bytes kept by Python) in a string
+        payload = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise FrameError(f"message cannot be sent: {exc}") from None
+    if len(payload) > MAX_MESSAGE:
+        raise FrameError(f"message of {len(payload)} bytes exceeds the {MAX_MESSAGE} byte limit")
     flags = 0
     if len(payload) > COMPRESS_ABOVE:
         payload = zlib.compress(payload, 1)
         flags |= FLAG_ZLIB
     if len(payload) > MAX_FRAME:
         raise FrameError(f"frame of {len(payload)} bytes exceeds the {MAX_FRAME} byte limit")
-    return HEADER.pack(MAGIC, VERSION, flags, len(payload)) + payload
+    return flags, payload
 
 
-def parse_header(header):
-    """Validate a header; return ``(flags, length)``."""
-    if len(header) != HEADER.size:
-        raise FrameError(f"truncated frame header ({len(header)} bytes)")
-    magic, version, flags, length = HEADER.unpack(header)
+def encode(message):
+    """Serialise one message (a JSON-compatible dict) into a frame; a hello (``op: hello``)
+    gets the fixed hello layout."""
+    flags, payload = _payload(message)
+    if message.get("op") == "hello":
+        return PREFIX.pack(MAGIC, HELLO_VERSION, flags, len(payload)) + payload
+    return HEADER.pack(MAGIC, VERSION, flags, len(payload), zlib.crc32(payload)) + payload
+
+
+def _check(magic, version, expected, flags, length):
     if magic != MAGIC:
         raise FrameError(f"bad frame magic {magic!r} (stray output on the stream?)")
-    if version != VERSION:
-        raise FrameError(f"protocol version {version}, expected {VERSION}")
+    if version != expected:
+        raise FrameError(f"frame of protocol version {version}, expected {expected}")
     if flags & ~FLAG_ZLIB:
         raise FrameError(f"unknown frame flags {flags:#x}")
     if length > MAX_FRAME:
         raise FrameError(f"frame of {length} bytes exceeds the {MAX_FRAME} byte limit")
+
+
+def parse_header(header):
+    """Validate a frame header (:data:`HEADER`); return ``(flags, length, crc)``."""
+    if len(header) != HEADER.size:
+        raise FrameError(f"truncated frame header ({len(header)} bytes)")
+    magic, version, flags, length, crc = HEADER.unpack(header)
+    _check(magic, version, VERSION, flags, length)
+    return flags, length, crc
+
+
+def parse_hello_header(header):
+    """Validate the hello's header (:data:`PREFIX`); return ``(flags, length)``."""
+    if len(header) != PREFIX.size:
+        raise FrameError(f"truncated hello header ({len(header)} bytes)")
+    magic, version, flags, length = PREFIX.unpack(header)
+    _check(magic, version, HELLO_VERSION, flags, length)
     return flags, length
 
 
-def decode_payload(flags, payload):
-    """Turn a frame payload back into a message dict."""
+def decode_payload(flags, payload, crc=None):
+    """Turn a frame payload back into a message dict (checking its CRC-32 when given)."""
+    if crc is not None and zlib.crc32(payload) != crc:
+        raise FrameError(f"corrupt frame: checksum mismatch on {len(payload)} bytes")
     try:
         if flags & FLAG_ZLIB:
-            payload = zlib.decompress(payload)
+            inflater = zlib.decompressobj()
+            payload = inflater.decompress(payload, MAX_MESSAGE)
+            if inflater.unconsumed_tail:
+                raise FrameError(f"compressed frame inflates past the {MAX_MESSAGE} byte limit")
+            if not inflater.eof or inflater.unused_data:
+                raise FrameError("corrupt frame payload: truncated or trailing compressed data")
         message = json.loads(payload.decode("utf-8"))
     except (zlib.error, UnicodeDecodeError, ValueError) as exc:
         raise FrameError(f"corrupt frame payload: {exc}") from None
+    except RecursionError:
+        raise FrameError("corrupt frame payload: JSON nested too deeply") from None
     if not isinstance(message, dict):
         raise FrameError("frame payload is not an object")
     return message
@@ -67,14 +116,17 @@ def read_frame(stream):
     header = _read_exact(stream, HEADER.size)
     if not header:
         return None
-    flags, length = parse_header(header)
+    if len(header) < HEADER.size:
+        raise FrameError(f"truncated frame header ({len(header)} bytes)")
+    flags, length, crc = parse_header(header)
     payload = _read_exact(stream, length)
     if len(payload) != length:
         raise FrameError(f"truncated frame: {len(payload)} of {length} bytes")
-    return decode_payload(flags, payload)
+    return decode_payload(flags, payload, crc)
 
 
 def _read_exact(stream, size):
+    """Up to ``size`` bytes: fewer only at the end of the stream."""
     chunks = []
     remaining = size
     while remaining:
@@ -83,7 +135,4 @@ def _read_exact(stream, size):
             break
         chunks.append(chunk)
         remaining -= len(chunk)
-    data = b"".join(chunks)
-    if data and len(data) < size and size == HEADER.size:
-        raise FrameError(f"truncated frame header ({len(data)} bytes)")
-    return data
+    return b"".join(chunks)
