@@ -57,18 +57,16 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.hostenv import services_held
 from fleet.agent.hostio import ModuleFailure
 
-ALIASES = {
-    "pkg": "name", "package": "name", "update-cache": "update_cache",
-    "default-release": "default_release", "install-recommends": "install_recommends",
-    "allow-unauthenticated": "allow_unauthenticated", "allow-downgrade": "allow_downgrade",
-    "allow_downgrades": "allow_downgrade", "allow-downgrades": "allow_downgrade",
-}
+ALIASES = {"pkg": "name", "package": "name", "update-cache": "update_cache", "default-release": "default_release",
+           "install-recommends": "install_recommends", "allow-unauthenticated": "allow_unauthenticated",
+           "allow-downgrade": "allow_downgrade", "allow_downgrades": "allow_downgrade",
+           "allow-downgrades": "allow_downgrade"}
 STAMP = "/var/lib/apt/periodic/update-success-stamp"
 LISTS = "/var/lib/apt/lists"
-ENV = {"DEBIAN_FRONTEND": "noninteractive", "DEBIAN_PRIORITY": "critical", "LC_ALL": "C",
-       "LANG": "C", "LANGUAGE": "C"}
+ENV = {"DEBIAN_FRONTEND": "noninteractive", "DEBIAN_PRIORITY": "critical", "LC_ALL": "C", "LANG": "C", "LANGUAGE": "C"}
 # Field names beside the packages: "_" never occurs in a Debian package name.
 CACHE = "apt_cache"
 AUTOREMOVE = "autoremove_pending"
@@ -413,7 +411,8 @@ def apply(p: Params, host, cur: dict, want: dict):
         outcome["transaction"] = cur.get("transaction")
     if cur["plan"]:
         argv = cur["plan"][0]
-        rc, outcome["stdout"], outcome["stderr"] = host.run(argv, env=ENV)
+        with services_held(host):  # in a chroot, package scripts start no daemon
+            rc, outcome["stdout"], outcome["stderr"] = host.run(argv, env=ENV)
         if rc != 0:
             why = (outcome["stderr"] or outcome["stdout"]).strip()
             raise ModuleFailure("'{}' failed: {}".format(" ".join(argv), why))

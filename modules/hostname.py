@@ -34,6 +34,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure
 
 ALIASES: dict = {}
@@ -95,7 +96,7 @@ def observe(p: Params, host) -> dict:
     use = strategy(p, os.path.isdir("/run/systemd/system"))
     path = p.hostname_file or FILES[use]
     cur: dict = {"use": use, "path": path, "running": _running(host),
-                 "settable": runtime_settable()}
+                 "settable": runtime_settable() and not chroot_reason(), "chroot": chroot_reason()}
     if path:
         raw = host.read_bytes(path)
         cur["static"] = None if raw is None else raw.decode("utf-8", "replace").strip()
@@ -116,6 +117,8 @@ def caveats(p: Params, state: dict) -> dict:
     if state["running"] == p.name or state["settable"]:
         return {}
     prefix = "persisted, not applied at runtime: " if state["path"] else "not applied: "
+    if state.get("chroot"):
+        return {"running": prefix + state["chroot"]}
     return {"running": prefix + "the kernel host name cannot be changed here (no CAP_SYS_ADMIN, "
             f"e.g. a container); it stays {state['running']!r}"}
 

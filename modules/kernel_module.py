@@ -38,6 +38,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure
 
 CAP_SYS_MODULE = 16
@@ -143,7 +144,7 @@ def observe(p: Params, host) -> dict:
         "load_dir": _under(p.root, "/etc/modules-load.d"),
         "options_dir": _under(p.root, "/etc/modprobe.d"),
     }
-    cur["load_refused"] = load_refusal(
+    cur["load_refused"] = chroot_reason() or load_refusal(
         p.root,
         _has_cap(CAP_SYS_MODULE),
         shutil.which("modprobe") if p.root == "/" else "modprobe",

@@ -41,6 +41,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path
 
 ALIASES = {"name": "path"}
@@ -183,7 +184,7 @@ def observe(p: Params, host) -> dict:
         "content": display_text(host.read_bytes(fstab)),
         "mounted": name in points or os.path.ismount(name),
         "mounted_src": points.get(name),
-        "mount_refused": mount_refusal(_has_cap(CAP_SYS_ADMIN)),
+        "mount_refused": chroot_reason() or mount_refusal(_has_cap(CAP_SYS_ADMIN)),
         "remounted": bool(p.__dict__.get("_remounted")),
     }
     return cur

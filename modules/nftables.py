@@ -41,6 +41,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
 
 ALIASES = {"dest": "path"}
@@ -219,6 +220,8 @@ def nft() -> str:
 
 def running(host, stateless: bool = True) -> tuple:
     """``(listing text, "")`` or ``(None, why it cannot be read)``."""
+    if chroot_reason():  # the loaded ruleset would be the build machine's
+        return None, chroot_reason()
     if which("nft") is None:
         return None, "nft is not installed"
     rc, out, err = host.query([nft(), "-s", "list", "ruleset"] if stateless else

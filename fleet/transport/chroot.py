@@ -18,7 +18,8 @@ from fleet.transport.base import SubprocessTransport
 
 # What the agent sees: the tree's own tools first, never the controller's virtualenv.
 CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-CHROOT_ENV = {"PATH": CHROOT_PATH, "HOME": "/root", "LANG": "C.UTF-8", "USER": "root", "LOGNAME": "root"}
+CHROOT_ENV = {"PATH": CHROOT_PATH, "HOME": "/root", "LANG": "C.UTF-8", "USER": "root", "LOGNAME": "root",
+              "FLEET_CHROOT": "1"}  # fleet.agent.hostenv: modules never touch the running kernel here
 
 
 def find_in_tree(root: str, program: str) -> str | None:
