@@ -6,6 +6,7 @@ the file (and the line, for INI and YAML files) -- never another exception, neve
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from pathlib import Path
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 
 from fleet.errors import InputError
 from fleet.inventory import Inventory
-from tests.unit.fuzz.support import fuzz_settings, guarded, outcome
+from tests.unit.fuzz.support import fuzz_settings, outcome
 
 # -- building blocks ---------------------------------------------------------------------------
 
@@ -92,11 +93,13 @@ def check_inventory(inv: Inventory) -> None:
     inv.graph()
 
 
-def load(path: Path, line: bool) -> Any:
+def load(path: Path, line: bool, names: tuple[str, ...] = ()) -> Any:
     result = outcome(lambda: Inventory.load(str(path), script_timeout=10),
-                     names=(str(path),), line=line, allowed=(InputError,))
+                     names=names or (str(path),), line=line, allowed=(InputError,))
     if isinstance(result, Inventory):
-        guarded(lambda: check_inventory(result))
+        # host_vars files are read on first use: a bad one is an InputError then
+        outcome(lambda: check_inventory(result), names=names or (str(path),), line=line,
+                allowed=(InputError,))
     return result
 
 
@@ -252,3 +255,28 @@ def test_script_inventory(tmp_path: Path, listing: Any, host: Any) -> None:
 def test_script_inventory_text(tmp_path: Path, listing: str, host: str) -> None:
     script = write_script(tmp_path, listing, host)
     load(script, line=False)
+
+
+# -- group_vars / host_vars ----------------------------------------------------------------------
+
+COUNTER = itertools.count()
+vars_texts = st.one_of(yaml_data.map(dump), st.text(st.sampled_from(list("ab: -[]{}&*!'\"#\n") + ["é"]), max_size=30))
+
+
+@fuzz_settings(120)
+@given(group=vars_texts, host=vars_texts, host_dir=st.booleans(), name=st.sampled_from(["web", "all", "h1"]))
+@example(group="- 1\n", host="", host_dir=False, name="web")
+@example(group="a: [\n", host="", host_dir=True, name="all")
+def test_vars_files(tmp_path: Path, group: str, host: str, host_dir: bool, name: str) -> None:
+    root = tmp_path / f"v{next(COUNTER)}"
+    (root / "group_vars").mkdir(parents=True)
+    (root / "group_vars" / f"{name}.yml").write_text(group, encoding="utf-8")
+    if host_dir:
+        (root / "host_vars" / "h1").mkdir(parents=True)
+        (root / "host_vars" / "h1" / "10-main.yml").write_text(host, encoding="utf-8")
+    else:
+        (root / "host_vars").mkdir()
+        (root / "host_vars" / "h1.yml").write_text(host, encoding="utf-8")
+    (root / "hosts.ini").write_text("[web]\nh1\n", encoding="utf-8")
+    files = tuple(str(p) for p in root.rglob("*") if p.is_file())
+    load(root / "hosts.ini", line=True, names=files)
