@@ -18,6 +18,7 @@ from fleet.errors import InputError, Location
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
 VAULT_HEADERS = ("$FLEET_VAULT;", "$ANSIBLE_VAULT;")
+MAX_EXPANDED = 1_000_000  # values a document may hold once its aliases are expanded
 # First characters for which some implicit resolver (bool, int, float, null, timestamp, merge,
 # value) may match; any other plain scalar is a string without trying a regular expression.
 # (A resolver registered for any first character, key None, turns the shortcut off.)
@@ -149,6 +150,31 @@ def _unknown_tag(loader: _Loader, suffix: str, node: yaml.Node) -> Any:
 _Loader.add_multi_constructor("!", _unknown_tag)
 
 
+def _check_expansion(data: Any, path: str) -> None:
+    """InputError when aliases make ``data`` hold more than :data:`MAX_EXPANDED` values once
+    expanded (a "billion laughs" document, which would exhaust memory when templated or shown)."""
+    sizes: dict[int, int] = {}
+
+    def size(value: Any) -> int:
+        if not isinstance(value, (dict, list)):
+            return 1
+        known = sizes.get(id(value))
+        if known is not None:
+            return known
+        sizes[id(value)] = 1  # a recursive alias counts once
+        total = 1 + sum(size(item) for item in (value.values() if isinstance(value, dict) else value))
+        if total > MAX_EXPANDED:
+            raise InputError(f"YAML aliases expand this to more than {MAX_EXPANDED:,} values (an alias "
+                             "bomb?)", location_of(value, Location(path)))
+        sizes[id(value)] = total
+        return total
+
+    try:
+        size(data)
+    except RecursionError:
+        raise InputError("YAML nested too deeply", Location(path)) from None
+
+
 def loads(text: str, path: str = "<string>", secrets: Any = None) -> Any:
     """Parse one YAML document; syntax errors become :class:`InputError` with file:line.
 
@@ -165,12 +191,19 @@ def loads(text: str, path: str = "<string>", secrets: Any = None) -> Any:
     loader = _Loader(text)
     loader.source_path = path
     try:
-        return loader.get_single_data()
+        data = loader.get_single_data()
+        if "*" in text:  # aliases: what they expand to must stay bounded
+            _check_expansion(data, path)
+        return data
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
         problem = exc.problem or exc.context or "invalid YAML"
         raise InputError(f"YAML syntax error: {problem}", Location(path, line)) from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow: it has a position
+        line = text.count("\n", 0, exc.position) + 1
+        raise InputError(f"YAML error: character {exc.character!r} is not allowed in YAML "
+                         f"({exc.reason})", Location(path, line)) from None
     except yaml.YAMLError as exc:
         raise InputError(f"YAML error: {exc}", Location(path)) from None
     finally:
