@@ -18,7 +18,9 @@ Behaves like ``ansible.posix.sysctl``:
   persisted) or neither ``reload`` nor ``sysctl_set`` asks for the runtime value.
 * Where ``/proc/sys`` is not there at all (``/proc`` not mounted: a chroot, an image tree),
   no key can be checked or set: the file is written and the task warns ``runtime: persisted,
-  not applied at runtime: /proc/sys is not mounted here (a chroot?)`` on every run.
+  not applied at runtime: /proc/sys is not mounted here (a chroot?)`` on every run. In a chroot
+  with ``/proc`` mounted, ``/proc/sys`` is the build machine's kernel: never written, nor
+  asked about unknown keys (``runtime: persisted, not applied at runtime: a chroot: ...``).
 * Hosts that do not let the runtime value change (a container's read-only ``/proc/sys``,
   no write permission) still get the file: the task reports ``changed`` with the warning
   ``runtime: persisted, not applied at runtime: <reason>`` and is ``ok`` on the next run,
@@ -52,6 +54,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path
 
 ALIASES = {"key": "name", "val": "value"}
@@ -198,10 +201,10 @@ def observe(p: Params, host) -> dict:
         raise ModuleFailure(f"sysctl_file {path} is a directory")
     real = os.path.realpath(path)
     raw = host.read_bytes(real)
-    proc = proc_path(p.proc_sys, name)
+    proc, chroot = proc_path(p.proc_sys, name), chroot_reason()
     exists, runtime, unreadable = os.path.isfile(proc), None, ""
-    try:
-        runtime = host.read_text(proc) if exists else None
+    try:  # in a chroot the value there is the build machine's kernel's: not this system's
+        runtime = host.read_text(proc) if exists and not chroot else None
     except OSError as exc:  # a write-only key (vm.drop_caches): nothing to compare with
         unreadable = f"{proc} cannot be read: {exc.strerror or exc}"
     cur: dict = {
@@ -216,9 +219,12 @@ def observe(p: Params, host) -> dict:
     mounted = os.path.isdir(p.proc_sys)
     if not mounted:
         refused = f"{p.proc_sys} is not mounted here (a chroot?)"
+    elif chroot:  # /proc mounted in a tree: the kernel there is the build machine's
+        refused = chroot
     elif not exists and _wants_runtime(p):
         refused = f"{name} is unknown to this kernel ({proc} does not exist)"
-    cur["runtime_refused"], cur["runtime_exists"], cur["proc_mounted"] = refused, exists, mounted
+    cur["runtime_refused"], cur["runtime_exists"] = refused, exists
+    cur["kernel_known"] = mounted and not chroot  # its keys tell what the target's kernel has
     cur["runtime"] = cur["runtime_value"]  # wanted only where it can be written (desired)
     cur["shadowed_by"] = []
     if p.state == "present":
@@ -237,7 +243,7 @@ def desired(p: Params, cur: dict) -> dict:
     if new != (cur["content"] or ""):
         want["content"] = new
     if _wants_runtime(p):
-        if not cur["runtime_exists"] and cur["proc_mounted"] and not p.ignoreerrors:
+        if not cur["runtime_exists"] and cur["kernel_known"] and not p.ignoreerrors:
             raise ModuleFailure(
                 f"sysctl key {cur['name']} is unknown to this kernel ({cur['proc_path']} does not "
                 "exist); ignoreerrors: true persists it anyway"

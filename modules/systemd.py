@@ -29,12 +29,12 @@ Order of operations: daemon-reload, daemon-reexec, unmask, enable/disable, mask,
 state change. A unit that does not exist fails with ``Could not find the requested service
 NAME: host`` (except for ``masked``); a unit file that fails to load fails with its load error.
 
-Without a running systemd (no ``/run/systemd/system``: a chroot, an image build) ``enabled``
-and ``masked`` use systemctl's offline mode (``SYSTEMD_OFFLINE=1``; an alias is followed
-through its unit-file symlink). No unit runs there: ``stopped`` holds; ``started``,
-``restarted``, ``reloaded`` and ``daemon_reexec`` warn on every run (``active: not started:
-systemd is not running here (a chroot or an image build?)``); ``daemon_reload`` has nothing
-to reload; ``status`` is ``Id`` and ``UnitFileState``.
+Without a systemd of its own (no ``/run/systemd/system``, or a chroot) ``enabled`` and ``masked``
+use systemctl's offline mode (``SYSTEMD_OFFLINE=1``; an alias is followed through its symlink).
+No unit runs there: ``stopped`` holds; ``started``, ``restarted``, ``reloaded`` and
+``daemon_reexec`` warn on every run (``active: not started: systemd is not running here (a
+chroot or an image build?)``); ``daemon_reload`` has nothing to reload; ``status`` is ``Id`` and
+``UnitFileState``. A chroot never reaches the build machine's manager, even with its /run mounted.
 
 Returns ``name``, ``state`` (the requested state; ``started`` for restarted/reloaded),
 ``enabled`` (the unit's value after the task) and ``status``: these ``systemctl show``
@@ -67,6 +67,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure
 
 SYSTEMD_RUNNING = "/run/systemd/system"  # exists when systemd is PID 1 (sd_booted())
@@ -246,9 +247,8 @@ def _observe_offline(p: Params, host, cur: dict) -> dict:
         return cur
     unit = p.name if "." in p.name else p.name + ".service"
     ufs, enabled = _is_enabled(p, host, unit, True)
-    real = resolve_alias(unit) if ufs == "alias" else unit  # systemctl enables the real name only
-    if real != unit:
-        unit, (ufs, enabled) = real, _is_enabled(p, host, real, True)
+    if ufs == "alias" and resolve_alias(unit) != unit:  # systemctl enables the real name only
+        unit, (ufs, enabled) = resolve_alias(unit), _is_enabled(p, host, resolve_alias(unit), True)
     cur.update(status={"Id": unit, "UnitFileState": ufs}, unit=unit, unit_file_state=ufs,
                enabled=enabled, masked=ufs in ("masked", "masked-runtime"), found=ufs != "not-found")
     return cur
@@ -257,7 +257,7 @@ def _observe_offline(p: Params, host, cur: dict) -> dict:
 def observe(p: Params, host) -> dict:
     _check(p)
     cur: dict = {"ran": list(p.__dict__.get("_ran", []))}
-    if p.scope != "global" and not os.path.isdir(SYSTEMD_RUNNING):
+    if p.scope != "global" and (not os.path.isdir(SYSTEMD_RUNNING) or chroot_reason()):
         return _observe_offline(p, host, cur)
     if p.daemon_reload:
         cur["need_daemon_reload"] = _need_reload(p, host)

@@ -213,3 +213,17 @@ def test_proc_not_mounted_persists_warns_then_is_ok(tmp_path: Path) -> None:
     assert again["status"] == "ok" and again["warnings"] == [warning]
     assert again["data"]["runtime_value"] is None
     assert "warnings" not in run_module("sysctl", {**params, "reload": False})  # runtime not asked for
+
+
+def test_chroot_with_proc_mounted_never_writes_the_build_machines_kernel(tmp_path: Path, monkeypatch) -> None:
+    """/proc mounted in a tree is the build machine's: persisted only, and no key is 'unknown'."""
+    monkeypatch.setenv("FLEET_CHROOT", "1")  # what the chroot transport sets
+    proc = _proc(tmp_path, "kernel/kptr_restrict", "0\n")
+    warning = "runtime: persisted, not applied at runtime: a chroot: the running kernel is the build machine's"
+    first = run_module("sysctl", _params(tmp_path))
+    assert first["status"] == "changed" and first["warnings"] == [warning], first
+    assert Path(proc).read_text() == "0\n" and first["data"]["runtime_value"] is None
+    assert (tmp_path / "s.conf").read_text() == "kernel.kptr_restrict=1\n"
+    assert run_module("sysctl", _params(tmp_path))["status"] == "ok"
+    unknown = run_module("sysctl", _params(tmp_path, name="kernel.not_on_the_build_machine"))
+    assert unknown["status"] == "changed" and unknown["warnings"] == [warning]

@@ -466,3 +466,12 @@ def test_resolve_alias_follows_a_symlink_to_another_name(tmp_path: Path) -> None
     assert mod.resolve_alias("off.service", dirs) == "off.service"
     assert mod.resolve_alias("linked.service", dirs) == "linked.service"
     assert mod.resolve_alias("absent.service", dirs) == "absent.service"
+
+
+def test_chroot_never_reaches_the_build_machines_manager(tree, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tree with the build machine's /run mounted looks booted: the chroot marker wins."""
+    systemd_runs(monkeypatch, tmp_path)  # /run/systemd/system is there...
+    monkeypatch.setenv("FLEET_CHROOT", "1")  # ...but the agent runs in a chroot
+    result = run_module("systemd", {"name": "web", "state": "started", "enabled": True})
+    assert result["status"] == "changed" and result["warnings"] == [NOT_STARTED]
+    assert refused(tree) == [] and [c[1] for c in mutations(tree)] == ["enable"]
