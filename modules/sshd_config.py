@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fleet.agent.commands import substitute_path
+from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
 
 ALIASES = {"dest": "path"}
@@ -352,7 +353,7 @@ def _write(path: str, data: bytes) -> str:
 
 def reload_sshd(p: Params, host) -> str | None:
     """Reload sshd; a warning text when it cannot be (systemd or the service not running)."""
-    if not os.path.isdir(SYSTEMD_RUNNING):
+    if not os.path.isdir(SYSTEMD_RUNNING) or chroot_reason():  # never the build machine's sshd
         return "written, not reloaded: systemd is not running"
     service = p.service or ssh_service()
     state = host.query(["systemctl", "is-active", service])[1].strip()
@@ -420,8 +421,7 @@ def result(p: Params, state: dict) -> dict:
 
 def snapshot(p: Params, host) -> dict:
     """The file the apply may change (bytes as base64, mode, owner), read-only."""
-    path = _paths(p)[0]
-    info = host.path_info(path, follow=True)
+    info = host.path_info(path := _paths(p)[0], follow=True)
     if info is None or info["state"] != "file":
         return {"files": [{"path": path, "content": None}]}
     return {"files": [{"path": path, "content": base64.b64encode(host.read_bytes(path)).decode("ascii"),

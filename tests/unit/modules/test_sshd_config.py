@@ -421,6 +421,14 @@ def test_reload_skipped_when_service_not_running(systemd_running):
     assert ["systemctl", "reload", "sshd"] not in host.calls
 
 
+def test_chroot_never_reloads_the_build_machines_sshd(systemd_running, monkeypatch):
+    """A tree with the build machine's /run mounted looks booted: the chroot marker wins."""
+    monkeypatch.setenv("FLEET_CHROOT", "1")
+    host = FakeHost("active")
+    assert M.reload_sshd(M.Params(service="ssh"), host) == "written, not reloaded: systemd is not running"
+    assert host.calls == []
+
+
 def test_reload_failure_fails(systemd_running):
     with pytest.raises(M.ModuleFailure, match="systemctl reload ssh failed: Job failed"):
         M.reload_sshd(M.Params(service="ssh"), FakeHost("active", rc=1))
