@@ -17,6 +17,8 @@ def chroot_reason() -> str:
     """Why runtime (kernel) changes must not be made here, or ``""`` on a running system."""
     if os.environ.get(CHROOT_MARKER):
         return "a chroot: the running kernel is the build machine's"
+    if not os.path.isdir("/proc/self"):  # no running system lacks /proc: a tree (become drops the marker)
+        return "a chroot: the running kernel is the build machine's"
     try:  # /proc mounted inside a tree: our root is not init's (only root may look)
         ours, init = os.stat("/"), os.stat("/proc/1/root")
         if (ours.st_dev, ours.st_ino) != (init.st_dev, init.st_ino):
