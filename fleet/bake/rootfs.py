@@ -1,10 +1,16 @@
 """Bake a directory tree in place through the chroot transport; ``--tar`` packs it.
 
-Nothing boots in a chroot: no systemd manager runs, so tasks that need one (starting or
-querying units) fail with systemd's own message, and nothing is mounted (no /proc, /sys,
-/dev: mount them yourself if a module needs them, knowing that writes there reach the
-controller's kernel). A failed apply leaves the tree as far as it got (there is no undo)
-and writes no tar.
+Nothing boots in a chroot and nothing is mounted (no /proc, /sys, /dev). What a tree can
+hold is applied: unit files are enabled, masked or disabled with systemctl's offline mode,
+sysctl settings, the host name and the firewall ruleset are persisted, sshd's configuration
+is checked with a throwaway host key. What needs the running system is never done on the
+build machine's kernel instead (the agent knows it runs in a chroot): a unit cannot be
+started, a sysctl value or a ruleset cannot be loaded, and every run says so in a warning
+(``active: not started: systemd is not running here (a chroot or an image build?)``,
+``runtime: persisted, not applied at runtime: /proc/sys is not mounted here (a chroot?)``).
+Packages are installed from the tree's own apt sources, which needs name resolution inside
+the tree. A failed apply leaves the tree as far as it got (there is no undo) and writes no
+tar.
 """
 
 from __future__ import annotations
