@@ -50,7 +50,8 @@ def load_playbook(path: Path, *, role_paths: Sequence[Path] = (),
     """
     path = Path(path)
     loader = TaskFileLoader(path.parent, role_paths=role_paths, module_exists=module_exists, secrets=secrets)
-    plays = _PlaybookReader(loader).read(path, Inherited(), (), (), None)
+    with loader.nesting_guard(Location(str(path))):
+        plays = _PlaybookReader(loader).read(path, Inherited(), (), (), None)
     return Playbook(path=path, plays=plays)
 
 

@@ -3,9 +3,10 @@ keywords of plays, roles, blocks and imports pushed down onto every task (Ansibl
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import string
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -143,6 +144,20 @@ class TaskFileLoader:
         self.module_exists = module_exists
         self.secrets = secrets  # fleet.secrets.Secrets for vault-encrypted vars files
         self.roles = RoleFinder(self.playbook_dir, role_paths, secrets)
+        self.innermost: Location | None = None  # the entry being read, for nesting_guard
+
+    @contextlib.contextmanager
+    def nesting_guard(self, fallback: Location | None) -> Iterator[None]:
+        """A RecursionError while loading -- blocks, import_tasks, import_role or role
+        dependencies chained a few hundred levels deep -- becomes an InputError at the innermost
+        entry being read."""
+        self.innermost = None
+        try:
+            yield
+        except RecursionError:
+            raise InputError("nested too deeply to load: blocks, import_tasks, import_role, "
+                             "import_playbook and role dependencies chain at most about a hundred "
+                             "levels", self.innermost or fallback) from None
 
     # -- public, run time -------------------------------------------------------------------
 
@@ -159,7 +174,8 @@ class TaskFileLoader:
             path = self.resolve_tasks_file(str(path), Path(base_dir), role, location)
         scope = _Scope(path, role, inherited or Inherited(), PlayRoles(self.playbook_dir),
                        handlers)
-        return self._read(path, scope, location)
+        with self.nesting_guard(location or Location(str(path))):
+            return self._read(path, scope, location)
 
     def load_role(self, name: str, params: Mapping[str, Any], location: Location, *,
                   inherited: Inherited | None = None, parent: RoleContext | None = None,
@@ -169,8 +185,9 @@ class TaskFileLoader:
         options = {key: value for key, value in params.items() if key != "name"}
         ref = parse_role_options({"name": name, **options}, location, "include_role")
         state = PlayRoles(self.playbook_dir)
-        items = expand_role(self, ref, inherited or Inherited(), state, dedupe=False,
-                            parent=parent.path if parent is not None else None)
+        with self.nesting_guard(location):
+            items = expand_role(self, ref, inherited or Inherited(), state, dedupe=False,
+                                parent=parent.path if parent is not None else None)
         return state.contexts[-1], items, state.handlers
 
     # -- used by the play loader and by roles --------------------------------------------------
@@ -225,6 +242,7 @@ class TaskFileLoader:
         if not isinstance(entry, Mapping):
             raise InputError(f"each {kind} must be a mapping, got {type_name(entry)}", list_loc)
         loc = where(entry, list_loc) or list_loc
+        self.innermost = loc
         if not entry:
             raise InputError(f"empty {kind}", loc)
         for key in entry:

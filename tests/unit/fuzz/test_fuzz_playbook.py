@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -23,7 +24,7 @@ from fleet.inventory import Inventory
 from fleet.playbook.loader import PLAY_KEYWORDS, load_playbook
 from fleet.playbook.models import Block, Playbook, Task
 from fleet.playbook.tasks import BLOCK_KEYWORDS, TASK_KEYWORDS
-from tests.unit.fuzz.support import fuzz_settings, guarded, outcome
+from tests.unit.fuzz.support import fuzz_settings, guarded, outcome, time_limit
 
 MODULES = frozenset({"file", "copy", "command", "shell", "ping", "setup", "service", "user"})
 
@@ -214,3 +215,24 @@ def test_prepare(tmp_path: Path, book: Any, t: Any) -> None:
     files = tuple(str(p) for p in root.rglob("*") if p.is_file())
     outcome(lambda: api.prepare(root / "site.yml", inventory, RunOptions()), names=files,
             allowed=(InputError,))
+
+
+@pytest.mark.parametrize("kind", ["import_tasks", "import_role"])
+def test_import_chains_too_deep_are_an_input_error(tmp_path: Path, kind: str) -> None:
+    """Found probing nesting: a chain of 300 task files (or roles) importing the next raised
+    RecursionError; now one InputError at the innermost entry read."""
+    files: dict[str, Any] = {}
+    for i in range(300):
+        if kind == "import_tasks":
+            files[f"t{i}.yml"] = [{"import_tasks": f"t{i + 1}.yml"}]
+        else:
+            files[f"roles/r{i}/tasks/main.yml"] = [{"import_role": {"name": f"r{i + 1}"}}]
+    files["t300.yml" if kind == "import_tasks" else "roles/r300/tasks/main.yml"] = [{"ping": None}]
+    first = {"import_tasks": "t0.yml"} if kind == "import_tasks" else {"import_role": {"name": "r0"}}
+    files["site.yml"] = [{"hosts": "all", "tasks": [first]}]
+    write(tmp_path, files)
+    with time_limit(), pytest.raises(InputError) as info:
+        load_playbook(tmp_path / "site.yml", module_exists=MODULES.__contains__)
+    assert "nested too deeply" in str(info.value)
+    location = info.value.location
+    assert location is not None and location.line > 0 and str(tmp_path) in location.path
