@@ -9,6 +9,8 @@ from fleet.errors import InputError
 if TYPE_CHECKING:
     from fleet.inventory.inventory import Inventory
 
+MAX_GRAPH_LINES = 1_000_000
+
 
 def to_ansible_json(inventory: Inventory, export: bool = False) -> dict[str, Any]:
     """Groups (``hosts``, ``children``, and with ``export`` ``vars``) plus ``_meta.hostvars``.
@@ -20,18 +22,17 @@ def to_ansible_json(inventory: Inventory, export: bool = False) -> dict[str, Any
     available = set(inventory.group_hosts("all"))
     result: dict[str, Any] = {}
     seen: set[str] = set()
-
-    def add(name: str) -> None:
+    stack = ["all"]  # depth first, each group once, where it is first reached (no recursion:
+    while stack:  # a chain of thousands of child groups is valid input)
+        name = stack.pop()
+        if name in seen:
+            continue
+        seen.add(name)
         group = inventory.groups[name]
         entry: dict[str, Any] = {}
-        result[name] = entry
         if name != "all":
             entry["hosts"] = [h for h in group.hosts if h in available]
         entry["children"] = list(group.children)
-        for child in group.children:
-            if child not in seen:
-                seen.add(child)
-                add(child)
         if export:
             entry["vars"] = inventory.group_vars_merged(name)
             if group.priority != 1:
@@ -39,11 +40,9 @@ def to_ansible_json(inventory: Inventory, export: bool = False) -> dict[str, Any
         for key in ("hosts", "children", "vars"):
             if key in entry and not entry[key]:
                 del entry[key]
-        if not entry:
-            del result[name]
-
-    seen.add("all")
-    add("all")
+        if entry:
+            result[name] = entry
+        stack.extend(reversed(group.children))
     hostvars: dict[str, Any] = {}
     for host in inventory.group_hosts("all"):
         values = inventory.host_own_vars(host) if export else inventory.host_vars_merged(host)
@@ -58,18 +57,22 @@ def graph(inventory: Inventory, group: str = "all") -> str:
     if group not in inventory.groups:
         raise InputError(f"--graph needs a group name, and {group!r} is not a group")
     lines: list[str] = []
-
-    def walk(name: str, depth: int) -> None:
+    # A group reached through several parents is shown under each (as Ansible does), so the
+    # output can grow exponentially with crafted input: it is bounded, and built without recursion.
+    stack: list[tuple[str, int, bool]] = [(group, 0, False)]
+    while stack:
+        name, depth, is_host = stack.pop()
+        if is_host:
+            lines.append(_indent(name, depth))
+            continue
+        if len(lines) >= MAX_GRAPH_LINES:
+            raise InputError(f"the graph of group {group!r} has more than {MAX_GRAPH_LINES} lines "
+                             "(groups reached through many parents); use --list")
         lines.append(_indent(f"@{name}:", depth))
         current = inventory.groups[name]
-        for child in current.children:
-            walk(child, depth + 1)
-        if name != "all":
-            lines.extend(_indent(host, depth + 1) for host in current.hosts)
-
-    walk(group, 0)
+        hosts = [] if name == "all" else [(host, depth + 1, True) for host in current.hosts]
+        stack.extend(reversed([(child, depth + 1, False) for child in current.children] + hosts))
     return "\n".join(lines)
-
 
 def _indent(text: str, depth: int) -> str:
     return "  |" * depth + "--" + text if depth else text

@@ -90,7 +90,10 @@ def check_inventory(inv: Inventory) -> None:
     inv.select("all")
     inv.groups_map()
     json.dumps(inv.to_ansible_json(export=True), default=str)
-    inv.graph()
+    try:
+        inv.graph()
+    except InputError as exc:  # bounded output, not about any file
+        assert "more than 1000000 lines" in str(exc)
 
 
 def load(path: Path, line: bool, names: tuple[str, ...] = ()) -> Any:
@@ -280,3 +283,83 @@ def test_vars_files(tmp_path: Path, group: str, host: str, host_dir: bool, name:
     (root / "hosts.ini").write_text("[web]\nh1\n", encoding="utf-8")
     files = tuple(str(p) for p in root.rglob("*") if p.is_file())
     load(root / "hosts.ini", line=True, names=files)
+
+
+# -- deep and wide group graphs -------------------------------------------------------------------
+
+
+def test_a_chain_of_3000_child_groups(tmp_path: Path) -> None:
+    """Found probing: --list and --graph recursed once per level (RecursionError)."""
+    lines = [f"[g{i}:children]\ng{i + 1}" for i in range(3000)] + ["[g3000]\nh1"]
+    path = tmp_path / "hosts.ini"
+    path.write_text("\n".join(lines) + "\n")
+    inv = load(path, line=True)
+    assert isinstance(inv, Inventory)
+    assert list(inv.to_ansible_json())[:3] == ["all", "g0", "g1"]
+    assert inv.graph().splitlines()[-1].endswith("--h1")
+
+
+def test_graph_of_groups_reached_through_many_parents_is_bounded(tmp_path: Path) -> None:
+    """40 diamonds: g0 -> a0, b0 -> g1 -> ...: the graph would have 2**40 lines."""
+    lines = []
+    for i in range(40):
+        lines += [f"[g{i}:children]\na{i}\nb{i}", f"[a{i}:children]\ng{i + 1}", f"[b{i}:children]\ng{i + 1}"]
+    path = tmp_path / "hosts.ini"
+    path.write_text("\n".join(lines + ["[g40]\nh1"]) + "\n")
+    inv = load(path, line=True)
+    result = outcome(inv.graph, allowed=(InputError,))
+    assert isinstance(result, InputError) and "more than 1000000 lines" in str(result)
+    assert len(inv.to_ansible_json()) == 1 + 3 * 40 + 1 + 1  # all, the groups, g40, _meta
+
+
+def reference_list(inv: Inventory) -> dict[str, Any]:
+    """The recursive --list of before the fix (without vars), as the reference order."""
+    result: dict[str, Any] = {}
+    seen = {"all"}
+
+    def add(name: str) -> None:
+        group = inv.groups[name]
+        entry: dict[str, Any] = {"hosts": list(group.hosts)} if name != "all" else {}
+        entry["children"] = list(group.children)
+        result[name] = entry
+        for child in group.children:
+            if child not in seen:
+                seen.add(child)
+                add(child)
+        for key in ("hosts", "children"):
+            if key in entry and not entry[key]:
+                del entry[key]
+        if not entry:
+            del result[name]
+
+    add("all")
+    return result
+
+
+def reference_graph(inv: Inventory, name: str, depth: int = 0) -> list[str]:
+    prefix = "  |" * depth + "--" if depth else ""
+    lines = [f"{prefix}@{name}:"]
+    for child in inv.groups[name].children:
+        lines += reference_graph(inv, child, depth + 1)
+    if name != "all":
+        lines += ["  |" * (depth + 1) + "--" + host for host in inv.groups[name].hosts]
+    return lines
+
+
+@fuzz_settings(150)
+@given(edges=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 6)), max_size=12),
+       members=st.lists(st.tuples(st.integers(0, 6), st.sampled_from(["h1", "h2", "h3"])), max_size=8))
+def test_list_and_graph_keep_their_order(tmp_path: Path, edges: list[tuple[int, int]],
+                                         members: list[tuple[int, str]]) -> None:
+    """Iterative --list and --graph give what the recursive ones gave, on random group DAGs."""
+    lines = [f"[g{group}]\n{host}" for group, host in members]
+    lines += [f"[g{a}:children]\ng{b}" for a, b in edges if a < b]  # acyclic
+    lines += [f"[g{i}]" for i in range(7)]
+    path = tmp_path / "hosts.ini"
+    path.write_text("\n".join(lines) + "\n")
+    inv = Inventory.load(str(path))
+    listing = inv.to_ansible_json()
+    del listing["_meta"]
+    assert listing == reference_list(inv)
+    assert list(listing) == list(reference_list(inv))
+    assert inv.graph() == "\n".join(reference_graph(inv, "all"))
