@@ -3,8 +3,11 @@
 ``ansible_host`` (or the inventory name) is the directory tree, e.g. a debootstrap tree that
 later becomes a VM or container image. The agent runs as root in the tree with a clean
 environment; nothing is mounted (no ``/proc``, ``/sys`` or ``/dev`` unless the tree has them
-mounted already), so what a module does touches the tree only. ``chroot`` needs root
-(``CAP_SYS_CHROOT``) on the controller.
+mounted already), so what a module does touches the tree only. Modules that would change the
+running kernel (host name, firewall, sysctl, modules, mounts) persist in the tree and refuse
+the runtime part (``fleet.agent.hostenv``); as a second fence the agent gets its own host-name,
+IPC and mount namespaces (``unshare``). The network namespace stays the machine's, so apt can
+download into the tree. ``chroot`` needs root (``CAP_SYS_CHROOT``) on the controller.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from fleet.transport.base import SubprocessTransport
 CHROOT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 CHROOT_ENV = {"PATH": CHROOT_PATH, "HOME": "/root", "LANG": "C.UTF-8", "USER": "root", "LOGNAME": "root",
               "FLEET_CHROOT": "1"}  # fleet.agent.hostenv: modules never touch the running kernel here
+UNSHARE_FLAGS = ("--uts", "--ipc", "--mount", "--propagation", "private")
 
 
 def find_in_tree(root: str, program: str) -> str | None:
@@ -79,7 +83,14 @@ class ChrootTransport(SubprocessTransport):
     cwd = "/"
 
     def argv_for(self, command: str) -> list[str]:
-        return [self.chroot, self.root, "/bin/sh", "-c", command]
+        return [*self.isolation(), self.chroot, self.root, "/bin/sh", "-c", command]
+
+    @staticmethod
+    def isolation() -> list[str]:
+        """Own host-name, IPC and mount namespaces (``unshare``) where available: even a module
+        that ignored the chroot marker could not rename or remount the build machine."""
+        unshare = shutil.which("unshare")
+        return [unshare, *UNSHARE_FLAGS] if unshare else []
 
 
 def check_tree(root: str, interpreter: str | None = "python3", chroot: str = "chroot") -> None:

@@ -33,7 +33,9 @@ def test_inventory_entry_makes_a_chroot_spec() -> None:
     assert spec.params == {"root": "/srv/rootfs", "interpreter": "/usr/bin/python3.11"}
     transport = spec.build()
     assert isinstance(transport, ChrootTransport)
-    assert transport.argv_for("echo hi") == ["chroot", "/srv/rootfs", "/bin/sh", "-c", "echo hi"]
+    assert transport.argv_for("echo hi") == [*ChrootTransport.isolation(), "chroot", "/srv/rootfs", "/bin/sh",
+                                             "-c", "echo hi"]
+    assert ChrootTransport.isolation()[1:3] == ["--uts", "--ipc"]  # unshare is part of util-linux
 
 
 def test_inventory_name_is_the_directory_without_ansible_host() -> None:
@@ -87,3 +89,52 @@ def test_connect_checks_the_tree(tmp_path: Path) -> None:
 def test_agent_environment_is_the_trees_not_the_controllers() -> None:
     assert CHROOT_ENV["PATH"].split(":")[-1] == "/bin"
     assert "VIRTUAL_ENV" not in CHROOT_ENV and CHROOT_ENV["HOME"] == "/root"
+
+
+def _real_tree(root: Path) -> Path:
+    """A tree holding the controller's /bin/sh and hostname with the libraries they link."""
+    import shutil
+    import subprocess
+
+    programs = [shutil.which("sh"), shutil.which("hostname")]
+    needed: set[str] = set()
+    for program in programs:
+        assert program is not None
+        needed.add(os.path.realpath(program))
+        for line in subprocess.run(["ldd", program], capture_output=True, text=True, check=False).stdout.splitlines():
+            parts = [p for p in line.split() if p.startswith("/")]
+            needed.update(parts[:1])
+    for path in needed:
+        target = root / path.lstrip("/")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(path, target)
+    for program in programs:
+        link = root / "bin" / os.path.basename(str(program))
+        link.parent.mkdir(parents=True, exist_ok=True)
+        if not link.exists():
+            link.symlink_to(os.path.realpath(str(program)))
+    return root
+
+
+def test_a_command_in_the_tree_cannot_rename_the_build_machine(tmp_path: Path) -> None:
+    from tests.conftest import require
+
+    require(os.geteuid() == 0, "chroot needs root")
+    root = _real_tree(tmp_path / "tree")
+    before = os.uname().nodename
+    transport = ChrootTransport(str(root), check_python=False)
+
+    async def run() -> bytes:
+        agent = await transport.spawn("hostname renamed-in-tree && hostname")
+        out = await agent.read_line()
+        await transport.close()
+        return out
+
+    try:
+        assert asyncio.run(run()).strip() == b"renamed-in-tree"  # the tree's own UTS namespace
+        assert os.uname().nodename == before
+    finally:
+        if os.uname().nodename != before:  # the fence failed: give the machine its name back
+            import subprocess
+
+            subprocess.run(["hostname", before], check=False)
