@@ -389,8 +389,10 @@ def update_cache(p: Params, host) -> None:
     for attempt in range(max(p.update_cache_retries, 1)):
         rc, out, err = host.run(["apt-get", "update", "-q", "-o", RECORD + shlex.quote(STAMP)
                                  + " 2>/dev/null || true"], env=ENV)
-        if rc == 0:
+        failed = [line for line in (out + err).splitlines() if line.startswith(("W: Failed to fetch", "E: "))]
+        if rc == 0 and not failed:  # apt-get update exits 0 when every fetch failed
             return
+        err = "\n".join(failed) or err
         if attempt + 1 < p.update_cache_retries:
             jitter = random.randint(0, 1000) / 1000.0
             time.sleep(min(2**attempt, p.update_cache_retry_max_delay) + jitter)

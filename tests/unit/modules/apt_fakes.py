@@ -8,7 +8,7 @@ that check mode ran none that write (``apt-get -s`` simulates, as the real one d
 State: ``{"packages": {NAME: {"installed": VERSION|null, "versions": [newest first],
 "config": VERSION (config files left), "depends": [NAME], "provides": [NAME], "orphan": bool}},
 "ubuntu_stamp": PATH (touched by every successful update), "after_update": {NAME: {...}} (merged into
-packages by ``apt-get update``), "update_fails": true or a count, "install_fails": "message"}``.
+packages by ``apt-get update``), "update_fails": true or a count, "update_warns": true, "install_fails": "message"}``.
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ if tool == "apt-cache":
         print("  Version table:")
         for v in versions:
             print(" %s %s 500" % ("***" if v == p.get("installed") else "   ", v))
-            print("        500 http://deb.debian.org/debian bookworm/main amd64 Packages")
+            print("        500 http://mirror.invalid/debian bookworm/main amd64 Packages")
             if v == p.get("installed"):
                 print("        100 /var/lib/dpkg/status")
     sys.exit(0)
@@ -87,8 +87,14 @@ if action == "update":
         if state["update_fails"] is not True:
             state["update_fails"] -= 1
             save()
-        print("E: Failed to fetch http://deb.debian.org/debian/dists/bookworm/InRelease", file=sys.stderr)
+        print("E: Failed to fetch http://mirror.invalid/debian/dists/bookworm/InRelease", file=sys.stderr)
         sys.exit(100)
+    if state.get("update_warns"):  # apt-get's way when no source answers: warnings, exit 0
+        print("W: Failed to fetch http://mirror.invalid/debian/dists/bookworm/InRelease  "
+              "Temporary failure resolving 'mirror.invalid'", file=sys.stderr)
+        print("W: Some index files failed to download. They have been ignored, or old ones used instead.",
+              file=sys.stderr)
+        sys.exit(0)
     for name, extra in state.get("after_update", {}).items():
         pkgs.setdefault(name, {}).update(extra)
     stamp = state.get("ubuntu_stamp")  # Ubuntu's update-notifier hook, when configured

@@ -42,14 +42,14 @@ POLICY = """tree:
   Candidate: 2.1.0-1
   Version table:
      2.1.0-1 500
-        500 http://deb.debian.org/debian bookworm/main amd64 Packages
+        500 http://mirror.invalid/debian bookworm/main amd64 Packages
 openssl:
   Installed: 3.0.15-1~deb12u1
   Candidate: 3.0.17-1~deb12u2
   Version table:
      3.0.17-1~deb12u2 500
-        500 http://deb.debian.org/debian bookworm/main amd64 Packages
-        500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages
+        500 http://mirror.invalid/debian bookworm/main amd64 Packages
+        500 http://mirror.invalid/debian-security bookworm-security/main amd64 Packages
  *** 3.0.15-1~deb12u1 100
         100 /var/lib/dpkg/status
 openssh-server:
@@ -57,10 +57,10 @@ openssh-server:
   Candidate: 1:9.2p1-2+deb12u6
   Version table:
  *** 1:9.2p1-2+deb12u6 500
-        500 http://deb.debian.org/debian bookworm/main amd64 Packages
+        500 http://mirror.invalid/debian bookworm/main amd64 Packages
         100 /var/lib/dpkg/status
      1:9.2p1-2+deb12u5 500
-        500 http://deb.debian.org/debian-security bookworm-security/main amd64 Packages
+        500 http://mirror.invalid/debian-security bookworm-security/main amd64 Packages
 mail-transport-agent:
   Installed: (none)
   Candidate: (none)
@@ -70,7 +70,7 @@ libc6:i386:
   Candidate: 2.36-9+deb12u14
   Version table:
      2.36-9+deb12u14 500
-        500 http://deb.debian.org/debian bookworm/main i386 Packages
+        500 http://mirror.invalid/debian bookworm/main i386 Packages
 """
 
 SIMULATION = """NOTE: This is only a simulation!
@@ -480,6 +480,17 @@ def test_failed_update_fails_after_the_retries(fake) -> None:
     assert result["status"] == "failed"
     assert result["msg"].startswith("Failed to update apt cache after 1 retries: E: Failed to fetch")
     assert "tree" not in fake.installed()
+
+
+def test_an_update_that_fetched_nothing_fails_although_apt_get_exits_0(fake) -> None:
+    fake.age_cache(7200)
+    state = fake.state
+    state["update_warns"] = True
+    fake.save(state)
+    result = run(fake, {"update_cache": True, "cache_valid_time": 3600, "update_cache_retries": 1})
+    assert result["status"] == "failed", result
+    assert result["msg"].startswith("Failed to update apt cache after 1 retries: W: Failed to fetch "
+                                    "http://mirror.invalid/"), result["msg"]
 
 
 def test_update_is_retried_with_ansibles_backoff(fake, monkeypatch) -> None:
