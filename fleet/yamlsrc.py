@@ -200,6 +200,8 @@ def loads(text: str, path: str = "<string>", secrets: Any = None) -> Any:
         line = mark.line + 1 if mark else 0
         problem = exc.problem or exc.context or "invalid YAML"
         raise InputError(f"YAML syntax error: {problem}", Location(path, line)) from None
+    except RecursionError:  # the C parser takes ~1000 levels; building them takes Python frames
+        raise InputError("YAML nested too deeply to load", Location(path)) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow: it has a position
         line = text.count("\n", 0, exc.position) + 1
         raise InputError(f"YAML error: character {exc.character!r} is not allowed in YAML "
