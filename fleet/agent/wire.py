@@ -1,19 +1,21 @@
 """Framing between controller and agent: a fixed header, then a JSON payload.
 
-Frame, protocol :data:`VERSION` 2: magic ``FL``, version (1 byte), flags (1 byte; bit 0 =
-zlib), payload length (4 bytes, big endian), CRC-32 of the payload as sent (4 bytes), then the
-payload: one JSON object in UTF-8, zlib-compressed when flagged.
+Frame, protocol :data:`VERSION` 2 -- a 16-byte header: magic ``FL``, version (1 byte), flags
+(1 byte; bit 0 = zlib), payload length (4 bytes, big endian), CRC-32 of the payload as sent,
+CRC-32 of the 12 header bytes before it; then the payload: one JSON object in UTF-8,
+zlib-compressed when flagged. The header's own checksum is verified before the payload is
+read, so a corrupted length is refused at once instead of waiting for bytes that never come.
 
-The hello the agent sends first keeps the layout of version 1 (no CRC field) in every protocol
-version: any controller or persistence daemon can read it and compare the ``version`` it
-carries with its own, so a mismatch is reported as such instead of as garbled frames.
+The hello the agent sends first keeps the layout of version 1 (8 bytes: no checksums) in every
+protocol version: any controller or persistence daemon can read it and compare the ``version``
+it carries with its own, so a mismatch is reported as such instead of as garbled frames.
 
 Limits, the same on both sides: a payload on the wire is at most :data:`MAX_FRAME` bytes
-(64 MiB), refused from the length in the header before anything is allocated or read; a
-compressed payload inflates to at most :data:`MAX_MESSAGE` bytes (256 MiB); ``encode``
-refuses what the other side would refuse. A bad magic, version, flags, length, checksum,
-compressed stream or JSON text is a :class:`FrameError`: the session ends and nothing read
-from the frame is used.
+(256 MiB: ``copy`` ships file contents inline), refused from the header before anything is
+allocated or read; a compressed payload inflates to at most :data:`MAX_MESSAGE` bytes (1 GiB);
+``encode`` refuses what the other side would refuse. A bad magic, version, flags, length,
+checksum, compressed stream or JSON text is a :class:`FrameError`: the session ends and nothing
+read from the frame is used.
 """
 
 import json
@@ -24,10 +26,10 @@ MAGIC = b"FL"
 VERSION = 2
 HELLO_VERSION = 1  # the hello frame's layout, fixed across protocol versions
 PREFIX = struct.Struct(">2sBBI")  # magic, version, flags, length: the hello's whole header
-HEADER = struct.Struct(">2sBBII")  # ... and the payload's CRC-32: every other frame's header
+HEADER = struct.Struct(">2sBBIII")  # ... payload CRC-32, header CRC-32: every other frame's
 FLAG_ZLIB = 1
-MAX_FRAME = 64 * 1024 * 1024
-MAX_MESSAGE = 256 * 1024 * 1024
+MAX_FRAME = 256 * 1024 * 1024
+MAX_MESSAGE = 1024 * 1024 * 1024
 COMPRESS_ABOVE = 16 * 1024
 
 
@@ -57,14 +59,17 @@ def encode(message):
     flags, payload = _payload(message)
     if message.get("op") == "hello":
         return PREFIX.pack(MAGIC, HELLO_VERSION, flags, len(payload)) + payload
-    return HEADER.pack(MAGIC, VERSION, flags, len(payload), zlib.crc32(payload)) + payload
+    head = HEADER.pack(MAGIC, VERSION, flags, len(payload), zlib.crc32(payload), 0)[:-4]
+    return head + zlib.crc32(head).to_bytes(4, "big") + payload
 
 
-def _check(magic, version, expected, flags, length):
+def _check(magic, version, expected, flags, length, header=None, header_crc=None):
     if magic != MAGIC:
         raise FrameError(f"bad frame magic {magic!r} (stray output on the stream?)")
     if version != expected:
         raise FrameError(f"frame of protocol version {version}, expected {expected}")
+    if header is not None and zlib.crc32(header[:-4]) != header_crc:
+        raise FrameError("corrupt frame header: checksum mismatch")
     if flags & ~FLAG_ZLIB:
         raise FrameError(f"unknown frame flags {flags:#x}")
     if length > MAX_FRAME:
@@ -75,8 +80,8 @@ def parse_header(header):
     """Validate a frame header (:data:`HEADER`); return ``(flags, length, crc)``."""
     if len(header) != HEADER.size:
         raise FrameError(f"truncated frame header ({len(header)} bytes)")
-    magic, version, flags, length, crc = HEADER.unpack(header)
-    _check(magic, version, VERSION, flags, length)
+    magic, version, flags, length, crc, header_crc = HEADER.unpack(header)
+    _check(magic, version, VERSION, flags, length, header, header_crc)
     return flags, length, crc
 
 

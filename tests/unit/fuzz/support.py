@@ -12,11 +12,13 @@ import faulthandler
 import os
 import signal
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 from hypothesis import HealthCheck, settings
 
+from fleet.agent import wire
 from fleet.errors import FleetError
 
 T = TypeVar("T")
@@ -103,3 +105,9 @@ def check_message(exc: BaseException, names: tuple[str, ...], line: bool) -> Non
     if line and isinstance(exc, FleetError):
         location = exc.location
         assert location is not None and location.line > 0, f"error has no line: {text}"
+
+
+def frame_header(flags: int, length: int, crc: int = 0, version: int = wire.VERSION) -> bytes:
+    """A frame header with a correct header checksum, whatever its fields say."""
+    head = wire.HEADER.pack(wire.MAGIC, version, flags, length, crc, 0)[:-4]
+    return head + zlib.crc32(head).to_bytes(4, "big")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ from fleet.executor.options import RunOptions
 from fleet.session import AgentSession, agent_payload
 from fleet.transport.base import AgentProcess
 from fleet.transport.local import LocalTransport
+from tests.unit.fuzz.support import frame_header as header
 from tests.unit.fuzz.support import fuzz_settings, time_limit
 
 PAYLOAD = agent_payload()
@@ -86,14 +88,16 @@ PING = wire.encode({"op": "ping", "id": 9})
 
 @pytest.mark.parametrize(("data", "close", "error"), [
     (flip(PING, len(PING) - 2), True, "corrupt frame: checksum mismatch"),
-    (flip(PING, 9), True, "corrupt frame: checksum mismatch"),  # the CRC field itself
+    (flip(PING, 9), False, "corrupt frame header: checksum mismatch"),  # the payload CRC field
+    (flip(PING, 5), False, "corrupt frame header: checksum mismatch"),  # the length: no waiting
     (PING[:-3], True, "truncated frame"),
     (PING[:5], True, "truncated frame header"),
-    (wire.HEADER.pack(wire.MAGIC, wire.VERSION, 0, wire.MAX_FRAME + 1, 0), False, "exceeds the 67108864 byte limit"),
-    (wire.PREFIX.pack(wire.MAGIC, 1, 0, 2) + b"{}" + b"\0" * 4, False, "protocol version 1, expected 2"),
+    (header(0, wire.MAX_FRAME + 1), False, "exceeds the 268435456 byte limit"),
+    (wire.PREFIX.pack(wire.MAGIC, 1, 0, 2) + b"{}" + b"\0" * 8, False, "protocol version 1, expected 2"),
     (b"Last login: today\n" + PING, False, "bad frame magic"),
-    (wire.HEADER.pack(wire.MAGIC, wire.VERSION, 0x80, 2, 0) + b"{}", False, "unknown frame flags"),
-], ids=["payload", "crc", "truncated", "truncated-header", "oversized", "version-1", "stray-output", "flags"])
+    (header(0x80, 2, zlib.crc32(b"{}")) + b"{}", False, "unknown frame flags"),
+], ids=["payload", "crc", "length", "truncated", "truncated-header", "oversized", "version-1", "stray-output",
+        "flags"])
 def test_agent_rejects_bad_frames(data: bytes, close: bool, error: str) -> None:
     answers, code, stderr = run(feed(data, close))
     assert len(answers) == 1, answers
@@ -103,7 +107,7 @@ def test_agent_rejects_bad_frames(data: bytes, close: bool, error: str) -> None:
 
 @fuzz_settings(15)
 @given(data=st.binary(min_size=1, max_size=40))
-@example(data=b"FL\x02\x00\x00\x00\x00\x02\x00\x00\x00\x00{}")
+@example(data=header(0, 2, zlib.crc32(b"{}")) + b"{}")
 def test_agent_on_random_bytes(data: bytes) -> None:
     """Any bytes: one error frame and a clean exit, or (a valid frame) an answer."""
     answers, code, stderr = run(feed(data))

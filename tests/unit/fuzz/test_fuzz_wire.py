@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from fleet.agent import wire
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError
 from fleet.session import READY, AgentSession
+from tests.unit.fuzz.support import frame_header as header
 from tests.unit.fuzz.support import fuzz_settings, guarded, outcome
 
 messages = st.dictionaries(
@@ -68,10 +69,10 @@ def test_round_trip(message: dict[str, Any]) -> None:
 @given(data=st.binary(max_size=64))
 @example(data=b"")
 @example(data=b"FL")
-@example(data=b"FL\x02\x00\xff\xff\xff\xff\x00\x00\x00\x00")  # 4 GiB length: refused, nothing read
+@example(data=header(0, 2**32 - 1))  # 4 GiB length: refused, nothing read
 @example(data=b"FL\x01\x00\x00\x00\x00\x02{}")  # a version-1 frame
-@example(data=b"FL\x02\x00\x00\x00\x00\x02" + zlib.crc32(b"[]").to_bytes(4, "big") + b"[]")  # not an object
-@example(data=b"FL\x02\x01\x00\x00\x00\x01" + zlib.crc32(b"x").to_bytes(4, "big") + b"x")  # bad zlib
+@example(data=header(0, 2, zlib.crc32(b"[]")) + b"[]")  # not an object
+@example(data=header(1, 1, zlib.crc32(b"x")) + b"x")  # bad zlib
 def test_random_bytes(data: bytes) -> None:
     result = decode(data)
     assert result is None or isinstance(result, dict | wire.FrameError)
@@ -91,6 +92,20 @@ def test_one_changed_byte_is_always_detected(message: dict[str, Any], data: st.D
 
 @fuzz_settings(200)
 @given(message=st.one_of(messages, big_messages), data=st.data())
+def test_a_changed_header_is_refused_before_the_payload_is_read(message: dict[str, Any],
+                                                              data: st.DataObject) -> None:
+    """A corrupted length must not leave the reader waiting for bytes that never come."""
+    frame = bytearray(wire.encode(message))
+    frame[data.draw(st.integers(0, wire.HEADER.size - 1), label="position")] ^= data.draw(
+        st.integers(1, 255), label="xor")
+    stream = Reader(bytes(frame[:wire.HEADER.size]))  # no payload to read
+    with pytest.raises(wire.FrameError):
+        wire.read_frame(stream)
+    assert max(stream.asked) <= wire.HEADER.size
+
+
+@fuzz_settings(200)
+@given(message=st.one_of(messages, big_messages), data=st.data())
 def test_truncated_frames(message: dict[str, Any], data: st.DataObject) -> None:
     frame = wire.encode(message)
     cut = data.draw(st.integers(1, len(frame) - 1), label="cut")
@@ -102,21 +117,21 @@ def test_truncated_frames(message: dict[str, Any], data: st.DataObject) -> None:
 @fuzz_settings(100)
 @given(length=st.integers(wire.MAX_FRAME + 1, 2**32 - 1), flags=st.sampled_from([0, 1]))
 def test_oversized_length_is_refused_before_reading(length: int, flags: int) -> None:
-    stream = Reader(wire.HEADER.pack(wire.MAGIC, wire.VERSION, flags, length, 0) + b"x" * 100)
-    with pytest.raises(wire.FrameError, match="exceeds the 67108864 byte limit"):
+    stream = Reader(header(flags, length) + b"x" * 100)
+    with pytest.raises(wire.FrameError, match="exceeds the 268435456 byte limit"):
         wire.read_frame(stream)
     assert max(stream.asked) <= wire.HEADER.size
 
 
 def test_limits_are_documented_values() -> None:
-    assert wire.MAX_FRAME == 64 * 1024 * 1024
-    assert wire.MAX_MESSAGE == 256 * 1024 * 1024
+    assert wire.MAX_FRAME == 256 * 1024 * 1024
+    assert wire.MAX_MESSAGE == 1024 * 1024 * 1024
 
 
 def test_compressed_bomb_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(wire, "MAX_MESSAGE", 1000)
     payload = zlib.compress(b'{"a":"' + b"x" * 5000 + b'"}')
-    frame = wire.HEADER.pack(wire.MAGIC, wire.VERSION, wire.FLAG_ZLIB, len(payload), zlib.crc32(payload)) + payload
+    frame = header(wire.FLAG_ZLIB, len(payload), zlib.crc32(payload)) + payload
     with pytest.raises(wire.FrameError, match="inflates past the 1000 byte limit"):
         wire.read_frame(Reader(frame))
 
@@ -131,7 +146,7 @@ def test_encode_refuses_what_the_other_side_would(monkeypatch: pytest.MonkeyPatc
 
 def test_deeply_nested_json_is_a_frame_error() -> None:
     payload = b"[" * 100_000 + b"]" * 100_000
-    frame = wire.HEADER.pack(wire.MAGIC, wire.VERSION, 0, len(payload), zlib.crc32(payload)) + payload
+    frame = header(0, len(payload), zlib.crc32(payload)) + payload
     assert isinstance(decode(frame), wire.FrameError)
 
 
@@ -223,7 +238,7 @@ def ask(session: AgentSession) -> Any:
         lambda t: bytes(b ^ t[2] if i == t[1] else b for i, b in enumerate(answer(**{**t[0], "results": []}))))))
 @example(data=answer(progress=5))  # found: TypeError (progress.extend of a non-list)
 @example(data=answer(progress=[1, 2]) + answer(results=[]))
-@example(data=wire.HEADER.pack(b"FL", 2, 0, 2**32 - 1, 0))
+@example(data=header(0, 2**32 - 1))
 @example(data=wire.encode({"id": 2, "pong": True}))
 @example(data=answer(error="agent: corrupt frame: checksum mismatch on 10 bytes"))
 def test_session_answers(data: bytes) -> None:
@@ -279,8 +294,8 @@ def test_truncated_answer_is_a_lost_agent() -> None:
 
 
 def test_oversized_answer_length_is_refused_before_reading() -> None:
-    session, agent = session_for(wire.HEADER.pack(b"FL", 2, 0, wire.MAX_FRAME + 1, 0) + b"{}")
-    with pytest.raises(AgentError, match="web1: frame of 67108865 bytes exceeds"):
+    session, agent = session_for(header(0, wire.MAX_FRAME + 1) + b"{}")
+    with pytest.raises(AgentError, match="web1: frame of 268435457 bytes exceeds"):
         ask(session)
     assert agent.asked == [wire.HEADER.size] and agent.killed
 
