@@ -68,6 +68,11 @@ class _PlaybookReader:
     def read(self, path: Path, outer: Inherited, outer_vars: tuple[Layer, ...],
              stack: tuple[Path, ...], loc: Location | None) -> list[Play]:
         """The plays of playbook file ``path``; ``outer`` holds import_playbook keywords."""
+        with self.loader.level(loc or Location(str(path), 1)):
+            return self._read(path, outer, outer_vars, stack, loc)
+
+    def _read(self, path: Path, outer: Inherited, outer_vars: tuple[Layer, ...],
+              stack: tuple[Path, ...], loc: Location | None) -> list[Play]:
         resolved = [p.resolve() for p in stack]
         if path.resolve() in resolved:
             chain = stack[resolved.index(path.resolve()):] + (path,)

@@ -249,6 +249,12 @@ def expand_role(loader: TaskFileLoader, ref: RoleRef, inherited: Inherited, stat
     handlers to ``state.handlers``. With ``dedupe``, a role already loaded in this play with the
     same params is skipped unless ``allow_duplicates`` is set.
     """
+    with loader.level(ref.location):
+        return _expand_role(loader, ref, inherited, state, dedupe, chain, parent)
+
+
+def _expand_role(loader: TaskFileLoader, ref: RoleRef, inherited: Inherited, state: PlayRoles,
+                 dedupe: bool, chain: tuple[Path, ...], parent: Path | None) -> list[Item]:
     spec = loader.roles.load(ref, state.base_dir, parent)
     resolved = spec.path.resolve()
     if resolved in chain:

@@ -60,6 +60,8 @@ BLOCK_KEYWORDS = frozenset({
     "become_method", "ignore_errors", "no_log", "vars", "check_mode", "diff",
     "any_errors_fatal", "environment",
 })
+#: How deeply playbooks, task files and roles may be read one inside the other.
+MAX_NESTING = 50
 #: Keywords allowed on import_tasks/import_role: they apply to every imported task.
 IMPORT_KEYWORDS = BLOCK_KEYWORDS - {"block", "rescue", "always"} | {"args", "action"}
 NOT_SUPPORTED = {
@@ -145,6 +147,20 @@ class TaskFileLoader:
         self.secrets = secrets  # fleet.secrets.Secrets for vault-encrypted vars files
         self.roles = RoleFinder(self.playbook_dir, role_paths, secrets)
         self.innermost: Location | None = None  # the entry being read, for nesting_guard
+        self.depth = 0  # playbook files, task files and roles being read, one inside the other
+
+    @contextlib.contextmanager
+    def level(self, loc: Location) -> Iterator[None]:
+        """One more file or role read inside the others; at most :data:`MAX_NESTING`, so a
+        long chain of imports is an InputError at ``loc`` before Python's recursion limit."""
+        if self.depth >= MAX_NESTING:
+            raise InputError(f"imports nested more than {MAX_NESTING} levels deep (playbooks, task "
+                             "files and roles, each importing the next)", loc)
+        self.depth += 1
+        try:
+            yield
+        finally:
+            self.depth -= 1
 
     @contextlib.contextmanager
     def nesting_guard(self, fallback: Location | None) -> Iterator[None]:
@@ -374,8 +390,9 @@ class TaskFileLoader:
         path = self.resolve_tasks_file(name, scope.file.parent, scope.role, loc)
         keywords = parse_keywords(entry, loc)
         layer = Layer("block vars", str(loc), keywords["vars"]) if "vars" in keywords else None
-        return self._read(path, replace(scope, inherited=scope.inherited.extend(keywords, layer)),
-                          loc)
+        with self.level(loc):
+            return self._read(path, replace(scope, inherited=scope.inherited.extend(keywords, layer)),
+                              loc)
 
     def _import_role(self, entry: Mapping[str, Any], args: dict[str, Any], scope: _Scope,
                      loc: Location) -> list[Item]:

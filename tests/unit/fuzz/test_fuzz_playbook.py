@@ -217,22 +217,50 @@ def test_prepare(tmp_path: Path, book: Any, t: Any) -> None:
             allowed=(InputError,))
 
 
-@pytest.mark.parametrize("kind", ["import_tasks", "import_role"])
-def test_import_chains_too_deep_are_an_input_error(tmp_path: Path, kind: str) -> None:
-    """Found probing nesting: a chain of 300 task files (or roles) importing the next raised
-    RecursionError; now one InputError at the innermost entry read."""
+def chain(root: Path, kind: str, length: int) -> None:
+    """site.yml, then ``length`` task files, roles or playbooks each importing the next."""
     files: dict[str, Any] = {}
-    for i in range(300):
+    for i in range(length):
         if kind == "import_tasks":
             files[f"t{i}.yml"] = [{"import_tasks": f"t{i + 1}.yml"}]
-        else:
+        elif kind == "import_role":
             files[f"roles/r{i}/tasks/main.yml"] = [{"import_role": {"name": f"r{i + 1}"}}]
-    files["t300.yml" if kind == "import_tasks" else "roles/r300/tasks/main.yml"] = [{"ping": None}]
-    first = {"import_tasks": "t0.yml"} if kind == "import_tasks" else {"import_role": {"name": "r0"}}
-    files["site.yml"] = [{"hosts": "all", "tasks": [first]}]
-    write(tmp_path, files)
+        elif kind == "dependencies":
+            files[f"roles/r{i}/meta/main.yml"] = {"dependencies": [f"r{i + 1}"]}
+        else:
+            files[f"p{i}.yml"] = [{"import_playbook": f"p{i + 1}.yml"}]
+    leaf = {"import_tasks": f"t{length}.yml", "import_role": f"roles/r{length}/tasks/main.yml",
+            "dependencies": f"roles/r{length}/tasks/main.yml", "import_playbook": f"p{length}.yml"}[kind]
+    files[leaf] = [{"hosts": "all", "tasks": [{"ping": None}]}] if kind == "import_playbook" else [{"ping": None}]
+    first = {"import_tasks": {"import_tasks": "t0.yml"}, "import_role": {"import_role": {"name": "r0"}}}
+    if kind in first:
+        files["site.yml"] = [{"hosts": "all", "tasks": [first[kind]]}]
+    elif kind == "dependencies":
+        files["site.yml"] = [{"hosts": "all", "roles": ["r0"]}]
+    else:
+        files["site.yml"] = [{"import_playbook": "p0.yml"}]
+    write(root, files)
+
+
+KINDS = ["import_tasks", "import_role", "dependencies", "import_playbook"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_import_chains_too_deep_are_an_input_error(tmp_path: Path, kind: str) -> None:
+    """Found probing nesting: a chain of ~150-200 task files (or roles) importing the next
+    raised RecursionError; imports now nest at most 50 deep, one InputError at the entry."""
+    chain(tmp_path, kind, 300)
     with time_limit(), pytest.raises(InputError) as info:
         load_playbook(tmp_path / "site.yml", module_exists=MODULES.__contains__)
-    assert "nested too deeply" in str(info.value)
+    assert "nested more than 50 levels deep" in str(info.value)
     location = info.value.location
     assert location is not None and location.line > 0 and str(tmp_path) in location.path
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_import_chains_of_45_load(tmp_path: Path, kind: str) -> None:
+    chain(tmp_path, kind, 45)
+    with time_limit():
+        book = load_playbook(tmp_path / "site.yml", module_exists=MODULES.__contains__)
+    pings = [t for play in book.plays for t in play.tasks if isinstance(t, Task) and t.module == "ping"]
+    assert len(pings) == 1
