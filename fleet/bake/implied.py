@@ -9,10 +9,12 @@ import yaml
 
 
 def inventory_vars(connection: str, address: str) -> dict[str, Any]:
-    """Connection variables of the bake host: a container (as root) or a directory tree."""
+    """Variables of the bake host: its connection (a container as root, or a directory tree)
+    and ``fleet_bake: true``, which roles read to leave per-instance settings (host name,
+    the fleet's /etc/hosts) to the machines made from the image."""
     if connection == "docker":
-        return {"ansible_connection": "docker", "ansible_host": address, "ansible_user": "root"}
-    return {"ansible_connection": "chroot", "ansible_host": address}
+        return {"ansible_connection": "docker", "ansible_host": address, "ansible_user": "root", "fleet_bake": True}
+    return {"ansible_connection": "chroot", "ansible_host": address, "fleet_bake": True}
 
 
 def write_inventory(directory: Path, name: str, host_vars: dict[str, Any]) -> Path:
