@@ -134,4 +134,13 @@ def main() -> None:
             return
         if request is None or request.get("op") == "bye":
             return
-        out.write(wire.encode(agent.handle(request, lambda frame: out.write(wire.encode(frame)))))
+        answer = agent.handle(request, lambda frame, request=request: out.write(_frame(frame, request)))
+        out.write(_frame(answer, request))
+
+
+def _frame(message: dict, request: dict) -> bytes:
+    """``message`` as a frame; one too big (or not encodable) becomes the request's error."""
+    try:
+        return wire.encode(message)
+    except wire.FrameError as exc:
+        return wire.encode({"id": request.get("id"), "error": f"agent: the answer cannot be sent: {exc}"})

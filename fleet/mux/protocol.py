@@ -23,7 +23,11 @@ def mux_dir() -> Path:
 
 
 def socket_path() -> Path:
-    return mux_dir() / "mux.sock"
+    """The daemon's socket; named by the agent protocol version, so a daemon left running by
+    an older fleet is never asked for agents it cannot speak to (each version has its own)."""
+    from fleet.agent.wire import VERSION
+
+    return mux_dir() / f"mux-v{VERSION}.sock"
 
 
 def persist_from_env(default: float = DEFAULT_PERSIST) -> float:
