@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import io
 import tarfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from tests.conftest import require
 
 DEBS = ("nftables", "libnftables1", "libnftnl11", "libjansson4")
 
@@ -32,3 +36,21 @@ def install_nft(container: Any) -> str | None:
     if code != 0:
         return f"cannot install nftables from {debs}: {out.decode(errors='replace')[-300:]}"
     return None
+
+
+@contextlib.contextmanager
+def net_admin_lab(name: str, directory: Path) -> Iterator[tuple[Any, Path]]:
+    """A one-host lab with CAP_NET_ADMIN and nft: ``(container, inventory)``. The host has its
+    own network namespace: a firewall it loads is the container's, never the machine's."""
+    from fleet.lab.lab import Lab, LabSpec
+
+    lab = Lab(LabSpec(name=name, hosts=1, directory=directory, cap_add=["NET_ADMIN"]), say=print)
+    lab.down()
+    try:
+        inventory = lab.up(inventory_out=directory / "inventory.yml")
+        container = lab.client.containers.get(lab.spec.container(1))
+        why = install_nft(container)
+        require(not why, str(why))
+        yield container, inventory
+    finally:
+        lab.down()

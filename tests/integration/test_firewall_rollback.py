@@ -29,7 +29,7 @@ import yaml
 
 from tests.conftest import require
 from tests.integration.conftest import ITLab, output, report, run_fleet
-from tests.integration.nft import install_nft
+from tests.integration.nft import net_admin_lab
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 LAB = "itfw"
@@ -82,20 +82,10 @@ class FirewallLab:
 @pytest.fixture(scope="module")
 def fwlab(itlab: ITLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirewallLab]:
     """``itlab`` only for the integration lock (one session at a time on this machine)."""
-    from fleet.lab.lab import Lab, LabSpec
-
     require(shutil.which("ssh") is not None, "the OpenSSH client is not installed (apt-get install openssh-client)")
     directory = tmp_path_factory.mktemp("itfw-lab")
-    lab = Lab(LabSpec(name=LAB, hosts=1, directory=directory, cap_add=["NET_ADMIN"]), say=print)
-    lab.down()
-    try:
-        inventory = lab.up(inventory_out=directory / "inventory.yml")
-        container = lab.client.containers.get(lab.spec.container(1))
-        why = install_nft(container)
-        require(not why, str(why))
+    with net_admin_lab(LAB, directory) as (container, inventory):
         yield FirewallLab(container, directory, inventory)
-    finally:
-        lab.down()
 
 
 @dataclass

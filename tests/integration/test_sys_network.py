@@ -17,9 +17,8 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import require
 from tests.integration.conftest import HOSTS, ITLab, output, report, run_fleet
-from tests.integration.nft import install_nft
+from tests.integration.nft import net_admin_lab
 
 PLAYBOOKS = Path(__file__).parent / "playbooks"
 DROPIN = "/etc/ssh/sshd_config.d/40-itest.conf"
@@ -160,19 +159,8 @@ def test_sshd_hosts_networkd_converge_refuse_invalid_and_detect_drift(clean_lab:
 def netlab(itlab: ITLab, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Any, Path]]:
     """A one-host lab started with CAP_NET_ADMIN (its own network namespace: the firewall it
     loads is the container's, never the machine's)."""
-    from fleet.lab.lab import Lab, LabSpec
-
-    directory = tmp_path_factory.mktemp("itnet-lab")
-    lab = Lab(LabSpec(name="itnet", hosts=1, directory=directory, cap_add=["NET_ADMIN"]), say=print)
-    lab.down()
-    try:
-        inventory = lab.up(inventory_out=directory / "inventory.yml")
-        container = lab.client.containers.get(lab.spec.container(1))
-        why = install_nft(container)
-        require(not why, str(why))
+    with net_admin_lab("itnet", tmp_path_factory.mktemp("itnet-lab")) as (container, inventory):
         yield container, inventory
-    finally:
-        lab.down()
 
 
 def test_nftables_loaded_reapplied_refused_and_drift(netlab: tuple[Any, Path], tmp_path: Path) -> None:
