@@ -4,8 +4,6 @@ keywords of plays, roles, blocks and imports pushed down onto every task (Ansibl
 from __future__ import annotations
 
 import contextlib
-import difflib
-import string
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,8 +30,9 @@ from fleet.playbook.keywords import (
     type_name,
     where,
 )
-from fleet.playbook.kv import check_module_args, module_args
+from fleet.playbook.kv import check_module_args
 from fleet.playbook.models import Block, Handler, Item, RoleContext, Task
+from fleet.playbook.modulenames import ModuleResolver
 from fleet.playbook.roles import (
     ROLE_KEYWORDS,
     PlayRoles,
@@ -44,11 +43,6 @@ from fleet.playbook.roles import (
 from fleet.registry import short_name
 from fleet.yamlsrc import load_file
 
-#: Actions the controller runs itself; always known, whatever modules exist.
-CONTROLLER_ACTIONS = frozenset({
-    "debug", "assert", "fail", "set_fact", "meta", "include_tasks", "import_tasks",
-    "include_role", "import_role", "include_vars",
-})
 TASK_KEYWORDS = frozenset({
     "name", "when", "loop_control", "register", "notify", "tags", "become", "become_user",
     "become_method", "ignore_errors", "ignore_unreachable", "changed_when", "failed_when",
@@ -123,16 +117,6 @@ class _Scope:
     stack: tuple[Path, ...] = ()  # task files being read, outermost first (import cycles)
 
 
-def _edits(word: str) -> set[str]:
-    """Every string one edit away from ``word`` (for did-you-mean on module names)."""
-    letters = string.ascii_lowercase + string.digits + "_"
-    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-    return ({a + b[1:] for a, b in splits if b}
-            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
-            | {a + c + b[1:] for a, b in splits if b for c in letters}
-            | {a + c + b for a, b in splits for c in letters})
-
-
 class TaskFileLoader:
     """Reads task files and roles into model objects; one instance per playbook run.
 
@@ -146,6 +130,7 @@ class TaskFileLoader:
         self.module_exists = module_exists
         self.secrets = secrets  # fleet.secrets.Secrets for vault-encrypted vars files
         self.roles = RoleFinder(self.playbook_dir, role_paths, secrets)
+        self.modules = ModuleResolver(module_exists, TASK_KEYWORDS, BLOCK_KEYWORDS)
         self.innermost: Location | None = None  # the entry being read, for nesting_guard
         self.depth = 0  # playbook files, task files and roles being read, one inside the other
 
@@ -306,7 +291,7 @@ class TaskFileLoader:
                                  loc)
             if key == "listen" and not scope.handlers:
                 raise InputError("'listen' is only valid on handlers", loc)
-        module, args = self._module(entry, loc)
+        module, args = self.modules.resolve(entry, loc)
         if entry.get("args") is not None:
             args = {**as_mapping(entry["args"], "args", loc), **args}
         args = check_module_args(module, args, loc)
@@ -317,57 +302,6 @@ class TaskFileLoader:
         return [self._build(entry, module, args, scope, loc)]
 
     # -- module and arguments --------------------------------------------------------------------
-
-    def _known(self, module: str) -> bool:
-        return module in CONTROLLER_ACTIONS or self.module_exists(module)
-
-    def _unknown(self, name: str, loc: Location, what: str = "module") -> InputError:
-        close = difflib.get_close_matches(
-            name, sorted(CONTROLLER_ACTIONS | TASK_KEYWORDS | BLOCK_KEYWORDS), n=1, cutoff=0.75)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
-        short = short_name(name)
-        if not hint and short.isidentifier() and len(short) <= 40:
-            found = sorted(c for c in _edits(short) if c.isidentifier() and self.module_exists(c))
-            hint = f" (did you mean {found[0]!r}?)" if found else ""
-        return InputError(f"unknown {what} {name!r}{hint}", loc)
-
-    def _module(self, entry: Mapping[str, Any], loc: Location) -> tuple[str, dict[str, Any]]:
-        candidates = [key for key in entry if key not in TASK_KEYWORDS]
-        if "action" in entry:
-            if candidates:
-                raise InputError(f"task has both 'action' and the module {candidates[0]!r}", loc)
-            return self._action(entry["action"], loc)
-        if not candidates:
-            raise InputError("task has no module or action (keys: "
-                             + ", ".join(map(str, entry)) + ")", loc)
-        unknown = [key for key in candidates if not self._known(short_name(key))]
-        if len(candidates) > 1:
-            if unknown:
-                raise self._unknown(unknown[0], loc, "keyword or module")
-            raise InputError(f"task has more than one module: {candidates[0]!r} and "
-                             f"{candidates[1]!r}", loc)
-        if unknown:
-            raise self._unknown(unknown[0], loc)
-        module = short_name(candidates[0])
-        return module, module_args(module, entry[candidates[0]], loc)
-
-    def _action(self, value: Any, loc: Location) -> tuple[str, dict[str, Any]]:
-        if isinstance(value, Mapping):
-            args = as_mapping(value, "action", loc)
-            if args.get("module") is None:
-                raise InputError("action given as a mapping needs 'module'", where(value, loc))
-            module = short_name(as_str(args.pop("module"), "action module", loc))
-            if not self._known(module):
-                raise self._unknown(module, loc)
-            return module, args
-        text = as_str(value, "action", loc).strip()
-        if not text:
-            raise InputError("action is empty", loc)
-        parts = text.split(None, 1)
-        module = short_name(parts[0])
-        if not self._known(module):
-            raise self._unknown(parts[0], loc)
-        return module, module_args(module, parts[1] if len(parts) > 1 else None, loc)
 
     # -- static imports --------------------------------------------------------------------------
 

@@ -1,0 +1,92 @@
+"""Which module or action a task entry names: the key that is not a task keyword, or
+``action:``, checked against the installed modules with a did-you-mean for typos."""
+
+from __future__ import annotations
+
+import difflib
+import string
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from fleet.errors import InputError, Location
+from fleet.playbook.keywords import as_mapping, as_str, where
+from fleet.playbook.kv import module_args
+from fleet.registry import short_name
+
+#: Actions the controller runs itself; always known, whatever modules exist.
+CONTROLLER_ACTIONS = frozenset({
+    "debug", "assert", "fail", "set_fact", "meta", "include_tasks", "import_tasks",
+    "include_role", "import_role", "include_vars",
+})
+
+
+def _edits(word: str) -> set[str]:
+    """Every string one edit away from ``word`` (for did-you-mean on module names)."""
+    letters = string.ascii_lowercase + string.digits + "_"
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    return ({a + b[1:] for a, b in splits if b}
+            | {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+            | {a + c + b[1:] for a, b in splits if b for c in letters}
+            | {a + c + b for a, b in splits for c in letters})
+
+
+class ModuleResolver:
+    """Resolves task entries to ``(module, args)`` against ``module_exists``."""
+
+    def __init__(self, module_exists: Callable[[str], bool], task_keywords: frozenset[str],
+                 block_keywords: frozenset[str]) -> None:
+        self.module_exists = module_exists
+        self.task_keywords = task_keywords
+        self.block_keywords = block_keywords
+
+    def _known(self, module: str) -> bool:
+        return module in CONTROLLER_ACTIONS or self.module_exists(module)
+
+    def _unknown(self, name: str, loc: Location, what: str = "module") -> InputError:
+        close = difflib.get_close_matches(
+            name, sorted(CONTROLLER_ACTIONS | self.task_keywords | self.block_keywords), n=1, cutoff=0.75)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        short = short_name(name)
+        if not hint and short.isidentifier() and len(short) <= 40:
+            found = sorted(c for c in _edits(short) if c.isidentifier() and self.module_exists(c))
+            hint = f" (did you mean {found[0]!r}?)" if found else ""
+        return InputError(f"unknown {what} {name!r}{hint}", loc)
+
+    def resolve(self, entry: Mapping[str, Any], loc: Location) -> tuple[str, dict[str, Any]]:
+        """The module a task entry names and its arguments; InputError naming the entry."""
+        candidates = [key for key in entry if key not in self.task_keywords]
+        if "action" in entry:
+            if candidates:
+                raise InputError(f"task has both 'action' and the module {candidates[0]!r}", loc)
+            return self._action(entry["action"], loc)
+        if not candidates:
+            raise InputError("task has no module or action (keys: "
+                             + ", ".join(map(str, entry)) + ")", loc)
+        unknown = [key for key in candidates if not self._known(short_name(key))]
+        if len(candidates) > 1:
+            if unknown:
+                raise self._unknown(unknown[0], loc, "keyword or module")
+            raise InputError(f"task has more than one module: {candidates[0]!r} and "
+                             f"{candidates[1]!r}", loc)
+        if unknown:
+            raise self._unknown(unknown[0], loc)
+        module = short_name(candidates[0])
+        return module, module_args(module, entry[candidates[0]], loc)
+
+    def _action(self, value: Any, loc: Location) -> tuple[str, dict[str, Any]]:
+        if isinstance(value, Mapping):
+            args = as_mapping(value, "action", loc)
+            if args.get("module") is None:
+                raise InputError("action given as a mapping needs 'module'", where(value, loc))
+            module = short_name(as_str(args.pop("module"), "action module", loc))
+            if not self._known(module):
+                raise self._unknown(module, loc)
+            return module, args
+        text = as_str(value, "action", loc).strip()
+        if not text:
+            raise InputError("action is empty", loc)
+        parts = text.split(None, 1)
+        module = short_name(parts[0])
+        if not self._known(module):
+            raise self._unknown(parts[0], loc)
+        return module, module_args(module, parts[1] if len(parts) > 1 else None, loc)
