@@ -44,6 +44,7 @@ class BakeSpec:
     verbosity: int = 0
     diff: bool = False
     json_path: str | None = None
+    secrets: Any = None  # fleet.secrets.Secrets: the vault keyring, and what to redact
 
     @property
     def target(self) -> str:

@@ -7,7 +7,8 @@ from typing import Any
 
 import click
 
-from fleet.cli.common import handle_errors, parse_extra_vars
+from fleet.cli.common import command_vault, handle_errors, parse_extra_vars
+from fleet.cli.vault import vault_options
 
 
 @click.command("bake")
@@ -38,6 +39,7 @@ from fleet.cli.common import handle_errors, parse_extra_vars
 @click.option("-D", "--diff", is_flag=True, help="Show diffs of what changes.")
 @click.option("--json", "json_path", metavar="PATH", help="Write the apply's run report as JSON.")
 @click.option("-v", "--verbose", count=True, help="More output.")
+@vault_options
 @handle_errors
 def bake(playbook: str | None, roles: tuple[str, ...], boot: bool | None, extra_vars: tuple[str, ...],
          role_dirs: tuple[str, ...], verbose: int, **params: Any) -> None:
@@ -50,10 +52,14 @@ def bake(playbook: str | None, roles: tuple[str, ...], boot: bool | None, extra_
     """
     from fleet.bake.spec import BakeSpec
 
+    secrets = command_vault(params)
+    for name in ("vault_password_file", "vault_id", "ask_vault_pass"):
+        params.pop(name, None)
     spec = BakeSpec(
-        playbook=Path(playbook) if playbook else None, roles=list(roles), extra_vars=parse_extra_vars(extra_vars),
-        role_dirs=list(role_dirs), boot="auto" if boot is None else "systemd" if boot else "keepalive",
-        verbosity=verbose, **params)
+        playbook=Path(playbook) if playbook else None, roles=list(roles),
+        extra_vars=parse_extra_vars(extra_vars, secrets), role_dirs=list(role_dirs),
+        boot="auto" if boot is None else "systemd" if boot else "keepalive", verbosity=verbose,
+        secrets=secrets, **params)
 
     def say(line: str) -> None:
         click.echo(line, err=True)

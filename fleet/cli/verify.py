@@ -9,7 +9,8 @@ from typing import Any
 import click
 
 from fleet import api
-from fleet.cli.common import build_options, fail, handle_errors, inventory_required
+from fleet.cli.common import build_options, command_secrets, fail, handle_errors, inventory_required
+from fleet.cli.vault import vault_options
 
 
 @click.command("verify")
@@ -20,6 +21,7 @@ from fleet.cli.common import build_options, fail, handle_errors, inventory_requi
 @click.option("--known-hosts", metavar="FILE", help="known_hosts file (default ~/.ssh/known_hosts).")
 @click.option("--junit", "junit", type=click.Path(dir_okay=False), help="Write a JUnit XML report here.")
 @click.option("-v", "--verbose", count=True, help="Show pytest's output for every role.")
+@vault_options
 @handle_errors
 def verify(playbook: str, junit: str | None, **params: Any) -> None:
     """Run roles/NAME/tests/test_*.py (testinfra) of each role PLAYBOOK applies, on its hosts.
@@ -31,7 +33,8 @@ def verify(playbook: str, junit: str | None, **params: Any) -> None:
 
     options = build_options(params)
     prepared = api.prepare(playbook, inventory_required(params["inventory"]), options)
-    runs = run_verify(prepared, say=lambda line: click.echo(line, err=True))
+    redact = command_secrets().redact  # a failing test may quote a file rendered from a secret
+    runs = run_verify(prepared, say=lambda line: click.echo(redact(line), err=True))
     if not runs:
         fail(f"no role applied by {playbook} has tests (roles/NAME/tests/test_*.py)")
     for run in runs:
@@ -39,9 +42,9 @@ def verify(playbook: str, junit: str | None, **params: Any) -> None:
         click.echo(f"{mark} role {run.role}: {len(run.hosts)} hosts, {run.passed} passed, {run.failed} failed"
                    + (f", {run.errors} errors" if run.errors else "") + (f", {run.skipped} skipped" if run.skipped else ""))
         for failure in run.failures:
-            click.echo(f"     {failure.host}: {failure.test}: {failure.message}")
+            click.echo(redact(f"     {failure.host}: {failure.test}: {failure.message}"))
         if params.get("verbose") or (not run.ok and run.passed == 0 and not run.failures):
-            click.echo(run.output)
+            click.echo(redact(run.output))
     if junit:
         write_junit(runs, Path(junit))
     sys.exit(0 if all(run.ok for run in runs) else 1)
