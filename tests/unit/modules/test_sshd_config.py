@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from fleet.agent.hostio import HostReader, HostWriter
+from tests.conftest import require
 
 from .conftest import load_module
 
@@ -183,14 +184,13 @@ def test_dropin_outside_includes_warns(tmp_path, run):
 @pytest.fixture
 def real_sshd(tmp_path):
     sshd = M.which("sshd")
-    if sshd is None or shutil.which("ssh-keygen") is None:
-        pytest.skip("sshd / ssh-keygen not installed")
+    require(sshd is not None and shutil.which("ssh-keygen") is not None,
+            "sshd / ssh-keygen not installed (apt-get install openssh-server)")
     key = tmp_path / "hostkey"
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     main, d = _tree(tmp_path, f"Include @D@/*.conf\nHostKey {key}\nPasswordAuthentication yes\n")
     probe = subprocess.run([sshd, "-t", "-f", str(main)], capture_output=True, text=True)
-    if probe.returncode != 0:
-        pytest.skip(f"sshd -t cannot run here: {probe.stderr.strip()}")
+    require(probe.returncode == 0, f"sshd -t cannot run here: {probe.stderr.strip()}")
     return main, d
 
 
@@ -267,8 +267,8 @@ def keyless(tmp_path, monkeypatch):
     """An /etc/ssh without host keys (made at first boot) whose sshd_config names one; temp
     directories go under tmp_path/tmp so the test sees what is left behind."""
     sshd = M.which("sshd")
-    if sshd is None or shutil.which("ssh-keygen") is None or os.geteuid() != 0:
-        pytest.skip("sshd / ssh-keygen not installed, or not root (sshd -t checks its privsep dir as root)")
+    require(sshd is not None and shutil.which("ssh-keygen") is not None and os.geteuid() == 0,
+            "sshd / ssh-keygen not installed, or not root (sshd -t checks its privsep dir as root)")
     etc = tmp_path / "etc-ssh"
     etc.mkdir()
     monkeypatch.setattr(M, "SSHDIR", str(etc))
