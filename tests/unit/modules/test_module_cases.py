@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from tests.conftest import require
+
 from .conftest import build_tree, check_tree, load_module, matches, snapshot, substitute
 
 CASES = Path(__file__).parent / "cases"
@@ -59,8 +61,8 @@ def _assert_result(result: dict, case: dict, root: str, label: str) -> None:
 
 @pytest.mark.parametrize(("module", "case"), list(_cases()))
 def test_case(module: str, case: dict, tmp_path: Path, run) -> None:
-    if case.get("root") and os.geteuid() != 0:
-        pytest.skip("needs root (chown)")
+    if case.get("root"):
+        require(os.geteuid() == 0, "needs root (chown)")
     root = tmp_path / "t"
     root.mkdir()
     build_tree(root, case.get("files"))
