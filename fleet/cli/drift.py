@@ -25,9 +25,10 @@ from fleet.drift.html import write_html
 from fleet.drift.junit import write_junit
 from fleet.drift.model import FAIL_ON, build_drift, known_after
 from fleet.drift.prom import write_prom
-from fleet.drift.terminal import DriftProgress, print_drift
+from fleet.drift.terminal import print_drift
 from fleet.errors import InputError
 from fleet.report.jsonout import write_json
+from fleet.report.terminal import TerminalReporter
 
 WRITERS = (("junit", write_junit), ("prom", write_prom), ("html", write_html))
 HOOK_TIMEOUT_S = 300
@@ -76,7 +77,9 @@ def _check(playbook: str, params: dict[str, Any], console: Console) -> int:
     history = History(params["state_dir"], params["keep"]) if params.get("state_dir") else None
     with history.locked() if history else contextlib.nullcontext():
         known = history.known() if history else {}
-        report = asyncio.run(api.apply_async(prepared, DriftProgress(console, options.verbosity)))
+        progress = TerminalReporter(console, options.verbosity, diff=True, mode="check",
+                                    progress_only=not options.verbosity)  # -v: the check run's lines
+        report = asyncio.run(api.apply_async(prepared, progress))
         drift = build_drift(report, known, playbook=playbook, inventory=inventory, fail_on=params["fail_on"])
         data = dict(report.to_dict(), drift=drift)
         stored = history.record(data, known_after(drift, known)) if history else None

@@ -6,63 +6,16 @@ import time
 from typing import Any
 
 from rich.console import Console
-from rich.status import Status
 from rich.text import Text
 
 from fleet.drift.model import EXIT_CLEAN, EXIT_DRIFT, drifted_tasks
-from fleet.playbook.models import Play, Task
-from fleet.report.terminal import TerminalReporter, render_diff
-from fleet.result import RunReport, TaskResult
+from fleet.report.terminal import render_diff
 
 STYLE = {"drifted": "bold yellow", "clean": "green", "unreachable": "bold red", "failed": "bold red"}
 
 
 def utc(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
-
-
-class DriftProgress:
-    """While the check runs: one progress line on a terminal, nothing in logs. With ``-v`` the
-    check run's usual task lines instead."""
-
-    def __init__(self, console: Console, verbosity: int) -> None:
-        self.console = console
-        self.lines = TerminalReporter(console, verbosity, diff=True, mode="check") if verbosity else None
-        self._status: Status | None = None
-        self._task = ""
-        self._hosts = self._answered = 0
-
-    def play_start(self, play: Play, hosts: list[str]) -> None:
-        if self.lines:
-            self.lines.play_start(play, hosts)
-        self._hosts = len(hosts)
-
-    def task_start(self, task: Task, handler: bool) -> None:
-        if self.lines:
-            self.lines.task_start(task, handler)
-        self._task, self._answered = task.display_name, 0
-        self._show()
-
-    def task_result(self, result: TaskResult) -> None:
-        if self.lines:
-            self.lines.task_result(result)
-        self._answered += 1
-        self._show()
-
-    def run_end(self, report: RunReport) -> None:
-        if self._status is not None:
-            self._status.stop()
-            self._status = None
-
-    def _show(self) -> None:
-        if self.lines or not self.console.is_terminal:
-            return
-        text = f"checking: {self._task}  {self._answered}/{self._hosts} hosts"
-        if self._status is None:
-            self._status = self.console.status(text)
-            self._status.start()
-        else:
-            self._status.update(text)
 
 
 def print_drift(console: Console, drift: dict[str, Any]) -> None:

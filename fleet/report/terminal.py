@@ -27,9 +27,10 @@ class TerminalReporter:
     """Reporter for people: quiet for what did not change, loud for what did or failed."""
 
     def __init__(self, console: Console | None = None, verbosity: int = 0, diff: bool = False,
-                 mode: str = "apply", adhoc: bool = False) -> None:
+                 mode: str = "apply", adhoc: bool = False, progress_only: bool = False) -> None:
         self.console = console or Console(highlight=False)
         self.adhoc = adhoc
+        self.progress_only = progress_only  # only the progress line (fleet drift prints its own report)
         self.verbosity = verbosity
         self.diff = diff
         self.mode = mode
@@ -42,10 +43,12 @@ class TerminalReporter:
     # -- events ------------------------------------------------------------------------------
     def play_start(self, play: Play, hosts: list[str]) -> None:
         self._stop_status()
+        self._expected = len(hosts)
+        if self.progress_only:
+            return
         name = play.name or play.hosts
         suffix = "" if hosts else " — no hosts matched"
         self.console.rule(Text(f"PLAY [{name}]{suffix}", style="bold"), align="left")
-        self._expected = len(hosts)
 
     def task_start(self, task: Task, handler: bool) -> None:
         self._task = ("HANDLER" if handler else "TASK") + f" [{task.display_name}]"
@@ -62,7 +65,7 @@ class TerminalReporter:
             self._adhoc_line(result)
             return
         loud = result.status in ("changed", "failed", "unreachable") or result.warnings or _shown(result)
-        if loud or self.verbosity:
+        if (loud or self.verbosity) and not self.progress_only:
             self._header()
             self._line(result)
         elif self.console.is_terminal:
@@ -70,6 +73,8 @@ class TerminalReporter:
 
     def run_end(self, report: RunReport) -> None:
         self._stop_status()
+        if self.progress_only:
+            return
         table = Table(title="RECAP", title_justify="left", show_edge=False, pad_edge=False)
         table.add_column("host", style="bold")
         for column in ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored"):
