@@ -19,6 +19,7 @@ from jinja2.utils import object_type_repr
 
 from fleet import filters
 from fleet.filters_lookup import make_lookups
+from fleet.unsafe import UNSAFE_TYPES, contains_unsafe
 
 
 class FleetUndefined(StrictUndefined):
@@ -45,15 +46,22 @@ class FleetUndefined(StrictUndefined):
 
 
 class FleetContext(Context):
-    """Context resolving names with one lookup in the (lazy) variable mapping."""
+    """Context resolving names with one lookup in the (lazy) variable mapping; notes host data."""
+
+    environment: FleetEnvironment
 
     def resolve_or_missing(self, key: str) -> Any:
         if key in self.vars:
-            return self.vars[key]
-        try:
-            return self.parent[key]
-        except KeyError:
-            return missing
+            value = self.vars[key]
+        else:
+            try:
+                value = self.parent[key]
+            except KeyError:
+                return missing
+        taint = self.environment.taint
+        if taint and not taint[-1] and contains_unsafe(value):
+            taint[-1] = True
+        return value
 
 
 class Scope(Mapping[str, Any]):
@@ -82,21 +90,62 @@ class Scope(Mapping[str, Any]):
 
 
 class FleetEnvironment(SandboxedEnvironment):
-    """Sandboxed environment; mappings marked ``_fleet_items_first`` prefer items to attributes."""
+    """Sandboxed environment; mappings marked ``_fleet_items_first`` prefer items to attributes.
+
+    ``taint`` has one flag per render in progress (innermost last): set when the render reads
+    data from a host (:mod:`fleet.unsafe`), so that its result is marked as host data too. Only
+    the public methods of ``str``, ``dict`` and ``list`` are reachable on fleet's own objects:
+    the run's interpreter (templar, secrets, variable layers) stays out of templates' reach.
+    """
 
     context_class = FleetContext
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.taint: list[bool] = []  # shared with overlays (Environment.overlay copies __dict__)
+
+    def _note(self, value: Any) -> Any:
+        taint = self.taint
+        if taint and isinstance(value, UNSAFE_TYPES):
+            taint[-1] = True
+        return value
+
     def getattr(self, obj: Any, attribute: str) -> Any:
-        if getattr(type(obj), "_fleet_items_first", False):
-            try:
-                return obj[attribute]
-            except KeyError:
+        kind = type(obj)
+        if getattr(kind, "_fleet_items_first", False) or (_is_fleet_type(kind) and attribute not in _PLAIN_ATTRIBUTES):
+            try:  # a key wins over an attribute that is not the plain type's (``item.location``)
+                return self._note(obj[attribute])
+            except (KeyError, IndexError, TypeError):
                 pass
-        return super().getattr(obj, attribute)
+        return self._note(super().getattr(obj, attribute))
+
+    def getitem(self, obj: Any, argument: Any) -> Any:
+        return self._note(super().getitem(obj, argument))
+
+    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805
+        return __self._note(super().call(__context, __obj, *args, **kwargs))
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        if _is_fleet_type(type(obj)) and attr not in _PLAIN_ATTRIBUTES and not isinstance(obj, Undefined):
+            return False
+        return bool(super().is_safe_attribute(obj, attr, value))
 
 
-def finalize(value: Any) -> Any:
-    """Output hook for string templates: None prints empty, hidden Undefined fails."""
+# What a template may use on fleet's own str/dict/list/Mapping subclasses (host data, lazy vars).
+_PLAIN_ATTRIBUTES = frozenset(
+    name for kind in (str, dict, list, Mapping) for name in dir(kind) if not name.startswith("_"))
+
+
+def _is_fleet_type(kind: type) -> bool:
+    return kind.__module__.split(".", 1)[0] == "fleet"
+
+
+@jinja2.pass_environment
+def finalize(env: FleetEnvironment, value: Any) -> Any:
+    """Output hook for string templates: None prints empty, hidden Undefined fails, host data
+    taints the render."""
+    if env.taint and not env.taint[-1] and contains_unsafe(value):
+        env.taint[-1] = True
     if value is None:
         return ""
     if isinstance(value, types.GeneratorType):

@@ -11,7 +11,8 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from fleet.errors import TemplateError
+from fleet.errors import InputError, TemplateError
+from fleet.unsafe import confined, is_unsafe
 
 _PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 
@@ -24,6 +25,10 @@ def _terms(terms: Sequence[Any]) -> list[Any]:
 
 
 def _env(terms: list[Any], search_path: Sequence[str], default: str = "") -> list[Any]:
+    for term in terms:
+        if is_unsafe(term):  # the controller's environment is not for a host to browse
+            raise TemplateError(f"lookup('env'): the variable name {str(term)[:80]!r} comes from data a host "
+                                f"sent: refused")
     return [os.environ.get(str(term), default) for term in terms]
 
 
@@ -57,6 +62,13 @@ def _file(terms: list[Any], search_path: Sequence[str], rstrip: bool = True,
           lstrip: bool = False) -> list[Any]:
     results: list[Any] = []
     for term in terms:
+        if is_unsafe(term) and str(term).startswith("~"):
+            raise TemplateError(f"lookup('file'): {str(term)[:80]!r} comes from data a host sent and names a "
+                                f"home directory: refused")
+        try:
+            confined(term, "lookup('file')", None)
+        except InputError as exc:
+            raise TemplateError(exc.message) from None
         path = _find_file(str(term), search_path)
         try:
             with open(path, encoding="utf-8") as handle:

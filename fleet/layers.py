@@ -13,12 +13,27 @@ class Layer:
 
     ``kind`` names the precedence level (see :data:`PRECEDENCE`), ``source`` says where the
     values came from (``inventories/prod/group_vars/web.yml`` or ``site.yml:3``) for
-    ``fleet vars --explain``; ``values`` may hold templates, resolved lazily per host.
+    ``fleet vars --explain``; ``values`` may hold templates, resolved lazily per host, unless
+    ``final``: then they are data already rendered (loop items) and never templated again.
     """
 
     kind: str
     source: str
     values: Mapping[str, Any] = field(default_factory=dict)
+    final: bool = False
+
+
+class Final:
+    """A value that is data, not a template, inside a layer that is templated otherwise
+    (a loop item passed to ``include_tasks`` among its include params)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"Final({self.value!r})"
 
 
 # Lowest to highest. Every Layer.kind must be one of these.

@@ -6,6 +6,8 @@ from __future__ import annotations
 import jinja2
 from jinja2 import meta, nodes
 
+from fleet.errors import Location, TemplateError
+
 GUARD_FILTERS = frozenset({"default", "d"})
 GUARD_TESTS = frozenset({"defined", "undefined"})
 
@@ -62,3 +64,27 @@ def unguarded_names(tree: nodes.Template, env: jinja2.Environment) -> tuple[set[
         body.set_environment(env)
         found |= meta.find_undeclared_variables(body) - bound
     return set(found), guarded
+
+
+def syntax_error(exc: jinja2.TemplateSyntaxError, source: str, location: Location | None,
+                 file: bool) -> TemplateError:
+    """A Jinja syntax error as one TemplateError (file templates: the line inside the file)."""
+    if file and location is not None:
+        return TemplateError(f"template syntax error: {exc.message}", Location(location.path, exc.lineno))
+    line = f" (line {exc.lineno} of the template)" if "\n" in source.strip() else ""
+    return TemplateError(f"template syntax error: {exc.message}{line} in {snippet(source)}", location)
+
+
+def runtime_error(exc: Exception, source: str, location: Location | None) -> TemplateError:
+    """Any failure while rendering as one clear TemplateError."""
+    if isinstance(exc, jinja2.exceptions.SecurityError):
+        return TemplateError(f"unsafe template operation: {exc} in {snippet(source)}", location)
+    if isinstance(exc, jinja2.UndefinedError):
+        return TemplateError(str(exc), location)
+    if isinstance(exc, jinja2.TemplateNotFound):
+        return TemplateError(f"template not found: {exc}", location)
+    if isinstance(exc, RecursionError):
+        return TemplateError(f"recursive loop detected while templating {snippet(source)}", location)
+    if isinstance(exc, jinja2.TemplateError):
+        return TemplateError(f"template error: {exc} in {snippet(source)}", location)
+    return TemplateError(f"error templating {snippet(source)}: {type(exc).__name__}: {exc}", location)

@@ -15,8 +15,8 @@ Environment options, checked against Ansible's own documentation and source:
   like Ansible's native-Jinja mode (the default and only mode in ansible-core 2.19).
 
 Unlike Ansible the environment is a :class:`~jinja2.sandbox.SandboxedEnvironment`
-(``''.__class__`` and friends are refused), and the ``do`` and ``loopcontrols``
-extensions are always enabled.
+(``''.__class__`` and fleet's own objects are refused), and the ``do`` and ``loopcontrols``
+extensions are always enabled. Host data (:mod:`fleet.unsafe`) is never rendered.
 """
 
 from __future__ import annotations
@@ -41,7 +41,15 @@ from fleet.filters_env import (
     make_environment,
 )
 from fleet.secrets import Secrets
-from fleet.template_tree import single_expression, snippet, template_line, unguarded_names
+from fleet.template_tree import (
+    runtime_error,
+    single_expression,
+    snippet,
+    syntax_error,
+    template_line,
+    unguarded_names,
+)
+from fleet.unsafe import UNSAFE_TYPES, UnsafeText, contains_unsafe, wrap
 from fleet.yamlsrc import VaultValue
 
 _RESULT = "__fleet_result"
@@ -109,13 +117,16 @@ class Templar:
 
         A string that is exactly one ``{{ expr }}`` returns the native value; other
         templated strings render to ``str``; containers without templates come back as
-        the same object.
+        the same object. Host data (:mod:`fleet.unsafe`) is never rendered, and what a
+        template computes from host data comes back marked as host data.
         """
-        if isinstance(value, str) and not is_template(value):
+        if isinstance(value, str) and (not is_template(value) or isinstance(value, UNSAFE_TYPES)):
             return value
         return self._render(value, Scope(variables, self._globals), location)
 
     def _render(self, value: Any, scope: Scope, location: Location | None) -> Any:
+        if isinstance(value, UNSAFE_TYPES):  # host data: text, never a template
+            return value
         if isinstance(value, str):
             if not is_template(value):
                 return value
@@ -169,9 +180,10 @@ class Templar:
     def evaluate(self, expr: Any, variables: Mapping[str, Any], location: Location | None = None) -> Any:
         """Evaluate a bare expression (``when:``, ``changed_when:``, ``until:``...).
 
-        Non-strings come back unchanged; a string with ``{{ }}`` markers is rendered instead.
+        Non-strings and host data come back unchanged; a string with ``{{ }}`` markers is
+        rendered instead.
         """
-        if not isinstance(expr, str):
+        if not isinstance(expr, str) or isinstance(expr, UNSAFE_TYPES):
             return expr
         if is_template(expr):
             return self.render(expr, variables, location)
@@ -182,7 +194,9 @@ class Templar:
 
         ``cond`` may be a bool, an expression string, a ``"{{ expr }}"`` string (its result,
         if a string, is evaluated again as an expression, like Ansible) or a list of
-        these, all of which must be true. None and empty strings are false.
+        these, all of which must be true. None and empty strings are false. As in Ansible,
+        a conditional that is host data, or whose ``{{ }}`` rendered to text computed from
+        host data, is an error: host data is never evaluated as an expression.
         """
         if isinstance(cond, bool):
             return cond
@@ -192,11 +206,19 @@ class Templar:
             return False
         if not isinstance(cond, str):
             return bool(cond)
+        if isinstance(cond, UNSAFE_TYPES):
+            raise TemplateError("a conditional that is host data (sent by a host) is never evaluated as an "
+                                "expression", location)
         scope = Scope(variables, self._globals)
         if is_template(cond):
             value = self._render(cond, scope, location)
             if not isinstance(value, str):
                 return self._bool(value, cond, location)
+            if isinstance(value, UnsafeText) and value.strip():
+                raise TemplateError(
+                    f"conditional {snippet(cond)} rendered to text computed from host data, which is "
+                    f"never evaluated again as an expression: write the condition without {{{{ }}}} "
+                    f"(when: x == 'y'), or make it a boolean", location)
             cond = value
         cond = cond.strip()
         if not cond:
@@ -291,15 +313,7 @@ class Templar:
         try:
             return (env or self.env).parse(source)
         except jinja2.TemplateSyntaxError as exc:
-            raise self._syntax_error(exc, source, location, file) from None
-
-    @staticmethod
-    def _syntax_error(exc: jinja2.TemplateSyntaxError, source: str, location: Location | None,
-                      file: bool) -> TemplateError:
-        if file and location is not None:
-            return TemplateError(f"template syntax error: {exc.message}", Location(location.path, exc.lineno))
-        line = f" (line {exc.lineno} of the template)" if "\n" in source.strip() else ""
-        return TemplateError(f"template syntax error: {exc.message}{line} in {snippet(source)}", location)
+            raise syntax_error(exc, source, location, file) from None
 
     def _compile(self, source: str, location: Location | None) -> _Compiled:
         compiled = self._templates.data.get(source)
@@ -343,7 +357,7 @@ class Templar:
         try:
             template = (env or self.env).from_string(tree)
         except jinja2.TemplateSyntaxError as exc:
-            raise self._syntax_error(exc, source, location, not native) from None
+            raise syntax_error(exc, source, location, not native) from None
         except jinja2.TemplateError as exc:
             raise TemplateError(f"template error: {exc} in {snippet(source)}", location) from None
         self.compile_count += 1
@@ -355,21 +369,12 @@ class Templar:
              location: Location | None, *, file: bool = False) -> Any:
         template = compiled.template
         ctx = FleetContext(template.environment, scope, template.name, template.blocks)  # type: ignore[arg-type]
+        taint = self.env.taint
+        taint.append(False)
         try:
-            if not compiled.native:
-                return "".join(template.root_render_func(ctx))
-            for _ in template.root_render_func(ctx):
-                pass
-            result = ctx.vars[_RESULT]
-            if isinstance(result, Undefined):
-                result._fail_with_undefined_error()
-            if isinstance(result, str):
-                return compiled.lead + result + compiled.trail if compiled.lead or compiled.trail else result
-            if isinstance(result, (types.GeneratorType, KeysView, ValuesView, ItemsView)):
-                result = list(result)
-                fail_on_undefined(result)
-            elif compiled.scan and isinstance(result, (list, tuple, dict)):
-                fail_on_undefined(result)
+            result = self._produce(compiled, ctx)
+            if taint[-1] or contains_unsafe(result):  # computed from host data: host data too
+                return wrap(result)
             return result
         except FleetError as exc:
             if exc.location is None:
@@ -378,18 +383,25 @@ class Templar:
         except Exception as exc:  # every other failure becomes one clear TemplateError
             if file and location is not None:
                 location = Location(location.path, template_line(exc, template) or location.line)
-            raise self._runtime_error(exc, source, location) from None
+            raise runtime_error(exc, source, location) from None
+        finally:
+            taint.pop()
 
     @staticmethod
-    def _runtime_error(exc: Exception, source: str, location: Location | None) -> TemplateError:
-        if isinstance(exc, jinja2.exceptions.SecurityError):
-            return TemplateError(f"unsafe template operation: {exc} in {snippet(source)}", location)
-        if isinstance(exc, jinja2.UndefinedError):
-            return TemplateError(str(exc), location)
-        if isinstance(exc, jinja2.TemplateNotFound):
-            return TemplateError(f"template not found: {exc}", location)
-        if isinstance(exc, RecursionError):
-            return TemplateError(f"recursive loop detected while templating {snippet(source)}", location)
-        if isinstance(exc, jinja2.TemplateError):
-            return TemplateError(f"template error: {exc} in {snippet(source)}", location)
-        return TemplateError(f"error templating {snippet(source)}: {type(exc).__name__}: {exc}", location)
+    def _produce(compiled: _Compiled, ctx: FleetContext) -> Any:
+        template = compiled.template
+        if not compiled.native:
+            return "".join(template.root_render_func(ctx))
+        for _ in template.root_render_func(ctx):
+            pass
+        result = ctx.vars[_RESULT]
+        if isinstance(result, Undefined):
+            result._fail_with_undefined_error()
+        if isinstance(result, str):
+            return compiled.lead + result + compiled.trail if compiled.lead or compiled.trail else result
+        if isinstance(result, (types.GeneratorType, KeysView, ValuesView, ItemsView)):
+            result = list(result)
+            fail_on_undefined(result)
+        elif compiled.scan and isinstance(result, (list, tuple, dict)):
+            fail_on_undefined(result)
+        return result

@@ -8,7 +8,9 @@ layers, and ``"{{ inventory_hostname }}"`` in group vars resolves per host.
 
 Values from the ``facts``, ``set_fact / register`` and ``magic vars`` layers are data gathered
 from hosts, already rendered by the task that set them, or computed by fleet: like Ansible's
-"unsafe" values they are never templated (again).
+"unsafe" values they are never templated (again). Neither are the values of a ``final`` layer
+(loop items), values wrapped in :class:`~fleet.layers.Final`, nor host data
+(:mod:`fleet.unsafe`) wherever it sits.
 
 :meth:`HostVars.push` makes a cheap view with extra layers on top (task vars, loop item...).
 A view reuses its parent's rendered value for a name unless the name, or any name that
@@ -23,8 +25,9 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from fleet.errors import Location, TemplateError
-from fleet.layers import PRECEDENCE, Layer
+from fleet.layers import PRECEDENCE, Final, Layer
 from fleet.templating import Templar, is_template
+from fleet.unsafe import UNSAFE_TYPES
 from fleet.yamlsrc import VaultValue
 
 UNTEMPLATED_KINDS: frozenset[str] = frozenset({"facts", "set_fact / register", "magic vars"})
@@ -157,7 +160,10 @@ class HostVars(Mapping[str, Any]):
             if layer is None:
                 raise KeyError(name)
             raw = layer.values[name]
-            if layer.kind in UNTEMPLATED_KINDS or not isinstance(raw, (str, dict, list, tuple, VaultValue)) \
+            if isinstance(raw, Final):
+                entry = (raw.value, frozenset())
+            elif layer.final or layer.kind in UNTEMPLATED_KINDS or isinstance(raw, UNSAFE_TYPES) \
+                    or not isinstance(raw, (str, dict, list, tuple, VaultValue)) \
                     or (isinstance(raw, str) and not is_template(raw)):
                 entry = (raw, frozenset())
             else:
@@ -208,7 +214,8 @@ class HostVars(Mapping[str, Any]):
         layer = self._winner(name)
         if layer is None:
             raise KeyError(name)
-        return layer.values[name]
+        raw = layer.values[name]
+        return raw.value if isinstance(raw, Final) else raw
 
     def explain(self, name: str) -> list[ExplainRow]:
         """Every layer defining ``name``, lowest precedence first; the last one won."""

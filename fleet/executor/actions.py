@@ -25,6 +25,7 @@ from fleet.layers import Layer
 from fleet.playbook.models import Task
 from fleet.registry import ModuleRegistry
 from fleet.session import ModuleCall
+from fleet.unsafe import confined, is_unsafe
 
 LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars"})
 CONTROL_ACTIONS = frozenset({"meta", "include_tasks", "import_tasks", "include_role", "import_role"})
@@ -58,9 +59,10 @@ def _result(status: str = "ok", msg: str = "", **data: Any) -> dict[str, Any]:
 
 def debug(ctx: ActionContext) -> dict[str, Any]:
     if "var" in ctx.args:
-        name = str(ctx.args["var"])
-        try:
-            value = ctx.templar.evaluate(name, ctx.variables, ctx.location)
+        raw = ctx.args["var"]
+        name = str(raw)
+        try:  # a name that is host data is shown as text, never evaluated (as Ansible's unsafe)
+            value = raw if is_unsafe(raw) else ctx.templar.evaluate(name, ctx.variables, ctx.location)
         except TemplateError as exc:  # as Ansible: an undefined var is shown, not a failure
             if "undefined" not in exc.message and "has no attribute" not in exc.message:
                 raise
@@ -100,6 +102,7 @@ def include_vars(ctx: ActionContext) -> dict[str, Any]:
     name = ctx.args.get("file") or ctx.args.get("_raw_params")
     if not name:
         raise InputError(f"{ctx.where}: include_vars needs a file", ctx.location)
+    confined(name, "include_vars", ctx.location)
     path = ctx.files.find(str(name), ctx.task, "vars")
     values = yamlsrc.load_file(path, ctx.templar.secrets)
     if values is None:
@@ -155,12 +158,13 @@ def _template(ctx: ActionContext) -> ModuleCall:
     if spec is None:
         raise InputError(f"{ctx.where}: the template module is missing", ctx.location)
     params = spec.validate(ctx.args, ctx.where, ctx.location)
+    confined(ctx.args.get("src"), "template src", ctx.location)
     path = ctx.files.find(str(params["src"]), ctx.task, "templates")
     try:
         text = ctx.files.read_bytes(path).decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read template {path}: {exc}", ctx.location) from None
-    template_vars = ctx.variables.push(Layer("task vars", "template", {
+    template_vars = ctx.variables.push(Layer("task vars", "template", final=True, values={
         "template_path": str(path),
         "template_fullpath": str(path),
         "template_host": os.uname().nodename,
@@ -181,6 +185,7 @@ def _template(ctx: ActionContext) -> ModuleCall:
 
 
 def _copy_local(ctx: ActionContext) -> list[ModuleCall]:
+    confined(ctx.args["src"], "copy src", ctx.location)
     src = str(ctx.args["src"])
     path = ctx.files.find(src, ctx.task, "files")
     base = {k: v for k, v in ctx.args.items() if k not in ("src", "remote_src", "local_follow", "directory_mode")}

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fleet.executor.outcome import loop_values
+from fleet.layers import Final
 from fleet.playbook.models import Item, Task
+from fleet.unsafe import confined
 
 if TYPE_CHECKING:
     from fleet.executor.play import PlayRunner
@@ -48,7 +50,10 @@ def resolve(runner: PlayRunner, task: Task, host: str, params: Mapping[str, Any]
         if task.when and not templar.truth(task.when, scope, task.location):
             continue
         args = templar.render(task.args, scope, task.location)
-        host_params = {**include_params, **loop_vars}
+        for key in ("file", "_raw_params", "name", "tasks_from", "vars_from", "defaults_from", "handlers_from"):
+            confined(args.get(key), f"{task.module} {key}", task.location)
+        # loop items are data already rendered: the included tasks must not template them again
+        host_params = {**include_params, **{name: Final(value) for name, value in loop_vars.items()}}
         if task.module == "include_tasks":
             name = args.get("file") or args.get("_raw_params")
             path = loader.resolve_tasks_file(str(name), task.base_dir, task.role, task.location)

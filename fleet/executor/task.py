@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
 from fleet.executor import actions, guard
+from fleet.executor.hosttrust import accepted_facts
 from fleet.executor.outcome import Outcome, fill_loop_result, fill_result, label_text, loop_values
 from fleet.executor.plan import Plan, Unreachable
 from fleet.layers import Layer
@@ -24,6 +25,7 @@ from fleet.playbook.models import Task
 from fleet.result import TaskResult
 from fleet.session import ModuleCall
 from fleet.templating import is_template
+from fleet.unsafe import wrap
 
 if TYPE_CHECKING:
     from fleet.executor.play import PlayState
@@ -280,14 +282,17 @@ class TaskExecutor:
                 outcome = plan.outcome or self._post(task, plan.variables, Outcome.from_agent(results))
                 fill_result(result, outcome)
                 registered = outcome.registered()
-                facts = outcome.data.get("ansible_facts")
-                if isinstance(facts, dict) and task.module not in actions.LOCAL:
-                    state.runtimes[host].update_facts(facts)
+                if task.module not in actions.LOCAL and "ansible_facts" in outcome.data:
+                    spec = state.registry.find(task.module)
+                    facts = accepted_facts(outcome.data["ansible_facts"], task.module,
+                                           spec is not None and spec.returns_facts, result.warnings)
+                    if facts:
+                        state.runtimes[host].update_facts(facts)
             else:
                 outcomes = self._loop_outcomes(plan, results)
                 registered = fill_loop_result(result, task, outcomes)
-            if task.register:
-                state.runtimes[host].set_facts[task.register] = registered
+            if task.register:  # as Ansible's wrap_var: a registered result is host data
+                state.runtimes[host].set_facts[task.register] = wrap(registered)
         except Unreachable as exc:
             result.status, result.msg = "unreachable", str(exc)
         except FleetError as exc:
@@ -332,7 +337,7 @@ class TaskExecutor:
     def _with_registered(self, task: Task, variables: Any, outcome: Outcome) -> Any:
         if not task.register:
             return variables
-        return variables.push(Layer("set_fact / register", "register", {task.register: outcome.registered()}))
+        return variables.push(Layer("set_fact / register", "register", {task.register: wrap(outcome.registered())}))
 
     def _post(self, task: Task, variables: Any, outcome: Outcome) -> Outcome:
         """``changed_when`` and ``failed_when`` (they see the registered result)."""
@@ -383,4 +388,5 @@ class TaskExecutor:
         return list(raw)
 
     def _item_vars(self, task: Task, variables: Any, items: list[Any], index: int) -> Any:
-        return variables.push(Layer("task vars", "loop", loop_values(task, items, index)))
+        # items are rendered already: data, never templates (a host's file name may hold "{{")
+        return variables.push(Layer("task vars", "loop", loop_values(task, items, index), final=True))
