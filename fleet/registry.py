@@ -101,6 +101,12 @@ class ModuleSpec:
         return bool(getattr(self.namespace, "CONNECTION_SENSITIVE", False))
 
     @cached_property
+    def returns_facts(self) -> bool:
+        """Does this module set facts (``RETURNS_FACTS = True``)? Other modules' ``ansible_facts``
+        are ignored (fleet.executor.hosttrust)."""
+        return bool(getattr(self.namespace, "RETURNS_FACTS", False))
+
+    @cached_property
     def aliases(self) -> dict[str, str]:
         return dict(getattr(self.namespace, "ALIASES", {}))
 

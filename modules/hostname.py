@@ -38,6 +38,7 @@ from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure
 
 ALIASES: dict = {}
+RETURNS_FACTS = True  # ansible_hostname and ansible_nodename, as setup would now gather them
 FILES = {"systemd": "/etc/hostname", "debian": "/etc/hostname", "alpine": "/etc/hostname",
          "sles": "/etc/HOSTNAME", "generic": None}
 CAP_SYS_ADMIN = 21

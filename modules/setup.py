@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 
 ALIASES: dict = {}
+RETURNS_FACTS = True  # its ansible_facts become the host's facts
 
 NAMES = {
     "debian": "Debian", "ubuntu": "Ubuntu", "raspbian": "Raspbian", "linuxmint": "Linux Mint",

@@ -14,6 +14,7 @@ from typing import Any
 
 from fleet.layers import Layer
 from fleet.playbook.models import Play, RoleContext, Task
+from fleet.unsafe import UnsafeDict, wrap
 from fleet.vars import HostVars
 
 
@@ -26,11 +27,13 @@ class HostRuntime:
     include_vars: dict[str, Any] = field(default_factory=dict)
 
     def update_facts(self, ansible_facts: Mapping[str, Any]) -> None:
-        """Store gathered facts as ``ansible_facts`` and, as Ansible does, as ``ansible_*`` vars."""
-        merged = dict(self.facts.get("ansible_facts", {}))
+        """Store gathered facts as ``ansible_facts`` and, as Ansible does, as ``ansible_*`` vars;
+        facts are host data (:mod:`fleet.unsafe`): never templated."""
+        merged = UnsafeDict(self.facts.get("ansible_facts", {}))
         for key, value in ansible_facts.items():
             short = key[len("ansible_"):] if key.startswith("ansible_") else key
-            merged[short] = value
+            value = wrap(value)
+            merged[wrap(short)] = value
             self.facts[key if key.startswith("ansible_") else f"ansible_{key}"] = value
         self.facts["ansible_facts"] = merged
 

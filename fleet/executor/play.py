@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from fleet.errors import FleetError
 from fleet.executor import includes, meta, pipeline
 from fleet.executor.context import HostRuntime, PlayVars
+from fleet.executor.hosttrust import ConnectionVars
 from fleet.executor.tags import selected
 from fleet.executor.task import TaskExecutor
 from fleet.playbook.models import Block, Item, Play, Task
@@ -82,13 +83,14 @@ class PlayState:
         become = task.become if task.become is not None else self.play.become
         if become is None:
             become = self.options.become
-        if "ansible_become" in variables:
-            become = self.templar.truth(variables["ansible_become"], variables, task.location)
+        settings = ConnectionVars(variables)
+        if "ansible_become" in settings:
+            become = self.templar.truth(settings["ansible_become"], variables, task.location)
         if not become:
             return None
         user = task.become_user or self.play.become_user or self.options.become_user or "root"
-        if "ansible_become_user" in variables:
-            user = str(variables["ansible_become_user"])
+        if "ansible_become_user" in settings:
+            user = str(settings["ansible_become_user"])
         return user
 
     async def session(self, host: str, variables: Any, become_user: str | None) -> AgentSession:
@@ -97,7 +99,7 @@ class PlayState:
         if self.play.connection or self.play.remote_user:
             defaults = replace(defaults, connection=self.play.connection or defaults.connection,
                                user=self.play.remote_user or defaults.user)
-        return await self.run.session(host, variables, become_user, defaults)
+        return await self.run.session(host, ConnectionVars(variables, host), become_user, defaults)
 
     def notify(self, host: str, names: Sequence[str]) -> None:
         self.notified.setdefault(host, set()).update(names)
