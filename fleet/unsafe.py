@@ -17,7 +17,7 @@ import posixpath
 from collections.abc import Mapping
 from typing import Any
 
-from fleet.errors import InputError, Location
+from fleet.errors import Location, TemplateError
 
 
 class UnsafeText(str):
@@ -102,6 +102,6 @@ def confined(name: Any, what: str, location: Location | None) -> None:
     if name is None or not contains_unsafe(name):
         return
     text = str(name)
-    if posixpath.isabs(text) or ".." in text.replace("\\", "/").split("/"):
-        raise InputError(f"{what} {text[:120]!r} is computed from data a host sent and leaves the role and "
-                         f"playbook directories (absolute, or '..'): refused", location)
+    if posixpath.isabs(text) or text.startswith("~") or ".." in text.replace("\\", "/").split("/"):
+        raise TemplateError(f"{what} {text[:120]!r} is computed from data a host sent and leaves the role and "
+                         f"playbook directories (absolute, '~' or '..'): refused", location)

@@ -141,6 +141,15 @@ def test_plain_mapping_methods_still_work(templar: Templar) -> None:
 def test_confined_refuses_host_named_paths_outside_the_project() -> None:
     confined("vars/Debian.yml", "include_vars", None)  # trusted: the file loaders decide
     confined(UnsafeText("Debian.yml"), "include_vars", None)  # host data, but stays inside
-    for bad in ("/etc/shadow", "../../etc/shadow", "vars/../../x"):
+    for bad in ("/etc/shadow", "../../etc/shadow", "vars/../../x", "~root/.ssh/id_ed25519"):
         with pytest.raises(InputError, match="host sent"):
             confined(UnsafeText(bad), "include_vars", None)
+
+
+def test_lookups_refuse_what_a_host_names(templar: Templar) -> None:
+    variables = host_vars(templar, ls={"stdout_lines": ["HOME", "/etc/hostname", "~/.bashrc"]})
+    for template in ("{{ lookup('env', ls.stdout_lines[0]) }}", "{{ lookup('file', ls.stdout_lines[1]) }}",
+                     "{{ lookup('file', ls.stdout_lines[2]) }}"):
+        with pytest.raises(TemplateError, match="host sent"):
+            templar.render(template, variables)
+    assert templar.render("{{ lookup('env', 'HOME') }}", variables)  # names in the playbook: as before
