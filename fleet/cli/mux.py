@@ -11,7 +11,12 @@ from fleet.cli.common import handle_errors
 
 @click.group("mux")
 def mux() -> None:
-    """Agents kept alive between runs (--persist, $FLEET_PERSIST; like SSH's ControlPersist)."""
+    """Agents kept alive between runs (--persist, $FLEET_PERSIST; like SSH's ControlPersist).
+
+    The daemon is a credential cache, like ssh-agent: an agent that sudo started with your
+    password stays root until it has been idle for the persist time, and is lent only to runs
+    that give the same password. 'fleet mux stop' forgets everything at once.
+    """
 
 
 @mux.command("status")
@@ -29,10 +34,14 @@ def status(as_json: bool) -> None:
         click.echo(json.dumps(state, indent=2))
         return
     click.echo(f"daemon pid {state['pid']}: {state['connections']} connection(s), "
-               f"{len(state['idle'])} idle agent(s), {state['leases']} in use")
+               f"{len(state['idle'])} idle agent(s), {state['leases']} in use; "
+               f"keeps an idle agent at most {state['persist']:g} s")
     for agent in state["idle"]:
-        become = f" (become {agent['become']})" if agent["become"] else ""
-        click.echo(f"  {agent['host']}{become}: agent pid {agent['agent_pid']}, idle {agent['idle_s']} s")
+        become = ""
+        if agent["become"]:
+            become = f" (become {agent['become']}{', with a sudo password' if agent['password'] else ''})"
+        click.echo(f"  {agent['host']}{become}: agent pid {agent['agent_pid']}, idle {agent['idle_s']} s "
+                   f"of {agent['keep_s']:g} s")
 
 
 @mux.command("stop")

@@ -113,6 +113,12 @@ def _ssh_transport(params: dict[str, Any]) -> Transport:
     return SSHTransport(SSHOptions(**params))
 
 
+def _local_transport(params: dict[str, Any]) -> Transport:
+    transport = LocalTransport()
+    transport.cwd = params.get("cwd")  # set by the persistence daemon: the run's directory
+    return transport
+
+
 SpecFactory = Callable[[str, Mapping[str, Any], ConnectionDefaults], dict[str, Any]]
 
 # Plain registries: connection name -> its settings from the host's variables, and
@@ -130,7 +136,7 @@ SPECS: dict[str, tuple[str, SpecFactory]] = {
 }
 BUILDERS: dict[str, Callable[[dict[str, Any]], Transport]] = {
     "ssh": _ssh_transport,
-    "local": lambda params: LocalTransport(),
+    "local": _local_transport,
     "docker": lambda params: DockerTransport(params["container"], params.get("user")),
     "chroot": lambda params: ChrootTransport(params["root"], params.get("interpreter", "python3")),
 }

@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from fleet.errors import ConnectionFailed
-from fleet.mux.protocol import mux_dir, socket_path
+from fleet.mux.protocol import DEFAULT_PERSIST, mux_dir, socket_path, valid_persist
 from fleet.session import AgentSession, Become
 
 
@@ -75,7 +75,8 @@ class MuxClient:
         except OSError:
             return None
         request = {
-            "op": "lease", "host": host, "kind": spec.kind, "params": spec.params, "interpreter": interpreter,
+            "op": "lease", "host": host, "kind": spec.kind, "params": daemon_params(spec.kind, spec.params, os.getcwd()),
+            "interpreter": interpreter,
             "become": None if become is None else {"user": become.user, "password": become.password},
             "payload": base64.b64encode(payload).decode("ascii"), "persist": self.persist,
         }
@@ -101,8 +102,28 @@ class MuxClient:
     async def _ensure(self) -> bool:
         async with self._lock:
             if self._usable is None:
-                self._usable = await asyncio.get_running_loop().run_in_executor(None, ensure_daemon)
+                self._usable = await asyncio.get_running_loop().run_in_executor(None, ensure_daemon, self.persist)
             return self._usable
+
+
+def daemon_params(kind: str, params: dict[str, Any], cwd: str) -> dict[str, Any]:
+    """Transport parameters as the daemon must read them. It runs in a directory of its own, so
+    paths relative to this run's directory ``cwd`` (key files, known_hosts, a chroot's tree) are
+    made absolute, and a local agent is started in ``cwd``, as it would be without the daemon."""
+    fixed = dict(params)
+    if kind == "ssh":
+        fixed["key_files"] = [_absolute(path, cwd) for path in params.get("key_files") or []]
+        if params.get("known_hosts"):
+            fixed["known_hosts"] = _absolute(params["known_hosts"], cwd)
+    elif kind == "chroot" and params.get("root"):
+        fixed["root"] = _absolute(params["root"], cwd)
+    elif kind == "local":
+        fixed["cwd"] = cwd
+    return fixed
+
+
+def _absolute(path: str, cwd: str) -> str:
+    return os.path.join(cwd, os.path.expanduser(path))  # an absolute path stays as it is
 
 
 def _answers() -> bool:
@@ -117,10 +138,23 @@ def _answers() -> bool:
     return True
 
 
-def ensure_daemon(wait: float = 5.0) -> bool:
-    """Start ``python -m fleet.mux.server`` unless one answers; False if it will not come up."""
+def daemon_command(persist: float) -> list[str]:
+    """How the daemon is started: ``-P``, so that nothing in the directory it is started from
+    is importable (a ``json.py`` or ``fleet.py`` there would run inside the credential cache).
+    PYTHONPATH and the user's site-packages stay: they are how this fleet itself was found."""
+    return [sys.executable, "-P", "-m", "fleet.mux.server", "--persist", repr(persist)]
+
+
+def ensure_daemon(persist: float = DEFAULT_PERSIST, wait: float = 5.0) -> bool:
+    """Start the daemon unless one answers; False if it will not come up.
+
+    A new daemon keeps agents at most ``persist`` seconds (its cap, whatever later runs ask),
+    and runs in the private daemon directory, not in the caller's.
+    """
     if _answers():
         return True
+    if valid_persist(persist) is None:
+        return False
     directory = mux_dir()
     with open(directory / "start.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -128,13 +162,15 @@ def ensure_daemon(wait: float = 5.0) -> bool:
             return True
         with contextlib.suppress(FileNotFoundError):
             socket_path().unlink()  # left by a daemon that died
-        log = open(directory / "mux.log", "ab")  # noqa: SIM115 - handed to the daemon
-        subprocess.Popen([sys.executable, "-m", "fleet.mux.server"], stdin=subprocess.DEVNULL, stdout=log,
-                         stderr=log, start_new_session=True, close_fds=True, env=dict(os.environ))
+        with open(directory / "mux.log", "ab") as log:
+            daemon = subprocess.Popen(daemon_command(persist), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                      cwd=directory, start_new_session=True, close_fds=True, env=dict(os.environ))
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if _answers():
                 return True
+            if daemon.poll() is not None:  # it said why in mux.log
+                return False
             time.sleep(0.02)
     return False
 

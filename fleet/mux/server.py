@@ -4,12 +4,19 @@ It listens on a private unix socket (0700 directory, same-uid peers only). A cli
 agent by its settings; the daemon reuses an idle one with the same key or starts a new one over
 a shared transport, answers with the agent's hello, and then relays bytes both ways. When the
 client hangs up, the agent is drained (a ping must come back before anything else is trusted)
-and kept for ``persist`` seconds; unused agents and connections are closed, and the daemon
+and kept for the lease's ``persist`` seconds, never longer than the daemon's cap (the
+``--persist`` it was started with); unused agents and connections are closed, and the daemon
 exits when it has had nothing to keep for that long.
+
+The daemon is a credential cache, as ssh-agent is: a kept agent that sudo started with a
+password is root (or another user) without asking again. It is lent only to a lease that
+sends the same password (see :class:`~fleet.mux.protocol.Keyer`), and the daemon's memory is
+closed to tracing and core dumps (:mod:`fleet.mux.memory`). ``fleet mux stop`` forgets it all.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import base64
 import contextlib
@@ -25,9 +32,10 @@ from typing import Any
 from fleet.agent import wire
 from fleet.errors import FleetError
 from fleet.executor.connection import TransportSpec
-from fleet.mux.protocol import DEFAULT_PERSIST, agent_key, socket_path
+from fleet.mux import memory
+from fleet.mux.protocol import DEFAULT_PERSIST, Keyer, lease_persist, socket_path, valid_persist
 from fleet.session import AgentSession, Become
-from fleet.transport.base import Transport
+from fleet.transport.base import AgentProcess, Transport
 
 DRAIN_TIMEOUT = 3.0
 
@@ -40,6 +48,7 @@ class Idle:
     persist: float
     host: str
     become: str | None
+    password: bool  # became with a sudo password: only a lease with the same one gets it
 
 
 @dataclass
@@ -51,7 +60,8 @@ class Daemon:
     idle: dict[str, list[Idle]] = field(default_factory=dict)
     leases: int = 0
     last_activity: float = field(default_factory=time.monotonic)
-    persist: float = DEFAULT_PERSIST
+    cap: float = DEFAULT_PERSIST  # no agent is kept idle longer, whatever a lease asks
+    keyer: Keyer = field(default_factory=Keyer)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -77,8 +87,10 @@ class Daemon:
 
     def status(self) -> dict[str, Any]:
         now = time.monotonic()
-        return {"pid": os.getpid(), "leases": self.leases, "connections": len(self.transports),
-                "idle": [{"host": i.host, "become": i.become, "idle_s": round(now - i.since, 1),
+        return {"pid": os.getpid(), "persist": self.cap, **memory.protection(), "leases": self.leases,
+                "connections": len(self.transports),
+                "idle": [{"host": i.host, "become": i.become, "password": i.password,
+                          "idle_s": round(now - i.since, 1), "keep_s": i.persist,
                           "agent_pid": i.session.hello.get("pid")} for entries in self.idle.values() for i in entries]}
 
     async def lease(self, request: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -88,13 +100,13 @@ class Daemon:
         payload = base64.b64decode(request["payload"])
         become = request.get("become")
         become_user = become["user"] if become else None
+        password = become.get("password") if become else None
         # keyed by inventory host too: two inventory names for one machine get two connections,
         # as they would without the daemon
         params = {**spec.params, "inventory_hostname": request["host"]}
-        key = agent_key(spec.kind, params, request["interpreter"], become_user, payload)
-        transport_key = agent_key(spec.kind, params, "", None, b"")
-        persist = float(request.get("persist") or DEFAULT_PERSIST)
-        self.persist = persist
+        key = self.keyer.agent(spec.kind, params, request["interpreter"], become_user, password, payload)
+        transport_key = self.keyer.transport(spec.kind, params)
+        persist = lease_persist(request.get("persist"), self.cap)
         try:
             session, reused = await self._agent(key, transport_key, spec, request, payload, become)
         except FleetError as exc:
@@ -108,7 +120,7 @@ class Daemon:
         healthy = await _relay(reader, writer, session)
         if healthy and await _drain(session):
             self.idle.setdefault(key, []).append(Idle(session, transport_key, time.monotonic(), persist,
-                                                      request["host"], become_user))
+                                                      request["host"], become_user, password is not None))
         else:
             await self._drop(session, transport_key)
         writer.close()
@@ -131,11 +143,14 @@ class Daemon:
                 transport = spec.build()
                 await transport.connect()
                 self.transports[transport_key] = transport
+            opened = _Opened(transport)
             try:
-                session = await AgentSession.start(transport, request["host"], request["interpreter"], payload,
+                session = await AgentSession.start(opened, request["host"], request["interpreter"], payload,
                                                    become_obj)
             except FleetError:
-                if fresh or attempt == 2:
+                # The connection opened a session, so the agent itself did not start (sudo refused
+                # the password, no python3): the connection and its other agents are fine.
+                if fresh or attempt == 2 or opened.spawned:
                     if not self.users.get(transport_key):
                         await self._close_transport(transport_key)
                     raise
@@ -171,7 +186,7 @@ class Daemon:
                     await self._drop(idle.session, idle.transport_key)
                 if not entries:
                     del self.idle[key]
-            if not self.idle and not self.leases and now - self.last_activity > self.persist:
+            if not self.idle and not self.leases and now - self.last_activity > self.cap:
                 self.stopping.set()
 
     async def shutdown(self) -> None:
@@ -182,6 +197,26 @@ class Daemon:
         self.idle.clear()
         for key in list(self.transports):
             await self._close_transport(key)
+
+
+class _Opened:
+    """A kept transport that notes whether it could still open a session for an agent."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+        self.name = transport.name
+        self.spawned = False
+
+    async def connect(self) -> None:
+        await self.transport.connect()
+
+    async def spawn(self, command: str) -> AgentProcess:
+        process = await self.transport.spawn(command)
+        self.spawned = True
+        return process
+
+    async def close(self) -> None:
+        await self.transport.close()
 
 
 async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: AgentSession) -> bool:
@@ -232,9 +267,9 @@ def _same_user(writer: asyncio.StreamWriter) -> bool:
     return uid == os.getuid()
 
 
-async def serve() -> None:
+async def serve(cap: float) -> None:
     path = socket_path()
-    daemon = Daemon()
+    daemon = Daemon(cap=cap)
     old_umask = os.umask(0o177)
     try:
         # A run leases every host's agent at once: room for thousands of pending connections
@@ -253,9 +288,26 @@ async def serve() -> None:
         await daemon.shutdown()
 
 
-def main() -> None:
-    print(f"fleet persistence daemon {os.getpid()} on {socket_path()}", file=sys.stderr, flush=True)
-    asyncio.run(serve())
+def _cap(text: str) -> float:
+    seconds = valid_persist(text)
+    if seconds is None:
+        raise argparse.ArgumentTypeError(f"not a finite number of seconds above 0: {text!r}")
+    return seconds
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start the daemon (``python -P -m fleet.mux.server --persist SECONDS``, by the client)."""
+    parser = argparse.ArgumentParser(prog="fleet.mux.server")
+    parser.add_argument("--persist", type=_cap, default=DEFAULT_PERSIST,
+                        help="the longest any agent is kept idle (seconds, finite, above 0)")
+    args = parser.parse_args(argv)
+    try:
+        memory.protect()  # before the first secret arrives
+    except OSError as exc:
+        sys.exit(f"fleet persistence daemon: not started: {exc}")
+    print(f"fleet persistence daemon {os.getpid()} on {socket_path()}, keeping agents at most "
+          f"{args.persist:g} s", file=sys.stderr, flush=True)
+    asyncio.run(serve(args.persist))
 
 
 if __name__ == "__main__":
