@@ -61,7 +61,7 @@ def verify(prepared: Prepared, say: Callable[[str], None] = print) -> list[RoleR
     """Run the tests of every applied role that has ``tests/test_*.py``."""
     runs: list[RoleRun] = []
     for path, (name, hosts) in applied_roles(prepared).items():
-        tests = path / "tests"
+        tests = path.absolute() / "tests"  # pytest runs in a directory of its own
         if not hosts or not any(tests.glob("test_*.py")):
             continue
         specs = [host_spec(h, host_vars(prepared.inventory, h, prepared, prepared.options.extra_vars),
@@ -78,12 +78,14 @@ def _run_role(run: RoleRun, say: Callable[[str], None]) -> RoleRun:
                                                   "host_key_checking": h.host_key_checking}
                                       for h in run.hosts if h.known_hosts}))
         junit = Path(tmp) / "junit.xml"
-        argv = [sys.executable, "-m", "pytest", "-p", "fleet.verify.plugin", "-p", "no:cacheprovider",
+        # -P and a cwd of its own: nothing in the directory fleet was started from (a planted
+        # pytest.py, json.py, conftest.py) is imported; the roles' tests import as under pytest.
+        argv = [sys.executable, "-P", "-m", "pytest", "-p", "fleet.verify.plugin", "-p", "no:cacheprovider",
                 "-o", "addopts=", "--rootdir", str(run.tests), "--confcutdir", str(run.tests),
                 "-q", "--tb=line", "-o", "junit_family=xunit2", f"--junitxml={junit}",
                 f"--hosts={','.join(h.spec for h in run.hosts)}", str(run.tests)]
         env = dict(os.environ, **{CONFIG_ENV: str(config)})
-        result = subprocess.run(argv, capture_output=True, text=True, env=env)
+        result = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp, stdin=subprocess.DEVNULL)
         run.output = result.stdout + result.stderr
         if junit.exists():
             _read_junit(run, ET.parse(junit).getroot())

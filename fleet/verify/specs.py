@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,7 +40,12 @@ def host_spec(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaul
     port = f":{options.port}" if options.port else ""
     query = {}
     if options.key_files:
-        query["ssh_identity_file"] = options.key_files[0]
+        query["ssh_identity_file"] = _absolute(options.key_files[0])
     suffix = f"?{urllib.parse.urlencode(query)}" if query else ""
     return HostSpec(name, f"paramiko://{user}{options.host}{port}{suffix}", options.host,
-                    options.known_hosts or DEFAULT_KNOWN_HOSTS, options.host_key_checking)
+                    _absolute(options.known_hosts or DEFAULT_KNOWN_HOSTS), options.host_key_checking)
+
+
+def _absolute(path: str) -> str:
+    """``path`` as this process means it: the tests run in a directory of their own."""
+    return os.path.abspath(os.path.expanduser(path))
