@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from fleet.errors import ConnectionFailed
-from fleet.mux.protocol import DEFAULT_PERSIST, mux_dir, socket_path, valid_persist
+from fleet.mux.protocol import DEFAULT_PERSIST, ENV_DIR, mux_dir, socket_path, valid_persist
 from fleet.session import AgentSession, Become
 
 
@@ -164,7 +164,8 @@ def ensure_daemon(persist: float = DEFAULT_PERSIST, wait: float = 5.0) -> bool:
             socket_path().unlink()  # left by a daemon that died
         with open(directory / "mux.log", "ab") as log:
             daemon = subprocess.Popen(daemon_command(persist), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                      cwd=directory, start_new_session=True, close_fds=True, env=dict(os.environ))
+                                      cwd=directory, start_new_session=True, close_fds=True,
+                                      env=dict(os.environ, **{ENV_DIR: str(directory)}))
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if _answers():

@@ -16,23 +16,32 @@ from typing import Any
 DEFAULT_PERSIST = 60.0  # seconds an idle agent is kept, as Ansible's ControlPersist=60s
 ENV_PERSIST = "FLEET_PERSIST"
 ENV_DIR = "FLEET_MUX_DIR"
+# Bumped when what a daemon guarantees changes (2: become agents keyed by their password, a
+# lifetime cap, no ptrace or core dumps), so a client never leases from a daemon that an older
+# fleet left running with weaker guarantees: each revision has its own socket.
+DAEMON_REVISION = 2
 
 
 def mux_dir() -> Path:
-    """A private directory (0700) for the daemon's socket and log."""
+    """A private directory (0700) for the daemon's socket and log, as an absolute path."""
     base = os.environ.get(ENV_DIR)
-    path = Path(base) if base else Path.home() / ".fleet" / "mux"
+    path = Path(base).absolute() if base else Path.home() / ".fleet" / "mux"
     path.mkdir(parents=True, exist_ok=True, mode=0o700)
     path.chmod(0o700)
     return path
 
 
-def socket_path() -> Path:
-    """The daemon's socket; named by the agent protocol version, so a daemon left running by
-    an older fleet is never asked for agents it cannot speak to (each version has its own)."""
+def socket_name() -> str:
+    """The socket's file name: by the agent protocol version, so a daemon left running by an
+    older fleet is never asked for agents it cannot speak to, and by the daemon's revision."""
     from fleet.agent.wire import VERSION
 
-    return mux_dir() / f"mux-v{VERSION}.sock"
+    return f"mux-v{VERSION}.{DAEMON_REVISION}.sock"
+
+
+def socket_path() -> Path:
+    """The daemon's socket in :func:`mux_dir`."""
+    return mux_dir() / socket_name()
 
 
 def persist_from_env(default: float = DEFAULT_PERSIST) -> float:

@@ -42,6 +42,8 @@ DRAIN_TIMEOUT = 3.0
 
 @dataclass
 class Idle:
+    """An agent waiting in the daemon for the next lease with its key."""
+
     session: AgentSession
     transport_key: str
     since: float

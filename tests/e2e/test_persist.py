@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.agent import wire
+from fleet.mux.protocol import socket_name
 from tests.conftest import fleet
 from tests.e2e.conftest import Lab
 
@@ -47,7 +47,7 @@ def test_private_socket_and_different_settings_get_their_own_agent(lab: Lab, per
     assert become != plain
     mux_dir = Path(persist["FLEET_MUX_DIR"])
     assert stat.S_IMODE(mux_dir.stat().st_mode) == 0o700
-    assert stat.S_IMODE((mux_dir / f"mux-v{wire.VERSION}.sock").stat().st_mode) == 0o600
+    assert stat.S_IMODE((mux_dir / socket_name()).stat().st_mode) == 0o600
     assert fleet("run", "-i", str(lab.inventory), "h1", "-a", "true", "--persist", "0",
                  env=persist).returncode == 0
 
@@ -76,7 +76,7 @@ def test_the_daemon_leaves_when_idle(lab: Lab, tmp_path: Path) -> None:
     while time.monotonic() < deadline and "no persistence daemon" not in fleet("mux", "status", env=env).stdout:
         time.sleep(0.5)
     assert "no persistence daemon" in fleet("mux", "status", env=env).stdout
-    assert not (tmp_path / "mux" / f"mux-v{wire.VERSION}.sock").exists()
+    assert not (tmp_path / "mux" / socket_name()).exists()
 
 
 
