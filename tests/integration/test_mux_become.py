@@ -45,7 +45,7 @@ def test_a_kept_root_agent_needs_the_same_sudo_password(lab: ITLab, tmp_path: Pa
     assert "root" in text.split("agent=")[1]
     kept = _agent(text)
     mine = fleet("mux", "status", env=persist).stdout
-    assert f"agent pid {kept}" in mine and "become root" in mine, mine
+    assert f"agent pid {kept}" in mine and "become root, with a sudo password" in mine, mine
 
     # no password: sudo -n on the host, which asks for one; the kept root agent is not lent
     code, text = _run(inventory, persist)
