@@ -83,7 +83,7 @@ class LocalSSHD:
 
     @classmethod
     def start(cls, workdir: Path, max_sessions: int = 1000, login_user: str | None = None,
-              launcher: Sequence[str] = ()) -> LocalSSHD:
+              launcher: Sequence[str] = (), extra_config: Sequence[str] = ()) -> LocalSSHD:
         """Start sshd on a free port; ``max_sessions`` bounds concurrent connections.
 
         ``login_user`` (default: the current user) is the account the hosts log in as. Another
@@ -91,6 +91,7 @@ class LocalSSHD:
         user can read it (sshd reads ``AuthorizedKeysFile`` as the user logging in).
         ``launcher`` is a command prefix sshd runs under (the benchmark's CPU-accounting
         subreaper); ``process`` is then the launcher, which must pass SIGTERM on.
+        ``extra_config`` lines come first in sshd_config, so they win (``LogLevel VERBOSE``).
         """
         sshd = find_sshd()
         if sshd is None:
@@ -115,6 +116,7 @@ class LocalSSHD:
         port = _free_port()
         config = workdir / "sshd_config"
         config.write_text("\n".join([
+            *extra_config,
             f"Port {port}",
             "ListenAddress 127.0.0.1",
             f"HostKey {host_key}",
