@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import getpass
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -15,7 +16,7 @@ import click
 
 from fleet import yamlsrc
 from fleet.errors import FleetError, InputError, Location
-from fleet.executor.connection import ConnectionDefaults
+from fleet.executor.connection import ConnectionDefaults, env_accepts_new_host_keys
 from fleet.executor.options import RunOptions
 from fleet.secrets import Secrets
 from fleet.yamlsrc import VaultValue
@@ -124,7 +125,7 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
         private_key=params.get("private_key"),
         connection=params.get("connection") or "ssh",
         known_hosts=params.get("known_hosts"),
-        accept_new_host_keys=bool(params.get("accept_new_host_keys")),
+        accept_new_host_keys=bool(params.get("accept_new_host_keys")) or env_accepts_new_host_keys(os.environ),
         become_password=password,
     )
     return RunOptions(

@@ -8,18 +8,19 @@ the ``become`` keyword.
 from __future__ import annotations
 
 import contextlib
-import shlex
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from fleet.errors import ConnectionFailed
+from fleet.errors import ConnectionFailed, InputError, Location
 from fleet.session import AgentSession, Become
 from fleet.transport.base import Transport
 from fleet.transport.chroot import ChrootTransport
 from fleet.transport.docker import DockerTransport
 from fleet.transport.local import LocalTransport
-from fleet.transport.options import SSHOptions
+from fleet.transport.options import ACCEPT_NEW, OFF, STRICT, SSHOptions
+from fleet.transport.sshargs import SSHArgs, SSHArgsError, parse_ssh_args
 
 
 @dataclass
@@ -41,26 +42,98 @@ def _bool(value: Any) -> bool:
     return bool(value)
 
 
-def _ssh_args(value: Any) -> dict[str, str]:
-    """``-o Key=Value`` settings from ansible_ssh_common_args / ansible_ssh_extra_args."""
-    found: dict[str, str] = {}
-    tokens = shlex.split(str(value or ""))
-    for index, token in enumerate(tokens):
-        option = None
-        if token == "-o" and index + 1 < len(tokens):
-            option = tokens[index + 1]
-        elif token.startswith("-o") and len(token) > 2:
-            option = token[2:]
-        elif token == "-J" and index + 1 < len(tokens):
-            found["proxyjump"] = tokens[index + 1]
-        if option:
-            key, _, val = option.replace(" ", "=", 1).partition("=")
-            found[key.strip().lower()] = val.strip()
+TRUE_WORDS, FALSE_WORDS = ("1", "yes", "true", "on", "y", "t"), ("0", "no", "false", "off", "n", "f")
+SSH_ARG_VARS = ("ansible_ssh_args", "ansible_ssh_common_args", "ansible_ssh_extra_args")  # first wins
+INSECURE_VAR = "fleet_insecure_no_host_key_checking"
+HOST_KEY_ENV = "ANSIBLE_HOST_KEY_CHECKING"
+# Lifted into SSHOptions' own fields (variables and command-line options compete with them).
+LIFTED = frozenset({"Port", "User", "HostName", "IdentityFile", "UserKnownHostsFile", "StrictHostKeyChecking",
+                    "ProxyJump", "ConnectTimeout"})
+
+
+def strict_bool(value: Any, what: str) -> bool:
+    """Ansible's booleans (yes/no, true/false, on/off, 1/0); anything else is an error, never
+    False: a typo must not turn a security setting off."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in TRUE_WORDS:
+        return True
+    if text in FALSE_WORDS:
+        return False
+    raise InputError(f"{what}: true or false expected, got {value!r}")
+
+
+def env_accepts_new_host_keys(environ: Mapping[str, str]) -> bool:
+    """Whether ``ANSIBLE_HOST_KEY_CHECKING`` turns checking "off" (fleet: accept new keys only)."""
+    value = environ.get(HOST_KEY_ENV)
+    return value is not None and value.strip() != "" and not strict_bool(value, f"environment variable {HOST_KEY_ENV}")
+
+
+def _location(hostvars: Mapping[str, Any], name: str) -> Location | None:
+    """Where the winning value of ``name`` comes from, when ``hostvars`` knows (HostVars)."""
+    explain = getattr(hostvars, "explain", None)
+    rows = explain(name) if explain is not None else []
+    if not rows:
+        return None
+    location = getattr(rows[-1].value, "location", None)
+    return location if isinstance(location, Location) else Location(rows[-1].source)
+
+
+def _ssh_args(name: str, hostvars: Mapping[str, Any]) -> SSHArgs:
+    """The OpenSSH options of ansible_ssh_args, _common_args and _extra_args, in that order
+    (the first value of an option wins, as in ssh); InputError naming the host and variable
+    for an option fleet does not implement."""
+    found = SSHArgs()
+    for variable in SSH_ARG_VARS:
+        text = hostvars.get(variable)
+        if text in (None, ""):
+            continue
+        try:
+            parse_ssh_args(str(text), found)
+            config = found.config_file
+            if config is not None and config.lower() != "none" and not os.path.isfile(os.path.expanduser(config)):
+                raise SSHArgsError(f"ssh config file -F {config} does not exist")
+        except SSHArgsError as exc:
+            raise InputError(f"host {name}: {variable}: {exc}", _location(hostvars, variable)) from None
     return found
 
 
+def _host_key_policy(name: str, hostvars: Mapping[str, Any], args: SSHArgs, defaults: ConnectionDefaults) -> str:
+    """The host's setting wins (the insecure opt-out, then ansible_host_key_checking, then
+    StrictHostKeyChecking in its ssh args), else the command line's (--accept-new-host-keys,
+    ANSIBLE_HOST_KEY_CHECKING). "Off" in Ansible's or OpenSSH's words accepts new keys only."""
+    if INSECURE_VAR in hostvars and strict_bool(hostvars[INSECURE_VAR], f"host {name}: {INSECURE_VAR}"):
+        return OFF
+    for variable in ("ansible_host_key_checking", "ansible_ssh_host_key_checking"):
+        if variable in hostvars:
+            return STRICT if strict_bool(hostvars[variable], f"host {name}: {variable}") else ACCEPT_NEW
+    strict = args.get("StrictHostKeyChecking")
+    if strict is not None:
+        return STRICT if strict in ("yes", "true", "ask") else ACCEPT_NEW
+    return ACCEPT_NEW if defaults.accept_new_host_keys else STRICT
+
+
+def _number(name: str, hostvars: Mapping[str, Any], variables: tuple[str, ...], default: Any,
+            kind: type, low: float, high: float) -> Any:
+    for variable in variables:
+        if variable in hostvars and hostvars[variable] not in (None, ""):
+            value = hostvars[variable]
+            try:
+                number = kind(value)
+            except (TypeError, ValueError):
+                number = None
+            if isinstance(value, bool) or number is None or not low <= number <= high:
+                raise InputError(f"host {name}: {variable}: a number from {low:g} to {high:g} expected, "
+                                 f"got {value!r}", _location(hostvars, variable))
+            return number
+    return default
+
+
 def ssh_options(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults) -> SSHOptions:
-    """SSH settings for one host from its (rendered) variables."""
+    """SSH settings for one host from its (rendered) variables: the host's variables first,
+    then its ssh args (ansible_ssh_common_args...), then the command line's options.
+    InputError (naming the host and variable) for a bad value or an unsupported ssh option."""
 
     def var(*names: str, default: Any = None) -> Any:
         for key in names:
@@ -68,24 +141,22 @@ def ssh_options(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefa
                 return hostvars[key]
         return default
 
-    extra = _ssh_args(var("ansible_ssh_common_args", default="")) | _ssh_args(var("ansible_ssh_extra_args", default=""))
-    port = var("ansible_port", "ansible_ssh_port", default=extra.get("port"))
+    args = _ssh_args(name, hostvars)
     key = var("ansible_ssh_private_key_file", "ansible_private_key_file", default=defaults.private_key)
-    checking = var("ansible_host_key_checking", "ansible_ssh_host_key_checking", default=None)
-    if checking is None and "stricthostkeychecking" in extra:
-        checking = extra["stricthostkeychecking"].lower() not in ("no", "off")
-    accept_new = defaults.accept_new_host_keys or extra.get("stricthostkeychecking", "").lower() == "accept-new"
+    known = args.get("UserKnownHostsFile") or ([defaults.known_hosts] if defaults.known_hosts else [])
     return SSHOptions(
-        host=str(var("ansible_host", "ansible_ssh_host", default=name)),
-        port=int(port) if port not in (None, "") else None,
-        user=var("ansible_user", "ansible_ssh_user", default=extra.get("user", defaults.user)),
-        key_files=[str(key)] if key else [],
+        host=str(var("ansible_host", "ansible_ssh_host", default=args.get("HostName", name))),
+        port=_number(name, hostvars, ("ansible_port", "ansible_ssh_port"), args.get("Port"), int, 1, 65535),
+        user=var("ansible_user", "ansible_ssh_user", default=args.get("User", defaults.user)),
+        key_files=([str(key)] if key else []) + list(args.get("IdentityFile", [])),
         password=var("ansible_password", "ansible_ssh_pass", "ansible_ssh_password"),
-        known_hosts=extra.get("userknownhostsfile") or defaults.known_hosts,
-        host_key_checking=True if checking is None else _bool(checking),
-        accept_new_host_keys=accept_new,
-        proxy_jump=extra.get("proxyjump"),
-        connect_timeout=float(var("ansible_ssh_timeout", "ansible_timeout", default=defaults.connect_timeout)),
+        known_hosts=list(known),
+        host_key_policy=_host_key_policy(name, hostvars, args, defaults),
+        proxy_jump=args.get("ProxyJump"),
+        config_file=args.config_file,
+        connect_timeout=float(_number(name, hostvars, ("ansible_ssh_timeout", "ansible_timeout"),
+                                      args.get("ConnectTimeout", defaults.connect_timeout), float, 0, 86400)),
+        ssh_config={option: value for option, value in args.options.items() if option not in LIFTED},
     )
 
 

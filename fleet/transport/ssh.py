@@ -1,64 +1,23 @@
 """``ansible_connection: ssh`` over asyncssh: one connection per host, one channel per agent.
 
-Host keys are verified against known_hosts by default. An unknown key is refused unless
-``accept_new`` is set (then it is recorded, like OpenSSH's ``StrictHostKeyChecking=accept-new``);
-a key that differs from a recorded one is always refused.
+Host keys are verified as :mod:`fleet.transport.hostkeys` says; the inventory's OpenSSH
+options are mapped by :mod:`fleet.transport.sshconnect` (ProxyCommand, ProxyJump, ...).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+from typing import Any
 
 import asyncssh
 
 from fleet.errors import ConnectionFailed
 from fleet.transport.base import STDERR_KEEP
-from fleet.transport.options import DEFAULT_KNOWN_HOSTS, SSHOptions
-
-# Preferred ciphers: AES-GCM runs on the CPU's AES instructions (asyncssh measured ~5x cheaper
-# per packet than chacha20-poly1305 here); everything else stays allowed after them.
-PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
-                     "aes128-ctr", "aes192-ctr", "aes256-ctr")
-
-class _HostKeyPolicy(asyncssh.SSHClient):
-    """Decides about host keys that known_hosts does not already trust."""
-
-    def __init__(self, options: SSHOptions, known_hosts_path: str) -> None:
-        self._options = options
-        self._path = known_hosts_path
-        self.refusal: str | None = None
-
-    def validate_host_public_key(self, host: str, addr: str, port: int, key: asyncssh.SSHKey) -> bool:
-        recorded: tuple = ((), (), ())
-        if os.path.exists(self._path):
-            recorded = asyncssh.match_known_hosts(self._path, host, addr, port if port != 22 else None)
-        fingerprint = key.get_fingerprint()
-        if recorded[0]:
-            self.refusal = (
-                f"host key for {host} has CHANGED (now {fingerprint}); it differs from the one "
-                f"recorded in {self._path}. Refusing to connect: if the change is expected, remove "
-                f"the old entry (ssh-keygen -R) and connect again"
-            )
-            return False
-        if not self._options.accept_new_host_keys:
-            self.refusal = (
-                f"host key for {host} is not known ({fingerprint} not in {self._path}); "
-                f"add it to known_hosts or pass --accept-new-host-keys"
-            )
-            return False
-        self._record(host, port, key)
-        return True
-
-    def _record(self, host: str, port: int, key: asyncssh.SSHKey) -> None:
-        name = host if port in (22, None) else f"[{host}]:{port}"
-        algorithm, blob = key.export_public_key("openssh").decode().split()[:2]
-        directory = os.path.dirname(self._path)
-        if directory:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-        with open(self._path, "a", encoding="ascii") as handle:
-            handle.write(f"{name} {algorithm} {blob}\n")
+from fleet.transport.hostkeys import HostKeyPolicy
+from fleet.transport.options import SSHOptions
+from fleet.transport.sshconnect import ConnectPlan, Hop, plan
+from fleet.transport.sshproxy import ProxyProcess
 
 
 def _reason(exc: BaseException) -> str:
@@ -134,49 +93,86 @@ class SSHTransport:
     def __init__(self, options: SSHOptions) -> None:
         self.options = options
         self._conn: asyncssh.SSHClientConnection | None = None
+        self._hops: list[asyncssh.SSHClientConnection] = []  # ProxyJump connections, first hop first
+        self._proxy: ProxyProcess | None = None  # the ProxyCommand process
 
     async def connect(self) -> None:
-        opts = self.options
-        known_hosts_path = os.path.expanduser(opts.known_hosts or DEFAULT_KNOWN_HOSTS)
-        policy = _HostKeyPolicy(opts, known_hosts_path)
-        kwargs: dict = {
-            "port": opts.port or 22,
-            "client_factory": lambda: policy,
-            "known_hosts": self._known_hosts_arg(known_hosts_path),
-            "connect_timeout": opts.connect_timeout,
-            "encryption_algs": list(PREFERRED_CIPHERS),
-            "keepalive_interval": opts.keepalive_interval,
-            "keepalive_count_max": opts.keepalive_count_max,
-        }
-        if opts.user:  # else asyncssh's default: ~/.ssh/config, then the local user
-            kwargs["username"] = opts.user
-        if opts.key_files:
-            kwargs["client_keys"] = [os.path.expanduser(path) for path in opts.key_files]
-        if opts.password is not None:
-            kwargs["password"] = opts.password
-        if opts.proxy_jump:
-            kwargs["tunnel"] = opts.proxy_jump
-        where = f"{opts.host}:{opts.port or 22}"
         try:
-            self._conn = await asyncssh.connect(opts.host, **kwargs)
-        except asyncssh.HostKeyNotVerifiable as exc:
-            raise ConnectionFailed(policy.refusal or f"host key not verifiable: {exc.reason}") from None
-        except asyncssh.PermissionDenied:
-            user = opts.user or "(default user)"
-            raise ConnectionFailed(f"ssh authentication failed for {user}@{where}") from None
-        except TimeoutError:
-            raise ConnectionFailed(f"cannot connect to {where}: no answer within "
-                                   f"{opts.connect_timeout:.0f} s") from None
-        except (asyncssh.Error, OSError) as exc:
-            reason = getattr(exc, "reason", None) or str(exc) or type(exc).__name__
-            raise ConnectionFailed(f"cannot connect to {where}: {reason}") from None
+            route = plan(self.options)
+        except (ValueError, OSError) as exc:  # an unreadable or bad ssh config file, a bad ProxyJump
+            raise ConnectionFailed(f"ssh settings for {self.options.host}: {exc}") from None
+        try:
+            tunnel = None
+            for hop in route.hops:
+                tunnel = await self._open_hop(route, hop, tunnel)
+            kwargs = dict(route.kwargs, tunnel=tunnel) if tunnel is not None else route.kwargs
+            user = self.options.user or "(default user)"
+            self._conn = await self._attempts(route, route.host, kwargs, route.policy, route.where, user,
+                                              route.proxy_argv)
+        except BaseException:
+            await self.close()
+            raise
 
-    def _known_hosts_arg(self, path: str):  # noqa: ANN202 - asyncssh's KnownHostsArg
-        if not self.options.host_key_checking:
-            return None
-        if os.path.exists(path):
-            return path
-        return b""  # nothing trusted yet: every key goes through the policy
+    async def _open_hop(self, route: ConnectPlan, hop: Hop, tunnel: Any) -> asyncssh.SSHClientConnection:
+        """Connect one ProxyJump hop (through the previous one), under the target's host-key
+        policy; its user, port and keys come from the hop itself or the config file."""
+        policy = None
+        kwargs = dict(route.hop_kwargs, tunnel=tunnel or ())
+        if route.known is not None and route.policy is not None:
+            policy = HostKeyPolicy(route.known, self.options.host_key_policy)
+            kwargs["client_factory"] = lambda: policy
+        if hop.port:
+            kwargs["port"] = hop.port
+        if hop.user:
+            kwargs["username"] = hop.user
+        conn = await self._attempts(route, hop.host, kwargs, policy, f"jump host {hop}", hop.user or "(default user)")
+        self._hops.append(conn)
+        return conn
+
+    async def _attempts(self, route: ConnectPlan, host: str, kwargs: dict[str, Any], policy: HostKeyPolicy | None,
+                        where: str, user: str, proxy_argv: list[str] | None = None) -> asyncssh.SSHClientConnection:
+        """``asyncssh.connect`` (through a new ProxyCommand process each time, if any),
+        retried ``ConnectionAttempts`` times a second apart when the TCP connection fails
+        (as OpenSSH); every failure as one ConnectionFailed."""
+        if policy is not None:
+            kwargs = dict(kwargs, client_factory=lambda: policy)
+        for attempt in range(1, max(1, route.attempts) + 1):
+            proxy = None
+            try:
+                if proxy_argv is not None:
+                    proxy = await ProxyProcess.start(proxy_argv)
+                    kwargs = dict(kwargs, sock=proxy.sock)
+                conn = await asyncssh.connect(host, **kwargs)
+                self._proxy = proxy
+                return conn
+            except (OSError, TimeoutError) as exc:
+                failure = await self._failure(exc, where, policy, user, proxy)
+                if attempt >= route.attempts:
+                    raise failure from None
+            except (asyncssh.Error, ValueError) as exc:
+                raise await self._failure(exc, where, policy, user, proxy) from None
+            except BaseException:
+                if proxy is not None:
+                    await proxy.close()
+                raise
+            await asyncio.sleep(1.0)
+        raise AssertionError("unreachable")
+
+    async def _failure(self, exc: BaseException, where: str, policy: HostKeyPolicy | None, user: str,
+                       proxy: ProxyProcess | None) -> ConnectionFailed:
+        said = ""
+        if proxy is not None:
+            await proxy.close()
+            said = f" (the ProxyCommand said: {proxy.said()})" if proxy.said() else ""
+        if isinstance(exc, asyncssh.HostKeyNotVerifiable):
+            return ConnectionFailed(policy.refusal if policy and policy.refusal
+                                    else f"host key not verifiable for {where}: {exc.reason}")
+        if isinstance(exc, asyncssh.PermissionDenied):
+            return ConnectionFailed(f"ssh authentication failed for {user}@{where}")
+        if isinstance(exc, TimeoutError):
+            return ConnectionFailed(f"cannot connect to {where}: no answer within "
+                                    f"{self.options.connect_timeout:.0f} s")
+        return ConnectionFailed(f"cannot connect to {where}: {_reason(exc)}{said}")
 
     async def spawn(self, command: str) -> SSHAgentProcess:
         if self._conn is None:
@@ -188,8 +184,14 @@ class SSHTransport:
         return SSHAgentProcess(proc)
 
     async def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
+        for conn in [self._conn, *reversed(self._hops)]:
+            if conn is None:
+                continue
+            conn.close()
             with contextlib.suppress(Exception):
-                await asyncio.wait_for(self._conn.wait_closed(), 2.0)
-            self._conn = None
+                await asyncio.wait_for(conn.wait_closed(), 2.0)
+        self._conn = None
+        self._hops = []
+        if self._proxy is not None:
+            await self._proxy.close()
+            self._proxy = None

@@ -64,7 +64,7 @@ def test_vagrant_inventory_matches_the_vagrantfile() -> None:
     hv = host_vars(inventory, "vm3")
     assert hv["bootstrap_python"] is True and hv["ansible_user"] == "vagrant"
     options = ssh_options("vm3", hv, ConnectionDefaults())
-    assert (options.host, options.accept_new_host_keys) == ("192.168.56.13", True)
+    assert (options.host, options.host_key_policy) == ("192.168.56.13", "accept-new")
     vagrantfile = (REPO / "vagrant" / "Vagrantfile").read_text()
     assert 'NET = ENV.fetch("FLEET_NET", "192.168.56")' in vagrantfile and '"#{NET}.#{10 + index}"' in vagrantfile
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from fleet.errors import InputError
 from fleet.executor.connection import ConnectionDefaults, interpreter_for, ssh_options
 from fleet.executor.play import batches
 from fleet.executor.tags import selected
@@ -66,30 +67,41 @@ def test_ssh_options_from_ansible_variables() -> None:
     assert (options.host, options.port, options.user) == ("10.0.0.5", 2222, "deploy")
     assert options.key_files == ["~/.ssh/deploy"]
     assert options.proxy_jump == "bastion.example.com"
-    assert options.known_hosts == "/etc/fleet/kh"
-    assert options.host_key_checking and not options.accept_new_host_keys
+    assert options.known_hosts == ["/etc/fleet/kh"]
+    assert options.host_key_policy == "strict"
 
 
 def test_ssh_options_fall_back_to_command_line_and_inventory_name() -> None:
     options = ssh_options("web1", {}, ConnectionDefaults(user="cli-user", private_key="/cli/key",
                                                         accept_new_host_keys=True))
     assert (options.host, options.port, options.user, options.key_files) == ("web1", None, "cli-user", ["/cli/key"])
-    assert options.accept_new_host_keys
+    assert options.host_key_policy == "accept-new"
 
 
 @pytest.mark.parametrize(
-    ("variables", "checking", "accept_new"),
+    ("variables", "policy"),
     [
-        ({"ansible_host_key_checking": False}, False, False),
-        ({"ansible_host_key_checking": "yes"}, True, False),
-        ({"ansible_ssh_common_args": "-o StrictHostKeyChecking=no"}, False, False),
-        ({"ansible_ssh_extra_args": "-o StrictHostKeyChecking=accept-new"}, True, True),
+        # Ansible's and OpenSSH's "off" accepts and records new keys; a changed key stays refused
+        ({"ansible_host_key_checking": False}, "accept-new"),
+        ({"ansible_host_key_checking": "yes"}, "strict"),
+        ({"ansible_ssh_common_args": "-o StrictHostKeyChecking=no"}, "accept-new"),
+        ({"ansible_ssh_extra_args": "-o StrictHostKeyChecking=accept-new"}, "accept-new"),
+        ({"ansible_ssh_extra_args": "-o StrictHostKeyChecking=ask"}, "strict"),
+        # the host's own setting wins over its ssh args
+        ({"ansible_host_key_checking": True, "ansible_ssh_common_args": "-o StrictHostKeyChecking=no"}, "strict"),
+        # only the explicit insecure variable turns checking off
+        ({"fleet_insecure_no_host_key_checking": "true", "ansible_host_key_checking": True}, "off"),
+        ({"fleet_insecure_no_host_key_checking": False}, "strict"),
     ],
 )
-def test_host_key_checking_variables(variables: dict[str, object], checking: bool, accept_new: bool) -> None:
-    options = ssh_options("h", variables, ConnectionDefaults())
-    assert options.host_key_checking is checking
-    assert options.accept_new_host_keys is accept_new
+def test_host_key_policy_variables(variables: dict[str, object], policy: str) -> None:
+    assert ssh_options("h", variables, ConnectionDefaults()).host_key_policy == policy
+
+
+@pytest.mark.parametrize("variable", ["ansible_host_key_checking", "fleet_insecure_no_host_key_checking"])
+def test_host_key_setting_that_is_not_a_boolean_is_refused(variable: str) -> None:
+    with pytest.raises(InputError, match=f"host h: {variable}: true or false expected, got 'strict'"):
+        ssh_options("h", {variable: "strict"}, ConnectionDefaults())
 
 
 @pytest.mark.parametrize(
