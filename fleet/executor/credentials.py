@@ -7,8 +7,9 @@ from __future__ import annotations
 import os
 import stat
 
-from fleet.executor.connection import HostConnection
+from fleet.executor.connection import INSECURE_VAR, HostConnection
 from fleet.secrets import Secrets
+from fleet.transport.options import OFF
 
 
 def key_file_problem(path: str) -> str | None:
@@ -28,10 +29,15 @@ def key_file_problem(path: str) -> str | None:
 
 def note_credentials(connection: HostConnection, secrets: Secrets, checked_keys: set[str],
                      warnings: list[str]) -> None:
-    """Register the connection's passwords as secrets; warn once per unsafe key file."""
+    """Register the connection's passwords as secrets; warn once per unsafe key file, and
+    for every host whose host key is not checked."""
     params = connection.spec.params
     secrets.add(params.get("password"))
     secrets.add(connection.become_password)
+    insecure = (f"host key checking is OFF for {connection.name} ({INSECURE_VAR}): "
+                f"whoever answers at its address gets its passwords and data")
+    if params.get("host_key_policy") == OFF and insecure not in warnings:
+        warnings.append(insecure)
     for path in params.get("key_files") or ():
         if path in checked_keys:
             continue
