@@ -20,6 +20,7 @@ from fleet.errors import InputError, Location
 from fleet.executor.options import RunOptions
 from fleet.executor.preflight import check_playbook
 from fleet.executor.run import NullReporter, Reporter, RunState, run_playbook
+from fleet.executor.sshcheck import check_ssh_settings
 from fleet.inventory import Inventory
 from fleet.layers import Layer
 from fleet.playbook.kv import module_args
@@ -82,6 +83,7 @@ def prepare(playbook: str | Path, inventory: Sequence[str | Path] | Inventory,
     book = load_playbook(path, role_paths=role_dirs, module_exists=lambda name: registry.find(name) is not None,
                          secrets=options.secrets)
     check_playbook(book, registry, templar, inv, options.extra_vars)
+    check_ssh_settings(book, inv, templar, options.extra_vars, options.limit, options.connection)
     loader = TaskFileLoader(book.base_dir, role_paths=role_dirs,
                             module_exists=lambda name: registry.find(name) is not None, secrets=options.secrets)
     return Prepared(inv, book, options, registry, templar, loader)
@@ -123,6 +125,7 @@ def prepare_module(pattern: str, module: str, args: str | dict[str, Any],
     if not known:
         raise InputError(f"unknown module {module!r}", Location("<command line -m>"))
     check_playbook(book, registry, templar, inv, options.extra_vars)
+    check_ssh_settings(book, inv, templar, options.extra_vars, options.limit, options.connection)
     loader = TaskFileLoader(base_dir, role_paths=[], module_exists=lambda name: registry.find(name) is not None)
     return Prepared(inv, book, options, registry, templar, loader)
 

@@ -1,0 +1,48 @@
+"""Preflight for connections: the SSH settings of every host the run selects are read before
+anything connects, so an ssh option fleet does not implement (a port forwarding, a typo), a
+bad port or a host-key setting that is not a boolean stops the run with nothing applied, in
+one message naming the host, the variable and where it is defined.
+
+Values that are templates only a play or task can resolve are checked when the host connects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fleet.errors import FleetError, TemplateError
+from fleet.executor.connection import ConnectionDefaults, ssh_options
+from fleet.layers import Layer
+from fleet.playbook.models import Playbook
+from fleet.vars import HostVars
+
+SSH_CONNECTIONS = frozenset({"ssh", "paramiko", "smart"})
+
+
+def selected_hosts(playbook: Playbook, inventory: Any, limit: str | Sequence[str] | None) -> list[str]:
+    """The hosts any play of ``playbook`` selects (plays whose pattern is a template are left
+    to run time)."""
+    names: dict[str, None] = {}
+    for play in playbook.plays:
+        try:
+            names.update(dict.fromkeys(host.name for host in inventory.select(play.hosts, limit)))
+        except FleetError:
+            continue
+    return list(names)
+
+
+def check_ssh_settings(playbook: Playbook, inventory: Any, templar: Any, extra_vars: Mapping[str, Any],
+                       limit: str | Sequence[str] | None = None, defaults: ConnectionDefaults | None = None) -> None:
+    """InputError for the first selected SSH host whose connection settings are bad."""
+    defaults = defaults or ConnectionDefaults()
+    top = [Layer("extra vars", "command line (-e)", dict(extra_vars))] if extra_vars else []
+    for name in selected_hosts(playbook, inventory, limit):
+        magic = Layer("magic vars", "fleet", dict(inventory.magic_vars(name)))
+        hostvars = HostVars([*inventory.host_layers(name), *top, magic], templar)
+        try:
+            connection = str(hostvars.get("ansible_connection") or defaults.connection)
+            if connection in SSH_CONNECTIONS:
+                ssh_options(name, hostvars, defaults)
+        except TemplateError:
+            continue  # needs a play's or task's variables: checked when the host connects
