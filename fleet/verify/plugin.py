@@ -1,8 +1,11 @@
-"""pytest plugin used by ``fleet verify``: strict host keys for testinfra's paramiko backend.
+"""pytest plugin used by ``fleet verify``: fleet's host-key policy for testinfra's paramiko backend.
 
-testinfra's paramiko backend accepts unknown host keys with a warning. Under ``fleet verify``
-every paramiko connection to a host fleet knows is made by a client that trusts only the
-known_hosts file fleet itself uses for that host, and refuses anything else. The backend's
+testinfra's paramiko backend accepts unknown and changed host keys with a warning. Under
+``fleet verify`` every paramiko connection to a host fleet knows is made by a client that
+trusts only the known_hosts file fleet itself uses for that host, and refuses a changed key;
+an unknown key is refused too, unless the host's policy accepts new keys (then it is
+recorded, as fleet's SSH connections do). Only the explicit insecure policy ``off`` leaves
+testinfra's own client. The backend's
 ``client`` property itself is replaced (not a fixture's cached value), so every host of a
 parametrized run is covered, and so is testinfra's reconnect after a dropped connection.
 """
@@ -31,14 +34,30 @@ class HostKeyRefused(Exception):
     """The host's key is unknown or changed: the tests of that host do not run."""
 
 
-def _strict_client(backend: Any, known_hosts: str) -> Any:
-    """A paramiko client for ``backend``'s host that refuses keys not in ``known_hosts``."""
+def _recording_policy(known_hosts: str) -> Any:
+    """A paramiko policy that accepts an unknown key and appends it to ``known_hosts``."""
+    import paramiko
+
+    class Record(paramiko.MissingHostKeyPolicy):
+        def missing_host_key(self, client: Any, hostname: str, key: Any) -> None:
+            directory = os.path.dirname(known_hosts)
+            if directory:
+                os.makedirs(directory, mode=0o700, exist_ok=True)
+            with open(known_hosts, "a", encoding="ascii") as handle:
+                handle.write(f"{hostname} {key.get_name()} {key.get_base64()}\n")
+
+    return Record()
+
+
+def _strict_client(backend: Any, known_hosts: str, accept_new: bool = False) -> Any:
+    """A paramiko client for ``backend``'s host that refuses keys not in ``known_hosts``
+    (records them instead with ``accept_new``) and always refuses a changed key."""
     import paramiko
 
     client = paramiko.SSHClient()
     if os.path.exists(known_hosts):
         client.load_host_keys(known_hosts)
-    client.set_missing_host_key_policy(paramiko.RejectPolicy())
+    client.set_missing_host_key_policy(_recording_policy(known_hosts) if accept_new else paramiko.RejectPolicy())
     try:
         client.connect(
             hostname=backend.host.name,
@@ -71,9 +90,10 @@ def install() -> None:
 
     def client(backend: Any) -> Any:
         settings = hosts.get(backend.host.name)
-        if settings is None or not settings.get("host_key_checking", True):
+        policy = settings.get("host_key_policy", "strict") if settings is not None else "off"
+        if settings is None or policy == "off":
             return original.func(backend)
-        return _strict_client(backend, os.path.expanduser(settings["known_hosts"]))
+        return _strict_client(backend, os.path.expanduser(settings["known_hosts"]), policy == "accept-new")
 
     client.fleet_strict = True  # type: ignore[attr-defined]
     strict = functools.cached_property(client)

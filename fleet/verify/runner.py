@@ -75,7 +75,7 @@ def _run_role(run: RoleRun, say: Callable[[str], None]) -> RoleRun:
     with tempfile.TemporaryDirectory(prefix="fleet-verify-") as tmp:
         config = Path(tmp) / "hosts.json"
         config.write_text(json.dumps({h.address: {"known_hosts": h.known_hosts,
-                                                  "host_key_checking": h.host_key_checking}
+                                                  "host_key_policy": h.host_key_policy}
                                       for h in run.hosts if h.known_hosts}))
         junit = Path(tmp) / "junit.xml"
         # -P and a cwd of its own: nothing in the directory fleet was started from (a planted

@@ -10,7 +10,11 @@ from typing import Any
 
 from fleet.errors import InputError
 from fleet.executor.connection import ConnectionDefaults, ssh_options
-from fleet.transport.options import DEFAULT_KNOWN_HOSTS
+from fleet.transport.options import DEFAULT_KNOWN_HOSTS, STRICT
+
+# What testinfra's paramiko backend cannot do as fleet does: refused rather than connecting
+# another way (directly instead of through the bastion, to another name's key).
+UNSUPPORTED = ("ProxyCommand", "HostKeyAlias", "BindAddress")
 
 
 @dataclass(frozen=True)
@@ -20,8 +24,8 @@ class HostSpec:
     name: str  # inventory name
     spec: str  # testinfra host spec
     address: str  # what testinfra's backend calls the host (for mapping results back)
-    known_hosts: str | None = None  # strict host-key file for paramiko connections
-    host_key_checking: bool = True
+    known_hosts: str | None = None  # host-key file for paramiko connections
+    host_key_policy: str = STRICT  # fleet.transport.options: strict, accept-new or off
 
 
 def host_spec(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults) -> HostSpec:
@@ -36,6 +40,12 @@ def host_spec(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaul
     if connection not in ("ssh", "paramiko", "smart"):
         raise InputError(f"fleet verify cannot reach {name}: connection {connection!r} has no testinfra backend")
     options = ssh_options(name, hostvars, defaults)
+    unsupported = [option for option in UNSUPPORTED if option in options.ssh_config]
+    unsupported += ["ProxyJump"] * bool(options.proxy_jump and options.proxy_jump.lower() != "none")
+    unsupported += ["-F"] * (options.config_file is not None)
+    if unsupported:
+        raise InputError(f"fleet verify cannot reach {name} as fleet does: its ssh settings use "
+                         f"{', '.join(unsupported)}, which testinfra's paramiko backend does not support here")
     user = f"{urllib.parse.quote(options.user)}@" if options.user else ""
     port = f":{options.port}" if options.port else ""
     query = {}
@@ -43,7 +53,7 @@ def host_spec(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaul
         query["ssh_identity_file"] = _absolute(options.key_files[0])
     suffix = f"?{urllib.parse.urlencode(query)}" if query else ""
     return HostSpec(name, f"paramiko://{user}{options.host}{port}{suffix}", options.host,
-                    _absolute(options.known_hosts or DEFAULT_KNOWN_HOSTS), options.host_key_checking)
+                    _absolute((options.known_hosts or [DEFAULT_KNOWN_HOSTS])[0]), options.host_key_policy)
 
 
 def _absolute(path: str) -> str:
