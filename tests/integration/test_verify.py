@@ -91,6 +91,28 @@ def test_verify_refuses_a_host_whose_key_is_unknown(applied: ITLab, tmp_path: Pa
     assert f"host key for {lab.ip('itest1')} has CHANGED" in changed.stdout, changed.stdout
 
 
+def test_verify_with_checking_off_records_new_keys_and_refuses_changed_ones(applied: ITLab, tmp_path: Path) -> None:
+    """ansible_host_key_checking: false means what it means for fleet's own connections:
+    accept and record an unknown key, refuse one that differs from the recorded key."""
+    lab = applied
+    inventory = lab.derived(tmp_path / "inv.yml", drop=("ansible_ssh_common_args",),
+                            group_vars={"ansible_host_key_checking": False})
+    known = tmp_path / "known_hosts"
+    known.write_text("")
+    result = run_fleet("verify", "-i", str(inventory), str(SITE), "--known-hosts", str(known), "--limit", "itest1")
+    assert result.returncode == 0, output(result)
+    recorded = known.read_text().split()
+    real = lab.sh("itest1", "cat /etc/ssh/ssh_host_*_key.pub").split()
+    assert recorded[0] == lab.ip("itest1") and recorded[2] in real
+
+    wrong = lab.sh("itest2", "cat /etc/ssh/ssh_host_ed25519_key.pub").split()[:2]
+    known.write_text(f"{lab.ip('itest1')} {wrong[0]} {wrong[1]}\n")
+    changed = run_fleet("verify", "-i", str(inventory), str(SITE), "--known-hosts", str(known), "--limit", "itest1")
+    assert changed.returncode == 1, output(changed)
+    assert f"host key for {lab.ip('itest1')} has CHANGED" in changed.stdout, changed.stdout
+    assert known.read_text() == f"{lab.ip('itest1')} {wrong[0]} {wrong[1]}\n"
+
+
 def test_role_tests_run_under_plain_testinfra(applied: ITLab, tmp_path: Path) -> None:
     lab = applied
     config = tmp_path / "ssh_config"
