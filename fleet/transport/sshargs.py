@@ -11,6 +11,7 @@ directly. As in OpenSSH, the first value given for an option wins (list options 
 
 from __future__ import annotations
 
+import difflib
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -291,6 +292,10 @@ def expand_percent(value: str, tokens: dict[str, str]) -> str:
 
 
 def _hint(key: str) -> str:
+    known = {name: canonical for name, (canonical, _) in IMPLEMENTED.items()}
+    close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.8)
+    if close:
+        return f"did you mean {known[close[0]]}?"
     if key in ("host", "match", "include"):
         return "config-file syntax: put it in a file and pass -F FILE"
     if key.endswith("forward") or key in ("localcommand", "remotecommand", "sessiontype", "permitremoteopen"):

@@ -186,3 +186,19 @@ def connections(sshd: LocalSSHD) -> int:
     """TCP connections sshd accepted, not counting the readiness probe of LocalSSHD.start."""
     time.sleep(0.5)
     return (sshd.workdir / "sshd.log").read_text().count("Connection from") - 1
+
+
+def test_changed_key_with_checking_off_is_refused_through_the_persistence_daemon(
+        verbose_sshd: LocalSSHD, tmp_path: Path) -> None:
+    algorithm, blob = _other_key(tmp_path)
+    known = tmp_path / "known_hosts"
+    known.write_text(f"[127.0.0.1]:{verbose_sshd.port} {algorithm} {blob}\n")
+    inventory = _off_inventory(verbose_sshd, tmp_path / "inv.yml", known, {"ansible_host_key_checking": False})
+    env = {"FLEET_PERSIST": "30", "FLEET_MUX_DIR": str(tmp_path / "mux")}
+    try:
+        result = fleet("run", "-i", str(inventory), "h1", "-b", "-a", "id -un", env=env)
+    finally:
+        fleet("mux", "stop", env=env)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "host key for 127.0.0.1 has CHANGED" in result.stdout
+    assert _auth_lines(verbose_sshd) == []

@@ -170,3 +170,22 @@ def test_first_value_wins_and_flags_are_options(sshd: LocalSSHD, tmp_path: Path)
     result = fleet("run", "-i", str(inv), "h1", "-a", "id -un")
     assert result.returncode == 0, result.stdout + result.stderr
     assert sshd.user in result.stdout
+
+
+def test_proxycommand_through_the_persistence_daemon(sshd: LocalSSHD, tmp_path: Path) -> None:
+    """The daemon builds the same transport from the spec's data: the relay is used, once."""
+    relay, marker = tmp_path / "relay.py", tmp_path / "relay-calls"
+    relay.write_text(RELAY)
+    proxy = f"{sys.executable} {relay} %h %p {sshd.port} {marker} 2>/dev/null"
+    inv = inventory(tmp_path / "inv.yml", {"h1": dict(
+        sshd.host_vars(), ansible_port=closed_port(),
+        ansible_ssh_common_args=f"-o UserKnownHostsFile={sshd.known_hosts} -o HostKeyAlias=[127.0.0.1]:{sshd.port} "
+                                f"-o 'ProxyCommand={proxy}'")})
+    env = {"FLEET_PERSIST": "30", "FLEET_MUX_DIR": str(tmp_path / "mux")}
+    try:
+        for _ in range(2):
+            result = fleet("run", "-i", str(inv), "h1", "-a", "id -un", env=env)
+            assert result.returncode == 0, result.stdout + result.stderr
+    finally:
+        fleet("mux", "stop", env=env)
+    assert len(marker.read_text().splitlines()) == 1  # the second run reused the kept connection

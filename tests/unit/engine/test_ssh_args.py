@@ -66,6 +66,7 @@ def test_config_file_flag() -> None:
     ("-o NoHostAuthenticationForLocalhost=yes", "ssh option 'NoHostAuthenticationForLocalhost' is not supported"),
     ("-o VerifyHostKeyDNS=yes", "ssh option 'VerifyHostKeyDNS' is not supported by fleet"),
     ("-o PKCS11Provider=/x.so", "ssh option 'PKCS11Provider' is not supported by fleet"),
+    ("-o PorxyCommand=x", "ssh option 'PorxyCommand' is not supported by fleet (did you mean ProxyCommand?)"),
     ("-o Host=x", "ssh option 'Host' is not supported by fleet (config-file syntax: put it in a file and pass -F FILE)"),
     ("-o ForwardX11=yes", "ssh option ForwardX11=yes is not supported by fleet: fleet does not forward X11"),
     ("-o RequestTTY=force", "ssh option RequestTTY=force is not supported by fleet"),
