@@ -48,3 +48,11 @@ def test_hosts_the_run_does_not_select_are_not_checked(tmp_path: Path) -> None:
 def test_a_host_key_setting_that_is_not_a_boolean_fails_preparation(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="host good: ansible_host_key_checking: true or false expected"):
         _prepare(tmp_path, "all:\n  hosts:\n    good: {ansible_host_key_checking: strict}\n")
+
+
+def test_a_shared_template_is_checked_for_every_host(tmp_path: Path) -> None:
+    """Hosts with the same settings are checked once, unless the settings are templates."""
+    inventory = ("all:\n  vars:\n    ansible_ssh_common_args: \"-o Port=22 {{ '-L 1:x:1' if inventory_hostname == 'b' "
+                 "else '' }}\"\n  hosts:\n    a: {}\n    b: {}\n    c: {}\n")
+    with pytest.raises(InputError, match="host b: ansible_ssh_common_args: ssh flag -L is not supported"):
+        _prepare(tmp_path, inventory)
