@@ -51,7 +51,7 @@ LIFTED = frozenset({"Port", "User", "HostName", "IdentityFile", "UserKnownHostsF
                     "ProxyJump", "ConnectTimeout"})
 
 
-def strict_bool(value: Any, what: str) -> bool:
+def strict_bool(value: Any, what: str, location: Location | None = None) -> bool:
     """Ansible's booleans (yes/no, true/false, on/off, 1/0); anything else is an error, never
     False: a typo must not turn a security setting off."""
     if isinstance(value, bool):
@@ -61,7 +61,7 @@ def strict_bool(value: Any, what: str) -> bool:
         return True
     if text in FALSE_WORDS:
         return False
-    raise InputError(f"{what}: true or false expected, got {value!r}")
+    raise InputError(f"{what}: true or false expected, got {value!r}", location)
 
 
 def env_accepts_new_host_keys(environ: Mapping[str, str]) -> bool:
@@ -103,11 +103,14 @@ def _host_key_policy(name: str, hostvars: Mapping[str, Any], args: SSHArgs, defa
     """The host's setting wins (the insecure opt-out, then ansible_host_key_checking, then
     StrictHostKeyChecking in its ssh args), else the command line's (--accept-new-host-keys,
     ANSIBLE_HOST_KEY_CHECKING). "Off" in Ansible's or OpenSSH's words accepts new keys only."""
-    if INSECURE_VAR in hostvars and strict_bool(hostvars[INSECURE_VAR], f"host {name}: {INSECURE_VAR}"):
+    def setting(variable: str) -> bool:
+        return strict_bool(hostvars[variable], f"host {name}: {variable}", _location(hostvars, variable))
+
+    if INSECURE_VAR in hostvars and setting(INSECURE_VAR):
         return OFF
     for variable in ("ansible_host_key_checking", "ansible_ssh_host_key_checking"):
         if variable in hostvars:
-            return STRICT if strict_bool(hostvars[variable], f"host {name}: {variable}") else ACCEPT_NEW
+            return STRICT if setting(variable) else ACCEPT_NEW
     strict = args.get("StrictHostKeyChecking")
     if strict is not None:
         return STRICT if strict in ("yes", "true", "ask") else ACCEPT_NEW
