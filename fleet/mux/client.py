@@ -114,7 +114,19 @@ def daemon_params(kind: str, params: dict[str, Any], cwd: str) -> dict[str, Any]
     if kind == "ssh":
         fixed["key_files"] = [_absolute(path, cwd) for path in params.get("key_files") or []]
         if params.get("known_hosts"):
-            fixed["known_hosts"] = _absolute(params["known_hosts"], cwd)
+            fixed["known_hosts"] = [_absolute(path, cwd) for path in params["known_hosts"]]
+        if params.get("config_file") and str(params["config_file"]).lower() != "none":
+            fixed["config_file"] = _absolute(params["config_file"], cwd)
+        if params.get("ssh_config"):
+            fixed["ssh_config"] = options = dict(params["ssh_config"])
+            for name in ("CertificateFile", "GlobalKnownHostsFile"):
+                if options.get(name):
+                    options[name] = [_absolute(path, cwd) for path in options[name]]
+            agent = options.get("IdentityAgent")
+            if agent and agent.lower() != "none" and not agent.startswith("$") and agent != "SSH_AUTH_SOCK":
+                options["IdentityAgent"] = _absolute(agent, cwd)
+            if options.get("ProxyCommand"):  # relative paths in the command mean the run's directory
+                fixed["proxy_cwd"] = cwd
     elif kind == "chroot" and params.get("root"):
         fixed["root"] = _absolute(params["root"], cwd)
     elif kind == "local":

@@ -34,6 +34,9 @@ class SSHOptions:
     proxy_jump: str | None = None  # "none" overrides ~/.ssh/config
     config_file: str | None = None  # ssh -F (None: ~/.ssh/config; "none": no file)
     connect_timeout: float = 10.0
+    # Where a ProxyCommand runs: the run's directory when the persistence daemon connects for it
+    # (None: this process's own directory).
+    proxy_cwd: str | None = None
     # The other OpenSSH options the inventory gave (fleet.transport.sshargs: canonical name ->
     # normalised value), mapped onto asyncssh by fleet.transport.sshconnect.
     ssh_config: dict[str, Any] = field(default_factory=dict)

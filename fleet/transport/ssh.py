@@ -140,7 +140,7 @@ class SSHTransport:
             proxy = None
             try:
                 if proxy_argv is not None:
-                    proxy = await ProxyProcess.start(proxy_argv)
+                    proxy = await ProxyProcess.start(proxy_argv, self.options.proxy_cwd)
                     kwargs = dict(kwargs, sock=proxy.sock)
                 conn = await asyncssh.connect(host, **kwargs)
                 self._proxy = proxy

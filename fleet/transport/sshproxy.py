@@ -24,13 +24,13 @@ class ProxyProcess:
         self._reader = asyncio.ensure_future(self._drain())
 
     @classmethod
-    async def start(cls, argv: list[str]) -> ProxyProcess:
-        """Start ``argv`` with a socket as its stdin and stdout (OSError if it cannot start)."""
+    async def start(cls, argv: list[str], cwd: str | None = None) -> ProxyProcess:
+        """Start ``argv`` (in ``cwd``) with a socket as its stdin and stdout (OSError if it cannot start)."""
         ours, theirs = socket.socketpair()
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv, stdin=theirs.fileno(), stdout=theirs.fileno(), stderr=asyncio.subprocess.PIPE,
-                start_new_session=True)
+                start_new_session=True, cwd=cwd)
         except BaseException:
             ours.close()
             raise

@@ -82,9 +82,18 @@ def test_the_daemon_refuses_a_cap_that_is_not_finite_seconds(cap: str, capsys: p
 def test_paths_sent_to_the_daemon_mean_what_they_meant_in_the_run(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", "/home/ops")
     ssh = daemon_params("ssh", {**SSH, "key_files": ["keys/id", "~/.ssh/id", "/etc/id"],
-                                "known_hosts": "kh"}, "/srv/project")
+                                "known_hosts": ["kh", "/etc/kh"], "config_file": "ssh.cfg",
+                                "ssh_config": {"CertificateFile": ["c.pub"], "GlobalKnownHostsFile": ["g"],
+                                               "IdentityAgent": "agent.sock", "ProxyCommand": "./relay %h"}},
+                        "/srv/project")
     assert ssh["key_files"] == ["/srv/project/keys/id", "/home/ops/.ssh/id", "/etc/id"]
-    assert ssh["known_hosts"] == "/srv/project/kh"
+    assert ssh["known_hosts"] == ["/srv/project/kh", "/etc/kh"]
+    assert ssh["config_file"] == "/srv/project/ssh.cfg"
+    assert ssh["ssh_config"] == {"CertificateFile": ["/srv/project/c.pub"], "GlobalKnownHostsFile": ["/srv/project/g"],
+                                 "IdentityAgent": "/srv/project/agent.sock", "ProxyCommand": "./relay %h"}
+    assert ssh["proxy_cwd"] == "/srv/project"  # the command runs where the run started
+    assert daemon_params("ssh", {**SSH, "ssh_config": {"IdentityAgent": "$SSH_AUTH_SOCK"}},
+                         "/srv/project")["ssh_config"] == {"IdentityAgent": "$SSH_AUTH_SOCK"}
     assert "known_hosts" not in daemon_params("ssh", SSH, "/srv/project")  # the default stays the default
     assert daemon_params("chroot", {"root": "tree"}, "/srv/project")["root"] == "/srv/project/tree"
     assert daemon_params("local", {}, "/srv/project") == {"cwd": "/srv/project"}
