@@ -9,11 +9,13 @@ from typing import Any
 from fleet.report.files import write_atomic
 
 
-def write_json(data: dict[str, Any], path: str) -> None:
-    """Write ``data`` to ``path`` (temp file + rename), or to stdout for ``-``."""
+def write_json(data: dict[str, Any], path: str, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` (temp file + rename), or to stdout for ``-``.
+
+    ``mode``: the file's exact permissions (see ``write_atomic``)."""
     text = json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
     if path == "-":
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    write_atomic(path, text)
+    write_atomic(path, text, mode)
