@@ -165,6 +165,6 @@ def render_html(drift: dict[str, Any]) -> str:
         resolved=resolved, colours=BADGE_COLOURS)
 
 
-def write_html(drift: dict[str, Any], path: str) -> None:
-    """Write ``render_html(drift)`` to ``path`` (UTF-8), atomically."""
-    write_atomic(path, render_html(drift).encode("utf-8"))
+def write_html(drift: dict[str, Any], path: str, mode: int | None = None) -> None:
+    """Write ``render_html(drift)`` to ``path`` (UTF-8), atomically, with permissions ``mode``."""
+    write_atomic(path, render_html(drift).encode("utf-8"), mode)

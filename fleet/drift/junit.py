@@ -138,8 +138,9 @@ def build_junit(drift: dict[str, Any]) -> ET.Element:
     return root
 
 
-def write_junit(drift: dict[str, Any], path: str) -> None:
-    """Write the drift section as JUnit XML to ``path``, atomically (see ``write_atomic``)."""
+def write_junit(drift: dict[str, Any], path: str, mode: int | None = None) -> None:
+    """Write the drift section as JUnit XML to ``path``, atomically, with permissions ``mode``
+    (see ``write_atomic``)."""
     root = build_junit(drift)
     ET.indent(root)
-    write_atomic(path, ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n")
+    write_atomic(path, ET.tostring(root, encoding="utf-8", xml_declaration=True) + b"\n", mode)

@@ -8,12 +8,16 @@ Failed and unreachable hosts never count as clean.
 
 Classification against what earlier runs knew (:mod:`fleet.drift.history`): drift is ``new``
 (not known before) or ``persisting`` (with the ``first_seen`` of the first run that saw it);
-known drift gone from a host checked now is ``resolved``.
+known drift gone from a host checked now is ``resolved``. With a state directory each drift
+carries a ``digest`` of its fields and before/after values (a keyed hash: the state keeps no
+values without ``--diff``); a task that drifts differently from the drift known for it (another
+digest) is ``new`` again, with the earlier drift's start as ``earlier_first_seen``.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from fleet.result import REDACTED, HostReport, RunReport, TaskResult
@@ -22,8 +26,10 @@ VERSION = 1
 EXIT_CLEAN, EXIT_ERROR, EXIT_DRIFT = 0, 1, 2
 FAIL_ON = ("any", "new")
 
-# known[host][key] = {"task", "role", "module", "location", "fields", "first_seen"}
+# known[host][key] = {"task", "role", "module", "location", "fields", "first_seen", "digest"}
 Known = dict[str, dict[str, dict[str, Any]]]
+# A drift item ({fields, before, after, ...}) -> a digest naming its values (see history.py)
+Digest = Callable[[dict[str, Any]], str]
 
 
 def run_id(started: float) -> str:
@@ -92,7 +98,23 @@ def task_status(result: TaskResult) -> str:
     return "drift" if result.changed else "clean"
 
 
-def _host_entry(host: HostReport, known: dict[str, dict[str, Any]], now: float) -> dict[str, Any]:
+def _classified(item: dict[str, Any], earlier: dict[str, Any] | None, now: float,
+                digest: Digest | None) -> dict[str, Any]:
+    """``item`` with its state: persisting when the same drift was known (same digest; an entry
+    from before digests existed matches any), new otherwise."""
+    fingerprint = digest(item) if digest else None
+    same = earlier is not None and (fingerprint is None or earlier.get("digest") in (None, fingerprint))
+    out = dict(item, state="persisting" if same else "new",
+               first_seen=earlier["first_seen"] if same and earlier else now)
+    if fingerprint is not None:
+        out["digest"] = fingerprint
+    if earlier is not None and not same:
+        out["earlier_first_seen"] = earlier["first_seen"]
+    return out
+
+
+def _host_entry(host: HostReport, known: dict[str, dict[str, Any]], now: float,
+                digest: Digest | None = None) -> dict[str, Any]:
     tasks: list[dict[str, Any]] = []
     seen: dict[str, int] = {}
     for result in host.results:
@@ -105,9 +127,7 @@ def _host_entry(host: HostReport, known: dict[str, dict[str, Any]], now: float) 
             "msg": "" if result.no_log else result.msg, "duration_s": round(result.duration_s, 6),
         }
         if status == "drift":
-            earlier = known.get(entry["key"])
-            entry["drift"] = dict(drift_of(result), state="persisting" if earlier else "new",
-                                  first_seen=earlier["first_seen"] if earlier else now)
+            entry["drift"] = _classified(drift_of(result), known.get(entry["key"]), now, digest)
         tasks.append(entry)
     errors = [t for t in tasks if t["status"] in ("failed", "unreachable")]
     if host.unreachable:
@@ -121,10 +141,12 @@ def _host_entry(host: HostReport, known: dict[str, dict[str, Any]], now: float) 
 
 
 def build_drift(report: RunReport, known: Known, *, playbook: str, inventory: list[str],
-                fail_on: str = "any") -> dict[str, Any]:
-    """The drift section for ``report`` (a check-mode run), classified against ``known``."""
+                fail_on: str = "any", digest: Digest | None = None) -> dict[str, Any]:
+    """The drift section for ``report`` (a check-mode run), classified against ``known``;
+    ``digest`` (the state directory's) fingerprints each drift's values."""
     now = report.started
-    hosts = {name: _host_entry(host, known.get(name, {}), now) for name, host in sorted(report.hosts.items())}
+    hosts = {name: _host_entry(host, known.get(name, {}), now, digest)
+             for name, host in sorted(report.hosts.items())}
     resolved = []
     for name, entry in hosts.items():
         if entry["status"] not in ("drifted", "clean"):
@@ -188,7 +210,8 @@ def known_after(drift: dict[str, Any], known: Known) -> Known:
         updated[name] = {
             task["key"]: {"task": task["task"], "role": task["role"], "module": task["module"],
                           "location": task["location"], "fields": task["drift"]["fields"],
-                          "first_seen": task["drift"]["first_seen"]}
+                          "first_seen": task["drift"]["first_seen"],
+                          **({"digest": task["drift"]["digest"]} if "digest" in task["drift"] else {})}
             for task in host["tasks"] if task["status"] == "drift"
         }
         if not updated[name]:

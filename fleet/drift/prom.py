@@ -9,7 +9,8 @@ vanishing (and ``fleet_drift_tasks > 0`` stays a complete alert). Hosts without 
 ``role=""``. The host counts come from the section's summary.
 
 ``prometheus_client`` does the format's escaping (quotes, backslashes, newlines in label
-values) and the atomic write (temp file beside PATH, then rename).
+values); the file is written atomically (temp file beside PATH, then rename) with the mode
+asked for: node-exporter reads it as another user only with ``--report-mode prom=0644``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from prometheus_client import CollectorRegistry, Gauge, write_to_textfile
+from prometheus_client import CollectorRegistry, Gauge, generate_latest
+
+from fleet.report.files import write_atomic
 
 # name, help, the summary key it reports
 _RUN_GAUGES: tuple[tuple[str, str, str], ...] = (
@@ -66,11 +69,11 @@ def build_registry(drift: dict[str, Any]) -> CollectorRegistry:
     return registry
 
 
-def write_prom(drift: dict[str, Any], path: str) -> None:
-    """Write the drift section's metrics to ``path`` in the textfile-collector format, atomically.
+def write_prom(drift: dict[str, Any], path: str, mode: int | None = None) -> None:
+    """Write the drift section's metrics to ``path`` in the textfile-collector format,
+    atomically, with permissions ``mode`` (see ``write_atomic``).
 
     ``path`` should end in ``.prom`` (the collector reads nothing else); its folder is created
     when missing.
     """
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    write_to_textfile(path, build_registry(drift))
+    write_atomic(Path(path), generate_latest(build_registry(drift)), mode)

@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.text import Text
 
 from fleet.drift.model import EXIT_CLEAN, EXIT_DRIFT, drifted_tasks
+from fleet.drift.stored import VALUES_OMITTED
 from fleet.report.terminal import render_diff
 
 STYLE = {"drifted": "bold yellow", "clean": "green", "unreachable": "bold red", "failed": "bold red"}
@@ -27,9 +28,13 @@ def print_drift(console: Console, drift: dict[str, Any]) -> None:
     for name, task in drifted_tasks(drift):
         item = task["drift"]
         when = "new" if item["state"] == "new" else f"persisting since {utc(item['first_seen'])}"
+        if item.get("earlier_first_seen"):
+            when += f", unlike the drift known since {utc(item['earlier_first_seen'])}"
         console.print(Text(f"DRIFT: [{name}] {task['task']}", style="bold yellow")
                       + Text(f"  ({task['module']}, {task['location']}; {when})"))
         render_diff(console, item)
+    if drift.get(VALUES_OMITTED) and drift["summary"]["drifted_tasks"]:
+        console.print(Text("(before/after values are kept in --state-dir only with --diff)", style="dim"))
     for item in drift["resolved"]:
         console.print(Text(f"RESOLVED: [{item['host']}] {item['task']}", style="green")
                       + Text(f"  (first seen {utc(item['first_seen'])})"))

@@ -21,7 +21,8 @@ def test_records_prunes_and_reads_back(tmp_path: Path) -> None:
     for run in ("20261101T000000.000000Z", "20261102T000000.000000Z", "20261103T000000.000000Z"):
         record(history, run, {"web1": {"k": {"first_seen": 1.0}}})
     assert [p.stem for p in history.run_files()] == ["20261102T000000.000000Z", "20261103T000000.000000Z"]
-    assert history.latest() == {"drift": {"run_id": "20261103T000000.000000Z"}, "hosts": {}}
+    assert history.latest() == {"drift": {"run_id": "20261103T000000.000000Z", "values_omitted": True},
+                                "hosts": {}}
     assert history.known() == {"web1": {"k": {"first_seen": 1.0}}}
     assert not [p for p in (tmp_path / "state").rglob(".*") if p.name != ".lock"]  # no temp files left
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import pytest
 
 from fleet.drift.model import build_drift, exit_code, known_after, run_id
+from fleet.drift.stored import drift_digest
 from fleet.result import REDACTED, RunReport, TaskResult
 
 T0 = 1_764_300_000.0
@@ -131,3 +133,24 @@ def test_loops_no_log_and_ignored_failures() -> None:
 @pytest.mark.parametrize("started", [T0, T0 + 0.5, T0 + 0.999999])
 def test_run_ids_sort_by_time(started: float) -> None:
     assert run_id(started) < run_id(started + 0.001) < run_id(started + 1)
+
+
+def test_a_digest_tells_the_same_drift_from_a_different_one() -> None:
+    digest = functools.partial(drift_digest, b"k" * 32)
+    first = build_drift(report(result("a", "motd", "changed", diff=CONTENT_DIFF)), {}, playbook="site.yml",
+                        inventory=["inv"], digest=digest)
+    known = known_after(first, {})
+    assert known["a"][first["hosts"]["a"]["tasks"][0]["key"]]["digest"].startswith("hmac-sha256:")
+    same = build_drift(report(result("a", "motd", "changed", diff=CONTENT_DIFF), started=T0 + 10), known,
+                       playbook="site.yml", inventory=["inv"], digest=digest)
+    assert same["hosts"]["a"]["tasks"][0]["drift"]["state"] == "persisting"
+    other = dict(CONTENT_DIFF, before={"content": "edited again\n"})
+    changed = build_drift(report(result("a", "motd", "changed", diff=other), started=T0 + 20), known,
+                          playbook="site.yml", inventory=["inv"], digest=digest)
+    item = changed["hosts"]["a"]["tasks"][0]["drift"]
+    assert (item["state"], item["first_seen"], item["earlier_first_seen"]) == ("new", T0 + 20, T0)
+    assert changed["resolved"] == [] and changed["summary"]["new"] == 1
+    legacy = {"a": {key: {k: v for k, v in entry.items() if k != "digest"} for key, entry in known["a"].items()}}
+    upgraded = build_drift(report(result("a", "motd", "changed", diff=other), started=T0 + 30), legacy,
+                           playbook="site.yml", inventory=["inv"], digest=digest)
+    assert upgraded["hosts"]["a"]["tasks"][0]["drift"]["state"] == "persisting"  # known before digests
