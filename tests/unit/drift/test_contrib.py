@@ -88,6 +88,7 @@ def test_service() -> None:
     assert options["playbook"] == "/etc/fleet/site.yml"
     assert options["state_dir"] == "/var/lib/fleet/drift"
     assert options["prom"] == "/var/lib/prometheus/node-exporter/fleet_drift.prom"
+    assert options["report_mode"] == ("prom=0644",)  # node-exporter reads it as another user
     assert all(options[name] for name in ("json_path", "html", "junit"))
 
 
