@@ -25,11 +25,12 @@ modified (vault id 'x'; tried: ...)"), prefixed by ``where``.
 
 fleet's envelope (``fleet.vault.fleetfmt``)::
 
-    $FLEET_VAULT;1;AES256-GCM;SCRYPT;<vault id>
+    $FLEET_VAULT;2;AES256-GCM;SCRYPT;<vault id>
     base64(salt[16] | nonce[12] | AES-256-GCM ciphertext+tag), lines of 80
 
-key = scrypt(password, salt, n=2**15, r=8, p=1) -> 32 bytes; the header line is the associated
-data. Ansible's 1.1/1.2 envelopes (``fleet.vault.ansiblefmt``) are read and can be written.
+key = scrypt(password, salt, n=2**17, r=8, p=1) -> 32 bytes (version 1, still read: n=2**15);
+the header line is the associated data. Ansible's 1.1/1.2 envelopes (``fleet.vault.ansiblefmt``)
+are read and can be written (weaker: PBKDF2 with 10,000 iterations, header not authenticated).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Two kinds are read:
 
-- fleet's own: ``$FLEET_VAULT;1;AES256-GCM;SCRYPT;<vault id>`` then base64 lines (see
-  ``fleet.vault.fleetfmt``);
+- fleet's own: ``$FLEET_VAULT;2;AES256-GCM;SCRYPT;<vault id>`` (or version 1) then base64
+  lines (see ``fleet.vault.fleetfmt``);
 - Ansible's: ``$ANSIBLE_VAULT;1.1;AES256`` or ``$ANSIBLE_VAULT;1.2;AES256;<vault id>`` then
   hex lines (see ``fleet.vault.ansiblefmt``).
 
@@ -20,6 +20,7 @@ from fleet.errors import Location
 from fleet.vault.errors import VaultError, location_of
 
 FLEET_MAGIC = "$FLEET_VAULT"
+FLEET_VERSIONS = ("1", "2")  # each with its own key derivation parameters (fleetfmt.SCRYPT_N)
 ANSIBLE_MAGIC = "$ANSIBLE_VAULT"
 DEFAULT_ID = "default"
 LINE_WIDTH = 80
@@ -88,12 +89,13 @@ def parse_envelope(data: str | bytes, where: str | Location | None = None) -> En
 
 def _fleet_envelope(fields: list[str], header: str, body: str, loc: Location | None) -> Envelope:
     version = fields[1]
-    if version != "1":
+    if version not in FLEET_VERSIONS:
         raise VaultError(f"unsupported fleet vault format version {version[:20]!r} "
-                         "(this fleet reads version 1): a newer fleet wrote it", loc)
+                         f"(this fleet reads versions {' and '.join(FLEET_VERSIONS)}): "
+                         "a newer fleet wrote it", loc)
     if len(fields) != 5 or fields[2] != "AES256-GCM" or fields[3] != "SCRYPT":
         raise VaultError("malformed vault header: expected "
-                         f"'{FLEET_MAGIC};1;AES256-GCM;SCRYPT;<vault id>'", loc)
+                         f"'{FLEET_MAGIC};{version};AES256-GCM;SCRYPT;<vault id>'", loc)
     if not _VAULT_ID.fullmatch(fields[4]):
         raise VaultError("malformed vault header: invalid vault id", loc)
     return Envelope("fleet", version, fields[4], header, body)

@@ -1,15 +1,17 @@
-"""fleet's vault format, version 1.
+"""fleet's vault format, versions 2 (written) and 1 (read).
 
 Envelope::
 
-    $FLEET_VAULT;1;AES256-GCM;SCRYPT;<vault id>
+    $FLEET_VAULT;2;AES256-GCM;SCRYPT;<vault id>
     <base64 of salt (16 bytes) | nonce (12 bytes) | ciphertext and GCM tag (16 bytes)>
 
 The base64 (standard alphabet, padded) is wrapped at 80 characters; the text ends with a newline.
-The key is ``scrypt(password, salt, n=2**15, r=8, p=1)``, 32 bytes; the cipher AES-256-GCM with
-the header line (ASCII, no newline) as associated data, so a changed vault id or version fails
-authentication like a changed byte of the body. The parameters belong to version 1: a file
-cannot ask for other ones (and so cannot make a reader spend unbounded memory or time).
+The key is ``scrypt(password, salt, n, r=8, p=1)``, 32 bytes, with ``n=2**17`` in version 2
+(OWASP's recommendation; 128 MiB per derivation) and ``n=2**15`` in version 1, which fleet wrote
+before and still reads. The cipher is AES-256-GCM with the header line (ASCII, no newline) as
+associated data, so a changed vault id or version fails authentication like a changed byte of
+the body. The parameters belong to the version: a file cannot ask for other ones (and so cannot
+make a reader spend unbounded memory or time).
 """
 
 from __future__ import annotations
@@ -17,41 +19,45 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from types import MappingProxyType
 
 from fleet.errors import Location
 from fleet.vault.envelope import FLEET_MAGIC, Envelope, check_vault_id, wrap
 from fleet.vault.errors import VaultError
 
-VERSION = "1"
+VERSION = "2"  # what fleet writes
 SALT_SIZE = 16
 NONCE_SIZE = 12
 TAG_SIZE = 16
 KEY_SIZE = 32
-SCRYPT_N = 2**15
+SCRYPT_N = MappingProxyType({"1": 2**15, "2": 2**17})  # per format version
 SCRYPT_R = 8
 SCRYPT_P = 1
 
 
-def header(vault_id: str) -> str:
-    """The version 1 header line for ``vault_id``."""
-    return f"{FLEET_MAGIC};{VERSION};AES256-GCM;SCRYPT;{check_vault_id(vault_id)}"
+def header(vault_id: str, version: str = VERSION) -> str:
+    """The header line of a ``version`` envelope for ``vault_id``."""
+    return f"{FLEET_MAGIC};{version};AES256-GCM;SCRYPT;{check_vault_id(vault_id)}"
 
 
-def derive_key(password: bytes, salt: bytes) -> bytes:
-    """scrypt(password, salt) with version 1's parameters: 32 bytes of AES key."""
+def derive_key(password: bytes, salt: bytes, version: str = VERSION) -> bytes:
+    """scrypt(password, salt) with ``version``'s parameters: 32 bytes of AES key."""
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-    return Scrypt(salt=salt, length=KEY_SIZE, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P).derive(password)
+    return Scrypt(salt=salt, length=KEY_SIZE, n=SCRYPT_N[version], r=SCRYPT_R,
+                  p=SCRYPT_P).derive(password)
 
 
-def encrypt(plaintext: bytes, key: bytes, salt: bytes, vault_id: str, nonce: bytes | None = None) -> str:
-    """The envelope of ``plaintext`` under ``key`` (derived from the password with ``salt``).
+def encrypt(plaintext: bytes, key: bytes, salt: bytes, vault_id: str, nonce: bytes | None = None,
+            version: str = VERSION) -> str:
+    """The ``version`` envelope of ``plaintext`` under ``key`` (derived from the password with
+    ``salt`` for that version).
 
     ``nonce`` is random unless given (tests only: a nonce must never repeat under one key).
     """
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    head = header(vault_id)
+    head = header(vault_id, version)
     nonce = os.urandom(NONCE_SIZE) if nonce is None else nonce
     sealed = AESGCM(key).encrypt(nonce, plaintext, head.encode("ascii"))
     return wrap(head, base64.b64encode(salt + nonce + sealed).decode("ascii"))
@@ -62,7 +68,7 @@ def new_salt() -> bytes:
 
 
 def split(envelope: Envelope, loc: Location | None) -> tuple[bytes, bytes, bytes]:
-    """(salt, nonce, ciphertext with tag) of a version 1 envelope; ``VaultError`` if malformed."""
+    """(salt, nonce, ciphertext with tag) of an envelope; ``VaultError`` if malformed."""
     try:
         raw = base64.b64decode(envelope.body, validate=True)
     except (binascii.Error, ValueError):

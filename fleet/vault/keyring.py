@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -87,8 +88,9 @@ class VaultKeyring:
                    + [p for p in indexed if p[1].vault_id != envelope.vault_id])
         if envelope.format == "fleet":
             salt, nonce, sealed = fleetfmt.split(envelope, loc)
+            derive = functools.partial(fleetfmt.derive_key, version=envelope.version)
             for index, secret in ordered:
-                key = self._key(index, "scrypt", salt, fleetfmt.derive_key)
+                key = self._key(index, f"scrypt-{envelope.version}", salt, derive)
                 plaintext = fleetfmt.open_sealed(key, nonce, sealed, envelope)
                 if plaintext is not None:
                     return Opened(plaintext, secret, envelope)

@@ -80,7 +80,7 @@ def test_encrypt_view_decrypt_keep_the_mode(tmp_path: Path, env: dict[str, str])
     path.chmod(0o640)
     result = vault(env, "encrypt", str(path))
     assert result.exit_code == 0, result.output
-    assert path.read_text().startswith("$FLEET_VAULT;1;AES256-GCM;SCRYPT;default\n")
+    assert path.read_text().startswith("$FLEET_VAULT;2;AES256-GCM;SCRYPT;default\n")
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert vault(env, "view", str(path)).stdout == "token: abc\n"
     assert vault(env, "decrypt", str(path)).exit_code == 0
@@ -257,7 +257,7 @@ VaultLoader.add_constructor("!vault", _vault_tag)
 def test_encrypt_string(env: dict[str, str]) -> None:
     result = vault(env, "encrypt-string", "--name", "db_password", "s3cr3t")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("db_password: !vault |\n          $FLEET_VAULT;1;AES256-GCM;SCRYPT;default\n")
+    assert result.stdout.startswith("db_password: !vault |\n          $FLEET_VAULT;2;AES256-GCM;SCRYPT;default\n")
     tag, text = yaml.load(result.stdout, Loader=VaultLoader)["db_password"]
     assert tag == "vault" and ring().decrypt(text) == "s3cr3t"
     bare = vault(env, "encrypt-string", "x").stdout

@@ -19,10 +19,17 @@ from fleet.vault import (
     is_encrypted,
     parse_envelope,
 )
+from fleet.vault.envelope import FLEET_VERSIONS
 from tests.unit.vault.conftest import PASSWORD
 
 # Written by fleet.vault.fleetfmt.encrypt with salt bytes(range(16)) and nonce
 # bytes(range(100, 112)), password "fleet-vector": files written today must open forever.
+# Version 2 (scrypt n=2**17) is what fleet writes; version 1 (n=2**15) what it wrote before.
+VECTOR_V2 = """\
+$FLEET_VAULT;2;AES256-GCM;SCRYPT;prod
+AAECAwQFBgcICQoLDA0OD2RlZmdoaWprbG1ub3RrGkPsZuz51iCZ+VT6t5A7sKojeURKwxTC1ftm9BZn
+tA47gjI=
+"""
 VECTOR_PROD = """\
 $FLEET_VAULT;1;AES256-GCM;SCRYPT;prod
 AAECAwQFBgcICQoLDA0OD2RlZmdoaWprbG1ub/oeLoxoaOHPKqvr0ycKlHOvzWipe8zOTEVZuoSdrucb
@@ -47,27 +54,33 @@ def right() -> VaultKeyring:
 
 
 def test_stored_vectors_decrypt(right: VaultKeyring) -> None:
+    assert right.decrypt(VECTOR_V2) == "db_password: hunter2\n"
     assert right.decrypt(VECTOR_PROD) == "db_password: hunter2\n"
     assert right.decrypt(VECTOR_DEFAULT) == UNICODE
 
 
-def test_stored_vector_follows_the_documented_spec() -> None:
+def open_by_spec(envelope: str, n: int) -> bytes:
     """Decrypt with the primitives alone, as the format's documentation describes it."""
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
     from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-    header, *lines = VECTOR_PROD.splitlines()
+    header, *lines = envelope.splitlines()
     raw = base64.b64decode("".join(lines))
     salt, nonce, sealed = raw[:16], raw[16:28], raw[28:]
-    key = Scrypt(salt=salt, length=32, n=2**15, r=8, p=1).derive(PASSWORD.encode())
-    assert AESGCM(key).decrypt(nonce, sealed, header.encode()) == b"db_password: hunter2\n"
+    key = Scrypt(salt=salt, length=32, n=n, r=8, p=1).derive(PASSWORD.encode())
     assert all(len(line) <= 80 for line in lines) and len(lines[0]) == 80
+    return AESGCM(key).decrypt(nonce, sealed, header.encode())
+
+
+@pytest.mark.parametrize(("vector", "n"), [(VECTOR_V2, 2**17), (VECTOR_PROD, 2**15)])
+def test_stored_vectors_follow_the_documented_spec(vector: str, n: int) -> None:
+    assert open_by_spec(vector, n) == b"db_password: hunter2\n"
 
 
 @pytest.mark.parametrize("plaintext", ["", "x", UNICODE, "a" * 5000])
 def test_round_trip_text(right: VaultKeyring, plaintext: str) -> None:
     text = right.encrypt(plaintext, "prod")
-    assert text.startswith("$FLEET_VAULT;1;AES256-GCM;SCRYPT;prod\n") and text.endswith("\n")
+    assert text.startswith("$FLEET_VAULT;2;AES256-GCM;SCRYPT;prod\n") and text.endswith("\n")
     assert all(len(line) <= 80 for line in text.splitlines())
     assert is_encrypted(text) and is_encrypted(text.encode())
     assert right.decrypt(text) == plaintext
@@ -155,7 +168,7 @@ def test_truncated(right: VaultKeyring) -> None:
 
 
 @pytest.mark.parametrize(("header", "message"), [
-    ("$FLEET_VAULT;2;AES256-GCM;SCRYPT;prod", "unsupported fleet vault format version '2'"),
+    ("$FLEET_VAULT;3;AES256-GCM;SCRYPT;prod", "unsupported fleet vault format version '3'"),
     ("$FLEET_VAULT;1;CHACHA20;SCRYPT;prod", "malformed vault header"),
     ("$FLEET_VAULT;1;AES256-GCM;SCRYPT", "malformed vault header"),
     ("$FLEET_VAULT;1;AES256-GCM;SCRYPT;prød", "malformed vault header"),
@@ -189,6 +202,12 @@ def test_is_encrypted() -> None:
         parse_envelope("plain: text\n")
 
 
-def test_parameters_of_version_1() -> None:
-    assert (fleetfmt.SCRYPT_N, fleetfmt.SCRYPT_R, fleetfmt.SCRYPT_P) == (2**15, 8, 1)
+def test_parameters_of_each_version() -> None:
+    assert dict(fleetfmt.SCRYPT_N) == {"1": 2**15, "2": 2**17} and fleetfmt.VERSION == "2"
+    assert (fleetfmt.SCRYPT_R, fleetfmt.SCRYPT_P) == (8, 1)
     assert (fleetfmt.SALT_SIZE, fleetfmt.NONCE_SIZE) == (16, 12)
+    assert tuple(fleetfmt.SCRYPT_N) == FLEET_VERSIONS  # the parser reads what has parameters
+
+
+def test_new_envelopes_use_version_2s_key_derivation(right: VaultKeyring) -> None:
+    assert open_by_spec(right.encrypt("a: 1\n" * 30, "prod"), 2**17) == b"a: 1\n" * 30

@@ -12,9 +12,9 @@ def test_secrets_of_the_header_id_are_tried_first(monkeypatch: pytest.MonkeyPatc
     tried: list[bytes] = []
     real = fleetfmt.derive_key
 
-    def spy(password: bytes, salt: bytes) -> bytes:
+    def spy(password: bytes, salt: bytes, version: str = fleetfmt.VERSION) -> bytes:
         tried.append(password)
-        return real(password, salt)
+        return real(password, salt, version)
 
     monkeypatch.setattr(fleetfmt, "derive_key", spy)
     ring = VaultKeyring([VaultSecret("dev", b"wrong"), VaultSecret("prod", b"fleet-vector")])
