@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from fleet.cli.common import handle_errors
+from fleet.cli.common import fail, handle_errors
 from fleet.vault import (
     DEFAULT_ID,
     VaultError,
@@ -27,6 +27,7 @@ from fleet.vault import (
     parse_envelope,
 )
 from fleet.vault import files as vault_files
+from fleet.vault.editing import EditInterrupted, edit_in_private
 from fleet.vault.envelope import Format
 from fleet.vault.passwords import prompt_secret
 
@@ -80,6 +81,28 @@ def _note(message: str) -> None:
     click.echo(message, err=True)
 
 
+ANSIBLE_FORMAT_WARNING = (
+    "warning: Ansible's vault format is weaker than fleet's: its key is PBKDF2-SHA256 with "
+    "10,000 iterations (fleet's: scrypt n=2^17, 128 MiB per guess, far costlier to brute-force "
+    "on GPUs) and its header is not authenticated; write it only for files ansible-vault must read")
+
+
+def _format(format_: Format) -> Format:
+    """The envelope format to write; Ansible's with a warning that it is weaker."""
+    if format_ == "ansible":
+        _note(ANSIBLE_FORMAT_WARNING)
+    return format_
+
+
+def _edit(content: bytes, file: str) -> bytes:
+    """``$EDITOR`` on a private copy; a signal that ends it exits 128 + its number, as a
+    shell reports a command killed by it (the copy is gone, nothing was saved)."""
+    try:
+        return edit_in_private(content, file, note=_note)
+    except EditInterrupted as exc:
+        fail(f"{file}: {exc}", 128 + exc.signum)
+
+
 def _read_input(path: str) -> bytes:
     return sys.stdin.buffer.read() if path == "-" else vault_files.read(path)
 
@@ -105,7 +128,8 @@ encrypt_vault_id_option = click.option(
     "--encrypt-vault-id", metavar="ID", help="The vault id to encrypt with (when several are given).")
 format_option = click.option(
     "--format", "format_", type=FORMATS, default=None,
-    help="Envelope to write: fleet's (default) or Ansible's (1.1/1.2, readable by ansible-vault).")
+    help="Envelope to write: fleet's (default) or Ansible's (1.1/1.2, readable by ansible-vault; "
+         "weaker: PBKDF2 with 10,000 iterations, header not authenticated).")
 output_option = click.option("--output", metavar="PATH", help="Write here instead of in place ('-' = stdout).")
 
 
@@ -129,12 +153,12 @@ def create(file: str, format_: Format | None, **params: Any) -> None:
     if os.path.lexists(file):
         raise VaultError(f"{file} already exists: use 'fleet vault edit {file}'")
     secret = _encrypting_secret(params)
-    content = vault_files.edit_in_private(b"", file)
+    format_ = _format(format_ or "fleet")
+    content = _edit(b"", file)
     if not content:
         _note(f"nothing written: {file} not created")
         return
-    vault_files.write_atomic(file, encrypt_with(secret, content, format_ or "fleet").encode(),
-                             exclusive=True)
+    vault_files.write_atomic(file, encrypt_with(secret, content, format_).encode(), exclusive=True)
     _note(f"{file}: created, encrypted with vault id {secret.vault_id!r}")
 
 
@@ -148,11 +172,12 @@ def edit(file: str, **params: Any) -> None:
     if not is_encrypted(data):
         raise VaultError(f"{file} is not vault-encrypted: use 'fleet vault encrypt {file}'")
     opened = _keyring(params).open(data, file)
-    content = vault_files.edit_in_private(opened.plaintext, file)
+    content = _edit(opened.plaintext, file)
     if content == opened.plaintext:
         _note(f"{file}: no changes")
         return
-    vault_files.write_atomic(file, encrypt_with(opened.secret, content, opened.envelope.format).encode())
+    vault_files.write_atomic(file, encrypt_with(opened.secret, content,
+                                                _format(opened.envelope.format)).encode())
     _note(f"{file}: saved")
 
 
@@ -186,8 +211,9 @@ def encrypt(files: tuple[str, ...], output: str | None, format_: Format | None, 
         if is_encrypted(data):
             raise VaultError(f"{file} is already vault-encrypted")
     secret = _encrypting_secret(params)
+    format_ = _format(format_ or "fleet")
     for file, data, target in zip(files, contents, targets, strict=True):
-        _write_output(target, encrypt_with(secret, data, format_ or "fleet").encode())
+        _write_output(target, encrypt_with(secret, data, format_).encode())
         if target != "-":
             _note(f"{file}: encrypted" + (f" to {target}" if target != file else ""))
 
@@ -238,6 +264,8 @@ def rekey(files: tuple[str, ...], new_vault_password_file: tuple[str, ...],
             raise VaultError("no new vault password: use --new-vault-password-file or --new-vault-id")
         new = VaultKeyring([prompt_secret(DEFAULT_ID, confirm=True)])
     secret = new.secret_for(None)
+    if format_ == "ansible" or (format_ is None and any(f.envelope.format == "ansible" for f in opened)):
+        _note(ANSIBLE_FORMAT_WARNING)
     for file, found in zip(files, opened, strict=True):
         vault_files.write_atomic(file, encrypt_with(secret, found.plaintext,
                                                     format_ or found.envelope.format).encode())
@@ -286,4 +314,4 @@ def encrypt_string(value: str | None, name: str | None, stdin_name: str | None,
     else:
         data = value.encode("utf-8")
     secret = _encrypting_secret(params)
-    click.echo(vault_yaml(encrypt_with(secret, data, format_ or "fleet"), name), nl=False)
+    click.echo(vault_yaml(encrypt_with(secret, data, _format(format_ or "fleet")), name), nl=False)
