@@ -3,18 +3,22 @@ stored runs that keep no before/after values without --diff."""
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import stat
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from fleet.drift.history import History
 from fleet.drift.private import parse_report_modes, private_dir
 from fleet.drift.stored import without_values
+from fleet.drift.terminal import print_drift
 from fleet.errors import InputError
 from tests.conftest import require
+from tests.unit.drift.sample import sample_drift
 
 SECRET = "hunter2-on-the-host"
 
@@ -106,3 +110,12 @@ def test_the_digest_key_is_private_and_stable(tmp_path: Path) -> None:
     (tmp_path / "digest.key").write_text("not hex\n")
     with pytest.raises(InputError, match="digest key"):
         History(tmp_path).digest()
+
+
+def test_a_stored_run_shows_fields_and_says_where_the_values_went() -> None:
+    stored = without_values({"hosts": {}, "drift": sample_drift()})["drift"]
+    console = Console(file=io.StringIO(), width=200, color_system=None)
+    print_drift(console, stored)
+    text = console.file.getvalue()
+    assert "DRIFT: [web1] base : motd" in text and "Welcome to" not in text
+    assert "(before/after values are kept in --state-dir only with --diff)" in text
