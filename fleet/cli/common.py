@@ -157,7 +157,9 @@ def command_secrets() -> Secrets:
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    message = command_secrets().redact(message)
+    from fleet.report.controls import visible
+
+    message = visible(command_secrets().redact(message))  # it may quote a host's output
     click.echo(click.style("ERROR: ", fg="red", bold=True) + message, err=True)
     sys.exit(code)
 
@@ -175,7 +177,9 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except Exception:  # noqa: BLE001 - a bug: show it, but never a secret in it
-            click.echo(command_secrets().redact(traceback.format_exc()), err=True)
+            from fleet.report.controls import visible
+
+            click.echo(visible(command_secrets().redact(traceback.format_exc())), err=True)
             fail("internal error (the traceback above); please report it")
 
     return wrapper

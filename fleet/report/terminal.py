@@ -2,7 +2,9 @@
 
 On a terminal a one-line progress display shows the current task and how many hosts have
 answered; without one (CI logs, pipes) only the lines are printed. ``ok``/``skipped`` lines
-appear from ``-v``; module return data from ``-vv``; module tracebacks from ``-vvv``.
+appear from ``-v``; module return data from ``-vv``; module tracebacks from ``-vvv``. What came
+from a host (output, diffs, messages) is printed with its control characters escaped
+(:func:`fleet.report.controls.visible`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fleet.playbook.models import Play, Task
+from fleet.report.controls import visible
 from fleet.result import RunReport, TaskResult
 
 STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "unreachable": "bold red",
@@ -48,7 +51,7 @@ class TerminalReporter:
             return
         name = play.name or play.hosts
         suffix = "" if hosts else " — no hosts matched"
-        self.console.rule(Text(f"PLAY [{name}]{suffix}", style="bold"), align="left")
+        self.console.rule(Text(visible(f"PLAY [{name}]{suffix}"), style="bold"), align="left")
 
     def task_start(self, task: Task, handler: bool) -> None:
         self._task = ("HANDLER" if handler else "TASK") + f" [{task.display_name}]"
@@ -83,11 +86,11 @@ class TerminalReporter:
             counts = host.counts()
             style = STYLE["failed"] if host.failed or host.unreachable else (
                 STYLE["changed"] if counts["changed"] else STYLE["ok"])
-            table.add_row(Text(name, style=style), *(
+            table.add_row(Text(visible(name), style=style), *(
                 Text(str(counts[c]), style=STYLE.get(c, "") if counts[c] and c != "ok" else "")
                 for c in ("ok", "changed", "unreachable", "failed", "skipped", "rescued", "ignored")))
         for warning in report.warnings:
-            self.console.print(Text(f"[WARNING] {warning}", style="magenta"))
+            self.console.print(Text(visible(f"[WARNING] {warning}"), style="magenta"))
         self.console.print()
         self.console.print(table)
         summary = report.summary()
@@ -100,7 +103,7 @@ class TerminalReporter:
     def _header(self) -> None:
         if not self._task_header_shown and self._task:
             self._stop_status()
-            self.console.print(Text(self._task, style="bold"))
+            self.console.print(Text(visible(self._task), style="bold"))
             self._task_header_shown = True
 
     def _line(self, result: TaskResult) -> None:
@@ -111,20 +114,20 @@ class TerminalReporter:
             word += " (ignored)"
         if result.rescued:
             word += " (rescued)"
-        line = Text(f"{word}: [{result.host}]", style=STYLE.get(status, ""))
+        line = Text(visible(f"{word}: [{result.host}]"), style=STYLE.get(status, ""))
         if result.items is not None and not result.no_log:
             done = [i for i in result.items if i.status in ("changed", "failed") or self.verbosity]
             for item in done:
-                self.console.print(Text(f"  {item.status}: [{result.host}] => (item={item.item_label})",
+                self.console.print(Text(visible(f"  {item.status}: [{result.host}] => (item={item.item_label})"),
                                         style=STYLE.get(item.status, "")))
                 self._details(item, result.no_log)
         if result.msg and (status in ("failed", "unreachable", "skipped") or self.verbosity or _shown(result)):
-            line.append(f" => {result.msg if not result.no_log else 'output hidden (no_log)'}")
+            line.append(visible(f" => {result.msg if not result.no_log else 'output hidden (no_log)'}"))
         elif _shown(result) and not result.no_log and result.items is None:  # debug var=NAME
-            line.append(" => " + json.dumps(result.data, sort_keys=True, default=str))
+            line.append(visible(" => " + json.dumps(result.data, sort_keys=True, default=str)))
         self.console.print(line)
         for warning in [] if result.no_log else result.warnings:  # a warning may quote the arguments
-            self.console.print(Text(f"  [WARNING] {warning}", style="magenta"))
+            self.console.print(Text(visible(f"  [WARNING] {warning}"), style="magenta"))
         self._details(result, result.no_log)
 
     def _adhoc_line(self, result: TaskResult) -> None:
@@ -135,17 +138,17 @@ class TerminalReporter:
         style = STYLE.get(result.status, "")
         data = result.data
         if "rc" in data and "stdout" in data:
-            self.console.print(Text(f"{result.host} | {word} | rc={data['rc']} >>", style=style))
+            self.console.print(Text(visible(f"{result.host} | {word} | rc={data['rc']} >>"), style=style))
             output = (data.get("stdout") or "") + ("\n" + data["stderr"] if data.get("stderr") else "")
             if result.status == "failed" and result.msg:
                 output = f"{output}\n{result.msg}" if output else result.msg
-            self.console.print(Text(output), soft_wrap=True)
+            self.console.print(Text(visible(output)), soft_wrap=True)
         else:
             body = dict(data, changed=result.changed)
             if result.msg:
                 body["msg"] = result.msg
-            self.console.print(Text(f"{result.host} | {word} => ", style=style)
-                               + Text(json.dumps(body, indent=4, sort_keys=True, default=str)), soft_wrap=True)
+            self.console.print(Text(visible(f"{result.host} | {word} => "), style=style)
+                               + Text(visible(json.dumps(body, indent=4, sort_keys=True, default=str))), soft_wrap=True)
         self._details(result, result.no_log)
 
     def _details(self, result: TaskResult, no_log: bool) -> None:
@@ -154,12 +157,12 @@ class TerminalReporter:
         if self.diff and result.diff:
             render_diff(self.console, result.diff)
         if self.verbosity >= 2 and result.data:
-            self.console.print(escape(json.dumps(result.data, indent=2, sort_keys=True, default=str)))
+            self.console.print(escape(visible(json.dumps(result.data, indent=2, sort_keys=True, default=str))))
         if self.verbosity >= 3 and result.exception:
-            self.console.print(Text(result.exception, style="red"))
+            self.console.print(Text(visible(result.exception), style="red"))
 
     def _update_status(self) -> None:
-        text = f"{self._task or ''}  {self._answered}/{self._expected} hosts"
+        text = escape(visible(f"{self._task or ''}  {self._answered}/{self._expected} hosts"))
         if self._status is None:
             self._status = self.console.status(text)
             self._status.start()
@@ -181,11 +184,11 @@ def render_diff(console: Console, diff: dict[str, Any]) -> None:
         if name in unified:
             for line in unified[name].splitlines():
                 style = "green" if line.startswith("+") else "red" if line.startswith("-") else "cyan" if line.startswith("@@") else ""
-                console.print(Text(line, style=style))
+                console.print(Text(visible(line), style=style))
         elif name in diff.get("before", {}) or name in diff.get("after", {}):
             before = diff.get("before", {}).get(name)
             after = diff.get("after", {}).get(name)
-            console.print(Text(f"  {name}: {before!r} → {after!r}", style="yellow"))
+            console.print(Text(visible(f"  {name}: {before!r} → {after!r}"), style="yellow"))
 
 
 def _shown(result: TaskResult) -> bool:
