@@ -1,95 +1,53 @@
-"""Controller side of an agent: bootstrap it through a transport, then exchange frames.
+"""Controller side of an agent: start it through a transport (:mod:`fleet.agentstart`), then
+exchange frames.
 
-The agent is started as ``python3 -c <BOOTSTRAP>``; the bootstrap reads one length-prefixed,
-zlib-compressed JSON list of ``(module name, source)`` pairs from stdin, registers them in
-``sys.modules`` under their ``fleet.agent.*`` names, and calls ``fleet.agent.main.main()``.
-Nothing is written to the target's disk.
+What the controller accepts from one agent is bounded (``max_output``, ``--max-host-output`` /
+``fleet_max_host_output``): every frame of an answer, progress frames included, counts against
+``max_output`` bytes per task of the request (inflated size); a frame past it is refused from
+its header or while inflating, before it is parsed, and the agent is stopped.
 """
 
 from __future__ import annotations
 
 import asyncio
-import binascii
 import contextlib
 import hashlib
 import itertools
-import json
-import marshal
-import shlex
 import signal
 import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from importlib import resources
 
-from fleet.agent import AGENT_MODULES, wire
-from fleet.errors import AgentError, AgentLost, ConnectionFailed
-from fleet.transport.base import AgentProcess, Transport
-
-READY = b"FLEET-AGENT-READY"
-STATUSES = frozenset({"ok", "changed", "failed", "skipped"})  # what an agent result may say
-SUDO_PROMPT = "[fleet-sudo-password]"
-
-BOOTSTRAP = (
-    "import sys,json,zlib,types,marshal,binascii\n"
-    "if sys.version_info<(3,8):\n"
-    " sys.stderr.write('fleet: the agent needs Python >= 3.8, this is '+sys.version.split()[0]+'\\n');sys.exit(3)\n"
-    "o=sys.stdout.buffer;o.write(b'" + READY.decode() + "\\n');o.flush()\n"
-    "r=sys.stdin.buffer;n=int(r.readline())\n"
-    "for k in ('fleet','fleet.agent'):\n"
-    " m=types.ModuleType(k);m.__path__=[];sys.modules[k]=m\n"
-    "p=json.loads(zlib.decompress(r.read(n)).decode('utf-8'));t=sys.implementation.cache_tag==p['tag']\n"
-    "for k,s,c in p['modules']:\n"
-    " m=types.ModuleType(k);sys.modules[k]=m;setattr(sys.modules['fleet.agent'],k.split('.')[-1],m)\n"
-    " exec(marshal.loads(binascii.a2b_base64(c)) if t else compile(s,'<'+k+'>','exec'),m.__dict__)\n"
-    "sys.modules['fleet.agent.main'].main()\n"
+from fleet.agent import wire
+from fleet.agentstart import (
+    BOOTSTRAP,
+    READY,
+    AgentStart,
+    Become,
+    agent_command,
+    agent_payload,
+    check_password,
+    compiled,
+    last_line,
+    start_failure,
+    sudo_prompt,
 )
+from fleet.errors import AgentError, AgentLost, ConnectionFailed
+from fleet.transport.base import DEFAULT_MAX_OUTPUT, AgentProcess, Transport, output_exceeded
+
+__all__ = ["BOOTSTRAP", "READY", "AgentSession", "Become", "ModuleCall", "agent_command", "agent_payload",
+           "source_hash"]
+
+STATUSES = frozenset({"ok", "changed", "failed", "skipped"})  # what an agent result may say
 
 
-def compiled(source: str, filename: str) -> str:
-    """``source`` compiled for this interpreter, marshalled and base64-encoded.
+class OutputExceeded(wire.FrameError):
+    """An answer brought more than the session's output budget (``limit`` bytes)."""
 
-    Sent beside (or instead of) the source when the target's Python has the same bytecode
-    tag (``sys.implementation.cache_tag``), so targets skip compiling: ~15 ms per host.
-    """
-    code = compile(source, filename, "exec", dont_inherit=True)
-    return binascii.b2a_base64(marshal.dumps(code), newline=False).decode("ascii")
-
-
-def agent_payload() -> bytes:
-    """The agent as the bootstrap expects it (length line + compressed JSON): each module's
-    source and its bytecode for this controller's Python (used when the target's matches)."""
-    package = resources.files("fleet.agent")
-    modules = []
-    for name in AGENT_MODULES:
-        qualified = f"fleet.agent.{name}"
-        source = (package / f"{name}.py").read_text("utf-8")
-        modules.append((qualified, source, compiled(source, f"<{qualified}>")))
-    data = {"tag": sys.implementation.cache_tag, "modules": modules}
-    blob = zlib.compress(json.dumps(data).encode("utf-8"), 6)
-    return str(len(blob)).encode() + b"\n" + blob
-
-
-@dataclass(frozen=True)
-class Become:
-    """Privilege escalation for one agent: ``sudo -u user``; password only with ``-K``."""
-
-    user: str = "root"
-    password: str | None = None
-    method: str = "sudo"
-    flags: str = "-H -S"
-
-
-def agent_command(interpreter: str, become: Become | None) -> str:
-    """The shell command line that starts the agent (wrapped in sudo when becoming)."""
-    command = f"{shlex.quote(interpreter)} -c {shlex.quote(BOOTSTRAP)}"
-    if become is None:
-        return command
-    if become.method != "sudo":
-        raise ConnectionFailed(f"become method {become.method!r} is not supported (only sudo)")
-    prompt = f"-p {shlex.quote(SUDO_PROMPT)}" if become.password is not None else "-n"
-    return f"sudo {become.flags} {prompt} -u {shlex.quote(become.user)} -- {command}"
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
 
 
 @dataclass
@@ -104,6 +62,8 @@ class AgentSession:
     broken: bool = False
     leased: bool = False  # borrowed from the persistence daemon: closing returns it, never stops it
     requests: int = 0  # round trips so far (the report counts them per host)
+    max_output: int = DEFAULT_MAX_OUTPUT  # bytes accepted per task of a request (see the module doc)
+    prompt: str = ""  # this agent's sudo prompt: left out of the errors that quote sudo's stderr
     _checked: bool = False  # hello's protocol version compared with ours
 
     @classmethod
@@ -115,40 +75,35 @@ class AgentSession:
         payload: bytes,
         become: Become | None = None,
         timeout: float = 30.0,
+        max_output: int = DEFAULT_MAX_OUTPUT,
     ) -> AgentSession:
         """Start the agent and wait for its hello; ConnectionFailed with a clear reason if not."""
-        process = await transport.spawn(agent_command(interpreter, become))
-        session = cls(host, process)
+        check_password(become)
+        prompt = sudo_prompt() if become is not None and become.password is not None else ""
+        process = await transport.spawn(agent_command(interpreter, become, prompt))
+        session = cls(host, process, max_output=max_output, prompt=prompt)
         try:
             await asyncio.wait_for(session._handshake(payload, become), timeout)
         except TimeoutError:
             process.kill()
-            raise ConnectionFailed(f"agent did not start within {timeout:.0f} s") from None
+            waiting = last_line(process.stderr_text(), prompt)
+            raise ConnectionFailed(f"agent did not start within {timeout:.0f} s"
+                                   + (f" (last said: {waiting})" if waiting else "")) from None
         except (EOFError, wire.FrameError) as exc:
-            raise await session._start_failure(interpreter, become, exc) from None
+            code = await process.finish(timeout=2.0)
+            raise start_failure(code, process.stderr_text(), interpreter, become, prompt, exc) from None
         return session
 
     async def _handshake(self, payload: bytes, become: Become | None) -> None:
+        starting = AgentStart(self.process, self.max_output)
         if become is not None and become.password is not None:
-            await self.process.write(become.password.encode() + b"\n")
-            line = await self._line_unless_sudo_reprompts(become)
-            if line.strip() != READY:
-                raise EOFError(f"unexpected output before the agent started: {line[:80]!r}")
-        else:
-            line = None
-        await self.process.write(payload)
-        if line is None and (await self.process.read_line()).strip() != READY:
-            raise EOFError("agent bootstrap did not start")
-        self.hello = await self.read_hello()
+            await starting.through_sudo(become, self.prompt)
+            await self.process.write(payload)
+        else:  # nothing can ask for input: send the agent right behind the command
+            await self.process.write(payload)
+            await starting.ready()
+        self.hello = await starting.hello()
         self.check_hello()
-
-    async def read_hello(self) -> dict:
-        """The agent's first frame, in the hello layout every protocol version keeps."""
-        flags, length = wire.parse_hello_header(await self.process.read_exactly(wire.PREFIX.size))
-        hello = wire.decode_payload(flags, await self.process.read_exactly(length))
-        if hello.get("op") != "hello":
-            raise wire.FrameError(f"expected hello, got {hello!r:.200}")
-        return hello
 
     def check_hello(self) -> None:
         """ConnectionFailed (the agent stopped) unless the hello's protocol version is ours."""
@@ -162,58 +117,38 @@ class AgentSession:
                 f"fleet speaks {wire.VERSION}: the agent was stopped (a persistence daemon of "
                 f"another fleet version? run 'fleet mux stop')")
 
-    async def _line_unless_sudo_reprompts(self, become: Become) -> bytes:
-        """The agent's READY line; or, if sudo asks again (wrong password), a clear failure.
-
-        sudo re-prompts on stderr and waits for more input instead of exiting, so waiting for
-        READY alone would only end at the start timeout.
-        """
-        reading = asyncio.ensure_future(self.process.read_line())
-        try:
-            while True:
-                done, _ = await asyncio.wait({reading}, timeout=0.05)
-                if done:
-                    return reading.result()
-                err = self.process.stderr_text()
-                if err.count(SUDO_PROMPT) > 1 or "Sorry, try again" in err or "incorrect password" in err:
-                    self.process.kill()
-                    raise ConnectionFailed(f"sudo to {become.user} refused the become password "
-                                           f"(incorrect password)")
-        finally:
-            if not reading.done():
-                reading.cancel()
-
-    async def _start_failure(self, interpreter: str, become: Become | None, exc: Exception) -> ConnectionFailed:
-        code = await self.process.finish(timeout=2.0)
-        err = self.process.stderr_text().strip()
-        if code == 127 or "not found" in err and interpreter in err:
-            return ConnectionFailed(
-                f"{interpreter} not found on the host: install Python 3 there "
-                f"(e.g. apt-get install python3) or set ansible_python_interpreter"
-            )
-        if become is not None and ("password is required" in err or "incorrect password" in err
-                                   or "Sorry, try again" in err or SUDO_PROMPT in err):
-            return ConnectionFailed(
-                f"sudo to {become.user} failed: {_last_line(err, SUDO_PROMPT)} "
-                f"(use -K to give a password, or allow passwordless sudo)"
-            )
-        if become is not None and ("not in the sudoers" in err or "may not run sudo" in err):
-            return ConnectionFailed(f"sudo to {become.user} refused: {_last_line(err, SUDO_PROMPT)}")
-        detail = _last_line(err, SUDO_PROMPT) or str(exc)
-        return ConnectionFailed(f"agent failed to start (exit {code}): {detail}")
-
-    async def read_message(self) -> dict:
+    async def read_message(self, limit: int | None = None) -> dict:
         """The next frame from the agent, decoded; FrameError if it is not a valid frame (an
-        oversized length is refused before its payload is read), EOFError if the stream ends."""
-        flags, length, crc = wire.parse_header(await self.process.read_exactly(wire.HEADER.size))
-        return wire.decode_payload(flags, await self.process.read_exactly(length), crc)
+        oversized length is refused before its payload is read), EOFError if the stream ends,
+        OutputExceeded past ``limit`` bytes (default ``max_output``)."""
+        message, _ = await self._read_frame(self.max_output if limit is None else limit)
+        return message
 
-    async def request(self, message: dict, timeout: float | None = None) -> dict:
+    async def _read_frame(self, limit: int) -> tuple[dict, int]:
+        """The next frame and its size (inflated), refused past ``limit`` bytes."""
+        flags, length, crc = wire.parse_header(await self.process.read_exactly(wire.HEADER.size))
+        if length > limit:
+            raise OutputExceeded(limit)
+        payload = await self.process.read_exactly(length)
+        if zlib.crc32(payload) != crc:
+            raise wire.FrameError(f"corrupt frame: checksum mismatch on {len(payload)} bytes")
+        try:
+            text = wire.inflate(flags, payload, min(limit, wire.MAX_MESSAGE))
+        except wire.TooLarge:
+            if limit < wire.MAX_MESSAGE:
+                raise OutputExceeded(limit) from None
+            raise
+        return wire.parse_json(text), len(text)
+
+    async def request(self, message: dict, timeout: float | None = None, tasks: int = 1,
+                      results: int | None = None) -> dict:
         """Send one request and return its answer; AgentError if the agent fails or times out.
 
-        A frame that is not valid (corrupt, truncated, oversized, another protocol version) or
-        an answer of the wrong shape ends the session: the agent is stopped and nothing of the
-        answer is used."""
+        The answer (with its progress frames) may bring ``max_output`` bytes per task of the
+        request (``tasks``), and progress frames at most ``results`` results when given. A
+        frame that is not valid (corrupt, truncated, oversized, another protocol version), an
+        answer past that budget or of the wrong shape ends the session: the agent is stopped
+        and nothing of the answer is used."""
         if self.broken:
             raise AgentError("agent session is closed")
         if not self._checked and self.hello:  # a leased agent: its hello came from the daemon
@@ -225,16 +160,20 @@ class AgentSession:
             raise AgentError(f"cannot send the request to the agent on {self.host}: {exc}") from None
         self.requests += 1
         progress: list = []
+        budget = self.max_output * max(1, tasks)
         try:
             await self.process.write(frame)
-            answer = await asyncio.wait_for(self.read_message(), timeout)
+            answer, size = await asyncio.wait_for(self._read_frame(min(self.max_output, budget)), timeout)
             while "progress" in answer and answer.get("id") == message["id"]:
+                budget -= size
                 streamed = answer["progress"]
                 if not isinstance(streamed, list) or not all(
                         isinstance(r, dict) and r.get("status") in STATUSES for r in streamed):
                     raise wire.FrameError("malformed progress frame")
                 progress.extend(streamed)
-                answer = await asyncio.wait_for(self.read_message(), timeout)
+                if results is not None and len(progress) > results:
+                    raise wire.FrameError(f"{len(progress)} results streamed for {results} calls")
+                answer, size = await asyncio.wait_for(self._read_frame(min(self.max_output, budget)), timeout)
         except TimeoutError:
             self.broken = True
             self.process.kill()
@@ -244,6 +183,12 @@ class AgentSession:
         except EOFError as exc:
             self.broken = True
             raise AgentLost(await self._loss(exc), partial=progress) from None
+        except OutputExceeded as exc:
+            self.broken = True
+            self.process.kill()
+            whole_request = exc.limit < self.max_output  # the request's sum ran out, not one frame
+            raise AgentError(output_exceeded(self.host, self.max_output, tasks if whole_request else 1),
+                             partial=progress) from None
         except wire.FrameError as exc:
             self.broken = True
             self.process.kill()
@@ -265,7 +210,7 @@ class AgentSession:
     async def _loss(self, exc: EOFError) -> str:
         """Why the agent's stream ended: the agent died (status or signal), or the connection went."""
         code = await self.process.finish(timeout=1.0)
-        err = _last_line(self.process.stderr_text(), "")
+        err = last_line(self.process.stderr_text(), self.prompt)
         if code is None:
             detail = str(exc)
             message = "connection to the host lost" + ("" if detail.lower() == "connection lost" else f" ({detail})")
@@ -305,7 +250,7 @@ class AgentSession:
             message["stream"] = True  # pipelined tasks: report each one as it finishes
         # Allow the agent a moment past the deadlines it enforces itself on commands.
         tasks = len({c.task for c in calls})
-        answer = await self.request(message, None if timeout is None else timeout * tasks + 5.0)
+        answer = await self.request(message, None if timeout is None else timeout * tasks + 5.0, tasks, len(calls))
         self.sent_modules.update(sources)
         self.sent_modules.update(codes)
         results = answer.get("results")
@@ -378,9 +323,3 @@ def _signal_name(number: int) -> str:
         return signal.Signals(number).name
     except ValueError:
         return f"signal {number}"
-
-
-def _last_line(text: str, strip: str) -> str:
-    lines = [line.replace(strip, "").strip() for line in text.strip().splitlines()]
-    lines = [line for line in lines if line]
-    return lines[-1] if lines else ""

@@ -37,6 +37,10 @@ class FrameError(Exception):
     """The byte stream is not a valid frame sequence."""
 
 
+class TooLarge(FrameError):
+    """A compressed payload inflates past the limit it was read with."""
+
+
 def _payload(message):
     try:  # UnicodeEncodeError: a lone surrogate (undecodable bytes kept by Python) in a string
         payload = json.dumps(message, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
@@ -94,20 +98,36 @@ def parse_hello_header(header):
     return flags, length
 
 
-def decode_payload(flags, payload, crc=None):
+def inflate(flags, payload, limit=None):
+    """The payload's JSON text: inflated when flagged zlib, at most ``limit`` bytes (default
+    :data:`MAX_MESSAGE`; :class:`TooLarge` past it; a caller with a smaller budget passes it)."""
+    if not flags & FLAG_ZLIB:
+        return payload
+    limit = MAX_MESSAGE if limit is None else limit
+    try:
+        inflater = zlib.decompressobj()
+        payload = inflater.decompress(payload, limit)
+        if inflater.unconsumed_tail:
+            raise TooLarge(f"compressed frame inflates past the {limit} byte limit")
+        if not inflater.eof or inflater.unused_data:
+            raise FrameError("corrupt frame payload: truncated or trailing compressed data")
+    except zlib.error as exc:
+        raise FrameError(f"corrupt frame payload: {exc}") from None
+    return payload
+
+
+def decode_payload(flags, payload, crc=None, limit=None):
     """Turn a frame payload back into a message dict (checking its CRC-32 when given)."""
     if crc is not None and zlib.crc32(payload) != crc:
         raise FrameError(f"corrupt frame: checksum mismatch on {len(payload)} bytes")
+    return parse_json(inflate(flags, payload, limit))
+
+
+def parse_json(text):
+    """A payload's (inflated) JSON text as a message dict; FrameError if it is not one."""
     try:
-        if flags & FLAG_ZLIB:
-            inflater = zlib.decompressobj()
-            payload = inflater.decompress(payload, MAX_MESSAGE)
-            if inflater.unconsumed_tail:
-                raise FrameError(f"compressed frame inflates past the {MAX_MESSAGE} byte limit")
-            if not inflater.eof or inflater.unused_data:
-                raise FrameError("corrupt frame payload: truncated or trailing compressed data")
-        message = json.loads(payload.decode("utf-8"))
-    except (zlib.error, UnicodeDecodeError, ValueError) as exc:
+        message = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
         raise FrameError(f"corrupt frame payload: {exc}") from None
     except RecursionError:
         raise FrameError("corrupt frame payload: JSON nested too deeply") from None

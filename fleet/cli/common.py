@@ -19,6 +19,7 @@ from fleet.errors import FleetError, InputError, Location
 from fleet.executor.connection import ConnectionDefaults, env_accepts_new_host_keys
 from fleet.executor.options import RunOptions
 from fleet.secrets import Secrets
+from fleet.transport.base import MIB
 from fleet.yamlsrc import VaultValue
 
 EXIT_ERROR = 1
@@ -86,6 +87,9 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--persist", type=click.FloatRange(0), metavar="SECONDS",
                      help="Keep connections and agents this long after the run for the next one "
                           "(default $FLEET_PERSIST or 60; 0 = off)."),
+        click.option("--max-host-output", type=click.IntRange(1), metavar="MIB",
+                     help="Stop a host's agent when it sends more than MIB MiB for one task "
+                          "(default 64; the fleet_max_host_output variable wins)."),
         click.option("--no-pipelining", is_flag=True,
                      help="Send one task per agent request: strict lockstep of hosts in linear plays."),
         click.option("--json", "json_path", metavar="PATH", help="Write the run report as JSON ('-' = stdout)."),
@@ -127,6 +131,7 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
         known_hosts=params.get("known_hosts"),
         accept_new_host_keys=bool(params.get("accept_new_host_keys")) or env_accepts_new_host_keys(os.environ),
         become_password=password,
+        **({"max_output": params["max_host_output"] * MIB} if params.get("max_host_output") else {}),
     )
     return RunOptions(
         check=params.get("check", False) if check is None else check,

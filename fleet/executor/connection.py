@@ -15,12 +15,14 @@ from typing import Any
 
 from fleet.errors import ConnectionFailed, InputError, Location
 from fleet.session import AgentSession, Become
-from fleet.transport.base import Transport
+from fleet.transport.base import DEFAULT_MAX_OUTPUT, MIB, Transport
 from fleet.transport.chroot import ChrootTransport
 from fleet.transport.docker import DockerTransport
 from fleet.transport.local import LocalTransport
 from fleet.transport.options import ACCEPT_NEW, OFF, STRICT, SSHOptions
 from fleet.transport.sshargs import SSHArgs, SSHArgsError, parse_ssh_args
+
+MAX_OUTPUT_VAR = "fleet_max_host_output"
 
 
 @dataclass
@@ -34,6 +36,7 @@ class ConnectionDefaults:
     accept_new_host_keys: bool = False
     connect_timeout: float = 10.0
     become_password: str | None = None
+    max_output: int = DEFAULT_MAX_OUTPUT  # bytes accepted from a host per task (--max-host-output)
 
 
 def _bool(value: Any) -> bool:
@@ -238,8 +241,10 @@ class HostConnection:
     """
 
     def __init__(self, name: str, spec: TransportSpec, interpreter: str, payload: bytes,
-                 become_password: str | None = None, mux: Any = None) -> None:
+                 become_password: str | None = None, mux: Any = None,
+                 max_output: int = DEFAULT_MAX_OUTPUT) -> None:
         self.name = name
+        self.max_output = max_output
         self.spec = spec
         self.interpreter = interpreter
         self._payload = payload
@@ -272,7 +277,9 @@ class HostConnection:
                 transport = self.spec.build()
                 await transport.connect()
                 self._transport = transport
-            session = await AgentSession.start(self._transport, self.name, self.interpreter, self._payload, become)
+            session = await AgentSession.start(self._transport, self.name, self.interpreter, self._payload, become,
+                                               max_output=self.max_output)
+        session.max_output = self.max_output  # a leased agent too
         self._sessions[become_user] = session
         self._started.append(session)
         return session
@@ -284,7 +291,8 @@ class HostConnection:
         await transport.connect()
         become = None if become_user is None else Become(become_user, self._become_password)
         try:
-            return transport, await AgentSession.start(transport, self.name, self.interpreter, self._payload, become)
+            return transport, await AgentSession.start(transport, self.name, self.interpreter, self._payload, become,
+                                                       max_output=self.max_output)
         except BaseException:
             await transport.close()
             raise
@@ -305,6 +313,22 @@ def make_connection(name: str, hostvars: Mapping[str, Any], defaults: Connection
 
     password = hostvars.get("ansible_become_password", hostvars.get("ansible_become_pass"))
     connection = BootstrappingConnection(name, transport_spec(name, hostvars, defaults), interpreter_for(hostvars),
-                                         payload, defaults.become_password if password is None else str(password), mux)
+                                         payload, defaults.become_password if password is None else str(password), mux,
+                                         max_output_for(hostvars, defaults))
     connection.bootstrap_python = _bool(hostvars.get("bootstrap_python", False))
     return connection
+
+
+def max_output_for(hostvars: Mapping[str, Any], defaults: ConnectionDefaults) -> int:
+    """Bytes the controller accepts from the host per task: ``fleet_max_host_output`` (MiB)
+    wins over ``--max-host-output``, as variables win over options."""
+    value = hostvars.get(MAX_OUTPUT_VAR)
+    if value is None:
+        return defaults.max_output
+    try:
+        mib = int(str(value).strip())
+    except ValueError:
+        mib = 0
+    if mib < 1 or isinstance(value, bool):
+        raise ConnectionFailed(f"{MAX_OUTPUT_VAR} must be a whole number of MiB (1 or more), got {value!r:.40}")
+    return mib * MIB

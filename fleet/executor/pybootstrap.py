@@ -40,7 +40,7 @@ class BootstrappingConnection(HostConnection):
             transport.check_python = False
         try:
             await transport.connect()
-            return await ensure_python(transport, self.interpreter)
+            return await ensure_python(transport, self.interpreter, limit=self.max_output, host=self.name)
         finally:
             with contextlib.suppress(Exception):
                 await transport.close()

@@ -6,7 +6,25 @@ import asyncio
 import contextlib
 from typing import Protocol
 
-STDERR_KEEP = 64 * 1024
+STDERR_KEEP = 64 * 1024  # bytes of a command's stderr kept (the newest), for error messages
+MIB = 1024 * 1024
+# Bytes the controller accepts from a host per task (agent answers) or per command (raw output):
+# --max-host-output / fleet_max_host_output, in MiB.
+DEFAULT_MAX_OUTPUT = 64 * MIB
+
+
+def output_exceeded(host: str, per_task: int, tasks: int = 1, what: str = "") -> str:
+    """The error for a host that sent more than its budget: ``per_task`` bytes for each of
+    ``tasks`` tasks (``what`` names anything else it was doing, e.g. installing python3)."""
+    limit = f"{per_task / MIB:g} MiB"
+    if what:
+        amount = f"{limit} of output {what}"
+    elif tasks > 1:
+        amount = f"{per_task * tasks / MIB:g} MiB for a request of {tasks} tasks ({limit} per task)"
+    else:
+        amount = f"{limit} for one task"
+    return (f"host {host} sent more than {amount}; the limit is set by --max-host-output or "
+            f"fleet_max_host_output (MiB): the agent was stopped")
 
 
 class AgentProcess(Protocol):

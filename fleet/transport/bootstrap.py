@@ -13,7 +13,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from fleet.errors import ConnectionFailed
-from fleet.transport.base import Transport
+from fleet.transport.base import DEFAULT_MAX_OUTPUT, Transport, output_exceeded
 
 MARK = "fleet-bootstrap"
 MANAGERS = ("apt-get", "dnf", "yum", "apk")
@@ -89,40 +89,55 @@ def parse(output: str) -> Bootstrap:
     return result
 
 
-async def raw(transport: Transport, command: str, timeout: float) -> tuple[int | None, str, str]:
-    """Run ``command`` through the transport, no agent: (exit code, stdout, stderr)."""
+async def raw(transport: Transport, command: str, timeout: float, limit: int = DEFAULT_MAX_OUTPUT,
+              host: str = "the host", what: str = "installing python3") -> tuple[int | None, str, str]:
+    """Run ``command`` through the transport, no agent: (exit code, stdout, stderr).
+
+    At most ``limit`` bytes of stdout are accepted: past that the command is stopped and
+    ConnectionFailed names ``host`` (stderr keeps only its newest bytes anyway)."""
     process = await transport.spawn(command)
     chunks: list[bytes] = []
+    size = 0
 
     async def drain() -> None:
+        nonlocal size
         while chunk := await process.read_chunk():
+            size += len(chunk)
+            if size > limit:
+                raise ConnectionFailed(output_exceeded(host, limit, what=f"while {what}"))
             chunks.append(chunk)
 
     try:
         await asyncio.wait_for(drain(), timeout)
     except TimeoutError:
         process.kill()
-        raise ConnectionFailed(f"installing python3 did not finish within {timeout:.0f} s") from None
+        raise ConnectionFailed(f"{what} did not finish within {timeout:.0f} s") from None
+    except ConnectionFailed:
+        process.kill()
+        raise
     code = await process.finish(timeout=10.0)
     return code, b"".join(chunks).decode(errors="replace"), process.stderr_text()
 
 
-async def ensure_python(transport: Transport, interpreter: str = "python3", timeout: float = 600.0) -> Bootstrap:
-    """Install python3 with the host's package manager when ``interpreter`` is missing."""
-    code, out, err = await raw(transport, script(interpreter), timeout)
+async def ensure_python(transport: Transport, interpreter: str = "python3", timeout: float = 600.0,
+                        limit: int = DEFAULT_MAX_OUTPUT, host: str = "the host") -> Bootstrap:
+    """Install python3 with the host's package manager when ``interpreter`` is missing
+    (at most ``limit`` bytes of the script's output are accepted from ``host``)."""
+    code, out, err = await raw(transport, script(interpreter), timeout, limit, host)
     if code != 0:
         detail = "\n".join(err.strip().splitlines()[-8:]) or f"exit {code}"
         raise ConnectionFailed(f"{interpreter} is missing and fleet could not install it: {detail}")
     return parse(out)
 
 
-async def purge_python(transport: Transport, done: Bootstrap, timeout: float = 600.0) -> None:
+async def purge_python(transport: Transport, done: Bootstrap, timeout: float = 600.0,
+                       limit: int = DEFAULT_MAX_OUTPUT, host: str = "the host") -> None:
     """Remove exactly the packages a bootstrap added."""
     if not done.installed or not done.added or done.manager not in _PURGE:
         return
     command = ('if [ "$(id -u)" = 0 ]; then S=""; else S="sudo -n"; fi; '
                f"{_PURGE[done.manager]} {' '.join(shlex.quote(p) for p in done.added)} >&2")
-    code, _, err = await raw(transport, command, timeout)
+    code, _, err = await raw(transport, command, timeout, limit, host, "removing python3")
     if code != 0:
         raise ConnectionFailed(f"removing the bootstrapped python3 ({done.manager}) failed: "
                                f"{err.strip().splitlines()[-1:] or [f'exit {code}']}")
