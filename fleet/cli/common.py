@@ -115,15 +115,17 @@ def command_vault(params: dict[str, Any]) -> Secrets:
 def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple[str, ...] = (),
                   skip_tags: tuple[str, ...] = (), strategy: str | None = None) -> RunOptions:
     password = None
+    warnings: list[str] = []
     if params.get("become_password_file"):
-        try:
-            password = Path(params["become_password_file"]).read_text().rstrip("\n")
-        except OSError as exc:
-            raise InputError(f"cannot read --become-password-file: {exc}") from None
+        from fleet.executor.credentials import read_become_password
+
+        password, warning = read_become_password(params["become_password_file"])
+        warnings += [warning] if warning else []
     elif params.get("ask_become_pass"):
         if not sys.stdin.isatty():
             raise InputError("-K needs a terminal to ask for the sudo password")
         password = getpass.getpass("BECOME password: ")
+    command_vault(params).add(password)  # redacted from everything shown, from now on
     connection = ConnectionDefaults(
         user=params.get("user"),
         private_key=params.get("private_key"),
@@ -149,6 +151,7 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
         verbosity=params.get("verbose") or 0,
         pipelining=not params.get("no_pipelining"),
         secrets=command_vault(params),
+        warnings=warnings,
         **({"persist": params["persist"]} if params.get("persist") is not None else {}),
     )
 

@@ -34,6 +34,9 @@ class RunOptions:
     persist: float = field(default_factory=persist_from_env)
     # vault keyring and the secret values met so far: everything shown is redacted through it
     secrets: Secrets = field(default_factory=Secrets)
+    # about the run, known before it starts (a become password file others can read): the
+    # report's warnings
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def mode(self) -> str:

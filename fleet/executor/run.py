@@ -60,6 +60,7 @@ class RunState:
         self.files = LocalFiles(playbook_dir)
         self.reporter = reporter
         self.report = RunReport(options.mode)
+        self.report.warnings.extend(options.warnings)
         self.runtimes: dict[str, HostRuntime] = {}
         self.connections: dict[str, HostConnection] = {}
         self.dead: set[str] = set()  # unreachable hosts: skipped for the rest of the run
