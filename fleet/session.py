@@ -245,6 +245,7 @@ class AgentSession:
             "calls": [c.wire() for c in calls],
             "sources": sources,
             "codes": codes,
+            "max_output": self.max_output,  # the agent fails a task whose output would not fit
         }
         if len({c.task for c in calls}) > 1:
             message["stream"] = True  # pipelined tasks: report each one as it finishes

@@ -8,6 +8,7 @@ in requests and are cached in memory by their hash for the life of the process.
 from __future__ import annotations
 
 import binascii
+import json
 import marshal
 import os
 import sys
@@ -15,6 +16,9 @@ import time
 import types
 
 from fleet.agent import guard, runner, wire
+
+MIB = 1024 * 1024
+ENVELOPE = 4096  # bytes of an answer frame that are not its results: id, keys, separators
 
 
 class Agent:
@@ -65,7 +69,12 @@ class Agent:
 
         With ``stream``, each finished task's results go out at once as a progress frame, so a
         host lost mid-request still reports exactly which tasks completed; the final answer
-        then carries only what was not streamed."""
+        then carries only what was not streamed.
+
+        ``max_output`` is what the controller accepts per task (bytes): a result that does not
+        fit becomes a failure saying so, so a command that prints too much fails its task here
+        (and stops the tasks after it) instead of getting the agent stopped after later tasks
+        of the request already ran."""
         stream = bool(request.get("stream")) and emit is not None
         sent = 0
         self.sources.update(request.get("sources") or {})
@@ -73,8 +82,9 @@ class Agent:
         check = bool(request.get("check"))
         want_diff = bool(request.get("diff"))
         timeout = request.get("timeout")
+        limit = request.get("max_output")
         results: list = []
-        task, deadline, stopped = None, None, False
+        task, deadline, stopped, room = None, None, False, None
         for call in request.get("calls", []):
             if call.get("task", 0) != task:
                 if stream and results[sent:]:
@@ -84,6 +94,7 @@ class Agent:
                     break
                 task = call.get("task", 0)
                 deadline = time.monotonic() + timeout if timeout else None
+                room = limit - ENVELOPE if limit else None
             try:
                 module = self.load(call["module"], call["sha"])
             except Exception as exc:
@@ -99,9 +110,26 @@ class Agent:
                 results.append(runner.execute(module, call.get("params") or {}, call.get("check", check),
                                               call.get("diff", want_diff), deadline, call.get("guard"),
                                               self.guards))
+            if room is not None and limit:
+                results[-1], room = _within(results[-1], room, limit)
             if call.get("stop") and results[-1]["status"] == "failed":
                 stopped = True
         return results[sent:]
+
+
+def _within(result: dict, room: int, limit: int) -> tuple:
+    """``result``, or a failure in its place when it needs more than ``room`` bytes (a JSON
+    size that is never below the controller's count); and the room left for its task."""
+    try:
+        size = len(json.dumps(result))
+    except (TypeError, ValueError, RecursionError):  # the frame encoder reports that
+        return result, room
+    if size <= room:
+        return result, room - size
+    failure = {"status": "failed", "changed": bool(result.get("changed")), "data": {},
+               "msg": f"the output of this task ({size / MIB:.1f} MiB) is more than the controller accepts for "
+                      f"one task ({limit / MIB:g} MiB: --max-host-output or fleet_max_host_output)"}
+    return failure, room - len(json.dumps(failure))
 
 
 def hello() -> dict:
