@@ -115,3 +115,29 @@ def test_wrong_or_missing_vault_password_is_one_clear_error(lab: Lab) -> None:
     assert not (lab.roots["h1"] / "app.secret").exists()  # nothing half-applied
     missing = fleet("apply", "-i", str(lab.inventory), str(playbook))
     assert missing.returncode == 1 and "no vault password" in missing.stderr, missing.stderr
+
+
+def test_a_short_secret_is_hidden_where_it_is_a_whole_value(lab: Lab) -> None:
+    """A vault value of 2 characters: replaced where a field, a message or a line of output is
+    exactly it, never inside other text (that would hide every 'Q7' in a report)."""
+    keyring = VaultKeyring([VaultSecret("default", b"vault-pass-123")])
+    password_file = lab.workdir / "vault-pass"
+    password_file.write_text("vault-pass-123\n")
+    password_file.chmod(0o600)
+    play_dir = lab.workdir / "short"
+    (play_dir / "group_vars" / "fleet").mkdir(parents=True)
+    (play_dir / "group_vars" / "fleet" / "vault.yml").write_text(keyring.encrypt("pin: Q7\n"))
+    playbook = play_dir / "short.yml"
+    playbook.write_text("- hosts: h1\n  gather_facts: false\n  tasks:\n"
+                        "    - debug: {var: pin}\n"
+                        "    - command: echo {{ pin }}\n      changed_when: false\n"
+                        "    - debug: {msg: \"{{ pin }}\"}\n"
+                        "    - debug: {msg: \"Q7X is a model name\"}\n")
+    done = fleet("apply", "-i", str(lab.inventory), str(playbook), "--vault-password-file", str(password_file),
+                 "-vv", "--json", str(lab.workdir / "short.json"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = done.stdout + done.stderr + (lab.workdir / "short.json").read_text()
+    for whole in ('"Q7"', "=> Q7\n", "'Q7'"):
+        assert whole not in shown, f"{whole!r} in the output"
+    assert '"pin": "********"' in done.stdout and '"stdout": "********"' in done.stdout
+    assert "Q7X is a model name" in done.stdout  # not inside other text
