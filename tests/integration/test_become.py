@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from tests.integration.conftest import HOSTS, ITLab, output, report, run_fleet
+from tests.secretforms import assert_hidden
 
 PLAYBOOK = """\
 - hosts: all
@@ -89,3 +93,83 @@ def test_become_with_a_sudo_password(lab: ITLab, tmp_path: Path) -> None:
 
     none = run_fleet("run", "-i", str(inventory), "itest1", "-b", "-a", "id -un")
     assert none.returncode == 1 and "-K" in none.stdout
+
+
+# A backslash, both quotes, non-ASCII letters, spaces: each is escaped differently by repr and JSON.
+SPECIAL = "Lab\\pa\"ss'wörd ☃ x"
+WRONG = "Wr\\ong \"pässwörd'"
+
+
+@contextlib.contextmanager
+def _sudo_user(lab: ITLab, host: str, name: str, password: str) -> Iterator[None]:
+    """A login user on ``host`` (the lab key) whose sudo asks for ``password``; removed after."""
+    login = base64.b64encode(f"{name}:{password}".encode()).decode()
+    lab.sh(host, f"useradd -m -s /bin/bash {name} && echo {login} | base64 -d | chpasswd && "
+                 f"echo '{name} ALL=(ALL) ALL' > /etc/sudoers.d/{name} && chmod 0440 /etc/sudoers.d/{name} && "
+                 f"install -d -o {name} -g {name} -m 0700 /home/{name}/.ssh && "
+                 f"install -o {name} -g {name} -m 0600 /home/pwsudo/.ssh/authorized_keys /home/{name}/.ssh/")
+    try:
+        yield
+    finally:
+        lab.sh(host, f"pkill -KILL -u {name}; userdel -r {name}; rm -f /etc/sudoers.d/{name}", check=False)
+
+
+def _password_file(path: Path, content: str) -> Path:
+    path.write_text(content)
+    path.chmod(0o600)
+    return path
+
+
+def test_a_password_sudo_asks_for_is_sent_after_its_prompt_and_never_shown(lab: ITLab, tmp_path: Path) -> None:
+    """Special characters in the password, a second line in its file (not part of it), a wrong one."""
+    with _sudo_user(lab, "itest1", "fleetpwtest", SPECIAL):
+        inventory = lab.derived(tmp_path / "inv.yml", host_vars={"itest1": {"ansible_user": "fleetpwtest"}})
+        good = _password_file(tmp_path / "good", SPECIAL + "\nnot part of the password\n")
+        result = run_fleet("run", "-i", str(inventory), "itest1", "-b", "--become-password-file", str(good),
+                           "-a", "id -un", "-vvv", "--json", str(tmp_path / "r.json"))
+        assert result.returncode == 0, output(result)
+        assert "root" in result.stdout
+        assert_hidden(SPECIAL, "the output", output(result))
+        assert_hidden(SPECIAL, "the JSON report", (tmp_path / "r.json").read_text())
+
+        bad = _password_file(tmp_path / "bad", WRONG + "\n")
+        wrong = run_fleet("run", "-i", str(inventory), "itest1", "-b", "--become-password-file", str(bad),
+                          "-a", "id -un", "-vvv", "--json", str(tmp_path / "wrong.json"))
+        assert wrong.returncode == 1
+        assert "sudo to root refused the become password (incorrect password)" in wrong.stdout, output(wrong)
+        for secret in (WRONG, SPECIAL):
+            assert_hidden(secret, "the output", output(wrong))
+            assert_hidden(secret, "the JSON report", (tmp_path / "wrong.json").read_text())
+
+
+def test_a_password_given_for_a_nopasswd_sudo_is_never_sent(lab: ITLab, tmp_path: Path) -> None:
+    inventory = lab.derived(tmp_path / "inv.yml", group_vars={"ansible_user": "fleet"})
+    password = _password_file(tmp_path / "pw", SPECIAL + "\n")
+    result = run_fleet("run", "-i", str(inventory), "all", "-b", "--become-password-file", str(password),
+                       "-a", "id -un", "--json", str(tmp_path / "r.json"))
+    assert result.returncode == 0, output(result)
+    assert report(tmp_path / "r.json")["summary"]["changed"] == len(HOSTS)
+    assert result.stdout.count("root") >= len(HOSTS)
+    assert_hidden(SPECIAL, "the output", output(result))
+
+
+PLANTED = ("json", "zlib", "shlex")  # the bootstrap imports json and zlib, the command module shlex
+
+
+def test_modules_planted_in_the_login_home_are_never_imported(lab: ITLab, tmp_path: Path) -> None:
+    """python3 -c puts the working directory (the login user's home) first on sys.path; the
+    agent must not import a json.py found there -- as root under become."""
+    marker = "/tmp/fleet-planted"
+    plant = " && ".join(
+        f"printf '%s\\n' 'import os' 'open(\"{marker}-{name}-%d\" % os.getuid(), \"w\").close()' "
+        f"> /home/fleet/{name}.py && chown fleet: /home/fleet/{name}.py" for name in PLANTED)
+    lab.sh("itest1", f"rm -f {marker}-* && {plant}")
+    try:
+        inventory = lab.derived(tmp_path / "inv.yml", group_vars={"ansible_user": "fleet"})
+        for become in (("-b",), ()):
+            result = run_fleet("run", "-i", str(inventory), "itest1", *become, "-a", "id -un")
+            assert result.returncode == 0, output(result)
+            assert ("root" if become else "fleet") in result.stdout
+        assert lab.sh("itest1", f"ls {marker}-* 2>/dev/null", check=False) == ""
+    finally:
+        lab.sh("itest1", f"rm -f {marker}-* " + " ".join(f"/home/fleet/{name}.py" for name in PLANTED), check=False)
