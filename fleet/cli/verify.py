@@ -28,12 +28,14 @@ def verify(playbook: str, junit: str | None, **params: Any) -> None:
 
     Exit 0 when every test passed, 1 when any failed or no role has tests.
     """
+    from fleet.report.controls import visible
     from fleet.verify.runner import verify as run_verify
     from fleet.verify.runner import write_junit
 
     options = build_options(params)
     prepared = api.prepare(playbook, inventory_required(params["inventory"]), options)
-    redact = command_secrets().redact  # a failing test may quote a file rendered from a secret
+    def redact(text: str) -> str:  # a failing test may quote a host's file: a secret, escape sequences
+        return visible(command_secrets().redact(text))
     runs = run_verify(prepared, say=lambda line: click.echo(redact(line), err=True))
     if not runs:
         fail(f"no role applied by {playbook} has tests (roles/NAME/tests/test_*.py)")

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from fleet.drift.model import EXIT_CLEAN, EXIT_DRIFT, drifted_tasks
 from fleet.drift.stored import VALUES_OMITTED
+from fleet.report.controls import visible
 from fleet.report.terminal import render_diff
 
 STYLE = {"drifted": "bold yellow", "clean": "green", "unreachable": "bold red", "failed": "bold red"}
@@ -23,20 +24,20 @@ def print_drift(console: Console, drift: dict[str, Any]) -> None:
     """The human summary of a drift section (the same for a run and for ``--show``)."""
     for name, host in drift["hosts"].items():
         if host["status"] in ("unreachable", "failed"):
-            console.print(Text(f"{host['status'].upper()}: {name}", style=STYLE[host["status"]])
-                          + Text(f" — {host['error']}" if host["error"] else ""))
+            console.print(Text(visible(f"{host['status'].upper()}: {name}"), style=STYLE[host["status"]])
+                          + Text(visible(f" — {host['error']}") if host["error"] else ""))
     for name, task in drifted_tasks(drift):
         item = task["drift"]
         when = "new" if item["state"] == "new" else f"persisting since {utc(item['first_seen'])}"
         if item.get("earlier_first_seen"):
             when += f", unlike the drift known since {utc(item['earlier_first_seen'])}"
-        console.print(Text(f"DRIFT: [{name}] {task['task']}", style="bold yellow")
-                      + Text(f"  ({task['module']}, {task['location']}; {when})"))
+        console.print(Text(visible(f"DRIFT: [{name}] {task['task']}"), style="bold yellow")
+                      + Text(visible(f"  ({task['module']}, {task['location']}; {when})")))
         render_diff(console, item)
     if drift.get(VALUES_OMITTED) and drift["summary"]["drifted_tasks"]:
         console.print(Text("(before/after values are kept in --state-dir only with --diff)", style="dim"))
     for item in drift["resolved"]:
-        console.print(Text(f"RESOLVED: [{item['host']}] {item['task']}", style="green")
+        console.print(Text(visible(f"RESOLVED: [{item['host']}] {item['task']}"), style="green")
                       + Text(f"  (first seen {utc(item['first_seen'])})"))
     summary = drift["summary"]
     console.print()
