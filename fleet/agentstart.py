@@ -23,7 +23,7 @@ import os
 import shlex
 import sys
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 from fleet.agent import AGENT_MODULES, wire
@@ -79,7 +79,7 @@ class Become:
     """Privilege escalation for one agent: ``sudo -u user``; password only with ``-K``."""
 
     user: str = "root"
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a repr, a log or a traceback
     method: str = "sudo"
     flags: str = "-H -S"
 

@@ -37,7 +37,7 @@ class AgentProcess(Protocol):
         """Read exactly ``size`` bytes from stdout; raise EOFError if the stream ends first."""
 
     async def read_line(self, limit: int = 4096) -> bytes:
-        """Read one line from stdout (used once, for the sudo handshake)."""
+        """Read one line from stdout (the agent's start reads chunks instead: a line has no bound)."""
 
     async def read_chunk(self, limit: int = 65536) -> bytes:
         """Whatever stdout has (at most ``limit`` bytes); b"" at end of stream."""

@@ -88,6 +88,7 @@ def test_command_line() -> None:
     assert agent_command("python3", Become("app"), "").startswith("sudo -H -S -n -u app -- python3 -I -c ")
     with pytest.raises(ConnectionFailed, match="line break"):
         check_password(Become("root", "first\nsecond"))
+    assert "s3cret" not in repr(Become("root", "s3cret"))
 
 
 def test_control_characters_are_shown_escaped() -> None:
