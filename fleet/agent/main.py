@@ -118,10 +118,10 @@ class Agent:
 
 
 def _within(result: dict, room: int, limit: int) -> tuple:
-    """``result``, or a failure in its place when it needs more than ``room`` bytes (a JSON
-    size that is never below the controller's count); and the room left for its task."""
+    """``result``, or a failure in its place when it needs more than ``room`` bytes (its size
+    in a frame, as the controller counts it); and the room left for its task."""
     try:
-        size = len(json.dumps(result))
+        size = len(json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode("utf-8", "surrogatepass"))
     except (TypeError, ValueError, RecursionError):  # the frame encoder reports that
         return result, room
     if size <= room:
