@@ -63,7 +63,7 @@ def test_the_password_is_written_once_sudo_shows_this_starts_prompt() -> None:
     lookalike = ScriptedSudo(("[fleet sudo 0000] password: ", b""), [("", READY + b"\n")])
     with pytest.raises(TimeoutError):  # another prompt is not this start's: the password stays here
         asyncio.run(asyncio.wait_for(AgentStart(lookalike, 1 << 20).through_sudo(  # type: ignore[arg-type]
-            Become("root", "s3cret"), prompt), 0.5))
+            Become("root", "s3cret"), prompt), 1.0))
     assert lookalike.written == []
     process = ScriptedSudo(("We trust you have received the usual lecture...\n" + prompt, b""),
                            [("", READY + b"\n")])
