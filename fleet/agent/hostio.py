@@ -7,13 +7,13 @@ The agent hands ``observe`` a reader, so check mode cannot write by construction
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import grp
 import os
 import pwd
+import stat as stat_mod
 import time
 
+from fleet.agent import safefs
 from fleet.agent.commands import expand_path, run_command, substitute_path
 from fleet.agent.errors import ModuleFailure, ReadOnlyHostError
 from fleet.agent.modes import display_text, file_type, format_mode, resolve_mode, wanted_attrs
@@ -93,6 +93,12 @@ class HostReader:
         except FileNotFoundError:
             return []
 
+    def locate(self, path: str, follow: bool = False, owner: int | None = None, guard: int = 0,
+               hint: str = "") -> safefs.Target:
+        """``path`` opened component by component without following a symlink someone other
+        than root planted (see :mod:`fleet.agent.safefs`); writable only from a writer."""
+        return safefs.locate(path, self.writable, follow, owner, guard, hint)
+
     # -- identities ----------------------------------------------------------------------
     def user_name(self, uid: int) -> str | None:
         try:
@@ -158,44 +164,25 @@ class HostWriter(HostReader):
         """
         directory = os.path.dirname(path) or "."
         old = self.path_info(path, follow=True)
+        if mode is not None:
+            bits = resolve_mode(mode, _oct(old["mode"]) if old else None, False)
+        elif old:
+            bits = _oct(old["mode"])
+        else:
+            bits = 0o666 & ~self.umask
+        uid = self.uid_of(owner) if owner is not None else (old["uid"] if old else -1)
+        gid = self.gid_of(group) if group is not None else (old["gid"] if old else -1)
+
+        def check(tmp: str) -> None:
+            rc, _out, err = run_command(substitute_path(validate, tmp), None, None, None, False, self.deadline)
+            if rc != 0:
+                raise ModuleFailure(f"failed to validate: rc:{rc} error:{err.rstrip()}")
+
         try:
-            fd, tmp = _mkstemp(directory)
-        except OSError as exc:
+            with safefs.open_dir(directory, True) as parent:
+                parent.replace(os.path.basename(path), data, bits, uid, gid, check if validate else None)
+        except OSError as exc:  # e.g. a full disk: the old file is still intact
             raise ModuleFailure(f"cannot write {path}: {exc.strerror or exc}") from None
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            if mode is not None:
-                bits = resolve_mode(mode, _oct(old["mode"]) if old else None, False)
-            elif old:
-                bits = _oct(old["mode"])
-            else:
-                bits = 0o666 & ~self.umask
-            uid = self.uid_of(owner) if owner is not None else (old["uid"] if old else -1)
-            gid = self.gid_of(group) if group is not None else (old["gid"] if old else -1)
-            if uid != -1 or gid != -1:
-                os.chown(tmp, uid, gid)
-            os.chmod(tmp, bits)
-            if validate:
-                rc, _out, err = run_command(
-                    substitute_path(validate, tmp), None, None, None, False, self.deadline
-                )
-                if rc != 0:
-                    raise ModuleFailure(f"failed to validate: rc:{rc} error:{err.rstrip()}")
-            try:
-                os.rename(tmp, path)
-            except OSError as exc:
-                if exc.errno != errno.EBUSY:
-                    raise
-                _write_in_place(tmp, path, bits, uid, gid)  # path is a mount point
-        except BaseException as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            if isinstance(exc, OSError):  # e.g. a full disk: the old file is still intact
-                raise ModuleFailure(f"cannot write {path}: {exc.strerror or exc}") from None
-            raise
 
     def set_attrs(self, path: str, attrs: dict, follow: bool = True) -> None:
         """Apply the mode/owner/group fields of a ``wanted_attrs`` dict to ``path``."""
@@ -221,24 +208,28 @@ class HostWriter(HostReader):
         """Copy ``path`` to Ansible's ``PATH.PID.YYYY-MM-DD@HH:MM:SS~`` (metadata kept).
 
         The agent lives longer than one task, so a second backup within the same second
-        gets a counter (``...@HH:MM:SS.1~``) instead of overwriting the first one.
+        gets a counter (``...@HH:MM:SS.1~``) instead of overwriting the first one. The copy
+        is made private (0600, never through a symlink) and given the source's owner and
+        mode through its descriptor (:meth:`fleet.agent.safefs.Dir.backup`).
         Returns the backup's path, or ``""`` when ``path`` does not exist.
         """
-        if not os.path.exists(path):
+        try:
+            source = os.open(path, os.O_RDONLY | os.O_NONBLOCK | safefs.CLOEXEC)
+        except FileNotFoundError:
             return ""
-        stamp = time.strftime("%Y-%m-%d@%H:%M:%S", time.localtime())
-        dest = f"{path}.{os.getpid()}.{stamp}~"
-        counter = 0
-        while os.path.lexists(dest):
-            counter += 1
-            dest = f"{path}.{os.getpid()}.{stamp}.{counter}~"
-        import shutil
-
-        shutil.copy2(path, dest)
-        st = os.stat(path)
-        with contextlib.suppress(PermissionError):
-            os.chown(dest, st.st_uid, st.st_gid)
-        return dest
+        try:
+            st = os.fstat(source)
+            if not stat_mod.S_ISREG(st.st_mode):
+                raise ModuleFailure(f"cannot back up {path}: not a regular file")
+            directory, name = os.path.split(path)
+            stamp = time.strftime("%Y-%m-%d@%H:%M:%S", time.localtime())
+            with safefs.open_dir(directory or ".", True) as parent:
+                entry = parent.backup(f"{name}.{os.getpid()}.{stamp}", source, st)
+        except OSError as exc:
+            raise ModuleFailure(f"cannot back up {path}: {exc.strerror or exc}") from None
+        finally:
+            os.close(source)
+        return os.path.join(directory, entry)
 
     def mkdir(self, path: str, mode=None) -> None:
         """Create ``path`` and missing parents (like ``mkdir -p``)."""
@@ -247,17 +238,34 @@ class HostWriter(HostReader):
             self.chmod(path, mode)
 
     def chmod(self, path: str, mode, follow: bool = True) -> None:
+        """Set ``mode`` (octal or symbolic) on ``path``; with ``follow=False`` a symlink is left
+        alone (Linux cannot chmod one). The mode is read and set through one descriptor."""
+        fd = _open_node(path, follow)
+        if fd is not None:
+            try:
+                st = os.fstat(fd)
+                os.fchmod(fd, resolve_mode(mode, stat_mod.S_IMODE(st.st_mode), stat_mod.S_ISDIR(st.st_mode)))
+            finally:
+                os.close(fd)
+            return
         info = self.path_info(path, follow=follow)
         current = _oct(info["mode"]) if info else None
         bits = resolve_mode(mode, current, bool(info and info["state"] == "directory"))
         if not follow and info and info["state"] == "link":
-            return  # Linux cannot chmod a symlink itself
+            return
         os.chmod(path, bits)
 
     def chown(self, path: str, owner=None, group=None, follow: bool = True) -> None:
+        """Set owner and/or group of ``path`` (through a descriptor where it can be opened)."""
         uid = self.uid_of(owner) if owner is not None else -1
         gid = self.gid_of(group) if group is not None else -1
-        if follow:
+        fd = _open_node(path, follow)
+        if fd is not None:
+            try:
+                os.fchown(fd, uid, gid)
+            finally:
+                os.close(fd)
+        elif follow:
             os.chown(path, uid, gid)
         else:
             os.lchown(path, uid, gid)
@@ -302,27 +310,22 @@ def _oct(text: str) -> int:
     return int(text, 8)
 
 
-def _write_in_place(tmp: str, path: str, bits: int, uid: int, gid: int) -> None:
-    """Copy the finished temp file's bytes over ``path`` without replacing the inode."""
-    import shutil
-
-    with open(tmp, "rb") as source, open(path, "r+b") as target:
-        shutil.copyfileobj(source, target)
-        target.truncate()
-        target.flush()
-        os.fsync(target.fileno())
-    if uid != -1 or gid != -1:
-        os.chown(path, uid, gid)
-    os.chmod(path, bits)
-    os.unlink(tmp)
-
-
-def _mkstemp(directory: str) -> tuple:
-    """A new private file beside the target (tempfile.mkstemp without importing tempfile)."""
-    for _ in range(100):
-        path = os.path.join(directory, ".fleet-" + os.urandom(6).hex() + ".tmp")
-        try:
-            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), path
-        except FileExistsError:
-            continue
-    raise FileExistsError(f"no free temporary file name in {directory}")
+def _open_node(path: str, follow: bool) -> int | None:
+    """A descriptor on the regular file or directory ``path`` names (not opening devices or
+    FIFOs, nor a symlink unless ``follow``), or None to fall back to the path."""
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | safefs.CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    try:
+        st = os.stat(path) if follow else os.lstat(path)
+    except OSError:
+        return None
+    if not (stat_mod.S_ISREG(st.st_mode) or stat_mod.S_ISDIR(st.st_mode)):
+        return None
+    try:
+        fd = os.open(path, flags)
+    except OSError:  # no read permission (an agent that is not root), or swapped meanwhile
+        return None
+    opened = os.fstat(fd)
+    if (opened.st_dev, opened.st_ino) != (st.st_dev, st.st_ino):
+        os.close(fd)
+        return None
+    return fd

@@ -52,7 +52,7 @@ def test_bind_mounted_file_is_written_in_place(tmp_path, run, monkeypatch):
     real_rename = os.rename
 
     def rename(src, dst, *args, **kwargs):
-        if os.fspath(dst) == str(target):
+        if os.fspath(dst) in (str(target), target.name):  # by path, or relative to a dir_fd
             raise OSError(errno.EBUSY, "Device or resource busy")
         return real_rename(src, dst, *args, **kwargs)
 
