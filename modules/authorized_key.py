@@ -12,10 +12,19 @@ Behaves like ``ansible.posix.authorized_key``:
   comment. ``state: absent`` removes the given keys whatever their options.
 * ``exclusive: true`` keeps only the given keys: every other key, comment and blank line
   goes (per task: it is not loop-aware, as in Ansible).
-* ``path`` defaults to ``~USER/.ssh/authorized_keys``; ``follow: true`` writes through a
-  symlink instead of replacing it. ``manage_dir`` (default true) creates the file's
-  directory with mode ``0700`` owned by the user; the file is ``0600`` and owned by the
-  user (and their primary group).
+* ``path`` defaults to ``~USER/.ssh/authorized_keys``. ``manage_dir`` (default true)
+  creates the file's directory with mode ``0700`` owned by the user; the file is ``0600``
+  and owned by the user (and their primary group).
+* The user owns their home, so the path is opened one directory at a time without
+  following symlinks, and the file is read, written, chowned and chmodded through those
+  descriptors: a symlinked key file or key directory (``~/.ssh -> /etc``,
+  ``authorized_keys -> /etc/shadow``) fails the task, naming the link, in check mode too;
+  nothing is read or changed through it. A symlink higher up is followed only where just
+  root could have made it (``/home/bob -> /data/bob``). A key file with several hard links
+  that the user does not own, or that is not a regular file, is refused likewise.
+  ``follow: true`` follows such symlinks (Ansible: write through the link, keep it), but
+  only to files and directories the user owns (what they could change anyway, as sshd
+  reads the file as the user); a link to anything else is still refused.
 * Returns Ansible's values: ``user``, ``key``, ``keyfile``, ``path``, ``state``,
   ``exclusive``, ``manage_dir``, ``key_options``, ``validate_certs``.
 
@@ -25,7 +34,9 @@ rewritten where it is (Ansible moves it to the end); with ``state: present`` the
 owner of the file and (``manage_dir``) its directory are enforced even when no key changes
 (Ansible fixes them only when it writes keys); a user that does not exist is reported as a
 pending change in check mode (a previous task may create it) and fails the real run
-(Ansible fails in both unless ``path`` is given).
+(Ansible fails in both unless ``path`` is given); a symlinked key file or directory is
+refused unless ``follow: true`` (Ansible reads and chowns through it, then replaces the
+link), and ``follow: true`` reaches only what the user owns (Ansible: anything).
 """
 
 from __future__ import annotations
@@ -35,7 +46,7 @@ import pwd
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.hostio import ModuleFailure, expand_path
+from fleet.agent.hostio import ModuleFailure, expand_path, format_mode
 
 ALIASES: dict = {}
 DIFF_TEXT = ("content",)
@@ -189,6 +200,19 @@ def fetch(url: str, validate_certs: bool) -> str:
         raise ModuleFailure(f"Error getting key from: {url}: {exc}") from None
 
 
+def _key_path(p: Params, entry) -> str | None:
+    if p.path:
+        return expand_path(p.path)
+    return None if entry is None else os.path.join(entry.pw_dir, ".ssh", "authorized_keys")
+
+
+def _locate(p: Params, host, path: str, uid: int | None):
+    """The key file and its directory, opened so that no symlink the user planted is followed
+    (``follow: true``: followed only to what the user owns)."""
+    hint = "follow: true follows a symlink to a file or directory the user owns"
+    return host.locate(path, follow=p.follow, owner=uid, guard=2, hint=hint)
+
+
 def observe(p: Params, host) -> dict:
     text = fetch(p.key, p.validate_certs) if p.key.startswith(("http://", "https://")) else p.key
     keys = given_keys(p, text)
@@ -197,31 +221,24 @@ def observe(p: Params, host) -> dict:
     except KeyError:
         entry = None
     cur: dict = {"user_exists": entry is not None, "_keys": keys}
-    if p.path:
-        path = expand_path(p.path)
-    elif entry is not None:
-        path = os.path.join(entry.pw_dir, ".ssh", "authorized_keys")
-    else:
+    given = _key_path(p, entry)
+    if given is None:
         return cur
-    if p.follow:
-        path = os.path.realpath(path)
-    cur["path"] = path
     if entry is not None:
         cur["_ids"] = (entry.pw_uid, entry.pw_gid)
-    if os.path.isdir(path):
-        raise ModuleFailure(f"{path} is a directory")
-    raw = host.read_bytes(path)
+    with _locate(p, host, given, entry.pw_uid if entry else None) as target:
+        cur["path"], cur["_given"] = target.path, given
+        raw, st = target.read()
+        dst = target.dir_stat()
     try:
         cur["content"] = raw.decode("utf-8") if raw is not None else None
     except UnicodeDecodeError:
-        raise ModuleFailure(f"{path} is not UTF-8 text: refusing to edit it") from None
-    info = host.path_info(path, follow=True)
-    if info is not None:
-        cur.update(mode=info["mode"], uid=info["uid"], gid=info["gid"])
-    dinfo = host.path_info(os.path.dirname(path), follow=True)
-    if dinfo is not None:
-        cur.update(dir_state=dinfo["state"], dir_mode=dinfo["mode"], dir_uid=dinfo["uid"],
-                   dir_gid=dinfo["gid"])
+        raise ModuleFailure(f"{cur['path']} is not UTF-8 text: refusing to edit it") from None
+    if st is not None:
+        cur.update(mode=format_mode(st.st_mode), uid=st.st_uid, gid=st.st_gid)
+    if dst is not None:
+        cur.update(dir_state="directory", dir_mode=format_mode(dst.st_mode), dir_uid=dst.st_uid,
+                   dir_gid=dst.st_gid)
     return cur
 
 
@@ -247,20 +264,20 @@ def desired(p: Params, cur: dict) -> dict:
 def apply(p: Params, host, cur: dict, want: dict):
     if want.get("user_exists"):
         raise ModuleFailure(f"Failed to lookup user {p.user}: no such user")
-    path = cur["path"]
-    directory = os.path.dirname(path)
-    if "dir_state" in want:
-        if cur.get("dir_state") is None:
-            host.mkdir(directory)
-        host.set_attrs(directory, {"mode": "0700", "uid": want["dir_uid"], "gid": want["dir_gid"]})
-    elif not os.path.isdir(directory):
-        host.mkdir(directory)
-    attrs = {k: want[k] for k in ("mode", "uid", "gid") if k in want}
-    if "content" in want:
-        host.write_file(path, want["content"].encode("utf-8"),
-                        mode=attrs.get("mode"), owner=attrs.get("uid"), group=attrs.get("gid"))
-    elif attrs:
-        host.set_attrs(path, attrs)
+    uid = cur["_ids"][0] if "_ids" in cur else None  # no such user, state absent: path given
+    with _locate(p, host, cur["_given"], uid) as target:
+        if "dir_state" in want:
+            target.make_dirs(0o700)
+            target.entry_dir.set_attrs(0o700, want["dir_uid"], want["dir_gid"])
+        else:
+            target.make_dirs()
+        mode = want.get("mode", cur.get("mode"))
+        bits = int(mode, 8) if mode is not None else 0o666 & ~host.umask
+        owner, group = want.get("uid", cur.get("uid", -1)), want.get("gid", cur.get("gid", -1))
+        if "content" in want:
+            target.replace(want["content"].encode("utf-8"), bits, owner, group)
+        elif any(k in want for k in ("mode", "uid", "gid")):
+            target.set_attrs(bits, owner, group)
     return None
 
 
