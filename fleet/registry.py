@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
+from fleet.agent.errors import ModuleFailure
 from fleet.errors import InputError, Location
 
 PARAMS_CONFIG = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
@@ -161,12 +162,28 @@ class ModuleSpec:
             params = self.adapter.validate_python(canonical)
         except ValidationError as exc:
             raise InputError(f"{where}: {_describe(self.name, exc)}", location) from None
-        return self.adapter.dump_python(params, mode="json")
+        dumped = self.adapter.dump_python(params, mode="json")
+        for name in canonical:
+            self.check_param(name, dumped.get(name), where, location)
+        return dumped
+
+    def check_param(self, name: str, value: Any, where: str, location: Location | None) -> None:
+        """The module's own check of one parameter (``check_param(name, value)``, which the
+        module calls again on the host): what a type cannot say (``..`` in a sysctl name).
+        Its ModuleFailure names the parameter."""
+        check = getattr(self.namespace, "check_param", None)
+        if check is None or value is None:
+            return
+        try:
+            check(name, value)
+        except ModuleFailure as exc:
+            raise InputError(f"{where}: module {self.name}: {exc}", location) from None
 
     def check_static(self, args: dict[str, Any], is_template, where: str, location: Location | None) -> None:
         """Validate what can be known before any template is rendered.
 
-        Unknown parameters, missing required ones, and the type of every literal value.
+        Unknown parameters, missing required ones, and the type and the module's
+        ``check_param`` of every literal value.
         """
         canonical = self.canonical(args, where, location)
         missing = [name for name in self.required if name not in canonical]
@@ -176,9 +193,10 @@ class ModuleSpec:
             if f.name not in canonical or is_template(canonical[f.name]):
                 continue
             try:
-                self._field_adapter(f.name).validate_python(canonical[f.name])
+                value = self._field_adapter(f.name).validate_python(canonical[f.name])
             except ValidationError as exc:
                 raise InputError(f"{where}: {_describe(self.name, exc, f.name)}", location) from None
+            self.check_param(f.name, value, where, location)
 
     def _field_adapter(self, name: str) -> TypeAdapter:
         cache = self.__dict__.setdefault("_field_adapters", {})

@@ -18,6 +18,9 @@ its ``src``), and rewritten only when a field differs.
   already mounted from another ``src`` fails.
 * ``opts`` defaults to ``defaults``; ``boot: false`` adds ``noauto``. ``backup: true``
   keeps a timestamped copy of ``fstab`` (``backup_file``).
+* A tab, line break or other control character in ``src``, ``path``, ``fstype``,
+  ``opts``, ``dump`` or ``passno`` is refused before anything connects (and again on the
+  host): it would split the entry or add another line to ``fstab``.
 
 Mounted means the path is a mount point in ``/proc/self/mountinfo``. Where the host does not
 let fleet mount (no ``CAP_SYS_ADMIN``: a container), ``mounted`` still writes the entry and
@@ -32,7 +35,8 @@ dump/passno ``0`` and are matched by ``absent`` too; ``ephemeral`` on a path alr
 from ``src`` is ``ok`` (Ansible remounts and reports ``changed``); ``absent`` leaves a
 non-empty mount point directory in place (Ansible fails); a missing ``fstab`` is not created
 in check mode; a trailing ``/`` of ``path`` is ignored (Ansible would add a second entry);
-``opts_no_log`` is accepted (use the task's ``no_log``).
+``opts_no_log`` is accepted (use the task's ``no_log``); tabs and line breaks in fields are
+refused (Ansible writes them as they are).
 """
 
 from __future__ import annotations
@@ -63,6 +67,20 @@ class Params:
     boot: bool = True
     backup: bool = False
     opts_no_log: bool = False
+
+
+LINE_FIELDS = ("src", "path", "fstype", "opts", "dump", "passno")
+
+
+def check_param(field: str, value) -> None:
+    """Refuse an fstab field with a tab, line break or other control character (it would
+    split the field or add a line to fstab): called by the controller's validation, before
+    anything connects, and again on the host. Spaces are fine (written ``\\040``)."""
+    bad = [c for c in value if c != " " and (c.isspace() or ord(c) < 32 or ord(c) == 127)] \
+        if field in LINE_FIELDS and isinstance(value, str) else []
+    if bad:
+        raise ModuleFailure(f"{field} must not contain a tab, line break or other control character "
+                            "(it would break the fstab line)")
 
 
 def escape(value: str) -> str:
@@ -174,6 +192,8 @@ def remount_command(p: Params, args: dict, fstab: str) -> list:
 
 
 def observe(p: Params, host) -> dict:
+    for field in LINE_FIELDS:
+        check_param(field, getattr(p, field))
     args = entry_args(p)
     fstab = expand_path(p.fstab or "/etc/fstab")
     points = mount_points(host.read_text("/proc/self/mountinfo", ""))

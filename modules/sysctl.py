@@ -11,6 +11,9 @@ Behaves like ``ansible.posix.sysctl``:
   kernel's ``32768<TAB>60999`` (``net.ipv4.ip_local_port_range``).
 * The runtime value is ``/proc/sys/<name with dots as slashes>`` (a name whose first
   separator is ``/`` is taken as a path; ``eth0.100`` style parts are written ``eth0/100``).
+  A name with ``.``/``..`` parts (``kernel/../../../root/x``), whitespace, ``=`` or NUL, and
+  a value with a line break inside, are refused before anything connects and again on the
+  host, which also checks that the resolved path stays below ``proc_sys``.
   With ``reload: true`` (the default) or ``sysctl_set: true`` it is set whenever it differs,
   even if the file already has the value (Ansible's ``reload`` does the same through
   ``sysctl -p``).
@@ -93,12 +96,40 @@ def same_value(a: str | None, b: str | None) -> bool:
     return a is not None and b is not None and a.split() == b.split()
 
 
-def proc_path(proc_sys: str, name: str) -> str:
-    """``/proc/sys`` path of a key: dots are separators, unless the first separator is ``/``."""
+def _relative(name: str) -> str:
     first = min((i for i in (name.find("."), name.find("/")) if i >= 0), default=-1)
     slashed = first >= 0 and name[first] == "/"
-    rel = name if slashed else name.translate(str.maketrans("./", "/."))
-    return os.path.join(proc_sys, rel.strip("/"))
+    return (name if slashed else name.translate(str.maketrans("./", "/."))).strip("/")
+
+
+def proc_path(proc_sys: str, name: str) -> str:
+    """``/proc/sys`` path of a key: dots are separators, unless the first separator is ``/``."""
+    return os.path.join(proc_sys, _relative(name))
+
+
+def name_problem(name: str) -> str | None:
+    """Why ``name`` is no sysctl key (it would leave ``/proc/sys`` or break the file's line)."""
+    if not name.strip():
+        return "name cannot be blank"
+    if any(char.isspace() or char in "=\0" for char in name.strip()):
+        return "a key has no whitespace, '=' or NUL"
+    parts = _relative(name.strip()).split("/")
+    if any(part in (".", "..") for part in parts):
+        return "'.' and '..' are no part of a key (the path would leave /proc/sys)"
+    if "" in parts:
+        return "a key has no empty parts"
+    return None
+
+
+def check_param(field: str, value) -> None:
+    """Refuse a bad ``name`` or a multi-line ``value``: called by the controller's validation
+    (before anything connects) and again on the host."""
+    if field == "name" and isinstance(value, str):
+        problem = name_problem(value)
+        if problem:
+            raise ModuleFailure(f"invalid sysctl name {value!r}: {problem}")
+    if field == "value" and isinstance(value, str) and any(char in value.strip() for char in "\n\r\0"):
+        raise ModuleFailure("value must be one line (no newline, carriage return or NUL)")
 
 
 def parse_line(line: str):
@@ -193,15 +224,18 @@ def _wants_runtime(p: Params) -> bool:
 
 
 def observe(p: Params, host) -> dict:
+    check_param("name", p.name)
+    check_param("value", p.value)
     name = p.name.strip()
-    if not name:
-        raise ModuleFailure("name cannot be blank")
     path = expand_path(p.sysctl_file)
     if os.path.isdir(path):
         raise ModuleFailure(f"sysctl_file {path} is a directory")
     real = os.path.realpath(path)
     raw = host.read_bytes(real)
     proc, chroot = proc_path(p.proc_sys, name), chroot_reason()
+    inside = os.path.realpath(p.proc_sys).rstrip("/") + "/"
+    if not os.path.realpath(proc).startswith(inside):
+        raise ModuleFailure(f"invalid sysctl name {name!r}: {proc} is not below {p.proc_sys}")
     exists, runtime, unreadable = os.path.isfile(proc), None, ""
     try:  # in a chroot the value there is the build machine's kernel's: not this system's
         runtime = host.read_text(proc) if exists and not chroot else None
