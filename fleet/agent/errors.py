@@ -7,3 +7,7 @@ class ReadOnlyHostError(Exception):
 
 class ModuleFailure(Exception):
     """Raised by modules to fail a task with a clear message (no traceback shown)."""
+
+
+class PathRefused(ModuleFailure):
+    """A path fleet will not go through: a symlink someone else planted, a hard link, a device."""

@@ -13,7 +13,7 @@ import pwd
 import stat as stat_mod
 import time
 
-from fleet.agent import safefs
+from fleet.agent import dirfd, safepath
 from fleet.agent.commands import expand_path, run_command, substitute_path
 from fleet.agent.errors import ModuleFailure, ReadOnlyHostError
 from fleet.agent.modes import display_text, file_type, format_mode, resolve_mode, wanted_attrs
@@ -94,10 +94,10 @@ class HostReader:
             return []
 
     def locate(self, path: str, follow: bool = False, owner: int | None = None, guard: int = 0,
-               hint: str = "") -> safefs.Target:
+               hint: str = "") -> safepath.Target:
         """``path`` opened component by component without following a symlink someone other
-        than root planted (see :mod:`fleet.agent.safefs`); writable only from a writer."""
-        return safefs.locate(path, self.writable, follow, owner, guard, hint)
+        than root planted (see :mod:`fleet.agent.safepath`); writable only from a writer."""
+        return safepath.locate(path, self.writable, follow, owner, guard, hint)
 
     # -- identities ----------------------------------------------------------------------
     def user_name(self, uid: int) -> str | None:
@@ -179,7 +179,7 @@ class HostWriter(HostReader):
                 raise ModuleFailure(f"failed to validate: rc:{rc} error:{err.rstrip()}")
 
         try:
-            with safefs.open_dir(directory, True) as parent:
+            with dirfd.open_dir(directory, True) as parent:
                 parent.replace(os.path.basename(path), data, bits, uid, gid, check if validate else None)
         except OSError as exc:  # e.g. a full disk: the old file is still intact
             raise ModuleFailure(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -210,11 +210,11 @@ class HostWriter(HostReader):
         The agent lives longer than one task, so a second backup within the same second
         gets a counter (``...@HH:MM:SS.1~``) instead of overwriting the first one. The copy
         is made private (0600, never through a symlink) and given the source's owner and
-        mode through its descriptor (:meth:`fleet.agent.safefs.Dir.backup`).
+        mode through its descriptor (:meth:`fleet.agent.dirfd.Dir.backup`).
         Returns the backup's path, or ``""`` when ``path`` does not exist.
         """
         try:
-            source = os.open(path, os.O_RDONLY | os.O_NONBLOCK | safefs.CLOEXEC)
+            source = os.open(path, os.O_RDONLY | os.O_NONBLOCK | dirfd.CLOEXEC)
         except FileNotFoundError:
             return ""
         try:
@@ -223,7 +223,7 @@ class HostWriter(HostReader):
                 raise ModuleFailure(f"cannot back up {path}: not a regular file")
             directory, name = os.path.split(path)
             stamp = time.strftime("%Y-%m-%d@%H:%M:%S", time.localtime())
-            with safefs.open_dir(directory or ".", True) as parent:
+            with dirfd.open_dir(directory or ".", True) as parent:
                 entry = parent.backup(f"{name}.{os.getpid()}.{stamp}", source, st)
         except OSError as exc:
             raise ModuleFailure(f"cannot back up {path}: {exc.strerror or exc}") from None
@@ -313,7 +313,7 @@ def _oct(text: str) -> int:
 def _open_node(path: str, follow: bool) -> int | None:
     """A descriptor on the regular file or directory ``path`` names (not opening devices or
     FIFOs, nor a symlink unless ``follow``), or None to fall back to the path."""
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | safefs.CLOEXEC | (0 if follow else os.O_NOFOLLOW)
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | dirfd.CLOEXEC | (0 if follow else os.O_NOFOLLOW)
     try:
         st = os.stat(path) if follow else os.lstat(path)
     except OSError:

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from fleet.agent import safefs
+from fleet.agent import safepath
+from fleet.agent.errors import PathRefused, ReadOnlyHostError
 from tests.conftest import require
 
 from .conftest import run_module
@@ -180,40 +181,40 @@ def test_a_symlink_in_a_directory_others_can_write_is_refused_unless_followed(tm
     os.chmod(shared, 0o1777)  # like /tmp: anyone may have made the link
     (tmp_path / "target").mkdir()
     (shared / "dir").symlink_to(tmp_path / "target")
-    with pytest.raises(safefs.PathRefused, match="shared/dir is a symlink to .*target: refusing"):
-        safefs.locate(str(shared / "dir" / "file"), False)
-    with safefs.locate(str(shared / "dir" / "file"), False, follow=True, owner=os.geteuid()) as found:
+    with pytest.raises(PathRefused, match="shared/dir is a symlink to .*target: refusing"):
+        safepath.locate(str(shared / "dir" / "file"), False)
+    with safepath.locate(str(shared / "dir" / "file"), False, follow=True, owner=os.geteuid()) as found:
         assert found.path == str(tmp_path / "target" / "file")
 
 
 def test_guarded_components_are_not_followed_even_where_only_root_writes(tmp_path) -> None:
     (tmp_path / "real").mkdir()
     (tmp_path / "link").symlink_to("real")
-    with safefs.locate(str(tmp_path / "link" / "f"), False) as found:  # not guarded: followed
+    with safepath.locate(str(tmp_path / "link" / "f"), False) as found:  # not guarded: followed
         assert found.path == str(tmp_path / "real" / "f")
-    with pytest.raises(safefs.PathRefused, match="link is a symlink to real"):
-        safefs.locate(str(tmp_path / "link" / "f"), False, guard=2)
+    with pytest.raises(PathRefused, match="link is a symlink to real"):
+        safepath.locate(str(tmp_path / "link" / "f"), False, guard=2)
 
 
 def test_symlink_loops_and_links_someone_else_made_to_nowhere_are_refused(tmp_path) -> None:
     (tmp_path / "a").symlink_to("b")
     (tmp_path / "b").symlink_to("a")
-    with pytest.raises(safefs.PathRefused, match="too many levels"):
-        safefs.locate(str(tmp_path / "a" / "f"), False)
+    with pytest.raises(PathRefused, match="too many levels"):
+        safepath.locate(str(tmp_path / "a" / "f"), False)
     shared = tmp_path / "shared"
     shared.mkdir()
     os.chmod(shared, 0o777)
     (shared / "gone").symlink_to(tmp_path / "nowhere" / "deeper")
-    with pytest.raises(safefs.PathRefused, match="does not exist"):
-        safefs.locate(str(shared / "gone" / "f"), False, follow=True, owner=os.geteuid())
+    with pytest.raises(PathRefused, match="does not exist"):
+        safepath.locate(str(shared / "gone" / "f"), False, follow=True, owner=os.geteuid())
     (tmp_path / "planned").symlink_to("nowhere/deeper")  # root's own link: made like mkdir -p
-    with safefs.locate(str(tmp_path / "planned" / "f"), False) as found:
+    with safepath.locate(str(tmp_path / "planned" / "f"), False) as found:
         assert found.missing == ["nowhere", "deeper"] and found.path == str(tmp_path / "nowhere/deeper/f")
 
 
 def test_missing_directories_are_reported_not_made_by_a_reader(tmp_path) -> None:
-    with safefs.locate(str(tmp_path / "x" / "y" / "f"), False) as found:
+    with safepath.locate(str(tmp_path / "x" / "y" / "f"), False) as found:
         assert found.missing == ["x", "y"] and found.name == "f"
         assert found.read() == (None, None) and found.dir_stat() is None
-        with pytest.raises(safefs.ReadOnlyHostError):
+        with pytest.raises(ReadOnlyHostError):
             found.make_dirs()
