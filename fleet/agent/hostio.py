@@ -281,19 +281,24 @@ class HostWriter(HostReader):
 
     def symlink(self, src: str, dest: str) -> None:
         """Point ``dest`` at ``src``, replacing an existing link or file atomically."""
-        tmp = f"{dest}.fleet-{os.getpid()}.tmp"
+        tmp = _temp_name(dest)
         os.symlink(src, tmp)
         os.rename(tmp, dest)
 
     def hardlink(self, src: str, dest: str) -> None:
-        tmp = f"{dest}.fleet-{os.getpid()}.tmp"
+        tmp = _temp_name(dest)
         os.link(src, tmp)
         os.rename(tmp, dest)
 
     def touch(self, path: str, mode=None) -> None:
+        """Create ``path`` if it is absent (never through a symlink planted meanwhile), then
+        set its times to now."""
         if not os.path.lexists(path):
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o666)
-            os.close(fd)
+            try:
+                flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | dirfd.CLOEXEC
+                os.close(os.open(path, flags, 0o666))
+            except FileExistsError:
+                pass
         now = time.time()
         os.utime(path, (now, now))
         if mode is not None:
@@ -308,6 +313,11 @@ class HostWriter(HostReader):
 
 def _oct(text: str) -> int:
     return int(text, 8)
+
+
+def _temp_name(dest: str) -> str:
+    """A name beside ``dest`` that no one can claim in advance (unlike one with the pid)."""
+    return f"{dest}.fleet-{os.urandom(6).hex()}.tmp"
 
 
 def _open_node(path: str, follow: bool) -> int | None:
