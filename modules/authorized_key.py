@@ -19,12 +19,13 @@ Behaves like ``ansible.posix.authorized_key``:
   following symlinks, and the file is read, written, chowned and chmodded through those
   descriptors: a symlinked key file or key directory (``~/.ssh -> /etc``,
   ``authorized_keys -> /etc/shadow``) fails the task, naming the link, in check mode too;
-  nothing is read or changed through it. A symlink higher up is followed only where just
-  root could have made it (``/home/bob -> /data/bob``). A key file with several hard links
-  that the user does not own, or that is not a regular file, is refused likewise.
-  ``follow: true`` follows such symlinks (Ansible: write through the link, keep it), but
-  only to files and directories the user owns (what they could change anyway, as sshd
-  reads the file as the user); a link to anything else is still refused.
+  nothing is read or changed through it. A symlink higher up is followed only in a
+  directory only root (or the agent's user) can write (``/home/bob -> /data/bob``). A key
+  file with several hard links that the user does not own, or that is not a regular file,
+  is refused likewise. ``follow: true`` follows the key file's and directory's symlinks
+  (Ansible: write through the link, keep it): one in such a root-only directory as it is,
+  any other only to files and directories the user owns (what they could change anyway,
+  as sshd reads the file as the user); a link to anything else is still refused.
 * Returns Ansible's values: ``user``, ``key``, ``keyfile``, ``path``, ``state``,
   ``exclusive``, ``manage_dir``, ``key_options``, ``validate_certs``.
 
