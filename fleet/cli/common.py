@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import getpass
 import json
+import math
 import os
 import sys
 import traceback
@@ -61,6 +62,13 @@ def split_tags(values: tuple[str, ...]) -> frozenset[str]:
     return frozenset(t.strip() for value in values for t in value.split(",") if t.strip())
 
 
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    """A number of seconds, not inf or nan (click's FloatRange lets nan through)."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a number of seconds")
+    return value
+
+
 def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """The options every command that talks to hosts accepts (Ansible's names)."""
     options = [
@@ -85,7 +93,7 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                      help="Accept and record unknown host keys (changed keys are still refused)."),
         click.option("-c", "--connection", default="ssh", show_default=True, help="Default connection type."),
         click.option("--timeout", type=float, metavar="SECONDS", help="Fail a task that runs longer than this."),
-        click.option("--persist", type=click.FloatRange(0), metavar="SECONDS",
+        click.option("--persist", type=click.FloatRange(0), callback=_finite, metavar="SECONDS",
                      help="Keep connections and agents this long after the run for the next one "
                           "(default $FLEET_PERSIST or 60; 0 = off)."),
         click.option("--max-host-output", type=click.IntRange(1), metavar="MIB",

@@ -83,3 +83,19 @@ def test_registered_text_and_loop_items_are_not_rendered(site) -> None:  # type:
     assert (root / "item-1").read_text() == "b"
     assert (root / "first").read_text() == "a{{ secret_word }}"
     assert "hunter2" not in (root / "shown").read_text()
+
+
+def test_run_reports_are_private_and_persist_must_be_finite(site) -> None:  # type: ignore[no-untyped-def]
+    """A --json report may quote host files (with --diff): 0600 whatever the umask."""
+    import os
+    import stat
+
+    old = os.umask(0o022)
+    try:
+        done = site.cli("run", "-i", "inventory.yml", "h1", "-m", "command", "-a", "true", "--json", "r.json")
+    finally:
+        os.umask(old)
+    assert done.exit_code == 0, done.stdout + done.stderr
+    assert stat.S_IMODE((site.dir / "r.json").stat().st_mode) == 0o600
+    refused = site.cli("run", "-i", "inventory.yml", "h1", "-a", "true", "--persist", "nan")
+    assert refused.exit_code == 2 and "not a number of seconds" in refused.stderr
