@@ -96,14 +96,19 @@ class Dir:
             os.close(fd)
 
     def _temp(self) -> tuple:
-        for _ in range(100):
-            name = ".fleet-" + os.urandom(6).hex() + ".tmp"
+        names = (".fleet-" + os.urandom(6).hex() + ".tmp" for _ in range(100))
+        return self._create(names, os.O_RDWR, f"no free temporary file name in {self.path}")
+
+    def _create(self, names, access: int, failure: str) -> tuple:
+        """(fd, name) of the first of ``names`` that did not exist: created here 0600,
+        ``O_EXCL|O_NOFOLLOW`` (a name someone planted is skipped, never followed)."""
+        flags = access | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | CLOEXEC
+        for name in names:
             try:
-                flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | CLOEXEC
                 return os.open(name, flags, 0o600, dir_fd=self.fd), name
             except FileExistsError:
                 continue
-        raise FileExistsError(f"no free temporary file name in {self.path}")
+        raise FileExistsError(failure)
 
     def _rewrite(self, source: int, name: str, mode: int, uid: int, gid: int) -> None:
         """Copy the finished temp file over ``name`` without replacing its inode."""
@@ -125,16 +130,8 @@ class Dir:
         read it whom the source does not let read it. Returns the entry's name.
         """
         self.require_writable()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | CLOEXEC
-        for counter in range(10000):
-            entry = f"{base}~" if counter == 0 else f"{base}.{counter}~"
-            try:
-                fd = os.open(entry, flags, 0o600, dir_fd=self.fd)
-                break
-            except FileExistsError:
-                continue
-        else:
-            raise FileExistsError(f"no free backup name for {self.join(base)}")
+        names = (f"{base}~" if counter == 0 else f"{base}.{counter}~" for counter in range(10000))
+        fd, entry = self._create(names, os.O_WRONLY, f"no free backup name for {self.join(base)}")
         try:
             _copy(source, fd)
             with contextlib.suppress(PermissionError):
