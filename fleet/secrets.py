@@ -5,9 +5,11 @@ become passwords when they are known. Output channels (terminal lines and diffs,
 JSON/JUnit/HTML/Prometheus reports, error messages, ``fleet vars``, tracebacks) pass what they
 show through :meth:`Secrets.redact`, which replaces every occurrence of a registered value by
 ``********`` -- also inside a larger text, so a file rendered from a secret shows a redacted
-diff -- and every occurrence of the forms a value takes when it is printed escaped
-(:func:`shown_forms`: ``repr``, JSON, YAML, HTML, URL encoding...), so a password with a
-backslash or a non-ASCII letter does not escape redaction by being quoted in an error message.
+diff -- and every occurrence of the forms a value takes when it is printed
+(:func:`fleet.redactforms.shown_forms`: escaped as ``repr``, JSON, YAML, HTML, shell or URL
+encoding; each line of a multi-line value such as a private key, which a diff prefixes and YAML
+folds; its base64), so a password with a backslash or a non-ASCII letter does not escape
+redaction by being quoted in an error message, nor a key by being shown one line at a time.
 Registered values keep working everywhere else (templates, module arguments, registered results).
 
 Strings shorter than :data:`MIN_LENGTH` are redacted only where they are a whole value (a
@@ -18,44 +20,14 @@ inside a report would hide everything and protect nothing.
 from __future__ import annotations
 
 import dataclasses
-import html
-import json
-import re
-import shlex
 from typing import Any
-from urllib.parse import quote, quote_plus
 
 from fleet.errors import Location
+from fleet.redactforms import MIN_LENGTH, FormMatcher, escaped_forms, shown_forms
 from fleet.result import REDACTED, TaskResult
 from fleet.yamlsrc import VaultValue
 
-MIN_LENGTH = 3
-
-
-def _python_quoted(shown: str, head: int) -> set[str]:
-    """The inside of a Python repr/ascii of a text, in both quote styles, from the repr of
-    the text followed by ``"'`` (``shown``; ``head`` characters of prefix: ``'`` or ``b'``)."""
-    single = shown[head:-4]  # the closing quote and the escaped ``"\'`` tail cut off
-    return {single, single.replace("\\'", "'")}
-
-
-def shown_forms(value: str) -> set[str]:
-    """``value`` as fleet, Python or a serialiser may print it: itself, its ``repr``/``ascii``
-    (either quote style), the ``repr`` of its UTF-8 bytes, JSON- and YAML-escaped, with
-    backslashes doubled, ``unicode_escape``d, HTML/XML-escaped, shell-quoted and URL-encoded."""
-    import yaml
-
-    tail = "\"'"
-    forms = {value, value.replace("\\", "\\\\"), value.encode("unicode_escape").decode("ascii"),
-             json.dumps(value)[1:-1], json.dumps(value, ensure_ascii=False)[1:-1],
-             value.replace("'", "''"), html.escape(value), html.escape(value, quote=False),
-             shlex.quote(value), quote(value, safe=""), quote_plus(value, safe="")}
-    forms |= _python_quoted(repr(value + tail), 1) | _python_quoted(ascii(value + tail), 1)
-    forms |= _python_quoted(repr((value + tail).encode("utf-8", "surrogatepass")), 2)
-    for unicode in (False, True):
-        dumped = yaml.safe_dump(value, default_style='"', width=2**30, allow_unicode=unicode)
-        forms.add(dumped.strip().removesuffix("...").strip()[1:-1])
-    return {form for form in forms if len(form) >= MIN_LENGTH}
+__all__ = ["MIN_LENGTH", "Secrets", "shown_forms"]
 
 
 class Secrets:
@@ -64,21 +36,22 @@ class Secrets:
     def __init__(self, keyring: Any = None) -> None:
         self.keyring = keyring  # a fleet.vault.VaultKeyring, or None: no password given
         self._values: set[str] = set()  # secrets of MIN_LENGTH or more, as registered
-        self._forms: set[str] = set()  # ... and every form they are shown in
+        self._forms = FormMatcher()  # ... every form they are shown in
         self._whole: set[str] = set()  # shorter secrets: redacted only as whole values
-        self._pattern: re.Pattern[str] | None = None
         self._plain: dict[str, str] = {}
 
-    def decrypt(self, text: str, where: Location | None = None) -> str:
+    def decrypt(self, text: str, where: Location | None = None, document: bool = False) -> str:
         """Decrypt vault data (``where`` names its file:line in errors); the plaintext becomes
-        a secret. Each distinct ciphertext is decrypted once per run."""
+        a secret. Each distinct ciphertext is decrypted once per run. A ``document`` (an
+        encrypted vars file, whose values the loader registers one by one) is hidden as a whole
+        and escaped, never line by line: its lines are mostly keys and structure."""
         plain = self._plain.get(text)
         if plain is None:
             from fleet.vault import VaultKeyring
 
             plain = (self.keyring or VaultKeyring([])).decrypt(text, where)
             self._plain[text] = plain
-            self.add(plain)
+            self._add_text(plain, document)
         return plain
 
     def reveal(self, value: Any) -> Any:
@@ -100,19 +73,21 @@ class Secrets:
     def add(self, value: Any) -> None:
         """Register ``value`` (every string in it, for a dict or list) as secret."""
         if isinstance(value, str):
-            for text in {value, value.strip()}:
-                if len(text) >= MIN_LENGTH and text not in self._values:
-                    self._values.add(text)
-                    self._forms |= shown_forms(text)
-                    self._pattern = None
-                elif 0 < len(text) < MIN_LENGTH:
-                    self._whole.add(text)
+            self._add_text(value)
         elif isinstance(value, dict):
             for item in value.values():
                 self.add(item)
         elif isinstance(value, (list, tuple, set)):
             for item in value:
                 self.add(item)
+
+    def _add_text(self, value: str, document: bool = False) -> None:
+        for text in {value, value.strip()}:
+            if len(text) >= MIN_LENGTH and text not in self._values:
+                self._values.add(text)
+                self._forms.add(escaped_forms(text) if document else shown_forms(text))
+            elif 0 < len(text) < MIN_LENGTH:
+                self._whole.add(text)
 
     def redact(self, text: str, whole: bool = True) -> str:
         """``text`` with every registered secret (in any form it is shown in) replaced by
@@ -123,10 +98,7 @@ class Secrets:
             return REDACTED
         if not self._forms:
             return text
-        if self._pattern is None:
-            ordered = sorted(self._forms, key=len, reverse=True)  # longest first: no partial leaks
-            self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
-        return self._pattern.sub(REDACTED, text)
+        return self._forms.sub(REDACTED, text)
 
     def redact_obj(self, value: Any) -> Any:
         """A copy of ``value`` (dicts, lists, strings; keys too, but a key is never a whole

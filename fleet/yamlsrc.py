@@ -185,7 +185,7 @@ def loads(text: str, path: str = "<string>", secrets: Any = None) -> Any:
         from fleet.secrets import Secrets
 
         secrets = secrets if secrets is not None else Secrets()
-        data = loads(secrets.decrypt(text, Location(path, 1)), path)
+        data = loads(secrets.decrypt(text, Location(path, 1), document=True), path)
         secrets.add(data)
         return data
     loader = _Loader(text)

@@ -30,8 +30,14 @@ from fleet.secrets import Secrets
 SHOW_SECRETS = click.option("--show-secrets", is_flag=True, help="Show vault values instead of ********.")
 
 
-def _echo(text: str, secrets: Secrets, show: bool) -> None:
-    click.echo(text if show else secrets.redact(text))
+def _echo(data: Any, as_yaml: bool, secrets: Secrets, show: bool) -> None:
+    """Print ``data`` as JSON or YAML. Unless ``show``, secrets are redacted in the values
+    before they are serialised (YAML folds a multi-line value onto indented lines, JSON escapes
+    it: neither holds the value as it was) and in the text after."""
+    if show:
+        click.echo(dump(data, as_yaml))
+    else:
+        click.echo(secrets.redact(dump(secrets.redact_obj(data), as_yaml)))
 
 
 @click.command("inventory")
@@ -52,7 +58,7 @@ def inventory(inventory: tuple[str, ...], as_list: bool, graph: bool, host: str 
     if host:
         if inv.get_host(host) is None:
             fail(f"host {host!r} is not in the inventory")
-        _echo(dump(inv.host_vars_merged(host), as_yaml), secrets, show_secrets)
+        _echo(inv.host_vars_merged(host), as_yaml, secrets, show_secrets)
     elif graph:
         click.echo(inv.graph())
     else:
@@ -60,7 +66,7 @@ def inventory(inventory: tuple[str, ...], as_list: bool, graph: bool, host: str 
         if limit:
             keep = {h.name for h in inv.select(limit)}
             data["_meta"]["hostvars"] = {k: v for k, v in data["_meta"]["hostvars"].items() if k in keep}
-        _echo(dump(data, as_yaml), secrets, show_secrets)
+        _echo(data, as_yaml, secrets, show_secrets)
 
 
 @click.command("vars")
@@ -87,7 +93,7 @@ def vars_command(host: str, inventory: tuple[str, ...], playbook: str | None, ex
         rendered = variables.as_dict(render=True)
         rendered.pop("hostvars", None)
         rendered.pop("groups", None)
-        _echo(dump(rendered, as_yaml), secrets, show_secrets)
+        _echo(rendered, as_yaml, secrets, show_secrets)
         return
     rows = variables.explain(explain)
     if not rows:
@@ -96,12 +102,17 @@ def vars_command(host: str, inventory: tuple[str, ...], playbook: str | None, ex
         final = variables[explain]
     except InputError as exc:
         final = f"<error: {exc}>"
+
+    def shown(value: Any) -> str:
+        return json.dumps(value if show_secrets else secrets.redact_obj(value), default=str)
+
     lines = [f"{explain} for {host} (lowest precedence first):"]
     for row in rows:
         mark = "=> " if row.won else "   "
-        lines.append(f"{mark}{row.kind:<22} {row.source:<50} {json.dumps(row.value, default=str)}")
-    lines.append(f"value: {json.dumps(final, default=str)}")
-    _echo("\n".join(lines), secrets, show_secrets)
+        lines.append(f"{mark}{row.kind:<22} {row.source:<50} {shown(row.value)}")
+    lines.append(f"value: {shown(final)}")
+    text = "\n".join(lines)
+    click.echo(text if show_secrets else secrets.redact(text))
 
 
 @click.command("facts")
