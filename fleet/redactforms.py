@@ -21,6 +21,7 @@ through two transformations in a row) is listed in the README's Security section
 from __future__ import annotations
 
 import base64
+import bisect
 import html
 import json
 import re
@@ -33,6 +34,8 @@ from urllib.parse import quote, quote_plus
 MIN_LENGTH = 3  # shorter secrets are redacted only where they are a whole value
 LINE_MIN_LENGTH = 8  # a line of a multi-line secret is hidden on its own from this length on
 BASE64_MIN_LENGTH = 8  # shorter base64 strings are too common in other encoded data
+TRUNCATED = re.compile(r"\.\.\.|\u2026")  # where fleet or rich cut a text short
+CUT_WINDOW = 256  # fleet quotes at most 200 characters before a "..."
 
 
 def _python_quoted(shown: str, head: int) -> set[str]:
@@ -121,11 +124,16 @@ class FormMatcher:
     twice its size. Each form is compiled O(log n) times and a text is matched against O(log n)
     expressions. All levels are matched on the same text and overlapping matches are joined,
     so a longer form still hides all of itself when a shorter one inside it is on another level.
+
+    A text cut short with ``...`` (error messages quote at most 40-200 characters of an
+    expression or a value) may end in the beginning of a form: that beginning is hidden too.
     """
 
     def __init__(self) -> None:
         self._known: set[str] = set()
         self._levels: list[_Level] = []  # largest first
+        self._sorted: list[str] | None = None  # the forms in order, to find what starts one
+        self._heads: set[str] = set()  # the first MIN_LENGTH characters of every form
 
     def __bool__(self) -> bool:
         return bool(self._known)
@@ -136,6 +144,8 @@ class FormMatcher:
         if not level:
             return
         self._known |= level
+        self._sorted = None
+        self._heads |= {form[:MIN_LENGTH] for form in level}
         size = sum(map(len, level))
         while self._levels and self._levels[-1].size <= 2 * size:
             older = self._levels.pop()
@@ -148,8 +158,11 @@ class FormMatcher:
         several forms start at one place, the longest)."""
         patterns = [level.pattern() for level in self._levels]
         if len(patterns) == 1:
-            return patterns[0].sub(replacement, text)
-        spans = sorted(m.span() for p in patterns for m in p.finditer(text))
+            spans = [m.span() for m in patterns[0].finditer(text)]
+        else:
+            spans = sorted(m.span() for p in patterns for m in p.finditer(text))
+        if TRUNCATED.search(text):
+            spans = sorted(spans + self._cut_short(text))
         if not spans:
             return text
         shown, position = [], 0
@@ -161,6 +174,24 @@ class FormMatcher:
             position = end
         shown.append(text[position:])
         return "".join(shown)
+
+    def _cut_short(self, text: str) -> list[tuple[int, int]]:
+        """Where a form's beginning (MIN_LENGTH characters or more) runs into a ``...`` that
+        cut it short: the longest such beginning before each ``...``."""
+        if self._sorted is None:
+            self._sorted = sorted(self._known)
+        spans = []
+        for cut in TRUNCATED.finditer(text):
+            end = cut.start()
+            for start in range(max(0, end - CUT_WINDOW), end - MIN_LENGTH + 1):
+                if text[start:start + MIN_LENGTH] not in self._heads:
+                    continue
+                part = text[start:end]
+                index = bisect.bisect_left(self._sorted, part)
+                if index < len(self._sorted) and self._sorted[index].startswith(part):
+                    spans.append((start, end))
+                    break
+        return spans
 
 
 def pattern(forms: Iterable[str]) -> re.Pattern[str]:
