@@ -102,7 +102,8 @@ class Lab:
         names = [self.spec.container(i) for i in range(1, self.spec.hosts + 1)]
         for index, name in enumerate(names, start=1):
             self._start(name, f"{self.spec.name}{index}", tag, network, key)
-        hosts = [self._wait(name) for name in names]
+        hosts = [self._booted(name, f"{self.spec.name}{index}", tag, network, key)
+                 for index, name in enumerate(names, start=1)]
         known_hosts = directory / "known_hosts"
         known_hosts.write_text("".join(self._host_keys(h) for h in hosts))
         inventory = inventory_out or directory / "inventory.yml"
@@ -148,6 +149,16 @@ class Lab:
         container.put_archive("/", _authorized_keys_tar(key.with_suffix(".pub").read_bytes()))
         container.start()
 
+    def _booted(self, name: str, hostname: str, tag: str, network: Any, key: Path) -> LabHost:
+        """Wait for a host; one whose container stopped while booting (a machine starting many
+        containers at once can make systemd give up) is made and started once more, saying why."""
+        try:
+            return self._wait(name)
+        except BootFailed as exc:
+            self.say(f"{exc}\nstarting {name} once more")
+        self._start(name, hostname, tag, network, key)  # the stopped container is replaced
+        return self._wait(name)
+
     def _wait(self, name: str, timeout: float = 60.0) -> LabHost:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -158,7 +169,7 @@ class Lab:
                 if code == 0:
                     return LabHost(container.labels.get("fleet.lab.host", name), name, ip, container.status)
             if container.status in ("exited", "dead"):
-                raise FleetError(f"lab host {name} stopped while booting: {container.logs(tail=20).decode()}")
+                raise BootFailed(f"lab host {name} stopped while booting ({_stop_cause(container)})")
             time.sleep(0.2)
         raise FleetError(f"lab host {name} did not start sshd within {timeout:.0f} s")
 
@@ -207,6 +218,22 @@ class Lab:
             if network.attrs.get("Labels", {}).get(LABEL) == self.spec.name:
                 network.remove()
         return removed
+
+
+class BootFailed(FleetError):
+    """A lab host's container stopped before its sshd was up."""
+
+
+def _stop_cause(container: Any) -> str:
+    """Why a container stopped: its exit code, the engine's error, its last lines of output."""
+    state = container.attrs.get("State") or {}
+    cause = f"exit code {state.get('ExitCode')}"
+    if state.get("OOMKilled"):
+        cause += ", killed for lack of memory"
+    if state.get("Error"):
+        cause += f", {state['Error']}"
+    logs = container.logs(tail=20).decode("utf-8", "replace").strip()
+    return cause + (f"; its last output:\n{logs}" if logs else "; no output")
 
 
 def _ip(container: Any, network: str) -> str | None:
