@@ -141,3 +141,36 @@ def test_a_short_secret_is_hidden_where_it_is_a_whole_value(lab: Lab) -> None:
         assert whole not in shown, f"{whole!r} in the output"
     assert '"pin": "********"' in done.stdout and '"stdout": "********"' in done.stdout
     assert "Q7X is a model name" in done.stdout  # not inside other text
+
+
+def test_a_vault_value_first_used_late_is_hidden_in_every_file(lab: Lab) -> None:
+    """An inline value is decrypted when a template first uses it: a host that showed it before
+    (a file's old content in a diff) printed it on the terminal before fleet knew it (the README
+    says so), but every file written at the end of the run -- ``--json``, drift's reports and
+    state -- is redacted with every secret known by then."""
+    late = "L4te-Used-Inline-Token"
+    keyring = VaultKeyring([VaultSecret("default", b"vault-pass-123")])
+    password_file = lab.workdir / "vault-pass"
+    password_file.write_text("vault-pass-123\n")
+    password_file.chmod(0o600)
+    (lab.workdir / "group_vars" / "fleet").mkdir(parents=True)
+    (lab.workdir / "group_vars" / "fleet" / "main.yml").write_text(vault_yaml(keyring.encrypt(late), "late_token"))
+    lab.roots["h1"].mkdir(parents=True)
+    (lab.roots["h1"] / "seen.conf").write_text(f"token={late}\n")
+    playbook = lab.workdir / "late.yml"
+    playbook.write_text("- hosts: h1\n  gather_facts: false\n  tasks:\n"
+                        "    - copy: {dest: \"{{ root }}/seen.conf\", content: \"token=rotated\\n\"}\n"
+                        "    - debug: {msg: \"{{ late_token | length }} characters\"}\n")
+    args = ("-i", str(lab.inventory), str(playbook), "--vault-password-file", str(password_file), "--diff")
+    check = fleet("check", *args, "--json", str(lab.workdir / "check.json"))
+    assert check.returncode == 2, check.stdout + check.stderr
+    assert "22 characters" in check.stdout  # the value was used, after the diff that held it
+    reports = [f"--{fmt}={lab.workdir / ('drift.' + fmt)}" for fmt in ("json", "junit", "prom", "html")]
+    drift = fleet("drift", *args, "--state-dir", str(lab.workdir / "state"), *reports)
+    assert drift.returncode == 2, drift.stdout + drift.stderr
+    shown = fleet("drift", "--state-dir", str(lab.workdir / "state"), "--show")
+    files = [lab.workdir / "check.json", *lab.workdir.glob("drift.*"), *(lab.workdir / "state").rglob("*.json")]
+    for where, text in [("drift", drift.stdout), ("drift --show", shown.stdout),
+                        *((str(path), path.read_text()) for path in files)]:
+        assert late not in text, f"{late!r} leaked into {where}"
+    assert "-token=********" in (lab.workdir / "check.json").read_text()
