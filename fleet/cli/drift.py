@@ -96,9 +96,7 @@ def _check(playbook: str, params: dict[str, Any], console: Console) -> int:
             report.warnings[:0] = history.warnings
         drift = build_drift(report, known, playbook=playbook, inventory=inventory,
                             fail_on=params["fail_on"], digest=digest)
-        # redacted again: an inline vault value first used late in the run is a secret now
-        data = options.secrets.redact_obj(dict(report.to_dict(), drift=drift))
-        drift = data["drift"]
+        data = dict(report.to_dict(), drift=drift)
         stored = history.record(data, known_after(drift, known), keep_values) if history else None
     _outputs(data, params)
     print_drift(console, drift)

@@ -14,7 +14,6 @@ from fleet.cli.common import build_options, handle_errors, inventory_required, r
 from fleet.report.jsonout import write_json
 from fleet.report.terminal import TerminalReporter
 from fleet.result import RunReport
-from fleet.secrets import Secrets
 
 
 def _reporter(options: Any, json_path: str | None) -> TerminalReporter:
@@ -22,9 +21,9 @@ def _reporter(options: Any, json_path: str | None) -> TerminalReporter:
     return TerminalReporter(console, options.verbosity, options.diff, options.mode)
 
 
-def _finish(report: RunReport, json_path: str | None, secrets: Secrets) -> None:
-    if json_path:  # redacted again: an inline vault value first used late in the run is a secret now
-        write_json(secrets.redact_obj(report.to_dict()), json_path)
+def _finish(report: RunReport, json_path: str | None) -> None:
+    if json_path:
+        write_json(report.to_dict(), json_path)
     sys.exit(report.exit_code())
 
 
@@ -34,7 +33,7 @@ def _playbook_command(check: bool | None):  # noqa: ANN202 - click decorators
         options = build_options(params, check=check or None, tags=tags, skip_tags=skip_tags, strategy=strategy)
         prepared = api.prepare(playbook, inventory_required(params["inventory"]), options)
         report = asyncio.run(api.apply_async(prepared, _reporter(options, params.get("json_path"))))
-        _finish(report, params.get("json_path"), options.secrets)
+        _finish(report, params.get("json_path"))
 
     return command
 
@@ -80,4 +79,4 @@ def run(pattern: str, module: str, module_args: str, **params: Any) -> None:
     reporter = _reporter(options, params.get("json_path"))
     reporter.adhoc = True  # every host's answer, in Ansible's ad-hoc format
     report = asyncio.run(api.apply_async(prepared, reporter))
-    _finish(report, params.get("json_path"), options.secrets)
+    _finish(report, params.get("json_path"))

@@ -15,6 +15,7 @@ from fleet.executor.options import RunOptions
 from fleet.playbook.models import Play, Playbook, Task
 from fleet.registry import ModuleRegistry
 from fleet.result import RunReport, TaskResult
+from fleet.secrets import Secrets
 from fleet.session import AgentSession, agent_payload
 
 
@@ -133,6 +134,8 @@ async def run_playbook(state: RunState, playbook: Playbook) -> RunReport:
     from fleet.executor.play import PlayRunner
 
     started = time.perf_counter()
+    secrets = state.options.secrets
+    known = len(secrets)
     try:
         for play in playbook.plays:
             runner = PlayRunner(state, play)
@@ -142,5 +145,17 @@ async def run_playbook(state: RunState, playbook: Playbook) -> RunReport:
     finally:
         await state.close()
         state.report.duration_s = time.perf_counter() - started
+    if len(secrets) != known:
+        _redact_late(state.report, secrets)
     state.reporter.run_end(state.report)
     return state.report
+
+
+def _redact_late(report: RunReport, secrets: Secrets) -> None:
+    """Redact the report again with every secret known at its end: an inline vault value is a
+    secret from the task that first uses it on, and a host may have shown it before (the old
+    content of a file in a diff). The terminal has printed those lines; the files written from
+    the report (``--json``, drift's reports and state) and the API's report hide it."""
+    for host in report.hosts.values():
+        host.results = [secrets.result(result) for result in host.results]
+    report.warnings = [secrets.redact(warning) for warning in report.warnings]
