@@ -19,9 +19,8 @@ import hashlib
 import hmac
 import os
 
-import asyncssh
-
 from fleet.transport.options import ACCEPT_NEW
+from fleet.transport.sshlib import asyncssh
 
 DEFAULT_USER_FILES = ("~/.ssh/known_hosts", "~/.ssh/known_hosts2")
 DEFAULT_GLOBAL_FILES = ("/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2")

@@ -10,13 +10,12 @@ import asyncio
 import contextlib
 from typing import Any
 
-import asyncssh
-
 from fleet.errors import ConnectionFailed
 from fleet.transport.base import STDERR_KEEP
 from fleet.transport.hostkeys import HostKeyPolicy
 from fleet.transport.options import SSHOptions
 from fleet.transport.sshconnect import ConnectPlan, Hop, plan
+from fleet.transport.sshlib import asyncssh
 from fleet.transport.sshproxy import ProxyProcess
 
 

@@ -18,8 +18,6 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from asyncssh.config import SSHClientConfig
-
 from fleet.transport.hostkeys import (
     DEFAULT_GLOBAL_FILES,
     DEFAULT_USER_FILES,
@@ -28,6 +26,7 @@ from fleet.transport.hostkeys import (
 )
 from fleet.transport.options import OFF, SSHOptions
 from fleet.transport.sshargs import expand_percent
+from fleet.transport.sshlib import asyncssh
 
 # Preferred ciphers: AES-GCM runs on the CPU's AES instructions (asyncssh measured ~5x cheaper
 # per packet than chacha20-poly1305 here); everything else stays allowed after them.
@@ -89,7 +88,7 @@ def config_paths(options: SSHOptions) -> list[str]:
 def load_config(options: SSHOptions, paths: list[str]) -> dict[str, Any]:
     """The config file's settings for this host (asyncssh's parser: the same asyncssh uses)."""
     local = getpass.getuser()
-    config = SSHClientConfig.load(None, paths, False, False, False, local, options.user or (),
+    config = asyncssh.config.SSHClientConfig.load(None, paths, False, False, False, local, options.user or (),
                                   options.host, options.port or ())
     return config.get_options(False)
 

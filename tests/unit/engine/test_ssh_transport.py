@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
+import sys
 import time
 
 import pytest
@@ -37,3 +39,20 @@ def test_a_proxycommand_that_cannot_start_says_so() -> None:
                                 "-F none -o 'ProxyCommand=/nonexistent/proxy %h'"}, ConnectionDefaults())
     with pytest.raises(ConnectionFailed, match="via ProxyCommand '/nonexistent/proxy 127.0.0.1'.*nonexistent/proxy"):
         asyncio.run(SSHTransport(options).connect())
+
+
+def test_only_asyncssh_dsa_deprecation_is_silenced() -> None:
+    """Importing asyncssh through fleet prints nothing; the same warning from other code,
+    and other warnings from asyncssh's modules, still show."""
+    script = (
+        "import warnings\n"
+        "from fleet.transport.sshlib import asyncssh\n"
+        "from cryptography.utils import CryptographyDeprecationWarning as C\n"
+        "warnings.warn('DSA is deprecated (elsewhere)', C)\n"
+        "warnings.warn_explicit('something else', C, 'x.py', 1, module='asyncssh.crypto.misc')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("Warning") == 2, result.stderr
+    assert "DSA is deprecated (elsewhere)" in result.stderr and "something else" in result.stderr
+    assert "asyncssh/crypto" not in result.stderr
