@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -56,3 +57,14 @@ def test_only_asyncssh_dsa_deprecation_is_silenced() -> None:
     assert result.stderr.count("Warning") == 2, result.stderr
     assert "DSA is deprecated (elsewhere)" in result.stderr and "something else" in result.stderr
     assert "asyncssh/crypto" not in result.stderr
+
+
+def test_fleet_imports_asyncssh_only_through_sshlib() -> None:
+    """A direct ``import asyncssh`` anywhere else would print the DSA warnings again."""
+    import fleet
+
+    root = Path(fleet.__file__).parent
+    direct = [str(path.relative_to(root)) for path in root.rglob("*.py")
+              if path.name != "sshlib.py" and any(line.startswith(("import asyncssh", "from asyncssh"))
+                                                  for line in path.read_text().splitlines())]
+    assert direct == []
