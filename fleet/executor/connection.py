@@ -37,6 +37,7 @@ class ConnectionDefaults:
     connect_timeout: float = 10.0
     become_password: str | None = None
     max_output: int = DEFAULT_MAX_OUTPUT  # bytes accepted from a host per task (--max-host-output)
+    check: bool = False  # a check run: nothing is installed before the agent runs (bootstrap_python)
 
 
 def _bool(value: Any) -> bool:
@@ -316,6 +317,7 @@ def make_connection(name: str, hostvars: Mapping[str, Any], defaults: Connection
                                          payload, defaults.become_password if password is None else str(password), mux,
                                          max_output_for(hostvars, defaults))
     connection.bootstrap_python = _bool(hostvars.get("bootstrap_python", False))
+    connection.check_mode = defaults.check
     return connection
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fleet.executor.connection import ConnectionDefaults
@@ -37,6 +37,10 @@ class RunOptions:
     # about the run, known before it starts (a become password file others can read): the
     # report's warnings
     warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.check and not self.connection.check:  # what connects must know: it installs nothing
+            self.connection = replace(self.connection, check=True)
 
     @property
     def mode(self) -> str:

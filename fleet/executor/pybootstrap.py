@@ -1,6 +1,8 @@
 """A host connection that installs python3 first when the host has none (``bootstrap_python``).
 
 Without the variable, a missing interpreter fails as before, and the message names the option.
+In a check run nothing is installed: the host is reported unreachable, saying that applying
+would install python3 (check mode writes nothing, not even before the agent runs).
 """
 
 from __future__ import annotations
@@ -14,12 +16,15 @@ from fleet.transport.bootstrap import Bootstrap, ensure_python, interpreter_miss
 from fleet.transport.chroot import ChrootTransport
 
 HINT = "or set bootstrap_python: true (fleet bake --bootstrap-python) to have fleet install it"
+CHECK_HINT = ("not installed in check mode, which changes nothing on the host: bootstrap_python: true "
+              "installs it when the playbook is applied")
 
 
 class BootstrappingConnection(HostConnection):
     """:class:`HostConnection` that installs python3 over the raw transport when it is missing."""
 
     bootstrap_python = False
+    check_mode = False  # a check run: never install
     bootstrapped: Bootstrap | None = None
 
     async def session(self, become_user: str | None) -> AgentSession:
@@ -30,6 +35,8 @@ class BootstrappingConnection(HostConnection):
                 raise
             if not self.bootstrap_python:
                 raise ConnectionFailed(f"{exc.message}; {HINT}", exc.location) from None
+            if self.check_mode:
+                raise ConnectionFailed(f"{exc.message}; {CHECK_HINT}", exc.location) from None
         self.bootstrapped = await self.install_python()
         return await super().session(become_user)
 

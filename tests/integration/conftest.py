@@ -179,15 +179,23 @@ def _exclusive(path: Path, timeout: float = 900) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def itlab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ITLab]:
+def lab_client() -> Any:
+    """A docker client, once the engine answers and the lab image exists (or can be built);
+    for tests that start labs of their own, without the session's lab and its lock."""
     problem = _start_engine()
     require(problem is None, f"the container lab needs Docker: {problem}")
     from fleet.lab.image import image_exists, image_tag
     from fleet.lab.lab import docker_client
 
-    built = image_exists(docker_client(), image_tag())
+    client = docker_client()
+    built = image_exists(client, image_tag())
     require(built or os.geteuid() == 0, "the lab image is not built and building it needs root "
                                         "(run `fleet lab setup` as root)")
+    return client
+
+
+@pytest.fixture(scope="session")
+def itlab(lab_client: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ITLab]:
     with _exclusive(Path(tempfile.gettempdir()) / "fleet-itest.lock"):
         yield from _session_lab(tmp_path_factory)
 

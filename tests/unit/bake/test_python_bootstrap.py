@@ -105,3 +105,18 @@ def test_inventory_bootstrap_python_end_to_end(fake_host: tuple[Path, Path], tmp
     installed = fleet("run", "-i", str(inventory), "all", "-m", "ping", env=env)
     assert installed.returncode == 0, installed.stdout + installed.stderr
     assert (bin_dir / FAKE_PY).resolve() == Path(sys.executable).resolve()
+
+
+def test_check_mode_never_runs_the_package_manager(fake_host: tuple[Path, Path], tmp_path: Path) -> None:
+    bin_dir, state = fake_host
+    inventory = tmp_path / "inv.yml"
+    host = {"ansible_connection": "local", "ansible_python_interpreter": str(bin_dir / FAKE_PY),
+            "bootstrap_python": True}
+    inventory.write_text(json.dumps({"all": {"hosts": {"without": host}}}))
+    playbook = tmp_path / "play.yml"
+    playbook.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n    - ping:\n")
+    for args in (("check",), ("apply", "--check")):
+        checked = fleet(*args, "-i", str(inventory), str(playbook), env={"PATH": os.environ["PATH"]})
+        assert checked.returncode == 1, checked.stdout + checked.stderr
+        assert "not installed in check mode" in checked.stdout
+        assert not (state / "log").exists() and not (bin_dir / FAKE_PY).exists()
