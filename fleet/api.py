@@ -81,11 +81,12 @@ def prepare(playbook: str | Path, inventory: Sequence[str | Path] | Inventory,
     registry, templar = _tools(path.resolve().parent, options)
     role_dirs = [Path(d) for d in options.role_dirs]
     book = load_playbook(path, role_paths=role_dirs, module_exists=lambda name: registry.find(name) is not None,
-                         secrets=options.secrets)
+                         secrets=options.secrets, module_names=registry.names)
     check_playbook(book, registry, templar, inv, options.extra_vars)
     check_ssh_settings(book, inv, templar, options.extra_vars, options.limit, options.connection)
     loader = TaskFileLoader(book.base_dir, role_paths=role_dirs,
-                            module_exists=lambda name: registry.find(name) is not None, secrets=options.secrets)
+                            module_exists=lambda name: registry.find(name) is not None, secrets=options.secrets,
+                            module_names=registry.names)
     return Prepared(inv, book, options, registry, templar, loader)
 
 

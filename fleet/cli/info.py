@@ -141,19 +141,26 @@ def facts(pattern: str, **params: Any) -> None:
 @click.option("-M", "--module-path", "module_dirs", multiple=True, metavar="DIR", help="Extra module folder.")
 @handle_errors
 def modules(name: str | None, module_dirs: tuple[str, ...]) -> None:
-    """List modules, or show one module's documentation and parameters."""
+    """List modules and the controller's actions, or show one's documentation and parameters."""
+    from fleet.cli.actiondoc import ACTIONS
     from fleet.cli.moddoc import describe, summary
+    from fleet.playbook.modulenames import closest
+    from fleet.registry import MODULE_ALIASES, short_name
 
     registry = ModuleRegistry([Path(d) for d in module_dirs] + [Path("modules")])
     if name is None:
         for module in registry.names():
             spec = registry.find(module)
             click.echo(f"{module:<14} {summary(spec) if spec else ''}")
+        click.echo("\nController actions (they run on the controller):")
+        for action in sorted(ACTIONS.values(), key=lambda a: a.name):
+            click.echo(f"{action.name:<14} {action.summary}")
+        return
+    if short_name(name) in ACTIONS:
+        click.echo(ACTIONS[short_name(name)].describe())
         return
     spec = registry.find(name)
     if spec is None:
-        import difflib
-
-        close = difflib.get_close_matches(name, registry.names(), n=1)
-        fail(f"unknown module {name!r}" + (f" (did you mean {close[0]!r}?)" if close else ""))
+        close = closest(name, [*registry.names(), *MODULE_ALIASES, *ACTIONS])
+        fail(f"unknown module {name!r}" + (f" (did you mean {close!r}?)" if close else ""))
     click.echo(describe(spec))

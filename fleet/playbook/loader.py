@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +41,18 @@ STRATEGIES = frozenset({"linear", "free"})
 
 
 def load_playbook(path: Path, *, role_paths: Sequence[Path] = (),
-                  module_exists: Callable[[str], bool], secrets: Any = None) -> Playbook:
+                  module_exists: Callable[[str], bool], secrets: Any = None,
+                  module_names: Callable[[], Iterable[str]] | None = None) -> Playbook:
     """Load ``path`` and everything it imports into a :class:`Playbook`.
 
     ``role_paths`` are searched for roles after ``roles/`` beside the playbook;
     ``module_exists(name)`` says whether a module is installed (controller actions such as
-    ``debug`` or ``set_fact`` are always known). Bad input raises InputError with file:line.
+    ``debug`` or ``set_fact`` are always known) and ``module_names()`` lists them for
+    did-you-mean hints. Bad input raises InputError with file:line.
     """
     path = Path(path)
-    loader = TaskFileLoader(path.parent, role_paths=role_paths, module_exists=module_exists, secrets=secrets)
+    loader = TaskFileLoader(path.parent, role_paths=role_paths, module_exists=module_exists, secrets=secrets,
+                            module_names=module_names)
     with loader.nesting_guard(Location(str(path))):
         plays = _PlaybookReader(loader).read(path, Inherited(), (), (), None)
     return Playbook(path=path, plays=plays)

@@ -5,19 +5,25 @@ from __future__ import annotations
 
 import difflib
 import string
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fleet.errors import InputError, Location
 from fleet.playbook.keywords import as_mapping, as_str, where
 from fleet.playbook.kv import module_args
-from fleet.registry import short_name
+from fleet.registry import MODULE_ALIASES, short_name
 
 #: Actions the controller runs itself; always known, whatever modules exist.
 CONTROLLER_ACTIONS = frozenset({
     "debug", "assert", "fail", "set_fact", "meta", "include_tasks", "import_tasks",
     "include_role", "import_role", "include_vars",
 })
+
+
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate a typo most likely meant (``linefile`` -> ``lineinfile``), or None."""
+    close = difflib.get_close_matches(short_name(name), sorted(set(candidates)), n=1)
+    return close[0] if close else None
 
 
 def _edits(word: str) -> set[str]:
@@ -34,10 +40,11 @@ class ModuleResolver:
     """Resolves task entries to ``(module, args)`` against ``module_exists``."""
 
     def __init__(self, module_exists: Callable[[str], bool], task_keywords: frozenset[str],
-                 block_keywords: frozenset[str]) -> None:
+                 block_keywords: frozenset[str], module_names: Callable[[], Iterable[str]] | None = None) -> None:
         self.module_exists = module_exists
         self.task_keywords = task_keywords
         self.block_keywords = block_keywords
+        self.module_names = module_names  # every installed module, for did-you-mean
 
     def _known(self, module: str) -> bool:
         return module in CONTROLLER_ACTIONS or self.module_exists(module)
@@ -50,6 +57,9 @@ class ModuleResolver:
         if not hint and short.isidentifier() and len(short) <= 40:
             found = sorted(c for c in _edits(short) if c.isidentifier() and self.module_exists(c))
             hint = f" (did you mean {found[0]!r}?)" if found else ""
+        if not hint and self.module_names is not None:  # further off: as `fleet modules NAME` suggests
+            guess = closest(name, [*self.module_names(), *MODULE_ALIASES, *CONTROLLER_ACTIONS])
+            hint = f" (did you mean {guess!r}?)" if guess else ""
         return InputError(f"unknown {what} {name!r}{hint}", loc)
 
     def resolve(self, entry: Mapping[str, Any], loc: Location) -> tuple[str, dict[str, Any]]:

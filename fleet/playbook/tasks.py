@@ -4,7 +4,7 @@ keywords of plays, roles, blocks and imports pushed down onto every task (Ansibl
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -125,12 +125,13 @@ class TaskFileLoader:
     """
 
     def __init__(self, playbook_dir: Path, *, role_paths: Sequence[Path] = (),
-                 module_exists: Callable[[str], bool], secrets: Any = None) -> None:
+                 module_exists: Callable[[str], bool], secrets: Any = None,
+                 module_names: Callable[[], Iterable[str]] | None = None) -> None:
         self.playbook_dir = Path(playbook_dir)
         self.module_exists = module_exists
         self.secrets = secrets  # fleet.secrets.Secrets for vault-encrypted vars files
         self.roles = RoleFinder(self.playbook_dir, role_paths, secrets)
-        self.modules = ModuleResolver(module_exists, TASK_KEYWORDS, BLOCK_KEYWORDS)
+        self.modules = ModuleResolver(module_exists, TASK_KEYWORDS, BLOCK_KEYWORDS, module_names)
         self.innermost: Location | None = None  # the entry being read, for nesting_guard
         self.depth = 0  # playbook files, task files and roles being read, one inside the other
 

@@ -1,0 +1,64 @@
+"""Documentation of the controller's own actions for ``fleet modules``: they have no module
+file (they run on the controller, as Ansible's action plugins do), so their text lives here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fleet.executor.meta import META_ACTIONS
+
+
+@dataclass(frozen=True)
+class Action:
+    """One controller action: a one-line summary, what it does, and its parameters."""
+
+    name: str
+    summary: str
+    details: str
+    parameters: tuple[str, ...]
+
+    def describe(self) -> str:
+        """The text ``fleet modules NAME`` prints, in the layout of a module's."""
+        return "\n".join([f"{self.name} — controller action (runs on the controller, not on the host)", "",
+                          self.summary, "", self.details, "", "Parameters:",
+                          *(f"  {line}" for line in self.parameters)])
+
+
+ACTIONS = {action.name: action for action in (
+    Action("assert", "Fail the host unless every condition is true.",
+           "Conditions are expressions as in `when` (no {{ }}), evaluated for each host on the controller.",
+           ("that (str | list[str]) required: the conditions",
+            "fail_msg (any) default='Assertion failed' (alias msg): the message when one is false",
+            "success_msg (any) default='All assertions passed'")),
+    Action("debug", "Print a message or a variable's value; changes nothing.",
+           "Shown at every verbosity. `var` names a variable or an expression whose value is shown; an "
+           "undefined one shows 'VARIABLE IS NOT DEFINED!' instead of failing, as in Ansible.",
+           ("msg (any) default='Hello world!': the message (a mapping or list is shown as JSON)",
+            "var (str): show this variable's value instead of msg")),
+    Action("fail", "Fail the host with a message.", "Usually with `when`: stop a host that is not as expected.",
+           ("msg (str) default='Failed as requested from task'",)),
+    Action("include_vars", "Load variables from a YAML or JSON file for the rest of the run.",
+           "The file is looked up in the role's vars/ or beside the playbook; vault-encrypted files are "
+           "decrypted. A name computed from host data may not leave the project.",
+           ("file (str) required (or free form): the vars file",
+            "name (str): put the file's variables under this one variable")),
+    Action("set_fact", "Set variables of the host for the rest of the run.",
+           "Precedence of set_fact/register (above play and role vars, below -e). Values computed from "
+           "host data stay host data: never rendered as templates again.",
+           ("NAME (any): any number of variables, as NAME: VALUE or NAME=VALUE",
+            "cacheable (bool): accepted; fleet keeps no fact cache between runs")),
+    Action("meta", "Control the run itself.", f"Actions: {', '.join(sorted(META_ACTIONS))}.",
+           ("free form (str) required: one action, e.g. meta: flush_handlers",)),
+    Action("include_tasks", "Run the tasks of a file, chosen when the task runs (a loop, a template).",
+           "Loops and conditions apply to the include; use a block around it to set keywords on its tasks.",
+           ("file (str) required (or free form): the task file",)),
+    Action("import_tasks", "Inline the tasks of a file when the playbook is loaded.",
+           "Keywords on the import (when, tags, become...) apply to every imported task; it cannot loop.",
+           ("file (str) required (or free form): the task file",)),
+    Action("include_role", "Run a role, chosen when the task runs.", "As Ansible's include_role.",
+           ("name (str) required", "tasks_from, vars_from, defaults_from, handlers_from (str): other files "
+            "of the role", "allow_duplicates (bool): run the role again when it already ran in this play")),
+    Action("import_role", "Inline a role when the playbook is loaded.", "As Ansible's import_role.",
+           ("name (str) required", "tasks_from, vars_from, defaults_from, handlers_from (str): other files "
+            "of the role", "allow_duplicates (bool): run the role again when it already ran in this play")),
+)}
