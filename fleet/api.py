@@ -18,7 +18,7 @@ from typing import Any
 
 from fleet.errors import InputError, Location
 from fleet.executor.options import RunOptions
-from fleet.executor.preflight import check_playbook
+from fleet.executor.preflight import check_hosts, check_playbook
 from fleet.executor.run import NullReporter, Reporter, RunState, run_playbook
 from fleet.executor.sshcheck import check_ssh_settings
 from fleet.inventory import Inventory
@@ -67,6 +67,10 @@ def _tools(base_dir: Path, options: RunOptions) -> tuple[ModuleRegistry, Templar
     return registry, templar
 
 
+def _add_warnings(options: RunOptions, warnings: list[str]) -> None:
+    options.warnings.extend(w for w in warnings if w not in options.warnings)
+
+
 def prepare(playbook: str | Path, inventory: Sequence[str | Path] | Inventory,
             options: RunOptions | None = None) -> Prepared:
     """Load and validate everything a playbook run needs."""
@@ -83,6 +87,7 @@ def prepare(playbook: str | Path, inventory: Sequence[str | Path] | Inventory,
     book = load_playbook(path, role_paths=role_dirs, module_exists=lambda name: registry.find(name) is not None,
                          secrets=options.secrets, module_names=registry.names)
     check_playbook(book, registry, templar, inv, options.extra_vars)
+    _add_warnings(options, check_hosts(book, inv, options.limit, templar))
     check_ssh_settings(book, inv, templar, options.extra_vars, options.limit, options.connection)
     loader = TaskFileLoader(book.base_dir, role_paths=role_dirs,
                             module_exists=lambda name: registry.find(name) is not None, secrets=options.secrets,
@@ -126,6 +131,7 @@ def prepare_module(pattern: str, module: str, args: str | dict[str, Any],
     if not known:
         raise InputError(f"unknown module {module!r}", Location("<command line -m>"))
     check_playbook(book, registry, templar, inv, options.extra_vars)
+    _add_warnings(options, check_hosts(book, inv, options.limit, templar, adhoc=True))
     check_ssh_settings(book, inv, templar, options.extra_vars, options.limit, options.connection)
     loader = TaskFileLoader(base_dir, role_paths=[], module_exists=lambda name: registry.find(name) is not None)
     return Prepared(inv, book, options, registry, templar, loader)

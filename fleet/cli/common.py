@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import getpass
 import json
+import keyword
 import math
 import os
 import sys
@@ -37,10 +38,8 @@ def parse_extra_vars(values: tuple[str, ...], secrets: Secrets | None = None) ->
             data = yamlsrc.load_file(text[1:], secrets)
             if not isinstance(data, dict):
                 raise InputError(f"-e {value}: the file must contain a mapping", Location(text[1:]))
-        elif text.startswith("{") or text.startswith("---"):
-            data = yamlsrc.loads(text, "<-e>")
-            if not isinstance(data, dict):
-                raise InputError(f"-e {value!r}: expected a mapping")
+        elif text.startswith(("{", "[", "---")):
+            data = _structured(value, text)
         else:
             from fleet.playbook.kv import parse_kv
 
@@ -56,6 +55,51 @@ def parse_extra_vars(values: tuple[str, ...], secrets: Secrets | None = None) ->
                                  yamlsrc.location_of(data, Location(text[1:]) if text.startswith("@") else None))
         merged.update(data)
     return merged
+
+
+def _structured(value: str, text: str) -> Any:
+    """An ``-e`` value in JSON or YAML: a mapping, or InputError naming ``-e``. Text that is not
+    JSON but reads as YAML must give variable names: ``{broken json}`` is YAML for the key
+    ``broken json``, which is a typo, not a variable."""
+    shown = f"{value[:80]!r}" + ("..." if len(value) > 80 else "")
+    try:
+        data = json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKey as exc:
+        raise InputError(f"-e {shown}: duplicate key {exc.args[0]!r:.60}") from None
+    except ValueError as exc:
+        if text.startswith("---"):
+            data = yamlsrc.loads(text, "<-e>")
+        else:
+            try:
+                data = yamlsrc.loads(text, "<-e>")
+            except InputError as yaml_error:
+                problem = yaml_error.message.removeprefix("YAML syntax error: ")
+                raise InputError(f"-e {shown}: not valid JSON ({exc}) or YAML ({problem})") from None
+            names = [key for key in data if not _variable_name(key)] if isinstance(data, dict) else []
+            if names:
+                raise InputError(f"-e {shown}: not valid JSON ({exc}), and as YAML {str(names[0])!r:.60} "
+                                 f"is not a variable name") from None
+    if not isinstance(data, dict):
+        raise InputError(f"-e {shown}: expected a mapping (variable names and values), got "
+                         f"{type(data).__name__}")
+    return data
+
+
+class _DuplicateKey(ValueError):
+    """A JSON object names a key twice (YAML's loader refuses that too)."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for key, item in pairs:
+        if key in data:
+            raise _DuplicateKey(key)
+        data[key] = item
+    return data
+
+
+def _variable_name(key: Any) -> bool:
+    return isinstance(key, str) and key.isidentifier() and not keyword.iskeyword(key)
 
 
 def split_tags(values: tuple[str, ...]) -> frozenset[str]:

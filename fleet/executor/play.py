@@ -135,7 +135,7 @@ class PlayRunner:
                 await asyncio.gather(*(self.run_items(self.play.tasks, [h]) for h in batch if h in state.active))
             else:
                 await self.run_items(self.play.tasks, [h for h in batch if h in state.active])
-            if all(h in self.run.failed_hosts or h in self.run.dead for h in batch):
+            if batch and all(h in self.run.failed_hosts or h in self.run.dead for h in batch):
                 state.aborted = True  # as Ansible: a batch in which every host failed ends the run
             if state.aborted or state.ended:
                 break

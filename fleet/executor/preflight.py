@@ -8,7 +8,7 @@ reach no handler, and the templates of ``template`` tasks with a literal ``src``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
@@ -70,6 +70,35 @@ def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, i
                        playbook_dir=playbook.base_dir, extra_handlers=handlers)
 
 
+NO_HOSTS = "Specified hosts and/or --limit does not match any hosts"
+
+
+def check_hosts(playbook: Playbook, inventory: Any, limit: str | Sequence[str] | None, templar: Any,
+                adhoc: bool = False) -> list[str]:
+    """As Ansible: InputError when ``--limit`` leaves no host to run on (for an ad-hoc run:
+    when the pattern and the limit together select none); the warnings for pattern and limit
+    parts that name no group or host ("Could not match supplied host pattern, ignoring: X"),
+    and for an ad-hoc pattern that selects nothing ("No hosts matched, nothing to do")."""
+    patterns = [play.hosts for play in playbook.plays if not _is_template(templar, play.hosts)]
+    if limit is not None:
+        selected = inventory.select(patterns[0] if adhoc and patterns else "all", limit)
+        if not selected:
+            raise InputError(NO_HOSTS + _unmatched_hint(inventory, limit))
+    warnings = [f"Could not match supplied host pattern, ignoring: {part}"
+                for pattern in dict.fromkeys(patterns) for part in inventory.unmatched(pattern)]
+    if limit is not None:
+        warnings += [f"Could not match supplied host pattern, ignoring: {part}"
+                     for part in inventory.unmatched("all", limit)]
+    if adhoc and patterns and not inventory.select(patterns[0], limit):
+        warnings.append("No hosts matched, nothing to do")
+    return list(dict.fromkeys(warnings))
+
+
+def _unmatched_hint(inventory: Any, limit: str | Sequence[str]) -> str:
+    parts = inventory.unmatched("all", limit)
+    return f" (no group or host is called {', '.join(repr(p) for p in parts[:5])})" if parts else ""
+
+
 def _inventory_var_names(inventory: Any) -> set[str]:
     names: set[str] = set()
     for host in inventory.hosts:
@@ -116,9 +145,31 @@ def _runtime_names(tasks: list[Task]) -> set[str]:
     return names
 
 
+def check_loop(task: Task, where: str) -> None:
+    """InputError for a literal loop value that cannot be looped over (``loop: 42``), as the
+    run would find only when the task's turn comes, after earlier tasks changed hosts."""
+    value, kind = task.loop, task.loop_kind
+    if value is None or (isinstance(value, str) and is_template(value)):
+        return
+    if kind == "loop" and not isinstance(value, list):
+        raise InputError(f"{where}: loop needs a list, got {_kind(value)} {value!r:.60}", task.location)
+    if kind == "dict" and not isinstance(value, dict):
+        raise InputError(f"{where}: with_dict needs a mapping, got {_kind(value)} {value!r:.60}", task.location)
+    if kind == "fileglob" and not isinstance(value, (str, list)):
+        raise InputError(f"{where}: with_fileglob needs a pattern or a list of patterns, got "
+                         f"{_kind(value)} {value!r:.60}", task.location)
+
+
+def _kind(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", str: "a string", dict: "a mapping",
+             list: "a list"}
+    return next((name for kind, name in names.items() if isinstance(value, kind)), type(value).__name__)
+
+
 def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, known: set[str],
                check_names: bool, playbook_dir: Path, extra_handlers: AbstractSet[str] | None = frozenset()) -> None:
     where = f"task {task.display_name!r}"
+    check_loop(task, where)
     for field in TEMPLATE_FIELDS:
         templar.check_syntax(getattr(task, field), task.location)
         if check_names:

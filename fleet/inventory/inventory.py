@@ -13,7 +13,13 @@ from fleet.inventory.builder import InventoryBuilder
 from fleet.inventory.export import graph as export_graph
 from fleet.inventory.export import to_ansible_json as export_json
 from fleet.inventory.model import Group, Host, VarsBlock
-from fleet.inventory.patterns import LOCALHOST_NAMES, PatternEvaluator, select_names
+from fleet.inventory.patterns import (
+    LOCALHOST_NAMES,
+    PatternEvaluator,
+    limit_parts,
+    select_names,
+    split_pattern,
+)
 from fleet.inventory.sources import load_source
 from fleet.inventory.varsfiles import VarsDir
 from fleet.layers import Layer
@@ -178,6 +184,11 @@ class Inventory:
         nothing gives ``[]``.
         """
         return [self._host(name) for name in select_names(self._patterns, pattern, limit)]
+
+    def unmatched(self, pattern: str, limit: str | Sequence[str] | None = None) -> list[str]:
+        """The parts of ``pattern`` and ``limit`` that name no group or host of this inventory."""
+        parts = split_pattern(pattern) + (limit_parts(limit) if limit is not None else [])
+        return [part for part in dict.fromkeys(parts) if self._patterns.matches_nothing(part)]
 
     # -- variables ------------------------------------------------------------------------
 

@@ -163,6 +163,17 @@ class PatternEvaluator:
                 results.append(name)
         return results
 
+    def matches_nothing(self, part: str) -> bool:
+        """Whether a part names no group and no host (``all`` always matches): Ansible's
+        "Could not match supplied host pattern, ignoring: PART". An empty group matches."""
+        expr, _ = split_subscript(part[1:] if part[:1] in "&!" else part)
+        if expr in ("all", "*") or expr in self.target.groups or expr in self.target.hosts:
+            return False
+        if expr.startswith("~") or any(c in expr for c in _GLOB_CHARS):
+            match = _matcher(expr)
+            return not any(match(g) for g in self.target.groups) and not any(match(h) for h in self.target.hosts)
+        return not self.match_part(part)
+
     def evaluate(self, parts: Iterable[str]) -> list[str]:
         """Host names for a list of parts, in Ansible's order, without duplicates."""
         hosts: list[str] = []

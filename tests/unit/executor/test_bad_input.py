@@ -10,7 +10,7 @@ GOOD = "- copy: dest={{ root }}/applied content=x\n"
 
 CASES = [
     # (name, playbook tasks after a good task, line of the error, words in the message)
-    ("yaml", "- copy: {dest: x\n", 6, ["YAML"]),
+    ("yaml", "- copy: {dest: x\n", 5, ["YAML", "flow mapping that starts at column"]),
     ("keyword", "- copy: dest={{ root }}/x content=x\n  whn: true\n", 5, ["whn", "when"]),
     ("module", "- name: typo\n  copyy: dest={{ root }}/x content=x\n", 5, ["copyy", "copy"]),
     ("param", "- name: bad mode\n  file:\n    path: /x\n    state: [1]\n", 5, ["state"]),
@@ -18,6 +18,10 @@ CASES = [
     ("undefined when", "- name: w\n  debug: msg=x\n  when: nope_flag\n", 5, ["nope_flag"]),
     ("notify", "- name: n\n  command: /bin/true\n  notify: restart nothing\n", 5, ["restart nothing"]),
     ("loop var", "- name: l\n  debug: msg={{ item }}\n  loop: \"{{ nope_list }}\"\n", 5, ["nope_list"]),
+    ("loop number", "- name: l\n  debug: msg={{ item }}\n  loop: 42\n", 5, ["loop needs a list, got a number 42"]),
+    ("loop text", "- name: l\n  debug: msg={{ item }}\n  loop: a, b\n", 5, ["loop needs a list, got a string 'a, b'"]),
+    ("loop mapping", "- name: l\n  debug: msg={{ item }}\n  loop: {a: 1}\n", 5, ["loop needs a list, got a mapping"]),
+    ("with_dict list", "- name: l\n  debug: msg={{ item }}\n  with_dict: [1]\n", 5, ["with_dict needs a mapping"]),
 ]
 
 

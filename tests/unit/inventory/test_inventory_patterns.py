@@ -272,3 +272,15 @@ def test_order_parts() -> None:
 )
 def test_split_subscript(part: str, expected: tuple) -> None:
     assert split_subscript(part) == expected
+
+
+@pytest.mark.parametrize(("pattern", "limit", "unmatched"), [
+    ("webservers:&staging:!phoenix", None, []),
+    ("webservers:nosuch:!gone", None, ["nosuch", "!gone"]),
+    ("web*", "~db[0-9].*,zzz*", ["zzz*"]),
+    ("all", "webservers[0],~^no", ["~^no"]),
+    ("localhost,127.0.0.1", None, []),  # the implicit localhost
+])
+def test_unmatched_parts_as_ansible_warns_about_them(inv: Inventory, pattern: str, limit: str | None,
+                                                     unmatched: list[str]) -> None:
+    assert inv.unmatched(pattern, limit) == unmatched
