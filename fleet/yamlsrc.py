@@ -175,6 +175,24 @@ def _check_expansion(data: Any, path: str) -> None:
         raise InputError("YAML nested too deeply", Location(path)) from None
 
 
+def _syntax_error(exc: yaml.MarkedYAMLError, text: str, path: str) -> InputError:
+    """file:line and what PyYAML found. A token that never ends (a quote left open) is named
+    where it starts, not at the end of the file where the scanner gave up; a structure that
+    does not close is named where the parser stopped, with the line where it opened."""
+    problem, context = exc.problem or exc.context or "invalid YAML", exc.context if exc.problem else None
+    start, found = exc.context_mark, exc.problem_mark or exc.context_mark
+    at_end = found is not None and found.index >= len(text.rstrip())
+    scanning = isinstance(exc, yaml.scanner.ScannerError) or at_end
+    mark = start if start is not None and (scanning or found is None) else found
+    if context and start is not None and mark is not start:
+        problem += f" ({context} that starts at line {start.line + 1}, column {start.column + 1})"
+    elif context and start is not None:
+        problem += f" {context} that starts at column {start.column + 1}"
+    lines = max(1, text.count("\n") + (0 if text.endswith("\n") else 1))
+    line = min(mark.line + 1, lines) if mark is not None else 0
+    return InputError(f"YAML syntax error: {problem}", Location(path, line))
+
+
 def loads(text: str, path: str = "<string>", secrets: Any = None) -> Any:
     """Parse one YAML document; syntax errors become :class:`InputError` with file:line.
 
@@ -196,10 +214,7 @@ def loads(text: str, path: str = "<string>", secrets: Any = None) -> Any:
             _check_expansion(data, path)
         return data
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark else 0
-        problem = exc.problem or exc.context or "invalid YAML"
-        raise InputError(f"YAML syntax error: {problem}", Location(path, line)) from None
+        raise _syntax_error(exc, text, path) from None
     except RecursionError:  # the C parser takes ~1000 levels; building them takes Python frames
         raise InputError("YAML nested too deeply to load", Location(path)) from None
     except yaml.reader.ReaderError as exc:  # a character YAML does not allow: it has a position
@@ -212,14 +227,31 @@ def loads(text: str, path: str = "<string>", secrets: Any = None) -> Any:
         loader.dispose()
 
 
+def read_text(path: str | Path, what: str = "file") -> str:
+    """A UTF-8 text file's contents (a byte order mark dropped). A file that cannot be read, a
+    binary file (a NUL byte) or one that is not UTF-8 is an :class:`InputError` naming the file,
+    and for the last two the line and the byte offset of the first bad byte."""
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{what} not found", Location(str(path))) from None
+    except OSError as exc:
+        raise InputError(f"cannot read {what}: {exc.strerror or exc}", Location(str(path))) from None
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    nul = data.find(b"\0", start)
+    try:
+        text = data[start:nul if nul >= 0 else None].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        offset = start + exc.start
+        raise InputError(f"{what} is not UTF-8 text (a binary file?): byte 0x{data[offset]:02x} at byte offset "
+                         f"{offset} ({exc.reason})", Location(str(path), data.count(b"\n", 0, offset) + 1)) from None
+    if nul >= 0:
+        raise InputError(f"{what} is binary, not text: a NUL byte at byte offset {nul}",
+                         Location(str(path), data.count(b"\n", 0, nul) + 1))
+    return text
+
+
 def load_file(path: str | Path, secrets: Any = None) -> Any:
     """Read and parse a YAML file (decrypting a vault-encrypted one with ``secrets``); a
-    missing or unreadable file is an :class:`InputError`."""
-    p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"file not found: {p}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read {p}: {exc}") from None
-    return loads(text, str(p), secrets)
+    missing, unreadable or binary file is an :class:`InputError`."""
+    return loads(read_text(path), str(path), secrets)

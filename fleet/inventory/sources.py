@@ -20,6 +20,7 @@ from fleet.inventory.ini import parse_ini
 from fleet.inventory.ranges import expand_hosts, split_port
 from fleet.inventory.script import parse_script
 from fleet.inventory.yamlinv import parse_yaml
+from fleet.yamlsrc import read_text
 
 IGNORED_NAMES = frozenset({"group_vars", "host_vars", "vars_plugins"})
 # Ansible's INVENTORY_IGNORE_EXTS default (ansible-core 2.19+; older releases also skip .ini).
@@ -54,11 +55,9 @@ def _is_script(path: str) -> bool:
     if not (head.startswith(b"#!") or head == b"\x7fELF"):
         return False
     if not os.access(path, os.X_OK):
-        raise InputError(
-            "this file starts with '#!' like an inventory script but is not executable "
-            "(chmod +x it)",
-            Location(path, 1),
-        )
+        kind = "starts with '#!' like an inventory script" if head.startswith(b"#!") else "is a program (ELF)"
+        raise InputError(f"this file {kind} but is not executable (chmod +x it to use it as a dynamic "
+                         f"inventory)", Location(path, 1))
     return True
 
 
@@ -68,11 +67,7 @@ def load_file(path: str, builder: InventoryBuilder, script_timeout: float) -> No
     if _is_script(path):
         parse_script(path, builder, inventory_file, script_timeout)
         return
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read inventory file: {exc}", Location(path)) from None
+    text = read_text(path, "inventory file")
     suffix = os.path.splitext(path)[1].lower()
     if suffix in YAML_SUFFIXES or (suffix != ".ini" and _looks_like_yaml(text)):
         parse_yaml(text, path, builder, inventory_file)

@@ -16,7 +16,7 @@ from typing import Any
 from fleet.errors import InputError, Location
 from fleet.inventory.model import VarsBlock
 from fleet.inventory.yamlinv import kind_name
-from fleet.yamlsrc import loads
+from fleet.yamlsrc import loads, read_text
 
 VARS_EXTENSIONS = ("", ".yml", ".yaml", ".json")
 
@@ -39,12 +39,7 @@ def _dir_files(path: str) -> list[str]:
 def load_vars_file(path: str, secrets: Any = None) -> dict[str, Any]:
     """Load one YAML/JSON vars file (vault-encrypted ones with ``secrets``); it must hold a
     mapping (or nothing)."""
-    try:
-        with open(path, encoding="utf-8-sig") as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read vars file: {exc}", Location(path)) from None
-    data = loads(text, path, secrets)
+    data = loads(read_text(path, "vars file"), path, secrets)
     if data is None:
         return {}
     if not isinstance(data, Mapping):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 
-from fleet.errors import InputError
+from fleet import yamlsrc
+from fleet.errors import InputError, Location
 from fleet.yamlsrc import SourceDict, SourceList, loads
 
 SCALARS = """\
@@ -71,3 +74,32 @@ def test_duplicate_key_names_its_line() -> None:
     with pytest.raises(InputError) as info:
         loads("a: 1\nb: 2\na: 3\n", "inv.yml")
     assert "duplicate key 'a'" in info.value.message and str(info.value.location) == "inv.yml:3"
+
+
+@pytest.mark.parametrize(("text", "line", "words"), [
+    # a quote left open on line 5 of 7: PyYAML gives up at the end (line 8), the error is on line 5
+    ("- hosts: all\n  gather_facts: false\n  tasks:\n    - name: one\n      debug: {msg: \"open}\n"
+     "    - name: two\n      debug: {msg: ok}\n", 5,
+     "found unexpected end of stream while scanning a quoted scalar that starts at column 20"),
+    ("a: 1\nb: [1, 2\nc: 3\n", 3, "(while parsing a flow sequence that starts at line 2, column 4)"),
+    ("a: 'x", 1, "while scanning a quoted scalar that starts at column 4"),
+    ("a: 1\nb: c: d\n", 2, "mapping values are not allowed"),
+])
+def test_a_syntax_error_names_the_line_where_the_problem_starts(text: str, line: int, words: str) -> None:
+    with pytest.raises(InputError) as info:
+        yamlsrc.loads(text, "f.yml")
+    assert info.value.location == Location("f.yml", line), str(info.value)
+    assert words in info.value.message
+
+
+def test_read_text_names_binary_and_non_utf8_bytes(tmp_path: Path) -> None:
+    path = tmp_path / "f.yml"
+    path.write_bytes(b"\xef\xbb\xbfa: 1\n")
+    assert yamlsrc.read_text(path) == "a: 1\n"
+    path.write_bytes(b"a: 1\nb: \xff\n")
+    with pytest.raises(InputError, match=r"f.yml:2: file is not UTF-8 text \(a binary file\?\): byte 0xff at byte "
+                                         r"offset 8"):
+        yamlsrc.read_text(path)
+    path.write_bytes(b"a: 1\n\0")
+    with pytest.raises(InputError, match=r"f.yml:2: vars file is binary, not text: a NUL byte at byte offset 5"):
+        yamlsrc.read_text(path, "vars file")

@@ -187,3 +187,31 @@ def test_relative_sources_give_relative_layer_sources(write_tree, monkeypatch) -
         "inv/prod/hosts.ini:2",
     ]
     assert inv.hosts["w1"].inventory_file == str(root / "inv/prod/hosts.ini")
+
+
+@pytest.mark.parametrize(("data", "line", "words"), [
+    (b"[web]\nw1\n\x00\x00junk\n", 3, "binary, not text: a NUL byte at byte offset 9"),
+    (b"all:\n  hosts:\n    caf\xe9: {}\n", 3,
+     "not UTF-8 text (a binary file?): byte 0xe9 at byte offset 21 (invalid continuation byte)"),
+    (b"\x1f\x8b\x08\x00", 1, "not UTF-8 text (a binary file?): byte 0x8b at byte offset 1 (invalid start byte)"),
+])
+def test_a_binary_file_names_the_file_line_and_byte_offset(tmp_path, data: bytes, line: int, words: str) -> None:
+    path = tmp_path / "hosts"
+    path.write_bytes(data)
+    with pytest.raises(InputError) as info:
+        Inventory.load(str(path))
+    assert str(info.value) == f"{path}:{line}: inventory file is {words}"
+
+
+def test_binary_vars_files_and_non_executable_programs_are_named(tmp_path) -> None:
+    (tmp_path / "inv.ini").write_text("[web]\nw1\n")
+    (tmp_path / "group_vars").mkdir()
+    (tmp_path / "group_vars" / "web.yml").write_bytes(b"a: 1\nb: \x00\n")
+    with pytest.raises(InputError) as info:
+        Inventory.load(str(tmp_path / "inv.ini")).host_vars_merged("w1")
+    assert str(info.value) == f"{tmp_path / 'group_vars' / 'web.yml'}:2: vars file is binary, not text: " \
+                              "a NUL byte at byte offset 8"
+    program = tmp_path / "program"
+    program.write_bytes(b"\x7fELF\x02\x01\x01\x00")
+    with pytest.raises(InputError, match=r"program:1: this file is a program \(ELF\) but is not executable"):
+        Inventory.load(str(program))

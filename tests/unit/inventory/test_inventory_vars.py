@@ -198,7 +198,7 @@ def test_unknown_host_is_key_error(write_tree) -> None:
 @pytest.mark.parametrize(
     ("name", "text", "line", "message"),
     [
-        ("web.yml", "a: 1\nb: [\n", 3, "YAML syntax error"),
+        ("web.yml", "a: 1\nb: [\n", 2, "YAML syntax error"),  # where [ opens, not past the end
         ("web.yml", "- a\n- b\n", 1, "must hold a mapping of variables, got list"),
         ("web.yml", "a: 1\na: 2\n", 2, "duplicate key 'a'"),
         ("web.yml", "$ANSIBLE_VAULT;1.1;AES256\n6162\n", 1, "vault-encrypted"),
@@ -217,4 +217,4 @@ def test_bad_host_vars_file_reported_when_used(write_tree) -> None:
     inv = Inventory.load(str(root / "i/hosts"))
     with pytest.raises(InputError) as err:
         inv.host_layers("h1")
-    assert str(err.value).startswith(f"{root / 'i/host_vars/h1.yml'}:2: YAML syntax error")
+    assert str(err.value).startswith(f"{root / 'i/host_vars/h1.yml'}:1: YAML syntax error")

@@ -174,7 +174,7 @@ def test_group_priority_from_yaml_vars(load_text) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "message"),
     [
-        ("all:\n  hosts:\n    a: [1\n", 4, "YAML syntax error"),
+        ("all:\n  hosts:\n    a: [1\n", 3, "YAML syntax error"),  # the line of the open [, not past the end
         (
             "all:\n  children:\n    web:\n      host:\n        w1:\n",
             4,

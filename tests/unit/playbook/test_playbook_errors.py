@@ -35,7 +35,7 @@ PLAY_ERRORS = [
     ("hosts: all\n", "site.yml:1", "a playbook must be a list of plays"),
     ("", "site.yml:1", "the playbook is empty"),
     ("- just a string\n", "site.yml:1", "each play must be a mapping"),
-    ("- hosts: all\n  tasks: [\n", "site.yml:3", "YAML syntax error"),
+    ("- hosts: all\n  tasks: [\n", "site.yml:2", "YAML syntax error"),  # where the [ opens, not past the end
     ("- hosts: all\n  hosts: web\n", "site.yml:2", "duplicate key 'hosts'"),
     ("- import_playbook: '{{ x }}.yml'\n", "site.yml:1", "import_playbook cannot be a template"),
     ("- import_playbook: other.yml\n  hosts: all\n", "site.yml:1", "cannot also be an import_playbook"),
