@@ -213,8 +213,31 @@ def start_failure(code: int | None, err: str, interpreter: str, become: Become |
     return ConnectionFailed(f"agent failed to start (exit {code}): {detail}")
 
 
+def start_timeout(timeout: float, err: str, become: Become | None, prompt: str) -> ConnectionFailed:
+    """Why the agent did not start within ``timeout`` seconds: under sudo, what sudo was doing
+    (from its stderr; ``prompt`` is this start's password prompt, left out of what is quoted)."""
+    said = last_line(err, prompt)
+    last = f" (last said: {said})" if said else ""
+    if become is None:
+        return ConnectionFailed(f"agent did not start within {timeout:.0f} s{last}")
+    sudo = f"sudo to {become.user} did not start the agent within {timeout:.0f} s"
+    if become.password is None:
+        return ConnectionFailed(f"{sudo}{last}: with no become password it runs as sudo -n, which never waits "
+                                f"for one, so sudo or one of its PAM modules hung")
+    if prompt and prompt in err:
+        return ConnectionFailed(f"{sudo} after it was given the become password{last}: sudo or a PAM module "
+                                f"did not answer, or it asks for more than the password")
+    if said:
+        return ConnectionFailed(f"{sudo}: it waits at {said!r}, not at the password prompt fleet answers "
+                                f"(sudo -p); fleet gives the become password only at its own prompt")
+    return ConnectionFailed(f"{sudo}: sudo printed nothing and never asked for the password (a PAM module "
+                            f"before the password hung?)")
+
+
 def last_line(text: str, strip: str) -> str:
     """The last non-blank line of ``text``, with ``strip`` (a sudo prompt) removed."""
-    lines = [(line.replace(strip, "") if strip else line).strip() for line in text.strip().splitlines()]
+    if strip:  # before splitting: the prompt ends in a space that stripping a line would cut off
+        text = text.replace(strip, "\n")
+    lines = [line.strip() for line in text.splitlines()]
     lines = [line for line in lines if line]
     return lines[-1] if lines else ""

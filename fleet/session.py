@@ -31,6 +31,7 @@ from fleet.agentstart import (
     compiled,
     last_line,
     start_failure,
+    start_timeout,
     sudo_prompt,
 )
 from fleet.errors import AgentError, AgentLost, ConnectionFailed
@@ -86,9 +87,7 @@ class AgentSession:
             await asyncio.wait_for(session._handshake(payload, become), timeout)
         except TimeoutError:
             process.kill()
-            waiting = last_line(process.stderr_text(), prompt)
-            raise ConnectionFailed(f"agent did not start within {timeout:.0f} s"
-                                   + (f" (last said: {waiting})" if waiting else "")) from None
+            raise start_timeout(timeout, process.stderr_text(), become, prompt) from None
         except (EOFError, wire.FrameError) as exc:
             code = await process.finish(timeout=2.0)
             raise start_failure(code, process.stderr_text(), interpreter, become, prompt, exc) from None

@@ -95,3 +95,29 @@ def test_control_characters_are_shown_escaped() -> None:
     assert visible("a\x1b]0;t\x07b\x1b[2J\x9b\x7f\x00") == r"a\x1b]0;t\x07b\x1b[2J\x9b\x7f\x00"
     assert visible("tab\tnew\nline\r\nend\rover") == "tab\tnew\nline\r\nend\\rover"
     assert visible("plain ünïcode ☃") == "plain ünïcode ☃"
+
+
+@pytest.mark.parametrize(("become", "err", "expected"), [
+    (None, "", "agent did not start within 30 s"),
+    (None, "loading...\n", "agent did not start within 30 s (last said: loading...)"),
+    (Become("root"), "", "sudo to root did not start the agent within 30 s: with no become password it runs "
+                         "as sudo -n, which never waits for one, so sudo or one of its PAM modules hung"),
+    (Become("root", "pw"), "PROMPT", "sudo to root did not start the agent within 30 s after it was given the "
+                                     "become password: sudo or a PAM module did not answer, or it asks for more "
+                                     "than the password"),
+    (Become("root", "pw"), "PROMPT\nVerification code: ", "sudo to root did not start the agent within 30 s "
+                                                          "after it was given the become password (last said: "
+                                                          "Verification code:)"),
+    (Become("db", "pw"), "Please touch the device.\n", "sudo to db did not start the agent within 30 s: it waits at "
+                                                       "'Please touch the device.', not at the password prompt "
+                                                       "fleet answers (sudo -p)"),
+    (Become("root", "pw"), "", "sudo to root did not start the agent within 30 s: sudo printed nothing and never "
+                               "asked for the password"),
+])
+def test_a_start_timeout_says_what_sudo_was_doing(become: Become | None, err: str, expected: str) -> None:
+    from fleet.agentstart import start_timeout
+
+    prompt = sudo_prompt()
+    message = start_timeout(30.0, err.replace("PROMPT", prompt), become, prompt).message
+    assert message.startswith(expected), message
+    assert prompt not in message and "pw" not in message.replace("password", "")
