@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from fleet.cli.common import handle_errors
+from fleet.report.words import plural
 
 
 def _lab(name: str, hosts: int = 0, directory: str | None = None, caps: tuple[str, ...] = ()):  # noqa: ANN202
@@ -42,7 +43,8 @@ def setup() -> None:
 
 
 @lab.command("up")
-@click.option("-n", "--hosts", "count", type=click.IntRange(1, 200), default=3, show_default=True)
+@click.option("-n", "--hosts", "count", type=click.IntRange(1, 200), default=3, show_default=True,
+              metavar="N", help="How many hosts to start.")
 @click.option("--name", default="lab", show_default=True, help="Lab name (several labs can coexist).")
 @click.option("--inventory-out", type=click.Path(dir_okay=False), help="Where to write the inventory.")
 @click.option("--dir", "directory", type=click.Path(file_okay=False),
@@ -52,7 +54,7 @@ def setup() -> None:
 @handle_errors
 def up(count: int, name: str, inventory_out: str | None, directory: str | None, user: str,
        caps: tuple[str, ...]) -> None:
-    """Start COUNT lab hosts and print the path of their inventory."""
+    """Start N lab hosts (-n) and print the path of their inventory."""
     lab_ = _lab(name, count, directory, caps)
     path = lab_.up(Path(inventory_out) if inventory_out else None, user=user)
     click.echo(str(path))
@@ -77,4 +79,4 @@ def status(name: str) -> None:
 def down(name: str) -> None:
     """Remove the lab's containers and network (the image and your files stay)."""
     removed = _lab(name).down()
-    click.echo(f"removed {removed} lab host(s)")
+    click.echo(f"removed {plural(removed, 'lab host')}")

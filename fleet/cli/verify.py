@@ -11,6 +11,7 @@ import click
 from fleet import api
 from fleet.cli.common import build_options, command_secrets, fail, handle_errors, inventory_required
 from fleet.cli.vault import vault_options
+from fleet.report.words import plural
 
 
 @click.command("verify")
@@ -41,8 +42,9 @@ def verify(playbook: str, junit: str | None, **params: Any) -> None:
         fail(f"no role applied by {playbook} has tests (roles/NAME/tests/test_*.py)")
     for run in runs:
         mark = click.style("PASS", fg="green") if run.ok else click.style("FAIL", fg="red", bold=True)
-        click.echo(f"{mark} role {run.role}: {len(run.hosts)} hosts, {run.passed} passed, {run.failed} failed"
-                   + (f", {run.errors} errors" if run.errors else "") + (f", {run.skipped} skipped" if run.skipped else ""))
+        click.echo(f"{mark} role {run.role}: {plural(len(run.hosts), 'host')}, {run.passed} passed, {run.failed} failed"
+                   + (f", {plural(run.errors, 'error')}" if run.errors else "")
+                   + (f", {run.skipped} skipped" if run.skipped else ""))
         for failure in run.failures:
             click.echo(redact(f"     {failure.host}: {failure.test}: {failure.message}"))
         if params.get("verbose") or (not run.ok and run.passed == 0 and not run.failures):

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from fleet.playbook.models import Play, Task
 from fleet.report.controls import visible
+from fleet.report.words import plural
 from fleet.result import RunReport, TaskResult
 
 STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "unreachable": "bold red",
@@ -96,7 +97,7 @@ class TerminalReporter:
         summary = report.summary()
         verdict = _verdict(report)
         self.console.print(f"{verdict} — {summary['changed']} changed, {summary['failed']} failed, "
-                           f"{summary['unreachable']} unreachable, {len(report.hosts)} hosts "
+                           f"{summary['unreachable']} unreachable, {plural(len(report.hosts), 'host')} "
                            f"in {report.duration_s:.2f} s")
 
     # -- rendering -------------------------------------------------------------------------------

@@ -34,7 +34,7 @@ def test_fleet_verify_imports_nothing_from_the_callers_directory(lab: Lab, tmp_p
     plant(project, markers)
     result = fleet_in(project, {}, "verify", "-i", "inventory.yml", "site.yml")
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "PASS role site: 1 hosts, 1 passed, 0 failed" in result.stdout
+    assert "PASS role site: 1 host, 1 passed, 0 failed" in result.stdout
     assert sorted(p.name for p in markers.iterdir()) == []
     site.write_text("drifted\n")  # the tests still judge the host
     drifted = fleet_in(project, {}, "verify", "-i", "inventory.yml", "site.yml")

@@ -86,7 +86,7 @@ def test_lab_up_status_down(itlab: ITLab, cli_lab: Path) -> None:
     before = _lab_containers(client)
     down = run_fleet("lab", "down", "--name", NAME)
     assert down.returncode == 0, output(down)
-    assert "removed 2 lab host(s)" in down.stdout
+    assert "removed 2 lab hosts" in down.stdout
     after = _lab_containers(client)
     gone = {name: lab for name, lab in before.items() if name not in after}
     assert gone == {f"fleet-{NAME}-1": NAME, f"fleet-{NAME}-2": NAME}
