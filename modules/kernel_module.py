@@ -14,7 +14,7 @@ Behaves like ``community.general.modprobe`` (fleet also serves it as ``modprobe`
   directories; ``disabled`` (the default) leaves them alone. Nothing is blacklisted.
 * Where the host cannot load or unload modules (no ``CAP_SYS_MODULE``: a container; no
   ``/lib/modules/RELEASE``; no ``modprobe``), the persistent files are still written and the
-  task reports ``changed`` with the warning ``loaded: persisted, not loaded: <reason>``;
+  task reports ``changed`` with the warning ``module NAME: persisted, not loaded: <reason>``;
   the next run is ``ok`` with the same warning (and ``load_refused`` in the registered data).
   Without anything to persist (``persistent: disabled``) that is a failure: the module
   cannot be loaded and nothing else was asked. Unloading a built-in module fails.
@@ -243,6 +243,10 @@ def apply(p: Params, host, cur: dict, want: dict):
                 host.mkdir(parent)
             host.write_file(path, text.encode("utf-8"))
     return unapplied
+
+
+# Warnings name what they are about (``module VALUE: why``), so several can be told apart.
+CAVEAT_SUBJECT = ("module", "name")
 
 
 def caveats(p: Params, state: dict) -> dict:

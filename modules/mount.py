@@ -24,7 +24,7 @@ its ``src``), and rewritten only when a field differs.
 
 Mounted means the path is a mount point in ``/proc/self/mountinfo``. Where the host does not
 let fleet mount (no ``CAP_SYS_ADMIN``: a container), ``mounted`` still writes the entry and
-reports ``changed`` with the warning ``mounted: fstab entry written, not mounted: <reason>``
+reports ``changed`` with the warning ``mount PATH: fstab entry written, not mounted: <reason>``
 (``absent``: ``fstab entry removed, not unmounted``); the next run is ``ok`` with the same
 warning (and ``mount_refused`` in the registered data). States with nothing to
 persist (``unmounted``, ``remounted``, ``ephemeral``) fail there instead.
@@ -244,6 +244,10 @@ def desired(p: Params, cur: dict) -> dict:
         if not cur["mounted"]:
             want["mounted"] = True
     return want
+
+
+# Warnings name what they are about (``mount VALUE: why``), so several can be told apart.
+CAVEAT_SUBJECT = ("mount", "path")
 
 
 def caveats(p: Params, state: dict) -> dict:

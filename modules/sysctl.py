@@ -20,13 +20,13 @@ Behaves like ``ansible.posix.sysctl``:
 * A key unknown to the kernel fails the task unless ``ignoreerrors: true`` (then it is only
   persisted) or neither ``reload`` nor ``sysctl_set`` asks for the runtime value.
 * Where ``/proc/sys`` is not there at all (``/proc`` not mounted: a chroot, an image tree),
-  no key can be checked or set: the file is written and the task warns ``runtime: persisted,
+  no key can be checked or set: the file is written and the task warns ``key NAME: persisted,
   not applied at runtime: /proc/sys is not mounted here (a chroot?)`` on every run. In a chroot
   with ``/proc`` mounted, ``/proc/sys`` is the build machine's kernel: never written, nor
-  asked about unknown keys (``runtime: persisted, not applied at runtime: a chroot: ...``).
+  asked about unknown keys (``key NAME: persisted, not applied at runtime: a chroot: ...``).
 * Hosts that do not let the runtime value change (a container's read-only ``/proc/sys``,
   no write permission) still get the file: the task reports ``changed`` with the warning
-  ``runtime: persisted, not applied at runtime: <reason>`` and is ``ok`` on the next run,
+  ``key NAME: persisted, not applied at runtime: <reason>`` and is ``ok`` on the next run,
   with the same warning (the runtime value is not a wanted field where it cannot be written;
   the warning and the registered ``runtime_refused`` say why on every run). A write the kernel refuses although the file
   looked writable (``EPERM``: a setting that needs ``CAP_SYS_ADMIN``) gives the same warning,
@@ -35,7 +35,8 @@ Behaves like ``ansible.posix.sysctl``:
 
 A ``sysctl_file`` in a sysctl.d directory is checked against the files systemd-sysctl reads
 after it at boot: one giving ``name`` another value would win at the next boot, so it is
-named in ``shadowed_by`` and in a ``boot:`` warning on every run.
+named in ``shadowed_by`` and in a warning (``key NAME: a file read later at boot sets it too and
+wins: FILE``) on every run.
 
 Returns ``name``, ``value``, ``sysctl_file``, ``file_value``, ``runtime_value`` (None for an
 unknown key), ``runtime_refused`` (why the runtime value cannot be set here, or ``""``) and
@@ -303,6 +304,10 @@ def apply(p: Params, host, cur: dict, want: dict):
             host.mkdir(parent)
         host.write_file(cur["real"], want["content"].encode("utf-8"))
     return unapplied
+
+
+# Warnings name what they are about (``key VALUE: why``), so several can be told apart.
+CAVEAT_SUBJECT = ("key", "name")
 
 
 def caveats(p: Params, state: dict) -> dict:

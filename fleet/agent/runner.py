@@ -170,13 +170,20 @@ def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadl
 
 def caveats(module, p, state: dict, unapplied=None) -> list:
     """Warnings for what the host keeps from being as wanted: ``apply``'s unapplied fields and
-    the module's ``caveats(p, state)`` (reported on every run, also when nothing changed)."""
+    the module's ``caveats(p, state)`` (reported on every run, also when nothing changed).
+
+    Each is ``FIELD: WHY``, or ``NOUN VALUE: WHY`` for a module whose ``CAVEAT_SUBJECT`` is
+    ``(NOUN, PARAM)`` (sysctl: ``key net.ipv4.ip_forward: persisted, ...``), so the warning
+    names the setting and the terminal can group the same WHY over several settings."""
     notes = dict(unapplied or {})
     extra = getattr(module, "caveats", None)
     if extra is not None:
         for name, why in (extra(p, state) or {}).items():
             notes.setdefault(name, why)
-    return [f"{name}: {why}" for name, why in sorted(notes.items())]
+    noun, param = getattr(module, "CAVEAT_SUBJECT", (None, None))
+    value = getattr(p, param, None) if param else None
+    label = f"{noun} {value}" if noun and value not in (None, "") else None
+    return [f"{label or name}: {why}" for name, why in sorted(notes.items())]
 
 
 def differing(current: dict, want: dict) -> list:

@@ -1,9 +1,11 @@
 """Live terminal output: a line per change or failure, diffs on request, a recap table.
 
 On a terminal a one-line progress display shows the current task and how many hosts have
-answered; without one (CI logs, pipes) only the lines are printed. ``ok``/``skipped`` lines
-appear from ``-v``; module return data from ``-vv``; module tracebacks from ``-vvv``. What came
-from a host (output, diffs, messages) is printed with its control characters escaped
+answered; without one (CI logs, pipes) only the lines are printed, never wrapped. ``ok``/
+``skipped`` lines appear from ``-v``; module return data from ``-vv``; module tracebacks from
+``-vvv``. A task's warnings are printed once the task is done, the same warning of several
+hosts or settings on one line (:mod:`fleet.report.caveats`). What came from a host (output,
+diffs, messages) is printed with its control characters escaped
 (:func:`fleet.report.controls.visible`).
 """
 
@@ -19,6 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from fleet.playbook.models import Play, Task
+from fleet.report.caveats import TaskWarnings
 from fleet.report.controls import visible
 from fleet.report.words import plural
 from fleet.result import RunReport, TaskResult
@@ -33,6 +36,8 @@ class TerminalReporter:
     def __init__(self, console: Console | None = None, verbosity: int = 0, diff: bool = False,
                  mode: str = "apply", adhoc: bool = False, progress_only: bool = False) -> None:
         self.console = console or Console(highlight=False)
+        if not self.console.is_terminal:  # a log or a pipe: a long line stays one line
+            self.console.soft_wrap = True
         self.adhoc = adhoc
         self.progress_only = progress_only  # only the progress line (fleet drift prints its own report)
         self.verbosity = verbosity
@@ -43,10 +48,12 @@ class TerminalReporter:
         self._status: Status | None = None
         self._answered = 0
         self._expected = 0
+        self._warnings: dict[str, TaskWarnings] = {}  # task header -> its hosts' warnings, until it ends
 
     # -- events ------------------------------------------------------------------------------
     def play_start(self, play: Play, hosts: list[str]) -> None:
         self._stop_status()
+        self._flush_warnings()
         self._expected = len(hosts)
         if self.progress_only:
             return
@@ -55,6 +62,7 @@ class TerminalReporter:
         self.console.rule(Text(visible(f"PLAY [{name}]{suffix}"), style="bold"), align="left")
 
     def task_start(self, task: Task, handler: bool) -> None:
+        self._flush_warnings()
         self._task = ("HANDLER" if handler else "TASK") + f" [{task.display_name}]"
         self._task_header_shown = False
         self._answered = 0
@@ -65,10 +73,13 @@ class TerminalReporter:
 
     def task_result(self, result: TaskResult) -> None:
         self._answered += 1
+        if result.warnings and not result.no_log:  # a warning may quote the arguments
+            header = self._task if self._task and self._task.endswith(f"[{result.task}]") else f"TASK [{result.task}]"
+            self._warnings.setdefault(header, TaskWarnings()).add(result.host, result.warnings)
         if self.adhoc:
             self._adhoc_line(result)
             return
-        loud = result.status in ("changed", "failed", "unreachable") or result.warnings or _shown(result)
+        loud = result.status in ("changed", "failed", "unreachable") or _shown(result)
         if (loud or self.verbosity) and not self.progress_only:
             self._header()
             self._line(result)
@@ -77,6 +88,7 @@ class TerminalReporter:
 
     def run_end(self, report: RunReport) -> None:
         self._stop_status()
+        self._flush_warnings()
         if self.progress_only:
             return
         table = Table(title="RECAP", title_justify="left", show_edge=False, pad_edge=False)
@@ -93,7 +105,7 @@ class TerminalReporter:
         for warning in report.warnings:
             self.console.print(Text(visible(f"[WARNING] {warning}"), style="magenta"))
         self.console.print()
-        self.console.print(table)
+        self._print_unwrapped(table)
         summary = report.summary()
         verdict = _verdict(report)
         self.console.print(f"{verdict} — {summary['changed']} changed, {summary['failed']} failed, "
@@ -128,9 +140,33 @@ class TerminalReporter:
         elif _shown(result) and not result.no_log and result.items is None:  # debug var=NAME
             line.append(visible(" => " + json.dumps(result.data, sort_keys=True, default=str)))
         self.console.print(line)
-        for warning in [] if result.no_log else result.warnings:  # a warning may quote the arguments
-            self.console.print(Text(visible(f"  [WARNING] {warning}"), style="magenta"))
         self._details(result, result.no_log)
+
+    def _print_unwrapped(self, renderable: Any) -> None:
+        """On a terminal as wide as it is; elsewhere as wide as it needs (no host name cut)."""
+        if self.console.is_terminal:
+            self.console.print(renderable)
+            return
+        width = self.console.width
+        self.console.width = max(width, 1000)  # a table takes only the width it needs
+        try:
+            self.console.print(renderable)
+        finally:
+            self.console.width = width
+
+    def _flush_warnings(self) -> None:
+        """The warnings of the task(s) that ended, each once, under their task's header."""
+        pending, self._warnings = self._warnings, {}
+        if self.progress_only:
+            return
+        for header, warnings in pending.items():
+            self._stop_status()
+            if header == self._task:
+                self._header()
+            else:
+                self.console.print(Text(visible(header), style="bold"))
+            for line in warnings.lines():
+                self.console.print(Text(visible(f"  [WARNING] {line}"), style="magenta"))
 
     def _adhoc_line(self, result: TaskResult) -> None:
         """Ansible's ad-hoc format: ``host | CHANGED | rc=0 >>`` + output, or ``=> {data}``."""

@@ -53,7 +53,7 @@ PACKAGES = f"""\
         name: "{{{{ [security_firewall_package] + (['auditd'] if security_auditd else []) }}}}"
 """
 
-NOT_MOUNTED = "runtime: persisted, not applied at runtime: /proc/sys is not mounted here (a chroot?)"
+NOT_MOUNTED = "key kernel.kptr_restrict: persisted, not applied at runtime: /proc/sys is not mounted here (a chroot?)"
 NOT_STARTED = "active: not started: systemd is not running here (a chroot or an image build?)"
 
 

@@ -66,21 +66,21 @@ def test_kernel_and_system_settings_converge_honestly_then_drift_is_reported_and
         read_only = _proc_sys_read_only(lab, host)
         for task, key in (("forwarding", "net.ipv4.ip_forward"), ("kptr_restrict", "kernel.kptr_restrict")):
             after = lab.read(host, f"/proc/sys/{key.replace('.', '/')}").strip()
-            # Runtime warnings only: a "boot:" warning names other sysctl.d files setting the key
+            # Runtime warnings only: a "boot" warning names other sysctl.d files setting the key
             # later (the site roles, when their test ran first on these hosts).
-            warned = [w for w in results[task].get("warnings", []) if w.startswith("runtime:")]
+            warned = [w for w in results[task].get("warnings", []) if "not applied at runtime" in w]
             if runtime[host][key] == "1":
                 assert not warned, results[task]  # nothing to apply at runtime
             elif read_only:  # docker mounts /proc/sys read-only: persisted, reported, not pretended
                 assert warned == [
-                    "runtime: persisted, not applied at runtime: /proc/sys is read-only here (a container?)"]
+                    f"key {key}: persisted, not applied at runtime: /proc/sys is read-only here (a container?)"]
                 assert after == runtime[host][key]
             else:
-                assert after == "1" or warned[0].startswith("runtime: persisted, not applied")
+                assert after == "1" or warned[0].startswith(f"key {key}: persisted, not applied")
         assert lab.read(host, SYSCTL_FILE) == "net.ipv4.ip_forward=1\nkernel.kptr_restrict=1\n"
 
         assert results["a module loaded at boot"]["warnings"] == [
-            "loaded: persisted, not loaded: no CAP_SYS_MODULE here (a container?)"]
+            "module br_netfilter: persisted, not loaded: no CAP_SYS_MODULE here (a container?)"]
         assert lab.read(host, "/etc/modules-load.d/br_netfilter.conf") == "br_netfilter\n"
         assert lab.read(host, "/etc/modules-load.d/dummy.conf") == "dummy\n"
         assert lab.read(host, "/etc/modprobe.d/dummy.conf") == "options dummy numdummies=2\n"
@@ -88,7 +88,7 @@ def test_kernel_and_system_settings_converge_honestly_then_drift_is_reported_and
         assert lab.read(host, LIMITS) == "*\tsoft\tnofile\t4096\t#fleet test\n"
 
         assert results["scratch mount"]["warnings"] == [
-            "mounted: fstab entry written, not mounted: no CAP_SYS_ADMIN here (a container?)"]
+            f"mount {MNT}: fstab entry written, not mounted: no CAP_SYS_ADMIN here (a container?)"]
         assert f"tmpfs {MNT} tmpfs size=1m,mode=0755 0 0\n" in lab.read(host, "/etc/fstab")
         assert not lab.exists(host, MNT)
 

@@ -52,7 +52,7 @@ def test_kernel_modules_and_mounts_are_refused_at_runtime(chroot, tmp_path: Path
     mounted = run_module("mount", {"path": str(tmp_path / "mnt"), "src": "tmpfs", "fstype": "tmpfs",
                                    "state": "mounted", "fstab": str(tmp_path / "fstab")})
     assert mounted["status"] == "changed" and not os.path.ismount(tmp_path / "mnt")
-    assert mounted["warnings"] == [f"mounted: fstab entry written, not mounted: {CHROOT}"]
+    assert mounted["warnings"] == [f"mount {tmp_path / 'mnt'}: fstab entry written, not mounted: {CHROOT}"]
 
 
 def test_nftables_writes_the_file_and_loads_nothing(chroot, tmp_path: Path) -> None:

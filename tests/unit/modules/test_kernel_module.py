@@ -67,7 +67,7 @@ def test_refused_load_is_persisted_with_a_warning_then_ok(tmp_path: Path) -> Non
     params = {"name": "dummy", "persistent": "present", "root": str(tmp_path)}
     first = run_module("kernel_module", params)
     assert first["status"] == "changed"
-    assert first["warnings"] == [f"loaded: persisted, not loaded: root is {tmp_path}, not the running system"]
+    assert first["warnings"] == [f"module dummy: persisted, not loaded: root is {tmp_path}, not the running system"]
     assert (tmp_path / "etc/modules-load.d/dummy.conf").read_text() == "dummy\n"
     again = run_module("kernel_module", params)
     assert again["status"] == "ok" and again["warnings"] == first["warnings"]  # every run
@@ -112,7 +112,7 @@ def test_failed_modprobe_fails_and_persists_nothing(monkeypatch, tmp_path: Path)
 def test_modprobe_that_loads_nothing_is_a_warning(monkeypatch, tmp_path: Path) -> None:
     result, _ = _run_allowed(monkeypatch, tmp_path, lambda argv: (0, "", ""), {"name": "dummy"})
     assert result["status"] == "changed"
-    assert result["warnings"] == ["loaded: modprobe dummy succeeded but the module is not loaded"]
+    assert result["warnings"] == ["module dummy: modprobe dummy succeeded but the module is not loaded"]
 
 
 def test_unload_of_a_builtin_fails(tmp_path: Path) -> None:

@@ -92,7 +92,8 @@ def test_refused_mount_writes_entry_warns_then_ok(monkeypatch, tmp_path: Path) -
     host = Host(monkeypatch, cap=False)
     first = host.run(_mounted(tmp_path))
     assert first["status"] == "changed", first
-    assert first["warnings"] == ["mounted: fstab entry written, not mounted: no CAP_SYS_ADMIN here (a container?)"]
+    assert first["warnings"] == [f"mount {tmp_path / 'mnt'}: fstab entry written, not mounted: no CAP_SYS_ADMIN here "
+                                 "(a container?)"]
     assert (tmp_path / "fstab").read_text() == f"tmpfs {tmp_path}/mnt tmpfs defaults 0 0\n"
     assert host.calls == [] and not (tmp_path / "mnt").exists()
     again = host.run(_mounted(tmp_path))
@@ -114,7 +115,8 @@ def test_refused_absent_removes_entry_and_warns(monkeypatch, tmp_path: Path) -> 
     host = Host(monkeypatch, cap=False, mounted={str(tmp_path / "mnt"): "tmpfs"})
     result = host.run({"path": str(tmp_path / "mnt"), "state": "absent", "fstab": str(tmp_path / "fstab")})
     assert result["status"] == "changed"
-    assert result["warnings"] == ["mounted: fstab entry removed, not unmounted: no CAP_SYS_ADMIN here (a container?)"]
+    assert result["warnings"] == [f"mount {tmp_path / 'mnt'}: fstab entry removed, not unmounted: no CAP_SYS_ADMIN "
+                                  "here (a container?)"]
     assert (tmp_path / "fstab").read_text() == "" and (tmp_path / "mnt").is_dir()
 
 

@@ -91,7 +91,8 @@ def test_read_only_runtime_persists_warns_then_is_ok(read_only_proc: str, tmp_pa
     first = run_module("sysctl", params)
     assert first["status"] == "changed", first
     assert first["warnings"] == [
-        f"runtime: persisted, not applied at runtime: {tmp_path / 'proc'} is read-only here (a container?)"]
+        f"key kernel.kptr_restrict: persisted, not applied at runtime: {tmp_path / 'proc'} is read-only here "
+        "(a container?)"]
     assert (tmp_path / "s.conf").read_text() == "kernel.kptr_restrict=1\n"
     assert Path(read_only_proc).read_text() == "0\n"
     assert first["data"]["runtime_value"] == "0"
@@ -124,7 +125,7 @@ def test_runtime_write_refused_by_kernel_is_a_warning(monkeypatch, tmp_path: Pat
     monkeypatch.setattr(builtins, "open", refusing_open)
     result = run_module("sysctl", _params(tmp_path))
     assert result["status"] == "changed", result
-    assert result["warnings"] == ["runtime: persisted, not applied at runtime: Operation not permitted"]
+    assert result["warnings"] == ["key kernel.kptr_restrict: persisted, not applied at runtime: Operation not permitted"]
     assert (tmp_path / "s.conf").read_text() == "kernel.kptr_restrict=1\n"
 
 
@@ -195,14 +196,16 @@ def test_write_only_key_is_persisted_with_a_warning(monkeypatch, tmp_path: Path)
     params = _params(tmp_path, name="vm.drop_caches", value="3")
     result = run_module("sysctl", params)
     assert result["status"] == "changed", result
-    assert result["warnings"] == [f"runtime: persisted, not applied at runtime: {proc} cannot be read: Permission denied"]
+    assert result["warnings"] == [f"key vm.drop_caches: persisted, not applied at runtime: {proc} cannot be read: "
+                                  "Permission denied"]
     assert run_module("sysctl", params)["status"] == "ok"
 
 
 def test_proc_not_mounted_persists_warns_then_is_ok(tmp_path: Path) -> None:
     """A chroot: no /proc/sys at all, so no key is unknown and none can be set; said every run."""
     params = _params(tmp_path, name="kernel.yama.ptrace_scope")
-    warning = f"runtime: persisted, not applied at runtime: {tmp_path / 'proc'} is not mounted here (a chroot?)"
+    warning = (f"key kernel.yama.ptrace_scope: persisted, not applied at runtime: {tmp_path / 'proc'} is not "
+               "mounted here (a chroot?)")
     check = run_module("sysctl", params, check=True)
     assert check["status"] == "changed" and check["diff"]["fields"] == ["content"]
     first = run_module("sysctl", params)
@@ -219,11 +222,11 @@ def test_chroot_with_proc_mounted_never_writes_the_build_machines_kernel(tmp_pat
     """/proc mounted in a tree is the build machine's: persisted only, and no key is 'unknown'."""
     monkeypatch.setenv("FLEET_CHROOT", "1")  # what the chroot transport sets
     proc = _proc(tmp_path, "kernel/kptr_restrict", "0\n")
-    warning = "runtime: persisted, not applied at runtime: a chroot: the running kernel is the build machine's"
+    warning = "persisted, not applied at runtime: a chroot: the running kernel is the build machine's"
     first = run_module("sysctl", _params(tmp_path))
-    assert first["status"] == "changed" and first["warnings"] == [warning], first
+    assert first["status"] == "changed" and first["warnings"] == [f"key kernel.kptr_restrict: {warning}"], first
     assert Path(proc).read_text() == "0\n" and first["data"]["runtime_value"] is None
     assert (tmp_path / "s.conf").read_text() == "kernel.kptr_restrict=1\n"
     assert run_module("sysctl", _params(tmp_path))["status"] == "ok"
     unknown = run_module("sysctl", _params(tmp_path, name="kernel.not_on_the_build_machine"))
-    assert unknown["status"] == "changed" and unknown["warnings"] == [warning]
+    assert unknown["status"] == "changed" and unknown["warnings"] == [f"key kernel.not_on_the_build_machine: {warning}"]
