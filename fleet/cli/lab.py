@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import click
 
 from fleet.cli.common import handle_errors
+from fleet.lab.lab import MAX_HOSTS
 from fleet.report.words import plural
 
 
@@ -43,8 +45,9 @@ def setup() -> None:
 
 
 @lab.command("up")
-@click.option("-n", "--hosts", "count", type=click.IntRange(1, 200), default=3, show_default=True,
-              metavar="N", help="How many hosts to start.")
+@click.option("-n", "--hosts", "count", type=click.IntRange(1, MAX_HOSTS), default=3, show_default=True,
+              metavar="N", help="How many hosts to start (root's fs.inotify.max_user_instances is raised if "
+                                "they need it).")
 @click.option("--name", default="lab", show_default=True, help="Lab name (several labs can coexist).")
 @click.option("--inventory-out", type=click.Path(dir_okay=False), help="Where to write the inventory.")
 @click.option("--dir", "directory", type=click.Path(file_okay=False),
@@ -54,10 +57,21 @@ def setup() -> None:
 @handle_errors
 def up(count: int, name: str, inventory_out: str | None, directory: str | None, user: str,
        caps: tuple[str, ...]) -> None:
-    """Start N lab hosts (-n) and print the path of their inventory."""
+    """Start N lab hosts (-n) and print the path of their inventory.
+
+    All or nothing: if a host does not come up, or the command is interrupted (Ctrl-C, kill),
+    the hosts it started are removed again and no inventory is written."""
     lab_ = _lab(name, count, directory, caps)
-    path = lab_.up(Path(inventory_out) if inventory_out else None, user=user)
+    previous = signal.signal(signal.SIGTERM, _interrupted)  # kill cleans up as Ctrl-C does
+    try:
+        path = lab_.up(Path(inventory_out) if inventory_out else None, user=user)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     click.echo(str(path))
+
+
+def _interrupted(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @lab.command("status")

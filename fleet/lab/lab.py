@@ -9,6 +9,7 @@ sudo user ``fleet`` and ``root`` that accept the lab's key, a user ``nosudo`` wi
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import socket
@@ -24,8 +25,12 @@ import yaml
 
 from fleet.errors import FleetError
 from fleet.lab.image import LAB_UID, NOSUDO_UID, PWSUDO_UID, build_image, image_exists, image_tag
+from fleet.lab.limits import check_inotify, exhausted
 
 LABEL = "fleet.lab"
+# Hosts one `fleet lab up` starts at most: tests/integration/test_lab_limits.py starts this many
+# on a 2-core, 24 GiB machine (about 2.5 minutes, 2 GiB of memory) and pings each over SSH.
+MAX_HOSTS = 200
 
 
 def default_dir(name: str = "lab") -> Path:
@@ -91,17 +96,44 @@ class Lab:
 
     # -- up -------------------------------------------------------------------------------
     def up(self, inventory_out: Path | None = None, user: str = "root") -> Path:
-        """Start the hosts (reusing the image), wait for sshd, write the inventory; return its path."""
+        """Start the hosts (reusing the image), wait for sshd, write the inventory; return its path.
+
+        All or nothing: when a host does not come up (or the run is interrupted), everything this
+        call started is removed again -- containers, the network, a key it made -- and no inventory
+        is written. Hosts that were already running are left as they were."""
         tag = image_tag()
         if not image_exists(self.client, tag):
             build_image(tag, self.say)
+        names = [self.spec.container(i) for i in range(1, self.spec.hosts + 1)]
+        running = self._running(names)
+        check_inotify(len(names) - len(running), self.say,
+                      running_hosts=len(self.client.containers.list(filters={"label": LABEL})))
+        before = {c.name for c in self.client.containers.list(all=True, filters={"label": f"{LABEL}={self.spec.name}"})}
+        started = _Started(self.spec.name, before)
+        try:
+            return self._up(tag, names, running, started, inventory_out, user)
+        except BaseException as exc:  # KeyboardInterrupt too: nothing half-made stays behind
+            import docker.errors
+
+            removed = started.undo(self.client)
+            done = f"; removed what this run had started ({removed})" if removed else ""
+            if isinstance(exc, FleetError):
+                raise FleetError(exc.message + done, exc.location) from None
+            if isinstance(exc, docker.errors.DockerException):  # a bad --cap-add, no room left...
+                why = getattr(exc, "explanation", None) or exc
+                raise FleetError(f"docker refused to start lab '{self.spec.name}': {why}{done}") from None
+            raise
+
+    def _up(self, tag: str, names: list[str], running: set[str], started: _Started, inventory_out: Path | None,
+            user: str) -> Path:
         directory = self.spec.dir
         directory.mkdir(parents=True, exist_ok=True)
-        key = self._key(directory)
-        network = self._network()
-        names = [self.spec.container(i) for i in range(1, self.spec.hosts + 1)]
+        key = self._key(directory, started)
+        network = self._network(started)
         for index, name in enumerate(names, start=1):
-            self._start(name, f"{self.spec.name}{index}", tag, network, key)
+            if name not in running:
+                started.containers.append(name)  # before it exists: an interrupt may come mid-start
+                self._start(name, f"{self.spec.name}{index}", tag, network, key)
         hosts = [self._booted(name, f"{self.spec.name}{index}", tag, network, key)
                  for index, name in enumerate(names, start=1)]
         known_hosts = directory / "known_hosts"
@@ -111,31 +143,41 @@ class Lab:
         inventory.write_text(self.inventory_text(hosts, key, known_hosts, user))
         return inventory
 
-    def _key(self, directory: Path) -> Path:
+    def _running(self, names: list[str]) -> set[str]:
+        """The hosts of this lab that already run; FleetError for a container that has one of
+        their names but is not this lab's (never removed or adopted)."""
+        running = set()
+        for container in self.client.containers.list(all=True, filters={"name": f"fleet-{self.spec.name}-"}):
+            if container.name not in names:
+                continue
+            if container.labels.get(LABEL) != self.spec.name:
+                raise FleetError(f"a container named {container.name} exists and is not a host of lab "
+                                 f"'{self.spec.name}' (no {LABEL}={self.spec.name} label): remove or rename it, "
+                                 f"or choose another --name")
+            if container.status == "running":
+                running.add(container.name)
+        return running
+
+    def _key(self, directory: Path, started: _Started) -> Path:
         key = directory / "id_ed25519"
         if not key.exists():
             subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", f"fleet-{self.spec.name}",
                             "-f", str(key)], check=True)
+            started.files += [key, key.with_suffix(".pub")]
         return key
 
-    def _network(self) -> Any:
+    def _network(self, started: _Started) -> Any:
         existing = self.client.networks.list(names=[self.spec.network])
         if existing:
             return existing[0]
-        return self.client.networks.create(self.spec.network, driver="bridge",
-                                           labels={LABEL: self.spec.name})
+        started.network = self.spec.network  # before it exists: an interrupt may come mid-create
+        return self.client.networks.create(self.spec.network, driver="bridge", labels={LABEL: self.spec.name})
 
     def _start(self, name: str, hostname: str, tag: str, network: Any, key: Path) -> None:
         import docker.errors
 
-        try:
-            old = self.client.containers.get(name)
-        except docker.errors.NotFound:
-            old = None
-        if old is not None:
-            if old.status == "running":
-                return
-            old.remove(force=True)
+        with contextlib.suppress(docker.errors.NotFound):
+            self.client.containers.get(name).remove(force=True)  # this lab's, stopped (see _running)
         tmpfs = {"/run": "rw,mode=755", "/run/lock": "rw"}
         tmpfs.update(self.spec.tmpfs)
         container = self.client.containers.create(
@@ -159,7 +201,7 @@ class Lab:
         self._start(name, hostname, tag, network, key)  # the stopped container is replaced
         return self._wait(name)
 
-    def _wait(self, name: str, timeout: float = 60.0) -> LabHost:
+    def _wait(self, name: str, timeout: float = 120.0) -> LabHost:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             container = self.client.containers.get(name)
@@ -169,9 +211,11 @@ class Lab:
                 if code == 0:
                     return LabHost(container.labels.get("fleet.lab.host", name), name, ip, container.status)
             if container.status in ("exited", "dead"):
-                raise BootFailed(f"lab host {name} stopped while booting ({_stop_cause(container)})")
+                raise BootFailed(_stopped(container))
             time.sleep(0.2)
-        raise FleetError(f"lab host {name} did not start sshd within {timeout:.0f} s")
+        why = exhausted()
+        raise FleetError(f"lab host {name} did not come up within {timeout:.0f} s (systemd booting, then sshd "
+                         f"with its host keys)" + (f": {why}" if why else ""))
 
     def _host_keys(self, host: LabHost) -> str:
         container = self.client.containers.get(host.container)
@@ -224,16 +268,53 @@ class BootFailed(FleetError):
     """A lab host's container stopped before its sshd was up."""
 
 
-def _stop_cause(container: Any) -> str:
-    """Why a container stopped: its exit code, the engine's error, its last lines of output."""
+@dataclass
+class _Started:
+    """What one ``up`` made, to take back when it fails: the containers it (re)created and any
+    of the lab's that were not there ``before``, the network if it made it, the key if it made it."""
+
+    lab: str
+    before: set[str]
+    containers: list[str] = field(default_factory=list)
+    network: str | None = None
+    files: list[Path] = field(default_factory=list)
+
+    def undo(self, client: Any) -> str:
+        """Remove it all (best effort); say what went."""
+        import docker.errors
+
+        now = {c.name for c in client.containers.list(all=True, filters={"label": f"{LABEL}={self.lab}"})}
+        gone = 0  # (one the daemon finished creating for an interrupted request is in `now`)
+        for name in sorted(set(self.containers) | (now - self.before)):
+            with contextlib.suppress(docker.errors.DockerException):
+                client.containers.get(name).remove(force=True)
+                gone += 1
+        parts = [f"{gone} container{'s' if gone != 1 else ''}"] if gone else []
+        for network in client.networks.list(names=[self.network]) if self.network else []:
+            if network.attrs.get("Labels", {}).get(LABEL) == self.lab:
+                with contextlib.suppress(docker.errors.DockerException):
+                    network.remove()
+                    parts.append("the network")
+        for path in self.files:
+            path.unlink(missing_ok=True)
+        if self.files:
+            parts.append("the key")
+        return ", ".join(parts)
+
+
+def _stopped(container: Any) -> str:
+    """Why a host stopped while booting: its exit code, the engine's error, an OOM kill, a
+    used-up inotify limit if that is the likely cause, and the end of its log."""
     state = container.attrs.get("State") or {}
     cause = f"exit code {state.get('ExitCode')}"
     if state.get("OOMKilled"):
         cause += ", killed for lack of memory"
     if state.get("Error"):
         cause += f", {state['Error']}"
-    logs = container.logs(tail=20).decode("utf-8", "replace").strip()
-    return cause + (f"; its last output:\n{logs}" if logs else "; no output")
+    log = container.logs(tail=20).decode(errors="replace").strip()
+    why = exhausted()
+    return (f"lab host {container.name} stopped while booting ({cause})"
+            + (f": {why}" if why else "") + (f"; its log ends:\n{log}" if log else "; no output"))
 
 
 def _ip(container: Any, network: str) -> str | None:
