@@ -6,12 +6,12 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-import asyncssh
 import pytest
 
 from fleet.executor.connection import ConnectionDefaults, ssh_options
 from fleet.transport.hostkeys import KnownHosts, known_name
 from fleet.transport.sshconnect import PREFERRED_CIPHERS, Hop, parse_hops, plan
+from fleet.transport.sshlib import asyncssh
 
 
 def _plan(args: str = "", **variables: object):  # noqa: ANN202 - a ConnectPlan
