@@ -51,7 +51,7 @@ def test_extra_vars_that_are_not_json_or_yaml_are_refused(lab: Lab) -> None:
     playbook = lab.workdir / "write.yml"
     playbook.write_text(WRITE)
     for value, problem in (("{broken json}", "as YAML 'broken json' is not a variable name"),
-                           ("[1, 2", "or YAML (did not find expected ',' or ']')"),
+                           ("[1, 2", "or YAML (did not find expected ',' or ']'"),
                            ('{"a": 1, "a": 2}', "duplicate key 'a'"),
                            ("[1, 2]", "expected a mapping")):
         line = _error(fleet("apply", "-i", str(lab.inventory), str(playbook), "-e", value))
