@@ -19,16 +19,36 @@ from fleet.transport.sshlib import asyncssh
 from fleet.transport.sshproxy import ProxyProcess
 
 
-def _reason(exc: BaseException) -> str:
-    """asyncssh's reason for an error (``Connection lost``), else the exception's text."""
-    return str(getattr(exc, "reason", "") or exc or type(exc).__name__)
+def _reason(exc: BaseException, silence: float | None = None) -> str:
+    """asyncssh's reason for an error (``Connection lost``), else the exception's text; a host
+    that stopped answering keepalives as the time it was given (``silence`` seconds)."""
+    text = str(getattr(exc, "reason", "") or exc or type(exc).__name__)
+    if silence and "not responding to keepalive" in text:
+        return f"no answer within {silence:g} s to SSH keepalives"
+    return text
+
+
+def keepalive_silence(interval: Any, count_max: Any) -> float | None:
+    """How long a silent host keeps its connection: asyncssh closes it when the keepalive that
+    follows ``count_max`` unanswered ones is due, ``interval * (count_max + 1)`` seconds after
+    the host last sent anything. None without keepalives."""
+    try:
+        seconds = float(asyncssh.misc.parse_time_interval(interval) if isinstance(interval, str) else interval)
+        return seconds * (int(count_max) + 1) if seconds > 0 else None
+    except (TypeError, ValueError):
+        return None
 
 
 class SSHAgentProcess:
-    """An AgentProcess over one asyncssh session channel."""
+    """An AgentProcess over one asyncssh session channel.
 
-    def __init__(self, proc: asyncssh.SSHClientProcess) -> None:
+    ``reason``: why its stream ended, when the connection failed (for whoever relays it).
+    """
+
+    def __init__(self, proc: asyncssh.SSHClientProcess, silence: float | None = None) -> None:
         self._proc = proc
+        self._silence = silence
+        self.reason = ""
         self._stderr = bytearray()
         self._stderr_task = asyncio.ensure_future(self._drain_stderr())
 
@@ -44,7 +64,11 @@ class SSHAgentProcess:
             self._proc.stdin.write(data)
             await self._proc.stdin.drain()
         except (asyncssh.Error, OSError, BrokenPipeError) as exc:
-            raise EOFError(f"while sending: {_reason(exc)}") from None
+            raise EOFError(f"while sending: {_reason(exc, self._silence)}") from None
+
+    def _lost(self, exc: BaseException) -> str:
+        self.reason = _reason(exc, self._silence)
+        return self.reason
 
     async def read_exactly(self, size: int) -> bytes:
         try:
@@ -52,18 +76,19 @@ class SSHAgentProcess:
         except asyncio.IncompleteReadError as exc:
             raise EOFError(f"stream ended after {len(exc.partial)} of {size} bytes") from None
         except (asyncssh.Error, OSError) as exc:
-            raise EOFError(_reason(exc)) from None
+            raise EOFError(self._lost(exc)) from None
 
     async def read_line(self, limit: int = 4096) -> bytes:
         try:
             return await self._proc.stdout.readline()
         except (asyncssh.Error, OSError) as exc:
-            raise EOFError(_reason(exc)) from None
+            raise EOFError(self._lost(exc)) from None
 
     async def read_chunk(self, limit: int = 65536) -> bytes:
         try:
             return await self._proc.stdout.read(limit)
-        except (asyncssh.Error, OSError):
+        except (asyncssh.Error, OSError) as exc:
+            self._lost(exc)
             return b""
 
     def stderr_text(self) -> str:
@@ -94,6 +119,7 @@ class SSHTransport:
         self._conn: asyncssh.SSHClientConnection | None = None
         self._hops: list[asyncssh.SSHClientConnection] = []  # ProxyJump connections, first hop first
         self._proxy: ProxyProcess | None = None  # the ProxyCommand process
+        self._silence: float | None = None  # how long a silent host keeps the connection (keepalives)
 
     async def connect(self) -> None:
         try:
@@ -108,6 +134,7 @@ class SSHTransport:
             user = self.options.user or "(default user)"
             self._conn = await self._attempts(route, route.host, kwargs, route.policy, route.where, user,
                                               route.proxy_argv)
+            self._silence = keepalive_silence(kwargs.get("keepalive_interval"), kwargs.get("keepalive_count_max"))
         except BaseException:
             await self.close()
             raise
@@ -180,7 +207,7 @@ class SSHTransport:
             proc = await self._conn.create_process(command, encoding=None)
         except (asyncssh.Error, OSError) as exc:
             raise ConnectionFailed(f"cannot open a session on {self.options.host}: {exc}") from None
-        return SSHAgentProcess(proc)
+        return SSHAgentProcess(proc, self._silence)
 
     async def close(self) -> None:
         for conn in [self._conn, *reversed(self._hops)]:

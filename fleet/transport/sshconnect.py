@@ -32,9 +32,11 @@ from fleet.transport.sshlib import asyncssh
 # per packet than chacha20-poly1305 here); everything else stays allowed after them.
 PREFERRED_CIPHERS = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com", "chacha20-poly1305@openssh.com",
                      "aes128-ctr", "aes192-ctr", "aes256-ctr")
-# A host that vanishes (network cut, powered off) is noticed within about a minute even when
-# no task timeout is set, instead of after TCP's retransmission timeout (~15 min).
-KEEPALIVE_INTERVAL, KEEPALIVE_COUNT_MAX = 15, 4
+# A host that vanishes or freezes (network cut, powered off, paused) is noticed within 40 s
+# even when no task timeout is set (asyncssh closes the connection when the keepalive after
+# COUNT_MAX unanswered ones is due), instead of after TCP's retransmission timeout (~15 min)
+# or never (a frozen host's kernel still acknowledges TCP).
+KEEPALIVE_INTERVAL, KEEPALIVE_COUNT_MAX = 10, 3
 FAMILIES = {"any": socket.AF_UNSPEC, "inet": socket.AF_INET, "inet6": socket.AF_INET6}
 # OpenSSH option -> asyncssh argument, for options that map one to one.
 DIRECT = {
