@@ -35,7 +35,13 @@ from fleet.agentstart import (
     sudo_prompt,
 )
 from fleet.errors import AgentError, AgentLost, ConnectionFailed
-from fleet.transport.base import DEFAULT_MAX_OUTPUT, AgentProcess, Transport, output_exceeded
+from fleet.transport.base import (
+    DEFAULT_MAX_OUTPUT,
+    AgentProcess,
+    RelayLost,
+    Transport,
+    output_exceeded,
+)
 
 __all__ = ["BOOTSTRAP", "READY", "AgentSession", "Become", "ModuleCall", "agent_command", "agent_payload",
            "source_hash"]
@@ -181,6 +187,8 @@ class AgentSession:
                              partial=progress) from None
         except EOFError as exc:
             self.broken = True
+            if isinstance(exc, RelayLost):  # the persistence daemon failed, not the host
+                raise AgentError(str(exc), partial=progress) from None
             raise AgentLost(await self._loss(exc), partial=progress) from None
         except OutputExceeded as exc:
             self.broken = True

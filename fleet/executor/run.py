@@ -73,7 +73,7 @@ class RunState:
         if options.persist > 0:
             from fleet.mux.client import MuxClient
 
-            self._mux = MuxClient(options.persist)
+            self._mux = MuxClient(options.persist, self.report.warnings)  # says once if it cannot be used
 
     @property
     def payload(self) -> bytes:

@@ -13,22 +13,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fleet.mux.place import ENV_DIR, mux_dir
+
+__all__ = ["DEFAULT_PERSIST", "ENV_DIR", "ENV_PERSIST", "Keyer", "lease_persist", "mux_dir", "persist_from_env",
+           "socket_name", "socket_path", "valid_persist"]
+
 DEFAULT_PERSIST = 60.0  # seconds an idle agent is kept, as Ansible's ControlPersist=60s
 ENV_PERSIST = "FLEET_PERSIST"
-ENV_DIR = "FLEET_MUX_DIR"
-# Bumped when what a daemon guarantees changes (2: become agents keyed by their password, a
-# lifetime cap, no ptrace or core dumps), so a client never leases from a daemon that an older
-# fleet left running with weaker guarantees: each revision has its own socket.
-DAEMON_REVISION = 2
-
-
-def mux_dir() -> Path:
-    """A private directory (0700) for the daemon's socket and log, as an absolute path."""
-    base = os.environ.get(ENV_DIR)
-    path = Path(base).absolute() if base else Path.home() / ".fleet" / "mux"
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    path.chmod(0o700)
-    return path
+# Bumped when what a daemon guarantees changes, so a client never leases from a daemon that an
+# older fleet left running with weaker guarantees: each revision has its own socket.
+# 2: become agents keyed by their password, a lifetime cap, no ptrace or core dumps.
+# 3: leases are records with keepalives and the cause of an agent's end; a ping op.
+DAEMON_REVISION = 3
 
 
 def socket_name() -> str:
@@ -40,7 +36,8 @@ def socket_name() -> str:
 
 
 def socket_path() -> Path:
-    """The daemon's socket in :func:`mux_dir`."""
+    """The daemon's socket in :func:`~fleet.mux.place.mux_dir` (UnsafePlace if that directory
+    is not this user's alone)."""
     return mux_dir() / socket_name()
 
 

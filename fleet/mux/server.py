@@ -2,7 +2,8 @@
 
 It listens on a private unix socket (0700 directory, same-uid peers only). A client leases an
 agent by its settings; the daemon reuses an idle one with the same key or starts a new one over
-a shared transport, answers with the agent's hello, and then relays bytes both ways. When the
+a shared transport, answers with the agent's hello, and then relays bytes both ways (as
+records, with keepalives and the cause of an agent's end: :mod:`fleet.mux.relay`). When the
 client hangs up, the agent is drained (a ping must come back before anything else is trusted)
 and kept for the lease's ``persist`` seconds, never longer than the daemon's cap (the
 ``--persist`` it was started with); unused agents and connections are closed, and the daemon
@@ -11,7 +12,8 @@ exits when it has had nothing to keep for that long.
 The daemon is a credential cache, as ssh-agent is: a kept agent that sudo started with a
 password is root (or another user) without asking again. It is lent only to a lease that
 sends the same password (see :class:`~fleet.mux.protocol.Keyer`), and the daemon's memory is
-closed to tracing and core dumps (:mod:`fleet.mux.memory`). ``fleet mux stop`` forgets it all.
+closed to tracing and core dumps (:mod:`fleet.mux.memory`). ``fleet mux stop`` forgets it all;
+so do SIGTERM, SIGINT and SIGHUP, and the runs it serves are told that the daemon stopped.
 """
 
 from __future__ import annotations
@@ -22,22 +24,28 @@ import base64
 import contextlib
 import json
 import os
-import socket
-import struct
+import signal
 import sys
 import time
+import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleet.agent import wire
 from fleet.errors import FleetError
 from fleet.executor.connection import TransportSpec
-from fleet.mux import memory
-from fleet.mux.protocol import DEFAULT_PERSIST, Keyer, lease_persist, socket_path, valid_persist
+from fleet.mux import memory, records
+from fleet.mux.place import UnsafePlace, peer
+from fleet.mux.protocol import (
+    DAEMON_REVISION,
+    DEFAULT_PERSIST,
+    Keyer,
+    lease_persist,
+    socket_path,
+    valid_persist,
+)
+from fleet.mux.relay import drain, relay
 from fleet.session import AgentSession, Become
 from fleet.transport.base import AgentProcess, Transport
-
-DRAIN_TIMEOUT = 3.0
 
 
 @dataclass
@@ -65,6 +73,12 @@ class Daemon:
     cap: float = DEFAULT_PERSIST  # no agent is kept idle longer, whatever a lease asks
     keyer: Keyer = field(default_factory=Keyer)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    stopped_by: str = "'fleet mux stop'"  # what ended the daemon, told to the runs it serves
+    active: set[records.Sender] = field(default_factory=set)  # leases under way
+
+    def stop(self, by: str) -> None:
+        self.stopped_by = by
+        self.stopping.set()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if not _same_user(writer):
@@ -75,15 +89,19 @@ class Daemon:
         except ValueError:
             writer.close()
             return
-        op = request.get("op")
+        op = request.get("op") if isinstance(request, dict) else None
         if op == "lease":
             await self.lease(request, reader, writer)
+        elif op == "ping":
+            writer.write(json.dumps({"pid": os.getpid(), "revision": DAEMON_REVISION}).encode() + b"\n")
+            await writer.drain()
+            writer.close()
         elif op in ("status", "stop"):
             writer.write(json.dumps(self.status()).encode() + b"\n")
             await writer.drain()
             writer.close()
             if op == "stop":
-                self.stopping.set()
+                self.stop("'fleet mux stop'")
         else:
             writer.close()
 
@@ -96,8 +114,30 @@ class Daemon:
                           "agent_pid": i.session.hello.get("pid")} for entries in self.idle.values() for i in entries]}
 
     async def lease(self, request: dict[str, Any], reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """Lend an agent, then relay. The run hears from the daemon at least every
+        KEEPALIVE_INTERVAL seconds, while the host is connected to and while the agent works."""
         self.leases += 1
         self.last_activity = time.monotonic()
+        sender = records.Sender(writer)
+        self.active.add(sender)
+        replied = False
+        try:
+            replied = await self._lease(request, reader, sender)
+        except Exception as exc:  # a fault of the daemon, not of the host: the run connects directly
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            print(f"lease failed: {type(exc).__name__} at {where.filename}:{where.lineno}", file=sys.stderr, flush=True)
+            failure = f"{type(exc).__name__} in the daemon (see its mux.log)"
+            if replied:
+                sender.send_json(records.END, {"lost": failure})
+            else:
+                sender.send_json(records.REPLY, {"ok": False, "daemon_error": failure})
+        finally:
+            self.active.discard(sender)
+            await sender.close()
+            self.leases -= 1
+            self.last_activity = time.monotonic()
+
+    async def _lease(self, request: dict[str, Any], reader: asyncio.StreamReader, sender: records.Sender) -> bool:
         spec = TransportSpec(request["kind"], request["params"])
         payload = base64.b64decode(request["payload"])
         become = request.get("become")
@@ -112,29 +152,27 @@ class Daemon:
         try:
             session, reused = await self._agent(key, transport_key, spec, request, payload, become)
         except FleetError as exc:
-            writer.write(json.dumps({"ok": False, "error": exc.message}).encode() + b"\n")
-            await writer.drain()
-            writer.close()
-            self.leases -= 1
-            return
-        writer.write(json.dumps({"ok": True, "hello": session.hello, "reused": reused}).encode() + b"\n")
-        await writer.drain()
-        healthy = await _relay(reader, writer, session)
-        if healthy and await _drain(session):
+            sender.send_json(records.REPLY, {"ok": False, "error": exc.message})
+            return True
+        sender.send_json(records.REPLY, {"ok": True, "hello": session.hello, "reused": reused})
+        try:
+            healthy = await relay(reader, sender, session)
+        except BaseException:
+            await self._drop(session, transport_key)
+            raise
+        if healthy and await drain(session):
             self.idle.setdefault(key, []).append(Idle(session, transport_key, time.monotonic(), persist,
                                                       request["host"], become_user, password is not None))
         else:
             await self._drop(session, transport_key)
-        writer.close()
-        self.leases -= 1
-        self.last_activity = time.monotonic()
+        return True
 
     async def _agent(self, key: str, transport_key: str, spec: TransportSpec, request: dict[str, Any],
                      payload: bytes, become: dict[str, Any] | None) -> tuple[AgentSession, bool]:
         entries = self.idle.get(key, [])
         while entries:
             idle = entries.pop()
-            if not idle.session.broken and await _drain(idle.session):  # still alive and in step?
+            if not idle.session.broken and await drain(idle.session):  # still alive and in step?
                 return idle.session, True
             await self._drop(idle.session, idle.transport_key)
         become_obj = Become(become["user"], become.get("password")) if become else None
@@ -192,6 +230,9 @@ class Daemon:
                 self.stopping.set()
 
     async def shutdown(self) -> None:
+        for sender in list(self.active):  # runs under way hear it from the daemon, not as a host's fault
+            sender.send_json(records.END, {"lost": f"was stopped ({self.stopped_by})"})
+            await sender.close()
         for entries in self.idle.values():
             for idle in entries:
                 with contextlib.suppress(Exception):
@@ -221,52 +262,11 @@ class _Opened:
         await self.transport.close()
 
 
-async def _relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, session: AgentSession) -> bool:
-    """Copy bytes both ways until the client hangs up; False if the agent's stream ended."""
-    agent_alive = True
-
-    async def to_client() -> None:
-        nonlocal agent_alive
-        while chunk := await session.process.read_chunk(65536):
-            writer.write(chunk)
-            await writer.drain()
-        agent_alive = False
-
-    pump = asyncio.ensure_future(to_client())
-    try:
-        while chunk := await reader.read(65536):
-            await session.process.write(chunk)
-    except (EOFError, ConnectionError, OSError):
-        agent_alive = False
-    pump.cancel()
-    with contextlib.suppress(asyncio.CancelledError, Exception):
-        await pump
-    return agent_alive and not session.broken
-
-
-async def _drain(session: AgentSession) -> bool:
-    """Make sure no answer of the last client is still on its way: ping, skip to the pong."""
-    ping_id = f"mux-{time.monotonic_ns()}"
-    try:
-        await session.process.write(wire.encode({"op": "ping", "id": ping_id}))
-        deadline = time.monotonic() + DRAIN_TIMEOUT
-        while True:
-            answer = await asyncio.wait_for(session.read_message(), max(0.01, deadline - time.monotonic()))
-            if answer.get("id") == ping_id and answer.get("pong"):
-                return True
-    except (TimeoutError, EOFError, wire.FrameError, OSError):
-        session.broken = True
-        return False
-
-
 def _same_user(writer: asyncio.StreamWriter) -> bool:
-    sock = writer.get_extra_info("socket")
     try:
-        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    except OSError:
+        return peer(writer.get_extra_info("socket")).uid == os.geteuid()
+    except (OSError, AttributeError):
         return False
-    _pid, uid, _gid = struct.unpack("3i", creds)
-    return uid == os.getuid()
 
 
 async def serve(cap: float) -> None:
@@ -280,6 +280,9 @@ async def serve(cap: float) -> None:
     finally:
         os.umask(old_umask)
     reaper = asyncio.ensure_future(daemon.reap())
+    loop = asyncio.get_running_loop()
+    for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        loop.add_signal_handler(number, daemon.stop, signal.Signals(number).name)
     try:
         await daemon.stopping.wait()
     finally:
@@ -305,9 +308,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         memory.protect()  # before the first secret arrives
-    except OSError as exc:
+        path = socket_path()
+    except (OSError, UnsafePlace) as exc:
         sys.exit(f"fleet persistence daemon: not started: {exc}")
-    print(f"fleet persistence daemon {os.getpid()} on {socket_path()}, keeping agents at most "
+    print(f"fleet persistence daemon {os.getpid()} on {path}, keeping agents at most "
           f"{args.persist:g} s", file=sys.stderr, flush=True)
     asyncio.run(serve(args.persist))
 

@@ -27,6 +27,11 @@ def output_exceeded(host: str, per_task: int, tasks: int = 1, what: str = "") ->
             f"fleet_max_host_output (MiB): the agent was stopped")
 
 
+class RelayLost(EOFError):
+    """The stream to the agent ended because something between fleet and the host failed (the
+    persistence daemon), not the host or its agent: the text is the whole message."""
+
+
 class AgentProcess(Protocol):
     """A running command on the target with binary stdin/stdout."""
 
