@@ -155,8 +155,7 @@ async def _connect(path: Path) -> tuple[asyncio.StreamReader, asyncio.StreamWrit
 async def _reply(reader: asyncio.StreamReader) -> dict[str, Any]:
     """The lease's answer, after the keepalives the daemon sends while it connects."""
     while True:
-        async with asyncio.timeout(records.SILENCE_LIMIT):
-            kind, body = await records.read(reader)
+        kind, body = await records.read_within(reader, records.SILENCE_LIMIT)
         if kind == records.REPLY:
             return records.parse_json(body)
         if kind != records.KEEPALIVE:

@@ -53,6 +53,20 @@ async def read(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     return kind, await reader.readexactly(length) if length else b""
 
 
+async def read_within(reader: asyncio.StreamReader, seconds: float, grace: float = 1.0) -> tuple[bytes, bytes]:
+    """The next record, if the daemon sends one within ``seconds``; TimeoutError if not.
+
+    One more look (``grace`` seconds) after the limit: a run whose own loop was busy past the
+    limit finds the daemon's record already there, and must not take it for silence."""
+    try:
+        async with asyncio.timeout(seconds):
+            return await read(reader)
+    except TimeoutError:
+        pass
+    async with asyncio.timeout(grace):
+        return await read(reader)
+
+
 def parse_json(body: bytes) -> dict[str, Any]:
     """A JSON record's body as a dict; RecordError if it is not one."""
     try:

@@ -85,8 +85,8 @@ class Daemon:
             writer.close()
             return
         try:
-            request = json.loads(await reader.readline() or b"{}")
-        except ValueError:
+            request = json.loads(await asyncio.wait_for(reader.readline(), records.SILENCE_LIMIT) or b"{}")
+        except (ValueError, TimeoutError, ConnectionError):
             writer.close()
             return
         op = request.get("op") if isinstance(request, dict) else None

@@ -46,8 +46,7 @@ class MuxAgentProcess:
                     self._room.clear()
                     await self._room.wait()
                     continue
-                async with asyncio.timeout(self._silence):
-                    kind, body = await records.read(self._reader)
+                kind, body = await records.read_within(self._reader, self._silence)
                 if kind == records.DATA:
                     self._data += body
                 elif kind == records.END:
