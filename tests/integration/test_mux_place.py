@@ -92,6 +92,7 @@ def _become_run(lab: ITLab, tmp_path: Path, directory: Path) -> subprocess.Compl
     inventory = lab.derived(tmp_path / "inv.yml", group_vars={"ansible_user": "pwsudo"})
     password = tmp_path / "password"
     password.write_text(PWSUDO_PASSWORD + "\n")
+    password.chmod(0o600)
     result = fleet("run", "-i", str(inventory), "itest1", "-b", "--become-password-file", str(password),
                    "-m", "shell", "-a", "id -un", env={"FLEET_PERSIST": "60", "FLEET_MUX_DIR": str(directory)},
                    timeout=180)

@@ -10,6 +10,7 @@ import pytest
 
 from fleet.executor.connection import ConnectionDefaults, ssh_options
 from fleet.transport.hostkeys import KnownHosts, known_name
+from fleet.transport.ssh import keepalive_silence
 from fleet.transport.sshconnect import PREFERRED_CIPHERS, Hop, parse_hops, plan
 from fleet.transport.sshlib import asyncssh
 
@@ -24,7 +25,9 @@ def test_defaults_without_any_option() -> None:
     kwargs = route.kwargs
     assert (route.host, route.port, route.where, route.hops, route.proxy_argv) == ("10.0.0.5", 22, "10.0.0.5:22", [], None)
     assert kwargs["config"] == [] and kwargs["encryption_algs"] == list(PREFERRED_CIPHERS)
-    assert (kwargs["keepalive_interval"], kwargs["keepalive_count_max"]) == (15, 4)
+    # a frozen or vanished host is given up 40 s after it last sent anything
+    assert (kwargs["keepalive_interval"], kwargs["keepalive_count_max"]) == (10, 3)
+    assert keepalive_silence(kwargs["keepalive_interval"], kwargs["keepalive_count_max"]) == 40
     assert "tunnel" not in kwargs and "proxy_command" not in kwargs and "compression_algs" not in kwargs
     assert route.known is not None and route.known.user_files[0].endswith("/.ssh/known_hosts")
     assert route.known.global_files[0] == "/etc/ssh/ssh_known_hosts"
@@ -118,3 +121,9 @@ def test_recorded_keys_match_exactly_and_hashed_names_are_readable_by_ssh_tools(
     # another port is another server: port 22's key is not "the recorded key" of port 2222
     assert [k for _, k in plain.recorded("[10.0.0.5]:2222")] == [key]
     assert [k for _, k in plain.recorded("10.0.0.5")] == [other]
+
+
+def test_how_long_a_silent_host_keeps_its_connection() -> None:
+    assert keepalive_silence("1m", 2) == 180  # ServerAliveInterval's OpenSSH time form
+    assert keepalive_silence(5, 0) == 5
+    assert keepalive_silence(0, 3) is None and keepalive_silence(None, 3) is None  # no keepalives
