@@ -29,6 +29,7 @@ MAX_RECORD = 1 << 20  # the daemon sends agent bytes in chunks of 64 KiB: more i
 KEEPALIVE_INTERVAL = 5.0  # seconds of silence after which the daemon says it is still there
 SILENCE_LIMIT = 30.0  # seconds without a record after which a run gives up on the daemon
 ANSWER_LIMIT = 5.0  # seconds a daemon has to answer a ping, status or stop (it answers at once)
+GRACE = 1.0  # seconds of a running loop a silent daemon gets past a limit before it is given up
 
 
 class RecordError(Exception):
@@ -53,7 +54,7 @@ async def read(reader: asyncio.StreamReader) -> tuple[bytes, bytes]:
     return kind, await reader.readexactly(length) if length else b""
 
 
-async def read_within(reader: asyncio.StreamReader, seconds: float, grace: float = 1.0) -> tuple[bytes, bytes]:
+async def read_within(reader: asyncio.StreamReader, seconds: float, grace: float = GRACE) -> tuple[bytes, bytes]:
     """The next record, if the daemon sends one within ``seconds``; TimeoutError if not.
 
     One more look (``grace`` seconds) after the limit: a run whose own loop was busy past the

@@ -37,16 +37,24 @@ class MuxAgentProcess:
         self._room.set()
         self.end: dict[str, Any] | None = None  # the daemon's end record: the agent's stream ended
         self.lost: str | None = None  # why the daemon itself was lost
+        self._loop = asyncio.get_running_loop()
+        self._heard = self._loop.time()  # when the daemon last sent a record (or we last waited on it)
+        self._suspect = False  # past the silence limit once: looked at again after GRACE
+        self._paused = False  # not reading: the session has HIGH_WATER bytes it has not taken
         self._pump = asyncio.ensure_future(self._run())
+        self._watchdog = self._loop.call_later(silence, self._watch)
 
     async def _run(self) -> None:
         try:
             while True:
                 if len(self._data) >= max(HIGH_WATER, self._wanted):
+                    self._paused = True
                     self._room.clear()
                     await self._room.wait()
+                    self._paused, self._heard = False, self._loop.time()
                     continue
-                kind, body = await records.read_within(self._reader, self._silence)
+                kind, body = await records.read(self._reader)
+                self._heard, self._suspect = self._loop.time(), False
                 if kind == records.DATA:
                     self._data += body
                 elif kind == records.END:
@@ -59,14 +67,28 @@ class MuxAgentProcess:
                 elif kind != records.KEEPALIVE:
                     raise records.RecordError(f"unexpected record {kind!r} during a lease")
                 self._changed.set()
-        except TimeoutError:
-            self._lose(f"{self.daemon} sent nothing for {self._silence:g} s (stopped, or overloaded?)")
         except (asyncio.IncompleteReadError, ConnectionError, OSError):
             self._lose(f"{self.daemon} closed the connection (killed, or crashed?)")
         except records.RecordError as exc:
             self._lose(f"{self.daemon} broke its protocol: {exc}")
         finally:
+            self._watchdog.cancel()
             self._changed.set()
+
+    def _watch(self) -> None:
+        """The silence limit, kept by a timer rather than a timeout on every record (which
+        would cost a timer per record). Past the limit the daemon gets GRACE more seconds of a
+        running loop: a run whose own loop was busy that long finds its record waiting."""
+        quiet = self._loop.time() - self._heard
+        if self._paused or quiet < self._silence:
+            self._suspect = False
+            self._watchdog = self._loop.call_later(max(0.05, self._silence - quiet), self._watch)
+        elif not self._suspect:
+            self._suspect = True
+            self._watchdog = self._loop.call_later(records.GRACE, self._watch)
+        else:
+            self._lose(f"{self.daemon} sent nothing for {self._silence:g} s (stopped, or overloaded?)")
+            self._pump.cancel()
 
     def _lose(self, why: str) -> None:
         self.lost = why
@@ -109,6 +131,8 @@ class MuxAgentProcess:
         if self.lost is not None or self.end is not None or self._writer.is_closing():
             raise self._closed()
         self._writer.write(data)
+        if not self._writer.transport.get_write_buffer_size():
+            return  # all of it went to the socket: nothing to wait for
         drain = asyncio.ensure_future(self._writer.drain())
         try:
             # a stopped daemon reads nothing more: the pump's silence limit ends the wait
@@ -153,6 +177,7 @@ class MuxAgentProcess:
         return code if isinstance(code, int) and not isinstance(code, bool) else None
 
     def kill(self) -> None:
+        self._watchdog.cancel()
         if not self._pump.done():
             self.on_lost = None  # closing the lease ourselves loses nothing
             self._pump.cancel()
