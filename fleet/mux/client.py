@@ -70,6 +70,7 @@ class MuxClient:
         self._daemon: DaemonRef | None = None
         self._usable: bool | None = None
         self._lock = asyncio.Lock()
+        self._leased: list[AgentSession] = []  # (the run keeps them anyway: HostConnection._started)
 
     def _disable(self, why: str) -> None:
         """No more leases this run; one warning saying why."""
@@ -116,12 +117,18 @@ class MuxClient:
         session = AgentSession(host, process, hello=hello if isinstance(hello, dict) else {})
         session.leased = True
 
-        def lost(why: str) -> None:
-            session.broken = True  # an idle host starts a new agent, directly, for its next task
-            self._disable(f"{why} during the run: the tasks under way through it failed")
-
-        process.on_lost = lost
+        process.on_lost = self._lost
+        self._leased.append(session)
         return session
+
+    def _lost(self, why: str) -> None:
+        """One lease lost the daemon: so did every other. Hosts between tasks start a new agent,
+        directly, for their next task: marked now, before their next task is sent through
+        a lease whose own news of the daemon has not been read yet."""
+        for session in self._leased:
+            session.broken = True  # a request under way goes on: the session is only not reused
+        self._leased.clear()
+        self._disable(f"{why} during the run: the tasks under way through it failed")
 
     async def _ensure(self) -> DaemonRef | None:
         async with self._lock:

@@ -230,9 +230,12 @@ class Daemon:
                 self.stopping.set()
 
     async def shutdown(self) -> None:
-        for sender in list(self.active):  # runs under way hear it from the daemon, not as a host's fault
+        # Runs under way hear it from the daemon, not as a host's fault: every lease at once, so
+        # that a run does not send its next task through one before it hears of the others.
+        leases = list(self.active)
+        for sender in leases:
             sender.send_json(records.END, {"lost": f"was stopped ({self.stopped_by})"})
-            await sender.close()
+        await asyncio.gather(*(sender.close() for sender in leases))
         for entries in self.idle.values():
             for idle in entries:
                 with contextlib.suppress(Exception):

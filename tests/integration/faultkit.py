@@ -56,13 +56,15 @@ def make_mode(name: str, directory: Path) -> Mode:
     return Mode(name, {}, ("--persist", "0"))
 
 
-def warm(lab: ITLab, mode: Mode) -> None:
-    """Have the daemon keep an agent on every host (nothing to do without one)."""
+def warm(lab: ITLab, mode: Mode) -> dict[str, int]:
+    """Have the daemon keep an agent on every host (nothing to do without one); their pids."""
     if not mode.kept:
-        return
+        return {}
     result = mode.fleet("run", "-i", str(lab.inventory), "all", "-a", "true")
     assert result.returncode == 0, output(result)
-    assert sorted(agent["host"] for agent in mode.status()["idle"]) == sorted(HOSTS)
+    kept = {agent["host"]: int(agent["agent_pid"]) for agent in mode.status()["idle"]}
+    assert sorted(kept) == sorted(HOSTS)
+    return kept
 
 
 @dataclass
@@ -113,8 +115,9 @@ PLAYBOOK = """\
       file: {{path: {root}, state: directory}}
     - name: slow
       command: "sleep {{{{ '{seconds}' if inventory_hostname == '{victim}' else '{others}' }}}}"
+      register: slow  # ends a pipelined request: 'after' is sent once every host has finished 'slow'
     - name: after
-      copy: {{content: "done {{{{ inventory_hostname }}}}\\n", dest: {root}/done}}
+      shell: "echo 'done {{{{ inventory_hostname }}}}' > {root}/done && echo $PPID > {root}/agent"
 """
 
 
@@ -150,7 +153,8 @@ def faulted_run(lab: ITLab, mode: Mode, tmp_path: Path, name: str, strike: Strik
 
 
 def converged(lab: ITLab, outcome: Outcome, name: str, hosts: tuple[str, ...]) -> None:
-    """``hosts`` finished the run: every task, and the file its last task writes."""
+    """``hosts`` finished the run: every task, and the file its last task writes (its agent's
+    pid beside it, in ``agent``)."""
     for host in hosts:
         assert [r["task"] for r in outcome.host(host)["results"]] == ["directory", "slow", "after"], host
         assert outcome.host(host)["status"] == "changed", outcome.host(host)

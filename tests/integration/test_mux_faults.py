@@ -13,6 +13,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -24,12 +25,20 @@ ANSWER_LIMIT = 5  # seconds a daemon has to answer a ping or a status
 SILENCE_LIMIT = 30  # seconds of silence during a lease after which the daemon is given up
 
 
+@dataclass
+class Kept(Mode):
+    """The default mode with a daemon of the test's own, and the agents it keeps (host: pid)."""
+
+    agents: dict[str, int] = field(default_factory=dict)
+
+
 @pytest.fixture
-def kept(lab: ITLab, tmp_path: Path) -> Iterator[Mode]:
+def kept(lab: ITLab, tmp_path: Path) -> Iterator[Kept]:
     """Kept agents on every host, in a daemon of this test's own; whatever the test did to the
     daemon, it is ended afterwards."""
-    mode = make_mode("kept", tmp_path / "mux")
-    warm(lab, mode)
+    base = make_mode("kept", tmp_path / "mux")
+    mode = Kept(base.name, base.env, base.args)
+    mode.agents = warm(lab, mode)
     pid = int(mode.status()["pid"])
     yield mode
     if alive(pid):
@@ -43,7 +52,7 @@ def _daemon_pid(mode: Mode) -> int:
 
 @pytest.mark.parametrize("persist", ["kept", "direct"])
 def test_a_new_run_beside_a_stopped_daemon_connects_directly_with_one_warning(
-        lab: ITLab, kept: Mode, tmp_path: Path, persist: str) -> None:
+        lab: ITLab, kept: Kept, tmp_path: Path, persist: str) -> None:
     pid = _daemon_pid(kept)
     mode = kept if persist == "kept" else Mode("direct", kept.env, ("--persist", "0"))
     os.kill(pid, signal.SIGSTOP)
@@ -91,9 +100,9 @@ def test_status_and_stop_of_a_stopped_daemon_answer_in_one_line(lab: ITLab, kept
 
 @pytest.mark.parametrize("sig", ["SIGKILL", "SIGSTOP"])
 def test_a_daemon_lost_mid_run_is_named_and_the_hosts_are_not_blamed(
-        lab: ITLab, kept: Mode, tmp_path: Path, sig: str) -> None:
+        lab: ITLab, kept: Kept, tmp_path: Path, sig: str) -> None:
     """itest2 is in a task when the daemon is lost; itest1 and itest3 are between tasks (they
-    finished theirs) and go on over direct connections."""
+    finished theirs) and go on over direct connections, with new agents."""
     pid = _daemon_pid(kept)
     name = f"daemon-{sig.lower()}"
     outcome = faulted_run(lab, kept, tmp_path, name, Strike(lambda: os.kill(pid, signal.Signals[sig])),
@@ -104,6 +113,8 @@ def test_a_daemon_lost_mid_run_is_named_and_the_hosts_are_not_blamed(
           f"fault; itest2: {failed['msg']}; warnings: {outcome.report['warnings']}")
     assert outcome.result.returncode == 1, text
     converged(lab, outcome, name, ("itest1", "itest3"))
+    for host in ("itest1", "itest3"):  # the task after the loss ran in an agent fleet started itself
+        assert int(lab.read(host, f"/srv/test-{name}/agent")) != kept.agents[host]
     assert outcome.host("itest2")["status"] == "failed"
     assert failed["task"] == "slow" and failed["status"] == "failed"
     why = (f"the persistence daemon (pid {pid}) closed the connection (killed, or crashed?)" if sig == "SIGKILL" else
