@@ -98,16 +98,18 @@ class MuxClient:
         try:
             writer.write(json.dumps(request).encode() + b"\n")
             reply = await _reply(reader)
-        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError, records.RecordError) as exc:
-            # nothing was leased: this host connects directly, and so does the rest of the run
+        except TimeoutError:
+            writer.close()  # nothing was leased: this host connects directly, and so does the run
+            self._gone(f"{daemon.name} sent nothing for {records.SILENCE_LIMIT:g} s while starting the agent "
+                       f"on {host} (stopped, or overloaded?)")
+            return None
+        except (asyncio.IncompleteReadError, ConnectionError, OSError, records.RecordError):
             writer.close()
-            self._disable(f"{daemon.name} " + ("sent nothing for "f"{records.SILENCE_LIMIT:g} s while "
-                                                f"starting the agent on {host}" if isinstance(exc, TimeoutError)
-                                                else "closed the connection before answering"))
+            self._gone(f"{daemon.name} closed the connection before it answered (killed, or crashed?)")
             return None
         if reply.get("daemon_error"):  # the daemon failed, not the host
             writer.close()
-            self._disable(f"{daemon.name} failed: {str(reply['daemon_error'])[:300]}")
+            self._gone(f"{daemon.name} failed: {str(reply['daemon_error'])[:300]}")
             return None
         if not reply.get("ok"):
             writer.close()
@@ -117,18 +119,21 @@ class MuxClient:
         session = AgentSession(host, process, hello=hello if isinstance(hello, dict) else {})
         session.leased = True
 
-        process.on_lost = self._lost
+        process.on_lost = self._gone
         self._leased.append(session)
         return session
 
-    def _lost(self, why: str) -> None:
-        """One lease lost the daemon: so did every other. Hosts between tasks start a new agent,
-        directly, for their next task: marked now, before their next task is sent through
-        a lease whose own news of the daemon has not been read yet."""
+    def _gone(self, why: str) -> None:
+        """The daemon is lost, for every lease at once. Hosts between tasks start a new agent,
+        directly, for their next task: marked now, before that task is sent through a lease
+        whose own news of the daemon has not been read yet."""
+        if not self._leased:  # nothing was under way through it
+            self._disable(why)
+            return
         for session in self._leased:
             session.broken = True  # a request under way goes on: the session is only not reused
         self._leased.clear()
-        self._disable(f"{why} during the run: the tasks under way through it failed")
+        self._disable(f"{why} during the run: any task under way through it failed")
 
     async def _ensure(self) -> DaemonRef | None:
         async with self._lock:

@@ -122,7 +122,7 @@ def test_a_daemon_lost_mid_run_is_named_and_the_hosts_are_not_blamed(
     assert failed["msg"] == f"{why}: whether the request reached the host, and what it did there, is unknown"
     assert outcome.report["summary"]["unreachable"] == 0  # no host is blamed
     assert "connection to the host lost" not in text and "unreachable: [" not in text
-    assert outcome.report["warnings"] == [f"{why} during the run: the tasks under way through it failed; "
+    assert outcome.report["warnings"] == [f"{why} during the run: any task under way through it failed; "
                                           f"connecting directly"]
     assert outcome.fault_to_exit < (30 if sig == "SIGKILL" else SILENCE_LIMIT + 40)
     if sig == "SIGSTOP":
