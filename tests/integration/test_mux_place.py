@@ -117,6 +117,9 @@ def test_a_daemon_directory_of_another_user_gets_nothing(lab: ITLab, tmp_path: P
     assert status.returncode == 1 and status.stderr.strip().splitlines() == [
         f"ERROR: not using the persistence daemon: its directory {directory} ($FLEET_MUX_DIR) belongs to uid "
         f"{OTHER}, not to you (uid 0)"]
+    direct = fleet("run", "-i", str(lab.inventory), "itest1", "-a", "true", "--persist", "0",
+                   env={"FLEET_MUX_DIR": str(directory)}, timeout=120)
+    assert direct.returncode == 0 and "persistence daemon" not in output(direct)  # never looked at
     assert record.read_bytes() == b"LISTENING\n"
 
 
