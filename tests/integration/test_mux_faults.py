@@ -44,6 +44,7 @@ def kept(lab: ITLab, tmp_path: Path) -> Iterator[Kept]:
     if alive(pid):
         os.kill(pid, signal.SIGCONT)
         os.kill(pid, signal.SIGKILL)
+    mode.fleet("mux", "stop", timeout=60)  # one a later run of the test started, if any
 
 
 def _daemon_pid(mode: Mode) -> int:
