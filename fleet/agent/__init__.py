@@ -6,4 +6,5 @@ source over the transport and the bootstrap registers them under the same names 
 """
 
 # Order matters: the bootstrap executes them in this order on the target.
-AGENT_MODULES = ("wire", "errors", "commands", "hostenv", "modes", "dirfd", "safepath", "hostio", "guard", "runner", "main")
+AGENT_MODULES = ("wire", "errors", "commands", "hostenv", "modes", "dirfd", "safepath", "hostio", "guard", "runner",
+                 "inbox", "hoststate", "hostrun", "main")

@@ -12,10 +12,13 @@ import json
 import marshal
 import os
 import sys
+import threading
 import time
 import types
 
 from fleet.agent import guard, runner, wire
+from fleet.agent.hostrun import HostRun, TaskNotes
+from fleet.agent.inbox import Inbox
 
 MIB = 1024 * 1024
 ENVELOPE = 4096  # bytes of an answer frame that are not its results: id, keys, separators
@@ -24,13 +27,16 @@ ENVELOPE = 4096  # bytes of an answer frame that are not its results: id, keys, 
 class Agent:
     """Holds the module cache and answers requests, one at a time."""
 
-    def __init__(self) -> None:
+    def __init__(self, inbox: Inbox | None = None) -> None:
+        self.inbox = inbox  # None: nothing can stop a request (tests)
+        self.hostrun = HostRun()
         self.modules: dict = {}
         # Module code arrives once per session, possibly in a request that stops before using
         # it (a failed task ends a pipelined request): keep it until it is first needed.
         self.sources: dict = {}
         self.codes: dict = {}
         self.guards: dict = {}  # connection guards armed by this agent: marker -> (module, params, snapshot)
+        self.interrupted = False  # the last run request stopped before its last task
 
     def load(self, name: str, sha: str):
         """Return the module namespace for ``sha``, executing it on first use: from bytecode
@@ -52,15 +58,49 @@ class Agent:
         return module
 
     def handle(self, request: dict, emit=None) -> dict:
-        """Answer one request. ``emit`` sends a progress frame (streamed requests only)."""
+        """Answer one request. ``emit`` sends a progress frame (streamed requests only).
+
+        A ``begin`` in the request (the first of a run) comes first: the run this agent now
+        works for, its lock and the handlers pending on the host (:mod:`fleet.agent.hostrun`).
+        When the lock is held by another run (or the run stopped while waiting for it) the
+        request itself is not carried out."""
+        opening = request.get("begin")
+        if not isinstance(opening, dict):
+            return self._handle(request, emit)
+        began = self.hostrun.begin(opening, self._stopped(), lambda holder: emit and emit(
+            {"id": request.get("id"), "notice": {"waiting": holder}}))
+        lock = began.get("lock") or {}
+        if "held_by" in lock or "stopped" in lock:
+            return {"id": request.get("id"), "begin": began}
+        answer = self._handle(request, emit)
+        answer["begin"] = began
+        return answer
+
+    def _handle(self, request: dict, emit=None) -> dict:
         op = request.get("op")
         if op == "run":
-            return {"id": request.get("id"), "results": self.run(request, emit)}
+            self.interrupted = False
+            answer = {"id": request.get("id"), "results": self.run(request, emit)}
+            if self.interrupted:
+                answer["stopped"] = True
+            return answer
         if op == "ping":
             return {"id": request.get("id"), "pong": True}
         if op == "guard":
             return guard.handle(request, self.guards)
+        if op == "end":
+            self.hostrun.end()
+            return {"id": request.get("id"), "ended": True}
+        if op == "handlers":
+            return self.hostrun.handlers(request)
         return {"id": request.get("id"), "error": f"unknown op {op!r}"}
+
+    def _stopped(self):
+        """The event that says "run no further task" (never set without an inbox)."""
+        return self.inbox.stopped if self.inbox is not None else threading.Event()
+
+    def stopping(self) -> bool:
+        return self.inbox is not None and self.inbox.stopped.is_set()
 
     def run(self, request: dict, emit=None) -> list:
         """Run the calls in order. Calls carry the index of the task they belong to (a loop's
@@ -74,7 +114,11 @@ class Agent:
         ``max_output`` is what the controller accepts per task (bytes): a result that does not
         fit becomes a failure saying so, so a command that prints too much fails its task here
         (and stops the tasks after it) instead of getting the agent stopped after later tasks
-        of the request already ran."""
+        of the request already ran.
+
+        When the run is stopped (interrupted, or its controller gone: see :mod:`fleet.agent.inbox`)
+        the task in flight finishes and no further task starts; the answer says ``stopped``. A
+        finished task's notifications are remembered on the host before its result is sent."""
         stream = bool(request.get("stream")) and emit is not None
         sent = 0
         self.sources.update(request.get("sources") or {})
@@ -85,12 +129,17 @@ class Agent:
         limit = request.get("max_output")
         results: list = []
         task, deadline, stopped, room = None, None, False, None
+        notes, interrupted = TaskNotes(), False
         for call in request.get("calls", []):
             if call.get("task", 0) != task:
+                self._task_done(notes, results)
                 if stream and results[sent:]:
                     emit({"id": request.get("id"), "progress": results[sent:]})
                     sent = len(results)
                 if stopped:
+                    break
+                if self.stopping():
+                    interrupted = True
                     break
                 task = call.get("task", 0)
                 deadline = time.monotonic() + timeout if timeout else None
@@ -112,9 +161,19 @@ class Agent:
                                               self.guards))
             if room is not None and limit:
                 results[-1], room = _within(results[-1], room, limit)
+            notes.add(call, results[-1], bool(call.get("check", check)))
             if call.get("stop") and results[-1]["status"] == "failed":
                 stopped = True
+        self._task_done(notes, results)
+        if interrupted:
+            self.interrupted = True
         return results[sent:]
+
+    def _task_done(self, notes: TaskNotes, results: list) -> None:
+        """The task whose calls ``notes`` saw is finished: remember what it notified."""
+        warning = notes.done(self.hostrun)
+        if warning and results:
+            results[-1].setdefault("warnings", []).append(warning)
 
 
 def _within(result: dict, room: int, limit: int) -> tuple:
@@ -151,19 +210,39 @@ def main() -> None:
     out = os.fdopen(os.dup(1), "wb", buffering=0)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    stdin = sys.stdin.buffer
-    agent = Agent()
-    out.write(wire.encode(hello()))
+    inbox = Inbox(sys.stdin.buffer)
+    agent = Agent(inbox)
+    send = _Sender(out, inbox)
+    send(wire.encode(hello()))
     while True:
+        request = inbox.get()
+        if request is None:
+            if inbox.error:
+                send(wire.encode({"id": None, "error": f"agent: {inbox.error}"}))
+            return  # the run's lock goes with the process
+        if request.get("op") == "bye":
+            return
+        if request.get("op") == "detach":  # its request, if any, has been answered
+            agent.hostrun.end()
+            continue
+        answer = agent.handle(request, lambda frame, request=request: send(_frame(frame, request)))
+        send(_frame(answer, request))
+
+
+class _Sender:
+    """Writes frames to the controller; once that fails, it is gone: stop as if told to."""
+
+    def __init__(self, out, inbox: Inbox) -> None:
+        self.out, self.inbox, self.broken = out, inbox, False
+
+    def __call__(self, frame: bytes) -> None:
+        if self.broken:
+            return
         try:
-            request = wire.read_frame(stdin)
-        except wire.FrameError as exc:
-            out.write(wire.encode({"id": None, "error": f"agent: {exc}"}))
-            return
-        if request is None or request.get("op") == "bye":
-            return
-        answer = agent.handle(request, lambda frame, request=request: out.write(_frame(frame, request)))
-        out.write(_frame(answer, request))
+            self.out.write(frame)
+        except OSError:
+            self.broken = True
+            self.inbox.gone()
 
 
 def _frame(message: dict, request: dict) -> bytes:
