@@ -68,10 +68,14 @@ async def tell_end(sender: records.Sender, session: AgentSession) -> None:
 
 
 async def drain(session: AgentSession) -> bool:
-    """Make sure no answer of the last run is still on its way: ping, skip to the pong."""
+    """Make sure no answer of the last run is still on its way: ping, skip to the pong.
+
+    The ping follows a ``detach``: the run that leased the agent is gone, so the agent
+    finishes the task in flight, starts no other and lets go of the run's lock on its host
+    (fleet.agent.inbox); only then does it answer the ping."""
     ping_id = f"mux-{time.monotonic_ns()}"
     try:
-        await session.process.write(wire.encode({"op": "ping", "id": ping_id}))
+        await session.process.write(wire.encode({"op": "detach"}) + wire.encode({"op": "ping", "id": ping_id}))
         deadline = time.monotonic() + DRAIN_TIMEOUT
         while True:
             answer = await asyncio.wait_for(session.read_message(), max(0.01, deadline - time.monotonic()))
