@@ -11,7 +11,7 @@ templates, variables) and raises :class:`fleet.errors.InputError` before connect
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -98,6 +98,16 @@ def prepare(playbook: str | Path, inventory: Sequence[str | Path] | Inventory,
 async def apply_async(prepared: Prepared, reporter: Reporter | None = None) -> RunReport:
     """Run a prepared playbook; the report says what happened on every host."""
     return await run_playbook(prepared.state(reporter), prepared.playbook)
+
+
+async def apply_interruptible(prepared: Prepared, reporter: Reporter | None,
+                              aborted: Callable[[RunReport], Any]) -> RunReport:
+    """As :func:`apply_async`, with SIGINT and SIGTERM stopping the run cleanly (see
+    :mod:`fleet.executor.interrupt`): the report then says ``interrupted``. ``aborted(report)``
+    gets the report so far when a second signal aborts the run, and must not return."""
+    from fleet.executor.interrupt import run_with_signals
+
+    return await run_with_signals(prepared.state(reporter), prepared.playbook, aborted)
 
 
 def apply(playbook: str | Path, inventory: Sequence[str | Path] | Inventory,

@@ -6,6 +6,7 @@ Counting follows Ansible's recap: a task that changed something counts as both `
 
 from __future__ import annotations
 
+import signal
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,7 @@ class TaskResult:
     exception: str | None = None
     handler: bool = False
     failed_changed: bool = False  # a failed task that changed something first (command rc != 0)
+    earlier_run: dict[str, Any] | None = None  # a handler run for an earlier run's notification
 
     @property
     def changed(self) -> bool:
@@ -72,6 +74,8 @@ class TaskResult:
             entry["rescued"] = True
         if self.warnings and not self.no_log:  # a warning may quote the arguments
             entry["warnings"] = list(self.warnings)
+        if self.earlier_run is not None:
+            entry["earlier_run"] = dict(self.earlier_run)
         if self.items is not None:
             entry["items"] = [
                 {"item": REDACTED if self.no_log else i.item_label, "status": i.status,
@@ -90,6 +94,9 @@ class HostReport:
     unreachable: bool = False
     failed: bool = False
     agent_requests: int = 0  # round trips to this host's agents
+    # handlers notified and not run (kept on the host for the next apply of their play)
+    pending_handlers: list[dict[str, Any]] = field(default_factory=list)
+    in_flight: list[str] = field(default_factory=list)  # tasks still running when the run was aborted
 
     def counts(self) -> dict[str, int]:
         counts = dict.fromkeys(("ok", "changed", "failed", "skipped", "unreachable", "ignored", "rescued"), 0)
@@ -126,6 +133,7 @@ class RunReport:
     started: float = field(default_factory=time.time)
     duration_s: float = 0.0
     warnings: list[str] = field(default_factory=list)  # about the run, not one task (key files)
+    interrupted: str | None = None  # the signal that stopped the run (SIGINT, SIGTERM)
 
     def host(self, name: str) -> HostReport:
         report = self.hosts.get(name)
@@ -150,7 +158,10 @@ class RunReport:
         return any(r.changed for h in self.hosts.values() for r in h.results)
 
     def exit_code(self) -> int:
-        """apply: 0 ok, 1 failures. check: 0 nothing to change, 2 changes pending, 1 errors."""
+        """apply: 0 ok, 1 failures. check: 0 nothing to change, 2 changes pending, 1 errors.
+        Interrupted: 128 + the signal (130 SIGINT, 143 SIGTERM), as a shell reports it."""
+        if self.interrupted:
+            return 128 + int(getattr(signal, self.interrupted, signal.SIGINT))
         if self.any_failed:
             return 1
         if self.mode == "check" and self.any_changed:
@@ -165,12 +176,16 @@ class RunReport:
             "summary": self.summary(),
             "agent_requests": sum(h.agent_requests for h in self.hosts.values()),
             "warnings": list(self.warnings),
+            "interrupted": self.interrupted is not None,
+            **({"signal": self.interrupted} if self.interrupted else {}),
             "hosts": {
                 name: {
                     "status": host.status,
                     "counts": host.counts(),
                     "agent_requests": host.agent_requests,
                     "results": [r.to_report() for r in host.results],
+                    "pending_handlers": [dict(p) for p in host.pending_handlers],
+                    **({"in_flight": list(host.in_flight)} if host.in_flight else {}),
                 }
                 for name, host in self.hosts.items()
             },

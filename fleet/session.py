@@ -18,6 +18,7 @@ import sys
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fleet.agent import wire
 from fleet.agentstart import (
@@ -72,6 +73,11 @@ class AgentSession:
     max_output: int = DEFAULT_MAX_OUTPUT  # bytes accepted per task of a request (see the module doc)
     prompt: str = ""  # this agent's sudo prompt: left out of the errors that quote sudo's stderr
     _checked: bool = False  # hello's protocol version compared with ours
+    busy: bool = False  # a request is out: the agent may be running tasks
+    begun: bool = False  # told which run it works for (lock, pending handlers)
+    # sent with the next request when set: which run the agent works for (an Opening of
+    # fleet.executor.hoststate); its answer is handed to ``opening.done``
+    opening: Any = None
 
     @classmethod
     async def start(
@@ -153,12 +159,20 @@ class AgentSession:
         request (``tasks``), and progress frames at most ``results`` results when given. A
         frame that is not valid (corrupt, truncated, oversized, another protocol version), an
         answer past that budget or of the wrong shape ends the session: the agent is stopped
-        and nothing of the answer is used."""
+        and nothing of the answer is used.
+
+        A new agent's first request carries its ``opening`` (which run it works for): the
+        notices the agent sends meanwhile (it waits for another run's lock on the host) and its
+        answer go to the opening, which may raise (the host is locked, the run interrupted)."""
         if self.broken:
             raise AgentError("agent session is closed")
         if not self._checked and self.hello:  # a leased agent: its hello came from the daemon
             self.check_hello()
         message = dict(message, id=next(self._ids))
+        opening = self.opening
+        if opening is not None:
+            message["begin"] = opening.message
+            timeout = None if timeout is None else timeout + opening.extra_timeout
         try:
             frame = wire.encode(message)
         except wire.FrameError as exc:  # nothing was sent: the session stays usable
@@ -167,10 +181,16 @@ class AgentSession:
         progress: list = []
         budget = self.max_output * max(1, tasks)
         try:
+            self.busy = True  # before the write: a stop sent from now on follows the request
             await self.process.write(frame)
             answer, size = await asyncio.wait_for(self._read_frame(min(self.max_output, budget)), timeout)
-            while "progress" in answer and answer.get("id") == message["id"]:
+            while ("progress" in answer or "notice" in answer) and answer.get("id") == message["id"]:
                 budget -= size
+                if "notice" in answer:
+                    if opening is not None and isinstance(answer["notice"], dict):
+                        opening.notice(answer["notice"])
+                    answer, size = await asyncio.wait_for(self._read_frame(min(self.max_output, budget)), timeout)
+                    continue
                 streamed = answer["progress"]
                 if not isinstance(streamed, list) or not all(
                         isinstance(r, dict) and r.get("status") in STATUSES for r in streamed):
@@ -201,6 +221,8 @@ class AgentSession:
             self.process.kill()
             raise AgentError(f"agent protocol error on {self.host}: {exc}; the agent was stopped",
                              partial=progress) from None
+        finally:
+            self.busy = False
         if answer.get("error"):
             self.broken = True
             error = str(answer["error"])
@@ -210,6 +232,11 @@ class AgentSession:
             self.process.kill()
             raise AgentError(f"agent protocol error on {self.host}: answer id {answer.get('id')!r:.20} "
                              f"does not match request {message['id']}; the agent was stopped")
+        if opening is not None:
+            self.opening = None
+            began = answer.pop("begin", None)
+            opening.done(began if isinstance(began, dict) else {})  # HostLocked, Interrupted: nothing else ran
+            self.begun = True
         if progress:
             answer["results"] = progress + list(answer.get("results") or [])
         return answer
@@ -270,8 +297,20 @@ class AgentSession:
                              f"was stopped")
         return results
 
+    async def stop(self) -> None:
+        """The run was interrupted: the agent finishes the task in flight and starts no other
+        (the request it is working on then answers with what was done)."""
+        if self.busy and not self.broken:
+            with contextlib.suppress(EOFError):
+                await self.process.write(wire.encode({"op": "stop"}))
+
     async def close(self) -> None:
         if self.leased:  # closing the lease hands the agent back to the daemon
+            if self.begun and not self.broken:
+                # let go of the run's lock before the agent is kept (the daemon's drain skips
+                # the answer); the daemon's "detach" does it too, when a run vanishes
+                with contextlib.suppress(EOFError):
+                    await self.process.write(wire.encode({"op": "end", "id": next(self._ids)}))
             self.process.kill()
             return
         if not self.broken:
@@ -300,6 +339,9 @@ class ModuleCall:
     # (``sensitive``); ``guard`` is how long the host waits for confirmation before reverting.
     sensitive: bool = False
     guard: float | None = None
+    # What the task notifies when it changes something (play key, handler keys, task name):
+    # the agent remembers it on the host as soon as the task is done (fleet.agent.hostrun).
+    notify: dict | None = None
 
     def wire(self) -> dict:
         """The call as the agent reads it."""
@@ -314,6 +356,8 @@ class ModuleCall:
             entry["stop"] = True
         if self.guard:
             entry["guard"] = self.guard
+        if self.notify:
+            entry["notify"] = self.notify
         return entry
 
     def code(self) -> str:

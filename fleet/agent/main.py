@@ -216,11 +216,10 @@ def main() -> None:
     send(wire.encode(hello()))
     while True:
         request = inbox.get()
-        if request is None:
-            if inbox.error:
+        if request is None or request.get("op") == "bye":
+            agent.hostrun.end()  # the lock would go with the process; this also blanks its holder
+            if request is None and inbox.error:
                 send(wire.encode({"id": None, "error": f"agent: {inbox.error}"}))
-            return  # the run's lock goes with the process
-        if request.get("op") == "bye":
             return
         if request.get("op") == "detach":  # its request, if any, has been answered
             agent.hostrun.end()

@@ -63,8 +63,10 @@ def prepare(spec: BakeSpec, workdir: Path, connection: str, address: str) -> Bak
     else:
         playbook = write_role_play(workdir, spec.roles)
         role_dirs = [*spec.role_dirs, str(Path.cwd() / "roles")]
+    # host_state off: an image must not carry a run lock or pending handlers of its build
     options = RunOptions(extra_vars=dict(spec.extra_vars), role_dirs=role_dirs, persist=0,
-                         verbosity=spec.verbosity, diff=spec.diff, secrets=spec.secrets or Secrets())
+                         verbosity=spec.verbosity, diff=spec.diff, secrets=spec.secrets or Secrets(),
+                         host_state=False, command="fleet bake")
     return BakeRun(spec, api.prepare(playbook, [str(inventory)], options), playbook)
 
 

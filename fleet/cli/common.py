@@ -145,6 +145,11 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                           "(default 64; the fleet_max_host_output variable wins)."),
         click.option("--no-pipelining", is_flag=True,
                      help="Send one task per agent request: strict lockstep of hosts in linear plays."),
+        click.option("--lock-wait", type=click.FloatRange(0), callback=_finite, metavar="SECONDS",
+                     help="How long to wait for another run's lock on a host before failing that host "
+                          "(default 60)."),
+        click.option("--no-lock", is_flag=True,
+                     help="Do not take the hosts' run lock: this run may interleave with another one."),
         click.option("--json", "json_path", metavar="PATH", help="Write the run report as JSON ('-' = stdout)."),
         click.option("-v", "--verbose", count=True, help="More output (-vvv for module tracebacks)."),
     ]
@@ -206,6 +211,8 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
         secrets=command_vault(params),
         warnings=warnings,
         **({"persist": params["persist"]} if params.get("persist") is not None else {}),
+        lock=not params.get("no_lock"),
+        **({"lock_wait": params["lock_wait"]} if params.get("lock_wait") is not None else {}),
     )
 
 

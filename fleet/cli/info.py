@@ -122,6 +122,7 @@ def vars_command(host: str, inventory: tuple[str, ...], playbook: str | None, ex
 def facts(pattern: str, **params: Any) -> None:
     """Gather and print the facts of the hosts PATTERN selects (JSON, per host)."""
     options = build_options(params)
+    options.lock = False  # reading facts changes nothing: it never waits for another run
     prepared = api.prepare_module(pattern, "setup", {}, inventory_required(params["inventory"]), options)
     report = asyncio.run(api.apply_async(prepared))
     data: dict[str, Any] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from typing import Any
 
@@ -27,13 +28,27 @@ def _finish(report: RunReport, json_path: str | None) -> None:
     sys.exit(report.exit_code())
 
 
+def _run(prepared: api.Prepared, reporter: TerminalReporter, json_path: str | None, command: str) -> None:
+    """Run with SIGINT/SIGTERM handled (fleet.executor.interrupt); print, report, exit."""
+    prepared.options.command = command
+
+    def aborted(report: RunReport) -> None:  # a second signal: what is known now, and out
+        reporter.run_end(report)
+        if json_path:
+            write_json(report.to_dict(), json_path)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(report.exit_code())  # closing nothing: the hosts see their controller go away
+
+    _finish(asyncio.run(api.apply_interruptible(prepared, reporter, aborted)), json_path)
+
+
 def _playbook_command(check: bool | None):  # noqa: ANN202 - click decorators
     def command(playbook: str, tags: tuple[str, ...], skip_tags: tuple[str, ...], strategy: str | None,
                 **params: Any) -> None:
         options = build_options(params, check=check or None, tags=tags, skip_tags=skip_tags, strategy=strategy)
         prepared = api.prepare(playbook, inventory_required(params["inventory"]), options)
-        report = asyncio.run(api.apply_async(prepared, _reporter(options, params.get("json_path"))))
-        _finish(report, params.get("json_path"))
+        _run(prepared, _reporter(options, params.get("json_path")), params.get("json_path"), f"fleet {options.mode}")
 
     return command
 
@@ -78,5 +93,4 @@ def run(pattern: str, module: str, module_args: str, **params: Any) -> None:
     prepared = api.prepare_module(pattern, module, module_args, inventory_required(params["inventory"]), options)
     reporter = _reporter(options, params.get("json_path"))
     reporter.adhoc = True  # every host's answer, in Ansible's ad-hoc format
-    report = asyncio.run(api.apply_async(prepared, reporter))
-    _finish(report, params.get("json_path"))
+    _run(prepared, reporter, params.get("json_path"), "fleet run")

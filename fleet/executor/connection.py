@@ -285,6 +285,10 @@ class HostConnection:
         self._started.append(session)
         return session
 
+    def live_sessions(self) -> list[AgentSession]:
+        """The agents this connection has open now."""
+        return list(self._sessions.values())
+
     async def fresh_session(self, become_user: str | None) -> tuple[Transport, AgentSession]:
         """A new transport and agent, never the daemon's nor this connection's: proof that the
         host still accepts new connections. The caller closes both."""

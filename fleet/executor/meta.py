@@ -78,16 +78,25 @@ async def flush_handlers(runner: PlayRunner, hosts: list[str], guarded: bool = F
     A handler notified (by a later handler) while the flush runs still runs in it when it comes
     later in the list, and at the next flush otherwise.
     """
+    from fleet.executor import handlers as lasting
+
     state = runner.state
     failed: list[str] = []
+    await lasting.forget(runner, hosts)
     for handler in list(runner.play.handlers):
+        if runner.run.interrupted is not None:  # an interrupted run starts no handler: they stay pending
+            break
         _expand(runner, hosts)
         pending = state.pending.get(id(handler), set())
         targets = [h for h in hosts if h in pending and h in state.active and h not in failed]
         if not targets:
             continue
         pending.difference_update(targets)
-        failed.extend(await runner.run_task(handler, targets, handler=True, guarded=guarded))
+        lasting.announce(runner, handler, targets)
+        counts = {h: len(runner.run.report.host(h).results) for h in targets}
+        newly = await runner.run_task(handler, targets, handler=True, guarded=guarded)
+        failed.extend(newly)
+        await lasting.ran(runner, handler, [h for h in targets if h not in newly], counts)
     return failed
 
 

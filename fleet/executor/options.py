@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fleet.executor.connection import ConnectionDefaults
 from fleet.mux.protocol import persist_from_env
 from fleet.secrets import Secrets
+
+DEFAULT_LOCK_WAIT = 60.0  # seconds a run waits for another run's lock on a host
+ENV_HOST_STATE_DIR = "FLEET_HOST_STATE_DIR"
 
 
 @dataclass
@@ -37,6 +41,15 @@ class RunOptions:
     # about the run, known before it starts (a become password file others can read): the
     # report's warnings
     warnings: list[str] = field(default_factory=list)
+    # the host's run lock (fleet/agent/hoststate.py): taken by each run unless --no-lock,
+    # waited for up to lock_wait seconds (--lock-wait)
+    lock: bool = True
+    lock_wait: float = DEFAULT_LOCK_WAIT
+    # agents keep the lock and the handlers pending on the hosts (off for image builds);
+    # where on the hosts (FLEET_HOST_STATE_DIR; the fleet_host_state_dir variable wins)
+    host_state: bool = True
+    host_state_dir: str | None = field(default_factory=lambda: os.environ.get(ENV_HOST_STATE_DIR) or None)
+    command: str = ""  # what the lock shows other runs ("fleet apply"); default: from the mode
 
     def __post_init__(self) -> None:
         if self.check and not self.connection.check:  # what connects must know: it installs nothing

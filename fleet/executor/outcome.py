@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import glob
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from fleet.errors import InputError
 from fleet.playbook.models import Task
 from fleet.result import TaskResult
 
@@ -125,3 +128,31 @@ def fill_loop_result(result: TaskResult, task: Task, outcomes: list[Outcome]) ->
         "msg": "All items completed" if result.status not in ("failed", "skipped") else result.msg,
         "results": registered_items,
     }
+
+
+def loop_items(templar: Any, task: Task, variables: Any, playbook_dir: Path) -> list[Any]:
+    """A task's loop rendered into its items, shaped as its ``loop``/``with_*`` keyword says."""
+    raw = templar.render(task.loop, variables, task.location)
+    kind = task.loop_kind
+    if kind == "dict":
+        if not isinstance(raw, dict):
+            raise InputError(f"with_dict expects a dict, got {type(raw).__name__}", task.location)
+        return [{"key": k, "value": v} for k, v in raw.items()]
+    if kind == "fileglob":
+        patterns = raw if isinstance(raw, list) else [raw]
+        found: list[str] = []
+        for pattern in patterns:
+            base = playbook_dir / "files"
+            full = pattern if str(pattern).startswith("/") else str(base / str(pattern))
+            found.extend(sorted(p for p in glob.glob(full) if not p.endswith("/")))
+        return found
+    if kind in ("items", "list") and raw is not None and not isinstance(raw, (list, tuple, dict)):
+        raw = [raw]  # with_items/with_list: a single value is a one-item list (Ansible)
+    if isinstance(raw, str) or not isinstance(raw, (list, tuple)):
+        raise InputError(f"task {task.display_name!r}: loop needs a list, got {type(raw).__name__}", task.location)
+    if kind == "items":
+        flat: list[Any] = []
+        for element in raw:
+            flat.extend(element) if isinstance(element, list) else flat.append(element)
+        return flat
+    return list(raw)

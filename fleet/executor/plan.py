@@ -38,6 +38,8 @@ class Plan:
     error: BaseException | None = None
     become_user: str | None = None
     ignore_errors: bool = False
+    notify_sent: bool = False  # the calls carry what the task notifies (fleet.executor.handlers.attach)
+    notified: list[str] = field(default_factory=list)  # notify names, once finish decided them
 
     @property
     def agent_calls(self) -> list[ModuleCall]:

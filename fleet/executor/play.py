@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleet.errors import FleetError
-from fleet.executor import includes, meta, pipeline
+from fleet.executor import handlers, includes, meta, pipeline
 from fleet.executor.context import HostRuntime, PlayVars
 from fleet.executor.hosttrust import ConnectionVars
 from fleet.executor.tags import selected
@@ -24,6 +24,7 @@ from fleet.playbook.models import Block, Item, Play, Task
 from fleet.result import TaskResult
 
 if TYPE_CHECKING:
+    from fleet.executor.hoststate import Pending
     from fleet.executor.run import RunState
     from fleet.session import AgentSession
 
@@ -43,6 +44,8 @@ class PlayState:
     aborted: bool = False  # any_errors_fatal, max_fail_percentage, a failed batch: the run stops
     ended: bool = False  # meta: end_play: this play stops, the run goes on
     ended_roles: set[tuple[str, int]] = field(default_factory=set)  # meta: end_role (host, role)
+    earlier: dict[tuple[str, int], Pending] = field(default_factory=dict)  # (host, id(handler)): an earlier run's
+    forgotten: dict[str, list[Pending]] = field(default_factory=dict)  # earlier ones whose handler is gone
 
     # shortcuts used by the task executor
     @property
@@ -126,9 +129,13 @@ class PlayRunner:
         state = self.state
         self.run.reporter.play_start(self.play, state.hosts)
         for batch in batches(state.hosts, self.play.serial):
+            if self.run.interrupted is not None:
+                break
             state.batch = batch
             state.active = {h for h in batch if h not in self.run.dead}
             self.refresh_hosts()
+            for host in state.active:  # what an earlier run left pending (hosts it reached already)
+                handlers.take_up(state, host)
             if self.play.gather_facts:
                 await self.run_items([self._gather_task()], [h for h in batch if h in state.active])
             if (self.run.options.strategy or self.play.strategy) == "free":
@@ -166,7 +173,7 @@ class PlayRunner:
         while index < len(items):
             item = items[index]
             live = [h for h in hosts if h in self.state.active and (top or h not in failed)]
-            if not live or self.state.aborted:
+            if not live or self.state.aborted or self.run.interrupted is not None:
                 break
             length = pipeline.group_length(items, index) if pipelining and not self.state.ended_roles else 1
             if isinstance(item, Block):
@@ -253,11 +260,11 @@ class PlayRunner:
             return await self.include(task, hosts, params, guarded)
         targets = hosts[:1] if task.run_once else hosts
 
-        async def one(host: str) -> TaskResult:
+        async def one(host: str) -> TaskResult | None:
             async with self.semaphore:
                 return await self.executor.run(task, host, (params or {}).get(host), handler)
 
-        results = list(await asyncio.gather(*(one(h) for h in targets)))
+        results = [r for r in await asyncio.gather(*(one(h) for h in targets)) if r is not None]  # None: interrupted
         failed = self._record(task, results, guarded)
         if task.run_once and results:
             failed = self._run_once_done(task, results[0], hosts, failed, guarded)

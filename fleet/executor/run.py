@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
+import signal
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fleet import __version__
 from fleet.executor.connection import ConnectionDefaults, HostConnection, make_connection
 from fleet.executor.context import HostRuntime
 from fleet.executor.credentials import note_credentials
 from fleet.executor.files import LocalFiles
+from fleet.executor.hoststate import HostStates
 from fleet.executor.options import RunOptions
 from fleet.playbook.models import Play, Playbook, Task
 from fleet.registry import ModuleRegistry
 from fleet.result import RunReport, TaskResult
 from fleet.secrets import Secrets
 from fleet.session import AgentSession, agent_payload
+
+if TYPE_CHECKING:
+    from fleet.executor.play import PlayState
 
 
 class Reporter(Protocol):
@@ -70,6 +76,11 @@ class RunState:
         self._defaults: dict[str, ConnectionDefaults] = {}  # what each open connection was made with
         self._mux: Any = None
         self._checked_keys: set[str] = set()
+        self.hoststates = HostStates(options, self.report, getattr(reporter, "notice", None))
+        self.interrupted: int | None = None  # the signal that interrupted the run: no new task starts
+        self.in_flight: dict[str, list[str]] = {}  # host -> tasks sent to it and not answered yet
+        self.play: PlayState | None = None  # the play running now
+        self._stopping: set[asyncio.Future[None]] = set()
         if options.persist > 0:
             from fleet.mux.client import MuxClient
 
@@ -114,7 +125,43 @@ class RunState:
             note_credentials(connection, self.options.secrets, self._checked_keys, self.report.warnings)
             self.connections[host] = connection
             self._defaults[host] = defaults
-        return await connection.session(become_user)
+        session = await connection.session(become_user)
+        if not session.begun and session.opening is None:
+            # a new agent: with its first request it takes the host's lock and tells what
+            # handlers are pending there (no round trip of its own)
+            session.opening = self.hoststates.opening(host, become_user, variables, lambda: self._opened(host))
+        return session
+
+    def _opened(self, host: str) -> None:
+        if self.play is not None:
+            from fleet.executor.handlers import take_up
+
+            take_up(self.play, host)
+
+    def interrupt(self, signum: int) -> None:
+        """Stop the run (SIGINT, SIGTERM): no task starts from now on; agents working on a
+        request finish the task in flight and answer with what was done."""
+        if self.interrupted is not None:
+            return
+        self.interrupted = signum
+        self.report.interrupted = signal.Signals(signum).name
+        for connection in self.connections.values():
+            for session in connection.live_sessions():
+                if session.busy:
+                    stopping = asyncio.ensure_future(session.stop())
+                    self._stopping.add(stopping)
+                    stopping.add_done_callback(self._stopping.discard)
+
+    def finish_report(self, plays: list[Play]) -> None:
+        """What the report says about the hosts beyond their results: the handlers still
+        pending (notified, not run) and the tasks still in flight when the run ended."""
+        from fleet.executor.handlers import play_key
+
+        keys = {play_key(play) for play in plays}
+        for host in set(self.hoststates.pending) | set(self.in_flight):
+            report = self.report.host(host)
+            report.pending_handlers = self.hoststates.unrun(host, keys)
+            report.in_flight = list(self.in_flight.get(host, []))
 
     async def close_host(self, host: str) -> None:
         self._defaults.pop(host, None)
@@ -138,13 +185,18 @@ async def run_playbook(state: RunState, playbook: Playbook) -> RunReport:
     known = len(secrets)
     try:
         for play in playbook.plays:
+            if state.interrupted is not None:
+                break
             runner = PlayRunner(state, play)
+            state.play = runner.state
             await runner.run_play()
             if runner.state.aborted:  # any_errors_fatal, max_fail_percentage, a whole batch failed
                 break
     finally:
+        state.play = None
         await state.close()
         state.report.duration_s = time.perf_counter() - started
+        state.finish_report(playbook.plays)
     if len(secrets) != known:
         _redact_late(state.report, secrets)
     state.reporter.run_end(state.report)

@@ -11,14 +11,21 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import glob
 import time
 from typing import TYPE_CHECKING, Any
 
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
-from fleet.executor import actions, guard
+from fleet.executor import actions, guard, handlers
+from fleet.executor.hoststate import Interrupted
 from fleet.executor.hosttrust import accepted_facts
-from fleet.executor.outcome import Outcome, fill_loop_result, fill_result, label_text, loop_values
+from fleet.executor.outcome import (
+    Outcome,
+    fill_loop_result,
+    fill_result,
+    label_text,
+    loop_items,
+    loop_values,
+)
 from fleet.executor.plan import Plan, Unreachable
 from fleet.layers import Layer
 from fleet.playbook.models import Task
@@ -39,19 +46,23 @@ class TaskExecutor:
 
     # -- entry points ---------------------------------------------------------------------
     async def run(self, task: Task, host: str, include_params: dict[str, Any] | None = None,
-                  handler: bool = False) -> TaskResult:
-        """One task on one host (retries and paused loops go item by item)."""
+                  handler: bool = False) -> TaskResult | None:
+        """One task on one host (retries and paused loops go item by item); None when the run
+        was interrupted before the task was sent."""
         plan = self.prepare(task, host, include_params, handler)
-        if plan.agent_calls and self._sequential(task):
-            await self._run_sequential(plan, host)
-            return self.finish(plan, host, [])
         results: list[dict[str, Any]] = []
-        if plan.agent_calls:
-            try:
+        try:
+            if plan.agent_calls and self._sequential(task):
+                await self._run_sequential(plan, host)
+            elif plan.agent_calls:
                 results = await self._send(plan, host, plan.agent_calls)
-            except Unreachable as exc:
-                plan.error = exc
-        return self.finish(plan, host, results)
+        except Unreachable as exc:
+            plan.error = exc
+        except Interrupted:
+            return None  # never sent: the task did not run on this host
+        result = self.finish(plan, host, results)
+        await self._notified(plan, host)
+        return result
 
     async def run_segment(self, tasks: list[Task], host: str, include_params: dict[str, Any] | None
                           ) -> list[TaskResult | None]:
@@ -78,9 +89,12 @@ class TaskExecutor:
             lost: Unreachable | None = None
             if calls:
                 try:
-                    results = await self._send(group[0], host, calls, partial=True)
+                    results = await self._send(group[0], host, calls, partial=True,
+                                               names=[p.task.display_name for p in group if p.agent_calls])
                 except Unreachable as exc:  # the tasks the agent finished before that still count
                     results, lost = exc.partial, exc
+                except Interrupted:
+                    results = []  # nothing of this group was sent
             offset, stop = 0, False
             for position, plan in enumerate(group, start=start):
                 count = len(plan.agent_calls)
@@ -113,6 +127,7 @@ class TaskExecutor:
                 finished.append(None)
                 continue
             result = self.finish(plan, host, answers.get(position, []))
+            await self._notified(plan, host)
             finished.append(result)
             if result.status in ("failed", "unreachable") and not result.ignored:
                 reached = position + 1  # the tasks after a failure do not count as run
@@ -135,8 +150,11 @@ class TaskExecutor:
                 self._prepare_loop(plan, host)
             if plan.agent_calls:
                 plan.become_user = state.become_user_for(task, variables)
+                handlers.attach(state, plan)
         except FleetError as exc:
             plan.error = exc
+        if handler and (host, id(task)) in state.earlier:
+            result.earlier_run = handlers.earlier_note(state.earlier[(host, id(task))])
         return plan
 
     def _ignore(self, task: Task, variables: Any) -> bool:
@@ -195,16 +213,27 @@ class TaskExecutor:
         """Retries re-send a task and paused loops wait between items: one round trip each."""
         return bool(task.until) or task.retries is not None or task.loop_control.pause > 0
 
-    async def _send(self, plan: Plan, host: str, calls: list[ModuleCall], partial: bool = False
-                    ) -> list[dict[str, Any]]:
-        state, task = self.state, plan.task
+    async def _send(self, plan: Plan, host: str, calls: list[ModuleCall], partial: bool = False,
+                    names: list[str] | None = None) -> list[dict[str, Any]]:
+        """The agent's results for ``calls``; Interrupted when the run was interrupted first."""
+        state, task, run = self.state, plan.task, self.state.run
         try:
             session = await state.session(host, plan.variables, plan.become_user)
             seconds = None
             if any(call.sensitive for call in calls) and not state.check_for(task):
                 seconds = guard.guard_seconds(state.run.connections[host], plan.variables)
                 calls = guard.armed(calls, seconds) if seconds else calls
-            results = await session.run(calls, state.check_for(task), state.diff_for(task), state.options.timeout)
+            if run.interrupted is not None:  # checked with nothing awaited before the request goes out
+                raise Interrupted()
+            names = names or [task.display_name]
+            run.in_flight.setdefault(host, []).extend(names)
+            try:
+                results = await session.run(calls, state.check_for(task), state.diff_for(task), state.options.timeout)
+            finally:
+                for name in names:
+                    run.in_flight[host].remove(name)
+            if len(results) < len(calls) and run.interrupted is not None and not partial:
+                raise Interrupted()  # stopped before this task began
             if seconds:
                 results = await guard.settle(state.run.connections[host], plan.become_user, session, results,
                                              seconds / 2)
@@ -224,7 +253,8 @@ class TaskExecutor:
         return results
 
     async def _run_sequential(self, plan: Plan, host: str) -> None:
-        """until/retries and paused loops: every attempt or item is its own round trip."""
+        """until/retries and paused loops: every attempt or item is its own round trip. An
+        interrupt stops them between two: the task fails, saying how far it got."""
         task = plan.task
         try:
             if plan.outcomes is None:
@@ -233,7 +263,13 @@ class TaskExecutor:
             for position, (index, scope, calls) in enumerate(plan.pending):
                 if position and task.loop_control.pause:
                     await asyncio.sleep(task.loop_control.pause)
-                done = await self._execute(plan, host, scope, calls)
+                try:
+                    done = await self._execute(plan, host, scope, calls)
+                except Interrupted:
+                    if not position:
+                        raise
+                    plan.error = FleetError(f"interrupted after {position} of {len(plan.pending)} items")
+                    return
                 done.label, done.item = plan.outcomes[index].label, plan.outcomes[index].item
                 plan.outcomes[index] = done
             plan.pending = []
@@ -255,7 +291,14 @@ class TaskExecutor:
         delay = float(self.state.templar.render(task.delay, variables, task.location) or 0)
         outcome = Outcome("failed")
         for attempt in range(1, attempts + 1):
-            outcome = self._post(task, variables, Outcome.from_agent(await self._send(plan, host, calls)))
+            try:
+                answer = await self._send(plan, host, calls)
+            except Interrupted:
+                if attempt == 1:
+                    raise
+                outcome.status, outcome.msg = "failed", f"interrupted after {attempt - 1} attempts"
+                break
+            outcome = self._post(task, variables, Outcome.from_agent(answer))
             if attempts == 1:
                 break
             outcome.data["attempts"] = attempt
@@ -301,11 +344,16 @@ class TaskExecutor:
             result.ignored = plan.ignore_errors
         if result.changed and task.notify and result.status != "failed" and plan.variables is not None:
             try:  # a failed task notifies nothing
-                state.notify(host, self._notify_names(task, plan.variables, outcomes))
+                plan.notified = self._notify_names(task, plan.variables, outcomes)
+                state.notify(host, plan.notified)
             except FleetError as exc:
                 result.status, result.msg = "failed", str(exc)
         result.duration_s = time.perf_counter() - plan.started
         return result
+
+    async def _notified(self, plan: Plan, host: str) -> None:
+        if plan.notified:
+            await handlers.notified(self.state, plan, host, plan.notified)
 
     def _loop_outcomes(self, plan: Plan, results: list[dict[str, Any]]) -> list[Outcome]:
         assert plan.outcomes is not None
@@ -362,30 +410,7 @@ class TaskExecutor:
 
     # -- loops ----------------------------------------------------------------------------
     def _items(self, task: Task, variables: Any) -> list[Any]:
-        raw = self.state.templar.render(task.loop, variables, task.location)
-        kind = task.loop_kind
-        if kind == "dict":
-            if not isinstance(raw, dict):
-                raise InputError(f"with_dict expects a dict, got {type(raw).__name__}", task.location)
-            return [{"key": k, "value": v} for k, v in raw.items()]
-        if kind == "fileglob":
-            patterns = raw if isinstance(raw, list) else [raw]
-            found: list[str] = []
-            for pattern in patterns:
-                base = self.state.playbook_dir / "files"
-                full = pattern if str(pattern).startswith("/") else str(base / str(pattern))
-                found.extend(sorted(p for p in glob.glob(full) if not p.endswith("/")))
-            return found
-        if kind in ("items", "list") and raw is not None and not isinstance(raw, (list, tuple, dict)):
-            raw = [raw]  # with_items/with_list: a single value is a one-item list (Ansible)
-        if isinstance(raw, str) or not isinstance(raw, (list, tuple)):
-            raise InputError(f"task {task.display_name!r}: loop needs a list, got {type(raw).__name__}", task.location)
-        if kind == "items":
-            flat: list[Any] = []
-            for element in raw:
-                flat.extend(element) if isinstance(element, list) else flat.append(element)
-            return flat
-        return list(raw)
+        return loop_items(self.state.templar, task, variables, self.state.playbook_dir)
 
     def _item_vars(self, task: Task, variables: Any, items: list[Any], index: int) -> Any:
         # items are rendered already: data, never templates (a host's file name may hold "{{")

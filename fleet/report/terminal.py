@@ -20,6 +20,7 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
+from fleet.executor.hoststate import when
 from fleet.playbook.models import Play, Task
 from fleet.report.caveats import TaskWarnings
 from fleet.report.controls import visible
@@ -86,6 +87,13 @@ class TerminalReporter:
         elif self.console.is_terminal:
             self._update_status()
 
+    def notice(self, host: str | None, text: str) -> None:
+        """A line about the run rather than a task: waiting for a host's lock, an interrupt,
+        a handler run for an earlier run's notification."""
+        self._stop_status()
+        if not self.progress_only or host is None:
+            self.console.print(Text(visible(text), style="magenta"))
+
     def run_end(self, report: RunReport) -> None:
         self._stop_status()
         self._flush_warnings()
@@ -106,11 +114,31 @@ class TerminalReporter:
             self.console.print(Text(visible(f"[WARNING] {warning}"), style="magenta"))
         self.console.print()
         self._print_unwrapped(table)
+        self._unfinished(report)
         summary = report.summary()
         verdict = _verdict(report)
         self.console.print(f"{verdict} — {summary['changed']} changed, {summary['failed']} failed, "
                            f"{summary['unreachable']} unreachable, {plural(len(report.hosts), 'host')} "
                            f"in {report.duration_s:.2f} s")
+
+    def _unfinished(self, report: RunReport) -> None:
+        """Handlers notified but not run, and tasks still in flight when the run stopped."""
+        for name, host in sorted(report.hosts.items()):
+            if host.in_flight:
+                tasks = ", ".join(f"'{task}'" for task in host.in_flight)
+                self.console.print(Text(visible(f"in flight on [{name}] when fleet stopped: {tasks} (the host finishes "
+                                                f"the task it is running and starts no other)"), style="yellow"))
+        pending = [(name, p) for name, host in sorted(report.hosts.items()) for p in host.pending_handlers]
+        if not pending:
+            return
+        self.console.print(Text("handlers notified but not run:", style="bold yellow"))
+        for name, entry in pending:
+            origin = "an earlier run" if entry.get("earlier_run") else "this run"
+            kept = ("kept on the host for the next apply of the play" if entry.get("kept_on_host")
+                    else "not kept on the host (check mode)" if report.mode == "check" else "not kept on the host")
+            self.console.print(Text(visible(
+                f"  [{name}] {entry['handler']} (play {entry['play']}; notified by '{entry.get('notified_by', '')}' "
+                f"in {origin} at {when(entry.get('since'))}): {kept}"), style="yellow"))
 
     # -- rendering -------------------------------------------------------------------------------
     def _header(self) -> None:
@@ -235,6 +263,8 @@ def _shown(result: TaskResult) -> bool:
 
 
 def _verdict(report: RunReport) -> str:
+    if report.interrupted:
+        return f"INTERRUPTED ({report.interrupted})"
     if report.any_failed:
         return "FAILED"
     if report.mode == "check":

@@ -8,8 +8,17 @@ from pathlib import Path
 
 import pytest
 
+from fleet.executor.options import ENV_HOST_STATE_DIR
 from fleet.testing.sshd import LocalSSHD, find_sshd
 from tests.conftest import require
+
+
+@pytest.fixture(autouse=True)
+def private_host_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loopback hosts are this machine: their agents keep the run lock and pending handlers
+    in a directory of the test's own (inherited by the fleet commands a test runs), never in
+    this machine's /var/lib/fleet or /run/fleet, which tests running side by side would share."""
+    monkeypatch.setenv(ENV_HOST_STATE_DIR, str(tmp_path_factory.mktemp("host-state")))
 
 
 @pytest.fixture(scope="session")
