@@ -9,6 +9,7 @@ and the notifications of its tasks are remembered through the login user's agent
 from __future__ import annotations
 
 import getpass
+import math
 import os
 import secrets
 import socket
@@ -63,9 +64,12 @@ class RunIdentity:
 
 def when(seconds: Any) -> str:
     """A time stamp for people (the controller's local time)."""
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds <= 0:
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds > 0:
         return "an unknown time"
-    return time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(seconds))
+    try:  # a host's record may say anything
+        return time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(seconds))
+    except (OverflowError, OSError, ValueError):
+        return "an unknown time"
 
 
 def describe(holder: dict[str, Any]) -> str:
@@ -188,9 +192,9 @@ class HostStates:
         entry = self.pending.setdefault(host, {}).get(key)
         if entry is None:
             since = record.get("since")
-            entry = self.pending[host][key] = Pending(
-                key[0], key[1], float(since) if isinstance(since, (int, float)) else 0.0, str(record.get("task", "")),
-                str(record.get("by", "")), earlier=True)
+            since = float(since) if isinstance(since, (int, float)) and math.isfinite(since) else 0.0
+            entry = self.pending[host][key] = Pending(key[0], key[1], since, str(record.get("task", "")),
+                                                      str(record.get("by", "")), earlier=True)
         entry.holders.add(become_user)
 
     # -- the play's handlers ----------------------------------------------------------------
