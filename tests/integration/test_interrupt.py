@@ -234,3 +234,50 @@ def test_a_handler_notified_before_a_later_task_failed_runs_at_the_next_apply(la
         assert data["hosts"][host]["pending_handlers"] == []
         assert lab.read(host, f"{root}/restarts") == "restarted\n"
         assert _pending(lab, host, playbook) == []
+
+
+def test_a_login_user_keeps_its_own_pending_handlers_and_other_become_users_none(lab: ITLab, tmp_path: Path) -> None:
+    """nosudo (no become) keeps them in its home; a task run as 'nobody' has its notification
+    remembered by the login user's agent (root here); neither writes where it should not."""
+    name = f"users-{os.getpid()}"
+    root = f"/tmp/test-{name}"
+    for host in HOSTS:
+        lab.reset(host, root)
+        lab.sh(host, f"mkdir -m 1777 {root}")
+    playbook = tmp_path / f"{name}.yml"
+    playbook.write_text(
+        f"- hosts: all\n  name: {name}\n  gather_facts: false\n  tasks:\n"
+        f"    - name: config\n      copy: {{content: \"{{{{ stamp }}}}\\n\", dest: \"{root}/{{{{ who }}}}.conf\"}}\n"
+        f"      notify: restart\n"
+        f"    - command: \"{{{{ later }}}}\"\n"
+        f"  handlers:\n    - name: restart\n      shell: echo restarted >> {root}/restarts\n")
+    nosudo = lab.derived(tmp_path / "nosudo.yml", group_vars={"ansible_user": "nosudo"})
+    failed = run_fleet("apply", "-i", str(nosudo), str(playbook), "-e", "stamp=1", "-e", "who=nosudo",
+                       "-e", "later=false")
+    assert failed.returncode == 1, output(failed)
+    home = "/home/nosudo/.local/state/fleet"
+    for host in HOSTS:
+        assert lab.stat(host, home) == ("0700", "nosudo", "nosudo")
+        assert lab.stat(host, f"{home}/handlers.json") == ("0600", "nosudo", "nosudo")
+        records = json.loads(lab.read(host, f"{home}/handlers.json"))["pending"]
+        assert [(r["play"], r["handler"], r["host"]) for r in records] == [(f"{playbook.name}: {name}", "restart", host)]
+        assert _pending(lab, host, playbook) == []  # nothing of nosudo's in root's state
+    fixed = run_fleet("apply", "-i", str(nosudo), str(playbook), "-e", "stamp=1", "-e", "who=nosudo",
+                      "-e", "later=true")
+    assert fixed.returncode == 0, output(fixed)
+    for host in HOSTS:
+        assert f"[{host}] running handler restart notified by an earlier run" in fixed.stdout
+        assert lab.read(host, f"{root}/restarts") == "restarted\n"
+        assert not lab.exists(host, f"{home}/handlers.json")  # nothing pending any more
+
+    as_nobody = tmp_path / "nobody.yml"
+    as_nobody.write_text(playbook.read_text().replace("      notify: restart\n",
+                                                      "      notify: restart\n      become: true\n"
+                                                      "      become_user: nobody\n"))
+    failed = run_fleet("apply", "-i", str(lab.inventory), str(as_nobody), "-e", "stamp=2", "-e", "who=nobody",
+                       "-e", "later=false")
+    assert failed.returncode == 1, output(failed)
+    for host in HOSTS:
+        assert lab.stat(host, f"{root}/nobody.conf")[1] == "nobody"
+        assert [(r["handler"], r["task"]) for r in _pending(lab, host, as_nobody)] == [("restart", "config")]
+        assert not lab.exists(host, "/nonexistent")  # nobody's "home": nothing was created for it
