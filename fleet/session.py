@@ -172,7 +172,6 @@ class AgentSession:
         opening = self.opening
         if opening is not None:
             message["begin"] = opening.message
-            timeout = None if timeout is None else timeout + opening.extra_timeout
         try:
             frame = wire.encode(message)
         except wire.FrameError as exc:  # nothing was sent: the session stays usable

@@ -78,8 +78,8 @@ class HostRun:
     def handlers(self, request: dict) -> dict:
         """The ``handlers`` op: ``add`` records (notifications the controller decided) or
         ``clear`` (play, handler) pairs of handlers that ran."""
-        answer: dict = {"id": request.get("id")}
-        if self.store is None:
+        answer: dict = {"id": request.get("id"), "kept": False}
+        if self.store is None:  # an agent of another become user keeps nothing
             return answer
         try:
             if request.get("add"):
@@ -90,6 +90,8 @@ class HostRun:
                                              if isinstance(pair, list) and len(pair) == 2])
         except (StateError, OSError) as exc:
             answer["warning"] = f"pending handlers on the host: {exc}"
+        else:
+            answer["kept"] = True
         return answer
 
 

@@ -33,6 +33,9 @@ HANDLERS = "handlers.json"
 LOCK = "lock"
 POLL = 0.2  # seconds between tries of a held lock
 NOTICE_AFTER = 1.0  # a holder that has not written its name yet is announced as unknown after this
+# While it waits, the agent says so again this often: the controller's wait for an answer (the
+# task timeout) restarts with every frame, so a long wait for the lock is not taken for a hang.
+STILL_WAITING = 2.0
 MAX_STATE = 16 * 1024 * 1024
 MAX_RECORDS = 10000
 CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -81,8 +84,8 @@ class RunLock:
         self.fd: int | None = None
 
     def acquire(self, directory: str, holder: dict, wait: float, stopped, notice) -> dict:
-        """Take the lock, waiting up to ``wait`` seconds; ``notice(holder)`` once when it has
-        to wait. Answers ``{"held": True}``, ``{"shared": True}`` (this run holds it through
+        """Take the lock, waiting up to ``wait`` seconds; ``notice(holder, again)`` when it has
+        to wait (``again``: every :data:`STILL_WAITING` seconds after the first). Answers ``{"held": True}``, ``{"shared": True}`` (this run holds it through
         another agent), ``{"held_by": holder, "waited": s}`` or ``{"stopped": True}``."""
         self.release()
         path = os.path.join(directory, LOCK)
@@ -94,7 +97,7 @@ class RunLock:
         finally:
             os.close(dirfd)
         _own_file(fd, path)
-        started, told = time.monotonic(), False
+        started, told = time.monotonic(), None
         try:
             while True:
                 try:
@@ -108,9 +111,12 @@ class RunLock:
                     if waited >= wait:
                         os.close(fd)
                         return {"held_by": other, "waited": round(waited, 1)}
-                    if not told and (other or waited >= NOTICE_AFTER):
-                        notice(other)
-                        told = True
+                    if told is None and (other or waited >= NOTICE_AFTER):
+                        notice(other, False)
+                        told = waited
+                    elif told is not None and waited - told >= STILL_WAITING:
+                        notice(other, True)
+                        told = waited
                     if stopped.wait(POLL):
                         os.close(fd)
                         return {"stopped": True}

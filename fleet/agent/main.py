@@ -67,8 +67,8 @@ class Agent:
         opening = request.get("begin")
         if not isinstance(opening, dict):
             return self._handle(request, emit)
-        began = self.hostrun.begin(opening, self._stopped(), lambda holder: emit and emit(
-            {"id": request.get("id"), "notice": {"waiting": holder}}))
+        began = self.hostrun.begin(opening, self._stopped(), lambda holder, again: emit and emit(
+            {"id": request.get("id"), "notice": {"waiting": holder, "again": again}}))
         lock = began.get("lock") or {}
         if "held_by" in lock or "stopped" in lock:
             return {"id": request.get("id"), "begin": began}

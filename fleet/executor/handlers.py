@@ -92,8 +92,8 @@ async def notified(state: PlayState, plan: Plan, host: str, names: list[str]) ->
         hoststates.notified(host, key, keys, task, plan.become_user, kept=True)
         return
     hoststates.notified(host, key, keys, task, None, kept=False)
-    if check or not state.options.host_state:
-        return
+    if check or not state.options.host_state or host in state.run.dead:
+        return  # (a host that went away may still have remembered it: its agent does so first)
     holder = plan.become_user if hoststates.keeps(host, plan.become_user) else None
     records = [{"play": key, "handler": k, "since": time.time(), "task": task} for k in keys]
     if await _request(state, host, plan.variables, holder, {"op": "handlers", "add": records}):
@@ -108,16 +108,13 @@ async def _request(state: PlayState, host: str, variables: Any, become_user: str
     what = "remember" if message.get("add") else "forget"
     try:
         session = await state.session(host, variables, become_user)
-        if not hoststates.keeps(host, become_user):
-            return False
         answer = await session.request(message, timeout=60.0)
     except (FleetError, Interrupted, OSError) as exc:
         hoststates.warn(f"{host}: could not {what} pending handlers on the host: {exc or 'interrupted'}")
         return False
     if answer.get("warning"):
         hoststates.warn(f"{host}: {answer['warning']}")
-        return False
-    return True
+    return bool(answer.get("kept"))
 
 
 def take_up(state: PlayState, host: str) -> None:

@@ -86,8 +86,7 @@ class Opening:
     """The ``begin`` a new agent gets with its first request (see :class:`AgentSession`)."""
 
     message: dict[str, Any]
-    extra_timeout: float  # the first request may wait this much longer (for the lock)
-    notice: Callable[[dict[str, Any]], None]  # the agent waits for another run's lock
+    notice: Callable[[dict[str, Any]], None]  # the agent waits for another run's lock (and still does)
     done: Callable[[dict[str, Any]], None]  # the agent's answer to it (raises HostLocked, Interrupted)
 
 
@@ -149,7 +148,7 @@ class HostStates:
         def told(notice: dict[str, Any]) -> None:
             holder = _mapping(notice.get("waiting"))
             waiting.append(holder)
-            if self.notice is not None:
+            if self.notice is not None and not notice.get("again"):  # "again": still waiting
                 self.notice(host, f"waiting for the lock on {host} held by {describe(holder)}, "
                                   f"up to {self.options.lock_wait:g} s (--lock-wait)")
 
@@ -157,7 +156,7 @@ class HostStates:
             self._opened(host, become_user, keep, answer, waiting)
             opened()
 
-        return Opening(message, self.options.lock_wait + 30.0 if lock else 30.0, told, done)
+        return Opening(message, told, done)
 
     def _opened(self, host: str, become_user: str | None, keep: bool, answer: dict[str, Any],
                 waiting: list[dict[str, Any]]) -> None:

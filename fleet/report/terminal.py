@@ -135,7 +135,8 @@ class TerminalReporter:
         for name, entry in pending:
             origin = "an earlier run" if entry.get("earlier_run") else "this run"
             kept = ("kept on the host for the next apply of the play" if entry.get("kept_on_host")
-                    else "not kept on the host (check mode)" if report.mode == "check" else "not kept on the host")
+                    else "not kept on the host (check mode)" if report.mode == "check"
+                    else "not known to be kept on the host")
             self.console.print(Text(visible(
                 f"  [{name}] {entry['handler']} (play {entry['play']}; notified by '{entry.get('notified_by', '')}' "
                 f"in {origin} at {when(entry.get('since'))}): {kept}"), style="yellow"))

@@ -102,7 +102,7 @@ def test_sigint_finishes_the_task_in_flight_and_the_handler_runs_at_the_next_app
 
 
 def test_a_second_run_waits_for_the_lock_names_its_holder_and_fails_or_interleaves_with_no_lock(lab: Lab) -> None:
-    sleep = _sleep(8)
+    sleep = _sleep(20)
     holder_book, other_book = lab.workdir / "holder.yml", lab.workdir / "other.yml"
     holder_book.write_text(f"- hosts: all\n  gather_facts: false\n  tasks:\n    - shell: sleep {sleep}\n")
     other_book.write_text("- hosts: all\n  gather_facts: false\n  tasks:\n"
@@ -112,8 +112,12 @@ def test_a_second_run_waits_for_the_lock_names_its_holder_and_fails_or_interleav
     holder = _start("apply", "-i", str(lab.inventory), str(holder_book), env={"FLEET_PERSIST": "0"})
     try:
         _wait_for(sleep, 3)
-        refused = fleet("apply", "-i", str(lab.inventory), str(other_book), "-e", "tag=refused", "--lock-wait", "1")
+        # a wait for the lock longer than the task timeout's wait for an answer (1 s + 5 s) is
+        # not taken for a hung agent: the agent says it is still waiting
+        refused = fleet("apply", "-i", str(lab.inventory), str(other_book), "-e", "tag=refused", "--lock-wait", "8",
+                        "--timeout", "1")
         assert refused.returncode == 1, refused.stdout + refused.stderr
+        assert "gave up after 8 s" in refused.stdout and "timed out" not in refused.stdout, refused.stdout
         for host, root in lab.roots.items():
             assert f"waiting for the lock on {host} held by " in refused.stdout
             assert f"{host} is locked by another fleet run: " in refused.stdout
