@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -137,6 +139,17 @@ class RunState:
             from fleet.executor.handlers import take_up
 
             take_up(self.play, host)
+
+    @contextlib.contextmanager
+    def sending(self, host: str, tasks: list[str]) -> Iterator[None]:
+        """``tasks`` are in flight on ``host`` (an aborted run names them)."""
+        flying = self.in_flight.setdefault(host, [])
+        flying.extend(tasks)
+        try:
+            yield
+        finally:
+            for task in tasks:
+                flying.remove(task)
 
     def interrupt(self, signum: int) -> None:
         """Stop the run (SIGINT, SIGTERM): no task starts from now on; agents working on a

@@ -18,14 +18,7 @@ from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, In
 from fleet.executor import actions, guard, handlers
 from fleet.executor.hoststate import Interrupted
 from fleet.executor.hosttrust import accepted_facts
-from fleet.executor.outcome import (
-    Outcome,
-    fill_loop_result,
-    fill_result,
-    label_text,
-    loop_items,
-    loop_values,
-)
+from fleet.executor.outcome import Outcome, fill_loop_result, fill_result, label_text, loop_values
 from fleet.executor.plan import Plan, Unreachable
 from fleet.layers import Layer
 from fleet.playbook.models import Task
@@ -225,13 +218,8 @@ class TaskExecutor:
                 calls = guard.armed(calls, seconds) if seconds else calls
             if run.interrupted is not None:  # checked with nothing awaited before the request goes out
                 raise Interrupted()
-            names = names or [task.display_name]
-            run.in_flight.setdefault(host, []).extend(names)
-            try:
+            with run.sending(host, names or [task.display_name]):
                 results = await session.run(calls, state.check_for(task), state.diff_for(task), state.options.timeout)
-            finally:
-                for name in names:
-                    run.in_flight[host].remove(name)
             if len(results) < len(calls) and run.interrupted is not None and not partial:
                 raise Interrupted()  # stopped before this task began
             if seconds:
@@ -410,6 +398,8 @@ class TaskExecutor:
 
     # -- loops ----------------------------------------------------------------------------
     def _items(self, task: Task, variables: Any) -> list[Any]:
+        from fleet.executor.outcome import loop_items
+
         return loop_items(self.state.templar, task, variables, self.state.playbook_dir)
 
     def _item_vars(self, task: Task, variables: Any, items: list[Any], index: int) -> Any:
