@@ -8,8 +8,8 @@ control messages act immediately:
   the request (or a later one) runs;
 * ``detach``: sent by the persistence daemon when the run that leased this agent hung up: as
   ``stop``, and once the request in flight is answered the agent lets go of the run (its lock);
-* end of stdin or an unreadable frame: the controller or the connection is gone: as
-  ``detach``, and then the agent exits;
+* ``bye``, the end of stdin or an unreadable frame: the controller or the connection is gone:
+  as ``detach``, and then the agent exits;
 * a request that begins a new run (``begin``) clears ``stop``: it is handled here, in stream order, so
   a ``stop`` sent right after it is never lost.
 """
@@ -43,7 +43,7 @@ class Inbox:
                 if op == "stop":
                     self.stopped.set()
                     continue
-                if op == "detach":
+                if op in ("detach", "bye"):  # bye: the controller leaves, whatever it was waiting for
                     self.stopped.set()
                 elif "begin" in frame:  # the first request of a new run
                     self.stopped.clear()

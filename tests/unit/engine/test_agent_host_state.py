@@ -128,6 +128,8 @@ def test_the_inbox_hears_stop_and_detach_at_once_and_keeps_requests_in_order() -
     assert inbox.get()["id"] == 2 and not inbox.stopped.is_set()
     os.write(write, _frames({"op": "detach"}))
     assert inbox.get() == {"op": "detach"} and inbox.stopped.is_set()
+    os.write(write, _frames({"op": "ping", "id": 3, "begin": {}}, {"op": "bye"}))
+    assert inbox.get()["id"] == 3 and inbox.get() == {"op": "bye"} and inbox.stopped.is_set()
     os.close(write)
     assert inbox.get() is None and inbox.closed.is_set() and inbox.error == ""
 
