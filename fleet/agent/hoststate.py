@@ -117,7 +117,9 @@ class RunLock:
                     elif told is not None and waited - told >= STILL_WAITING:
                         notice(other, True)
                         told = waited
-                    if stopped.wait(POLL):
+                    # another agent of this run may have just taken it and not yet written its
+                    # name: look again soon at first
+                    if stopped.wait(POLL if waited >= 0.1 else 0.02):
                         os.close(fd)
                         return {"stopped": True}
                     continue
