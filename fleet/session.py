@@ -306,10 +306,11 @@ class AgentSession:
     async def close(self) -> None:
         if self.leased:  # closing the lease hands the agent back to the daemon
             if self.begun and not self.broken:
-                # let go of the run's lock before the agent is kept (the daemon's drain skips
-                # the answer); the daemon's "detach" does it too, when a run vanishes
+                # let go of the run's lock before the agent is kept ("end" has no answer, which
+                # the daemon could cut in half as it stops relaying); the daemon's "detach" does
+                # it too, when a run vanishes
                 with contextlib.suppress(EOFError):
-                    await self.process.write(wire.encode({"op": "end", "id": next(self._ids)}))
+                    await self.process.write(wire.encode({"op": "end"}))
             self.process.kill()
             return
         if not self.broken:

@@ -88,9 +88,6 @@ class Agent:
             return {"id": request.get("id"), "pong": True}
         if op == "guard":
             return guard.handle(request, self.guards)
-        if op == "end":
-            self.hostrun.end()
-            return {"id": request.get("id"), "ended": True}
         if op == "handlers":
             return self.hostrun.handlers(request)
         return {"id": request.get("id"), "error": f"unknown op {op!r}"}
@@ -221,8 +218,8 @@ def main() -> None:
             if request is None and inbox.error:
                 send(wire.encode({"id": None, "error": f"agent: {inbox.error}"}))
             return
-        if request.get("op") == "detach":  # its request, if any, has been answered
-            agent.hostrun.end()
+        if request.get("op") in ("detach", "end"):  # the run is over (its request, if any, answered)
+            agent.hostrun.end()  # no answer: nobody is reading any more
             continue
         answer = agent.handle(request, lambda frame, request=request: send(_frame(frame, request)))
         send(_frame(answer, request))
