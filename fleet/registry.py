@@ -2,8 +2,9 @@
 
 A module is a file ``NAME.py`` found, first match wins, in: the ``modules/`` folder beside
 the playbook (and any extra folders given), the folders third-party packages declare under
-the ``fleet.modules`` entry point group, then fleet's built-in ``modules/``. Its ``Params``
-dataclass is validated with pydantic before anything connects.
+the ``fleet.modules`` entry point group, then fleet's built-in ``modules/``. It must keep the
+module contract (:mod:`fleet.agent.contract`); its ``Params`` are validated with pydantic, and
+its ``check_param``/``check`` rules run, before anything connects.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
+from fleet.agent import contract
 from fleet.agent.errors import ModuleFailure
 from fleet.errors import InputError, Location
 
@@ -86,8 +88,10 @@ class ModuleSpec:
             del sys.modules[module.__name__]
             raise InputError(f"module {self.name} cannot be loaded: {type(exc).__name__}: {exc}",
                              Location(str(self.path))) from None
-        if not hasattr(module, "Params"):
-            raise InputError(f"module {self.name} has no Params dataclass", Location(str(self.path)))
+        problems = contract.problems(module)
+        if problems:
+            raise InputError(f"module {self.name} breaks the module contract: {problems[0]}",
+                             Location(str(self.path)))
         module.Params.__pydantic_config__ = PARAMS_CONFIG
         return module
 
@@ -99,17 +103,17 @@ class ModuleSpec:
     def connection_sensitive(self) -> bool:
         """Can this module cut the management connection (``CONNECTION_SENSITIVE = True``)?
         Its changes are then confirmed over a fresh connection (fleet.executor.guard)."""
-        return bool(getattr(self.namespace, "CONNECTION_SENSITIVE", False))
+        return bool(contract.hook(self.namespace, "CONNECTION_SENSITIVE", False))
 
     @cached_property
     def returns_facts(self) -> bool:
         """Does this module set facts (``RETURNS_FACTS = True``)? Other modules' ``ansible_facts``
         are ignored (fleet.executor.hosttrust)."""
-        return bool(getattr(self.namespace, "RETURNS_FACTS", False))
+        return bool(contract.hook(self.namespace, "RETURNS_FACTS", False))
 
     @cached_property
     def aliases(self) -> dict[str, str]:
-        return dict(getattr(self.namespace, "ALIASES", {}))
+        return dict(contract.hook(self.namespace, "ALIASES", {}))
 
     @cached_property
     def field_names(self) -> list[str]:
@@ -165,13 +169,25 @@ class ModuleSpec:
         dumped = self.adapter.dump_python(params, mode="json")
         for name in canonical:
             self.check_param(name, dumped.get(name), where, location)
+        self.check(params, where, location)
         return dumped
+
+    def check(self, params: Any, where: str, location: Location | None) -> None:
+        """The module's cross-field rules (``check(p)``, which the agent runs again on the host):
+        ``backrefs: true`` without ``regexp``, ``user`` and ``group`` both given..."""
+        rules = contract.hook(self.namespace, "check")
+        if rules is None:
+            return
+        try:
+            rules(params)
+        except ModuleFailure as exc:
+            raise InputError(f"{where}: module {self.name}: {exc}", location) from None
 
     def check_param(self, name: str, value: Any, where: str, location: Location | None) -> None:
         """The module's own check of one parameter (``check_param(name, value)``, which the
         module calls again on the host): what a type cannot say (``..`` in a sysctl name).
         Its ModuleFailure names the parameter."""
-        check = getattr(self.namespace, "check_param", None)
+        check = contract.hook(self.namespace, "check_param")
         if check is None or value is None:
             return
         try:
@@ -182,8 +198,9 @@ class ModuleSpec:
     def check_static(self, args: dict[str, Any], is_template, where: str, location: Location | None) -> None:
         """Validate what can be known before any template is rendered.
 
-        Unknown parameters, missing required ones, and the type and the module's
-        ``check_param`` of every literal value.
+        Unknown parameters, missing required ones, the type and the module's ``check_param``
+        of every literal value, and, when every value is literal, its ``check`` (the rules
+        between parameters): ``lineinfile: path=x backrefs=true line=y`` fails here.
         """
         canonical = self.canonical(args, where, location)
         missing = [name for name in self.required if name not in canonical]
@@ -197,6 +214,8 @@ class ModuleSpec:
             except ValidationError as exc:
                 raise InputError(f"{where}: {_describe(self.name, exc, f.name)}", location) from None
             self.check_param(f.name, value, where, location)
+        if not any(is_template(value) for value in canonical.values()):
+            self.validate(args, where, location)  # all known: the rules between parameters too
 
     def _field_adapter(self, name: str) -> TypeAdapter:
         cache = self.__dict__.setdefault("_field_adapters", {})

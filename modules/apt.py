@@ -48,7 +48,6 @@ pin the installed version matches.
 from __future__ import annotations
 
 import fnmatch
-import itertools
 import os
 import random
 import re
@@ -57,6 +56,18 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.contract import Outcome
+from fleet.agent.dpkg import (
+    ENV,
+    INSTALLED,
+    apt_query,
+    compare_versions,
+    dpkg_status,
+    parse_policy,
+    policy_of,
+    provided_names,
+    simulate,
+)
 from fleet.agent.hostenv import services_held
 from fleet.agent.hostio import ModuleFailure
 
@@ -66,17 +77,14 @@ ALIASES = {"pkg": "name", "package": "name", "update-cache": "update_cache", "de
            "allow-downgrades": "allow_downgrade"}
 STAMP = "/var/lib/apt/periodic/update-success-stamp"
 LISTS = "/var/lib/apt/lists"
-ENV = {"DEBIAN_FRONTEND": "noninteractive", "DEBIAN_PRIORITY": "critical", "LC_ALL": "C", "LANG": "C", "LANGUAGE": "C"}
 # Field names beside the packages: "_" never occurs in a Debian package name.
 CACHE = "apt_cache"
 AUTOREMOVE = "autoremove_pending"
-INSTALLED = ("installed", "triggers-awaited", "triggers-pending")
 # apt's own hook (Ubuntu's update-notifier sets the same): a successful update touches the stamp
 RECORD = "APT::Update::Post-Invoke-Success::=touch "
-DPKG_FORMAT = "${Package}\t${Architecture}\t${Status}\t${Version}\t${Provides}\n"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: list[str] | str | None = None
     state: Literal["absent", "latest", "present"] = "present"
@@ -114,80 +122,6 @@ def parse_specs(name) -> list:
         if specs.setdefault(spec[0], spec) != spec:
             raise ModuleFailure(f"package {spec[0]} is given twice, with different versions")
     return list(specs.values())
-
-
-def _order(c: str) -> int:
-    if c.isalpha():
-        return ord(c)
-    return -1 if c == "~" else ord(c) + 256 if c else 0
-
-
-def _verrevcmp(a: str, b: str) -> int:
-    """dpkg's comparison of two upstream versions (or revisions)."""
-    parts_a, parts_b = re.findall(r"(\D*)(\d*)", a), re.findall(r"(\D*)(\d*)", b)
-    for i in range(max(len(parts_a), len(parts_b))):
-        text_a, num_a = parts_a[i] if i < len(parts_a) else ("", "")
-        text_b, num_b = parts_b[i] if i < len(parts_b) else ("", "")
-        for ca, cb in itertools.zip_longest(text_a, text_b, fillvalue=""):
-            if _order(ca) != _order(cb):
-                return _order(ca) - _order(cb)
-        if int(num_a or 0) != int(num_b or 0):
-            return int(num_a or 0) - int(num_b or 0)
-    return 0
-
-
-def compare_versions(a: str, b: str) -> int:
-    """dpkg's version order: negative, zero or positive as ``a`` is older, equal or newer."""
-
-    def split(v: str) -> tuple:
-        epoch, sep, rest = v.partition(":")
-        if not sep:
-            epoch, rest = "0", v
-        upstream, sep, revision = rest.rpartition("-")
-        return (int(epoch or 0), upstream, revision) if sep else (int(epoch or 0), rest, "")
-
-    ea, ua, ra = split(a)
-    eb, ub, rb = split(b)
-    if ea != eb:
-        return ea - eb
-    return _verrevcmp(ua, ub) or _verrevcmp(ra, rb)
-
-
-def parse_dpkg(text: str) -> dict:
-    """``dpkg-query -W -f=DPKG_FORMAT`` output: ``{name and name:arch: entry}``."""
-    found: dict = {}
-    for line in text.splitlines():
-        parts = line.split("\t")
-        if len(parts) < 4:
-            continue
-        name, arch, status, version = parts[:4]
-        provides = parts[4].split(",") if len(parts) > 4 else []
-        entry = {"status": (status.split() or ["not-installed"])[-1], "version": version,
-                 "provides": [p.split()[0].split(":")[0] for p in provides if p.strip()]}
-        found[f"{name}:{arch}"] = entry
-        if name not in found or found[name]["status"] not in INSTALLED:
-            found[name] = entry
-    return found
-
-
-def parse_policy(text: str) -> dict:
-    """``apt-cache policy NAMES``: ``{name: {installed, candidate, versions (newest first)}}``."""
-    found: dict = {}
-    entry: dict | None = None
-    for line in text.splitlines():
-        if line and not line[0].isspace() and line.endswith(":"):
-            entry = found[line[:-1]] = {"installed": None, "candidate": None, "versions": []}
-            continue
-        if entry is None:
-            continue
-        key, _sep, value = line.strip().partition(": ")
-        if key in ("Installed", "Candidate"):
-            entry[key.lower()] = None if value == "(none)" else value
-            continue
-        match = re.match(r"^ (?:\*\*\*|   ) (\S+) (-?\d+)\s*$", line)
-        if match:
-            entry["versions"].append(match.group(1))
-    return found
 
 
 def parse_simulation(text: str) -> dict:
@@ -298,22 +232,19 @@ def apt_command(p: Params, action: str, packages: list) -> list:
     return argv + [action] + list(packages)
 
 
-def _query(host, argv: list, ok=(0,)) -> str:
-    rc, out, err = host.query(argv, env=ENV)
-    if rc not in ok:
-        raise ModuleFailure("'{}' failed: {}".format(" ".join(argv), (err or out).strip()))
-    return out
+def check(p: Params) -> None:
+    """Something to do, and package specs apt can read."""
+    specs, update = parse_specs(p.name), bool(p.update_cache or p.cache_valid_time)
+    if not specs and not update and not p.autoremove:
+        raise ModuleFailure("one of the following is required: name, update_cache, autoremove")
 
 
 def observe(p: Params, host) -> dict:
     specs, update = parse_specs(p.name), bool(p.update_cache or p.cache_valid_time)
-    if not specs and not update and not p.autoremove:
-        raise ModuleFailure("one of the following is required: name, update_cache, autoremove")
-    started = p.__dict__.setdefault("_started", time.time())
     mtime = cache_mtime()
-    p.__dict__.setdefault("_mtime0", mtime)
     cur: dict = {"cache_update_time": int(mtime), "plan": [], "manual": []}
-    refresh_due = update and not cache_is_valid(mtime, p.cache_valid_time, started)
+    # the call's start, not now: the observation after an update must find the cache fresh
+    refresh_due = update and not cache_is_valid(mtime, p.cache_valid_time, host.started)
     if update:
         cur[CACHE] = "stale" if refresh_due else "fresh"
     if specs:
@@ -328,26 +259,25 @@ def observe(p: Params, host) -> dict:
 
 def _observe_packages(p: Params, host, specs: list, cur: dict, refresh_due: bool) -> None:
     names = [s[0] for s in specs]
-    dpkg = parse_dpkg(_query(host, ["dpkg-query", "-W", "-f=" + DPKG_FORMAT] + names, (0, 1)))
+    packages = dpkg_status(host, names)
     if p.state == "latest":
         asked = names
     else:  # candidates matter only for what is not installed as asked
         asked = [s[0] for s in specs if p.state == "present"
-                 and package_state(s, p, dpkg.get(s[0]), None) != wanted(s, p.state)]
+                 and package_state(s, p, packages.get(s[0]), None) != wanted(s, p.state)]
     policy: dict = {}
     if asked:
         argv = ["apt-cache", "policy"]
         if p.default_release:
             argv += ["-o", "APT::Default-Release=" + p.default_release]
-        policy = parse_policy(_query(host, argv + asked))
+        policy = parse_policy(apt_query(host, argv + asked))
     provided: set = set()
-    if any(not (_policy_of(policy, n) or {}).get("versions") for n in asked):  # virtual?
-        every = parse_dpkg(_query(host, ["dpkg-query", "-W", "-f=" + DPKG_FORMAT]))
-        provided = {v for e in every.values() if e["status"] in INSTALLED for v in e["provides"]}
+    if any(not (policy_of(policy, n) or {}).get("versions") for n in asked):  # virtual?
+        provided = provided_names(host)
     tokens = []
     for spec in specs:
-        pol = _policy_of(policy, spec[0])
-        entry = dpkg.get(spec[0])
+        pol = policy_of(policy, spec[0])
+        entry = packages.get(spec[0])
         cur[spec[0]] = package_state(spec, p, entry, pol, spec[0] in provided)
         if cur[spec[0]] != wanted(spec, p.state):
             tokens.append(spec[0] if p.state == "absent" else install_token(spec, pol))
@@ -359,18 +289,8 @@ def _observe_packages(p: Params, host, specs: list, cur: dict, refresh_due: bool
             cur["transaction"] = _simulate(host, cur["plan"][0])
 
 
-def _policy_of(policy: dict, name: str) -> dict | None:  # "libc6:amd64" is shown as "libc6"
-    return policy.get(name) or policy.get(name.split(":")[0])
-
-
 def _simulate(host, argv: list) -> dict:
-    rc, out, err = host.query(argv[:1] + ["-s"] + argv[1:], env=ENV)
-    if rc != 0:
-        missing = re.search(r"Unable to locate package (\S+)", err)
-        if missing:
-            raise ModuleFailure(f"No package matching '{missing.group(1)}' is available")
-        raise ModuleFailure("apt-get would fail: " + (err or out).strip())
-    return parse_simulation(out)
+    return parse_simulation(simulate(host, argv))
 
 
 def desired(p: Params, cur: dict) -> dict:
@@ -400,41 +320,40 @@ def update_cache(p: Params, host) -> None:
     raise ModuleFailure(f"Failed to update apt cache after {p.update_cache_retries} retries: {why}")
 
 
-def apply(p: Params, host, cur: dict, want: dict):
-    outcome: dict = {"cache_updated": False, "transaction": cur.get("transaction")}
-    p.__dict__["_outcome"] = outcome
-    unapplied = {}
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
+    transaction = cur.get("transaction")
     if cur.get(CACHE) == "stale":
+        before = cache_mtime()
         update_cache(p, host)
-        outcome["cache_updated"] = True
-        if cache_mtime() == p.__dict__["_mtime0"]:
-            unapplied[CACHE] = f"apt-get update succeeded but did not touch {STAMP} or {LISTS}"
+        after = cache_mtime()
+        if after == before:
+            ctx.warn(CACHE, f"apt-get update succeeded but did not touch {STAMP} or {LISTS}")
+        # reported when it moved the cache's time, as in Ansible
+        ctx.report(cache_updated=int(before) != int(after))
         cur = observe(p, host)
-        outcome["transaction"] = cur.get("transaction")
+        transaction = cur.get("transaction")
+    else:
+        ctx.report(cache_updated=False)
+    if any((transaction or {}).values()):
+        ctx.report(transaction=transaction)
     if cur["plan"]:
         argv = cur["plan"][0]
         with services_held(host):  # in a chroot, package scripts start no daemon
-            rc, outcome["stdout"], outcome["stderr"] = host.run(argv, env=ENV)
+            rc, stdout, stderr = host.run(argv, env=ENV)
+        ctx.report(stdout=stdout, stderr=stderr)
         if rc != 0:
-            why = (outcome["stderr"] or outcome["stdout"]).strip()
-            raise ModuleFailure("'{}' failed: {}".format(" ".join(argv), why))
+            raise ModuleFailure("'{}' failed: {}".format(" ".join(argv), (stderr or stdout).strip()))
         if cur["manual"]:  # apt-get marks the packages it was given; these were installed
             rc, _out, stderr = host.run(["apt-mark", "manual"] + cur["manual"], env=ENV)
             if rc != 0:
                 raise ModuleFailure("'apt-mark manual' failed: " + stderr.strip())
-    return unapplied
 
 
 def result(p: Params, state: dict) -> dict:
-    """Ansible's ``cache_updated``/``cache_update_time``, the transaction, apt-get's output."""
-    outcome = p.__dict__.get("_outcome")
-    if outcome is None:  # check mode (an update is due: Ansible says updated), or nothing to do
-        outcome, updated = state, state.get(CACHE) == "stale"
-    else:  # applied: the update is reported when it moved the cache's time, as in Ansible
-        updated = outcome["cache_updated"] and int(p.__dict__["_mtime0"]) != state["cache_update_time"]
-    data = {"cache_updated": updated, "cache_update_time": state["cache_update_time"]}
-    if any((outcome.get("transaction") or {}).values()):
-        data["transaction"] = outcome["transaction"]
-    if "stdout" in outcome:
-        data["stdout"], data["stderr"] = outcome["stdout"], outcome["stderr"]
+    """Ansible's ``cache_updated``/``cache_update_time`` and the transaction of ``state``
+    (check mode: an update is due, so Ansible says updated); apply reports what it did and
+    apt-get's output instead."""
+    data = {"cache_updated": state.get(CACHE) == "stale", "cache_update_time": state["cache_update_time"]}
+    if any((state.get("transaction") or {}).values()):
+        data["transaction"] = state["transaction"]
     return data

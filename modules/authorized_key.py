@@ -47,6 +47,7 @@ import pwd
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.contract import Outcome
 from fleet.agent.hostio import ModuleFailure, expand_path, format_mode
 
 ALIASES: dict = {}
@@ -62,7 +63,7 @@ KEY_TYPES = frozenset(
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     user: str
     key: str
@@ -262,7 +263,7 @@ def desired(p: Params, cur: dict) -> dict:
     return want
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     if want.get("user_exists"):
         raise ModuleFailure(f"Failed to lookup user {p.user}: no such user")
     uid = cur["_ids"][0] if "_ids" in cur else None  # no such user, state absent: path given
@@ -279,7 +280,6 @@ def apply(p: Params, host, cur: dict, want: dict):
             target.replace(want["content"].encode("utf-8"), bits, owner, group)
         elif any(k in want for k in ("mode", "uid", "gid")):
             target.set_attrs(bits, owner, group)
-    return None
 
 
 def result(p: Params, state: dict) -> dict:

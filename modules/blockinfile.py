@@ -27,15 +27,16 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
+from fleet.agent.contract import Outcome
+from fleet.agent.hostio import ModuleFailure, display_text, wanted_attrs
+from fleet.agent.textfile import observe_file, replace_file, wanted_attrs_of
 
 ALIASES = {"dest": "path", "destfile": "path", "name": "path", "content": "block"}
 DIFF_TEXT = ("content",)
-ATTRS = ("mode", "owner", "group", "uid", "gid")
 SEP = os.linesep.encode()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     path: str
     block: str = ""
@@ -56,18 +57,18 @@ class Params:
 
 
 def observe(p: Params, host) -> dict:
-    path = expand_path(p.path)
-    if os.path.isdir(path):
-        raise ModuleFailure(f"Path {path} is a directory !")
-    real = os.path.realpath(path)
-    raw = host.read_bytes(real)
-    cur = {"path": path, "real": real, "raw": raw, "content": display_text(raw)}
-    cur["umask"] = host.umask
-    info = host.path_info(real, follow=True)
-    if info is not None:
-        cur.update({k: info[k] for k in ("mode", "owner", "group", "uid", "gid", "size")})
-        cur["info"] = info
+    """The file, and this task's edit of it (``new``: computed once per observation)."""
+    cur = observe_file(p.path, host, is_dir="Path {} is a directory !")
+    cur["new"] = edit(p, cur["raw"])
     return cur
+
+
+def check(p: Params) -> None:
+    """Ansible's rules between parameters."""
+    if p.insertafter is not None and p.insertbefore is not None:
+        raise ModuleFailure("parameters are mutually exclusive: insertbefore|insertafter")
+    if p.validate is not None and "%s" not in p.validate:
+        raise ModuleFailure(f"validate must contain %s: {p.validate}")
 
 
 def edit(p: Params, original: bytes | None) -> bytes:
@@ -148,59 +149,40 @@ def _msg(original: bytes | None, new: bytes, removed: bool) -> str:
 
 
 def desired(p: Params, cur: dict) -> dict:
-    if p.insertafter is not None and p.insertbefore is not None:
-        raise ModuleFailure("parameters are mutually exclusive: insertbefore|insertafter")
-    if p.validate is not None and "%s" not in p.validate:
-        raise ModuleFailure(f"validate must contain %s: {p.validate}")
     raw = cur["raw"]
     if raw is None:
         if not p.create:
             raise ModuleFailure("Path {} does not exist !".format(cur["path"]))
         if p.state == "absent":
             return {}
-    new = edit(p, raw)
+    new = cur["new"]
     want = {} if new == raw else {"content": display_text(new)}
     want.update(wanted_attrs(p.mode, p.owner, p.group, cur.get("info"), False, cur["umask"]))
     return want
 
 
-def apply(p: Params, host, cur: dict, want: dict):
-    real, raw = cur["real"], cur["raw"]
-    attrs = {k: want[k] for k in ATTRS if k in want}
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
+    raw = cur["raw"]
     if "content" not in want:
-        host.set_attrs(real, attrs)
-        return None
-    if p.backup and raw is not None:
-        p.__dict__["_backup_file"] = host.backup(real)
-    parent = os.path.dirname(real)
-    if raw is None and parent and not os.path.isdir(parent):
-        host.mkdir(parent)
-    host.write_file(
-        real,
-        edit(p, raw),
-        mode=attrs.get("mode"),
-        owner=attrs.get("owner", attrs.get("uid")),
-        group=attrs.get("group", attrs.get("gid")),
-        validate=p.validate,
-    )
-    p.__dict__["_msg"] = _msg(raw, edit(p, raw), not (p.state == "present" and p.block))
-    return None
+        host.set_attrs(cur["real"], wanted_attrs_of(want))
+        return
+    backup = replace_file(host, cur["real"], cur["new"], want, raw is not None, p.validate, p.backup)
+    ctx.report(msg=_msg(raw, cur["new"], not (p.state == "present" and p.block)))
+    if backup:
+        ctx.report(backup_file=backup)
 
 
 def result(p: Params, state: dict) -> dict:
-    """``msg`` and ``backup_file`` (when one was made), plus the file's attributes."""
-    msg = p.__dict__.get("_msg")
-    if msg is None:  # check mode or nothing to do: describe what the edit would do
-        raw = state["raw"]
-        if raw is None and p.state == "absent":
-            msg = "File {} not present".format(state["path"])
-        elif raw is None and not p.create:
-            msg = ""
-        else:
-            msg = _msg(raw, edit(p, raw), not (p.state == "present" and p.block))
+    """``msg`` (what the edit would do to ``state``; apply reports what it did), plus the
+    file's attributes; apply adds ``backup_file`` when it made one."""
+    raw = state["raw"]
+    if raw is None and p.state == "absent":
+        msg = "File {} not present".format(state["path"])
+    elif raw is None and not p.create:
+        msg = ""
+    else:
+        msg = _msg(raw, state["new"], not (p.state == "present" and p.block))
     out = {"path": state["path"], "msg": msg}
-    if p.__dict__.get("_backup_file"):
-        out["backup_file"] = p.__dict__["_backup_file"]
     for key in ("mode", "owner", "group", "uid", "gid", "size"):
         if key in state:
             out[key] = state[key]

@@ -28,12 +28,13 @@ import shlex
 from dataclasses import dataclass
 
 from fleet.agent.commands import command_chdir, command_gate, command_result, expand_path
+from fleet.agent.contract import Outcome
 from fleet.agent.errors import ModuleFailure
 
 ALIASES: dict = {}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     cmd: str | None = None
     argv: list[str] | None = None
@@ -46,13 +47,18 @@ class Params:
     expand_argument_vars: bool = True
 
 
-def _args(p: Params) -> list:
+def check(p: Params) -> None:
+    """Exactly one of cmd and argv, and a cmd that splits."""
     has_cmd = bool(p.cmd and p.cmd.strip())
     if not has_cmd and not p.argv:
         raise ModuleFailure("no command given")
     if has_cmd and p.argv:
         raise ModuleFailure("only command or argv can be given, not both")
-    if not has_cmd:
+    _args(p)
+
+
+def _args(p: Params) -> list:
+    if not (p.cmd and p.cmd.strip()):
         return [str(a) for a in p.argv]
     try:
         return shlex.split(p.cmd)
@@ -61,19 +67,11 @@ def _args(p: Params) -> list:
 
 
 def would_run(p: Params, reader) -> tuple:
-    _args(p)
     return command_gate(p.creates, p.removes, command_chdir(p.chdir))
 
 
-def run(p: Params, host) -> dict:
+def run(p: Params, host, ctx: Outcome) -> None:
     args = _args(p)
     argv = [expand_path(a) for a in args] if p.expand_argument_vars else args
-    return command_result(
-        host,
-        argv,
-        args,
-        command_chdir(p.chdir),
-        p.stdin,
-        p.stdin_add_newline,
-        p.strip_empty_ends,
-    )
+    command_result(host, argv, args, command_chdir(p.chdir), p.stdin, p.stdin_add_newline,
+                   p.strip_empty_ends, ctx)

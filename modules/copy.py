@@ -33,14 +33,15 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from fleet.agent.contract import Outcome
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
+from fleet.agent.textfile import replace_file, wanted_attrs_of
 
 ALIASES: dict = {}
 DIFF_TEXT = ("content",)
-ATTRS = ("mode", "owner", "group", "uid", "gid")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     dest: str
     content: str | dict[str, Any] | list[Any] | None = None
@@ -161,25 +162,15 @@ def desired(p: Params, cur: dict) -> dict:
     return want
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     dest = cur["dest"]
-    attrs = {k: want[k] for k in ATTRS if k in want}
     if cur["state"] == "file" and cur["content"] == want["content"]:
-        host.set_attrs(dest, attrs)
-        return None
-    if p.backup and cur["state"] != "absent":
-        p.__dict__["_backup_file"] = host.backup(dest)
-    if cur["parent_missing"]:
-        host.mkdir(os.path.dirname(dest))
-    host.write_file(
-        dest,
-        _payload(p, cur),
-        mode=attrs.get("mode"),
-        owner=attrs.get("owner", attrs.get("uid")),
-        group=attrs.get("group", attrs.get("gid")),
-        validate=p.validate,
-    )
-    return None
+        host.set_attrs(dest, wanted_attrs_of(want))
+        return
+    exists = cur["state"] != "absent"
+    backup = replace_file(host, dest, _payload(p, cur), want, exists, p.validate, p.backup)
+    if backup:
+        ctx.report(backup_file=backup)
 
 
 def result(p: Params, state: dict) -> dict:
@@ -190,7 +181,4 @@ def result(p: Params, state: dict) -> dict:
             out[key] = state[key]
     if p.src:
         out["src"] = p.src
-    backup = p.__dict__.get("_backup_file")
-    if backup:
-        out["backup_file"] = backup
     return out

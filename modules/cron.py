@@ -34,6 +34,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.contract import Outcome
 from fleet.agent.hostio import ModuleFailure
 
 ALIASES = {"value": "job", "dom": "day", "dow": "weekday"}
@@ -46,7 +47,7 @@ HEADER = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: str
     user: str | None = None
@@ -174,7 +175,8 @@ def render(lines: list) -> str:
     return text.rstrip("\r\n") + "\n" if text else ""
 
 
-def _check(p: Params) -> None:
+def check(p: Params) -> None:
+    """Ansible's rules between parameters (time fields or special_time, what present needs)."""
     if p.cron_file and expand(p.cron_file) == "/etc/crontab":
         raise ModuleFailure("Will not manage /etc/crontab via cron_file, see documentation.")
     if p.special_time and any(x != "*" for x in (p.minute, p.hour, p.day, p.month, p.weekday)):
@@ -207,7 +209,6 @@ def _crontab_user(p: Params, host) -> list:
 
 
 def observe(p: Params, host) -> dict:
-    _check(p)
     if p.cron_file:
         path = expand(p.cron_file)
         text = host.read_text(path)
@@ -231,17 +232,18 @@ def desired(p: Params, cur: dict) -> dict:
     return {"content": new} if changed and new != cur["content"] else {}
 
 
-def apply(p: Params, host, cur: dict, want: dict):
-    _install(p, host, cur, want)
-    return _warnings(p)  # printed as "job: ..." / "cron_file: ..." warnings
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
+    _install(p, host, cur, want, ctx)
+    for field, why in _warnings(p).items():  # printed as "job: ..." / "cron_file: ..." warnings
+        ctx.warn(field, why)
 
 
-def _install(p: Params, host, cur: dict, want: dict) -> None:
+def _install(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     new, path = want["content"], cur["cron_file"]
     if p.backup:
         backup = _tempname("crontab")
         host.write_file(backup, (cur["content"] or "").encode("utf-8"), mode=0o600)
-        p.__dict__["_backup"] = backup
+        ctx.report(backup_file=backup)
     if path is not None:
         if new is None:
             host.remove(path)
@@ -286,6 +288,4 @@ def result(p: Params, state: dict) -> dict:
     }
     if p.cron_file:
         out["cron_file"] = p.cron_file
-    if "_backup" in p.__dict__:
-        out["backup_file"] = p.__dict__["_backup"]
     return out

@@ -31,6 +31,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.contract import Outcome
 from fleet.agent.hostio import ModuleFailure, expand_path, wanted_attrs
 
 ALIASES = {"dest": "path", "name": "path"}
@@ -38,7 +39,7 @@ ATTRS = ("mode", "owner", "group", "uid", "gid")
 PENDING_SHOWN = 20
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     path: str
     state: Literal["absent", "directory", "file", "hard", "link", "touch"] | None = None
@@ -302,12 +303,12 @@ def _hard_want(p: Params, cur: dict) -> dict:
     return {"state": "hard", "src": src}
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     path, target, kind = cur["path"], cur["target"], cur["state"]
     new_state = want.get("state")
     if new_state == "absent":
         host.remove(path)
-        return None
+        return
     attrs = {k: want[k] for k in ATTRS if k in want}
     try:
         if new_state == "directory" and kind == "absent":
@@ -343,7 +344,6 @@ def apply(p: Params, host, cur: dict, want: dict):
             _ns(want["mtime"]) if "mtime" in want else None,
             follow=follow,
         )
-    return None
 
 
 def result(p: Params, state: dict) -> dict:

@@ -21,18 +21,18 @@ platforms are not supported; groups known only through NSS (LDAP, sssd) are not 
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.commands import find_program
+from fleet.agent.contract import Outcome
 from fleet.agent.hostio import ModuleFailure
 
 ALIASES: dict = {}
 GROUP_FILE = "/etc/group"
-SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: str
     state: Literal["present", "absent"] = "present"
@@ -60,7 +60,6 @@ def parse_group(text: str) -> dict:
 
 
 def observe(p: Params, host) -> dict:
-    _check(p)
     groups = parse_group(host.read_text(GROUP_FILE, "") or "")
     entry = groups.get(p.name)
     if entry is None:
@@ -68,7 +67,8 @@ def observe(p: Params, host) -> dict:
     return {"name": p.name, "state": "present", "gid": entry["gid"]}
 
 
-def _check(p: Params) -> None:
+def check(p: Params) -> None:
+    """A name /etc/group can hold; no negative gid."""
     if not p.name or ":" in p.name or "\n" in p.name or "," in p.name:
         raise ModuleFailure(f"invalid group name: {p.name!r}")
     if p.gid is not None and p.gid < 0:
@@ -104,24 +104,20 @@ def command_plan(p: Params, cur: dict, want: dict) -> list:
 
 def which(name: str) -> str:
     """``name`` found on PATH or in the sbin directories (agents may run without them)."""
-    import shutil
-
-    path = os.environ.get("PATH", os.defpath)
-    found = shutil.which(name, path=os.pathsep.join([path, *SBIN]))
+    found = find_program(name)
     if found is None:
         raise ModuleFailure(f"{name} is not installed on the host (needed to manage groups)")
     return found
 
 
-def apply(p: Params, host, cur: dict, want: dict):
-    done = []
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
+    done: list = []
+    ctx.report(commands=done)
     for argv in command_plan(p, cur, want):
         rc, out, err = host.run([which(argv[0])] + argv[1:])
         if rc != 0:
             raise ModuleFailure(f"{argv[0]} failed (rc {rc}): {(err or out).strip()}")
         done.append(argv)
-    p.__dict__["_commands"] = done
-    return None
 
 
 def result(p: Params, state: dict) -> dict:
@@ -129,5 +125,5 @@ def result(p: Params, state: dict) -> dict:
     out = {"name": p.name, "state": state["state"], "system": p.system}
     if "gid" in state:
         out["gid"] = state["gid"]
-    out["commands"] = p.__dict__.get("_commands", [])
+    out["commands"] = []
     return out

@@ -34,17 +34,17 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.hostenv import chroot_reason
+from fleet.agent.contract import Outcome
+from fleet.agent.hostenv import CAP_SYS_ADMIN, chroot_reason, has_capability
 from fleet.agent.hostio import ModuleFailure
 
 ALIASES: dict = {}
 RETURNS_FACTS = True  # ansible_hostname and ansible_nodename, as setup would now gather them
 FILES = {"systemd": "/etc/hostname", "debian": "/etc/hostname", "alpine": "/etc/hostname",
          "sles": "/etc/HOSTNAME", "generic": None}
-CAP_SYS_ADMIN = 21
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: str
     use: Literal[
@@ -54,7 +54,8 @@ class Params:
     hostname_file: str | None = None
 
 
-def _check(p: Params) -> None:
+def check(p: Params) -> None:
+    """A host name the kernel takes; a ``use`` fleet supports."""
     name = p.name
     if not name or len(name) > 64:
         raise ModuleFailure("name must be 1 to 64 characters long")
@@ -80,20 +81,10 @@ def _running(host) -> str:
 
 def runtime_settable() -> bool:
     """Whether this process may change the kernel's host name (root with CAP_SYS_ADMIN)."""
-    if os.geteuid() != 0:
-        return False
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("CapEff:"):
-                    return bool(int(line.split()[1], 16) >> CAP_SYS_ADMIN & 1)
-    except OSError:
-        pass
-    return True  # no /proc: let the command decide
+    return os.geteuid() == 0 and has_capability(CAP_SYS_ADMIN, unknown=True)  # no /proc: try
 
 
 def observe(p: Params, host) -> dict:
-    _check(p)
     use = strategy(p, os.path.isdir("/run/systemd/system"))
     path = p.hostname_file or FILES[use]
     cur: dict = {"use": use, "path": path, "running": _running(host),
@@ -132,7 +123,7 @@ def set_running_command(use: str, name: str, path: str | None) -> list:
     return ["hostname", name]
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     if "static" in want and cur["static"] != p.name:
         parent = os.path.dirname(cur["path"])
         if parent and not os.path.isdir(parent):
@@ -140,7 +131,7 @@ def apply(p: Params, host, cur: dict, want: dict):
         exists = host.path_info(cur["path"], follow=True) is not None
         host.write_file(cur["path"], (p.name + "\n").encode(), mode=None if exists else "0644")
     if cur["running"] == p.name or not cur["settable"]:  # not settable: caveats() says so
-        return None
+        return
     prefix = "persisted, not applied at runtime: " if cur["path"] else "not applied: "
     errors = []
     commands = [set_running_command(cur["use"], p.name, cur["path"])]
@@ -154,11 +145,11 @@ def apply(p: Params, host, cur: dict, want: dict):
         if rc == 0:
             now = _running(host)
             if now == p.name:
-                return None
+                return
             errors.append(f"{argv[0]} succeeded but the running name is still {now!r}")
         else:
             errors.append(f"{argv[0]}: {(err or out).strip() or f'rc={rc}'}")
-    return {"running": prefix + "; ".join(errors)}
+    ctx.warn("running", prefix + "; ".join(errors))
 
 
 def result(p: Params, state: dict) -> dict:

@@ -31,14 +31,17 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from fleet.agent.hostio import ModuleFailure, display_text, expand_path
+from fleet.agent.contract import Outcome
+from fleet.agent.errors import ModuleFailure
+from fleet.agent.modes import display_text
+from fleet.agent.textfile import observe_file
 
 ALIASES = {"dest": "path", "address": "ip", "names": "hostnames"}
 DIFF_TEXT = ("content",)
 HOSTNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     ip: str | None = None
     hostnames: list[str] | str = field(default_factory=list)
@@ -69,7 +72,12 @@ def names_of(p: Params) -> list:
     return names
 
 
-def check(p: Params) -> tuple:
+def check(p: Params) -> None:
+    """What each state needs; malformed addresses and names."""
+    entry_of(p)
+
+
+def entry_of(p: Params) -> tuple:
     """``(address or None, names)``; ModuleFailure for missing or malformed parameters."""
     names = names_of(p)
     address = None
@@ -107,7 +115,7 @@ def _same_family(a, b) -> bool:
 
 def edit(p: Params, text: str) -> tuple:
     """``(new text, msg)`` for this task."""
-    address, names = check(p)
+    address, names = entry_of(p)
     lines = [Line(raw) for raw in text.splitlines(True)]
     wanted = {n.lower() for n in names}
     out: list = []
@@ -152,42 +160,31 @@ def edit(p: Params, text: str) -> tuple:
 
 
 def observe(p: Params, host) -> dict:
-    path = expand_path(p.path)
-    raw = host.read_bytes(path)
-    cur = {"path": path, "raw": raw, "content": display_text(raw)}
-    info = host.path_info(path, follow=True)
-    if info is not None:
-        cur["mode"] = info["mode"]
+    """The file and this task's edit of it (``new``, ``msg``: once per observation)."""
+    cur = observe_file(p.path, host, real=False, attrs=("mode",), is_dir="{} is a directory")
+    if cur["raw"] is not None:
+        new, cur["msg"] = edit(p, cur["raw"].decode("utf-8", "surrogateescape"))
+        cur["new"] = new.encode("utf-8", "surrogateescape")
     return cur
 
 
 def desired(p: Params, cur: dict) -> dict:
     if cur["raw"] is None:
         if p.state == "absent":
-            check(p)
             return {}
         raise ModuleFailure(f"{cur['path']} does not exist")
-    new, _msg = edit(p, cur["raw"].decode("utf-8", "surrogateescape"))
-    new_raw = new.encode("utf-8", "surrogateescape")
-    return {} if new_raw == cur["raw"] else {"content": display_text(new_raw)}
+    return {} if cur["new"] == cur["raw"] else {"content": display_text(cur["new"])}
 
 
-def apply(p: Params, host, cur: dict, want: dict):
-    new, msg = edit(p, cur["raw"].decode("utf-8", "surrogateescape"))
-    if p.backup:
-        p.__dict__["_backup_file"] = host.backup(cur["path"])
-    host.write_file(os.path.realpath(cur["path"]), new.encode("utf-8", "surrogateescape"))
-    p.__dict__["_msg"] = msg
-    return None
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
+    backup = host.backup(cur["path"]) if p.backup else ""
+    host.write_file(os.path.realpath(cur["path"]), cur["new"])
+    ctx.report(msg=cur["msg"], **({"backup_file": backup} if backup else {}))
 
 
 def result(p: Params, state: dict) -> dict:
-    msg = p.__dict__.get("_msg")
-    if msg is None:  # check mode or nothing to do: what the edit would do
-        msg = "" if state["raw"] is None else edit(p, state["raw"].decode("utf-8", "surrogateescape"))[1]
-    out = {"path": state["path"], "msg": msg}
+    """``path``, ``msg`` (what the edit would do; apply reports what it did), ``mode``."""
+    out = {"path": state["path"], "msg": state.get("msg", "")}
     if state.get("mode"):
         out["mode"] = state["mode"]
-    if p.__dict__.get("_backup_file"):
-        out["backup_file"] = p.__dict__["_backup_file"]
     return out

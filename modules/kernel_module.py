@@ -38,10 +38,9 @@ import shutil
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.hostenv import chroot_reason
+from fleet.agent.contract import Outcome
+from fleet.agent.hostenv import CAP_SYS_MODULE, chroot_reason, has_capability
 from fleet.agent.hostio import ModuleFailure
-
-CAP_SYS_MODULE = 16
 
 
 class _FileFields(tuple):
@@ -54,7 +53,7 @@ class _FileFields(tuple):
 DIFF_TEXT = _FileFields()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: str
     state: Literal["present", "absent"] = "present"
@@ -91,17 +90,6 @@ def is_loaded(name: str, proc_modules: str | None, builtin: str | None, sys_modu
 def is_builtin(name: str, builtin: str | None) -> bool:
     wanted = "/" + _norm(name) + ".ko"
     return any(_norm(line.strip()).endswith(wanted) for line in (builtin or "").splitlines())
-
-
-def _has_cap(bit: int) -> bool:
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("CapEff:"):
-                    return bool(int(line.split()[1], 16) >> bit & 1)
-    except OSError:
-        pass
-    return False
 
 
 def load_refusal(root: str, has_cap: bool, modprobe: str | None, modules_dir: str | None) -> str:
@@ -146,7 +134,7 @@ def observe(p: Params, host) -> dict:
     }
     cur["load_refused"] = chroot_reason() or load_refusal(
         p.root,
-        _has_cap(CAP_SYS_MODULE),
+        has_capability(CAP_SYS_MODULE),
         shutil.which("modprobe") if p.root == "/" else "modprobe",
         modules_dir if os.path.isdir(modules_dir) else None,
     )
@@ -227,14 +215,13 @@ def desired(p: Params, cur: dict) -> dict:
     return want
 
 
-def apply(p: Params, host, cur: dict, want: dict):
-    unapplied = {}
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     if "loaded" in want:
         rc, out, err = host.run(modprobe_command(p, want["loaded"]))
         if rc != 0:
             raise ModuleFailure((err or out).strip() or f"modprobe exited {rc}")
         if want["loaded"] and not observe(p, host)["loaded"]:
-            unapplied["loaded"] = f"modprobe {p.name} succeeded but the module is not loaded"
+            ctx.warn("loaded", f"modprobe {p.name} succeeded but the module is not loaded")
     for field, text in want.items():
         if field.startswith("file "):
             path = field[5:]
@@ -242,7 +229,6 @@ def apply(p: Params, host, cur: dict, want: dict):
             if not os.path.isdir(parent):
                 host.mkdir(parent)
             host.write_file(path, text.encode("utf-8"))
-    return unapplied
 
 
 # Warnings name what they are about (``module VALUE: why``), so several can be told apart.

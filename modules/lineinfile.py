@@ -29,7 +29,9 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
+from fleet.agent.contract import Outcome
+from fleet.agent.hostio import ModuleFailure, display_text, wanted_attrs
+from fleet.agent.textfile import observe_file, replace_file, wanted_attrs_of
 
 ALIASES = {
     "dest": "path",
@@ -39,11 +41,10 @@ ALIASES = {
     "regex": "regexp",
 }
 DIFF_TEXT = ("content",)
-ATTRS = ("mode", "owner", "group", "uid", "gid")
 SEP = os.linesep.encode()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     path: str
     line: str | None = None
@@ -63,21 +64,16 @@ class Params:
 
 
 def observe(p: Params, host) -> dict:
-    path = expand_path(p.path)
-    if os.path.isdir(path):
-        raise ModuleFailure(f"Path {path} is a directory !")
-    real = os.path.realpath(path)
-    raw = host.read_bytes(real)
-    cur = {"path": path, "real": real, "raw": raw, "content": display_text(raw)}
-    cur["umask"] = host.umask
-    info = host.path_info(real, follow=True)
-    if info is not None:
-        cur.update({k: info[k] for k in ("mode", "owner", "group", "uid", "gid", "size")})
-        cur["info"] = info
+    """The file, and this task's edit of it (``edit``: computed once per observation)."""
+    cur = observe_file(p.path, host, is_dir="Path {} is a directory !")
+    raw = cur["raw"]
+    if raw is not None or p.create or p.state == "absent":
+        cur["edit"] = edit(p, raw or b"")
     return cur
 
 
-def _check(p: Params) -> None:
+def check(p: Params) -> None:
+    """Ansible's rules between parameters (mutually exclusive ones, what each state needs)."""
     for a, b in (
         ("insertbefore", "insertafter"),
         ("regexp", "search_string"),
@@ -181,14 +177,13 @@ def _end_with_newline(lines: list) -> None:
 
 
 def desired(p: Params, cur: dict) -> dict:
-    _check(p)
     raw = cur["raw"]
     if raw is None:
         if p.state == "absent":
             return {}
         if not p.create:
             raise ModuleFailure("Destination {} does not exist !".format(cur["path"]))
-    new, _msg, _found = edit(p, raw or b"")
+    new, _msg, _found = cur["edit"]
     if raw is None and new == b"":
         return {}
     want = {} if new == raw else {"content": display_text(new)}
@@ -196,43 +191,26 @@ def desired(p: Params, cur: dict) -> dict:
     return want
 
 
-def apply(p: Params, host, cur: dict, want: dict):
-    real, raw = cur["real"], cur["raw"]
-    attrs = {k: want[k] for k in ATTRS if k in want}
-    new, msg, found = edit(p, raw or b"")
-    p.__dict__["_outcome"] = {"msg": msg, "found": found}
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
+    new, msg, found = cur["edit"]
+    ctx.report(msg=msg, **({"found": found} if p.state == "absent" else {}))
     if "content" not in want:
-        host.set_attrs(real, attrs)
-        return None
-    if p.backup and raw is not None:
-        p.__dict__["_outcome"]["backup"] = host.backup(real)
-    parent = os.path.dirname(real)
-    if raw is None and parent and not os.path.isdir(parent):
-        host.mkdir(parent)
-    host.write_file(
-        real,
-        new,
-        mode=attrs.get("mode"),
-        owner=attrs.get("owner", attrs.get("uid")),
-        group=attrs.get("group", attrs.get("gid")),
-        validate=p.validate,
-    )
-    return None
+        host.set_attrs(cur["real"], wanted_attrs_of(want))
+        return
+    exists = cur["raw"] is not None
+    ctx.report(backup=replace_file(host, cur["real"], new, want, exists, p.validate, p.backup))
 
 
 def result(p: Params, state: dict) -> dict:
-    """``msg``, ``backup`` and (state=absent) ``found``, plus the file's attributes."""
-    outcome = p.__dict__.get("_outcome")
-    if outcome is None:  # check mode or nothing to do: describe what the edit would do
-        raw = state["raw"]
-        if raw is None:
-            outcome = {"msg": "file not present" if p.state == "absent" else "", "found": 0}
-        else:
-            _new, msg, found = edit(p, raw)
-            outcome = {"msg": msg, "found": found}
-    out = {"path": state["path"], "msg": outcome["msg"], "backup": outcome.get("backup", "")}
+    """``msg``, ``backup`` and (state=absent) ``found``, plus the file's attributes: what the
+    edit would do to ``state`` (apply reports what it did instead)."""
+    if state["raw"] is None:
+        msg, found = "file not present" if p.state == "absent" else "", 0
+    else:
+        _new, msg, found = state["edit"]
+    out = {"path": state["path"], "msg": msg, "backup": ""}
     if p.state == "absent":
-        out["found"] = outcome["found"]
+        out["found"] = found
     for key in ("mode", "owner", "group", "uid", "gid", "size"):
         if key in state:
             out[key] = state[key]

@@ -37,6 +37,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.contract import Outcome
 from fleet.agent.hostio import ModuleFailure
 
 ALIASES: dict = {}
@@ -45,7 +46,7 @@ BUILTIN = ("c", "c.utf8", "posix")
 PACKAGE_MSG = "install the locales package (it provides /etc/locale.gen and locale-gen)"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: list[str] | str
     state: Literal["absent", "present"] = "present"
@@ -131,18 +132,17 @@ def desired(p: Params, cur: dict) -> dict:
     return want
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     generate = cur["present"] != want["present"]
     if generate and shutil.which("locale-gen") is None:  # before touching the file
         raise ModuleFailure(f"locale-gen is not installed: {PACKAGE_MSG}")
     if want.get("locale_gen") is not None and want["locale_gen"] != cur["locale_gen"]:
         host.write_file(p.locale_gen_file, want["locale_gen"].encode("utf-8"))
     if not generate:
-        return None
+        return
     rc, out, err = host.run(["locale-gen"])
     if rc != 0:
         raise ModuleFailure(f"locale-gen failed (rc={rc}): {(err or out).strip()}")
-    return None
 
 
 def result(p: Params, state: dict) -> dict:

@@ -45,16 +45,16 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.hostenv import chroot_reason
+from fleet.agent.contract import Outcome
+from fleet.agent.hostenv import CAP_SYS_ADMIN, chroot_reason, has_capability
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path
 
 ALIASES = {"name": "path"}
 DIFF_TEXT = ("content",)
-CAP_SYS_ADMIN = 21
 FIELDS = ("src", "name", "fstype", "opts", "dump", "passno")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     path: str
     state: Literal["absent", "absent_from_fstab", "mounted", "present", "unmounted", "remounted", "ephemeral"]
@@ -158,17 +158,6 @@ def mount_points(mountinfo: str) -> dict:
     return points
 
 
-def _has_cap(bit: int) -> bool:
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("CapEff:"):
-                    return bool(int(line.split()[1], 16) >> bit & 1)
-    except OSError:
-        pass
-    return False
-
-
 def mount_refusal(has_cap: bool) -> str:
     return "" if has_cap else "no CAP_SYS_ADMIN here (a container?)"
 
@@ -191,9 +180,14 @@ def remount_command(p: Params, args: dict, fstab: str) -> list:
     return ["mount", "-o", opts, *_fstab_args(fstab), args["name"]]
 
 
+def check(p: Params) -> None:
+    """The states that write an entry need its ``src`` and ``fstype``."""
+    missing = [k for k in ("src", "fstype") if not getattr(p, k)]
+    if p.state in ("mounted", "present", "ephemeral") and missing:
+        raise ModuleFailure(f"state is {p.state} but all of the following are missing: {', '.join(missing)}")
+
+
 def observe(p: Params, host) -> dict:
-    for field in LINE_FIELDS:
-        check_param(field, getattr(p, field))
     args = entry_args(p)
     fstab = expand_path(p.fstab or "/etc/fstab")
     points = mount_points(host.read_text("/proc/self/mountinfo", ""))
@@ -204,16 +198,13 @@ def observe(p: Params, host) -> dict:
         "content": display_text(host.read_bytes(fstab)),
         "mounted": name in points or os.path.ismount(name),
         "mounted_src": points.get(name),
-        "mount_refused": chroot_reason() or mount_refusal(_has_cap(CAP_SYS_ADMIN)),
-        "remounted": bool(p.__dict__.get("_remounted")),
+        "mount_refused": chroot_reason() or mount_refusal(has_capability(CAP_SYS_ADMIN)),
+        "remounted": False,  # an action, not a state: apply reports it done
     }
     return cur
 
 
 def desired(p: Params, cur: dict) -> dict:
-    missing = [k for k in ("src", "fstype") if not getattr(p, k)]
-    if p.state in ("mounted", "present", "ephemeral") and missing:
-        raise ModuleFailure(f"state is {p.state} but all of the following are missing: {', '.join(missing)}")
     args = entry_args(p)
     refused = cur["mount_refused"]
     if refused:  # states with nothing to persist fail where they would have to (un)mount
@@ -265,19 +256,19 @@ def _run(host, argv: list) -> str:
     return "" if rc == 0 else (out + err).strip() or f"{argv[0]} exited {rc}"
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     args, fstab, refused = entry_args(p), cur["fstab_path"], cur["mount_refused"]
-    name, unapplied = args["name"], {}
+    name = args["name"]
     if "content" in want:
         if p.backup and cur["content"] is not None:
-            p.__dict__["_backup"] = host.backup(fstab)
+            ctx.report(backup_file=host.backup(fstab))
         if not os.path.isdir(os.path.dirname(fstab)):
             host.mkdir(os.path.dirname(fstab))
         host.write_file(fstab, want["content"].encode("utf-8"))
     if p.state in ("mounted", "ephemeral"):
         _mount(p, host, cur, want, args)
         if p.state == "mounted" and refused and "content" in want and cur["mounted"]:
-            unapplied["mounted"] = f"fstab entry written, not remounted: {refused}"
+            ctx.warn("mounted", f"fstab entry written, not remounted: {refused}")
     elif p.state == "unmounted" or (p.state == "absent" and "content" in want and cur["mounted"]):
         if not refused:  # refused: caveats() says so
             error = _run(host, ["umount", name])
@@ -287,12 +278,11 @@ def apply(p: Params, host, cur: dict, want: dict):
         error = _remount(p, host, args, fstab)
         if error:
             raise ModuleFailure(f"Error remounting {name}: {error}")
-        p.__dict__["_remounted"] = True
+        ctx.acted("remounted")
     still_mounted = cur["mounted"] and bool(refused) or os.path.ismount(name)
     if p.state == "absent" and "content" in want and os.path.isdir(name) and not still_mounted \
             and not os.listdir(name):
-        os.rmdir(name)
-    return unapplied
+        host.rmdir(name)
 
 
 def _mount(p: Params, host, cur: dict, want: dict, args: dict) -> None:
@@ -312,7 +302,7 @@ def _mount(p: Params, host, cur: dict, want: dict, args: dict) -> None:
         error = _run(host, mount_command(p, args, fstab))
         if error:
             for directory in created:
-                os.rmdir(directory)
+                host.rmdir(directory)
     if error:
         if "content" in want:  # a broken entry may stop the next boot: put the old one back
             host.write_file(fstab, (cur["content"] or "").encode("utf-8"))
@@ -336,6 +326,6 @@ def result(p: Params, state: dict) -> dict:
     args = entry_args(p)
     out = {"name": args["name"], "src": args["src"], "fstype": args["fstype"], "opts": args["opts"],
            "dump": args["dump"], "passno": args["passno"], "fstab": state["fstab_path"],
-           "boot": "yes" if p.boot else "no", "backup_file": p.__dict__.get("_backup", "")}
+           "boot": "yes" if p.boot else "no", "backup_file": ""}
     out.update(mounted=state["mounted"], mount_refused=state["mount_refused"])
     return out

@@ -43,7 +43,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from fleet.agent.contract import Outcome
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
+from fleet.agent.systemctl import unit_state
+from fleet.agent.textfile import observe_file, wanted_attrs_of
 
 ALIASES = {"dest": "dir", "type": "kind"}
 DIFF_TEXT = ("content",)
@@ -56,7 +59,7 @@ NAME = re.compile(r"^[A-Za-z0-9@_:+-][A-Za-z0-9@._:+-]*$")
 ATTRS = ("mode", "owner", "group", "uid", "gid")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: str
     kind: Literal["network", "netdev", "link"] = "network"
@@ -126,19 +129,11 @@ def networkd_state(host) -> str:
     """``active``, ``inactive``, ... or ``no systemd`` (read-only)."""
     if not os.path.isdir(SYSTEMD_RUNNING):
         return "no systemd"
-    _rc, out, _err = host.query(["systemctl", "is-active", "systemd-networkd.service"])
-    return out.strip() or "unknown"
+    return unit_state(host, "systemd-networkd.service") or "unknown"
 
 
 def observe(p: Params, host) -> dict:
-    path = file_path(p)
-    if os.path.isdir(path):
-        raise ModuleFailure(f"{path} is a directory")
-    raw = host.read_bytes(path)
-    cur: dict = {"path": path, "raw": raw, "content": display_text(raw), "umask": host.umask,
-                 "info": host.path_info(path, follow=True)}
-    if cur["info"] is not None:
-        cur.update({k: cur["info"][k] for k in ATTRS})
+    cur = observe_file(file_path(p), host, real=False, attrs=ATTRS)
     cur["networkd"] = networkd_state(host) if p.reload else "not checked (reload: false)"
     return cur
 
@@ -165,14 +160,14 @@ def reload_networkd(p: Params, host) -> str | None:
     return None
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     path = cur["path"]
-    attrs = {k: want[k] for k in ATTRS if k in want}
+    attrs = wanted_attrs_of(want)
     if "content" not in want:
         host.set_attrs(path, attrs)
-        return None
+        return
     if p.backup and cur["raw"] is not None:
-        p.__dict__["_backup_file"] = host.backup(path)
+        ctx.report(backup_file=host.backup(path))
     if p.state == "absent":
         host.remove(path)
     else:
@@ -181,11 +176,9 @@ def apply(p: Params, host, cur: dict, want: dict):
         host.write_file(path, want["content"].encode("utf-8"), mode=attrs.get("mode"),
                         owner=attrs.get("owner", attrs.get("uid")),
                         group=attrs.get("group", attrs.get("gid")))
-    if p.reload:
-        why = reload_networkd(p, host)
-        if why:
-            return {"reload": why}
-    return None
+    why = reload_networkd(p, host) if p.reload else None
+    if why:
+        ctx.warn("reload", why)
 
 
 def result(p: Params, state: dict) -> dict:
@@ -193,8 +186,6 @@ def result(p: Params, state: dict) -> dict:
     for key in ATTRS:
         if key in state:
             out[key] = state[key]
-    if p.__dict__.get("_backup_file"):
-        out["backup_file"] = p.__dict__["_backup_file"]
     return out
 
 

@@ -41,8 +41,11 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.commands import find_program
+from fleet.agent.contract import Outcome
 from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
+from fleet.agent.textfile import observe_file
 
 ALIASES = {"dest": "path"}
 DIFF_TEXT = ("content",)
@@ -52,7 +55,7 @@ DENIED = "Operation not permitted"
 TOKEN = re.compile(r'"[^"\n]*"|#[^\n]*|\\\n|[{};\n]|[^\s{};"#]+')
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     content: str
     path: str = "/etc/nftables.conf"
@@ -202,17 +205,8 @@ def read_include(pattern: str) -> list:
 # -- the running ruleset ----------------------------------------------------------------
 
 
-def which(name: str) -> str | None:
-    dirs = os.environ.get("PATH", "").split(os.pathsep) + ["/usr/sbin", "/sbin", "/usr/bin", "/bin"]
-    for d in dirs:
-        candidate = os.path.join(d, name)
-        if d and os.access(candidate, os.X_OK) and not os.path.isdir(candidate):
-            return candidate
-    return None
-
-
 def nft() -> str:
-    found = which("nft")
+    found = find_program("nft")
     if found is None:
         raise ModuleFailure("nft is not installed (the nftables package)")
     return found
@@ -222,7 +216,7 @@ def running(host, stateless: bool = True) -> tuple:
     """``(listing text, "")`` or ``(None, why it cannot be read)``."""
     if chroot_reason():  # the loaded ruleset would be the build machine's
         return None, chroot_reason()
-    if which("nft") is None:
+    if find_program("nft") is None:
         return None, "nft is not installed"
     rc, out, err = host.query([nft(), "-s", "list", "ruleset"] if stateless else
                               [nft(), "list", "ruleset"])
@@ -238,14 +232,7 @@ def running(host, stateless: bool = True) -> tuple:
 
 
 def observe(p: Params, host) -> dict:
-    path = os.path.realpath(expand_path(p.path))
-    if os.path.isdir(path):
-        raise ModuleFailure(f"{path} is a directory")
-    raw = host.read_bytes(path)
-    cur: dict = {"path": path, "raw": raw, "content": display_text(raw), "umask": host.umask,
-                 "info": host.path_info(path, follow=True)}
-    if cur["info"] is not None:
-        cur["mode"] = cur["info"]["mode"]
+    cur = observe_file(os.path.realpath(expand_path(p.path)), host, attrs=("mode",))
     listing, why = running(host) if p.reload else (None, "not compared (reload: false)")
     cur["ruleset_known"] = listing is not None
     if listing is None:
@@ -276,16 +263,11 @@ def check_content(p: Params, host, path: str) -> str | None:
         return None
     from fleet.agent.commands import substitute_path
 
-    fd, tmp = _mkstemp(os.path.dirname(path) or ".")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(p.content.encode("utf-8"))
+    with host.temp_file(os.path.dirname(path) or ".", p.content.encode("utf-8")) as tmp:
         argv = substitute_path(p.validate, tmp)
         if argv[0] == "nft":
             argv[0] = nft()
         rc, out, err = host.run(argv)
-    finally:
-        os.unlink(tmp)
     if rc == 0:
         return None
     text = (err.strip() or out.strip() or f"exit {rc}").replace(tmp, path)
@@ -294,36 +276,25 @@ def check_content(p: Params, host, path: str) -> str | None:
     raise ModuleFailure(f"nft refused the ruleset, nothing was replaced: {text}")
 
 
-def _mkstemp(directory: str) -> tuple:
-    for _ in range(100):
-        path = os.path.join(directory, ".fleet-" + os.urandom(6).hex() + ".tmp")
-        try:
-            return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), path
-        except FileExistsError:
-            continue
-    raise ModuleFailure(f"no free temporary file name in {directory}")
-
-
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     path, old = cur["path"], cur["raw"]
-    warnings = {}
     if "content" in want:
         if not os.path.isdir(os.path.dirname(path)):
             host.mkdir(os.path.dirname(path))
         why = check_content(p, host, path)
         if why:
-            warnings["validate"] = why
+            ctx.warn("validate", why)
         if p.backup and old is not None:
-            p.__dict__["_backup_file"] = host.backup(path)
+            ctx.report(backup_file=host.backup(path))
         mode = want.get("mode") or (None if cur["info"] else "0644")
         host.write_file(path, p.content.encode("utf-8"), mode=mode)
     elif "mode" in want:
         host.set_attrs(path, {"mode": want["mode"]})
     if not p.reload or not ("content" in want or "ruleset" in want):
-        return warnings
+        return
     if not cur["ruleset_known"]:
-        warnings["ruleset"] = "persisted, not loaded: " + cur["ruleset"][len("unknown: "):]
-        return warnings
+        ctx.warn("ruleset", "persisted, not loaded: " + cur["ruleset"][len("unknown: "):])
+        return
     rc, out, err = host.run([nft(), "-f", path])
     if rc != 0:
         if "content" in want:
@@ -331,17 +302,14 @@ def apply(p: Params, host, cur: dict, want: dict):
         why = (err or out).strip()
         raise ModuleFailure(f"nft -f {path} failed, the previous file was put back: {why}")
     if not flushes(p.content):
-        warnings["content"] = ("loaded without 'flush ruleset': nft -f added to the ruleset "
-                               "that was loaded instead of replacing it")
-    return warnings
+        ctx.warn("content", "loaded without 'flush ruleset': nft -f added to the ruleset "
+                 "that was loaded instead of replacing it")
 
 
 def result(p: Params, state: dict) -> dict:
     out = {"path": state["path"], "ruleset": state["ruleset"]}
     if state.get("mode"):
         out["mode"] = state["mode"]
-    if p.__dict__.get("_backup_file"):
-        out["backup_file"] = p.__dict__["_backup_file"]
     return out
 
 
@@ -354,7 +322,7 @@ def snapshot(p: Params, host) -> dict:
     info = host.path_info(path, follow=True)
     raw = host.read_bytes(path) if info is not None else None
     listing = None
-    if p.reload and which("nft") is not None:
+    if p.reload and find_program("nft") is not None:
         listing, _why = running(host, stateless=False)
     return {"files": [{"path": path, **_entry(raw, info)}], "ruleset": listing}
 

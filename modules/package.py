@@ -43,20 +43,27 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.contract import Outcome
+from fleet.agent.dpkg import (
+    ENV,
+    INSTALLED,
+    apt_query,
+    dpkg_status,
+    parse_policy,
+    policy_of,
+    provided_names,
+    simulate,
+)
 from fleet.agent.hostio import ModuleFailure
 
 ALIASES: dict = {}
 BIN_DIRS = ("/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin")
 TOOLS = (("apt", "apt-get"), ("dnf", "dnf"), ("apk", "apk"))
-ENV = {"DEBIAN_FRONTEND": "noninteractive", "DEBIAN_PRIORITY": "critical", "LC_ALL": "C",
-       "LANG": "C", "LANGUAGE": "C"}
 APT_GET = ["apt-get", "-y", "-q", "-o", "Dpkg::Options::=--force-confdef",
            "-o", "Dpkg::Options::=--force-confold", "-o", "DPkg::Lock::Timeout=60"]
-DPKG_FORMAT = "${Package}\t${Architecture}\t${Status}\t${Version}\t${Provides}\n"
-INSTALLED = ("installed", "triggers-awaited", "triggers-pending")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: list[str] | str
     state: Literal["present", "absent", "latest", "installed", "removed"]
@@ -191,34 +198,6 @@ def apt_spec(text: str) -> tuple:
     return name, version
 
 
-def parse_dpkg(text: str) -> dict:
-    found: dict = {}
-    for line in text.splitlines():
-        parts = line.split("\t") + [""]
-        if len(parts) < 5:
-            continue
-        entry = {"status": (parts[2].split() or ["not-installed"])[-1], "version": parts[3],
-                 "provides": [p.split()[0] for p in parts[4].split(",") if p.strip()]}
-        if parts[0] not in found or found[parts[0]]["status"] not in INSTALLED:
-            found[parts[0]] = entry
-        found[f"{parts[0]}:{parts[1]}"] = entry
-    return found
-
-
-def parse_policy(text: str) -> dict:
-    found: dict = {}
-    entry: dict = {}
-    for line in text.splitlines():
-        if line and not line[0].isspace() and line.endswith(":"):
-            entry = found[line[:-1]] = {"candidate": None, "versions": []}
-        elif line.strip().startswith("Candidate: "):
-            candidate = line.strip()[len("Candidate: "):]
-            entry["candidate"] = None if candidate == "(none)" else candidate
-        elif re.match(r"^ (?:\*\*\*|   ) \S+ -?\d+\s*$", line):
-            entry["versions"].append(line.split()[-2])
-    return found
-
-
 def apt_wanted(spec: tuple, state: str) -> str:
     return f"={spec[1]}" if spec[1] and state == "present" else state
 
@@ -250,29 +229,21 @@ def apt_state(spec: tuple, state: str, entry: dict | None, policy: dict | None,
     return apt_wanted(spec, state), token
 
 
-def _apt_query(host, argv: list, ok=(0,)) -> str:
-    rc, out, err = host.query(argv, env=ENV)
-    if rc not in ok:
-        raise ModuleFailure("'{}' failed: {}".format(" ".join(argv), (err or out).strip()))
-    return out
-
-
 def _observe_apt(host, state: str, names: list, cur: dict) -> list:
     specs = [apt_spec(n) for n in names]
-    keys = [s[0] for s in specs]
-    dpkg = parse_dpkg(_apt_query(host, ["dpkg-query", "-W", "-f=" + DPKG_FORMAT] + keys, (0, 1)))
+    packages = dpkg_status(host, [s[0] for s in specs])
     asked = [] if state == "absent" else [
         s[0] for s in specs
-        if state == "latest" or apt_state(s, state, dpkg.get(s[0]), None, False)[0] != apt_wanted(s, state)]
-    policy = parse_policy(_apt_query(host, ["apt-cache", "policy"] + asked)) if asked else {}
+        if state == "latest" or apt_state(s, state, packages.get(s[0]), None, False)[0] != apt_wanted(s, state)]
+    policy = parse_policy(apt_query(host, ["apt-cache", "policy"] + asked)) if asked else {}
     provided: set = set()
-    if any(not policy.get(n, {}).get("versions") for n in asked):
-        every = parse_dpkg(_apt_query(host, ["dpkg-query", "-W", "-f=" + DPKG_FORMAT]))
-        provided = {v for e in every.values() if e["status"] in INSTALLED for v in e["provides"]}
+    if any(not (policy_of(policy, n) or {}).get("versions") for n in asked):
+        provided = provided_names(host)
     tokens = []
     for spec in specs:
-        entry = dpkg.get(spec[0])
-        cur[spec[0]], token = apt_state(spec, state, entry, policy.get(spec[0]), spec[0] in provided)
+        entry = packages.get(spec[0])
+        pol = policy_of(policy, spec[0])
+        cur[spec[0]], token = apt_state(spec, state, entry, pol, spec[0] in provided)
         if cur[spec[0]] != apt_wanted(spec, state):
             tokens.append(token)
         elif entry and entry["status"] in INSTALLED and state != "absent":
@@ -280,12 +251,7 @@ def _observe_apt(host, state: str, names: list, cur: dict) -> list:
     if not tokens:
         return []
     plan = [APT_GET + ["remove" if state == "absent" else "install"] + tokens]
-    rc, _out, err = host.query(["apt-get", "-s"] + plan[0][1:], env=ENV)
-    if rc != 0:
-        missing = re.search(r"Unable to locate package (\S+)", err)
-        if missing:
-            raise ModuleFailure(f"No package matching '{missing.group(1)}' is available")
-        raise ModuleFailure("apt-get would fail: " + err.strip())
+    simulate(host, plan[0])
     return plan
 
 
@@ -315,8 +281,9 @@ def desired(p: Params, cur: dict) -> dict:
     return {name: state for name in names}
 
 
-def apply(p: Params, host, cur: dict, want: dict):
-    out, err = [], []
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
+    out: list = []
+    err: list = []
     for argv in cur["plan"]:
         rc, stdout, stderr = host.run(argv, env=ENV)
         out.append(stdout)
@@ -327,10 +294,9 @@ def apply(p: Params, host, cur: dict, want: dict):
         rc, _out, stderr = host.run(["apt-mark", "manual"] + cur["manual"], env=ENV)
         if rc != 0:
             raise ModuleFailure("'apt-mark manual' failed: " + stderr.strip())
-    p.__dict__["_output"] = {"stdout": "".join(out), "stderr": "".join(err)}
-    return None
+    ctx.report(stdout="".join(out), stderr="".join(err))
 
 
 def result(p: Params, state: dict) -> dict:
-    """``manager``, and the manager's ``stdout``/``stderr`` when it ran."""
-    return dict({"manager": state["manager"]}, **p.__dict__.get("_output", {}))
+    """``manager`` (apply adds the manager's ``stdout``/``stderr``)."""
+    return {"manager": state["manager"]}

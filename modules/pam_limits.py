@@ -28,14 +28,16 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.hostio import ModuleFailure, display_text, expand_path
+from fleet.agent.contract import Outcome
+from fleet.agent.errors import ModuleFailure
+from fleet.agent.textfile import observe_file
 
 DIFF_TEXT = ("content",)
 UNLIMITED = ("unlimited", "infinity", "-1")
 PRIORITY_ITEMS = ("nice", "priority")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     domain: str
     limit_type: Literal["hard", "soft", "-"]
@@ -130,11 +132,8 @@ def edit(p: Params, text: str) -> tuple:
 
 
 def observe(p: Params, host) -> dict:
-    path = expand_path(p.dest)
-    if os.path.isdir(path):
-        raise ModuleFailure(f"{path} is a directory")
-    raw = host.read_bytes(path)
-    cur = {"path": path, "content": display_text(raw)}
+    cur = observe_file(p.dest, host, real=False, attrs=())
+    path, raw = cur["path"], cur["raw"]
     if raw is not None and not os.access(path, os.W_OK):
         cur["problem"] = f"{path} is not writable. Use sudo"
     elif raw is None:
@@ -144,22 +143,26 @@ def observe(p: Params, host) -> dict:
     return cur
 
 
-def desired(p: Params, cur: dict) -> dict:
-    if cur.get("problem"):
-        raise ModuleFailure(cur["problem"])
+def check(p: Params) -> None:
+    """use_max and use_min exclude each other; the value must suit the item."""
     if p.use_max and p.use_min:
         raise ModuleFailure("Cannot use use_min and use_max at the same time.")
     check_value(p.limit_item, p.value)
+
+
+def desired(p: Params, cur: dict) -> dict:
+    if cur.get("problem"):
+        raise ModuleFailure(cur["problem"])
     new, _line_text = edit(p, cur["content"] or "")
     return {} if new == cur["content"] else {"content": new}
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     if p.backup and cur["content"] is not None:
-        p.__dict__["_backup"] = host.backup(cur["path"])
+        ctx.report(backup_file=host.backup(cur["path"]))
     host.write_file(cur["path"], want["content"].encode("utf-8"))
 
 
 def result(p: Params, state: dict) -> dict:
     _new, line = edit(p, state["content"] or "")
-    return {"dest": state["path"], "msg": line, "backup_file": p.__dict__.get("_backup", "")}
+    return {"dest": state["path"], "msg": line, "backup_file": ""}

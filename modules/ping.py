@@ -11,7 +11,7 @@ from dataclasses import dataclass
 ALIASES: dict = {}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     data: str = "pong"
 

@@ -75,7 +75,7 @@ DATE_FORMATS = {
 }  # fmt: skip
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     gather_subset: list[str] | str = "all"
     filter: list[str] | str | None = None

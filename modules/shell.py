@@ -19,12 +19,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fleet.agent.commands import command_chdir, command_gate, command_result
+from fleet.agent.contract import Outcome
 from fleet.agent.errors import ModuleFailure
 
 ALIASES: dict = {}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     cmd: str | None = None
     chdir: str | None = None
@@ -36,20 +37,17 @@ class Params:
     strip_empty_ends: bool = True
 
 
-def _check(p: Params) -> str:
+def check(p: Params) -> None:
+    """A command to run."""
     if not p.cmd or not p.cmd.strip():
         raise ModuleFailure("no command given")
-    return p.cmd
 
 
 def would_run(p: Params, reader) -> tuple:
-    _check(p)
     return command_gate(p.creates, p.removes, command_chdir(p.chdir))
 
 
-def run(p: Params, host) -> dict:
-    cmd = _check(p)
-    argv = [p.executable or "/bin/sh", "-c", cmd]
-    return command_result(
-        host, argv, cmd, command_chdir(p.chdir), p.stdin, p.stdin_add_newline, p.strip_empty_ends
-    )
+def run(p: Params, host, ctx: Outcome) -> None:
+    argv = [p.executable or "/bin/sh", "-c", p.cmd]
+    command_result(host, argv, p.cmd, command_chdir(p.chdir), p.stdin, p.stdin_add_newline,
+                   p.strip_empty_ends, ctx)

@@ -42,15 +42,16 @@ import glob
 import os
 import re
 import shlex
-import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from fleet.agent.commands import substitute_path
+from fleet.agent.commands import find_program, substitute_path
+from fleet.agent.contract import Outcome
 from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
+from fleet.agent.systemctl import unit_state
+from fleet.agent.textfile import observe_file
 
 ALIASES = {"dest": "path"}
 DIFF_TEXT = ("content",)
@@ -69,7 +70,7 @@ KEYWORD = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 LINE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]*)(?:\s*=\s*|\s+|$)(.*?)\s*$")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     settings: dict[str, Any] = field(default_factory=dict)
     path: str = "/etc/ssh/sshd_config.d/50-fleet.conf"
@@ -238,18 +239,14 @@ def parse_sshd_t(text: str) -> dict:
 
 def effective(p: Params, host, main: str) -> tuple:
     """``({keyword: value or [values]}, "")`` from ``sshd -T``, or ``(None, why not)``."""
-    if which("sshd") is None:
+    if find_program("sshd") is None:
         return None, "sshd is not installed"
-    rc, out, err = host.query([which("sshd"), "-T", "-f", main])
+    rc, out, err = host.query([find_program("sshd"), "-T", "-f", main])
     if rc != 0:
         return None, (err.strip().splitlines() or [f"sshd -T exited {rc}"])[-1]
     parsed = parse_sshd_t(out)
     got = {k: parsed.get(canonical(k)) for k in p.settings}
     return {k: v[0] if v and len(v) == 1 else v for k, v in got.items()}, ""
-
-
-def which(name: str) -> str | None:
-    return shutil.which(name, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin:/usr/bin:/bin")
 
 
 def _paths(p: Params) -> tuple:
@@ -258,12 +255,10 @@ def _paths(p: Params) -> tuple:
 
 def observe(p: Params, host) -> dict:
     path, main = _paths(p)
-    if os.path.isdir(path):
-        raise ModuleFailure(f"{path} is a directory")
-    raw, info = host.read_bytes(path), host.path_info(path, follow=True)
-    cur: dict = {"path": path, "main_config": main, "raw": raw, "content": display_text(raw),
-                 "umask": host.umask, "info": info, "mode": info and info["mode"]}
-    cur.update(analyse(p, host, path, raw, main))
+    cur = observe_file(path, host, attrs=("mode",))
+    cur.setdefault("mode", None)
+    cur["main_config"] = main
+    cur.update(analyse(p, host, path, cur["raw"], main))
     cur["effective"], cur["effective_error"] = effective(p, host, main) if p.settings else ({}, "")
     return cur
 
@@ -307,32 +302,41 @@ def check_config(p: Params, host, cur: dict, new: bytes | None) -> None:
     """Run ``validate`` on a complete temporary main configuration; ModuleFailure if refused."""
     if not p.validate:
         return
-    tmp, made = tempfile.mkdtemp(prefix="fleet-sshd-"), ""
+    with host.scratch_dir("fleet-sshd-") as tmp:
+        target = _candidate(host, tmp, cur, new)
+        if target is not None:
+            _validate(p, host, tmp, target)
+
+
+def _candidate(host, tmp: str, cur: dict, new: bytes | None) -> str | None:
+    """The complete main configuration to check, written in ``tmp`` (None: nothing to check)."""
+    path, main = cur["path"], cur["main_config"]
+    if path == main:
+        return _write(host, os.path.join(tmp, "sshd_config"), new or b"")
+    target = None if new is None else _write(host, os.path.join(tmp, os.path.basename(path)), new)
+    main_text = (host.read_bytes(main) or b"").decode("utf-8", "surrogateescape")
+    text = validation_main(main_text, path, target)
+    if text != main_text:  # else main does not include path: check the file on its own
+        target = _write(host, os.path.join(tmp, "main_config"), text.encode("utf-8", "surrogateescape"))
+    return target
+
+
+def _validate(p: Params, host, tmp: str, target: str) -> None:
+    made = ""
     try:
-        path, main = cur["path"], cur["main_config"]
-        if path == main:
-            target: str | None = _write(os.path.join(tmp, "sshd_config"), new or b"")
-        else:
-            target = None if new is None else _write(os.path.join(tmp, os.path.basename(path)), new)
-            main_text = (host.read_bytes(main) or b"").decode("utf-8", "surrogateescape")
-            text = validation_main(main_text, path, target)
-            if text != main_text:  # else main does not include path: check the file on its own
-                target = _write(os.path.join(tmp, "main_config"), text.encode("utf-8", "surrogateescape"))
-        if target is None:
-            return
         argv = substitute_path(p.validate, target)
-        if "/" not in argv[0] and which(argv[0]) is None:
+        if "/" not in argv[0] and find_program(argv[0]) is None:
             raise ModuleFailure(f"cannot validate: {argv[0]} is not installed (openssh-server), nothing was replaced")
-        argv[0] = which(argv[0]) or argv[0]
+        argv[0] = find_program(argv[0]) or argv[0]
         unbooted = os.path.basename(argv[0]) == "sshd" and not glob.glob(os.path.join(SSHDIR, "ssh_host_*_key"))
         if unbooted:  # no host keys yet (made at first boot): a throwaway one for the check
-            if (keygen := host.run([which("ssh-keygen") or "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{tmp}/key"]))[0]:
+            if (keygen := host.run([find_program("ssh-keygen") or "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{tmp}/key"]))[0]:
                 raise ModuleFailure(f"cannot validate: no host keys here and ssh-keygen failed: {keygen[2].strip()}")
             argv += ["-h", f"{tmp}/key"]
         rc, out, err = host.run(argv)
         privsep = re.search(r"Missing privilege separation directory: (/\S+)", err) if rc else None
         if privsep and os.path.isdir(os.path.dirname(privsep.group(1))):  # made as sshd starts
-            os.mkdir(privsep.group(1), 0o755)
+            host.mkdir(privsep.group(1), mode="0755")
             made = privsep.group(1)
             rc, out, err = host.run(argv)
         if rc != 0:
@@ -340,14 +344,12 @@ def check_config(p: Params, host, cur: dict, new: bytes | None) -> None:
             why = "\n".join(x for x in why.splitlines() if not (unbooted and x.startswith("Unable to load host key")))
             raise ModuleFailure(f"sshd refused the new configuration, nothing was replaced: {why}")
     finally:
-        shutil.rmtree(tmp, ignore_errors=True)
         if made:  # only for the check: nothing is left behind
-            os.rmdir(made)
+            host.rmdir(made)
 
 
-def _write(path: str, data: bytes) -> str:
-    with open(path, "wb") as handle:
-        handle.write(data)
+def _write(host, path: str, data: bytes) -> str:
+    host.write_file(path, data)
     return path
 
 
@@ -356,7 +358,7 @@ def reload_sshd(p: Params, host) -> str | None:
     if not os.path.isdir(SYSTEMD_RUNNING) or chroot_reason():  # never the build machine's sshd
         return "written, not reloaded: systemd is not running"
     service = p.service or ssh_service()
-    state = host.query(["systemctl", "is-active", service])[1].strip()
+    state = unit_state(host, service)
     if state != "active":
         return f"written, not reloaded: {service}.service is {state or 'not active'}"
     pid = host.query(["systemctl", "show", "-p", "MainPID", "--value", service])[1].strip()
@@ -387,15 +389,15 @@ def ssh_service() -> str:
     return "ssh" if any(os.path.exists(d + "/ssh.service") for d in units) else "sshd"
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     path = cur["path"]
     new = new_content(p, cur)
     if "content" not in want:
         host.set_attrs(path, {"mode": want["mode"]})
-        return None
+        return
     check_config(p, host, cur, new)
     if p.backup and cur["raw"] is not None:
-        p.__dict__["_backup_file"] = host.backup(path)
+        ctx.report(backup_file=host.backup(path))
     if new is None:
         host.remove(path)
     else:
@@ -403,20 +405,18 @@ def apply(p: Params, host, cur: dict, want: dict):
             host.mkdir(os.path.dirname(path), mode="0755")
         host.write_file(path, new, mode=want.get("mode") or (None if cur["info"] else "0644"))
     why = reload_sshd(p, host) if p.reload else None
-    warnings = {"reload": why} if why else {}
+    if why:
+        ctx.warn("reload", why)
     after = analyse(p, host, path, new, cur["main_config"])
-    warnings.update(after["overridden"])
+    for keyword, winner in after["overridden"].items():
+        ctx.warn(keyword, winner)
     if not after["included"]:
-        warnings["path"] = f"{cur['main_config']} does not include {path}: it has no effect"
-    return warnings
+        ctx.warn("path", f"{cur['main_config']} does not include {path}: it has no effect")
 
 
 def result(p: Params, state: dict) -> dict:
     keys = ("path", "main_config", "overridden", "included", "effective", "effective_error", "mode")
-    out = {k: state[k] for k in keys if state.get(k) not in (None, "") or k == "effective"}
-    if p.__dict__.get("_backup_file"):
-        out["backup_file"] = p.__dict__["_backup_file"]
-    return out
+    return {k: state[k] for k in keys if state.get(k) not in (None, "") or k == "effective"}
 
 
 def snapshot(p: Params, host) -> dict:

@@ -61,7 +61,7 @@ ATTRIBUTE_NAMES = {
 }  # fmt: skip
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     path: str
     follow: bool = False

@@ -29,14 +29,15 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.commands import SYSTEM_DIRS, find_program
+from fleet.agent.contract import Outcome
 from fleet.agent.hostio import ModuleFailure, expand_path
 
 ALIASES: dict = {}
 DIFF_TEXT = ("content",)
-SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: str
     state: Literal["present", "absent"] = "present"
@@ -73,7 +74,8 @@ def command_list(value) -> list:
     return [str(c).strip() for c in items if str(c).strip()]
 
 
-def _check(p: Params) -> None:
+def check(p: Params) -> None:
+    """A file name sudo reads, exactly one of user/group, commands, one-line values."""
     problem = name_problem(p.name)
     if problem:
         raise ModuleFailure(f"invalid sudoers file name {p.name!r}: {problem}")
@@ -101,13 +103,10 @@ def content(p: Params) -> str:
 
 
 def visudo() -> str | None:
-    import shutil
-
-    return shutil.which("visudo", path=os.pathsep.join([os.environ.get("PATH", os.defpath), *SBIN]))
+    return find_program("visudo")
 
 
 def observe(p: Params, host) -> dict:
-    _check(p)
     directory = expand_path(p.sudoers_path)
     path = os.path.join(directory, p.name)
     raw = host.read_bytes(path)
@@ -121,7 +120,7 @@ def observe(p: Params, host) -> dict:
         cur["_visudo"] = visudo()
         if cur["_visudo"] is None and p.validation == "required":
             raise ModuleFailure("Failed to find required executable \"visudo\" in paths: "
-                                + os.pathsep.join([os.environ.get("PATH", ""), *SBIN]))
+                                + os.pathsep.join([os.environ.get("PATH", ""), *SYSTEM_DIRS]))
         if cur["_visudo"] is not None:
             rc, out, err = host.query([cur["_visudo"], "-c", "-f", "-"], stdin=content(p))
             if rc != 0:
@@ -139,18 +138,17 @@ def desired(p: Params, cur: dict) -> dict:
     return {"state": "present", "content": content(p), "mode": "0440", "uid": 0, "gid": 0}
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     path = cur["path"]
     if want["state"] == "absent":
         host.remove(path)
-        return None
+        return
     if cur["content"] != want["content"]:
         check = f"{cur['_visudo']} -c -f %s" if cur.get("_visudo") else None
         host.write_file(path, want["content"].encode("utf-8"), mode="0440", owner=0, group=0,
                         validate=check)
     else:
         host.set_attrs(path, {"mode": "0440", "uid": 0, "gid": 0})
-    return None
 
 
 def result(p: Params, state: dict) -> dict:

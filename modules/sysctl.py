@@ -58,8 +58,10 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.contract import Outcome
 from fleet.agent.hostenv import chroot_reason
-from fleet.agent.hostio import ModuleFailure, display_text, expand_path
+from fleet.agent.hostio import ModuleFailure
+from fleet.agent.textfile import observe_file
 
 ALIASES = {"key": "name", "val": "value"}
 DIFF_TEXT = ("content",)
@@ -68,7 +70,7 @@ FALSE = ("n", "no", "off", "0", "false", "f")
 SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: str
     value: str | None = None
@@ -170,17 +172,6 @@ def edit(content: str | None, name: str, value: str, state: str) -> str:
     return "".join(out)
 
 
-def _has_cap(bit: int) -> bool:
-    try:
-        with open("/proc/self/status") as handle:
-            for line in handle:
-                if line.startswith("CapEff:"):
-                    return bool(int(line.split()[1], 16) >> bit & 1)
-    except OSError:
-        pass
-    return False
-
-
 def runtime_refusal(path: str, exists: bool, proc_sys: str = "/proc/sys") -> str:
     """Why the runtime value at ``path`` cannot be written here, or ``""`` (read-only check)."""
     if not exists or os.access(path, os.W_OK):
@@ -225,14 +216,9 @@ def _wants_runtime(p: Params) -> bool:
 
 
 def observe(p: Params, host) -> dict:
-    check_param("name", p.name)
-    check_param("value", p.value)
     name = p.name.strip()
-    path = expand_path(p.sysctl_file)
-    if os.path.isdir(path):
-        raise ModuleFailure(f"sysctl_file {path} is a directory")
-    real = os.path.realpath(path)
-    raw = host.read_bytes(real)
+    file = observe_file(p.sysctl_file, host, attrs=(), is_dir="sysctl_file {} is a directory")
+    path = file["path"]
     proc, chroot = proc_path(p.proc_sys, name), chroot_reason()
     inside = os.path.realpath(p.proc_sys).rstrip("/") + "/"
     if not os.path.realpath(proc).startswith(inside):
@@ -245,8 +231,8 @@ def observe(p: Params, host) -> dict:
     cur: dict = {
         "name": name,
         "path": path,
-        "real": real,
-        "content": display_text(raw),
+        "real": file["real"],
+        "content": file["content"],
         "proc_path": proc,
         "runtime_value": None if runtime is None else " ".join(runtime.split()),
     }
@@ -288,22 +274,19 @@ def desired(p: Params, cur: dict) -> dict:
     return want
 
 
-def apply(p: Params, host, cur: dict, want: dict):
-    unapplied = {}
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     if "runtime" in want:
         try:
-            with open(cur["proc_path"], "w") as handle:
-                handle.write(parse_value(p.value) + "\n")
+            host.overwrite(cur["proc_path"], (parse_value(p.value) + "\n").encode("utf-8"))
         except OSError as exc:
             if exc.errno == errno.EINVAL:
                 raise ModuleFailure(f"setting {cur['name']} failed: {exc.strerror}") from None
-            unapplied["runtime"] = f"persisted, not applied at runtime: {exc.strerror or exc}"
+            ctx.warn("runtime", f"persisted, not applied at runtime: {exc.strerror or exc}")
     if "content" in want:
         parent = os.path.dirname(cur["real"])
         if parent and not os.path.isdir(parent):
             host.mkdir(parent)
         host.write_file(cur["real"], want["content"].encode("utf-8"))
-    return unapplied
 
 
 # Warnings name what they are about (``key VALUE: why``), so several can be told apart.

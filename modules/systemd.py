@@ -67,8 +67,10 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.contract import Outcome
 from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure
+from fleet.agent.systemctl import parse_show
 
 SYSTEMD_RUNNING = "/run/systemd/system"  # exists when systemd is PID 1 (sd_booted())
 NOT_BOOTED = "systemd is not running here (a chroot or an image build?)"
@@ -96,7 +98,7 @@ NOT_TOGGLED = ("static", "generated", "transient")  # no [Install]: cannot be en
 JOBS = {"started": "start", "stopped": "stop", "restarted": "restart", "reloaded": "reload"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: str | None = None
     state: Literal["reloaded", "restarted", "started", "stopped", "tried-restart"] | None = None
@@ -115,7 +117,8 @@ class Params:
     use: str = "auto"
 
 
-def _check(p: Params) -> None:
+def check(p: Params) -> None:
+    """service parameters systemd has no use for; what each parameter needs or excludes."""
     for name, why in (
         ("pattern", "systemd tracks each unit's state itself"),
         ("runlevel", "runlevels belong to OpenRC"),
@@ -155,38 +158,6 @@ def _check(p: Params) -> None:
 
 
 # -- reading -----------------------------------------------------------------------------
-
-
-def parse_show(text: str) -> list:
-    """``systemctl show`` output as a list of property dicts (one per blank-line block).
-
-    Values of ``Exec*`` properties may span lines inside ``{ ... }`` (as Ansible parses them).
-    """
-    units: list = []
-    cur: dict = {}
-    key, multi = None, []
-    for line in text.splitlines():
-        if key is not None:
-            multi.append(line)
-            if line.rstrip().endswith("}"):
-                cur[key] = "\n".join(multi).strip()
-                key, multi = None, []
-            continue
-        if not line.strip():
-            if cur:
-                units.append(cur)
-            cur = {}
-            continue
-        if "=" not in line:
-            continue
-        k, v = line.split("=", 1)
-        if k.startswith("Exec") and v.lstrip().startswith("{") and not v.rstrip().endswith("}"):
-            key, multi = k, [v]
-            continue
-        cur[k] = v.strip()
-    if cur:
-        units.append(cur)
-    return units
 
 
 def _base(p: Params) -> list:
@@ -255,8 +226,7 @@ def _observe_offline(p: Params, host, cur: dict) -> dict:
 
 
 def observe(p: Params, host) -> dict:
-    _check(p)
-    cur: dict = {"ran": list(p.__dict__.get("_ran", []))}
+    cur: dict = {"ran": []}  # jobs are actions, not states: apply reports them done
     if p.scope != "global" and (not os.path.isdir(SYSTEMD_RUNNING) or chroot_reason()):
         return _observe_offline(p, host, cur)
     if p.daemon_reload:
@@ -288,7 +258,6 @@ def observe(p: Params, host) -> dict:
 
 
 def desired(p: Params, cur: dict) -> dict:
-    _check(p)
     want: dict = {}
     ran = ["daemon-reexec"] if p.daemon_reexec and cur.get("booted", True) else []
     if p.daemon_reload:
@@ -367,7 +336,7 @@ def plan(p: Params, cur: dict, want: dict) -> list:
 # -- changing ----------------------------------------------------------------------------
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     env = _env(p, not cur.get("booted", True))
     for argv in plan(p, cur, want):
         if argv[0] == "sleep":
@@ -381,8 +350,9 @@ def apply(p: Params, host, cur: dict, want: dict):
                 raise ModuleFailure(f"failure {rc} during {action}: {text}")
             raise ModuleFailure(f"Unable to {action} service {cur.get('unit', p.name)}: {text}")
     # every command succeeded (a failure raised above): the imperative part is done
-    p.__dict__["_ran"] = list(want.get("ran", []))
-    return _unapplied(p, host, cur, want)
+    ctx.acted("ran")
+    for field, why in _unapplied(p, host, cur, want).items():
+        ctx.warn(field, why)
 
 
 def _unapplied(p: Params, host, cur: dict, want: dict) -> dict:

@@ -18,7 +18,7 @@ ALIASES = {"path": "dest"}
 RUNS_ON = "controller"  # rendered by the controller, applied by modules/copy.py
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     src: str
     dest: str

@@ -32,12 +32,13 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.contract import Outcome
 from fleet.agent.hostio import ModuleFailure
 
 ALIASES = {"rtc": "hwclock"}
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: str | None = None
     hwclock: Literal["local", "UTC"] | None = None
@@ -101,7 +102,7 @@ def desired(p: Params, cur: dict) -> dict:
     return want
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     if cur["zone"] != p.name:
         try:
             host.symlink(cur["target"], p.localtime_file)
@@ -112,8 +113,7 @@ def apply(p: Params, host, cur: dict, want: dict):
         host.write_file(p.timezone_file, want["timezone_file"].encode(),
                         mode=None if exists else "0644")
     if p.hwclock is not None:
-        return {"hwclock": "ignored: fleet does not manage the hardware clock mode (/etc/adjtime)"}
-    return None
+        ctx.warn("hwclock", "ignored: fleet does not manage the hardware clock mode (/etc/adjtime)")
 
 
 def result(p: Params, state: dict) -> dict:

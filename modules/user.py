@@ -48,12 +48,13 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.commands import find_program
+from fleet.agent.contract import Outcome
 from fleet.agent.hostio import ModuleFailure, expand_path
 
 ALIASES = {"user": "name", "createhome": "create_home"}
 PASSWD_FILE, GROUP_FILE, SHADOW_FILE = "/etc/passwd", "/etc/group", "/etc/shadow"
 LOGIN_DEFS = "/etc/login.defs"
-SBIN = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 REDACTED = "********"
 NO_PASSWORD = ("", "!", "*", "!!", "!*", "*************")
 _HASH = re.compile(r"^!?(\$[^:\s]+|[./0-9A-Za-z]{13})$")
@@ -61,7 +62,7 @@ AGEING = (("password_expire_min", 2, "-m"), ("password_expire_max", 3, "-M"),
           ("password_expire_warn", 4, "-W"))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Params:
     name: str
     state: Literal["present", "absent"] = "present"
@@ -148,7 +149,6 @@ def password_token(stored: str | None, wanted: str | None) -> str:
 
 
 def observe(p: Params, host) -> dict:
-    _check(p)
     users = parse_passwd(host.read_text(PASSWD_FILE, "") or "")
     groups = parse_group(host.read_text(GROUP_FILE, "") or "")
     cur: dict = {"name": p.name, "state": "absent",
@@ -184,7 +184,8 @@ def _shadow_wanted(p: Params) -> bool:
             p.password_expire_min, p.password_expire_warn) != (None,) * 6
 
 
-def _check(p: Params) -> None:
+def check(p: Params) -> None:
+    """Values that would break /etc/passwd lines; a password must be a crypt hash."""
     for value, what in ((p.name, "user name"), (p.comment, "comment"), (p.home, "home"),
                         (p.shell, "shell"), (p.group, "group")):
         if value is not None and (":" in value or "\n" in value):
@@ -338,21 +339,18 @@ def shown(argv: list, stdin: str | None) -> list:
 
 
 def which(name: str) -> str:
-    import shutil
-
-    path = os.pathsep.join([os.environ.get("PATH", os.defpath), *SBIN])
-    found = shutil.which(name, path=path)
+    found = find_program(name)
     if found is None:
         raise ModuleFailure(f"{name} is not installed on the host (needed to manage users)")
     return found
 
 
-def _run(p: Params, host, steps: list) -> None:
+def _run(host, steps: list, done: list) -> None:
     for argv, stdin in steps:
         rc, out, err = host.run([which(argv[0])] + argv[1:], stdin=stdin)
         if rc != 0:
             raise ModuleFailure(f"{argv[0]} failed (rc {rc}): {(err or out).strip()}")
-        p.__dict__.setdefault("_commands", []).append(shown(argv, stdin))
+        done.append(shown(argv, stdin))
 
 
 def login_defs(text: str) -> dict:
@@ -374,48 +372,40 @@ def home_mode(defs: dict) -> int:
         return 0o755
 
 
-def _make_home(p: Params, host, home: str, uid: int, gid: int) -> None:
-    import shutil
-
+def _make_home(p: Params, host, home: str, uid: int, gid: int) -> list:
     parent = os.path.dirname(home.rstrip("/"))
     if parent and not os.path.isdir(parent):
         host.mkdir(parent)
     skel = expand_path(p.skeleton) if p.skeleton else "/etc/skel"
-    if os.path.isdir(skel):
-        shutil.copytree(skel, home, symlinks=True)
-    else:
-        os.mkdir(home)
-    for root, dirs, files in os.walk(home):
-        for name in [root] + [os.path.join(root, n) for n in dirs + files]:
-            os.lchown(name, uid, gid)
-    os.chmod(home, home_mode(login_defs(host.read_text(LOGIN_DEFS, "") or "")))
-    p.__dict__.setdefault("_commands", []).append(["(create home)", home])
+    host.copy_tree(skel, home, uid, gid, home_mode(login_defs(host.read_text(LOGIN_DEFS, "") or "")))
+    return ["(create home)", home]
 
 
-def apply(p: Params, host, cur: dict, want: dict):
+def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
+    done: list = []
+    ctx.report(commands=done)
     if want["state"] == "absent":
-        _run(p, host, userdel_plan(p))
-        return None
+        _run(host, userdel_plan(p), done)
+        return
     if cur["state"] == "absent":
         home = want.get("home")
         if p.create_home and home and not os.path.isdir(os.path.dirname(home.rstrip("/")) or "/"):
             host.mkdir(os.path.dirname(home.rstrip("/")))
-        _run(p, host, useradd_plan(p, cur, want))
+        _run(host, useradd_plan(p, cur, want), done)
         cur = observe(p, host)
         if cur["state"] == "absent":
             raise ModuleFailure(f"useradd did not create {p.name} in {PASSWD_FILE}")
-        _run(p, host, shadow_plan(p, cur, want))
+        _run(host, shadow_plan(p, cur, want), done)
     else:
-        _run(p, host, usermod_plan(p, cur, want))
+        _run(host, usermod_plan(p, cur, want), done)
         cur = observe(p, host)
     if want.get("home_exists") and not cur["home_exists"]:
-        _make_home(p, host, cur["home"], cur["uid"], cur["gid"])
-    return None
+        done.append(_make_home(p, host, cur["home"], cur["uid"], cur["gid"]))
 
 
 def result(p: Params, state: dict) -> dict:
-    """Ansible's return values plus ``commands`` (the hash never appears)."""
-    out: dict = {"name": p.name, "state": state["state"], "commands": p.__dict__.get("_commands", [])}
+    """Ansible's return values plus ``commands`` (what apply ran; the hash never appears)."""
+    out: dict = {"name": p.name, "state": state["state"], "commands": []}
     if p.state == "absent":
         out.update(force=p.force, remove=p.remove)
         return out

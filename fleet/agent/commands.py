@@ -17,6 +17,17 @@ def expand_path(path: str) -> str:
     return os.path.expanduser(os.path.expandvars(path))
 
 
+SYSTEM_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin", "/usr/bin", "/bin")
+
+
+def find_program(name: str) -> str | None:
+    """``name`` on ``PATH``, else in the system's sbin/bin directories (an agent may run with a
+    user's ``PATH``, without them), or None."""
+    import shutil
+
+    return shutil.which(name, path=os.pathsep.join([os.environ.get("PATH", os.defpath), *SYSTEM_DIRS]))
+
+
 def substitute_path(command: str, path: str) -> list:
     """Split a ``validate`` command like Ansible (shlex) and put ``path`` where ``%s`` is."""
     import shlex
@@ -67,11 +78,10 @@ def command_chdir(chdir: str | None) -> str | None:
     return path
 
 
-def command_result(host, argv, shown, chdir, stdin, add_newline: bool, strip: bool) -> dict:
-    """Run ``argv`` and build Ansible's command/shell result (rc, stdout, start, delta...).
-
-    A non-zero rc sets ``failed_msg`` (``non-zero return code``) for the runner.
-    """
+def command_result(host, argv, shown, chdir, stdin, add_newline: bool, strip: bool, outcome) -> None:
+    """Run ``argv`` and report Ansible's command/shell result (rc, stdout, start, delta...) to
+    the call's ``outcome`` (:class:`fleet.agent.contract.Outcome`); a non-zero rc fails it
+    (``non-zero return code``)."""
     if stdin is not None and add_newline:
         stdin += "\n"
     import datetime
@@ -81,22 +91,10 @@ def command_result(host, argv, shown, chdir, stdin, add_newline: bool, strip: bo
     end = datetime.datetime.now()
     if strip:
         out, err = out.rstrip("\r\n"), err.rstrip("\r\n")
-    data = {
-        "changed": True,
-        "cmd": shown,
-        "rc": rc,
-        "stdout": out,
-        "stderr": err,
-        "stdout_lines": out.splitlines(),
-        "stderr_lines": err.splitlines(),
-        "start": str(start),
-        "end": str(end),
-        "delta": str(end - start),
-        "msg": "",
-    }
+    outcome.report(cmd=shown, rc=rc, stdout=out, stderr=err, stdout_lines=out.splitlines(),
+                   stderr_lines=err.splitlines(), start=str(start), end=str(end), delta=str(end - start))
     if rc != 0:
-        data["msg"] = data["failed_msg"] = "non-zero return code"
-    return data
+        outcome.fail("non-zero return code")
 
 
 def run_command(argv, cwd, stdin, env, shell: bool, deadline: float | None):

@@ -11,6 +11,20 @@ import contextlib
 import os
 
 CHROOT_MARKER = "FLEET_CHROOT"  # set by the chroot transport in the agent's environment
+CAP_SYS_MODULE, CAP_SYS_ADMIN = 16, 21  # linux/capability.h
+
+
+def has_capability(bit: int, unknown: bool = False, status: str = "/proc/self/status") -> bool:
+    """Whether this process has capability ``bit`` in its effective set (``CapEff:``), e.g.
+    no ``CAP_SYS_ADMIN`` in a container; ``unknown`` when that cannot be read (no /proc)."""
+    try:
+        with open(status) as handle:
+            for line in handle:
+                if line.startswith("CapEff:"):
+                    return bool(int(line.split()[1], 16) >> bit & 1)
+    except OSError:
+        pass
+    return unknown
 
 
 def chroot_reason() -> str:

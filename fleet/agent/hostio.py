@@ -7,6 +7,7 @@ The agent hands ``observe`` a reader, so check mode cannot write by construction
 
 from __future__ import annotations
 
+import contextlib
 import grp
 import os
 import pwd
@@ -33,6 +34,9 @@ class HostReader:
             os.umask(umask)
         self.umask = umask
         self.deadline: float | None = None  # time.monotonic() by which commands must end
+        # The call's start (wall clock): every observation of one call that compares with
+        # "now" (apt's cache_valid_time) uses it, so the observation after apply agrees.
+        self.started = time.time()
 
     # -- files ---------------------------------------------------------------------------
     def path_info(self, path: str, follow: bool = False) -> dict | None:
@@ -141,7 +145,7 @@ class HostReader:
         )
 
     write_file = mkdir = chmod = chown = remove = symlink = hardlink = touch = run = _refuse
-    set_attrs = set_times = backup = _refuse
+    set_attrs = set_times = backup = overwrite = rmdir = copy_tree = scratch_dir = temp_file = _refuse
 
 
 class HostWriter(HostReader):
@@ -278,6 +282,72 @@ class HostWriter(HostReader):
             shutil.rmtree(path)
         elif os.path.lexists(path):
             os.unlink(path)
+
+    def rmdir(self, path: str) -> None:
+        """Remove the empty directory ``path`` (OSError if it is not empty)."""
+        os.rmdir(path)
+
+    def overwrite(self, path: str, data: bytes) -> None:
+        """Write ``data`` into the existing file ``path`` in place: no temp file, no rename,
+        never created. For kernel settings (``/proc/sys``), which only take a write; the
+        kernel's refusal (EINVAL, EPERM...) is raised as the OSError it is."""
+        fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | dirfd.CLOEXEC)
+        try:
+            os.write(fd, data)
+        finally:
+            os.close(fd)
+
+    def copy_tree(self, src: str | None, dest: str, uid: int, gid: int, mode: int) -> None:
+        """Create ``dest`` as a copy of the directory ``src`` (symlinks copied as links; an
+        empty directory when ``src`` is None or missing), everything owned by ``uid:gid``
+        (links themselves, never their targets), ``dest`` itself with ``mode``: a new home
+        from ``/etc/skel``."""
+        import shutil
+
+        if src and os.path.isdir(src):
+            shutil.copytree(src, dest, symlinks=True)
+        else:
+            os.mkdir(dest)
+        for root, dirs, files in os.walk(dest):
+            for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+                os.lchown(name, uid, gid)
+        os.chmod(dest, mode)
+
+    @contextlib.contextmanager
+    def scratch_dir(self, prefix: str = "fleet-"):
+        """A new private (0700) temporary directory, removed with its content afterwards:
+        for candidate files a checker reads (``sshd -t``) before anything is replaced."""
+        import shutil
+        import tempfile
+
+        path = tempfile.mkdtemp(prefix=prefix)
+        try:
+            yield path
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    @contextlib.contextmanager
+    def temp_file(self, directory: str, data: bytes):
+        """A new 0600 file holding ``data`` in ``directory`` under a name no one could claim
+        in advance, removed afterwards: a candidate a checker reads beside its target (so
+        relative includes resolve as they will)."""
+        for _ in range(100):
+            path = os.path.join(directory, ".fleet-" + os.urandom(6).hex() + ".tmp")
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | dirfd.CLOEXEC,
+                             0o600)
+                break
+            except FileExistsError:
+                continue
+        else:
+            raise ModuleFailure(f"no free temporary file name in {directory}")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+            yield path
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
     def symlink(self, src: str, dest: str) -> None:
         """Point ``dest`` at ``src``, replacing an existing link or file atomically."""

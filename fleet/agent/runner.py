@@ -2,11 +2,8 @@
 
 This is the only place that decides whether a module may write. ``observe`` and
 ``would_run`` always get a :class:`HostReader`; ``apply`` and ``run`` get a
-:class:`HostWriter` and are never called in check mode. Modules come in three shapes:
-
-* state modules define ``observe``, ``desired`` and ``apply``;
-* imperative modules define ``run`` (and optionally ``would_run`` for check mode);
-* information modules define only ``observe`` (stat, ping, setup).
+:class:`HostWriter` and are never called in check mode. The shapes of a module and every
+hook it may define are in :mod:`fleet.agent.contract`; hooks are read only through it.
 """
 
 from __future__ import annotations
@@ -16,6 +13,7 @@ import signal
 import threading
 import time
 
+from fleet.agent import contract
 from fleet.agent import guard as connection_guard
 from fleet.agent.hostio import HostReader, HostWriter, ModuleFailure, ReadOnlyHostError
 
@@ -69,11 +67,13 @@ def execute(
 def _execute(module, params: dict, check: bool, want_diff: bool, deadline, guard=None, guards=None) -> dict:
     try:
         p = module.Params(**params)
+        check_params(module, p)
         reader = HostReader()
         reader.deadline = deadline
-        if hasattr(module, "run"):
+        kind = contract.shape(module)
+        if kind == "imperative":
             result = _imperative(module, p, reader, check, deadline)
-        elif hasattr(module, "desired"):
+        elif kind == "state":
             result = _converge(module, p, reader, check, want_diff, deadline, guard, guards)
         else:
             result = _status("ok", data=module.observe(p, reader))
@@ -96,6 +96,19 @@ def _execute(module, params: dict, check: bool, want_diff: bool, deadline, guard
     return result
 
 
+def check_params(module, p) -> None:
+    """The module's ``check_param`` on every given field, then its cross-field ``check``: the
+    controller ran them before connecting; the host runs them again (it trusts no sender)."""
+    one = contract.hook(module, "check_param")
+    if one is not None:
+        for name, value in vars(p).items():
+            if value is not None:
+                one(name, value)
+    rules = contract.hook(module, "check")
+    if rules is not None:
+        rules(p)
+
+
 def _status(
     status: str, msg: str = "", data=None, diff=None, exception=None, warnings=None, changed=None
 ) -> dict:
@@ -115,7 +128,7 @@ def _imperative(module, p, reader: HostReader, check: bool, deadline) -> dict:
     # would_run answers True (a guard says it will run), False (a guard says it will not) or
     # None (no guard: nothing to predict). Like Ansible, check mode reports a guarded command
     # that would run as a change, and skips an unguarded one.
-    would_run = getattr(module, "would_run", None)
+    would_run = contract.hook(module, "would_run")
     needed, reason = would_run(p, reader) if would_run is not None else (None, "")
     if needed is False:
         return _status("ok", msg=reason)
@@ -123,15 +136,27 @@ def _imperative(module, p, reader: HostReader, check: bool, deadline) -> dict:
         if needed:
             return _status("changed", msg=reason or "would run (check mode)")
         return _status("skipped", msg="not run in check mode")
-    writer = HostWriter(reader.umask)
-    writer.deadline = deadline
-    data = module.run(p, writer) or {}
-    changed = bool(data.pop("changed", True))
-    failed_msg = data.pop("failed_msg", None)
-    if failed_msg:
+    writer = _writer(reader)
+    outcome = contract.Outcome()
+    if contract.legacy(module, "run"):  # version 1: the data dict, with changed/failed_msg/msg
+        data = module.run(p, writer) or {}
+        outcome.changed = bool(data.pop("changed", True))
+        outcome.failed = data.pop("failed_msg", None)
+        outcome.msg = data.pop("msg", "")
+        outcome.report(**data)
+    else:
+        module.run(p, writer, outcome)
+    data = outcome.fields
+    if outcome.failed:
         # "changed" survives a failure so that failed_when can turn it back into a change
-        return _status("failed", msg=failed_msg, data=data, changed=changed)
-    return _status("changed" if changed else "ok", msg=data.pop("msg", ""), data=data)
+        return _status("failed", msg=outcome.failed, data=data, changed=outcome.changed)
+    return _status("changed" if outcome.changed else "ok", msg=outcome.msg, data=data)
+
+
+def _writer(reader: HostReader) -> HostWriter:
+    writer = HostWriter(reader.umask)
+    writer.deadline, writer.started = reader.deadline, reader.started
+    return writer
 
 
 def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadline,
@@ -139,19 +164,24 @@ def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadl
     current = module.observe(p, reader)
     want = module.desired(p, current)
     fields = differing(current, want)
-    text_fields = getattr(module, "DIFF_TEXT", ())
+    text_fields = contract.hook(module, "DIFF_TEXT", ())
     if not fields:
         return _status("ok", data=_data(module, p, current, text_fields), warnings=caveats(module, p, current))
     diff = build_diff(current, want, fields, text_fields, want_diff)
     if check:
         return _status("changed", diff=diff, data=_data(module, p, current, text_fields))
-    guarded = bool(guard) and guards is not None and getattr(module, "CONNECTION_SENSITIVE", False)
+    guarded = bool(guard) and guards is not None and contract.hook(module, "CONNECTION_SENSITIVE", False)
     saved = module.snapshot(p, reader) if guarded else None
-    writer = HostWriter(reader.umask)
-    writer.deadline = deadline
-    unapplied = module.apply(p, writer, current, want) or {}
+    writer = _writer(reader)
+    outcome = contract.Outcome()
+    if contract.legacy(module, "apply"):  # version 1: returns the fields the host would not take
+        for name, why in (module.apply(p, writer, current, want) or {}).items():
+            outcome.warn(name, why)
+    else:
+        module.apply(p, writer, current, want, outcome)
+    unapplied = outcome.unapplied
     after = module.observe(p, reader)
-    still = [f for f in differing(after, want) if f not in unapplied]
+    still = [f for f in differing(after, want) if f not in unapplied and f not in outcome.actions]
     warnings = caveats(module, p, after, unapplied)
     if still:
         return _status(
@@ -160,9 +190,8 @@ def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadl
             diff=build_diff(after, want, still, text_fields, want_diff),
             warnings=warnings,
         )
-    result = _status(
-        "changed", diff=diff, data=_data(module, p, after, text_fields), warnings=warnings
-    )
+    data = dict(_data(module, p, after, text_fields), **outcome.fields)
+    result = _status("changed", diff=diff, data=data, warnings=warnings)
     if guarded:
         result["guard"] = {"marker": connection_guard.arm(module, p, saved or {}, guard, guards), "seconds": guard}
     return result
@@ -176,11 +205,11 @@ def caveats(module, p, state: dict, unapplied=None) -> list:
     ``(NOUN, PARAM)`` (sysctl: ``key net.ipv4.ip_forward: persisted, ...``), so the warning
     names the setting and the terminal can group the same WHY over several settings."""
     notes = dict(unapplied or {})
-    extra = getattr(module, "caveats", None)
+    extra = contract.hook(module, "caveats")
     if extra is not None:
         for name, why in (extra(p, state) or {}).items():
             notes.setdefault(name, why)
-    noun, param = getattr(module, "CAVEAT_SUBJECT", (None, None))
+    noun, param = contract.hook(module, "CAVEAT_SUBJECT", (None, None))
     value = getattr(p, param, None) if param else None
     label = f"{noun} {value}" if noun and value not in (None, "") else None
     return [f"{label or name}: {why}" for name, why in sorted(notes.items())]
@@ -225,7 +254,7 @@ def unified(old, new, label: str) -> str:
 
 
 def _data(module, p, state: dict, text_fields) -> dict:
-    make = getattr(module, "result", None)
+    make = contract.hook(module, "result")
     if make is not None:
         return make(p, state)
     return {k: v for k, v in state.items() if k not in text_fields}

@@ -50,6 +50,22 @@ def controller_params(name: str, args: dict) -> dict:
     return _SPECS[name].validate(args, f"test {name}", None)
 
 
+def unchecked_params(name: str, args: dict) -> dict:
+    """``args`` as the controller would send them, but without the module's ``check``: what
+    another controller (or a bug) might send; the host must refuse it on its own."""
+    spec = _SPECS.get(name) or ModuleSpec(name, MODULES_DIR / f"{name}.py",
+                                          (MODULES_DIR / f"{name}.py").read_text("utf-8"))
+    return spec.adapter.dump_python(spec.adapter.validate_python(spec.canonical(args, "t", None)),
+                                    mode="json")
+
+
+def run_unchecked(name: str, args: dict, check: bool = False) -> dict:
+    """Run the module on the host with :func:`unchecked_params` (the host's own checks)."""
+    if name not in _MODULES:
+        _MODULES[name] = load_module(name)
+    return runner.execute(_MODULES[name], unchecked_params(name, args), check, False)
+
+
 def run_module(name: str, args: dict, check: bool = False, diff: bool = False) -> dict:
     """Validate ``args`` like the controller, run the module like the agent, return result."""
     if name not in _MODULES:

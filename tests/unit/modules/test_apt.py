@@ -11,10 +11,11 @@ import time
 
 import pytest
 
-from fleet.agent import runner
+from fleet.agent import dpkg, runner
+from fleet.errors import InputError
 
 from .apt_fakes import FakeApt
-from .conftest import controller_params, load_module
+from .conftest import controller_params, load_module, unchecked_params
 
 
 def fresh(data):
@@ -116,7 +117,7 @@ def params(**kw):
 
 
 def test_dpkg_query_output_gives_status_version_and_provides() -> None:
-    found = apt.parse_dpkg(DPKG)
+    found = dpkg.parse_dpkg(DPKG)
     assert found["less"] == {"status": "installed", "version": "590-2.1~deb12u2", "provides": []}
     assert found["mawk"]["provides"] == ["awk"]
     assert found["exim4-daemon-light"]["provides"] == ["mail-transport-agent", "exim4-localscanner-abi-1"]
@@ -130,7 +131,7 @@ def test_dpkg_query_output_gives_status_version_and_provides() -> None:
 
 
 def test_apt_cache_policy_gives_installed_candidate_and_version_table() -> None:
-    found = apt.parse_policy(POLICY)
+    found = dpkg.parse_policy(POLICY)
     assert found["tree"] == {"installed": None, "candidate": "2.1.0-1", "versions": ["2.1.0-1"]}
     assert found["openssl"]["candidate"] == "3.0.17-1~deb12u2"
     assert found["openssl"]["versions"] == ["3.0.17-1~deb12u2", "3.0.15-1~deb12u1"]
@@ -171,9 +172,9 @@ VERSIONS = [
 
 @pytest.mark.parametrize(("a", "b", "sign"), VERSIONS)
 def test_versions_compare_in_dpkg_order(a: str, b: str, sign: int) -> None:
-    result = apt.compare_versions(a, b)
+    result = dpkg.compare_versions(a, b)
     assert (result > 0) - (result < 0) == sign
-    opposite = apt.compare_versions(b, a)
+    opposite = dpkg.compare_versions(b, a)
     assert (opposite > 0) - (opposite < 0) == -sign
 
 
@@ -202,8 +203,8 @@ def test_package_specs() -> None:
 
 def _state(spec: str, p, dpkg_name: str | None = None, provided: bool = False) -> str:
     parsed = apt.parse_specs([spec])[0]
-    policy = apt.parse_policy(POLICY)
-    entry = apt.parse_dpkg(DPKG).get(dpkg_name or parsed[0])
+    policy = dpkg.parse_policy(POLICY)
+    entry = dpkg.parse_dpkg(DPKG).get(dpkg_name or parsed[0])
     return apt.package_state(parsed, p, entry, policy.get(parsed[0]), provided)
 
 
@@ -226,11 +227,11 @@ def test_package_states_for_latest_and_absent() -> None:
     latest = params(name="x", state="latest")
     assert apt.package_state(("openssl", "", ""), latest,
                              {"status": "installed", "version": "3.0.15-1~deb12u1", "provides": []},
-                             apt.parse_policy(POLICY)["openssl"]) == (
+                             dpkg.parse_policy(POLICY)["openssl"]) == (
         "installed 3.0.15-1~deb12u1, candidate 3.0.17-1~deb12u2")
     assert apt.package_state(("openssh-server", "", ""), latest,
                              {"status": "installed", "version": "1:9.2p1-2+deb12u6", "provides": []},
-                             apt.parse_policy(POLICY)["openssh-server"]) == "latest"
+                             dpkg.parse_policy(POLICY)["openssh-server"]) == "latest"
     assert _state("tree", latest) == "absent"
     assert _state("tree", params(name="x", state="latest", only_upgrade=True)) == "latest"
     absent = params(name="x", state="absent")
@@ -244,7 +245,7 @@ def test_package_states_for_latest_and_absent() -> None:
 
 
 def test_install_tokens_name_the_version_apt_would_pick() -> None:
-    policy = apt.parse_policy(POLICY)
+    policy = dpkg.parse_policy(POLICY)
     assert apt.install_token(("tree", "", ""), policy["tree"]) == "tree=2.1.0-1"
     assert apt.install_token(("openssh-server", "=1:9.2p1-2+deb12u5", ""), None) == "openssh-server"
     assert apt.install_token(("openssh-server", "=", "*u5"), policy["openssh-server"]) == (
@@ -516,5 +517,7 @@ def test_autoremove_alone(fake) -> None:
 
 
 def test_nothing_to_do_is_an_error() -> None:
-    result = runner.execute(apt, controller_params("apt", {}), True, False)
+    with pytest.raises(InputError, match="one of the following is required"):  # before connecting
+        controller_params("apt", {})
+    result = runner.execute(apt, unchecked_params("apt", {}), True, False)  # and on the host
     assert result["status"] == "failed" and "one of the following is required" in result["msg"]

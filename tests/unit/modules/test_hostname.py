@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from fleet.errors import InputError
+
 from . import conftest
-from .conftest import load_module, run_module
+from .conftest import load_module, run_module, run_unchecked
 from .fakes import HOSTNAME, install
 
 mod = load_module("hostname")
@@ -122,5 +124,7 @@ def test_generic_sets_only_the_running_name(host, tmp_path, monkeypatch) -> None
     ("web", "redhat", "use: redhat is not supported"),
 ])
 def test_refused(host, tmp_path, name, use, message) -> None:
-    result = run_module("hostname", args(tmp_path, name=name, use=use), check=True)
-    assert result["status"] == "failed" and message in result["msg"]
+    with pytest.raises(InputError, match=message):  # before anything connects
+        run_module("hostname", args(tmp_path, name=name, use=use), check=True)
+    result = run_unchecked("hostname", args(tmp_path, name=name, use=use), check=True)
+    assert result["status"] == "failed" and message in result["msg"]  # and on the host

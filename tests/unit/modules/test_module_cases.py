@@ -3,7 +3,10 @@
 A case gives the initial ``files`` (see ``conftest.build_tree``), the task ``params``
 (``@TMP@`` is the case's directory), the expected ``status`` and optionally ``msg``
 (substring, or ``~re:`` regex), ``data`` and ``diff`` (subset matches), ``unified``
-(substrings of the content diff) and ``after`` (the files afterwards).
+(substrings of the content diff) and ``after`` (the files afterwards). ``status: invalid``
+is a task the controller refuses before anything connects (the module's ``check_param`` or
+``check``: one InputError with ``msg``); the host, sent it anyway, fails it with the same
+``msg`` in check mode and for real, and leaves the tree untouched.
 
 State modules (observe/desired/apply) are run three times: in check mode first, which must
 leave the tree byte-for-byte unchanged and report the status the apply will report
@@ -22,9 +25,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fleet.errors import InputError
 from tests.conftest import require
 
-from .conftest import build_tree, check_tree, load_module, matches, snapshot, substitute
+from .conftest import (
+    build_tree,
+    check_tree,
+    load_module,
+    matches,
+    run_unchecked,
+    snapshot,
+    substitute,
+)
 
 CASES = Path(__file__).parent / "cases"
 
@@ -71,6 +83,15 @@ def test_case(module: str, case: dict, tmp_path: Path, run) -> None:
     status = case["status"]
 
     before = snapshot(root)
+    if status == "invalid":
+        with pytest.raises(InputError) as refused:
+            run(module, params)
+        assert substitute(case["msg"], str(root)) in str(refused.value), refused.value
+        for check in (True, False):
+            result = run_unchecked(module, params, check)
+            _assert_result(result, dict(case, status="failed"), str(root), f"host (check={check})")
+        assert snapshot(root) == before, "a refused task changed the tree"
+        return
     if kind == "state":
         check = run(module, params, check=True, diff=True)
         assert check["status"] == case.get("check_status", status), f"check mode: {check}"

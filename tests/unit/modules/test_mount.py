@@ -64,7 +64,7 @@ class Host:
         self.module = load_module("mount")
         self.points = dict(mounted or {})
         self.calls: list = []
-        monkeypatch.setattr(self.module, "_has_cap", lambda bit: cap)
+        monkeypatch.setattr(self.module, "has_capability", lambda bit: cap)
         monkeypatch.setattr(self.module, "mount_points", lambda text: dict(self.points))
 
         def fake_run(writer, argv, *args, **kwargs):

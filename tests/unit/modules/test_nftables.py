@@ -200,7 +200,7 @@ NETNS_SCRIPT = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def netns():
     """Run steps in a fresh network namespace; skip where that or nft is not possible."""
-    nft, unshare = shutil.which("nft") or M.which("nft"), shutil.which("unshare")
+    nft, unshare = shutil.which("nft") or M.find_program("nft"), shutil.which("unshare")
     require(nft is not None and unshare is not None, "nft / unshare not installed (apt-get install nftables)")
     probe = subprocess.run([unshare, "-n", nft, "list", "ruleset"], capture_output=True, text=True)
     require(probe.returncode == 0, f"no private network namespace with nft here: {probe.stderr.strip()}")

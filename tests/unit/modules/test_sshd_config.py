@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -183,7 +184,7 @@ def test_dropin_outside_includes_warns(tmp_path, run):
 
 @pytest.fixture
 def real_sshd(tmp_path):
-    sshd = M.which("sshd")
+    sshd = M.find_program("sshd")
     require(sshd is not None and shutil.which("ssh-keygen") is not None,
             "sshd / ssh-keygen not installed (apt-get install openssh-server)")
     key = tmp_path / "hostkey"
@@ -266,14 +267,14 @@ def test_effective_reports_the_winner(real_sshd, run):
 def keyless(tmp_path, monkeypatch):
     """An /etc/ssh without host keys (made at first boot) whose sshd_config names one; temp
     directories go under tmp_path/tmp so the test sees what is left behind."""
-    sshd = M.which("sshd")
+    sshd = M.find_program("sshd")
     require(sshd is not None and shutil.which("ssh-keygen") is not None and os.geteuid() == 0,
             "sshd / ssh-keygen not installed, or not root (sshd -t checks its privsep dir as root)")
     etc = tmp_path / "etc-ssh"
     etc.mkdir()
     monkeypatch.setattr(M, "SSHDIR", str(etc))
     (tmp_path / "tmp").mkdir()
-    monkeypatch.setattr(M.tempfile, "tempdir", str(tmp_path / "tmp"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     main, d = _tree(tmp_path, f"Include @D@/*.conf\nHostKey {etc}/ssh_host_ed25519_key\n")
     probe = subprocess.run([sshd, "-t", "-f", str(main)], capture_output=True, text=True)
     require("no hostkeys available" in probe.stderr, f"sshd -t behaves otherwise here: {probe.stderr.strip()}")

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from fleet.agent.hostio import HostWriter
+
 from .conftest import load_module, run_module
 
 sysctl = load_module("sysctl")
@@ -113,16 +115,21 @@ def test_runtime_refusal_names_the_reason(read_only_proc: str, tmp_path: Path) -
     assert sysctl.runtime_refusal(str(tmp_path / "absent"), False) == ""
 
 
+def _kernel_refuses(monkeypatch, proc: str, error: OSError) -> None:
+    """The writer's in-place write of ``proc`` fails as the kernel would fail it."""
+    real = HostWriter.overwrite
+
+    def refusing(self, path: str, data: bytes) -> None:
+        if str(path) == proc:
+            raise error
+        real(self, path, data)
+
+    monkeypatch.setattr(HostWriter, "overwrite", refusing)
+
+
 def test_runtime_write_refused_by_kernel_is_a_warning(monkeypatch, tmp_path: Path) -> None:
     proc = _proc(tmp_path, "kernel/kptr_restrict", "0\n")
-    real_open = builtins.open
-
-    def refusing_open(file, mode="r", *args, **kwargs):
-        if str(file) == proc and "w" in mode:
-            raise PermissionError(errno.EPERM, "Operation not permitted")
-        return real_open(file, mode, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", refusing_open)
+    _kernel_refuses(monkeypatch, proc, PermissionError(errno.EPERM, "Operation not permitted"))
     result = run_module("sysctl", _params(tmp_path))
     assert result["status"] == "changed", result
     assert result["warnings"] == ["key kernel.kptr_restrict: persisted, not applied at runtime: Operation not permitted"]
@@ -131,14 +138,7 @@ def test_runtime_write_refused_by_kernel_is_a_warning(monkeypatch, tmp_path: Pat
 
 def test_invalid_value_fails_before_the_file_is_written(monkeypatch, tmp_path: Path) -> None:
     proc = _proc(tmp_path, "kernel/kptr_restrict", "0\n")
-    real_open = builtins.open
-
-    def invalid_open(file, mode="r", *args, **kwargs):
-        if str(file) == proc and "w" in mode:
-            raise OSError(errno.EINVAL, "Invalid argument")
-        return real_open(file, mode, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "open", invalid_open)
+    _kernel_refuses(monkeypatch, proc, OSError(errno.EINVAL, "Invalid argument"))
     result = run_module("sysctl", _params(tmp_path, value="7"))
     assert result["status"] == "failed"
     assert result["msg"] == "setting kernel.kptr_restrict failed: Invalid argument"

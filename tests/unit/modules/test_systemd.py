@@ -167,7 +167,7 @@ def test_disabling_a_static_unit_is_already_satisfied() -> None:
 ])
 def test_refused_parameter_combinations(args: dict, message: str) -> None:
     with pytest.raises(mod.ModuleFailure, match=None) as info:
-        mod.desired(mod.Params(**args), current())
+        mod.check(mod.Params(**args))
     assert message in str(info.value)
 
 

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from fleet.agent import runner
+from fleet.errors import InputError
 
-from .conftest import controller_params, load_module
+from .conftest import controller_params, load_module, unchecked_params
 
 user = load_module("user")
 group = load_module("group")
@@ -76,13 +77,13 @@ def test_password_token_never_returns_the_hash() -> None:
 
 @pytest.mark.parametrize("value", ["$6$salt$" + "c" * 86, "!", "*", "!$y$j9T$abc$def", "abcdefghijklm", ""])
 def test_crypt_hashes_and_lock_marks_accepted(value: str) -> None:
-    user._check(user.Params(name="x", password=value))
+    user.check(user.Params(name="x", password=value))
 
 
 @pytest.mark.parametrize("value", ["hunter2", "correct horse", "$6$a:b", "$6$x\n"])
 def test_clear_text_password_refused(value: str) -> None:
     with pytest.raises(user.ModuleFailure, match="crypt hash"):
-        user._check(user.Params(name="x", password=value))
+        user.check(user.Params(name="x", password=value))
 
 
 @pytest.mark.parametrize(("given", "parsed"), [
@@ -320,8 +321,10 @@ def test_group_plans() -> None:
 
 @pytest.mark.parametrize("name", ["", "a:b", "a,b", "a\nb"])
 def test_group_invalid_names(groups, name: str) -> None:
-    result = _group_run(groups, {"name": name})
-    assert result["status"] == "failed" and "invalid group name" in result["msg"]
+    with pytest.raises(InputError, match="invalid group name"):  # before anything connects
+        _group_run(groups, {"name": name})
+    result = runner.execute(groups, unchecked_params("group", {"name": name}), True, True)
+    assert result["status"] == "failed" and "invalid group name" in result["msg"]  # on the host
 
 
 def test_password_ageing_read_from_shadow(accounts) -> None:
