@@ -37,16 +37,15 @@ Ansible has no such module (playbooks template the file); this one renders the I
 
 from __future__ import annotations
 
-import base64
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
 from fleet.agent.systemctl import unit_state
-from fleet.agent.textfile import observe_file, wanted_attrs_of
+from fleet.agent.textfile import file_snapshot, observe_file, restore_file, wanted_attrs_of
 
 ALIASES = {"dest": "dir", "type": "kind"}
 DIFF_TEXT = ("content",)
@@ -61,16 +60,22 @@ ATTRS = ("mode", "owner", "group", "uid", "gid")
 
 @dataclass(frozen=True)
 class Params:
-    name: str
-    kind: Literal["network", "netdev", "link"] = "network"
-    sections: dict[str, Any] = field(default_factory=dict)
-    state: Literal["present", "absent"] = "present"
-    dir: str = "/etc/systemd/network"
-    mode: int | str | None = "0644"
-    owner: str | None = None
-    group: str | None = None
-    reload: bool = True
-    backup: bool = False
+    name: str = param("the unit file's name (dir/name.kind)")
+    kind: Literal["network", "netdev", "link"] = param(
+        "the unit file's kind: network, netdev or link", "network")
+    sections: dict[str, Any] = param(
+        "sections of the file: {Section: {Key: value}}, a list for a repeated section",
+        factory=dict)
+    state: Literal["present", "absent"] = param(
+        "present writes the file, absent removes it", "present")
+    dir: str = param("directory of the unit file", "/etc/systemd/network")
+    mode: int | str | None = param(
+        "permissions of the file: octal (\"0644\") or symbolic (\"u=rw,g=r,o=r\")", "0644")
+    owner: str | None = param("user that should own the file (kept as it is when not given)", None)
+    group: str | None = param("group that should own the file (kept as it is when not given)", None)
+    reload: bool = param("run networkctl reload after a change when networkd is active", True)
+    backup: bool = param(
+        "keep a timestamped copy of the old file before changing it (backup_file)", False)
 
 
 def file_path(p: Params) -> str:
@@ -194,24 +199,12 @@ def result(p: Params, state: dict) -> dict:
 
 def snapshot(p: Params, host) -> dict:
     """The unit file the apply may change (base64 bytes, mode, owner), read-only."""
-    path = file_path(p)
-    info = host.path_info(path, follow=True)
-    raw = host.read_bytes(path) if info is not None else None
-    entry: dict = {"path": path, "content": None}
-    if raw is not None and info is not None:
-        entry.update(content=base64.b64encode(raw).decode("ascii"), mode=info["mode"],
-                     uid=info["uid"], gid=info["gid"])
-    return {"files": [entry]}
+    return {"files": [file_snapshot(host, file_path(p))]}
 
 
 def revert(p: Params, host, snap: dict) -> None:
     """Put the file back exactly, then ``networkctl reload`` so the old config is live."""
     for entry in snap["files"]:
-        if entry["content"] is None:
-            if os.path.isfile(entry["path"]) or os.path.islink(entry["path"]):
-                host.remove(entry["path"])
-            continue
-        host.write_file(entry["path"], base64.b64decode(entry["content"]), mode=entry["mode"],
-                        owner=entry["uid"], group=entry["gid"])
+        restore_file(host, entry)
     if p.reload:
         reload_networkd(p, host)

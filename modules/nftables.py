@@ -34,7 +34,6 @@ Only ``state: present`` exists: removing a firewall is a ``file: state=absent`` 
 
 from __future__ import annotations
 
-import base64
 import glob
 import os
 import re
@@ -42,10 +41,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fleet.agent.commands import find_program
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
-from fleet.agent.textfile import observe_file
+from fleet.agent.textfile import file_snapshot, observe_file, restore_file
 
 ALIASES = {"dest": "path"}
 DIFF_TEXT = ("content",)
@@ -57,13 +56,19 @@ TOKEN = re.compile(r'"[^"\n]*"|#[^\n]*|\\\n|[{};\n]|[^\s{};"#]+')
 
 @dataclass(frozen=True)
 class Params:
-    content: str
-    path: str = "/etc/nftables.conf"
-    state: Literal["present"] = "present"
-    validate: str | None = "nft -c -f %s"
-    reload: bool = True
-    backup: bool = False
-    mode: int | str | None = None
+    content: str = param("the whole ruleset file")
+    path: str = param("the ruleset file to write", "/etc/nftables.conf")
+    state: Literal["present"] = param(
+        "present (the only state: remove a ruleset with file and nft flush ruleset)", "present")
+    validate: str | None = param(
+        "command run on the candidate file before it replaces the old one; %s is its path",
+        "nft -c -f %s")
+    reload: bool = param(
+        "load the file with nft -f after a change, and compare the running ruleset", True)
+    backup: bool = param(
+        "keep a timestamped copy of the old file before changing it (backup_file)", False)
+    mode: int | str | None = param(
+        "permissions of the file: octal (\"0644\") or symbolic (\"u=rw,g=r,o=r\")", None)
 
 
 # -- structure of a ruleset: tables, chains (hook, policy), sets ----------------------------
@@ -133,7 +138,9 @@ def structure(text: str, read=None, depth: int = 0) -> dict:
         elif top is not None and top[0] == "table" and len(words) == 2 and words[0] == "chain":
             stack.append(["chain", top[1], words[1]])
             table(top[1])["chains"].setdefault(words[1], [None, None])
-        elif top is not None and top[0] == "table" and len(words) == 2 and words[0] in ("set", "map"):
+        elif (
+            top is not None and top[0] == "table" and len(words) == 2 and words[0] in ("set", "map")
+        ):
             sets = table(top[1])["sets"]
             if words[1] not in sets:
                 sets.append(words[1])
@@ -277,14 +284,14 @@ def check_content(p: Params, host, path: str) -> str | None:
 
 
 def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
-    path, old = cur["path"], cur["raw"]
+    path, old = cur["path"], file_snapshot(host, cur["path"])
     if "content" in want:
         if not os.path.isdir(os.path.dirname(path)):
             host.mkdir(os.path.dirname(path))
         why = check_content(p, host, path)
         if why:
             ctx.warn("validate", why)
-        if p.backup and old is not None:
+        if p.backup and old["content"] is not None:
             ctx.report(backup_file=host.backup(path))
         mode = want.get("mode") or (None if cur["info"] else "0644")
         host.write_file(path, p.content.encode("utf-8"), mode=mode)
@@ -298,7 +305,7 @@ def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     rc, out, err = host.run([nft(), "-f", path])
     if rc != 0:
         if "content" in want:
-            restore_file(host, {"path": path, **_entry(old, cur["info"])})
+            restore_file(host, old)
         why = (err or out).strip()
         raise ModuleFailure(f"nft -f {path} failed, the previous file was put back: {why}")
     if not flushes(p.content):
@@ -319,12 +326,10 @@ def result(p: Params, state: dict) -> dict:
 def snapshot(p: Params, host) -> dict:
     """The ruleset file (base64 bytes, mode, owner) and the running ruleset, read-only."""
     path = os.path.realpath(expand_path(p.path))
-    info = host.path_info(path, follow=True)
-    raw = host.read_bytes(path) if info is not None else None
     listing = None
     if p.reload and find_program("nft") is not None:
         listing, _why = running(host, stateless=False)
-    return {"files": [{"path": path, **_entry(raw, info)}], "ruleset": listing}
+    return {"files": [file_snapshot(host, path)], "ruleset": listing}
 
 
 def revert(p: Params, host, snap: dict) -> None:
@@ -343,19 +348,3 @@ def revert(p: Params, host, snap: dict) -> None:
     rc, out, err = host.run(argv, stdin=stdin)
     if rc != 0:
         raise ModuleFailure(f"reloading the previous ruleset failed: {(err or out).strip()}")
-
-
-def _entry(raw: bytes | None, info: dict | None) -> dict:
-    if raw is None or info is None:
-        return {"content": None}
-    return {"content": base64.b64encode(raw).decode("ascii"), "mode": info["mode"],
-            "uid": info["uid"], "gid": info["gid"]}
-
-
-def restore_file(host, entry: dict) -> None:
-    if entry["content"] is None:
-        if os.path.isfile(entry["path"]) or os.path.islink(entry["path"]):
-            host.remove(entry["path"])
-        return
-    host.write_file(entry["path"], base64.b64decode(entry["content"]), mode=entry["mode"],
-                    owner=entry["uid"], group=entry["gid"])

@@ -35,52 +35,72 @@ Ansible has no such module (playbooks use template or lineinfile); this one know
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import fnmatch
 import glob
 import os
 import re
-import shlex
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from fleet.agent.commands import find_program, substitute_path
-from fleet.agent.contract import Outcome
-from fleet.agent.hostenv import chroot_reason
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
-from fleet.agent.systemctl import unit_state
-from fleet.agent.textfile import observe_file
+from fleet.agent.includes import expand as include_expand
+from fleet.agent.includes import glob_covers as include_covers
+from fleet.agent.includes import records as include_records
+from fleet.agent.includes import words as include_words
+from fleet.agent.systemctl import reload_listener, systemd_running, unit_state
+from fleet.agent.textfile import file_snapshot, observe_file, restore_file
 
 ALIASES = {"dest": "path"}
 DIFF_TEXT = ("content",)
 CONNECTION_SENSITIVE = True
-SYSTEMD_RUNNING = "/run/systemd/system"  # exists when systemd is PID 1
 HEADER = "# Managed by fleet (sshd_config): local changes are overwritten.\n"
 SSHDIR = "/etc/ssh"  # where sshd resolves relative Include paths (os.path.join keeps absolute ones)
 COMMA = {"ciphers", "macs", "kexalgorithms", "hostkeyalgorithms", "pubkeyacceptedalgorithms",
          "hostbasedacceptedalgorithms", "casignaturealgorithms", "gssapikexalgorithms",
          "pubkeyacceptedkeytypes", "hostbasedacceptedkeytypes"}
 LINES = {"port", "listenaddress", "hostkey", "hostcertificate", "subsystem"}
-ACCUMULATE = {"port", "listenaddress", "hostkey", "hostcertificate", "allowusers", "denyusers", "allowgroups", "denygroups", "acceptenv"}
-SYNONYMS = {"challengeresponseauthentication": "kbdinteractiveauthentication", "pubkeyacceptedkeytypes":
-            "pubkeyacceptedalgorithms", "hostbasedacceptedkeytypes": "hostbasedacceptedalgorithms"}
+ACCUMULATE = {
+    "port",
+    "listenaddress",
+    "hostkey",
+    "hostcertificate",
+    "allowusers",
+    "denyusers",
+    "allowgroups",
+    "denygroups",
+    "acceptenv",
+}
+SYNONYMS = {
+    "challengeresponseauthentication": "kbdinteractiveauthentication",
+    "pubkeyacceptedkeytypes": "pubkeyacceptedalgorithms",
+    "hostbasedacceptedkeytypes": "hostbasedacceptedalgorithms",
+}
 KEYWORD = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
 LINE = re.compile(r"^\s*([A-Za-z][A-Za-z0-9]*)(?:\s*=\s*|\s+|$)(.*?)\s*$")
 
 
 @dataclass(frozen=True)
 class Params:
-    settings: dict[str, Any] = field(default_factory=dict)
-    path: str = "/etc/ssh/sshd_config.d/50-fleet.conf"
-    state: Literal["present", "absent"] = "present"
-    main_config: str = "/etc/ssh/sshd_config"
-    validate: str | None = "sshd -t -f %s"
-    reload: bool = True
-    service: str | None = None
-    backup: bool = False
-    mode: int | str | None = None
+    settings: dict[str, Any] = param(
+        "sshd keywords and their values: {PasswordAuthentication: false, Port: [22]}", factory=dict)
+    path: str = param(
+        "the file to write: a drop-in fleet owns, or main_config to edit its lines",
+        "/etc/ssh/sshd_config.d/50-fleet.conf")
+    state: Literal["present", "absent"] = param(
+        "present sets the keywords, absent removes the drop-in or the keywords' lines", "present")
+    main_config: str = param("sshd's main configuration file", "/etc/ssh/sshd_config")
+    validate: str | None = param(
+        "command run on the candidate file before it replaces the old one; %s is its path"
+        " (null: no check)",
+        "sshd -t -f %s",
+    )
+    reload: bool = param("reload sshd after a change when it runs", True)
+    service: str | None = param("sshd's service name (default ssh on Debian, else sshd)", None)
+    backup: bool = param(
+        "keep a timestamped copy of the old file before changing it (backup_file)", False)
+    mode: int | str | None = param(
+        "permissions of the file: octal (\"0644\") or symbolic (\"u=rw,g=r,o=r\")", None)
 
 
 def canonical(keyword: str) -> str:
@@ -134,7 +154,9 @@ def split_line(line: str) -> tuple:
 
 
 def render_dropin(settings: dict) -> str:  # the drop-in: header, one line per setting
-    return HEADER + "".join(f"{line}\n" for _key, lines in setting_lines(settings) for line in lines)
+    return HEADER + "".join(
+        f"{line}\n" for _key, lines in setting_lines(settings) for line in lines
+    )
 
 
 def edit_main(text: str, settings: dict, absent: bool) -> str:
@@ -144,7 +166,9 @@ def edit_main(text: str, settings: dict, absent: bool) -> str:
     for key, new in setting_lines(settings, not absent):
         new = [n + "\n" for n in new]
         found = [i for i in range(top) if split_line(lines[i])[0] == key]
-        if (found and [_norm(lines[i]) for i in found] == [_norm(n) for n in new]) or (absent and not found):
+        if (found and [_norm(lines[i]) for i in found] == [_norm(n) for n in new]) or (
+            absent and not found
+        ):
             continue  # already right (whatever its spacing), or nothing to remove
         if found:
             at = found[0]
@@ -159,54 +183,14 @@ def edit_main(text: str, settings: dict, absent: bool) -> str:
     return "".join(lines)
 
 
-def _words(value: str) -> list:
-    try:
-        return shlex.split(value, comments=True)
-    except ValueError:  # unbalanced quotes: sshd would refuse the line anyway
-        return value.split()
-
-
 def glob_covers(pattern: str, path: str) -> bool:
-    """Whether glob ``pattern`` would match ``path`` (component by component, like glob(3))."""
-    a, b = os.path.join(SSHDIR, pattern).split("/"), path.split("/")
-    return len(a) == len(b) and all(fnmatch.fnmatchcase(y, x) for x, y in zip(a, b))
-
-
-def expand(pattern: str, path: str, present: bool) -> list:
-    """Files an Include pattern names, in sshd's order, as if ``path`` were (not) present."""
-    found = sorted(glob.glob(os.path.join(SSHDIR, pattern)))
-    if glob_covers(pattern, path):
-        found = sorted([f for f in found if f != path] + ([path] if present else []))
-    return found
+    """Whether Include ``pattern`` (relative to SSHDIR) would match ``path``."""
+    return include_covers(pattern, path, SSHDIR)
 
 
 def records(host, main: str, path: str, content: bytes | None) -> list:
-    """Every active ``(keyword, value, file, line)`` sshd reads from ``main``, in order, with
-    ``path`` read as ``content`` (None: absent). Match blocks end at the end of their file."""
-    out: list = []
-
-    def read(name: str, data, depth: int) -> None:
-        if data is None or depth > 16:
-            return
-        conditional = False
-        for n, line in enumerate(data.decode("utf-8", "replace").splitlines(), 1):
-            key, value = split_line(line)
-            if key == "match":
-                conditional = value.strip().lower() != "all"
-            elif key is None or conditional:
-                continue
-            elif key == "include":
-                for pattern in _words(value):
-                    for f in expand(pattern, path, content is not None):
-                        read(f, data_of(f), depth + 1)
-            else:
-                out.append((key, value, name, n))
-
-    def data_of(f: str):
-        return content if f == path else host.read_bytes(f) if os.path.isfile(f) else None
-
-    read(main, data_of(main), 0)
-    return out
+    """Every active ``(keyword, value, file, line)`` sshd reads (see fleet.agent.includes)."""
+    return include_records(host, main, path, content, SSHDIR, split_line)
 
 
 def analyse(p: Params, host, path: str, content: bytes | None, main: str) -> dict:
@@ -220,7 +204,9 @@ def analyse(p: Params, host, path: str, content: bytes | None, main: str) -> dic
         if key in ACCUMULATE:
             others = [r for r in hits if r[2] != path]
             if others:
-                overridden[names[key]] = "values accumulate: " + "; ".join(f"{f}:{n} adds {v}" for _k, v, f, n in others)
+                overridden[names[key]] = "values accumulate: " + "; ".join(
+                    f"{f}:{n} adds {v}" for _k, v, f, n in others
+                )
         elif hits and hits[0][2] != path:
             _k, value, where, n = hits[0]
             overridden[names[key]] = f"{where}:{n} sets {value} first (sshd uses the first value)"
@@ -270,7 +256,9 @@ def new_content(p: Params, cur: dict) -> bytes | None:
         return None if absent else render_dropin(p.settings).encode()
     if raw is None:
         raise ModuleFailure(f"{cur['path']} does not exist: the main file is only edited")
-    return edit_main(raw.decode("utf-8", "surrogateescape"), p.settings, absent).encode("utf-8", "surrogateescape")
+    return edit_main(raw.decode("utf-8", "surrogateescape"), p.settings, absent).encode(
+        "utf-8", "surrogateescape"
+    )
 
 
 def desired(p: Params, cur: dict) -> dict:
@@ -286,12 +274,13 @@ def validation_main(main_text: str, path: str, candidate: str | None) -> str:
     out = []
     for line in main_text.splitlines(True):
         key, value = split_line(line)
-        if key != "include" or not any(glob_covers(w, path) for w in _words(value)):
+        if key != "include" or not any(glob_covers(w, path) for w in include_words(value)):
             out.append(line)
             continue
         files = []
-        for word in _words(value):
-            named = expand(word, path, candidate is not None) if glob_covers(word, path) else [word]
+        for word in include_words(value):
+            named = (include_expand(word, path, candidate is not None, SSHDIR)
+                     if glob_covers(word, path) else [word])
             files += [(candidate or f) if f == path else f for f in named]
         quoted = " ".join(f'"{f}"' if re.search(r"\s", f) else f for f in files)
         out.append(f"Include {quoted}\n" if files else "# (include emptied for validation)\n")
@@ -317,7 +306,9 @@ def _candidate(host, tmp: str, cur: dict, new: bytes | None) -> str | None:
     main_text = (host.read_bytes(main) or b"").decode("utf-8", "surrogateescape")
     text = validation_main(main_text, path, target)
     if text != main_text:  # else main does not include path: check the file on its own
-        target = _write(host, os.path.join(tmp, "main_config"), text.encode("utf-8", "surrogateescape"))
+        target = _write(
+            host, os.path.join(tmp, "main_config"), text.encode("utf-8", "surrogateescape")
+        )
     return target
 
 
@@ -326,12 +317,32 @@ def _validate(p: Params, host, tmp: str, target: str) -> None:
     try:
         argv = substitute_path(p.validate, target)
         if "/" not in argv[0] and find_program(argv[0]) is None:
-            raise ModuleFailure(f"cannot validate: {argv[0]} is not installed (openssh-server), nothing was replaced")
+            raise ModuleFailure(
+                f"cannot validate: {argv[0]} is not installed (openssh-server),"
+                " nothing was replaced"
+            )
         argv[0] = find_program(argv[0]) or argv[0]
-        unbooted = os.path.basename(argv[0]) == "sshd" and not glob.glob(os.path.join(SSHDIR, "ssh_host_*_key"))
+        unbooted = os.path.basename(argv[0]) == "sshd" and not glob.glob(
+            os.path.join(SSHDIR, "ssh_host_*_key")
+        )
         if unbooted:  # no host keys yet (made at first boot): a throwaway one for the check
-            if (keygen := host.run([find_program("ssh-keygen") or "ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", f"{tmp}/key"]))[0]:
-                raise ModuleFailure(f"cannot validate: no host keys here and ssh-keygen failed: {keygen[2].strip()}")
+            if (
+                keygen := host.run(
+                    [
+                        find_program("ssh-keygen") or "ssh-keygen",
+                        "-q",
+                        "-t",
+                        "ed25519",
+                        "-N",
+                        "",
+                        "-f",
+                        f"{tmp}/key",
+                    ]
+                )
+            )[0]:
+                raise ModuleFailure(
+                    f"cannot validate: no host keys here and ssh-keygen failed: {keygen[2].strip()}"
+                )
             argv += ["-h", f"{tmp}/key"]
         rc, out, err = host.run(argv)
         privsep = re.search(r"Missing privilege separation directory: (/\S+)", err) if rc else None
@@ -341,7 +352,11 @@ def _validate(p: Params, host, tmp: str, target: str) -> None:
             rc, out, err = host.run(argv)
         if rc != 0:
             why = (err.strip() or out.strip() or f"exit {rc}").replace(tmp + "/", "")
-            why = "\n".join(x for x in why.splitlines() if not (unbooted and x.startswith("Unable to load host key")))
+            why = "\n".join(
+                x
+                for x in why.splitlines()
+                if not (unbooted and x.startswith("Unable to load host key"))
+            )
             raise ModuleFailure(f"sshd refused the new configuration, nothing was replaced: {why}")
     finally:
         if made:  # only for the check: nothing is left behind
@@ -355,33 +370,14 @@ def _write(host, path: str, data: bytes) -> str:
 
 def reload_sshd(p: Params, host) -> str | None:
     """Reload sshd; a warning text when it cannot be (systemd or the service not running)."""
-    if not os.path.isdir(SYSTEMD_RUNNING) or chroot_reason():  # never the build machine's sshd
+    if not systemd_running():  # never the build machine's sshd
         return "written, not reloaded: systemd is not running"
     service = p.service or ssh_service()
     state = unit_state(host, service)
     if state != "active":
         return f"written, not reloaded: {service}.service is {state or 'not active'}"
-    pid = host.query(["systemctl", "show", "-p", "MainPID", "--value", service])[1].strip()
-    before = listening(host, pid)
-    rc, out, err = host.run(["systemctl", "reload", service])
-    if rc != 0:
-        raise ModuleFailure(f"systemctl reload {service} failed: {(err or out).strip()}")
-    # sshd re-executes on SIGHUP: wait (<= 10 s) until it listens anew, or new connections fail
-    deadline = time.monotonic() + 10
-    while before and time.monotonic() < deadline and not (listening(host, pid) - before):
-        time.sleep(0.05)
+    reload_listener(host, service)
     return None
-
-
-def listening(host, pid: str) -> set:
-    """Inodes of the TCP sockets process ``pid`` listens on (empty when unreadable)."""
-    links = set()
-    with contextlib.suppress(OSError):
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            with contextlib.suppress(OSError):  # closed meanwhile (listdir's own fd, say)
-                links.add(os.readlink(f"/proc/{pid}/fd/{fd}"))
-    rows = [r.split() for n in ("/proc/net/tcp", "/proc/net/tcp6") for r in (host.read_text(n) or "").splitlines()]
-    return {r[9] for r in rows if len(r) > 9 and r[3] == "0A" and f"socket:[{r[9]}]" in links}
 
 
 def ssh_service() -> str:
@@ -421,20 +417,12 @@ def result(p: Params, state: dict) -> dict:
 
 def snapshot(p: Params, host) -> dict:
     """The file the apply may change (bytes as base64, mode, owner), read-only."""
-    info = host.path_info(path := _paths(p)[0], follow=True)
-    if info is None or info["state"] != "file":
-        return {"files": [{"path": path, "content": None}]}
-    return {"files": [{"path": path, "content": base64.b64encode(host.read_bytes(path)).decode("ascii"),
-                       "mode": info["mode"], "uid": info["uid"], "gid": info["gid"]}]}
+    return {"files": [file_snapshot(host, _paths(p)[0])]}
 
 
 def revert(p: Params, host, snap: dict) -> None:
     """Put the snapshot's files back exactly, then reload sshd so the old config is live."""
     for entry in snap["files"]:
-        if entry["content"] is not None:
-            host.write_file(entry["path"], base64.b64decode(entry["content"]), mode=entry["mode"],
-                            owner=entry["uid"], group=entry["gid"])
-        elif os.path.lexists(entry["path"]):
-            host.remove(entry["path"])
+        restore_file(host, entry)
     if p.reload:
         reload_sshd(p, host)

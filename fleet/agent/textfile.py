@@ -54,3 +54,29 @@ def replace_file(host, path: str, data: bytes, want: dict, exists: bool, validat
     host.write_file(path, data, mode=attrs.get("mode"), owner=attrs.get("owner", attrs.get("uid")),
                     group=attrs.get("group", attrs.get("gid")), validate=validate)
     return saved
+
+
+def file_snapshot(host, path: str) -> dict:
+    """What ``revert`` needs to put ``path`` back exactly: ``{path, content}`` (base64 bytes,
+    None when there is no file) with ``mode``/``uid``/``gid``; read-only."""
+    import base64
+
+    info = host.path_info(path, follow=True)
+    raw = host.read_bytes(path) if info is not None and info["state"] == "file" else None
+    if raw is None or info is None:
+        return {"path": path, "content": None}
+    return {"path": path, "content": base64.b64encode(raw).decode("ascii"), "mode": info["mode"],
+            "uid": info["uid"], "gid": info["gid"]}
+
+
+def restore_file(host, entry: dict) -> None:
+    """Put back a :func:`file_snapshot` through the writer: its bytes, mode and owner, or no
+    file (a file or link made since is removed)."""
+    import base64
+
+    if entry["content"] is None:
+        if os.path.isfile(entry["path"]) or os.path.islink(entry["path"]):
+            host.remove(entry["path"])
+        return
+    host.write_file(entry["path"], base64.b64decode(entry["content"]), mode=entry["mode"],
+                    owner=entry["uid"], group=entry["gid"])

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from fleet.agent import systemctl
 from fleet.agent.hostio import HostReader, HostWriter
 from tests.conftest import require
 
@@ -390,7 +391,7 @@ class FakeHost:
 
 @pytest.fixture
 def systemd_running(tmp_path, monkeypatch):
-    monkeypatch.setattr(M, "SYSTEMD_RUNNING", str(tmp_path))
+    monkeypatch.setattr(systemctl, "SYSTEMD_RUNNING", str(tmp_path))
 
 
 def test_reload_runs_systemctl_reload_of_the_service(systemd_running):
@@ -405,13 +406,13 @@ def test_listening_sees_a_new_listen_socket():
     """What the reload waits for: sshd's listening sockets replaced by new ones."""
     import socket
 
-    before = M.listening(HostReader(), str(os.getpid()))
+    before = systemctl.listening(HostReader(), str(os.getpid()))
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         sock.listen()
-        new = M.listening(HostReader(), str(os.getpid())) - before
+        new = systemctl.listening(HostReader(), str(os.getpid())) - before
         assert new == {str(os.stat(f"/proc/self/fd/{sock.fileno()}").st_ino)}
-    assert M.listening(HostReader(), "no-such-pid") == set()
+    assert systemctl.listening(HostReader(), "no-such-pid") == set()
 
 
 def test_reload_skipped_when_service_not_running(systemd_running):
