@@ -56,7 +56,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.dpkg import (
     ENV,
     INSTALLED,
@@ -71,10 +71,17 @@ from fleet.agent.dpkg import (
 from fleet.agent.hostenv import services_held
 from fleet.agent.hostio import ModuleFailure
 
-ALIASES = {"pkg": "name", "package": "name", "update-cache": "update_cache", "default-release": "default_release",
-           "install-recommends": "install_recommends", "allow-unauthenticated": "allow_unauthenticated",
-           "allow-downgrade": "allow_downgrade", "allow_downgrades": "allow_downgrade",
-           "allow-downgrades": "allow_downgrade"}
+ALIASES = {
+    "pkg": "name",
+    "package": "name",
+    "update-cache": "update_cache",
+    "default-release": "default_release",
+    "install-recommends": "install_recommends",
+    "allow-unauthenticated": "allow_unauthenticated",
+    "allow-downgrade": "allow_downgrade",
+    "allow_downgrades": "allow_downgrade",
+    "allow-downgrades": "allow_downgrade",
+}
 STAMP = "/var/lib/apt/periodic/update-success-stamp"
 LISTS = "/var/lib/apt/lists"
 # Field names beside the packages: "_" never occurs in a Debian package name.
@@ -86,24 +93,35 @@ RECORD = "APT::Update::Post-Invoke-Success::=touch "
 
 @dataclass(frozen=True)
 class Params:
-    name: list[str] | str | None = None
-    state: Literal["absent", "latest", "present"] = "present"
-    update_cache: bool | None = None
-    update_cache_retries: int = 5
-    update_cache_retry_max_delay: int = 12
-    cache_valid_time: int = 0
-    purge: bool = False
-    default_release: str | None = None
-    install_recommends: bool | None = None
-    autoremove: bool = False
-    fail_on_autoremove: bool = False
-    only_upgrade: bool = False
-    allow_downgrade: bool = False
-    allow_unauthenticated: bool = False
-    allow_change_held_packages: bool = False
-    force_apt_get: bool = False
-    dpkg_options: str = "force-confdef,force-confold"
-    lock_timeout: int = 60
+    name: list[str] | str | None = param(
+        "package name(s), with optional =VERSION, :ARCH or /RELEASE", None)
+    state: Literal["absent", "latest", "present"] = param(
+        "present installs, latest upgrades to the candidate version, absent removes", "present")
+    update_cache: bool | None = param(
+        "run apt-get update first (also when no package is given)", None)
+    update_cache_retries: int = param("how many times to retry a failed cache update", 5)
+    update_cache_retry_max_delay: int = param(
+        "longest wait in seconds between cache update retries", 12)
+    cache_valid_time: int = param(
+        "skip the cache update when it is younger than this many seconds", 0)
+    purge: bool = param("with state=absent, also remove configuration files (--purge)", False)
+    default_release: str | None = param(
+        "release to take packages from (-t), e.g. a backports suite", None)
+    install_recommends: bool | None = param(
+        "install recommended packages too (default: apt's own setting)", None)
+    autoremove: bool = param("remove dependencies no longer needed by any package", False)
+    fail_on_autoremove: bool = param(
+        "fail rather than let apt remove packages to satisfy the request", False)
+    only_upgrade: bool = param("upgrade packages already installed, never install new ones", False)
+    allow_downgrade: bool = param("allow installing a version older than the installed one", False)
+    allow_unauthenticated: bool = param("install packages that cannot be authenticated", False)
+    allow_change_held_packages: bool = param("allow changing packages that are on hold", False)
+    force_apt_get: bool = param(
+        "always use apt-get (fleet never uses aptitude; accepted for Ansible)", False)
+    dpkg_options: str = param(
+        "dpkg options passed as -o Dpkg::Options::=--OPTION, comma separated",
+        "force-confdef,force-confold")
+    lock_timeout: int = param("seconds to wait for another apt/dpkg holding the lock", 60)
 
 
 def parse_specs(name) -> list:
@@ -309,7 +327,11 @@ def update_cache(p: Params, host) -> None:
     for attempt in range(max(p.update_cache_retries, 1)):
         rc, out, err = host.run(["apt-get", "update", "-q", "-o", RECORD + shlex.quote(STAMP)
                                  + " 2>/dev/null || true"], env=ENV)
-        failed = [line for line in (out + err).splitlines() if line.startswith(("W: Failed to fetch", "E: "))]
+        failed = [
+            line
+            for line in (out + err).splitlines()
+            if line.startswith(("W: Failed to fetch", "E: "))
+        ]
         if rc == 0 and not failed:  # apt-get update exits 0 when every fetch failed
             return
         err = "\n".join(failed) or err
@@ -342,7 +364,9 @@ def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
             rc, stdout, stderr = host.run(argv, env=ENV)
         ctx.report(stdout=stdout, stderr=stderr)
         if rc != 0:
-            raise ModuleFailure("'{}' failed: {}".format(" ".join(argv), (stderr or stdout).strip()))
+            raise ModuleFailure(
+                "'{}' failed: {}".format(" ".join(argv), (stderr or stdout).strip())
+            )
         if cur["manual"]:  # apt-get marks the packages it was given; these were installed
             rc, _out, stderr = host.run(["apt-mark", "manual"] + cur["manual"], env=ENV)
             if rc != 0:
@@ -353,7 +377,10 @@ def result(p: Params, state: dict) -> dict:
     """Ansible's ``cache_updated``/``cache_update_time`` and the transaction of ``state``
     (check mode: an update is due, so Ansible says updated); apply reports what it did and
     apt-get's output instead."""
-    data = {"cache_updated": state.get(CACHE) == "stale", "cache_update_time": state["cache_update_time"]}
+    data = {
+        "cache_updated": state.get(CACHE) == "stale",
+        "cache_update_time": state["cache_update_time"],
+    }
     if any((state.get("transaction") or {}).values()):
         data["transaction"] = state["transaction"]
     return data

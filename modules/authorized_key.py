@@ -47,7 +47,7 @@ import pwd
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure, expand_path, format_mode
 
 ALIASES: dict = {}
@@ -65,16 +65,20 @@ KEY_TYPES = frozenset(
 
 @dataclass(frozen=True)
 class Params:
-    user: str
-    key: str
-    path: str | None = None
-    manage_dir: bool = True
-    state: Literal["present", "absent"] = "present"
-    key_options: str | None = None
-    exclusive: bool = False
-    validate_certs: bool = True
-    comment: str | None = None
-    follow: bool = False
+    user: str = param("user whose authorized_keys file is managed")
+    key: str = param(
+        "the public key(s), one per line as in authorized_keys, or an http(s):// URL to fetch")
+    path: str | None = param(
+        "another authorized_keys file (default: ~USER/.ssh/authorized_keys)", None)
+    manage_dir: bool = param("create ~/.ssh (0700, owned by the user) when it is missing", True)
+    state: Literal["present", "absent"] = param(
+        "present adds the key, absent removes it", "present")
+    key_options: str | None = param("options put before the key (from=...,no-pty)", None)
+    exclusive: bool = param("remove every key not given in this task", False)
+    validate_certs: bool = param("check the server's certificate when key is an https:// URL", True)
+    comment: str | None = param("comment written after the key instead of its own", None)
+    follow: bool = param(
+        "write through a symlinked authorized_keys file instead of replacing the link", False)
 
 
 # -- parsing (pure) ---------------------------------------------------------------------------

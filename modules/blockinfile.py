@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure, display_text, wanted_attrs
 from fleet.agent.textfile import observe_file, replace_file, wanted_attrs_of
 
@@ -38,22 +38,33 @@ SEP = os.linesep.encode()
 
 @dataclass(frozen=True)
 class Params:
-    path: str
-    block: str = ""
-    marker: str = "# {mark} ANSIBLE MANAGED BLOCK"
-    marker_begin: str = "BEGIN"
-    marker_end: str = "END"
-    state: Literal["present", "absent"] = "present"
-    insertafter: str | None = None
-    insertbefore: str | None = None
-    create: bool = False
-    backup: bool = False
-    mode: int | str | None = None
-    owner: str | None = None
-    group: str | None = None
-    validate: str | None = None
-    append_newline: bool = False
-    prepend_newline: bool = False
+    path: str = param("the file to edit")
+    block: str = param(
+        "the text between the markers (empty with state=present removes the block's lines)", "")
+    marker: str = param(
+        "marker line template; {mark} becomes marker_begin or marker_end",
+        "# {mark} ANSIBLE MANAGED BLOCK")
+    marker_begin: str = param("what replaces {mark} in the opening marker", "BEGIN")
+    marker_end: str = param("what replaces {mark} in the closing marker", "END")
+    state: Literal["present", "absent"] = param(
+        "present puts the block in the file, absent removes it with its markers", "present")
+    insertafter: str | None = param(
+        "a new block goes after the last line matching this regex (or EOF)", None)
+    insertbefore: str | None = param(
+        "a new block goes before the last line matching this regex (or BOF)", None)
+    create: bool = param("create the file when it does not exist", False)
+    backup: bool = param(
+        "keep a timestamped copy of the old file before changing it (backup_file)", False)
+    mode: int | str | None = param(
+        "permissions of the file: octal (\"0644\") or symbolic (\"u=rw,g=r,o=r\")", None)
+    owner: str | None = param("user that should own the file (kept as it is when not given)", None)
+    group: str | None = param("group that should own the file (kept as it is when not given)", None)
+    validate: str | None = param(
+        "command run on the candidate file before it replaces the old one; %s is its path", None)
+    append_newline: bool = param(
+        "add a blank line after the block when the next line is not blank", False)
+    prepend_newline: bool = param(
+        "add a blank line before the block when the previous line is not blank", False)
 
 
 def observe(p: Params, host) -> dict:
@@ -166,7 +177,9 @@ def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     if "content" not in want:
         host.set_attrs(cur["real"], wanted_attrs_of(want))
         return
-    backup = replace_file(host, cur["real"], cur["new"], want, raw is not None, p.validate, p.backup)
+    backup = replace_file(
+        host, cur["real"], cur["new"], want, raw is not None, p.validate, p.backup
+    )
     ctx.report(msg=_msg(raw, cur["new"], not (p.state == "present" and p.block)))
     if backup:
         ctx.report(backup_file=backup)

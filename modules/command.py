@@ -28,7 +28,7 @@ import shlex
 from dataclasses import dataclass
 
 from fleet.agent.commands import command_chdir, command_gate, command_result, expand_path
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.errors import ModuleFailure
 
 ALIASES: dict = {}
@@ -36,15 +36,16 @@ ALIASES: dict = {}
 
 @dataclass(frozen=True)
 class Params:
-    cmd: str | None = None
-    argv: list[str] | None = None
-    chdir: str | None = None
-    creates: str | None = None
-    removes: str | None = None
-    stdin: str | None = None
-    stdin_add_newline: bool = True
-    strip_empty_ends: bool = True
-    expand_argument_vars: bool = True
+    cmd: str | None = param(
+        "the command, split into arguments like a shell would (no shell runs)", None)
+    argv: list[str] | None = param("the command as a list of arguments (instead of cmd)", None)
+    chdir: str | None = param("directory to run the command in", None)
+    creates: str | None = param("skip the command when this path (or glob) exists", None)
+    removes: str | None = param("run the command only when this path (or glob) exists", None)
+    stdin: str | None = param("text fed to the command's standard input", None)
+    stdin_add_newline: bool = param("end stdin with a newline", True)
+    strip_empty_ends: bool = param("strip trailing line breaks from stdout and stderr", True)
+    expand_argument_vars: bool = param("expand $VARIABLES and ~ in the arguments", True)
 
 
 def check(p: Params) -> None:

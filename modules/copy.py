@@ -33,7 +33,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
 from fleet.agent.textfile import replace_file, wanted_attrs_of
 
@@ -43,18 +43,28 @@ DIFF_TEXT = ("content",)
 
 @dataclass(frozen=True)
 class Params:
-    dest: str
-    content: str | dict[str, Any] | list[Any] | None = None
-    content_b64: str | None = None
-    src: str | None = None
-    remote_src: bool = False
-    mode: int | str | None = None
-    owner: str | None = None
-    group: str | None = None
-    backup: bool = False
-    force: bool = True
-    validate: str | None = None
-    follow: bool = False
+    dest: str = param(
+        "the file to write (a directory, or a path ending in /, gets src's name inside)")
+    content: str | dict[str, Any] | list[Any] | None = param(
+        "the file's text (a dict or list is written as JSON)", None)
+    content_b64: str | None = param(
+        "internal: the bytes of the controller's src, base64 (set by fleet)", None)
+    src: str | None = param("file to copy: on the controller, or on the host with remote_src", None)
+    remote_src: bool = param("src is a file already on the host", False)
+    mode: int | str | None = param(
+        'permissions of the file: octal ("0644") or symbolic ("u=rw,g=r,o=r");'
+        " preserve keeps src's",
+        None,
+    )
+    owner: str | None = param("user that should own the file (kept as it is when not given)", None)
+    group: str | None = param("group that should own the file (kept as it is when not given)", None)
+    backup: bool = param(
+        "keep a timestamped copy of the old file before changing it (backup_file)", False)
+    force: bool = param(
+        "replace a file whose content differs; false only creates a missing file", True)
+    validate: str | None = param(
+        "command run on the candidate file before it replaces the old one; %s is its path", None)
+    follow: bool = param("write through a symlink dest instead of replacing the link", False)
 
 
 def _kind(path: str) -> str:

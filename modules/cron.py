@@ -34,7 +34,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure
 
 ALIASES = {"value": "job", "dom": "day", "dow": "weekday"}
@@ -49,22 +49,27 @@ HEADER = (
 
 @dataclass(frozen=True)
 class Params:
-    name: str
-    user: str | None = None
-    job: str | None = None
-    cron_file: str | None = None
-    state: Literal["present", "absent"] = "present"
-    backup: bool = False
-    minute: str = "*"
-    hour: str = "*"
-    day: str = "*"
-    month: str = "*"
-    weekday: str = "*"
-    special_time: Literal["reboot", "yearly", "annually", "monthly", "weekly", "daily", "hourly"] | None = None
-    disabled: bool = False
-    env: bool = False
-    insertafter: str | None = None
-    insertbefore: str | None = None
+    name: str = param("description of the job: the '#Ansible: NAME' line that identifies it")
+    user: str | None = param("whose crontab to edit (default: the connecting user)", None)
+    job: str | None = param("the command to run (required with state=present, unless env)", None)
+    cron_file: str | None = param("a file in /etc/cron.d to use instead of a user's crontab", None)
+    state: Literal["present", "absent"] = param(
+        "present adds or updates the job, absent removes it", "present")
+    backup: bool = param("keep a copy of the crontab before changing it (backup_file)", False)
+    minute: str = param("minute field (0-59, *, */5 ...)", "*")
+    hour: str = param("hour field (0-23, *, ...)", "*")
+    day: str = param("day of the month field (1-31, *, ...)", "*")
+    month: str = param("month field (1-12, *, ...)", "*")
+    weekday: str = param("day of the week field (0-6 for Sunday-Saturday, *, ...)", "*")
+    special_time: (
+        Literal["reboot", "yearly", "annually", "monthly", "weekly", "daily", "hourly"] | None
+    ) = param("@reboot, @daily... instead of the five time fields", None)
+    disabled: bool = param("keep the job but comment it out", False)
+    env: bool = param("manage an environment variable line (name=job) instead of a job", False)
+    insertafter: str | None = param(
+        "with env: put a new variable after the variable of this name", None)
+    insertbefore: str | None = param(
+        "with env: put a new variable before the variable of this name", None)
 
 
 def strip_header(text: str) -> str:
@@ -187,7 +192,9 @@ def check(p: Params) -> None:
         if p.job is None:
             raise ModuleFailure("You must specify 'job' to install a new cron job or variable")
         if (p.insertafter or p.insertbefore) and not p.env:
-            raise ModuleFailure("Insertafter and insertbefore parameters are valid only with env=yes")
+            raise ModuleFailure(
+                "Insertafter and insertbefore parameters are valid only with env=yes"
+            )
     if p.insertafter and p.insertbefore:
         raise ModuleFailure("parameters are mutually exclusive: insertafter|insertbefore")
 
@@ -224,7 +231,12 @@ def observe(p: Params, host) -> dict:
 def desired(p: Params, cur: dict) -> dict:
     existing = cur["content"] or ""
     lines, changed = edit(p, existing.splitlines(), bool(cur["cron_file"]))
-    if cur["cron_file"] and p.state == "absent" and changed and not any(line.strip() for line in lines):
+    if (
+        cur["cron_file"]
+        and p.state == "absent"
+        and changed
+        and not any(line.strip() for line in lines)
+    ):
         return {} if cur["content"] is None else {"content": None}
     if not changed and existing and not existing.endswith(("\r", "\n")):
         changed = True  # Ansible: an existing crontab needs its terminating newline
@@ -269,8 +281,10 @@ def _warnings(p: Params) -> dict:
     if p.cron_file:
         base = os.path.basename(p.cron_file)
         if not re.search(r"^[A-Z0-9_-]+$", base, re.I):
-            out["cron_file"] = (f'Filename portion of cron_file ("{base}") should consist solely of '
-                                "upper- and lower-case letters, digits, underscores, and hyphens")
+            out["cron_file"] = (
+                f'Filename portion of cron_file ("{base}") should consist solely of '
+                "upper- and lower-case letters, digits, underscores, and hyphens"
+            )
     return out
 
 

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure, expand_path, wanted_attrs
 
 ALIASES = {"dest": "path", "name": "path"}
@@ -41,19 +41,24 @@ PENDING_SHOWN = 20
 
 @dataclass(frozen=True)
 class Params:
-    path: str
-    state: Literal["absent", "directory", "file", "hard", "link", "touch"] | None = None
-    mode: int | str | None = None
-    owner: str | None = None
-    group: str | None = None
-    src: str | None = None
-    recurse: bool = False
-    force: bool = False
-    follow: bool = True
-    modification_time: str | None = None
-    modification_time_format: str = "%Y%m%d%H%M.%S"
-    access_time: str | None = None
-    access_time_format: str = "%Y%m%d%H%M.%S"
+    path: str = param("the path to manage")
+    state: Literal["absent", "directory", "file", "hard", "link", "touch"] | None = param(
+        "file, directory, link, hard, touch or absent (default: what the path is)", None)
+    mode: int | str | None = param(
+        "permissions of the file: octal (\"0644\") or symbolic (\"u=rw,g=r,o=r\")", None)
+    owner: str | None = param("user that should own the path", None)
+    group: str | None = param("group that should own the path", None)
+    src: str | None = param("target of the link (state=link or hard)", None)
+    recurse: bool = param(
+        "with state=directory, set owner/group/mode on everything below too", False)
+    force: bool = param("with state=link, replace a file or a missing target's link anyway", False)
+    follow: bool = param("set attributes on a symlink's target rather than the link", True)
+    modification_time: str | None = param(
+        "mtime to set: now, preserve, or a time in modification_time_format", None)
+    modification_time_format: str = param("strftime format of modification_time", "%Y%m%d%H%M.%S")
+    access_time: str | None = param(
+        "atime to set: now, preserve, or a time in access_time_format", None)
+    access_time_format: str = param("strftime format of access_time", "%Y%m%d%H%M.%S")
 
 
 def _kind(path: str) -> str:

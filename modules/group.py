@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fleet.agent.commands import find_program
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure
 
 ALIASES: dict = {}
@@ -34,12 +34,13 @@ GROUP_FILE = "/etc/group"
 
 @dataclass(frozen=True)
 class Params:
-    name: str
-    state: Literal["present", "absent"] = "present"
-    gid: int | None = None
-    system: bool = False
-    non_unique: bool = False
-    force: bool = False
+    name: str = param("name of the group")
+    state: Literal["present", "absent"] = param(
+        "present creates the group, absent removes it", "present")
+    gid: int | None = param("numeric id the group should have", None)
+    system: bool = param("create it as a system group (id from the system range)", False)
+    non_unique: bool = param("allow a gid another group already has (with gid)", False)
+    force: bool = param("with state=absent, remove it even if it is a user's primary group", False)
 
 
 def parse_group(text: str) -> dict:

@@ -34,7 +34,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostenv import CAP_SYS_ADMIN, chroot_reason, has_capability
 from fleet.agent.hostio import ModuleFailure
 
@@ -46,12 +46,14 @@ FILES = {"systemd": "/etc/hostname", "debian": "/etc/hostname", "alpine": "/etc/
 
 @dataclass(frozen=True)
 class Params:
-    name: str
+    name: str = param("the host name to set")
     use: Literal[
         "alpine", "debian", "freebsd", "generic", "macos", "macosx", "darwin", "openbsd",
         "openrc", "redhat", "sles", "solaris", "systemd",
-    ] | None = None
-    hostname_file: str | None = None
+    ] | None = param(
+        "which system's files to write (default: systemd if it runs, else debian)", None)
+    hostname_file: str | None = param(
+        "fleet only: the file that persists the name (default: per use)", None)
 
 
 def check(p: Params) -> None:
@@ -63,7 +65,8 @@ def check(p: Params) -> None:
         raise ModuleFailure(f"invalid host name {name!r}: no blanks, no '/', no leading '-'")
     if p.use is not None and p.use not in FILES:
         raise ModuleFailure(
-            f"use: {p.use} is not supported by fleet (Linux with systemd, Debian, Alpine, SLES, generic)"
+            f"use: {p.use} is not supported by fleet"
+            " (Linux with systemd, Debian, Alpine, SLES, generic)"
         )
 
 

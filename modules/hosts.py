@@ -28,10 +28,10 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.errors import ModuleFailure
 from fleet.agent.modes import display_text
 from fleet.agent.textfile import observe_file
@@ -43,12 +43,15 @@ HOSTNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
 @dataclass(frozen=True)
 class Params:
-    ip: str | None = None
-    hostnames: list[str] | str = field(default_factory=list)
-    state: Literal["present", "absent"] = "present"
-    path: str = "/etc/hosts"
-    exclusive: bool = True
-    backup: bool = False
+    ip: str | None = param("IPv4 or IPv6 address of the line", None)
+    hostnames: list[str] | str = param(
+        "names for the address, the canonical one first", factory=list)
+    state: Literal["present", "absent"] = param(
+        "present makes the line so, absent removes the address or the names", "present")
+    path: str = param("the hosts file to edit", "/etc/hosts")
+    exclusive: bool = param("remove these names from other addresses of the same family", True)
+    backup: bool = param(
+        "keep a timestamped copy of the old file before changing it (backup_file)", False)
 
 
 def _address(text: str):

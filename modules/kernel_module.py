@@ -38,7 +38,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostenv import CAP_SYS_MODULE, chroot_reason, has_capability
 from fleet.agent.hostio import ModuleFailure
 
@@ -55,11 +55,14 @@ DIFF_TEXT = _FileFields()
 
 @dataclass(frozen=True)
 class Params:
-    name: str
-    state: Literal["present", "absent"] = "present"
-    params: str = ""
-    persistent: Literal["disabled", "absent", "present"] = "disabled"
-    root: str = "/"
+    name: str = param("name of the kernel module")
+    state: Literal["present", "absent"] = param(
+        "present loads the module, absent unloads it", "present")
+    params: str = param("module parameters, space separated key=value", "")
+    persistent: Literal["disabled", "absent", "present"] = param(
+        "present: load at boot (modules-load.d, modprobe.d); absent: no longer", "disabled")
+    root: str = param(
+        "fleet only: the tree the files are under; modules load only when it is /", "/")
 
 
 def _under(root: str, path: str) -> str:
@@ -79,7 +82,8 @@ def options_line_re(name: str):
 
 
 def is_loaded(name: str, proc_modules: str | None, builtin: str | None, sys_module: bool) -> bool:
-    """Loaded per ``/proc/modules`` text, built in per ``modules.builtin`` text, or in /sys/module."""
+    """Loaded per ``/proc/modules`` text, built in per ``modules.builtin`` text, or in
+    /sys/module."""
     wanted = _norm(name)
     for line in (proc_modules or "").splitlines():
         if line.split(" ", 1)[0] == wanted:
@@ -156,7 +160,9 @@ def _comment(text: str | None, pattern) -> str | None:
     return "".join("#" + line if pattern.match(line) else line for line in text.splitlines(True))
 
 
-def persisted_files(p: Params, load_dir: str, load_files: dict, options_dir: str, options_files: dict) -> dict:
+def persisted_files(
+    p: Params, load_dir: str, load_files: dict, options_dir: str, options_files: dict
+) -> dict:
     """``{path: new content}`` for every file ``persistent`` changes (pure).
 
     ``load_files``/``options_files`` map the paths of the files in the two directories to
@@ -165,7 +171,11 @@ def persisted_files(p: Params, load_dir: str, load_files: dict, options_dir: str
     module_re, options_re = module_line_re(p.name), options_line_re(p.name)
     out: dict = {}
     if p.persistent == "present":
-        if not any(module_re.match(line) for text in load_files.values() for line in (text or "").splitlines(True)):
+        if not any(
+            module_re.match(line)
+            for text in load_files.values()
+            for line in (text or "").splitlines(True)
+        ):
             out[os.path.join(load_dir, p.name + ".conf")] = p.name + "\n"
         current = {m.group(1) for text in options_files.values()
                    for m in map(options_re.match, (text or "").splitlines(True)) if m}
@@ -175,7 +185,9 @@ def persisted_files(p: Params, load_dir: str, load_files: dict, options_dir: str
                 if new != text:
                     out[path] = new
             if p.params.split():
-                out[os.path.join(options_dir, p.name + ".conf")] = "".join(f"options {p.name} {param}\n" for param in p.params.split())
+                out[os.path.join(options_dir, p.name + ".conf")] = "".join(
+                    f"options {p.name} {param}\n" for param in p.params.split()
+                )
     elif p.persistent == "absent":
         for files, pattern in ((load_files, module_re), (options_files, options_re)):
             for path, text in files.items():

@@ -29,7 +29,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure, display_text, wanted_attrs
 from fleet.agent.textfile import observe_file, replace_file, wanted_attrs_of
 
@@ -46,21 +46,31 @@ SEP = os.linesep.encode()
 
 @dataclass(frozen=True)
 class Params:
-    path: str
-    line: str | None = None
-    regexp: str | None = None
-    search_string: str | None = None
-    state: Literal["present", "absent"] = "present"
-    insertafter: str | None = None
-    insertbefore: str | None = None
-    backrefs: bool = False
-    create: bool = False
-    backup: bool = False
-    firstmatch: bool = False
-    mode: int | str | None = None
-    owner: str | None = None
-    group: str | None = None
-    validate: str | None = None
+    path: str = param("the file to edit")
+    line: str | None = param("the line to put in the file (required with state=present)", None)
+    regexp: str | None = param(
+        "regex of the line to replace (present) or the lines to remove (absent)", None)
+    search_string: str | None = param(
+        "literal text of the line to replace or remove (instead of regexp)", None)
+    state: Literal["present", "absent"] = param(
+        "present puts the line in the file, absent removes matching lines", "present")
+    insertafter: str | None = param(
+        "a new line goes after the last line matching this regex, or EOF", None)
+    insertbefore: str | None = param(
+        "a new line goes before the last line matching this regex, or BOF", None)
+    backrefs: bool = param(
+        "line may use regexp's groups (\\1); nothing changes when regexp does not match", False)
+    create: bool = param("create the file when it does not exist", False)
+    backup: bool = param(
+        "keep a timestamped copy of the old file before changing it (backup_file)", False)
+    firstmatch: bool = param(
+        "insertafter/insertbefore use the first matching line, not the last", False)
+    mode: int | str | None = param(
+        "permissions of the file: octal (\"0644\") or symbolic (\"u=rw,g=r,o=r\")", None)
+    owner: str | None = param("user that should own the file (kept as it is when not given)", None)
+    group: str | None = param("group that should own the file (kept as it is when not given)", None)
+    validate: str | None = param(
+        "command run on the candidate file before it replaces the old one; %s is its path", None)
 
 
 def observe(p: Params, host) -> dict:

@@ -37,7 +37,7 @@ import shutil
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure
 
 ALIASES: dict = {}
@@ -48,9 +48,10 @@ PACKAGE_MSG = "install the locales package (it provides /etc/locale.gen and loca
 
 @dataclass(frozen=True)
 class Params:
-    name: list[str] | str
-    state: Literal["absent", "present"] = "present"
-    locale_gen_file: str = "/etc/locale.gen"
+    name: list[str] | str = param("locale(s) to generate or remove, e.g. en_US.UTF-8")
+    state: Literal["absent", "present"] = param(
+        "present generates the locale, absent removes it", "present")
+    locale_gen_file: str = param("fleet only: the locale.gen file to edit", "/etc/locale.gen")
 
 
 def names(p: Params) -> list:
@@ -92,7 +93,11 @@ def edit(content: str, wanted: list, enabled: bool) -> str:
             body = line.rstrip("\r\n")
             match = line_re.match(body)
             if match:
-                new = f"{name} {match.group('charset')}" if enabled else f"# {name} {match.group('charset')}"
+                new = (
+                    f"{name} {match.group('charset')}"
+                    if enabled
+                    else f"# {name} {match.group('charset')}"
+                )
                 lines[i] = new + line[len(body):]
     return "".join(lines)
 
@@ -117,7 +122,9 @@ def desired(p: Params, cur: dict) -> dict:
     if not present:
         builtin = [n for n in wanted if normalise(n).lower() in BUILTIN]
         if builtin:
-            raise ModuleFailure(f"{', '.join(builtin)}: built into the C library, cannot be removed")
+            raise ModuleFailure(
+                f"{', '.join(builtin)}: built into the C library, cannot be removed"
+            )
     want: dict = {"present": list(wanted) if present else []}
     if content is None:
         if cur["present"] != want["present"]:

@@ -45,7 +45,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostenv import CAP_SYS_ADMIN, chroot_reason, has_capability
 from fleet.agent.hostio import ModuleFailure, display_text, expand_path
 
@@ -56,17 +56,20 @@ FIELDS = ("src", "name", "fstype", "opts", "dump", "passno")
 
 @dataclass(frozen=True)
 class Params:
-    path: str
-    state: Literal["absent", "absent_from_fstab", "mounted", "present", "unmounted", "remounted", "ephemeral"]
-    src: str | None = None
-    fstype: str | None = None
-    opts: str | None = None
-    dump: str = "0"
-    passno: str = "0"
-    fstab: str | None = None
-    boot: bool = True
-    backup: bool = False
-    opts_no_log: bool = False
+    path: str = param("the mount point")
+    state: Literal[
+        "absent", "absent_from_fstab", "mounted", "present", "unmounted", "remounted", "ephemeral"
+    ] = param("mounted, present, unmounted, absent, absent_from_fstab, remounted or ephemeral")
+    src: str | None = param("device, label, UUID= or remote share to mount", None)
+    fstype: str | None = param("filesystem type (ext4, nfs, tmpfs...)", None)
+    opts: str | None = param("mount options (default: defaults)", None)
+    dump: str = param("fstab dump field", "0")
+    passno: str = param("fstab pass number field (fsck order)", "0")
+    fstab: str | None = param("the fstab file to edit (default /etc/fstab)", None)
+    boot: bool = param("mount at boot; false adds noauto", True)
+    backup: bool = param("keep a timestamped copy of fstab before changing it (backup_file)", False)
+    opts_no_log: bool = param(
+        "accepted for Ansible; hide opts with the task's no_log instead", False)
 
 
 LINE_FIELDS = ("src", "path", "fstype", "opts", "dump", "passno")
@@ -79,8 +82,10 @@ def check_param(field: str, value) -> None:
     bad = [c for c in value if c != " " and (c.isspace() or ord(c) < 32 or ord(c) == 127)] \
         if field in LINE_FIELDS and isinstance(value, str) else []
     if bad:
-        raise ModuleFailure(f"{field} must not contain a tab, line break or other control character "
-                            "(it would break the fstab line)")
+        raise ModuleFailure(
+            f"{field} must not contain a tab, line break or other control character "
+            "(it would break the fstab line)"
+        )
 
 
 def escape(value: str) -> str:
@@ -88,7 +93,13 @@ def escape(value: str) -> str:
 
 
 def unescape(value: str) -> str:
-    for code, char in (("\\040", " "), ("\\011", "\t"), ("\\012", "\n"), ("\\046", "&"), ("\\134", "\\")):
+    for code, char in (
+        ("\\040", " "),
+        ("\\011", "\t"),
+        ("\\012", "\n"),
+        ("\\046", "&"),
+        ("\\134", "\\"),
+    ):
         value = value.replace(code, char)
     return value
 
@@ -184,7 +195,9 @@ def check(p: Params) -> None:
     """The states that write an entry need its ``src`` and ``fstype``."""
     missing = [k for k in ("src", "fstype") if not getattr(p, k)]
     if p.state in ("mounted", "present", "ephemeral") and missing:
-        raise ModuleFailure(f"state is {p.state} but all of the following are missing: {', '.join(missing)}")
+        raise ModuleFailure(
+            f"state is {p.state} but all of the following are missing: {', '.join(missing)}"
+        )
 
 
 def observe(p: Params, host) -> dict:
@@ -230,8 +243,10 @@ def desired(p: Params, cur: dict) -> dict:
     elif p.state == "ephemeral":
         if cur["mounted"] and cur["mounted_src"] not in (None, args["src"]):
             raise ModuleFailure(
-                "Ephemeral mount point is already mounted with a different source than the specified one. "
-                "Failing in order to prevent an unwanted unmount or override operation.")
+                "Ephemeral mount point is already mounted with a different source than the"
+                " specified one. "
+                "Failing in order to prevent an unwanted unmount or override operation."
+            )
         if not cur["mounted"]:
             want["mounted"] = True
     return want
@@ -315,9 +330,11 @@ def _remount(p: Params, host, args: dict, fstab: str) -> str:
         return ""
     if p.state == "remounted" and args["opts"] != "defaults":
         raise ModuleFailure(
-            "Options were specified with remounted, but the remount command failed. Failing in order to "
-            "prevent an unexpected mount result. Try replacing this command with a \"state: unmounted\" "
-            "followed by a \"state: mounted\" using the full desired mount options instead.")
+            "Options were specified with remounted, but the remount command failed."
+            " Failing in order to prevent an unexpected mount result. Try replacing this"
+            ' command with a "state: unmounted" '
+            'followed by a "state: mounted" using the full desired mount options instead.'
+        )
     error = _run(host, ["umount", args["name"]])
     return error or _run(host, mount_command(p, args, fstab))
 

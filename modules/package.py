@@ -43,7 +43,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.dpkg import (
     ENV,
     INSTALLED,
@@ -65,9 +65,11 @@ APT_GET = ["apt-get", "-y", "-q", "-o", "Dpkg::Options::=--force-confdef",
 
 @dataclass(frozen=True)
 class Params:
-    name: list[str] | str
-    state: Literal["present", "absent", "latest", "installed", "removed"]
-    use: Literal["auto", "apt", "dnf", "apk"] = "auto"
+    name: list[str] | str = param("package name(s)")
+    state: Literal["present", "absent", "latest", "installed", "removed"] = param(
+        "present/installed, latest, or absent/removed")
+    use: Literal["auto", "apt", "dnf", "apk"] = param(
+        "package manager: auto (detected), apt, dnf or apk", "auto")
 
 
 def detect_manager(exists=os.path.exists) -> str | None:
@@ -232,9 +234,16 @@ def apt_state(spec: tuple, state: str, entry: dict | None, policy: dict | None,
 def _observe_apt(host, state: str, names: list, cur: dict) -> list:
     specs = [apt_spec(n) for n in names]
     packages = dpkg_status(host, [s[0] for s in specs])
-    asked = [] if state == "absent" else [
-        s[0] for s in specs
-        if state == "latest" or apt_state(s, state, packages.get(s[0]), None, False)[0] != apt_wanted(s, state)]
+    asked = (
+        []
+        if state == "absent"
+        else [
+            s[0]
+            for s in specs
+            if state == "latest"
+            or apt_state(s, state, packages.get(s[0]), None, False)[0] != apt_wanted(s, state)
+        ]
+    )
     policy = parse_policy(apt_query(host, ["apt-cache", "policy"] + asked)) if asked else {}
     provided: set = set()
     if any(not (policy_of(policy, n) or {}).get("versions") for n in asked):
@@ -289,7 +298,9 @@ def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
         out.append(stdout)
         err.append(stderr)
         if rc != 0:
-            raise ModuleFailure("'{}' failed: {}".format(" ".join(argv), (stderr or stdout).strip()))
+            raise ModuleFailure(
+                "'{}' failed: {}".format(" ".join(argv), (stderr or stdout).strip())
+            )
     if cur["manual"] and cur["plan"]:
         rc, _out, stderr = host.run(["apt-mark", "manual"] + cur["manual"], env=ENV)
         if rc != 0:

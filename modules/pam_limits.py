@@ -28,7 +28,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.errors import ModuleFailure
 from fleet.agent.textfile import observe_file
 
@@ -39,19 +39,20 @@ PRIORITY_ITEMS = ("nice", "priority")
 
 @dataclass(frozen=True)
 class Params:
-    domain: str
-    limit_type: Literal["hard", "soft", "-"]
+    domain: str = param("who the limit is for: a user, @group, * or a uid/gid range")
+    limit_type: Literal["hard", "soft", "-"] = param("soft, hard or - (both)")
     limit_item: Literal[
         "core", "data", "fsize", "memlock", "nofile", "rss", "stack", "cpu", "nproc", "as",
         "maxlogins", "maxsyslogins", "priority", "locks", "sigpending", "msgqueue", "nice",
         "rtprio", "chroot",
-    ]
-    value: str
-    use_max: bool = False
-    use_min: bool = False
-    backup: bool = False
-    dest: str = "/etc/security/limits.conf"
-    comment: str = ""
+    ] = param("the limited resource (nofile, nproc, core...)")
+    value: str = param("the limit's value (a number, unlimited or infinity)")
+    use_max: bool = param("keep the existing value when it is larger", False)
+    use_min: bool = param("keep the existing value when it is smaller", False)
+    backup: bool = param(
+        "keep a timestamped copy of the old file before changing it (backup_file)", False)
+    dest: str = param("the limits file to edit", "/etc/security/limits.conf")
+    comment: str = param("comment written at the end of the line", "")
 
 
 def check_value(item: str, value: str, prefix: str = "") -> None:
@@ -63,7 +64,8 @@ def check_value(item: str, value: str, prefix: str = "") -> None:
         if not valid:
             raise ModuleFailure(
                 f"{prefix}Value of {value!r} for item {item!r} is invalid. Value must be a number "
-                "in the range -20 to 19 inclusive. Refer to the limits.conf(5) manual pages for more details."
+                "in the range -20 to 19 inclusive. Refer to the limits.conf(5) manual pages"
+                " for more details."
             )
     elif not (value in UNLIMITED or value.isdigit()):
         raise ModuleFailure(
@@ -139,7 +141,9 @@ def observe(p: Params, host) -> dict:
     elif raw is None:
         parent = os.path.dirname(path)
         if not (os.path.isdir(parent) and os.access(parent, os.W_OK)):
-            cur["problem"] = f"directory {parent} is not writable (check presence, access rights, use sudo)"
+            cur["problem"] = (
+                f"directory {parent} is not writable (check presence, access rights, use sudo)"
+            )
     return cur
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from fleet.agent.contract import param
+
 ALIASES: dict = {}
 
 
 @dataclass(frozen=True)
 class Params:
-    data: str = "pong"
+    data: str = param("what to return as ping (crash makes the module fail)", "pong")
 
 
 def observe(p: Params, host) -> dict:

@@ -29,6 +29,8 @@ import sys
 import time
 from dataclasses import dataclass
 
+from fleet.agent.contract import param
+
 ALIASES: dict = {}
 RETURNS_FACTS = True  # its ansible_facts become the host's facts
 
@@ -77,8 +79,10 @@ DATE_FORMATS = {
 
 @dataclass(frozen=True)
 class Params:
-    gather_subset: list[str] | str = "all"
-    filter: list[str] | str | None = None
+    gather_subset: list[str] | str = param(
+        "fact groups: all, min, hardware, network, virtual; !NAME leaves one out", "all")
+    filter: list[str] | str | None = param(
+        "keep only facts matching these shell-style patterns", None)
 
 
 def _read(path: str, default: str = "") -> str:

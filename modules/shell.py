@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fleet.agent.commands import command_chdir, command_gate, command_result
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.errors import ModuleFailure
 
 ALIASES: dict = {}
@@ -27,14 +27,14 @@ ALIASES: dict = {}
 
 @dataclass(frozen=True)
 class Params:
-    cmd: str | None = None
-    chdir: str | None = None
-    creates: str | None = None
-    removes: str | None = None
-    executable: str | None = None
-    stdin: str | None = None
-    stdin_add_newline: bool = True
-    strip_empty_ends: bool = True
+    cmd: str | None = param("the command line, run by the shell", None)
+    chdir: str | None = param("directory to run the command in", None)
+    creates: str | None = param("skip the command when this path (or glob) exists", None)
+    removes: str | None = param("run the command only when this path (or glob) exists", None)
+    executable: str | None = param("the shell to use (default /bin/sh)", None)
+    stdin: str | None = param("text fed to the command's standard input", None)
+    stdin_add_newline: bool = param("end stdin with a newline", True)
+    strip_empty_ends: bool = param("strip trailing line breaks from stdout and stderr", True)
 
 
 def check(p: Params) -> None:

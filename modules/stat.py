@@ -24,6 +24,7 @@ import stat
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.contract import param
 from fleet.agent.hostio import ModuleFailure, expand_path
 
 ALIASES = {
@@ -63,12 +64,13 @@ ATTRIBUTE_NAMES = {
 
 @dataclass(frozen=True)
 class Params:
-    path: str
-    follow: bool = False
-    get_checksum: bool = True
-    checksum_algorithm: Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"] = "sha1"
-    get_mime: bool = True
-    get_attributes: bool = True
+    path: str = param("the path to look at")
+    follow: bool = param("follow a symlink and describe its target", False)
+    get_checksum: bool = param("return the file's checksum", True)
+    checksum_algorithm: Literal["md5", "sha1", "sha224", "sha256", "sha384", "sha512"] = param(
+        "hash used for the checksum", "sha1")
+    get_mime: bool = param("return the MIME type and charset (file --mime)", True)
+    get_attributes: bool = param("return the file's attributes (lsattr)", True)
 
 
 def observe(p: Params, host) -> dict:

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fleet.agent.commands import SYSTEM_DIRS, find_program
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure, expand_path
 
 ALIASES: dict = {}
@@ -39,19 +39,21 @@ DIFF_TEXT = ("content",)
 
 @dataclass(frozen=True)
 class Params:
-    name: str
-    state: Literal["present", "absent"] = "present"
-    user: str | None = None
-    group: str | None = None
-    commands: list[str] | str | None = None
-    nopassword: bool = True
-    setenv: bool = False
-    noexec: bool = False
-    host: str = "ALL"
-    runas: str | None = None
-    defaults: list[str] | None = None
-    sudoers_path: str = "/etc/sudoers.d"
-    validation: Literal["absent", "detect", "required"] = "detect"
+    name: str = param("name of the file in sudoers_path")
+    state: Literal["present", "absent"] = param(
+        "present writes the rule, absent removes its file", "present")
+    user: str | None = param("the user the rule is for", None)
+    group: str | None = param("the group the rule is for (instead of user)", None)
+    commands: list[str] | str | None = param("commands the rule allows (full paths, or ALL)", None)
+    nopassword: bool = param("allow them without a password (NOPASSWD)", True)
+    setenv: bool = param("let the user keep their environment (SETENV)", False)
+    noexec: bool = param("keep the commands from executing others (NOEXEC)", False)
+    host: str = param("hosts the rule applies on", "ALL")
+    runas: str | None = param("who the commands may be run as", None)
+    defaults: list[str] | None = param("Defaults lines for the rule's user or group", None)
+    sudoers_path: str = param("the sudoers drop-in directory", "/etc/sudoers.d")
+    validation: Literal["absent", "detect", "required"] = param(
+        "check the file with visudo: detect (if present), required or absent", "detect")
 
 
 def name_problem(name: str) -> str | None:

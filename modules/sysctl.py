@@ -28,7 +28,8 @@ Behaves like ``ansible.posix.sysctl``:
   no write permission) still get the file: the task reports ``changed`` with the warning
   ``key NAME: persisted, not applied at runtime: <reason>`` and is ``ok`` on the next run,
   with the same warning (the runtime value is not a wanted field where it cannot be written;
-  the warning and the registered ``runtime_refused`` say why on every run). A write the kernel refuses although the file
+  the warning and the registered ``runtime_refused`` say why on every run). A write the
+  kernel refuses although the file
   looked writable (``EPERM``: a setting that needs ``CAP_SYS_ADMIN``) gives the same warning,
   but then on every run, since nothing can tell beforehand. An invalid value (``EINVAL``)
   fails the task before the file is written.
@@ -58,7 +59,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure
 from fleet.agent.textfile import observe_file
@@ -67,19 +68,27 @@ ALIASES = {"key": "name", "val": "value"}
 DIFF_TEXT = ("content",)
 TRUE = ("y", "yes", "on", "1", "true", "t")
 FALSE = ("n", "no", "off", "0", "false", "f")
-SYSCTL_DIRS = ("/etc/sysctl.d", "/run/sysctl.d", "/usr/local/lib/sysctl.d", "/usr/lib/sysctl.d", "/lib/sysctl.d")
+SYSCTL_DIRS = (
+    "/etc/sysctl.d",
+    "/run/sysctl.d",
+    "/usr/local/lib/sysctl.d",
+    "/usr/lib/sysctl.d",
+    "/lib/sysctl.d",
+)
 
 
 @dataclass(frozen=True)
 class Params:
-    name: str
-    value: str | None = None
-    state: Literal["present", "absent"] = "present"
-    reload: bool = True
-    sysctl_set: bool = False
-    ignoreerrors: bool = False
-    sysctl_file: str = "/etc/sysctl.d/99-fleet.conf"
-    proc_sys: str = "/proc/sys"
+    name: str = param("the key (net.ipv4.ip_forward)")
+    value: str | None = param("the value (required with state=present)", None)
+    state: Literal["present", "absent"] = param(
+        "present sets the key in sysctl_file, absent removes its lines", "present")
+    reload: bool = param(
+        "set the runtime value when it differs (like sysctl -p after a change)", True)
+    sysctl_set: bool = param("set the runtime value when it differs", False)
+    ignoreerrors: bool = param("a key the kernel does not know is persisted, not failed", False)
+    sysctl_file: str = param("the file that persists the key", "/etc/sysctl.d/99-fleet.conf")
+    proc_sys: str = param("fleet only: where the runtime values are", "/proc/sys")
 
 
 def parse_value(value) -> str:
@@ -131,7 +140,11 @@ def check_param(field: str, value) -> None:
         problem = name_problem(value)
         if problem:
             raise ModuleFailure(f"invalid sysctl name {value!r}: {problem}")
-    if field == "value" and isinstance(value, str) and any(char in value.strip() for char in "\n\r\0"):
+    if (
+        field == "value"
+        and isinstance(value, str)
+        and any(char in value.strip() for char in "\n\r\0")
+    ):
         raise ModuleFailure("value must be one line (no newline, carriage return or NUL)")
 
 
@@ -249,14 +262,18 @@ def observe(p: Params, host) -> dict:
     cur["runtime"] = cur["runtime_value"]  # wanted only where it can be written (desired)
     cur["shadowed_by"] = []
     if p.state == "present":
-        cur["shadowed_by"] = shadowing(name, parse_value(p.value), path, boot_files(host), host.read_text)
+        cur["shadowed_by"] = shadowing(
+            name, parse_value(p.value), path, boot_files(host), host.read_text
+        )
     return cur
 
 
 def desired(p: Params, cur: dict) -> dict:
     value = parse_value(p.value)
     if p.state == "present" and not value:
-        raise ModuleFailure("value cannot be blank" if p.value is not None else "value cannot be None")
+        raise ModuleFailure(
+            "value cannot be blank" if p.value is not None else "value cannot be None"
+        )
     if cur["content"] is not None and cur["content"].startswith("(binary content"):
         raise ModuleFailure(f"{cur['path']} is not a text file")
     want: dict = {}
@@ -296,10 +313,16 @@ CAVEAT_SUBJECT = ("key", "name")
 def caveats(p: Params, state: dict) -> dict:
     """What the host keeps from being as wanted, reported as a warning on every run."""
     notes = {}
-    if _wants_runtime(p) and state["runtime_refused"] and not same_value(state["runtime_value"], parse_value(p.value)):
+    if (
+        _wants_runtime(p)
+        and state["runtime_refused"]
+        and not same_value(state["runtime_value"], parse_value(p.value))
+    ):
         notes["runtime"] = f"persisted, not applied at runtime: {state['runtime_refused']}"
     if state["shadowed_by"]:
-        notes["boot"] = "a file read later at boot sets it too and wins: " + ", ".join(state["shadowed_by"])
+        notes["boot"] = "a file read later at boot sets it too and wins: " + ", ".join(
+            state["shadowed_by"]
+        )
     return notes
 
 

@@ -67,14 +67,15 @@ import time
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure
 from fleet.agent.systemctl import parse_show
 
 SYSTEMD_RUNNING = "/run/systemd/system"  # exists when systemd is PID 1 (sd_booted())
 NOT_BOOTED = "systemd is not running here (a chroot or an image build?)"
-UNIT_DIRS = ("/etc/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system", "/usr/lib/systemd/system")
+UNIT_DIRS = ("/etc/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system",
+             "/usr/lib/systemd/system")
 
 ALIASES = {
     "service": "name",
@@ -100,21 +101,25 @@ JOBS = {"started": "start", "stopped": "stop", "restarted": "restart", "reloaded
 
 @dataclass(frozen=True)
 class Params:
-    name: str | None = None
-    state: Literal["reloaded", "restarted", "started", "stopped", "tried-restart"] | None = None
-    enabled: bool | None = None
-    force: bool | None = None
-    masked: bool | None = None
-    daemon_reload: bool = False
-    daemon_reexec: bool = False
-    scope: Literal["system", "user", "global"] = "system"
-    no_block: bool = False
+    name: str | None = param("the unit (a missing suffix means .service)", None)
+    state: Literal["reloaded", "restarted", "started", "stopped", "tried-restart"] | None = param(
+        "started, stopped, restarted, reloaded or tried-restart", None)
+    enabled: bool | None = param("start the unit at boot", None)
+    force: bool | None = param("with enabled, replace conflicting symlinks", None)
+    masked: bool | None = param("mask the unit so that nothing can start it", None)
+    daemon_reload: bool = param("run daemon-reload first, even with no name", False)
+    daemon_reexec: bool = param("run daemon-reexec first", False)
+    scope: Literal["system", "user", "global"] = param(
+        "whose systemd manages the unit: system, user or global", "system")
+    no_block: bool = param("do not wait for the unit's job to finish", False)
     # ansible.builtin.service
-    sleep: int | None = None
-    pattern: str | None = None
-    runlevel: str | None = None
-    arguments: str | None = None
-    use: str = "auto"
+    sleep: int | None = param("service module: seconds between stop and start of a restart", None)
+    pattern: str | None = param(
+        "service module: accepted for Ansible (systemd knows its units)", None)
+    runlevel: str | None = param("service module: accepted for Ansible (no SysV runlevels)", None)
+    arguments: str | None = param(
+        "service module: accepted for Ansible (no arguments to units)", None)
+    use: str = param("service module: the service manager (auto or systemd)", "auto")
 
 
 def check(p: Params) -> None:
@@ -129,7 +134,9 @@ def check(p: Params) -> None:
                 f"{name} is not supported: {why} (Ansible ignores it on systemd hosts); remove it"
             )
     if p.use not in ("auto", "systemd"):
-        raise ModuleFailure(f"use: {p.use} is not supported: fleet's service module drives systemd only")
+        raise ModuleFailure(
+            f"use: {p.use} is not supported: fleet's service module drives systemd only"
+        )
     if p.state is None and p.enabled is None and p.masked is None and not (
         p.daemon_reload or p.daemon_reexec
     ):
@@ -148,7 +155,9 @@ def check(p: Params) -> None:
                 f"found '{glob}' in service name: {p.name}"
             )
     if p.masked and (p.enabled or p.state in ("started", "restarted", "reloaded")):
-        raise ModuleFailure("masked: true contradicts enabled: true or a running state (a masked unit cannot start)")
+        raise ModuleFailure(
+            "masked: true contradicts enabled: true or a running state (a masked unit cannot start)"
+        )
     if p.scope == "global" and (p.state or p.daemon_reload or p.daemon_reexec):
         raise ModuleFailure(
             "scope: global only manages enabled and masked (no service manager runs in that scope)"
@@ -196,7 +205,8 @@ def _need_reload(p: Params, host) -> list:
 
 
 def _is_enabled(p: Params, host, unit: str, offline: bool = False) -> tuple:
-    """``(unit file state, enabled as Ansible counts it)``; offline, other errors than a missing unit fail."""
+    """``(unit file state, enabled as Ansible counts it)``; offline, other errors than a
+    missing unit fail."""
     rc, out, err = host.query(_base(p) + ["is-enabled", "--", unit], env=_env(p, offline))
     word = out.strip().splitlines()[0].strip() if out.strip() else "not-found"
     if offline and not out.strip() and rc != 0 and err.strip() and "No such file" not in err:
@@ -206,14 +216,16 @@ def _is_enabled(p: Params, host, unit: str, offline: bool = False) -> tuple:
 
 def resolve_alias(name: str, dirs=None) -> str:
     """The unit an alias's symlink names (``sshd.service`` -> ``ssh.service``), else ``name``."""
-    link = next((os.path.join(d, name) for d in dirs or UNIT_DIRS if os.path.lexists(os.path.join(d, name))), "")
+    found = [os.path.join(d, name) for d in dirs or UNIT_DIRS]
+    link = next((path for path in found if os.path.lexists(path)), "")
     target = os.path.basename(os.readlink(link)) if os.path.islink(link) else name
     return name if target == "null" or "." not in target else target
 
 
 def _observe_offline(p: Params, host, cur: dict) -> dict:
     """Unit file state only: without a manager no unit runs and nothing is loaded."""
-    cur.update(booted=False, state="stopped", **({"need_daemon_reload": []} if p.daemon_reload else {}))
+    cur.update(booted=False, state="stopped",
+               **({"need_daemon_reload": []} if p.daemon_reload else {}))
     if p.name is None:
         return cur
     unit = p.name if "." in p.name else p.name + ".service"
@@ -221,7 +233,8 @@ def _observe_offline(p: Params, host, cur: dict) -> dict:
     if ufs == "alias" and resolve_alias(unit) != unit:  # systemctl enables the real name only
         unit, (ufs, enabled) = resolve_alias(unit), _is_enabled(p, host, resolve_alias(unit), True)
     cur.update(status={"Id": unit, "UnitFileState": ufs}, unit=unit, unit_file_state=ufs,
-               enabled=enabled, masked=ufs in ("masked", "masked-runtime"), found=ufs != "not-found")
+               enabled=enabled, masked=ufs in ("masked", "masked-runtime"),
+               found=ufs != "not-found")
     return cur
 
 
@@ -391,7 +404,9 @@ def caveats(p: Params, state: dict) -> dict:
     """Without a running systemd: what could not be done (a warning on every run)."""
     offline, starts = not state.get("booted", True), p.state in ("started", "restarted", "reloaded")
     notes = {"active": f"not {p.state}: {NOT_BOOTED}"} if offline and starts and p.name else {}
-    return {**notes, "daemon_reexec": f"not re-executed: {NOT_BOOTED}"} if offline and p.daemon_reexec else notes
+    if offline and p.daemon_reexec:
+        notes["daemon_reexec"] = f"not re-executed: {NOT_BOOTED}"
+    return notes
 
 
 def result(p: Params, state: dict) -> dict:

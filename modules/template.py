@@ -14,21 +14,27 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.contract import param
+
 ALIASES = {"path": "dest"}
 RUNS_ON = "controller"  # rendered by the controller, applied by modules/copy.py
 
 
 @dataclass(frozen=True)
 class Params:
-    src: str
-    dest: str
-    mode: int | str | None = None
-    owner: str | None = None
-    group: str | None = None
-    backup: bool = False
-    force: bool = True
-    validate: str | None = None
-    newline_sequence: Literal["\n", "\r", "\r\n"] = "\n"
-    trim_blocks: bool = True
-    lstrip_blocks: bool = False
-    follow: bool = False
+    src: str = param("the Jinja2 template, on the controller")
+    dest: str = param("the file to write on the host")
+    mode: int | str | None = param(
+        "permissions of the file: octal (\"0644\") or symbolic (\"u=rw,g=r,o=r\")", None)
+    owner: str | None = param("user that should own the file (kept as it is when not given)", None)
+    group: str | None = param("group that should own the file (kept as it is when not given)", None)
+    backup: bool = param(
+        "keep a timestamped copy of the old file before changing it (backup_file)", False)
+    force: bool = param(
+        "replace a file whose content differs; false only creates a missing file", True)
+    validate: str | None = param(
+        "command run on the candidate file before it replaces the old one; %s is its path", None)
+    newline_sequence: Literal["\n", "\r", "\r\n"] = param("line break written in the file", "\n")
+    trim_blocks: bool = param("remove the first newline after a block tag", True)
+    lstrip_blocks: bool = param("strip spaces and tabs before a block tag", False)
+    follow: bool = param("write through a symlink dest instead of replacing the link", False)

@@ -32,7 +32,7 @@ import os
 from dataclasses import dataclass
 from typing import Literal
 
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure
 
 ALIASES = {"rtc": "hwclock"}
@@ -40,11 +40,12 @@ ALIASES = {"rtc": "hwclock"}
 
 @dataclass(frozen=True)
 class Params:
-    name: str | None = None
-    hwclock: Literal["local", "UTC"] | None = None
-    zoneinfo_dir: str = "/usr/share/zoneinfo"
-    localtime_file: str = "/etc/localtime"
-    timezone_file: str = "/etc/timezone"
+    name: str | None = param("the tz database zone (Europe/Paris, UTC...)", None)
+    hwclock: Literal["local", "UTC"] | None = param(
+        "accepted and ignored: the hardware clock mode is not managed", None)
+    zoneinfo_dir: str = param("fleet only: where the compiled zones are", "/usr/share/zoneinfo")
+    localtime_file: str = param("fleet only: the link to the zone", "/etc/localtime")
+    timezone_file: str = param("fleet only: the file naming the zone", "/etc/timezone")
 
 
 def zone_path(p: Params) -> str:
@@ -86,7 +87,9 @@ def observe(p: Params, host) -> dict:
     if info is None:
         cur["zone"] = None
     elif info["state"] == "link":
-        cur["zone"] = zone_of(p.localtime_file, p.zoneinfo_dir) or "(link to {})".format(info["src"])
+        cur["zone"] = zone_of(p.localtime_file, p.zoneinfo_dir) or "(link to {})".format(
+            info["src"]
+        )
     else:
         cur["zone"] = "(a {}, not a link)".format(info["state"])
     cur["manage_timezone_file"] = host.exists(p.timezone_file) or host.exists("/etc/debian_version")
@@ -107,7 +110,9 @@ def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
         try:
             host.symlink(cur["target"], p.localtime_file)
         except OSError as exc:
-            raise ModuleFailure(f"cannot replace {p.localtime_file}: {exc.strerror or exc}") from None
+            raise ModuleFailure(
+                f"cannot replace {p.localtime_file}: {exc.strerror or exc}"
+            ) from None
     if "timezone_file" in want and cur.get("timezone_file") != want["timezone_file"]:
         exists = host.exists(p.timezone_file)
         host.write_file(p.timezone_file, want["timezone_file"].encode(),

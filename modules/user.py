@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fleet.agent.commands import find_program
-from fleet.agent.contract import Outcome
+from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure, expand_path
 
 ALIASES = {"user": "name", "createhome": "create_home"}
@@ -64,29 +64,32 @@ AGEING = (("password_expire_min", 2, "-m"), ("password_expire_max", 3, "-M"),
 
 @dataclass(frozen=True)
 class Params:
-    name: str
-    state: Literal["present", "absent"] = "present"
-    uid: int | None = None
-    non_unique: bool = False
-    group: str | None = None
-    groups: list[str] | str | None = None
-    append: bool = False
-    comment: str | None = None
-    home: str | None = None
-    shell: str | None = None
-    create_home: bool = True
-    skeleton: str | None = None
-    move_home: bool = False
-    system: bool = False
-    password: str | None = None
-    update_password: Literal["always", "on_create"] = "always"
-    password_lock: bool | None = None
-    expires: float | None = None
-    password_expire_max: int | None = None
-    password_expire_min: int | None = None
-    password_expire_warn: int | None = None
-    remove: bool = False
-    force: bool = False
+    name: str = param("name of the user")
+    state: Literal["present", "absent"] = param(
+        "present creates or updates the user, absent removes it", "present")
+    uid: int | None = param("numeric id the user should have", None)
+    non_unique: bool = param("allow a uid another user already has (with uid)", False)
+    group: str | None = param("the user's primary group", None)
+    groups: list[str] | str | None = param(
+        "supplementary groups (an empty list removes all, without append)", None)
+    append: bool = param("add to groups rather than set them to exactly groups", False)
+    comment: str | None = param("the GECOS field (full name)", None)
+    home: str | None = param("the home directory", None)
+    shell: str | None = param("the login shell", None)
+    create_home: bool = param("create the home directory for a new user (from skeleton)", True)
+    skeleton: str | None = param("directory copied into a new home (default /etc/skel)", None)
+    move_home: bool = param("move the old home's content when home changes", False)
+    system: bool = param("create a system account (id from the system range, no home)", False)
+    password: str | None = param("the password as a crypt hash, never in clear", None)
+    update_password: Literal["always", "on_create"] = param(
+        "always sets password when it differs, on_create only for a new user", "always")
+    password_lock: bool | None = param("lock (true) or unlock (false) the password", None)
+    expires: float | None = param("account expiry in epoch seconds (negative: never expires)", None)
+    password_expire_max: int | None = param("most days a password may be used", None)
+    password_expire_min: int | None = param("fewest days between password changes", None)
+    password_expire_warn: int | None = param("days of warning before the password expires", None)
+    remove: bool = param("with state=absent, remove the home directory and mail spool too", False)
+    force: bool = param("with state=absent, remove the user even while logged in", False)
 
 
 # -- parsers (pure) ---------------------------------------------------------------------------
@@ -116,7 +119,9 @@ def parse_group(text: str) -> dict:
     groups: dict = {}
     for f in _entries(text, 4):
         if f[2].isdigit():
-            groups.setdefault(f[0], {"gid": int(f[2]), "members": [m for m in f[3].split(",") if m]})
+            groups.setdefault(
+                f[0], {"gid": int(f[2]), "members": [m for m in f[3].split(",") if m]}
+            )
     return groups
 
 
@@ -244,7 +249,9 @@ def desired(p: Params, cur: dict) -> dict:
         if p.password_lock or (after or "").lstrip("!") not in NO_PASSWORD:
             want["password_lock"] = p.password_lock
     if p.expires is not None:
-        want["expires"] = None if p.expires < 0 else time.strftime("%Y-%m-%d", time.gmtime(p.expires))
+        want["expires"] = (
+            None if p.expires < 0 else time.strftime("%Y-%m-%d", time.gmtime(p.expires))
+        )
     for field, _index, _flag in AGEING:
         if getattr(p, field) is not None:
             want[field] = getattr(p, field)
@@ -327,7 +334,9 @@ def shadow_plan(p: Params, cur: dict, want: dict) -> list:
 
 
 def userdel_plan(p: Params) -> list:
-    return [(["userdel"] + (["-f"] if p.force else []) + (["-r"] if p.remove else []) + [p.name], None)]
+    return [
+        (["userdel"] + (["-f"] if p.force else []) + (["-r"] if p.remove else []) + [p.name], None)
+    ]
 
 
 def shown(argv: list, stdin: str | None) -> list:
@@ -377,7 +386,9 @@ def _make_home(p: Params, host, home: str, uid: int, gid: int) -> list:
     if parent and not os.path.isdir(parent):
         host.mkdir(parent)
     skel = expand_path(p.skeleton) if p.skeleton else "/etc/skel"
-    host.copy_tree(skel, home, uid, gid, home_mode(login_defs(host.read_text(LOGIN_DEFS, "") or "")))
+    host.copy_tree(
+        skel, home, uid, gid, home_mode(login_defs(host.read_text(LOGIN_DEFS, "") or ""))
+    )
     return ["(create home)", home]
 
 

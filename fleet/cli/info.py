@@ -140,15 +140,18 @@ def facts(pattern: str, **params: Any) -> None:
 @click.command("modules")
 @click.argument("name", required=False)
 @click.option("-M", "--module-path", "module_dirs", multiple=True, metavar="DIR", help="Extra module folder.")
+@click.option("--json", "as_json", is_flag=True, help="One module's parameters as a JSON schema.")
 @handle_errors
-def modules(name: str | None, module_dirs: tuple[str, ...]) -> None:
+def modules(name: str | None, module_dirs: tuple[str, ...], as_json: bool) -> None:
     """List modules and the controller's actions, or show one's documentation and parameters."""
     from fleet.cli.actiondoc import ACTIONS
-    from fleet.cli.moddoc import describe, summary
+    from fleet.cli.moddoc import describe, schema, summary
     from fleet.playbook.modulenames import closest
     from fleet.registry import MODULE_ALIASES, short_name
 
     registry = ModuleRegistry([Path(d) for d in module_dirs] + [Path("modules")])
+    if name is None and as_json:
+        fail("--json shows one module: fleet modules NAME --json")
     if name is None:
         for module in registry.names():
             spec = registry.find(module)
@@ -164,4 +167,4 @@ def modules(name: str | None, module_dirs: tuple[str, ...]) -> None:
     if spec is None:
         close = closest(name, [*registry.names(), *MODULE_ALIASES, *ACTIONS])
         fail(f"unknown module {name!r}" + (f" (did you mean {close!r}?)" if close else ""))
-    click.echo(describe(spec))
+    click.echo(json.dumps(schema(spec), indent=2) if as_json else describe(spec))

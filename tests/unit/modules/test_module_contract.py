@@ -1,4 +1,5 @@
-"""Every module follows the contract: one stdlib-only file, a documented Params, sane aliases.
+"""Every module follows the contract (fleet.agent.contract): one stdlib-only file, a frozen
+Params whose every field has a description, hooks with the contract's signatures, sane aliases.
 
 Also runs the modules under a real Python 3.8 when one is installed (targets may be that
 old), through the agent's runner, on a temp directory.
@@ -17,7 +18,8 @@ import textwrap
 
 import pytest
 
-from fleet.agent import AGENT_MODULES
+from fleet.agent import AGENT_MODULES, contract
+from tests.conftest import require
 
 from .conftest import MODULES_DIR, ROOT, load_module
 
@@ -60,20 +62,12 @@ def test_contract(name: str) -> None:
     module = load_module(name)
     doc = (module.__doc__ or "").strip()
     assert doc and len(doc.splitlines()[0]) <= 100 and doc.splitlines()[0].endswith(".")
-    assert dataclasses.is_dataclass(module.Params)
+    assert contract.problems(module, strict=True) == []
     fields = {f.name for f in dataclasses.fields(module.Params)}
     for alias, target in getattr(module, "ALIASES", {}).items():
         assert target in fields and alias not in fields, (alias, target)
-    shape = (
-        "imperative"
-        if hasattr(module, "run")
-        else "state"
-        if hasattr(module, "desired")
-        else "info"
-    )
-    assert shape == SHAPES[name]
-    if shape == "state":
-        assert callable(module.observe) and callable(module.apply)
+    assert contract.shape(module) == SHAPES[name]
+    assert all(len(line) <= 100 for line in source.splitlines()), "lines of at most 100 characters"
 
 
 def _python38() -> str | None:
@@ -135,8 +129,8 @@ SCRIPT = textwrap.dedent("""
 
 def test_modules_run_on_python38() -> None:
     python = _python38()
-    if python is None:
-        pytest.skip("no Python 3.8 interpreter on this machine")
+    require(python is not None, "no Python 3.8 interpreter on this machine")
+    assert python is not None
     proc = subprocess.run(
         [python, "-c", SCRIPT, str(ROOT)], capture_output=True, text=True, timeout=120
     )
