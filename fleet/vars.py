@@ -10,7 +10,7 @@ Values from the ``facts``, ``set_fact / register`` and ``magic vars`` layers are
 from hosts, already rendered by the task that set them, or computed by fleet: like Ansible's
 "unsafe" values they are never templated (again). Neither are the values of a ``final`` layer
 (loop items), values wrapped in :class:`~fleet.layers.Final`, nor host data
-(:mod:`fleet.unsafe`) wherever it sits.
+(:mod:`fleet.templating.unsafe`) wherever it sits.
 
 :meth:`HostVars.push` makes a cheap view with extra layers on top (task vars, loop item...).
 A view reuses its parent's rendered value for a name unless the name, or any name that
@@ -26,8 +26,7 @@ from typing import Any, ClassVar
 
 from fleet.errors import Location, TemplateError
 from fleet.layers import PRECEDENCE, Final, Layer
-from fleet.templating import Templar, is_template
-from fleet.unsafe import UNSAFE_TYPES
+from fleet.templating import UNSAFE_TYPES, Templar, is_template
 from fleet.yamlsrc import VaultValue
 
 UNTEMPLATED_KINDS: frozenset[str] = frozenset({"facts", "set_fact / register", "magic vars"})

@@ -25,7 +25,7 @@ from fleet.layers import Layer
 from fleet.playbook.models import Task
 from fleet.registry import ModuleRegistry
 from fleet.session import ModuleCall
-from fleet.unsafe import confined, is_unsafe
+from fleet.templating import confined, is_unsafe
 
 LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars"})
 CONTROL_ACTIONS = frozenset({"meta", "include_tasks", "import_tasks", "include_role", "import_role"})

@@ -14,7 +14,7 @@ from typing import Any
 
 from fleet.layers import Layer
 from fleet.playbook.models import Play, RoleContext, Task
-from fleet.unsafe import UnsafeDict, wrap
+from fleet.templating import UnsafeDict, wrap
 from fleet.vars import HostVars
 
 
@@ -28,7 +28,7 @@ class HostRuntime:
 
     def update_facts(self, ansible_facts: Mapping[str, Any]) -> None:
         """Store gathered facts as ``ansible_facts`` and, as Ansible does, as ``ansible_*`` vars;
-        facts are host data (:mod:`fleet.unsafe`): never templated."""
+        facts are host data (:mod:`fleet.templating.unsafe`): never templated."""
         merged = UnsafeDict(self.facts.get("ansible_facts", {}))
         for key, value in ansible_facts.items():
             short = key[len("ansible_"):] if key.startswith("ansible_") else key

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from fleet.errors import ConnectionFailed
-from fleet.unsafe import contains_unsafe
+from fleet.templating import contains_unsafe
 from fleet.vars import HostVars
 
 # Ansible's COMMON_CONNECTION_VARS and MAGIC_VARIABLE_MAPPING names, plus fleet's own.

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from fleet.executor.outcome import loop_values
 from fleet.layers import Final
 from fleet.playbook.models import Item, Task
-from fleet.unsafe import confined
+from fleet.templating import confined
 
 if TYPE_CHECKING:
     from fleet.executor.play import PlayRunner

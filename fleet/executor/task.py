@@ -24,8 +24,7 @@ from fleet.layers import Layer
 from fleet.playbook.models import Task
 from fleet.result import TaskResult
 from fleet.session import ModuleCall
-from fleet.templating import is_template
-from fleet.unsafe import wrap
+from fleet.templating import is_template, wrap
 
 if TYPE_CHECKING:
     from fleet.executor.play import PlayState

@@ -8,8 +8,7 @@ import pytest
 from fleet.errors import ConnectionFailed
 from fleet.executor.hosttrust import ConnectionVars, accepted_facts, restricted_fact
 from fleet.layers import Layer
-from fleet.templating import Templar
-from fleet.unsafe import UnsafeText, wrap
+from fleet.templating import Templar, UnsafeText, wrap
 from fleet.vars import HostVars
 
 

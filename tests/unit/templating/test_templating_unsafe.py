@@ -9,11 +9,19 @@ import pytest
 import yaml
 
 from fleet.errors import InputError, TemplateError
-from fleet.filters import to_yaml
 from fleet.layers import Final, Layer
 from fleet.secrets import Secrets
-from fleet.templating import Templar
-from fleet.unsafe import UnsafeDict, UnsafeText, confined, contains_unsafe, is_unsafe, unwrap, wrap
+from fleet.templating import (
+    Templar,
+    UnsafeDict,
+    UnsafeText,
+    confined,
+    contains_unsafe,
+    is_unsafe,
+    unwrap,
+    wrap,
+)
+from fleet.templating.filters.core import to_yaml
 from fleet.vars import HostVars
 from fleet.yamlsrc import SourceDict
 

@@ -17,9 +17,8 @@ from jinja2.runtime import Context, StrictUndefined, Undefined, missing
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import object_type_repr
 
-from fleet import filters
-from fleet.filters_lookup import make_lookups
-from fleet.unsafe import UNSAFE_TYPES, contains_unsafe
+from fleet.templating.filters import install, make_lookups
+from fleet.templating.unsafe import UNSAFE_TYPES, contains_unsafe
 
 
 class FleetUndefined(StrictUndefined):
@@ -93,7 +92,7 @@ class FleetEnvironment(SandboxedEnvironment):
     """Sandboxed environment; mappings marked ``_fleet_items_first`` prefer items to attributes.
 
     ``taint`` has one flag per render in progress (innermost last): set when the render reads
-    data from a host (:mod:`fleet.unsafe`), so that its result is marked as host data too. Only
+    data from a host (:mod:`fleet.templating.unsafe`), so that its result is marked as host data too. Only
     the public methods of ``str``, ``dict`` and ``list`` are reachable on fleet's own objects:
     the run's interpreter (templar, secrets, variable layers) stays out of templates' reach.
     """
@@ -170,7 +169,7 @@ def make_environment(search_path: Sequence[str], omit: str) -> FleetEnvironment:
     """A sandboxed environment with Ansible's defaults and fleet's filters, tests and lookups.
 
     ``trim_blocks=True``, ``lstrip_blocks=False``, ``keep_trailing_newline=True`` and
-    ``newline_sequence='\\n'`` (see :mod:`fleet.templating` for where these come from);
+    ``newline_sequence='\\n'`` (see :mod:`fleet.templating.templar` for where these come from);
     ``{% include %}`` loads from ``search_path``.
     """
     env = FleetEnvironment(
@@ -184,7 +183,7 @@ def make_environment(search_path: Sequence[str], omit: str) -> FleetEnvironment:
         loader=jinja2.FileSystemLoader(list(search_path)),
         auto_reload=False,
     )
-    filters.install(env)
+    install(env)
     env.globals.update(make_lookups(search_path))
     env.globals["omit"] = omit
     return env

@@ -16,7 +16,7 @@ Environment options, checked against Ansible's own documentation and source:
 
 Unlike Ansible the environment is a :class:`~jinja2.sandbox.SandboxedEnvironment`
 (``''.__class__`` and fleet's own objects are refused), and the ``do`` and ``loopcontrols``
-extensions are always enabled. Host data (:mod:`fleet.unsafe`) is never rendered.
+extensions are always enabled. Host data (:mod:`fleet.templating.unsafe`) is never rendered.
 """
 
 from __future__ import annotations
@@ -32,16 +32,16 @@ from jinja2 import nodes
 from jinja2.runtime import Undefined
 
 from fleet.errors import FleetError, Location, TemplateError
-from fleet.filters import to_bool
-from fleet.filters_env import (
+from fleet.secrets import Secrets
+from fleet.templating.environment import (
     FleetContext,
     FleetEnvironment,
     Scope,
     fail_on_undefined,
     make_environment,
 )
-from fleet.secrets import Secrets
-from fleet.template_tree import (
+from fleet.templating.filters import to_bool
+from fleet.templating.tree import (
     runtime_error,
     single_expression,
     snippet,
@@ -49,7 +49,7 @@ from fleet.template_tree import (
     template_line,
     unguarded_names,
 )
-from fleet.unsafe import UNSAFE_TYPES, UnsafeText, contains_unsafe, wrap
+from fleet.templating.unsafe import UNSAFE_TYPES, UnsafeText, contains_unsafe, wrap
 from fleet.yamlsrc import VaultValue
 
 _RESULT = "__fleet_result"
@@ -117,7 +117,7 @@ class Templar:
 
         A string that is exactly one ``{{ expr }}`` returns the native value; other
         templated strings render to ``str``; containers without templates come back as
-        the same object. Host data (:mod:`fleet.unsafe`) is never rendered, and what a
+        the same object. Host data (:mod:`fleet.templating.unsafe`) is never rendered, and what a
         template computes from host data comes back marked as host data.
         """
         if isinstance(value, str) and (not is_template(value) or isinstance(value, UNSAFE_TYPES)):

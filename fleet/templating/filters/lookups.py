@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from fleet.errors import TemplateError
-from fleet.unsafe import confined, is_unsafe
+from fleet.templating.unsafe import confined, is_unsafe
 
 _PREFIXES = ("ansible.builtin.", "ansible.legacy.")
 

@@ -1,6 +1,7 @@
 """Ansible's most used filters: types, JSON/YAML, regex, base64, paths, hashing, misc.
 
-Data-structure filters live in :mod:`fleet.filters_data`, tests in :mod:`fleet.filters_tests`.
+Data-structure filters live in :mod:`fleet.templating.filters.data`, tests in
+:mod:`fleet.templating.filters.tests`.
 :func:`install` registers everything on a Jinja2 environment, each name also under its
 ``ansible.builtin.`` fully qualified name.
 """
@@ -22,8 +23,9 @@ import yaml
 from jinja2 import Environment
 from jinja2.runtime import Undefined
 
-from fleet import filters_data, filters_tests
 from fleet.errors import TemplateError
+from fleet.templating.filters.data import FILTERS as DATA_FILTERS
+from fleet.templating.filters.tests import TESTS
 
 _TRUE_STRINGS = frozenset({"yes", "on", "1", "true", "y"})
 
@@ -297,13 +299,13 @@ FILTERS: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "mandatory": mandatory,
     "type_debug": type_debug,
     "split": split,
-    **filters_data.FILTERS,
+    **DATA_FILTERS,
 })
 
 def install(env: Environment) -> None:
     """Register fleet's filters and tests on ``env`` (plus ``ansible.builtin.*`` aliases)."""
     env.filters.update(FILTERS)
-    env.tests.update(filters_tests.TESTS)
+    env.tests.update(TESTS)
     for name in list(env.filters):
         env.filters.setdefault(f"ansible.builtin.{name}", env.filters[name])
     for name in list(env.tests):
