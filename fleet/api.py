@@ -22,7 +22,6 @@ from fleet.executor.preflight import check_hosts, check_playbook
 from fleet.executor.run import NullReporter, Reporter, RunState, run_playbook
 from fleet.executor.sshcheck import check_ssh_settings
 from fleet.inventory import Inventory
-from fleet.layers import Layer
 from fleet.playbook.kv import module_args
 from fleet.playbook.loader import load_playbook
 from fleet.playbook.models import Play, Playbook, Task
@@ -31,7 +30,7 @@ from fleet.registry import ModuleRegistry, builtin_dir
 from fleet.result import RunReport
 from fleet.secrets import Secrets
 from fleet.templating import Templar
-from fleet.vars import HostVars
+from fleet.vars import HostVars, Layer
 
 __all__ = ["Prepared", "RunOptions", "prepare", "apply", "run_module", "gather_facts", "host_vars", "load_inventory"]
 

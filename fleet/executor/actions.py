@@ -21,11 +21,11 @@ from fleet import yamlsrc
 from fleet.errors import InputError, Location, TemplateError
 from fleet.executor.context import HostRuntime
 from fleet.executor.files import LocalFiles
-from fleet.layers import Layer
 from fleet.playbook.models import Task
 from fleet.registry import ModuleRegistry
 from fleet.session import ModuleCall
 from fleet.templating import confined, is_unsafe
+from fleet.vars import Layer
 
 LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars"})
 CONTROL_ACTIONS = frozenset({"meta", "include_tasks", "import_tasks", "include_role", "import_role"})

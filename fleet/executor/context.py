@@ -12,10 +12,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleet.layers import Layer
 from fleet.playbook.models import Play, RoleContext, Task
 from fleet.templating import UnsafeDict, wrap
-from fleet.vars import HostVars
+from fleet.vars import HostVars, Layer
 
 
 @dataclass

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from fleet.executor.outcome import loop_values
-from fleet.layers import Final
 from fleet.playbook.models import Item, Task
 from fleet.templating import confined
+from fleet.vars import Final
 
 if TYPE_CHECKING:
     from fleet.executor.play import PlayRunner

@@ -13,10 +13,9 @@ from typing import Any
 
 from fleet.errors import FleetError, TemplateError
 from fleet.executor.connection import INSECURE_VAR, SSH_ARG_VARS, ConnectionDefaults, ssh_options
-from fleet.layers import Layer
 from fleet.playbook.models import Playbook
 from fleet.templating import is_template
-from fleet.vars import HostVars
+from fleet.vars import HostVars, Layer
 
 SSH_CONNECTIONS = frozenset({"ssh", "paramiko", "smart"})
 PLAIN = (str, int, float, bool, type(None))

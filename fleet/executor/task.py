@@ -20,11 +20,11 @@ from fleet.executor.hoststate import Interrupted
 from fleet.executor.hosttrust import accepted_facts
 from fleet.executor.outcome import Outcome, fill_loop_result, fill_result, label_text, loop_values
 from fleet.executor.plan import Plan, Unreachable
-from fleet.layers import Layer
 from fleet.playbook.models import Task
 from fleet.result import TaskResult
 from fleet.session import ModuleCall
 from fleet.templating import is_template, wrap
+from fleet.vars import Layer
 
 if TYPE_CHECKING:
     from fleet.executor.play import PlayState

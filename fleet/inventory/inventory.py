@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fleet.gcpause import gc_paused
 from fleet.inventory.builder import InventoryBuilder
 from fleet.inventory.export import graph as export_graph
 from fleet.inventory.export import to_ansible_json as export_json
+from fleet.inventory.gcpause import gc_paused
 from fleet.inventory.model import Group, Host, VarsBlock
 from fleet.inventory.patterns import (
     LOCALHOST_NAMES,
@@ -22,7 +22,7 @@ from fleet.inventory.patterns import (
 )
 from fleet.inventory.sources import load_source
 from fleet.inventory.varsfiles import VarsDir
-from fleet.layers import Layer
+from fleet.vars import Layer
 
 GROUP_ALL = "inventory group all"
 GROUP = "inventory group"

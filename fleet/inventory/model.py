@@ -12,7 +12,7 @@ from fleet.errors import Location
 class VarsBlock:
     """Variables set in one place of an inventory source (a ``[web:vars]`` section, a host line).
 
-    ``source`` is the human string used for :class:`fleet.layers.Layer` (``hosts.ini:12``).
+    ``source`` is the human string used for :class:`fleet.vars.Layer` (``hosts.ini:12``).
     """
 
     source: str

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from fleet.errors import InputError, Location
-from fleet.layers import Layer
 from fleet.playbook.keywords import (
     as_bool,
     as_conditions,
@@ -26,6 +25,7 @@ from fleet.playbook.keywords import (
 from fleet.playbook.models import Handler, Item, Play, Playbook, Task
 from fleet.playbook.roles import PlayRoles, expand_role, parse_role_entry
 from fleet.playbook.tasks import Inherited, TaskFileLoader
+from fleet.vars import Layer
 from fleet.yamlsrc import load_file
 
 PLAY_KEYWORDS = frozenset({

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet.errors import Location
-from fleet.layers import Layer
+from fleet.vars import Layer
 
 
 @dataclass(frozen=True)

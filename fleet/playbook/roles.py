@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from fleet.errors import InputError, Location
-from fleet.layers import Layer
 from fleet.playbook.keywords import (
     as_bool,
     as_list,
@@ -28,6 +27,7 @@ from fleet.playbook.keywords import (
 )
 from fleet.playbook.models import Handler, Item, RoleContext
 from fleet.registry import builtin_dir
+from fleet.vars import Layer
 from fleet.yamlsrc import load_file
 
 if TYPE_CHECKING:

@@ -10,7 +10,6 @@ from pathlib import Path
 from typing import Any
 
 from fleet.errors import InputError, Location
-from fleet.layers import Layer
 from fleet.playbook.keywords import (
     INHERITED_SCALARS,
     LOOP_KINDS,
@@ -41,6 +40,7 @@ from fleet.playbook.roles import (
     parse_role_options,
 )
 from fleet.registry import short_name
+from fleet.vars import Layer
 from fleet.yamlsrc import load_file
 
 TASK_KEYWORDS = frozenset({

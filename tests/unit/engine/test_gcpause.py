@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from fleet.errors import InputError
-from fleet.gcpause import gc_paused
 from fleet.inventory import Inventory
+from fleet.inventory.gcpause import gc_paused
 
 
 def test_paused_inside_restored_after_even_on_error(tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ import pytest
 
 from fleet.errors import InputError, Location
 from fleet.executor.files import find_file
-from fleet.layers import Layer
 from fleet.playbook.models import RoleContext, Task
+from fleet.vars import Layer
 
 
 def _task(tmp_path: Path) -> Task:

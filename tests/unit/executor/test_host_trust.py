@@ -7,9 +7,8 @@ import pytest
 
 from fleet.errors import ConnectionFailed
 from fleet.executor.hosttrust import ConnectionVars, accepted_facts, restricted_fact
-from fleet.layers import Layer
 from fleet.templating import Templar, UnsafeText, wrap
-from fleet.vars import HostVars
+from fleet.vars import HostVars, Layer
 
 
 @pytest.mark.parametrize("name", [

@@ -9,7 +9,6 @@ import pytest
 import yaml
 
 from fleet.errors import InputError, TemplateError
-from fleet.layers import Final, Layer
 from fleet.secrets import Secrets
 from fleet.templating import (
     Templar,
@@ -22,7 +21,7 @@ from fleet.templating import (
     wrap,
 )
 from fleet.templating.filters.core import to_yaml
-from fleet.vars import HostVars
+from fleet.vars import Final, HostVars, Layer
 from fleet.yamlsrc import SourceDict
 
 EVIL = "x{{ db_password }}"

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from fleet.errors import Location, TemplateError
-from fleet.layers import Layer
 from fleet.templating import Templar
-from fleet.vars import ExplainRow, HostVars, VarRenderError, explain_rows
+from fleet.vars import Layer
+from fleet.vars.hostvars import ExplainRow, HostVars, VarRenderError, explain_rows
 from fleet.yamlsrc import loads
 
 

@@ -1,6 +1,6 @@
 """Lazily rendered per-host variables (:class:`HostVars`) and ``fleet vars --explain``.
 
-A :class:`HostVars` is a read-only mapping over a stack of :class:`~fleet.layers.Layer`
+A :class:`HostVars` is a read-only mapping over a stack of :class:`~fleet.vars.layers.Layer`
 (lowest precedence first). The highest layer defining a name wins, whole value (Ansible's
 default ``hash_behaviour=replace``). Values are rendered on first access with the mapping
 itself as the template context, so a template in a low layer sees overrides from higher
@@ -9,7 +9,7 @@ layers, and ``"{{ inventory_hostname }}"`` in group vars resolves per host.
 Values from the ``facts``, ``set_fact / register`` and ``magic vars`` layers are data gathered
 from hosts, already rendered by the task that set them, or computed by fleet: like Ansible's
 "unsafe" values they are never templated (again). Neither are the values of a ``final`` layer
-(loop items), values wrapped in :class:`~fleet.layers.Final`, nor host data
+(loop items), values wrapped in :class:`~fleet.vars.layers.Final`, nor host data
 (:mod:`fleet.templating.unsafe`) wherever it sits.
 
 :meth:`HostVars.push` makes a cheap view with extra layers on top (task vars, loop item...).
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from fleet.errors import Location, TemplateError
-from fleet.layers import PRECEDENCE, Final, Layer
 from fleet.templating import UNSAFE_TYPES, Templar, is_template
+from fleet.vars.layers import PRECEDENCE, Final, Layer
 from fleet.yamlsrc import VaultValue
 
 UNTEMPLATED_KINDS: frozenset[str] = frozenset({"facts", "set_fact / register", "magic vars"})
