@@ -14,6 +14,8 @@ from typing import Any
 import yaml
 
 from fleet.errors import InputError, Location
+from fleet.secrets import Secrets
+from fleet.vault import VaultValue
 
 _BaseLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _STR_TAG = yaml.resolver.BaseResolver.DEFAULT_SCALAR_TAG
@@ -44,28 +46,6 @@ class SourceList(list):
     def __init__(self, *args: Any, location: Location | None = None) -> None:
         super().__init__(*args)
         self.location = location
-
-
-class VaultValue:
-    """An inline ``!vault`` value as loaded: decrypted when a template first uses it
-    (:meth:`fleet.secrets.Secrets.decrypt`), so a value nobody uses needs no password."""
-
-    __slots__ = ("text", "location")
-
-    def __init__(self, text: str, location: Location | None) -> None:
-        self.text = text
-        self.location = location
-
-    def __repr__(self) -> str:
-        return f"<vault-encrypted value from {self.location or 'YAML'}>"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, VaultValue) and other.text == self.text
-
-    def __hash__(self) -> int:
-        return hash(self.text)
 
 
 def location_of(value: Any, default: Location | None = None) -> Location | None:
@@ -200,8 +180,6 @@ def loads(text: str, path: str = "<string>", secrets: Any = None) -> Any:
     first, and every string in it becomes a secret of the run.
     """
     if text.lstrip().startswith(VAULT_HEADERS):
-        from fleet.secrets import Secrets
-
         secrets = secrets if secrets is not None else Secrets()
         data = loads(secrets.decrypt(text, Location(path, 1), document=True), path)
         secrets.add(data)

@@ -22,7 +22,7 @@ from fleet.executor.connection import ConnectionDefaults, env_accepts_new_host_k
 from fleet.executor.options import RunOptions
 from fleet.secrets import Secrets
 from fleet.transport.base import MIB
-from fleet.yamlsrc import VaultValue
+from fleet.vault import VaultValue
 
 EXIT_ERROR = 1
 SECRETS_KEY = "fleet.secrets"

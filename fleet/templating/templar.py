@@ -50,7 +50,7 @@ from fleet.templating.tree import (
     unguarded_names,
 )
 from fleet.templating.unsafe import UNSAFE_TYPES, UnsafeText, contains_unsafe, wrap
-from fleet.yamlsrc import VaultValue
+from fleet.vault import VaultValue
 
 _RESULT = "__fleet_result"
 

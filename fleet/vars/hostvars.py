@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 from fleet.errors import Location, TemplateError
 from fleet.templating import UNSAFE_TYPES, Templar, is_template
 from fleet.vars.layers import PRECEDENCE, Final, Layer
-from fleet.yamlsrc import VaultValue
+from fleet.vault import VaultValue
 
 UNTEMPLATED_KINDS: frozenset[str] = frozenset({"facts", "set_fact / register", "magic vars"})
 _KINDS = frozenset(PRECEDENCE)

@@ -15,6 +15,7 @@ Public API (everything raises ``VaultError``, a ``FleetError``, with one clear m
                  format: "fleet" | "ansible" = "fleet") -> str
         .secret_for(vault_id: str | None = None) -> VaultSecret
     encrypt_with(secret, plaintext, format="fleet") -> str
+    VaultValue(text, location)                          # an inline !vault value, as loaded
 
     keyring_from_options(password_files=(), vault_ids=(), ask=False, *, confirm=False,
                          prompt=None, env=None, warn=None) -> VaultKeyring | None
@@ -39,6 +40,7 @@ from fleet.vault.envelope import DEFAULT_ID, Envelope, is_encrypted, parse_envel
 from fleet.vault.errors import DECRYPTION_FAILED, DecryptionFailed, VaultError
 from fleet.vault.keyring import Opened, VaultKeyring, VaultSecret, encrypt_with
 from fleet.vault.passwords import keyring_from_options
+from fleet.vault.value import VaultValue
 
 __all__ = [
     "DECRYPTION_FAILED",
@@ -49,6 +51,7 @@ __all__ = [
     "VaultError",
     "VaultKeyring",
     "VaultSecret",
+    "VaultValue",
     "encrypt_with",
     "is_encrypted",
     "keyring_from_options",

@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+import fleet.vault.ansiblefmt as ansiblefmt
+import fleet.vault.fleetfmt as fleetfmt
 from fleet.errors import Location
-from fleet.vault import ansiblefmt, fleetfmt
 from fleet.vault.envelope import DEFAULT_ID, Envelope, Format, check_vault_id, parse_envelope
 from fleet.vault.errors import DECRYPTION_FAILED, DecryptionFailed, VaultError, location_of
 

@@ -11,9 +11,9 @@ import shlex
 
 import yaml
 
-from fleet.redactforms import FormMatcher
 from fleet.result import REDACTED
 from fleet.secrets import Secrets
+from fleet.secrets.forms import FormMatcher
 from fleet.vault import VaultKeyring, VaultSecret
 
 

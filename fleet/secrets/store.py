@@ -6,7 +6,7 @@ JSON/JUnit/HTML/Prometheus reports, error messages, ``fleet vars``, tracebacks) 
 show through :meth:`Secrets.redact`, which replaces every occurrence of a registered value by
 ``********`` -- also inside a larger text, so a file rendered from a secret shows a redacted
 diff -- and every occurrence of the forms a value takes when it is printed
-(:func:`fleet.redactforms.shown_forms`: escaped as ``repr``, JSON, YAML, HTML, shell or URL
+(:func:`fleet.secrets.forms.shown_forms`: escaped as ``repr``, JSON, YAML, HTML, shell or URL
 encoding; each line of a multi-line value such as a private key, which a diff prefixes and YAML
 folds; its base64), so a password with a backslash or a non-ASCII letter does not escape
 redaction by being quoted in an error message, nor a key by being shown one line at a time.
@@ -23,11 +23,9 @@ import dataclasses
 from typing import Any
 
 from fleet.errors import Location
-from fleet.redactforms import MIN_LENGTH, FormMatcher, escaped_forms, shown_forms
 from fleet.result import REDACTED, TaskResult
-from fleet.yamlsrc import VaultValue
-
-__all__ = ["MIN_LENGTH", "Secrets", "shown_forms"]
+from fleet.secrets.forms import MIN_LENGTH, FormMatcher, escaped_forms, shown_forms
+from fleet.vault import VaultKeyring, VaultValue
 
 
 class Secrets:
@@ -47,8 +45,6 @@ class Secrets:
         and escaped, never line by line: its lines are mostly keys and structure."""
         plain = self._plain.get(text)
         if plain is None:
-            from fleet.vault import VaultKeyring
-
             plain = (self.keyring or VaultKeyring([])).decrypt(text, where)
             self._plain[text] = plain
             self._add_text(plain, document)
