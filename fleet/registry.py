@@ -66,7 +66,7 @@ class ModuleSpec:
 
     @cached_property
     def code(self) -> str:
-        """Marshalled bytecode for agents on this controller's Python (see fleet.session)."""
+        """Marshalled bytecode for agents on this controller's Python (see fleet.connection.session)."""
         import binascii
         import marshal
 
@@ -102,7 +102,7 @@ class ModuleSpec:
     @cached_property
     def connection_sensitive(self) -> bool:
         """Can this module cut the management connection (``CONNECTION_SENSITIVE = True``)?
-        Its changes are then confirmed over a fresh connection (fleet.executor.guard)."""
+        Its changes are then confirmed over a fresh connection (fleet.connection.guard)."""
         return bool(contract.hook(self.namespace, "CONNECTION_SENSITIVE", False))
 
     @cached_property

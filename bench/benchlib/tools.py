@@ -17,7 +17,7 @@ from benchlib.ansible_tools import AnsibleMitogenRunner, AnsiblePipeliningRunner
 from benchlib.detached import end, matching_pids
 from benchlib.pyinfra_tool import PyinfraRunner
 from benchlib.toolbase import Detached, Outcome, Phase, ToolRunner, base_env, git_output
-from fleet.mux.protocol import socket_name
+from fleet.connection.mux.protocol import socket_name
 
 __all__ = ["RUNNERS", "Detached", "FleetRunner", "Outcome", "Phase", "ToolRunner", "runner", "runners"]
 
@@ -71,7 +71,7 @@ class FleetRunner(ToolRunner):
     def end_detached(self, inventory: Path) -> Detached:
         """Measure and stop this benchmark's fleet persistence daemon, if the run started one."""
         mux = inventory.parent / MUX_DIR
-        pids = matching_pids("fleet.mux.server", environ_has=f"FLEET_MUX_DIR={mux}")
+        pids = matching_pids("fleet.connection.mux.server", environ_has=f"FLEET_MUX_DIR={mux}")
         return end(pids, ask=lambda: ask_daemon_to_stop(mux / socket_name()), timeout=10.0)
 
     def outcome(self, phase: Phase, exit_code: int, report: Path, log: Path) -> Outcome:

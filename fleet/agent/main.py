@@ -1,6 +1,6 @@
 """The agent's main loop: read framed requests on stdin, answer on stdout.
 
-Started by the bootstrap (see ``fleet.session``) with every agent module already in
+Started by the bootstrap (see ``fleet.connection.agentstart``) with every agent module already in
 ``sys.modules``. Nothing is written to the target's disk to run it; module sources arrive
 in requests and are cached in memory by their hash for the life of the process.
 """
@@ -120,8 +120,6 @@ class Agent:
         sent = 0
         self.sources.update(request.get("sources") or {})
         self.codes.update(request.get("codes") or {})
-        check = bool(request.get("check"))
-        want_diff = bool(request.get("diff"))
         timeout = request.get("timeout")
         limit = request.get("max_output")
         results: list = []
@@ -153,12 +151,13 @@ class Agent:
                     }
                 )
             else:
-                results.append(runner.execute(module, call.get("params") or {}, call.get("check", check),
-                                              call.get("diff", want_diff), deadline, call.get("guard"),
+                # each call carries its task's check and diff flags (fleet.connection.calls)
+                results.append(runner.execute(module, call.get("params") or {}, bool(call.get("check")),
+                                              bool(call.get("diff")), deadline, call.get("guard"),
                                               self.guards))
             if room is not None and limit:
                 results[-1], room = _within(results[-1], room, limit)
-            notes.add(call, results[-1], bool(call.get("check", check)))
+            notes.add(call, results[-1], bool(call.get("check")))
             if call.get("stop") and results[-1]["status"] == "failed":
                 stopped = True
         self._task_done(notes, results)

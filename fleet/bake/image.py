@@ -19,7 +19,7 @@ from fleet.bake.container import BakeContainer, inspect_image
 from fleet.bake.spec import BakeSpec
 from fleet.errors import FleetError
 from fleet.result import RunReport
-from fleet.transport.docker import DockerTransport
+from fleet.transport import DockerTransport
 
 
 @dataclass

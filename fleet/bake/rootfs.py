@@ -27,7 +27,7 @@ from fleet.bake import run as bake_run
 from fleet.bake.spec import BakeSpec
 from fleet.errors import FleetError
 from fleet.result import RunReport
-from fleet.transport.chroot import ChrootTransport, check_tree
+from fleet.transport import ChrootTransport, check_tree
 
 # GNU tar picks the compressor from the suffix with --auto-compress
 COMPRESSED = (".tar.gz", ".tgz", ".tar.xz", ".txz", ".tar.zst", ".tzst", ".tar.bz2", ".tbz2")

@@ -14,13 +14,13 @@ from fleet import api
 from fleet.bake.implied import inventory_vars, write_inventory, write_role_play
 from fleet.bake.labels import bake_labels
 from fleet.bake.spec import BakeSpec
+from fleet.connection import Bootstrap, ensure_python, interpreter_for, purge_python
 from fleet.executor.options import RunOptions
 from fleet.report.jsonout import write_json
 from fleet.report.terminal import TerminalReporter
 from fleet.result import RunReport
 from fleet.secrets import Secrets
-from fleet.transport.base import Transport
-from fleet.transport.bootstrap import Bootstrap, ensure_python, purge_python
+from fleet.transport import Transport
 
 T = TypeVar("T")
 
@@ -41,8 +41,6 @@ class BakeRun:
 
     def interpreter(self) -> str:
         """The bake host's Python interpreter (``ansible_python_interpreter``, else python3)."""
-        from fleet.executor.connection import interpreter_for
-
         return interpreter_for(api.host_vars(self.prepared.inventory, self.spec.name, self.prepared,
                                              self.spec.extra_vars))
 

@@ -17,11 +17,11 @@ from typing import Any, NoReturn
 import click
 
 from fleet import yamlsrc
+from fleet.connection import ConnectionDefaults, env_accepts_new_host_keys, read_become_password
 from fleet.errors import FleetError, InputError, Location
-from fleet.executor.connection import ConnectionDefaults, env_accepts_new_host_keys
 from fleet.executor.options import RunOptions
 from fleet.secrets import Secrets
-from fleet.transport.base import MIB
+from fleet.transport import MIB
 from fleet.vault import VaultValue
 
 EXIT_ERROR = 1
@@ -175,8 +175,6 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
     password = None
     warnings: list[str] = []
     if params.get("become_password_file"):
-        from fleet.executor.credentials import read_become_password
-
         password, warning = read_become_password(params["become_password_file"])
         warnings += [warning] if warning else []
     elif params.get("ask_become_pass"):

@@ -28,7 +28,7 @@ def mux() -> None:
 @handle_errors
 def status(as_json: bool) -> None:
     """Show the daemon and the agents it keeps (one line saying why when it cannot be asked)."""
-    from fleet.mux.client import control, exchange, other_daemons
+    from fleet.connection.mux import control, exchange, other_daemons
 
     state = control("status")
     if state is None:
@@ -59,7 +59,7 @@ def status(as_json: bool) -> None:
 def stop() -> None:
     """Close every kept connection and agent, and stop the daemon (and those that other fleet
     versions, or fleet before it used $XDG_RUNTIME_DIR, left running for this user)."""
-    from fleet.mux.client import Unavailable, control, exchange, other_daemons
+    from fleet.connection.mux import Unavailable, control, exchange, other_daemons
 
     try:
         state = control("stop")

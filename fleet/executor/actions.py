@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 
 from fleet import yamlsrc
+from fleet.connection import ModuleCall
 from fleet.errors import InputError, Location, TemplateError
 from fleet.executor.context import HostRuntime
 from fleet.executor.files import LocalFiles
 from fleet.playbook.models import Task
 from fleet.registry import ModuleRegistry
-from fleet.session import ModuleCall
 from fleet.templating import confined, is_unsafe
 from fleet.vars import Layer
 
@@ -43,6 +43,8 @@ class ActionContext:
     registry: ModuleRegistry
     files: LocalFiles
     runtime: HostRuntime
+    check: bool = False  # the task's modes, carried by each of its module calls
+    diff: bool = False
 
     @property
     def where(self) -> str:
@@ -139,7 +141,7 @@ def _call(ctx: ActionContext, module: str, args: dict[str, Any]) -> ModuleCall:
     if spec is None:
         raise InputError(f"{ctx.where}: unknown module {module!r}", ctx.location)
     params = spec.validate(args, ctx.where, ctx.location)
-    return ModuleCall(spec.name, spec.source, spec.sha, params, spec.compiled_code,
+    return ModuleCall(spec.name, spec.source, spec.sha, params, spec.compiled_code, check=ctx.check, diff=ctx.diff,
                       sensitive=spec.connection_sensitive)
 
 

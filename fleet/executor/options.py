@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
-from fleet.executor.connection import ConnectionDefaults
-from fleet.mux.protocol import persist_from_env
+from fleet.connection import ConnectionDefaults
+from fleet.connection.mux import persist_from_env
 from fleet.secrets import Secrets
 
 DEFAULT_LOCK_WAIT = 60.0  # seconds a run waits for another run's lock on a host
@@ -50,10 +50,6 @@ class RunOptions:
     host_state: bool = True
     host_state_dir: str | None = field(default_factory=lambda: os.environ.get(ENV_HOST_STATE_DIR) or None)
     command: str = ""  # what the lock shows other runs ("fleet apply"); default: from the mode
-
-    def __post_init__(self) -> None:
-        if self.check and not self.connection.check:  # what connects must know: it installs nothing
-            self.connection = replace(self.connection, check=True)
 
     @property
     def mode(self) -> str:

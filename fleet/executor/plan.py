@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleet.connection import ModuleCall
 from fleet.executor.outcome import Outcome
 from fleet.playbook.models import Task
 from fleet.result import TaskResult
-from fleet.session import ModuleCall
 
 
 class Unreachable(Exception):

@@ -24,9 +24,9 @@ from fleet.playbook.models import Block, Item, Play, Task
 from fleet.result import TaskResult
 
 if TYPE_CHECKING:
+    from fleet.connection import AgentSession
     from fleet.executor.hoststate import Pending
     from fleet.executor.run import RunState
-    from fleet.session import AgentSession
 
 
 @dataclass

@@ -11,9 +11,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fleet import __version__
-from fleet.executor.connection import ConnectionDefaults, HostConnection, make_connection
+from fleet.connection import (
+    AgentSession,
+    ConnectionDefaults,
+    HostConnection,
+    agent_payload,
+    make_connection,
+    note_credentials,
+)
 from fleet.executor.context import HostRuntime
-from fleet.executor.credentials import note_credentials
 from fleet.executor.files import LocalFiles
 from fleet.executor.hoststate import HostStates
 from fleet.executor.options import RunOptions
@@ -21,7 +27,6 @@ from fleet.playbook.models import Play, Playbook, Task
 from fleet.registry import ModuleRegistry
 from fleet.result import RunReport, TaskResult
 from fleet.secrets import Secrets
-from fleet.session import AgentSession, agent_payload
 
 if TYPE_CHECKING:
     from fleet.executor.play import PlayState
@@ -84,7 +89,7 @@ class RunState:
         self.play: PlayState | None = None  # the play running now
         self._stopping: set[asyncio.Future[None]] = set()
         if options.persist > 0:
-            from fleet.mux.client import MuxClient
+            from fleet.connection.mux import MuxClient
 
             self._mux = MuxClient(options.persist, self.report.warnings)  # says once if it cannot be used
 
@@ -123,7 +128,7 @@ class RunState:
             await self.close_host(host)  # a later play connects differently
             connection = None
         if connection is None:
-            connection = make_connection(host, variables, defaults, self.payload, self._mux)
+            connection = make_connection(host, variables, defaults, self.payload, self._mux, check=self.options.check)
             note_credentials(connection, self.options.secrets, self._checked_keys, self.report.warnings)
             self.connections[host] = connection
             self._defaults[host] = defaults

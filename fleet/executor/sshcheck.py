@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from fleet.connection import INSECURE_VAR, SSH_ARG_VARS, ConnectionDefaults, ssh_options
 from fleet.errors import FleetError, TemplateError
-from fleet.executor.connection import INSECURE_VAR, SSH_ARG_VARS, ConnectionDefaults, ssh_options
 from fleet.playbook.models import Playbook
 from fleet.templating import is_template
 from fleet.vars import HostVars, Layer

@@ -14,15 +14,15 @@ import dataclasses
 import time
 from typing import TYPE_CHECKING, Any
 
+from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
-from fleet.executor import actions, guard, handlers
+from fleet.executor import actions, handlers
 from fleet.executor.hoststate import Interrupted
 from fleet.executor.hosttrust import accepted_facts
 from fleet.executor.outcome import Outcome, fill_loop_result, fill_result, label_text, loop_values
 from fleet.executor.plan import Plan, Unreachable
 from fleet.playbook.models import Task
 from fleet.result import TaskResult
-from fleet.session import ModuleCall
 from fleet.templating import is_template, wrap
 from fleet.vars import Layer
 
@@ -72,10 +72,9 @@ class TaskExecutor:
             end = start + 1
             while (end < len(plans) and plans[end].become_user == plans[start].become_user
                    and not plans[end - 1].guarded):
-                end += 1  # a request ends after a change that must be confirmed (executor/guard.py)
+                end += 1  # a request ends after a change that must be confirmed (connection/guard.py)
             group = plans[start:end]
-            calls = [dataclasses.replace(call, task=index + 1, check=self.state.check_for(p.task),
-                                         diff=self.state.diff_for(p.task), stop=not p.ignore_errors)
+            calls = [dataclasses.replace(call, task=index + 1, stop=not p.ignore_errors)
                      for index, p in enumerate(group) for call in p.agent_calls]
             results: list[dict[str, Any]] = []
             lost: Unreachable | None = None
@@ -194,7 +193,8 @@ class TaskExecutor:
         else:
             raise InputError(f"task {task.display_name!r}: arguments must be a mapping, got {args!r:.80}", task.location)
         return actions.ActionContext(task, host, variables, args, state.templar, state.registry,
-                                     state.run.files, state.runtimes[host])
+                                     state.run.files, state.runtimes[host], state.check_for(task),
+                                     state.diff_for(task))
 
     def _calls(self, task: Task, host: str, variables: Any) -> list[ModuleCall]:
         return actions.module_calls(self._context(task, host, variables))
@@ -213,16 +213,16 @@ class TaskExecutor:
             session = await state.session(host, plan.variables, plan.become_user)
             seconds = None
             if any(call.sensitive for call in calls) and not state.check_for(task):
-                seconds = guard.guard_seconds(state.run.connections[host], plan.variables)
-                calls = guard.armed(calls, seconds) if seconds else calls
+                seconds = guard_seconds(state.run.connections[host], plan.variables)
+                calls = armed(calls, seconds) if seconds else calls
             if run.interrupted is not None:  # checked with nothing awaited before the request goes out
                 raise Interrupted()
             with run.sending(host, names or [task.display_name]):
-                results = await session.run(calls, state.check_for(task), state.diff_for(task), state.options.timeout)
+                results = await session.run(calls, state.options.timeout)
             if len(results) < len(calls) and run.interrupted is not None and not partial:
                 raise Interrupted()  # stopped before this task began
             if seconds:
-                results = await guard.settle(state.run.connections[host], plan.become_user, session, results,
+                results = await settle(state.run.connections[host], plan.become_user, session, results,
                                              seconds / 2)
         except AgentLost as exc:
             raise Unreachable(exc.message, exc.partial) from None

@@ -74,7 +74,7 @@ class ChrootTransport(SubprocessTransport):
         self.root = root
         self.interpreter = interpreter
         self.chroot = chroot
-        self.check_python = check_python  # off only to install python (fleet.transport.bootstrap)
+        self.check_python = check_python  # off only to install python (fleet.connection.pyinstall)
 
     async def connect(self) -> None:
         check_tree(self.root, self.interpreter if self.check_python else None, self.chroot)

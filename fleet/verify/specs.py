@@ -8,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fleet.connection import ConnectionDefaults, ssh_options
 from fleet.errors import InputError
-from fleet.executor.connection import ConnectionDefaults, ssh_options
-from fleet.transport.options import DEFAULT_KNOWN_HOSTS, STRICT
+from fleet.transport import DEFAULT_KNOWN_HOSTS, STRICT
 
 # What testinfra's paramiko backend cannot do as fleet does: refused rather than connecting
 # another way (directly instead of through the bastion, to another name's key).

@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fleet.connection import ConnectionDefaults, ssh_options
+from fleet.connection.pyinstall import raw
 from fleet.errors import ConnectionFailed
-from fleet.executor.connection import ConnectionDefaults, ssh_options
-from fleet.transport.bootstrap import raw
 from tests.e2e.conftest import Lab
 
 SITE = Path(__file__).parent / "hostile" / "site.yml"

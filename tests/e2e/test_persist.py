@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.mux.protocol import socket_name
+from fleet.connection.mux.protocol import socket_name
 from tests.conftest import fleet
 from tests.e2e.conftest import Lab
 
@@ -87,8 +87,8 @@ def test_the_daemon_takes_a_whole_run_of_leases_at_once(persist: dict[str, str],
     a 200-host run lost 10 hosts as 'unreachable'."""
     import socket
 
-    from fleet.mux.client import ensure_daemon
-    from fleet.mux.protocol import socket_path
+    from fleet.connection.mux.client import ensure_daemon
+    from fleet.connection.mux.protocol import socket_path
 
     monkeypatch.setenv("FLEET_MUX_DIR", persist["FLEET_MUX_DIR"])
     assert ensure_daemon()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.mux.protocol import socket_name
+from fleet.connection.mux.protocol import socket_name
 from tests.conftest import fleet, require
 from tests.integration.conftest import ITLab, output
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from fleet.connection import ConnectionDefaults, transport_spec
 from fleet.errors import ConnectionFailed
-from fleet.executor.connection import ConnectionDefaults, transport_spec
 from fleet.transport.chroot import CHROOT_ENV, ChrootTransport, check_tree, find_in_tree
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from fleet.connection.pyinstall import Bootstrap, ensure_python, parse, purge_python
 from fleet.errors import ConnectionFailed
-from fleet.transport.bootstrap import Bootstrap, ensure_python, parse, purge_python
 from fleet.transport.local import LocalTransport
 from tests.conftest import fleet
 

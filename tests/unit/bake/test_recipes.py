@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from fleet.api import host_vars, load_inventory
+from fleet.connection import ConnectionDefaults, ssh_options, transport_spec
 from fleet.errors import InputError
-from fleet.executor.connection import ConnectionDefaults, ssh_options, transport_spec
 from fleet.inventory import Inventory
 from tests.conftest import REPO, require
 

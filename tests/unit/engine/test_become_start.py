@@ -7,7 +7,14 @@ import asyncio
 
 import pytest
 
-from fleet.agentstart import READY, AgentStart, Become, agent_command, check_password, sudo_prompt
+from fleet.connection.agentstart import (
+    READY,
+    AgentStart,
+    Become,
+    agent_command,
+    check_password,
+    sudo_prompt,
+)
 from fleet.errors import ConnectionFailed
 from fleet.report.controls import visible
 
@@ -115,7 +122,7 @@ def test_control_characters_are_shown_escaped() -> None:
                                "asked for the password"),
 ])
 def test_a_start_timeout_says_what_sudo_was_doing(become: Become | None, err: str, expected: str) -> None:
-    from fleet.agentstart import start_timeout
+    from fleet.connection.agentstart import start_timeout
 
     prompt = sudo_prompt()
     message = start_timeout(30.0, err.replace("PROMPT", prompt), become, prompt).message

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fleet.executor.connection import ConnectionDefaults, make_connection
-from fleet.executor.credentials import key_file_problem, note_credentials
+from fleet.connection import ConnectionDefaults, make_connection
+from fleet.connection.credentials import key_file_problem, note_credentials
 from fleet.secrets import Secrets
 
 

@@ -127,7 +127,7 @@ class _FlakyConnection:
 def _settle(connection: _FlakyConnection) -> list[dict]:
     import asyncio
 
-    from fleet.executor import guard as controller_guard
+    from fleet.connection import guard as controller_guard
 
     results = [{"status": "changed", "changed": True, "msg": "", "data": {},
                 "guard": {"marker": "/run/fleet-guard-x", "seconds": 60}}]

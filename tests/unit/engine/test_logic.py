@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from fleet.connection import ConnectionDefaults, interpreter_for, ssh_options
 from fleet.errors import InputError
-from fleet.executor.connection import ConnectionDefaults, interpreter_for, ssh_options
 from fleet.executor.play import batches
 from fleet.executor.tags import selected
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from fleet.connection import ConnectionDefaults, env_accepts_new_host_keys, ssh_options
 from fleet.errors import InputError
-from fleet.executor.connection import ConnectionDefaults, env_accepts_new_host_keys, ssh_options
 from fleet.transport.sshargs import IGNORED, IMPLEMENTED, OFF_ONLY, SSHArgsError, parse_ssh_args
 
 

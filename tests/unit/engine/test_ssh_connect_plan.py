@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.executor.connection import ConnectionDefaults, ssh_options
+from fleet.connection import ConnectionDefaults, ssh_options
 from fleet.transport.hostkeys import KnownHosts, known_name
 from fleet.transport.ssh import keepalive_silence
 from fleet.transport.sshconnect import PREFERRED_CIPHERS, Hop, parse_hops, plan

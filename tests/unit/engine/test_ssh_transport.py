@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from fleet.connection import ConnectionDefaults, ssh_options
 from fleet.errors import ConnectionFailed
-from fleet.executor.connection import ConnectionDefaults, ssh_options
 from fleet.transport.ssh import SSHTransport
 
 

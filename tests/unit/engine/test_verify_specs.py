@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from fleet.connection import ConnectionDefaults
 from fleet.errors import InputError
-from fleet.executor.connection import ConnectionDefaults
 from fleet.verify.specs import host_spec
 
 

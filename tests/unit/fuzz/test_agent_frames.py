@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 
 from fleet import api
 from fleet.agent import wire
+from fleet.connection.session import AgentSession, agent_payload
 from fleet.errors import AgentError
 from fleet.executor import connection
 from fleet.executor.options import RunOptions
-from fleet.session import AgentSession, agent_payload
 from fleet.transport.base import AgentProcess
 from fleet.transport.local import LocalTransport
 from tests.unit.fuzz.support import frame_header as header

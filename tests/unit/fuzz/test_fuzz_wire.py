@@ -19,8 +19,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from fleet.agent import wire
+from fleet.connection.session import READY, AgentSession
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError
-from fleet.session import READY, AgentSession
 from tests.unit.fuzz.support import frame_header as header
 from tests.unit.fuzz.support import fuzz_settings, guarded, outcome
 
@@ -259,12 +259,13 @@ def test_session_answers(data: bytes) -> None:
                                    st.none(), st.integers()), min_size=1, max_size=3),
        as_dicts=st.booleans())
 def test_malformed_results_end_the_session(statuses: list[Any], as_dicts: bool) -> None:
-    from fleet.session import STATUSES, ModuleCall
+    from fleet.connection import ModuleCall
+    from fleet.connection.session import STATUSES
 
     results = [{"status": s, "changed": False, "msg": "", "data": {}} if as_dicts else s for s in statuses]
     session, agent = session_for(answer(results=results))
     calls = [ModuleCall("ping", "x = 1\n", "sha", {}) for _ in statuses]
-    result = outcome(lambda: asyncio.run(session.run(calls, check=False, diff=False, timeout=5)),
+    result = outcome(lambda: asyncio.run(session.run(calls, timeout=5)),
                      names=("web1",), allowed=(AgentError,))
     valid = as_dicts and all(s in STATUSES for s in statuses)
     if valid:

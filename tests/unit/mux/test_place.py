@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from fleet.mux.place import ENV_DIR, UnsafePlace, check_peer, default_dir, mux_dir
+from fleet.connection.mux.place import ENV_DIR, UnsafePlace, check_peer, default_dir, mux_dir
 from tests.conftest import require
 
 OTHER = 65534

@@ -10,9 +10,9 @@ import sys
 
 import pytest
 
-from fleet.mux.client import daemon_command, daemon_params
-from fleet.mux.protocol import Keyer, lease_persist, valid_persist
-from fleet.mux.server import main as daemon_main
+from fleet.connection.mux.client import daemon_command, daemon_params
+from fleet.connection.mux.protocol import Keyer, lease_persist, valid_persist
+from fleet.connection.mux.server import main as daemon_main
 
 SSH = {"host": "web1", "port": 22, "user": "ops", "key_files": [], "password": None}
 PAYLOAD = b"agent code"
@@ -67,7 +67,7 @@ def test_valid_persist_takes_only_finite_positive_seconds() -> None:
 
 def test_the_daemon_is_started_without_the_callers_directory_on_its_path() -> None:
     argv = daemon_command(45.0)
-    assert argv[:4] == [sys.executable, "-P", "-m", "fleet.mux.server"]
+    assert argv[:4] == [sys.executable, "-P", "-m", "fleet.connection.mux.server"]
     assert argv[4:] == ["--persist", "45.0"]
 
 
@@ -101,7 +101,7 @@ def test_paths_sent_to_the_daemon_mean_what_they_meant_in_the_run(monkeypatch: p
 
 
 def test_memory_protection_takes_effect_in_the_process_itself() -> None:
-    script = ("import json; from fleet.mux import memory; before = memory.protection(); memory.protect(); "
+    script = ("import json; from fleet.connection.mux import memory; before = memory.protection(); memory.protect(); "
               "print(json.dumps([before, memory.protection()]))")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr

@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from fleet.agent import wire
+from fleet.connection.mux import records
+from fleet.connection.mux.stream import MuxAgentProcess
+from fleet.connection.session import AgentSession
 from fleet.errors import AgentError, AgentLost
-from fleet.mux import records
-from fleet.mux.stream import MuxAgentProcess
-from fleet.session import AgentSession
 from fleet.transport.base import RelayLost
 
 DAEMON = "the persistence daemon (pid 4242)"

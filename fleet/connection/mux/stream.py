@@ -4,7 +4,7 @@ A pump reads the daemon's records as they come: the agent's bytes are buffered f
 session, keepalives only prove the daemon is there, and an end record says why the agent's
 stream ended (its exit status, its last words, a lost connection), so the session reports a
 leased agent's death exactly as it reports one it started itself. A daemon that closes the
-connection, or sends nothing for :data:`~fleet.mux.records.SILENCE_LIMIT` seconds, is lost:
+connection, or sends nothing for :data:`~fleet.connection.mux.records.SILENCE_LIMIT` seconds, is lost:
 reads and writes raise :class:`~fleet.transport.base.RelayLost` naming the daemon, never
 the host.
 """
@@ -15,8 +15,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from fleet.mux import records
-from fleet.transport.base import RelayLost
+import fleet.connection.mux.records as records
+from fleet.transport import RelayLost
 
 HIGH_WATER = 8 * 1024 * 1024  # agent bytes buffered ahead of the session before the pump waits
 

@@ -3,7 +3,7 @@
 It listens on a private unix socket (0700 directory, same-uid peers only). A client leases an
 agent by its settings; the daemon reuses an idle one with the same key or starts a new one over
 a shared transport, answers with the agent's hello, and then relays bytes both ways (as
-records, with keepalives and the cause of an agent's end: :mod:`fleet.mux.relay`). When the
+records, with keepalives and the cause of an agent's end: :mod:`fleet.connection.mux.relay`). When the
 client hangs up, the agent is drained (a ping must come back before anything else is trusted)
 and kept for the lease's ``persist`` seconds, never longer than the daemon's cap (the
 ``--persist`` it was started with); unused agents and connections are closed, and the daemon
@@ -11,8 +11,8 @@ exits when it has had nothing to keep for that long.
 
 The daemon is a credential cache, as ssh-agent is: a kept agent that sudo started with a
 password is root (or another user) without asking again. It is lent only to a lease that
-sends the same password (see :class:`~fleet.mux.protocol.Keyer`), and the daemon's memory is
-closed to tracing and core dumps (:mod:`fleet.mux.memory`). ``fleet mux stop`` forgets it all;
+sends the same password (see :class:`~fleet.connection.mux.protocol.Keyer`), and the daemon's memory is
+closed to tracing and core dumps (:mod:`fleet.connection.mux.memory`). ``fleet mux stop`` forgets it all;
 so do SIGTERM, SIGINT and SIGHUP, and the runs it serves are told that the daemon stopped.
 """
 
@@ -31,11 +31,10 @@ import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleet.errors import FleetError
-from fleet.executor.connection import TransportSpec
-from fleet.mux import memory, records
-from fleet.mux.place import UnsafePlace, peer
-from fleet.mux.protocol import (
+import fleet.connection.mux.memory as memory
+import fleet.connection.mux.records as records
+from fleet.connection.mux.place import UnsafePlace, peer
+from fleet.connection.mux.protocol import (
     DAEMON_REVISION,
     DEFAULT_PERSIST,
     Keyer,
@@ -43,9 +42,10 @@ from fleet.mux.protocol import (
     socket_path,
     valid_persist,
 )
-from fleet.mux.relay import drain, relay
-from fleet.session import AgentSession, Become
-from fleet.transport.base import AgentProcess, Transport
+from fleet.connection.mux.relay import drain, relay
+from fleet.connection.session import AgentSession, Become
+from fleet.errors import FleetError
+from fleet.transport import AgentProcess, Transport, TransportSpec
 
 
 @dataclass
@@ -304,8 +304,8 @@ def _cap(text: str) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Start the daemon (``python -P -m fleet.mux.server --persist SECONDS``, by the client)."""
-    parser = argparse.ArgumentParser(prog="fleet.mux.server")
+    """Start the daemon (``python -P -m fleet.connection.mux.server --persist SECONDS``, by the client)."""
+    parser = argparse.ArgumentParser(prog="fleet.connection.mux.server")
     parser.add_argument("--persist", type=_cap, default=DEFAULT_PERSIST,
                         help="the longest any agent is kept idle (seconds, finite, above 0)")
     args = parser.parse_args(argv)

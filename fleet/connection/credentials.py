@@ -8,10 +8,11 @@ from __future__ import annotations
 import os
 import stat
 
+from fleet.connection.host import HostConnection
+from fleet.connection.settings import INSECURE_VAR
 from fleet.errors import InputError
-from fleet.executor.connection import INSECURE_VAR, HostConnection
 from fleet.secrets import Secrets
-from fleet.transport.options import OFF
+from fleet.transport import OFF
 
 PASSWORD_LINE_MAX = 64 * 1024
 

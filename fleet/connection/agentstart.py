@@ -28,7 +28,7 @@ from importlib import resources
 
 from fleet.agent import AGENT_MODULES, wire
 from fleet.errors import ConnectionFailed
-from fleet.transport.base import AgentProcess
+from fleet.transport import AgentProcess
 
 READY = b"FLEET-AGENT-READY"
 PRELUDE_MAX = 64 * 1024  # bytes the controller reads looking for the ready line

@@ -19,9 +19,10 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
+from fleet.connection.calls import ModuleCall
+from fleet.connection.host import HostConnection
+from fleet.connection.session import AgentSession
 from fleet.errors import FleetError
-from fleet.executor.connection import HostConnection
-from fleet.session import AgentSession, ModuleCall
 
 GUARD_VAR = "fleet_connection_guard"
 TIMEOUT_VAR = "fleet_connection_guard_timeout"

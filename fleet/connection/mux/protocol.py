@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fleet.mux.place import ENV_DIR, mux_dir
+from fleet.connection.mux.place import ENV_DIR, mux_dir
 
 __all__ = ["DEFAULT_PERSIST", "ENV_DIR", "ENV_PERSIST", "Keyer", "lease_persist", "mux_dir", "persist_from_env",
            "socket_name", "socket_path", "valid_persist"]
@@ -36,7 +36,7 @@ def socket_name() -> str:
 
 
 def socket_path() -> Path:
-    """The daemon's socket in :func:`~fleet.mux.place.mux_dir` (UnsafePlace if that directory
+    """The daemon's socket in :func:`~fleet.connection.mux.place.mux_dir` (UnsafePlace if that directory
     is not this user's alone)."""
     return mux_dir() / socket_name()
 

@@ -1,26 +1,31 @@
-"""Turning a host's connection variables into a transport, and keeping its agents.
+"""A host's connection settings from its variables: Ansible's names, fleet's precedence.
 
-Connection settings follow Ansible's variable names. As in Ansible, variables win over
-command-line options (``ansible_user`` overrides ``-u``), and ``ansible_become`` overrides
-the ``become`` keyword.
+As in Ansible, variables win over command-line options (``ansible_user`` overrides ``-u``), and
+``ansible_become`` overrides the ``become`` keyword. :func:`transport_spec` turns a host's
+(rendered) variables into a :class:`~fleet.transport.TransportSpec`; :data:`SPECS` is the plain
+registry of connection names (``ansible_connection``) it knows.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from fleet.errors import ConnectionFailed, InputError, Location
-from fleet.session import AgentSession, Become
-from fleet.transport.base import DEFAULT_MAX_OUTPUT, MIB, Transport
-from fleet.transport.chroot import ChrootTransport
-from fleet.transport.docker import DockerTransport
-from fleet.transport.local import LocalTransport
-from fleet.transport.options import ACCEPT_NEW, OFF, STRICT, SSHOptions
-from fleet.transport.sshargs import SSHArgs, SSHArgsError, parse_ssh_args
+from fleet.transport import (
+    ACCEPT_NEW,
+    DEFAULT_MAX_OUTPUT,
+    MIB,
+    OFF,
+    STRICT,
+    SSHArgs,
+    SSHArgsError,
+    SSHOptions,
+    TransportSpec,
+    parse_ssh_args,
+)
 
 MAX_OUTPUT_VAR = "fleet_max_host_output"
 
@@ -37,13 +42,6 @@ class ConnectionDefaults:
     connect_timeout: float = 10.0
     become_password: str | None = None
     max_output: int = DEFAULT_MAX_OUTPUT  # bytes accepted from a host per task (--max-host-output)
-    check: bool = False  # a check run: nothing is installed before the agent runs (bootstrap_python)
-
-
-def _bool(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "yes", "true", "on", "y", "t")
-    return bool(value)
 
 
 TRUE_WORDS, FALSE_WORDS = ("1", "yes", "true", "on", "y", "t"), ("0", "no", "false", "off", "n", "f")
@@ -167,40 +165,10 @@ def ssh_options(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefa
     )
 
 
-@dataclass(frozen=True)
-class TransportSpec:
-    """How to reach a host, as plain data: ``kind`` plus JSON-able ``params``.
-
-    Being data, a spec can also be handed to the persistence daemon (:mod:`fleet.mux`), which
-    builds the same transport on its side.
-    """
-
-    kind: str
-    params: dict[str, Any]
-
-    def build(self) -> Transport:
-        builder = BUILDERS.get(self.kind)
-        if builder is None:
-            raise ConnectionFailed(f"unknown ansible_connection {self.kind!r} (known: {', '.join(sorted(SPECS))})")
-        return builder(self.params)
-
-
-def _ssh_transport(params: dict[str, Any]) -> Transport:
-    from fleet.transport.ssh import SSHTransport  # asyncssh is imported only when needed
-
-    return SSHTransport(SSHOptions(**params))
-
-
-def _local_transport(params: dict[str, Any]) -> Transport:
-    transport = LocalTransport()
-    transport.cwd = params.get("cwd")  # set by the persistence daemon: the run's directory
-    return transport
-
-
 SpecFactory = Callable[[str, Mapping[str, Any], ConnectionDefaults], dict[str, Any]]
 
-# Plain registries: connection name -> its settings from the host's variables, and
-# transport kind -> how to build it. A new transport adds an entry to each.
+# A plain registry: connection name -> (transport kind, its params from the host's variables).
+# A new transport adds an entry here and its builder to fleet.transport.spec.BUILDERS.
 SPECS: dict[str, tuple[str, SpecFactory]] = {
     "ssh": ("ssh", lambda name, hv, d: asdict(ssh_options(name, hv, d))),
     "paramiko": ("ssh", lambda name, hv, d: asdict(ssh_options(name, hv, d))),
@@ -212,15 +180,10 @@ SPECS: dict[str, tuple[str, SpecFactory]] = {
     "chroot": ("chroot", lambda name, hv, d: {
         "root": str(hv.get("ansible_host") or name), "interpreter": interpreter_for(hv)}),
 }
-BUILDERS: dict[str, Callable[[dict[str, Any]], Transport]] = {
-    "ssh": _ssh_transport,
-    "local": _local_transport,
-    "docker": lambda params: DockerTransport(params["container"], params.get("user")),
-    "chroot": lambda params: ChrootTransport(params["root"], params.get("interpreter", "python3")),
-}
 
 
 def transport_spec(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults) -> TransportSpec:
+    """The host's transport as data, from ``ansible_connection`` (else ``--connection``)."""
     connection = str(hostvars.get("ansible_connection") or defaults.connection)
     entry = SPECS.get(connection)
     if entry is None:
@@ -230,99 +193,9 @@ def transport_spec(name: str, hostvars: Mapping[str, Any], defaults: ConnectionD
 
 
 def interpreter_for(hostvars: Mapping[str, Any]) -> str:
+    """The agent's Python on the host: ``ansible_python_interpreter`` (``auto*``: python3)."""
     value = str(hostvars.get("ansible_python_interpreter") or "python3")
     return "python3" if value.startswith("auto") else value
-
-
-class HostConnection:
-    """One host's transport and its agents (one per become user), opened on first use.
-
-    With a :class:`~fleet.mux.client.MuxClient`, agents are leased from the persistence daemon
-    (which keeps them alive between runs) and the transport is never opened here.
-    """
-
-    def __init__(self, name: str, spec: TransportSpec, interpreter: str, payload: bytes,
-                 become_password: str | None = None, mux: Any = None,
-                 max_output: int = DEFAULT_MAX_OUTPUT) -> None:
-        self.name = name
-        self.max_output = max_output
-        self.spec = spec
-        self.interpreter = interpreter
-        self._payload = payload
-        self._become_password = become_password
-        self._mux = mux
-        self._transport: Transport | None = None
-        self._sessions: dict[str | None, AgentSession] = {}
-        self._started: list[AgentSession] = []
-
-    @property
-    def become_password(self) -> str | None:
-        return self._become_password
-
-    @property
-    def requests(self) -> int:
-        """Agent round trips made through this connection, over every agent it started."""
-        return sum(session.requests for session in self._started)
-
-    async def session(self, become_user: str | None) -> AgentSession:
-        """The agent for ``become_user`` (None = the login user), started if needed."""
-        session = self._sessions.get(become_user)
-        if session is not None and not session.broken:
-            return session
-        become = None if become_user is None else Become(become_user, self._become_password)
-        session = None
-        if self._mux is not None:
-            session = await self._mux.lease(self.name, self.spec, self.interpreter, become, self._payload)
-        if session is None:  # no persistence, or the daemon is not available: connect directly
-            if self._transport is None:
-                transport = self.spec.build()
-                await transport.connect()
-                self._transport = transport
-            session = await AgentSession.start(self._transport, self.name, self.interpreter, self._payload, become,
-                                               max_output=self.max_output)
-        session.max_output = self.max_output  # a leased agent too
-        self._sessions[become_user] = session
-        self._started.append(session)
-        return session
-
-    def live_sessions(self) -> list[AgentSession]:
-        """The agents this connection has open now."""
-        return list(self._sessions.values())
-
-    async def fresh_session(self, become_user: str | None) -> tuple[Transport, AgentSession]:
-        """A new transport and agent, never the daemon's nor this connection's: proof that the
-        host still accepts new connections. The caller closes both."""
-        transport = self.spec.build()
-        await transport.connect()
-        become = None if become_user is None else Become(become_user, self._become_password)
-        try:
-            return transport, await AgentSession.start(transport, self.name, self.interpreter, self._payload, become,
-                                                       max_output=self.max_output)
-        except BaseException:
-            await transport.close()
-            raise
-
-    async def close(self) -> None:
-        for session in self._sessions.values():
-            with contextlib.suppress(Exception):  # closing must never mask the run's result
-                await session.close()
-        self._sessions.clear()
-        if self._transport is not None:
-            await self._transport.close()
-            self._transport = None
-
-
-def make_connection(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults,
-                    payload: bytes, mux: Any = None) -> HostConnection:
-    from fleet.executor.pybootstrap import BootstrappingConnection  # it subclasses HostConnection
-
-    password = hostvars.get("ansible_become_password", hostvars.get("ansible_become_pass"))
-    connection = BootstrappingConnection(name, transport_spec(name, hostvars, defaults), interpreter_for(hostvars),
-                                         payload, defaults.become_password if password is None else str(password), mux,
-                                         max_output_for(hostvars, defaults))
-    connection.bootstrap_python = _bool(hostvars.get("bootstrap_python", False))
-    connection.check_mode = defaults.check
-    return connection
 
 
 def max_output_for(hostvars: Mapping[str, Any], defaults: ConnectionDefaults) -> int:

@@ -1,9 +1,15 @@
 """Python-less targets: install python3 over the raw transport, before the agent can start.
 
-Used by ``bootstrap_python: true`` (inventory variable) and ``fleet bake --bootstrap-python``.
+A write path. Everything else fleet changes on a host goes through the agent's ``HostWriter``
+(:mod:`fleet.agent.hostio`), which check mode never reaches; this is the one place the
+controller changes a host without an agent, because there is no Python for one yet. So it is
+guarded where it is called: :class:`~fleet.connection.host.HostConnection` runs it only when
+``bootstrap_python: true`` and never in a check run, and ``fleet bake --bootstrap-python``
+runs it on an image or tree being built (``--purge-python`` removes what it added).
+
 One POSIX shell script finds the package manager (apt-get, dnf, yum, apk), installs python3
 without recommended packages (as root, else through ``sudo -n``), and reports the packages
-it added, so a bake can remove exactly those again (``--purge-python``).
+it added, so a bake can remove exactly those again.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from fleet.errors import ConnectionFailed
-from fleet.transport.base import DEFAULT_MAX_OUTPUT, Transport, output_exceeded
+from fleet.transport import DEFAULT_MAX_OUTPUT, Transport, output_exceeded
 
 MARK = "fleet-bootstrap"
 MANAGERS = ("apt-get", "dnf", "yum", "apk")

@@ -1,5 +1,5 @@
-"""Controller side of an agent: start it through a transport (:mod:`fleet.agentstart`), then
-exchange frames.
+"""Controller side of an agent: start it through a transport (:mod:`fleet.connection.agentstart`),
+then exchange frames (the ``run`` request's calls: :mod:`fleet.connection.calls`).
 
 What the controller accepts from one agent is bounded (``max_output``, ``--max-host-output`` /
 ``fleet_max_host_output``): every frame of an answer, progress frames included, counts against
@@ -11,17 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import itertools
 import signal
 import sys
 import zlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.agent import wire
-from fleet.agentstart import (
+from fleet.connection.agentstart import (
     BOOTSTRAP,
     READY,
     AgentStart,
@@ -29,14 +27,14 @@ from fleet.agentstart import (
     agent_command,
     agent_payload,
     check_password,
-    compiled,
     last_line,
     start_failure,
     start_timeout,
     sudo_prompt,
 )
+from fleet.connection.calls import ModuleCall, run_request
 from fleet.errors import AgentError, AgentLost, ConnectionFailed
-from fleet.transport.base import (
+from fleet.transport import (
     DEFAULT_MAX_OUTPUT,
     AgentProcess,
     RelayLost,
@@ -44,8 +42,7 @@ from fleet.transport.base import (
     output_exceeded,
 )
 
-__all__ = ["BOOTSTRAP", "READY", "AgentSession", "Become", "ModuleCall", "agent_command", "agent_payload",
-           "source_hash"]
+__all__ = ["BOOTSTRAP", "READY", "AgentSession", "Become", "agent_command", "agent_payload"]
 
 STATUSES = frozenset({"ok", "changed", "failed", "skipped"})  # what an agent result may say
 
@@ -254,11 +251,12 @@ class AgentSession:
             message = f"the agent on the host exited unexpectedly (exit status {code})"
         return message + (f": {err}" if err else "")
 
-    async def run(self, calls: list[ModuleCall], check: bool, diff: bool, timeout: float | None) -> list[dict]:
+    async def run(self, calls: list[ModuleCall], timeout: float | None) -> list[dict]:
         """Execute module calls in one round trip; sources the agent lacks ride along.
 
         ``timeout`` is per task; calls of several tasks (``ModuleCall.task``) may share the
         request, and the agent may answer with fewer results when a ``stop`` call failed.
+        Each call carries its own check and diff flags.
         """
         sources: dict[str, str] = {}
         codes: dict[str, str] = {}
@@ -270,18 +268,7 @@ class AgentSession:
                 codes[call.sha] = call.code()
             else:
                 sources[call.sha] = call.source
-        message = {
-            "op": "run",
-            "check": check,
-            "diff": diff,
-            "timeout": timeout,
-            "calls": [c.wire() for c in calls],
-            "sources": sources,
-            "codes": codes,
-            "max_output": self.max_output,  # the agent fails a task whose output would not fit
-        }
-        if len({c.task for c in calls}) > 1:
-            message["stream"] = True  # pipelined tasks: report each one as it finishes
+        message = run_request(calls, sources, codes, timeout, self.max_output)
         # Allow the agent a moment past the deadlines it enforces itself on commands.
         tasks = len({c.task for c in calls})
         answer = await self.request(message, None if timeout is None else timeout * tasks + 5.0, tasks, len(calls))
@@ -318,56 +305,6 @@ class AgentSession:
                 await self.process.write(wire.encode({"op": "bye"}))
         if await self.process.finish(timeout=2.0) is None:
             self.process.kill()
-
-
-@dataclass(frozen=True)
-class ModuleCall:
-    """One module invocation: which module (name, source, hash) and its validated params."""
-
-    name: str
-    source: str
-    sha: str
-    params: dict
-    compiled: Callable[[], str] | None = None  # bytecode for this controller's Python, cached by the caller
-    # Pipelining several tasks in one request: which task the call belongs to, its own check
-    # and diff flags, and whether a failure stops the tasks after it.
-    task: int = 0
-    check: bool | None = None
-    diff: bool | None = None
-    stop: bool = False
-    # Connection guard (fleet.agent.guard): the module can cut the management connection
-    # (``sensitive``); ``guard`` is how long the host waits for confirmation before reverting.
-    sensitive: bool = False
-    guard: float | None = None
-    # What the task notifies when it changes something (play key, handler keys, task name):
-    # the agent remembers it on the host as soon as the task is done (fleet.agent.hostrun).
-    notify: dict | None = None
-
-    def wire(self) -> dict:
-        """The call as the agent reads it."""
-        entry: dict = {"module": self.name, "sha": self.sha, "params": self.params}
-        if self.task:
-            entry["task"] = self.task
-        if self.check is not None:
-            entry["check"] = self.check
-        if self.diff is not None:
-            entry["diff"] = self.diff
-        if self.stop:
-            entry["stop"] = True
-        if self.guard:
-            entry["guard"] = self.guard
-        if self.notify:
-            entry["notify"] = self.notify
-        return entry
-
-    def code(self) -> str:
-        if self.compiled is not None:
-            return self.compiled()
-        return compiled(self.source, f"<fleet module {self.name}>")
-
-
-def source_hash(source: str) -> str:
-    return hashlib.sha1(source.encode("utf-8")).hexdigest()
 
 
 def _signal_name(number: int) -> str:

@@ -1,9 +1,9 @@
 """Leasing persistent agents from the daemon (started on first use, detached).
 
 Every exchange with the daemon has a deadline: a ping, status or stop is answered within
-:data:`~fleet.mux.records.ANSWER_LIMIT` seconds, and during a lease the daemon sends a record
-at least every :data:`~fleet.mux.records.KEEPALIVE_INTERVAL` seconds, so silence for
-:data:`~fleet.mux.records.SILENCE_LIMIT` seconds means the daemon is stopped or gone. A daemon
+:data:`~fleet.connection.mux.records.ANSWER_LIMIT` seconds, and during a lease the daemon sends a record
+at least every :data:`~fleet.connection.mux.records.KEEPALIVE_INTERVAL` seconds, so silence for
+:data:`~fleet.connection.mux.records.SILENCE_LIMIT` seconds means the daemon is stopped or gone. A daemon
 that cannot be used (stopped, another user's, its directory unsafe, it would not start) is
 named in one warning and the run connects directly; one lost mid-run fails the tasks that were
 under way through it (nobody knows what they did on the host) and the run goes on over direct
@@ -26,12 +26,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import fleet.connection.mux.records as records
+from fleet.connection.mux.place import ENV_DIR, LEGACY_DIR, UnsafePlace, check_peer, mux_dir
+from fleet.connection.mux.protocol import DEFAULT_PERSIST, socket_name, valid_persist
+from fleet.connection.mux.stream import MuxAgentProcess
+from fleet.connection.session import AgentSession, Become
 from fleet.errors import ConnectionFailed, FleetError
-from fleet.mux import records
-from fleet.mux.place import ENV_DIR, LEGACY_DIR, UnsafePlace, check_peer, mux_dir
-from fleet.mux.protocol import DEFAULT_PERSIST, socket_name, valid_persist
-from fleet.mux.stream import MuxAgentProcess
-from fleet.session import AgentSession, Become
 
 __all__ = ["DaemonRef", "MuxAgentProcess", "MuxClient", "Unavailable", "control", "daemon_command",
            "daemon_params", "ensure_daemon", "exchange", "other_daemons"]
@@ -252,7 +252,7 @@ def daemon_command(persist: float) -> list[str]:
     """How the daemon is started: ``-P``, so that nothing in the directory it is started from
     is importable (a ``json.py`` or ``fleet.py`` there would run inside the credential cache).
     PYTHONPATH and the user's site-packages stay: they are how this fleet itself was found."""
-    return [sys.executable, "-P", "-m", "fleet.mux.server", "--persist", repr(persist)]
+    return [sys.executable, "-P", "-m", "fleet.connection.mux.server", "--persist", repr(persist)]
 
 
 def _place() -> Path:

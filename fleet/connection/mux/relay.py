@@ -13,10 +13,10 @@ import asyncio
 import contextlib
 import time
 
+import fleet.connection.mux.records as records
 from fleet.agent import wire
-from fleet.agentstart import last_line
-from fleet.mux import records
-from fleet.session import AgentSession
+from fleet.connection.agentstart import last_line
+from fleet.connection.session import AgentSession
 
 DRAIN_TIMEOUT = 3.0  # seconds a returned agent has to answer the ping that proves it is in step
 END_WAIT = 5.0  # seconds an agent that stopped reading has to end its stream (and say why)
