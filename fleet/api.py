@@ -17,15 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from fleet.errors import InputError, Location
-from fleet.executor.options import RunOptions
-from fleet.executor.preflight import check_hosts, check_playbook
-from fleet.executor.run import NullReporter, Reporter, RunState, run_playbook
-from fleet.executor.sshcheck import check_ssh_settings
+from fleet.executor import (
+    NullReporter,
+    Reporter,
+    RunOptions,
+    RunState,
+    run_playbook,
+    run_with_signals,
+)
 from fleet.inventory import Inventory
 from fleet.playbook.kv import module_args
 from fleet.playbook.loader import load_playbook
 from fleet.playbook.models import Play, Playbook, Task
 from fleet.playbook.tasks import TaskFileLoader
+from fleet.preflight import check_hosts, check_playbook, check_ssh_settings
 from fleet.registry import ModuleRegistry, builtin_dir
 from fleet.result import RunReport
 from fleet.secrets import Secrets
@@ -104,8 +109,6 @@ async def apply_interruptible(prepared: Prepared, reporter: Reporter | None,
     """As :func:`apply_async`, with SIGINT and SIGTERM stopping the run cleanly (see
     :mod:`fleet.executor.interrupt`): the report then says ``interrupted``. ``aborted(report)``
     gets the report so far when a second signal aborts the run, and must not return."""
-    from fleet.executor.interrupt import run_with_signals
-
     return await run_with_signals(prepared.state(reporter), prepared.playbook, aborted)
 
 

@@ -190,3 +190,14 @@ class RunReport:
                 for name, host in self.hosts.items()
             },
         }
+
+
+def when(seconds: Any) -> str:
+    """A time stamp for people (the controller's local time), as reports show the ``since`` of
+    pending handlers and run locks; "an unknown time" for anything that is not one."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds > 0:
+        return "an unknown time"
+    try:  # a host's record may say anything
+        return time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(seconds))
+    except (OverflowError, OSError, ValueError):
+        return "an unknown time"

@@ -15,7 +15,7 @@ from fleet.bake.implied import inventory_vars, write_inventory, write_role_play
 from fleet.bake.labels import bake_labels
 from fleet.bake.spec import BakeSpec
 from fleet.connection import Bootstrap, ensure_python, interpreter_for, purge_python
-from fleet.executor.options import RunOptions
+from fleet.executor import RunOptions
 from fleet.report.jsonout import write_json
 from fleet.report.terminal import TerminalReporter
 from fleet.result import RunReport

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fleet.executor.meta import META_ACTIONS
+from fleet.executor import META_ACTIONS
 
 
 @dataclass(frozen=True)

@@ -14,42 +14,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fleet.errors import FleetError
-from fleet.executor.hoststate import Interrupted, Pending, when
-from fleet.executor.meta import notified_handlers
-from fleet.playbook.models import Play, Task
+from fleet.executor.handlernames import handler_key, handler_keys, play_key
+from fleet.executor.hoststate import Interrupted, Pending
+from fleet.executor.plan import Plan
+from fleet.executor.state import PlayContext, PlayState
+from fleet.playbook.models import Task
+from fleet.result import when
 from fleet.templating import is_template
-
-if TYPE_CHECKING:
-    from fleet.executor.plan import Plan
-    from fleet.executor.play import PlayRunner, PlayState
-
-
-def play_key(play: Play) -> str:
-    """``site.yml: web servers`` (unnamed: ``site.yml: hosts web``)."""
-    label = play.name or f"hosts {play.hosts}"
-    return f"{Path(play.location.path).name}: {label}"
-
-
-def handler_key(handler: Task) -> str:
-    """``nginx : restart nginx``; a handler without a name by its listen topics."""
-    if handler.name:
-        return handler.display_name
-    return (f"{handler.role.name} : " if handler.role else "") + "listen " + ", ".join(handler.listen)
-
-
-def handler_keys(play: Play, names: list[str]) -> list[str]:
-    """The handlers ``notify`` names reach, as keys (each once)."""
-    keys: list[str] = []
-    for name in names:
-        for handler in notified_handlers(play.handlers, name):
-            key = handler_key(handler)
-            if key not in keys:
-                keys.append(key)
-    return keys
 
 
 def attach(state: PlayState, plan: Plan) -> None:
@@ -117,27 +91,12 @@ async def _request(state: PlayState, host: str, variables: Any, become_user: str
     return bool(answer.get("kept"))
 
 
-def take_up(state: PlayState, host: str) -> None:
-    """Add the handlers an earlier run left pending on ``host`` for this play to its
-    notifications: they run at the play's next handler flush."""
-    for entry in state.run.hoststates.earlier(host, play_key(state.play)):
-        entry.seeded = True
-        handler = next((h for h in state.play.handlers if handler_key(h) == entry.handler), None)
-        if handler is None:
-            state.run.hoststates.warn(f"{host}: handler '{entry.handler}' of play '{entry.play}', notified by an "
-                                      f"earlier run ({when(entry.since)}), is no longer in the play: forgotten")
-            state.forgotten.setdefault(host, []).append(entry)
-            continue
-        state.pending.setdefault(id(handler), set()).add(host)
-        state.earlier[(host, id(handler))] = entry
-
-
 def earlier_note(entry: Pending) -> dict[str, Any]:
     """What a handler's result says about the earlier notification it runs for."""
     return {"since": entry.since, "notified_by": entry.task, "by": entry.by}
 
 
-def announce(runner: PlayRunner, handler: Task, hosts: list[str]) -> None:
+def announce(runner: PlayContext, handler: Task, hosts: list[str]) -> None:
     """Say which hosts run ``handler`` for an earlier run's notification."""
     notice = getattr(runner.run.reporter, "notice", None)
     for host in hosts:
@@ -147,7 +106,7 @@ def announce(runner: PlayRunner, handler: Task, hosts: list[str]) -> None:
                          f"{when(entry.since)}, by task '{entry.task}'{f' of {entry.by}' if entry.by else ''})")
 
 
-async def ran(runner: PlayRunner, handler: Task, hosts: list[str], counts: dict[str, int]) -> None:
+async def ran(runner: PlayContext, handler: Task, hosts: list[str], counts: dict[str, int]) -> None:
     """``handler`` ran (its failure, if any, did not fail the host) on the hosts whose report
     grew past ``counts``: forget its notification there."""
     state = runner.state
@@ -162,7 +121,7 @@ async def ran(runner: PlayRunner, handler: Task, hosts: list[str], counts: dict[
             await _request(state, host, variables, holder, {"op": "handlers", "clear": [[key, handler_key(handler)]]})
 
 
-async def forget(runner: PlayRunner, hosts: list[str]) -> None:
+async def forget(runner: PlayContext, hosts: list[str]) -> None:
     """Clear the records of handlers that are no longer in the play (they were warned about)."""
     state = runner.state
     for host in hosts:

@@ -20,7 +20,7 @@ from typing import Any
 
 from fleet.errors import AgentError
 from fleet.executor.options import RunOptions
-from fleet.result import RunReport
+from fleet.result import RunReport, when
 
 STATE_DIR_VAR = "fleet_host_state_dir"  # inventory variable: lock and state directory on the host
 KEEPERS = (None, "root")  # become users whose agents keep the lock and the pending handlers
@@ -60,16 +60,6 @@ class RunIdentity:
     def wire(self) -> dict[str, Any]:
         return {"id": self.id, "user": self.user, "controller": self.controller, "pid": self.pid,
                 "since": self.since, "command": self.command, "by": self.by}
-
-
-def when(seconds: Any) -> str:
-    """A time stamp for people (the controller's local time)."""
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not seconds > 0:
-        return "an unknown time"
-    try:  # a host's record may say anything
-        return time.strftime("%Y-%m-%d %H:%M:%S %z", time.localtime(seconds))
-    except (OverflowError, OSError, ValueError):
-        return "an unknown time"
 
 
 def describe(holder: dict[str, Any]) -> str:

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from fleet.executor.outcome import loop_values
+from fleet.executor.outcome import item_vars, loop_items, loop_values
+from fleet.executor.state import PlayContext
 from fleet.playbook.models import Item, Task
 from fleet.templating import confined
 from fleet.vars import Final
-
-if TYPE_CHECKING:
-    from fleet.executor.play import PlayRunner
 
 
 @dataclass
@@ -30,7 +28,7 @@ class Inclusion:
     params: dict[str, Any]  # variables the included tasks see (include params, loop vars)
 
 
-def resolve(runner: PlayRunner, task: Task, host: str, params: Mapping[str, Any] | None) -> list[Inclusion]:
+def resolve(runner: PlayContext, task: Task, host: str, params: Mapping[str, Any] | None) -> list[Inclusion]:
     """What ``task`` includes on ``host``: one Inclusion per loop item whose ``when`` holds."""
     state = runner.state
     templar = runner.run.templar
@@ -41,8 +39,8 @@ def resolve(runner: PlayRunner, task: Task, host: str, params: Mapping[str, Any]
     variables = state.play_vars.for_task(host, task, include_params)
     scopes: list[tuple[Any, dict[str, Any]]] = [(variables, {})]
     if task.loop is not None:
-        items = runner.executor._items(task, variables)
-        scopes = [(runner.executor._item_vars(task, variables, items, index), loop_values(task, items, index))
+        items = loop_items(templar, task, variables, runner.run.playbook_dir)
+        scopes = [(item_vars(task, variables, items, index), loop_values(task, items, index))
                   for index in range(len(items))]
     loader = runner.run.loader
     found: list[Inclusion] = []

@@ -19,13 +19,12 @@ import asyncio
 import signal
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from fleet.executor.run import run_playbook
+from fleet.executor.state import RunState
 from fleet.playbook.models import Playbook
 from fleet.result import RunReport
-
-if TYPE_CHECKING:
-    from fleet.executor.run import RunState
 
 GRACE = 30.0  # seconds the tasks in flight get to finish after the first signal
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -36,8 +35,6 @@ async def run_with_signals(state: RunState, playbook: Playbook, aborted: Callabl
     """Run ``playbook`` with SIGINT/SIGTERM handled as the module says. ``aborted(report)`` is
     called with the report so far when the run is aborted; it must not return (the CLI prints,
     writes the report and exits)."""
-    from fleet.executor.run import run_playbook
-
     loop = asyncio.get_running_loop()
     started = time.perf_counter()
     timer: list[asyncio.TimerHandle] = []

@@ -9,28 +9,28 @@ host and act on the whole play. Handlers ignore tags.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import Any
 
+import fleet.executor.handlers as lasting
 from fleet.errors import InputError
+from fleet.executor.handlernames import notified_handlers
+from fleet.executor.state import PlayContext
 from fleet.executor.tags import selected
 from fleet.playbook.models import Task
-
-if TYPE_CHECKING:
-    from fleet.executor.play import PlayRunner
 
 META_ACTIONS = ("flush_handlers", "noop", "end_play", "end_host", "end_batch", "reset_connection",
                 "clear_facts", "refresh_inventory", "clear_host_errors", "end_role")
 
 
-def _when(runner: PlayRunner, task: Task, host: str, params: Mapping[str, Mapping[str, Any]] | None) -> bool:
+def _when(runner: PlayContext, task: Task, host: str, params: Mapping[str, Mapping[str, Any]] | None) -> bool:
     if not task.when:
         return True
     variables = runner.state.play_vars.for_task(host, task, (params or {}).get(host))
     return bool(runner.run.templar.truth(task.when, variables, task.location))
 
 
-async def run_meta(runner: PlayRunner, task: Task, hosts: list[str],
+async def run_meta(runner: PlayContext, task: Task, hosts: list[str],
                    params: Mapping[str, Mapping[str, Any]] | None, guarded: bool) -> list[str]:
     """Carry out a meta task on ``hosts``; return the hosts that failed (handlers can fail)."""
     state = runner.state
@@ -72,14 +72,12 @@ async def run_meta(runner: PlayRunner, task: Task, hosts: list[str],
     return []
 
 
-async def flush_handlers(runner: PlayRunner, hosts: list[str], guarded: bool = False) -> list[str]:
+async def flush_handlers(runner: PlayContext, hosts: list[str], guarded: bool = False) -> list[str]:
     """Run every notified handler, in definition order, once, on the hosts that notified it.
 
     A handler notified (by a later handler) while the flush runs still runs in it when it comes
     later in the list, and at the next flush otherwise.
     """
-    from fleet.executor import handlers as lasting
-
     state = runner.state
     failed: list[str] = []
     await lasting.forget(runner, hosts)
@@ -100,7 +98,7 @@ async def flush_handlers(runner: PlayRunner, hosts: list[str], guarded: bool = F
     return failed
 
 
-def _expand(runner: PlayRunner, hosts: list[str]) -> None:
+def _expand(runner: PlayContext, hosts: list[str]) -> None:
     """Turn the hosts' notifications into pending (handler, host) pairs."""
     state = runner.state
     for host in hosts:
@@ -110,25 +108,3 @@ def _expand(runner: PlayRunner, hosts: list[str]) -> None:
                 state.pending.setdefault(id(handler), set()).add(host)
         if names:
             names.clear()
-
-
-def notified_handlers(handlers: Sequence[Task], name: str) -> list[Task]:
-    """What ``notify: name`` reaches: the last handler called ``name`` (a later definition
-    shadows an earlier one, as in Ansible) and every handler that listens to ``name``."""
-    found = [h for h in handlers if name in h.listen]
-    for handler in reversed(handlers):
-        if handler.name and name in (handler.name, f"{handler.role.name} : {handler.name}" if handler.role else ""):
-            if handler not in found:
-                found.append(handler)
-            break
-    return found
-
-
-def handler_names(handler: Task) -> set[str]:
-    """The names a handler answers to: its name, ``role : name``, and its ``listen`` topics."""
-    names = set(handler.listen)
-    if handler.name:
-        names.add(handler.name)
-        if handler.role:
-            names.add(f"{handler.role.name} : {handler.name}")
-    return names

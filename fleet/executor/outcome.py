@@ -10,6 +10,7 @@ from typing import Any
 from fleet.errors import InputError
 from fleet.playbook.models import Task
 from fleet.result import TaskResult
+from fleet.vars import Layer
 
 
 @dataclass
@@ -128,6 +129,12 @@ def fill_loop_result(result: TaskResult, task: Task, outcomes: list[Outcome]) ->
         "msg": "All items completed" if result.status not in ("failed", "skipped") else result.msg,
         "results": registered_items,
     }
+
+
+def item_vars(task: Task, variables: Any, items: list[Any], index: int) -> Any:
+    """The variables of loop item ``index``: ``variables`` with the item's layer on top. Items
+    are rendered already: data, never templates (a host's file name may hold "{{")."""
+    return variables.push(Layer("task vars", "loop", loop_values(task, items, index), final=True))
 
 
 def loop_items(templar: Any, task: Task, variables: Any, playbook_dir: Path) -> list[Any]:

@@ -10,106 +10,23 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import fleet.executor.includes as includes
+import fleet.executor.meta as meta
+import fleet.executor.pipeline as pipeline
 from fleet.errors import FleetError
-from fleet.executor import handlers, includes, meta, pipeline
 from fleet.executor.context import HostRuntime, PlayVars
-from fleet.executor.hosttrust import ConnectionVars
+from fleet.executor.state import PlayState, RunState
 from fleet.executor.tags import selected
 from fleet.executor.task import TaskExecutor
 from fleet.playbook.models import Block, Item, Play, Task
 from fleet.result import TaskResult
 
-if TYPE_CHECKING:
-    from fleet.connection import AgentSession
-    from fleet.executor.hoststate import Pending
-    from fleet.executor.run import RunState
-
-
-@dataclass
-class PlayState:
-    """What one play's tasks share: the run, the play, its variable views, live hosts."""
-
-    run: RunState
-    play: Play
-    play_vars: PlayVars
-    hosts: list[str]
-    active: set[str] = field(default_factory=set)
-    notified: dict[str, set[str]] = field(default_factory=dict)  # host -> names notified
-    pending: dict[int, set[str]] = field(default_factory=dict)  # id(handler) -> hosts to run it on
-    batch: list[str] = field(default_factory=list)
-    aborted: bool = False  # any_errors_fatal, max_fail_percentage, a failed batch: the run stops
-    ended: bool = False  # meta: end_play: this play stops, the run goes on
-    ended_roles: set[tuple[str, int]] = field(default_factory=set)  # meta: end_role (host, role)
-    earlier: dict[tuple[str, int], Pending] = field(default_factory=dict)  # (host, id(handler)): an earlier run's
-    forgotten: dict[str, list[Pending]] = field(default_factory=dict)  # earlier ones whose handler is gone
-
-    # shortcuts used by the task executor
-    @property
-    def options(self):  # noqa: ANN201 - RunOptions
-        return self.run.options
-
-    @property
-    def templar(self):  # noqa: ANN201
-        return self.run.templar
-
-    @property
-    def registry(self):  # noqa: ANN201
-        return self.run.registry
-
-    @property
-    def runtimes(self) -> dict[str, HostRuntime]:
-        return self.run.runtimes
-
-    @property
-    def playbook_dir(self) -> Path:
-        return self.run.playbook_dir
-
-    def check_for(self, task: Task) -> bool:
-        # `check_mode: false` does not make fleet write in a check run (see README).
-        if task.check_mode is not None:
-            return task.check_mode or self.options.check
-        if self.play.check_mode is not None:
-            return self.play.check_mode or self.options.check
-        return self.options.check
-
-    def diff_for(self, task: Task) -> bool:
-        if task.diff is not None:
-            return task.diff
-        return self.play.diff if self.play.diff is not None else self.options.diff
-
-    def become_user_for(self, task: Task, variables: Any) -> str | None:
-        """Ansible's order: ansible_become* vars > task keyword > play keyword > CLI."""
-        become = task.become if task.become is not None else self.play.become
-        if become is None:
-            become = self.options.become
-        settings = ConnectionVars(variables)
-        if "ansible_become" in settings:
-            become = self.templar.truth(settings["ansible_become"], variables, task.location)
-        if not become:
-            return None
-        user = task.become_user or self.play.become_user or self.options.become_user or "root"
-        if "ansible_become_user" in settings:
-            user = str(settings["ansible_become_user"])
-        return user
-
-    async def session(self, host: str, variables: Any, become_user: str | None) -> AgentSession:
-        # as Ansible: ansible_connection/ansible_user > the play's connection/remote_user > CLI
-        defaults = self.run.options.connection
-        if self.play.connection or self.play.remote_user:
-            defaults = replace(defaults, connection=self.play.connection or defaults.connection,
-                               user=self.play.remote_user or defaults.user)
-        return await self.run.session(host, ConnectionVars(variables, host), become_user, defaults)
-
-    def notify(self, host: str, names: Sequence[str]) -> None:
-        self.notified.setdefault(host, set()).update(names)
-
 
 class PlayRunner:
-    """Runs one play against the hosts its pattern selects (less hosts failed in earlier plays)."""
+    """Runs one play against the hosts its pattern selects (less hosts failed in earlier plays);
+    meta tasks, includes and handler flushes see it as their :class:`~fleet.executor.state.PlayContext`."""
 
     def __init__(self, run: RunState, play: Play) -> None:
         self.run = run
@@ -135,7 +52,7 @@ class PlayRunner:
             state.active = {h for h in batch if h not in self.run.dead}
             self.refresh_hosts()
             for host in state.active:  # what an earlier run left pending (hosts it reached already)
-                handlers.take_up(state, host)
+                state.take_up(host)
             if self.play.gather_facts:
                 await self.run_items([self._gather_task()], [h for h in batch if h in state.active])
             if (self.run.options.strategy or self.play.strategy) == "free":
@@ -382,9 +299,3 @@ def batches(hosts: list[str], serial: Sequence[Any]) -> list[list[str]]:
         start += size
         index += 1
     return out
-
-
-def handler_known(play: Play, name: str) -> bool:
-    """Whether ``notify: name`` reaches some handler of the play (for preflight checks)."""
-    return any(name in meta.handler_names(h) for h in play.handlers)
-

@@ -12,22 +12,28 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import fleet.executor.actions as actions
+import fleet.executor.handlers as handlers
 from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
-from fleet.executor import actions, handlers
 from fleet.executor.hoststate import Interrupted
 from fleet.executor.hosttrust import accepted_facts
-from fleet.executor.outcome import Outcome, fill_loop_result, fill_result, label_text, loop_values
+from fleet.executor.outcome import (
+    Outcome,
+    fill_loop_result,
+    fill_result,
+    item_vars,
+    label_text,
+    loop_items,
+)
 from fleet.executor.plan import Plan, Unreachable
+from fleet.executor.state import PlayState
 from fleet.playbook.models import Task
 from fleet.result import TaskResult
 from fleet.templating import is_template, wrap
 from fleet.vars import Layer
-
-if TYPE_CHECKING:
-    from fleet.executor.play import PlayState
 
 
 class TaskExecutor:
@@ -165,10 +171,10 @@ class TaskExecutor:
 
     def _prepare_loop(self, plan: Plan, host: str) -> None:
         task, variables, templar = plan.task, plan.variables, self.state.templar
-        items = plan.items = self._items(task, variables)
+        items = plan.items = loop_items(self.state.templar, task, variables, self.state.playbook_dir)
         plan.outcomes = []
         for index, item in enumerate(items):
-            scope = self._item_vars(task, variables, items, index)
+            scope = item_vars(task, variables, items, index)
             label = templar.render(task.loop_control.label, scope, task.location) if task.loop_control.label else item
             if task.when and not templar.truth(task.when, scope, task.location):
                 outcome = Outcome("skipped", msg="Conditional result was False")
@@ -365,7 +371,7 @@ class TaskExecutor:
         names: list[str] = []
         for index, outcome in enumerate(outcomes):
             if outcome.changed and outcome.status != "failed":
-                scope = self._item_vars(task, variables, items, index)
+                scope = item_vars(task, variables, items, index)
                 names += [str(templar.render(name, scope, task.location)) for name in task.notify]
         return names
 
@@ -394,13 +400,3 @@ class TaskExecutor:
         if outcome.status != "failed":
             outcome.status = "changed" if outcome.changed else "ok"
         return outcome
-
-    # -- loops ----------------------------------------------------------------------------
-    def _items(self, task: Task, variables: Any) -> list[Any]:
-        from fleet.executor.outcome import loop_items
-
-        return loop_items(self.state.templar, task, variables, self.state.playbook_dir)
-
-    def _item_vars(self, task: Task, variables: Any, items: list[Any], index: int) -> Any:
-        # items are rendered already: data, never templates (a host's file name may hold "{{")
-        return variables.push(Layer("task vars", "loop", loop_values(task, items, index), final=True))

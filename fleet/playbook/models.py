@@ -10,6 +10,7 @@ unioned, scalar keywords overridden by the nearest definition), and every object
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,14 @@ class Playbook:
     @property
     def base_dir(self) -> Path:
         return self.path.parent
+
+
+def walk(items: Iterable[Item]) -> Iterator[Task]:
+    """Every task in a tree of blocks, in order."""
+    for item in items:
+        if isinstance(item, Block):
+            yield from walk(item.block)
+            yield from walk(item.rescue)
+            yield from walk(item.always)
+        else:
+            yield item

@@ -20,12 +20,11 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
-from fleet.executor.hoststate import when
 from fleet.playbook.models import Play, Task
 from fleet.report.caveats import TaskWarnings
 from fleet.report.controls import visible
 from fleet.report.words import plural
-from fleet.result import RunReport, TaskResult
+from fleet.result import RunReport, TaskResult, when
 
 STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "unreachable": "bold red",
          "skipped": "cyan"}

@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 
 from fleet import api
 from fleet.agent import wire
+from fleet.connection import settings
 from fleet.connection.session import AgentSession, agent_payload
 from fleet.errors import AgentError
-from fleet.executor import connection
 from fleet.executor.options import RunOptions
+from fleet.transport import BUILDERS
 from fleet.transport.base import AgentProcess
 from fleet.transport.local import LocalTransport
 from tests.unit.fuzz.support import frame_header as header
@@ -188,8 +189,8 @@ class CorruptingTransport(LocalTransport):
 
 def test_a_run_with_one_corrupted_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The corrupted host's task fails naming the host; the other host's result is untouched."""
-    monkeypatch.setitem(connection.SPECS, "corrupting", ("corrupting", lambda name, hv, d: {}))
-    monkeypatch.setitem(connection.BUILDERS, "corrupting", lambda params: CorruptingTransport())
+    monkeypatch.setitem(settings.SPECS, "corrupting", ("corrupting", lambda name, hv, d: {}))
+    monkeypatch.setitem(BUILDERS, "corrupting", lambda params: CorruptingTransport())
     inventory = tmp_path / "hosts"
     inventory.write_text(f"good ansible_connection=local ansible_python_interpreter={sys.executable}\n"
                          f"bad ansible_connection=corrupting ansible_python_interpreter={sys.executable}\n")

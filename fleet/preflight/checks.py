@@ -8,17 +8,15 @@ reach no handler, and the templates of ``template`` tasks with a literal ``src``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
 from fleet.errors import InputError, Location
-from fleet.executor.actions import CONTROL_ACTIONS, LOCAL
-from fleet.executor.files import find_file
-from fleet.executor.play import handler_known
-from fleet.executor.prescan import included_handlers, included_names
-from fleet.playbook.models import Block, Item, Play, Playbook, Task
+from fleet.executor import CONTROL_ACTIONS, LOCAL, find_file, handler_known
+from fleet.playbook.models import Play, Playbook, Task, walk
+from fleet.preflight.prescan import included_handlers, included_names
 from fleet.registry import ModuleRegistry
 from fleet.templating import is_template
 
@@ -37,17 +35,6 @@ MAGIC = frozenset({
 })
 TEMPLATE_FIELDS = ("args", "loop", "ignore_errors", "no_log", "retries", "delay")
 EXPRESSION_FIELDS = ("when", "changed_when", "failed_when", "until")
-
-
-def walk(items: Iterable[Item]) -> Iterator[Task]:
-    """Every task in a tree of blocks, in order."""
-    for item in items:
-        if isinstance(item, Block):
-            yield from walk(item.block)
-            yield from walk(item.rescue)
-            yield from walk(item.always)
-        else:
-            yield item
 
 
 def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, inventory: Any,
