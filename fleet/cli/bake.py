@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from fleet.cli.common import command_vault, handle_errors, parse_extra_vars
-from fleet.cli.vault import vault_options
+from fleet.cli.vaultopts import vault_options
 
 
 @click.command("bake")

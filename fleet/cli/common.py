@@ -17,9 +17,10 @@ from typing import Any, NoReturn
 import click
 
 from fleet import yamlsrc
+from fleet.cli.vaultopts import keyring_from_params, vault_options
 from fleet.connection import ConnectionDefaults, env_accepts_new_host_keys, read_become_password
 from fleet.errors import FleetError, InputError, Location
-from fleet.executor.options import RunOptions
+from fleet.executor import RunOptions
 from fleet.secrets import Secrets
 from fleet.transport import MIB
 from fleet.vault import VaultValue
@@ -155,8 +156,6 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     ]
     for option in reversed(options):
         fn = option(fn)
-    from fleet.cli.vault import vault_options
-
     return vault_options(fn)
 
 
@@ -164,8 +163,6 @@ def command_vault(params: dict[str, Any]) -> Secrets:
     """The command's secrets, with the vault keyring its options give (if any) set."""
     secrets = command_secrets()
     if secrets.keyring is None:
-        from fleet.cli.vault import keyring_from_params
-
         secrets.keyring = keyring_from_params(params)
     return secrets
 

@@ -21,7 +21,7 @@ from fleet.cli.common import (
     parse_extra_vars,
     run_options,
 )
-from fleet.cli.vault import vault_options
+from fleet.cli.vaultopts import vault_options
 from fleet.errors import InputError
 from fleet.registry import ModuleRegistry
 from fleet.report.jsonout import write_json

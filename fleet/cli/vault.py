@@ -1,7 +1,6 @@
 """``fleet vault``: create, edit, view, encrypt, decrypt and rekey vault files; encrypt values.
 
-``vault_options`` adds the password options to any command; ``keyring_from_params`` turns its
-parameters into a ``VaultKeyring`` (or None when no password was given).
+The password options every command takes are in :mod:`fleet.cli.vaultopts`.
 """
 
 from __future__ import annotations
@@ -10,56 +9,31 @@ import json
 import os
 import re
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import click
 
 from fleet.cli.common import fail, handle_errors
+from fleet.cli.vaultopts import keyring_from_params, vault_options
 from fleet.vault import (
     DEFAULT_ID,
+    EditInterrupted,
+    Format,
     VaultError,
     VaultKeyring,
     VaultSecret,
+    edit_in_private,
     encrypt_with,
     is_encrypted,
     keyring_from_options,
     parse_envelope,
+    prompt_secret,
+    read_file,
+    write_atomic,
 )
-from fleet.vault import files as vault_files
-from fleet.vault.editing import EditInterrupted, edit_in_private
-from fleet.vault.envelope import Format
-from fleet.vault.passwords import prompt_secret
 
 FORMATS = click.Choice(["fleet", "ansible"])
-
-
-def vault_options(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """``--vault-password-file``, ``--vault-id``, ``--ask-vault-pass`` (Ansible's names).
-
-    The command receives ``vault_password_file`` (tuple), ``vault_id`` (tuple) and
-    ``ask_vault_pass`` (bool); pass its parameters to ``keyring_from_params``.
-    """
-    options = [
-        click.option("--vault-password-file", "vault_password_file", multiple=True, metavar="PATH",
-                     help="Vault password: a file (first line) or an executable printing it "
-                          "(repeatable; default $FLEET_VAULT_PASSWORD_FILE)."),
-        click.option("--vault-id", "vault_id", multiple=True, metavar="ID@SOURCE",
-                     help="A vault id and its password source: a file, an executable or "
-                          "'prompt' (repeatable)."),
-        click.option("-J", "--ask-vault-pass", "--ask-vault-password", "ask_vault_pass",
-                     is_flag=True, help="Ask for the vault password."),
-    ]
-    for option in reversed(options):
-        fn = option(fn)
-    return fn
-
-
-def keyring_from_params(params: Mapping[str, Any], confirm: bool = False) -> VaultKeyring | None:
-    """The keyring of a command decorated with ``vault_options`` (None: no password given)."""
-    return keyring_from_options(params.get("vault_password_file") or (),
-                                params.get("vault_id") or (),
-                                bool(params.get("ask_vault_pass")), confirm=confirm)
 
 
 def _keyring(params: Mapping[str, Any], new: bool = False) -> VaultKeyring:
@@ -104,7 +78,7 @@ def _edit(content: bytes, file: str) -> bytes:
 
 
 def _read_input(path: str) -> bytes:
-    return sys.stdin.buffer.read() if path == "-" else vault_files.read(path)
+    return sys.stdin.buffer.read() if path == "-" else read_file(path)
 
 
 def _write_output(path: str, data: bytes) -> None:
@@ -113,7 +87,7 @@ def _write_output(path: str, data: bytes) -> None:
         out.write(data)
         out.flush()
     else:
-        vault_files.write_atomic(path, data)
+        write_atomic(path, data)
 
 
 def _outputs(sources: tuple[str, ...], output: str | None) -> list[str]:
@@ -158,7 +132,7 @@ def create(file: str, format_: Format | None, **params: Any) -> None:
     if not content:
         _note(f"nothing written: {file} not created")
         return
-    vault_files.write_atomic(file, encrypt_with(secret, content, format_).encode(), exclusive=True)
+    write_atomic(file, encrypt_with(secret, content, format_).encode(), exclusive=True)
     _note(f"{file}: created, encrypted with vault id {secret.vault_id!r}")
 
 
@@ -168,7 +142,7 @@ def create(file: str, format_: Format | None, **params: Any) -> None:
 @handle_errors
 def edit(file: str, **params: Any) -> None:
     """Edit the encrypted FILE with $EDITOR; re-encrypt (same id and format) if it changed."""
-    data = vault_files.read(file)
+    data = read_file(file)
     if not is_encrypted(data):
         raise VaultError(f"{file} is not vault-encrypted: use 'fleet vault encrypt {file}'")
     opened = _keyring(params).open(data, file)
@@ -176,7 +150,7 @@ def edit(file: str, **params: Any) -> None:
     if content == opened.plaintext:
         _note(f"{file}: no changes")
         return
-    vault_files.write_atomic(file, encrypt_with(opened.secret, content,
+    write_atomic(file, encrypt_with(opened.secret, content,
                                                 _format(opened.envelope.format)).encode())
     _note(f"{file}: saved")
 
@@ -251,7 +225,7 @@ def decrypt(files: tuple[str, ...], output: str | None, **params: Any) -> None:
 def rekey(files: tuple[str, ...], new_vault_password_file: tuple[str, ...],
           new_vault_id: tuple[str, ...], format_: Format | None, **params: Any) -> None:
     """Re-encrypt FILEs with a new password (and id). Nothing is written unless all open."""
-    contents = [vault_files.read(file) for file in files]
+    contents = [read_file(file) for file in files]
     for file, data in zip(files, contents, strict=True):
         if not is_encrypted(data):
             raise VaultError(f"{file} is not vault-encrypted")
@@ -267,7 +241,7 @@ def rekey(files: tuple[str, ...], new_vault_password_file: tuple[str, ...],
     if format_ == "ansible" or (format_ is None and any(f.envelope.format == "ansible" for f in opened)):
         _note(ANSIBLE_FORMAT_WARNING)
     for file, found in zip(files, opened, strict=True):
-        vault_files.write_atomic(file, encrypt_with(secret, found.plaintext,
+        write_atomic(file, encrypt_with(secret, found.plaintext,
                                                     format_ or found.envelope.format).encode())
         _note(f"{file}: rekeyed (vault id {secret.vault_id!r})")
 

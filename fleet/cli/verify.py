@@ -10,7 +10,7 @@ import click
 
 from fleet import api
 from fleet.cli.common import build_options, command_secrets, fail, handle_errors, inventory_required
-from fleet.cli.vault import vault_options
+from fleet.cli.vaultopts import vault_options
 from fleet.report.words import plural
 
 

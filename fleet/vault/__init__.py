@@ -36,24 +36,33 @@ are read and can be written (weaker: PBKDF2 with 10,000 iterations, header not a
 
 from __future__ import annotations
 
-from fleet.vault.envelope import DEFAULT_ID, Envelope, is_encrypted, parse_envelope
+from fleet.vault.editing import EditInterrupted, edit_in_private
+from fleet.vault.envelope import DEFAULT_ID, Envelope, Format, is_encrypted, parse_envelope
 from fleet.vault.errors import DECRYPTION_FAILED, DecryptionFailed, VaultError
+from fleet.vault.files import read as read_file
+from fleet.vault.files import write_atomic
 from fleet.vault.keyring import Opened, VaultKeyring, VaultSecret, encrypt_with
-from fleet.vault.passwords import keyring_from_options
+from fleet.vault.passwords import keyring_from_options, prompt_secret
 from fleet.vault.value import VaultValue
 
 __all__ = [
     "DECRYPTION_FAILED",
     "DEFAULT_ID",
     "DecryptionFailed",
+    "EditInterrupted",
     "Envelope",
+    "Format",
     "Opened",
     "VaultError",
     "VaultKeyring",
     "VaultSecret",
     "VaultValue",
+    "edit_in_private",
     "encrypt_with",
     "is_encrypted",
     "keyring_from_options",
     "parse_envelope",
+    "prompt_secret",
+    "read_file",
+    "write_atomic",
 ]
