@@ -8,19 +8,24 @@ watchdog: a marker file, and a detached process (double fork, own session, so it
 agent and its SSH session) that waits ``seconds`` and then reverts the change **if it can still
 remove the marker**. Confirming or rolling back also starts by removing the marker, so exactly
 one of the three (confirm, rollback, watchdog) wins, whatever the order.
+
+Nobody listens to the watchdog (its fds 0-2 are /dev/null): when its revert fails, it says so
+where an operator looks, the system log (``journalctl -t fleet-guard``) and a log file next to
+the marker (``/run/fleet-revert-failed.log`` as root), with the module, the marker and the error.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 import tempfile
 import time
+import traceback
 
 from fleet.agent.hostio import HostWriter
 
 MARKER_DIRS = ("/run", "/dev/shm")
+FAILURE_LOG = "fleet-revert-failed.log"  # in the marker's directory
 
 
 def _marker() -> str:
@@ -76,8 +81,32 @@ def _watch(module, p, saved: dict, seconds: float, marker: str) -> None:
         try:
             module.revert(p, HostWriter(), saved)
         except Exception as exc:  # nobody is listening: leave a trace for the operator
-            sys.stderr.write(f"fleet guard: revert failed: {exc}\n")
+            _log_failure(module, marker, exc)
     os._exit(0)
+
+
+def _log_failure(module, marker: str, exc: Exception) -> None:
+    """Say that the watchdog's revert failed in the system log and in FAILURE_LOG."""
+    what = (f"fleet guard: revert of {getattr(module, '__name__', 'a module')}'s unconfirmed change "
+            f"(marker {marker}) failed: {type(exc).__name__}: {exc}")
+    try:
+        import syslog
+
+        syslog.openlog("fleet-guard", syslog.LOG_PID, syslog.LOG_DAEMON)
+        syslog.syslog(syslog.LOG_ERR, what)
+    except Exception:  # no syslog here: the file below still tells
+        pass
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    text = f"{stamp} {what}\n" + "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    try:
+        fd = os.open(os.path.join(os.path.dirname(marker), FAILURE_LOG),
+                     os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+        try:
+            os.write(fd, text.encode("utf-8", "replace"))
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
 
 
 def handle(request: dict, guards: dict) -> dict:

@@ -7,6 +7,8 @@ import time
 import types
 from pathlib import Path
 
+import pytest
+
 from fleet.agent import guard, runner
 
 
@@ -54,6 +56,31 @@ def test_unconfirmed_change_reverts_by_itself(tmp_path: Path) -> None:
     assert not os.path.exists(marker)
     # too late to confirm: the controller learns the host already reverted
     assert guard.handle({"action": "confirm", "markers": [marker]}, guards)["guard"] == {marker: "expired"}
+
+
+def test_a_failed_watchdog_revert_is_logged_where_an_operator_looks(tmp_path: Path,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """The watchdog's fds 0-2 are /dev/null: a revert that fails is written to the log file next
+    to its marker (and the system log), naming the module, the marker and the error."""
+    path = tmp_path / "f"
+    path.write_text("old")
+    monkeypatch.setattr(guard, "MARKER_DIRS", (str(tmp_path),))
+    module = _module(path)
+
+    def revert(p, host, saved):  # noqa: ANN001, ANN202
+        raise OSError(28, "No space left on device")
+
+    module.revert = revert
+    result = runner.execute(module, {"content": "new"}, False, False, None, 0.3, {})
+    marker = result["guard"]["marker"]
+    assert os.path.dirname(marker) == str(tmp_path)
+    log = tmp_path / guard.FAILURE_LOG
+    assert _wait_for(lambda: log.exists() and "Traceback" in log.read_text(), 60), "no trace of the failed revert"
+    text = log.read_text()
+    assert f"revert of sensitive's unconfirmed change (marker {marker}) failed" in text
+    assert "OSError: [Errno 28] No space left on device" in text
+    assert oct(log.stat().st_mode & 0o777) == oct(0o600)
+    assert path.read_text() == "new"  # nothing reverted it
 
 
 def test_confirmed_change_stays(tmp_path: Path) -> None:
