@@ -1,7 +1,7 @@
 """sudoers: the rule text, file names sudo would skip, and visudo validation (a refused rule
 installs nothing, in check mode or not). The visudo tests need visudo (sudo installed) and
-root (the file is chowned to root); they are skipped otherwise: the lab tests prove them on
-real hosts."""
+root (the file is chowned to root): skipped otherwise, a failure under CI=true (which runs as root
+with sudo installed); the lab tests prove them on real hosts too."""
 
 from __future__ import annotations
 
@@ -12,16 +12,24 @@ from pathlib import Path
 import pytest
 
 from fleet.agent import runner
+from tests.conftest import require
 
 from .conftest import controller_params, load_module, run_module
 
 sudoers = load_module("sudoers")
 
-needs_visudo = pytest.mark.skipif(
-    shutil.which("visudo", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"])) is None
-    or os.geteuid() != 0,
-    reason="needs visudo (sudo installed) and root; the lab integration test covers it",
-)
+
+@pytest.fixture
+def as_root() -> None:
+    """The module chowns the file to root."""
+    require(os.geteuid() == 0, "the sudoers tests that install a file need root (it is chowned to root)")
+
+
+@pytest.fixture
+def visudo(as_root: None) -> None:
+    """Validation runs visudo."""
+    found = shutil.which("visudo", path=os.pathsep.join([os.environ.get("PATH", ""), "/usr/sbin", "/sbin"]))
+    require(found is not None, "visudo is not installed (install sudo)")
 
 
 @pytest.mark.parametrize(("params", "text"), [
@@ -51,7 +59,7 @@ def sudoers_d(tmp_path: Path) -> Path:
     return directory
 
 
-@needs_visudo
+@pytest.mark.usefixtures("visudo")
 def test_valid_rule_is_validated_and_installed(sudoers_d: Path) -> None:
     args = {"name": "deploy", "user": "deploy", "commands": ["/bin/true"], "runas": "root",
             "sudoers_path": str(sudoers_d), "validation": "required"}
@@ -64,7 +72,7 @@ def test_valid_rule_is_validated_and_installed(sudoers_d: Path) -> None:
     assert run_module("sudoers", args)["status"] == "ok"
 
 
-@needs_visudo
+@pytest.mark.usefixtures("visudo")
 @pytest.mark.parametrize("check", [True, False])
 def test_invalid_rule_is_refused_and_nothing_installed(sudoers_d: Path, check: bool) -> None:
     old = sudoers_d / "deploy"
@@ -93,7 +101,7 @@ def test_validation_required_without_visudo_fails(sudoers_d: Path) -> None:
     assert result["status"] == "failed" and 'Failed to find required executable "visudo"' in result["msg"]
 
 
-@pytest.mark.skipif(os.geteuid() != 0, reason="the file is chowned to root")
+@pytest.mark.usefixtures("as_root")
 def test_validation_detect_without_visudo_writes_unchecked(sudoers_d: Path) -> None:
     args = {"name": "deploy", "user": "deploy", "commands": ["ALL"], "sudoers_path": str(sudoers_d)}
     assert _without_visudo(args)["status"] == "changed"
