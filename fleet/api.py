@@ -26,10 +26,7 @@ from fleet.executor import (
     run_with_signals,
 )
 from fleet.inventory import Inventory
-from fleet.playbook.kv import module_args
-from fleet.playbook.loader import load_playbook
-from fleet.playbook.models import Play, Playbook, Task
-from fleet.playbook.tasks import TaskFileLoader
+from fleet.playbook import Play, Playbook, Task, TaskFileLoader, load_playbook, module_args
 from fleet.preflight import check_hosts, check_playbook, check_ssh_settings
 from fleet.registry import ModuleRegistry, builtin_dir
 from fleet.result import RunReport

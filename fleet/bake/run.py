@@ -16,8 +16,7 @@ from fleet.bake.labels import bake_labels
 from fleet.bake.spec import BakeSpec
 from fleet.connection import Bootstrap, ensure_python, interpreter_for, purge_python
 from fleet.executor import RunOptions
-from fleet.report.jsonout import write_json
-from fleet.report.terminal import TerminalReporter
+from fleet.report import TerminalReporter, write_json
 from fleet.result import RunReport
 from fleet.secrets import Secrets
 from fleet.transport import Transport

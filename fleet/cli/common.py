@@ -42,7 +42,7 @@ def parse_extra_vars(values: tuple[str, ...], secrets: Secrets | None = None) ->
         elif text.startswith(("{", "[", "---")):
             data = _structured(value, text)
         else:
-            from fleet.playbook.kv import parse_kv
+            from fleet.playbook import parse_kv
 
             try:
                 data, rest = parse_kv(text)
@@ -220,7 +220,7 @@ def command_secrets() -> Secrets:
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> NoReturn:
-    from fleet.report.controls import visible
+    from fleet.report import visible
 
     message = visible(command_secrets().redact(message))  # it may quote a host's output
     click.echo(click.style("ERROR: ", fg="red", bold=True) + message, err=True)
@@ -240,7 +240,7 @@ def handle_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             fail("interrupted", 130)
         except Exception:  # noqa: BLE001 - a bug: show it, but never a secret in it
-            from fleet.report.controls import visible
+            from fleet.report import visible
 
             click.echo(visible(command_secrets().redact(traceback.format_exc())), err=True)
             fail("internal error (the traceback above); please report it")

@@ -23,16 +23,20 @@ from rich.text import Text
 
 from fleet import api
 from fleet.cli.common import build_options, fail, handle_errors, inventory_required, run_options
-from fleet.drift.history import History
-from fleet.drift.html import write_html
-from fleet.drift.junit import write_junit
-from fleet.drift.model import FAIL_ON, build_drift, known_after
-from fleet.drift.private import PRIVATE_FILE, parse_report_modes
-from fleet.drift.prom import write_prom
-from fleet.drift.terminal import print_drift
+from fleet.drift import (
+    FAIL_ON,
+    PRIVATE_FILE,
+    History,
+    build_drift,
+    known_after,
+    parse_report_modes,
+    print_drift,
+    write_html,
+    write_junit,
+    write_prom,
+)
 from fleet.errors import InputError
-from fleet.report.jsonout import write_json
-from fleet.report.terminal import TerminalReporter
+from fleet.report import TerminalReporter, write_json
 
 WRITERS = (("junit", write_junit), ("prom", write_prom), ("html", write_html))
 HOOK_TIMEOUT_S = 300

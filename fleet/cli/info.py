@@ -24,7 +24,7 @@ from fleet.cli.common import (
 from fleet.cli.vaultopts import vault_options
 from fleet.errors import InputError
 from fleet.registry import ModuleRegistry
-from fleet.report.jsonout import write_json
+from fleet.report import write_json
 from fleet.secrets import Secrets
 
 SHOW_SECRETS = click.option("--show-secrets", is_flag=True, help="Show vault values instead of ********.")
@@ -146,7 +146,7 @@ def modules(name: str | None, module_dirs: tuple[str, ...], as_json: bool) -> No
     """List modules and the controller's actions, or show one's documentation and parameters."""
     from fleet.cli.actiondoc import ACTIONS
     from fleet.cli.moddoc import describe, schema, summary
-    from fleet.playbook.modulenames import closest
+    from fleet.playbook import closest
     from fleet.registry import MODULE_ALIASES, short_name
 
     registry = ModuleRegistry([Path(d) for d in module_dirs] + [Path("modules")])

@@ -9,7 +9,7 @@ import click
 
 from fleet.cli.common import handle_errors
 from fleet.lab.lab import MAX_HOSTS
-from fleet.report.words import plural
+from fleet.report import plural
 
 
 def _lab(name: str, hosts: int = 0, directory: str | None = None, caps: tuple[str, ...] = ()):  # noqa: ANN202

@@ -12,8 +12,7 @@ from rich.console import Console
 
 from fleet import api
 from fleet.cli.common import build_options, handle_errors, inventory_required, run_options
-from fleet.report.jsonout import write_json
-from fleet.report.terminal import TerminalReporter
+from fleet.report import TerminalReporter, write_json
 from fleet.result import RunReport
 
 

@@ -11,7 +11,7 @@ import click
 from fleet import api
 from fleet.cli.common import build_options, command_secrets, fail, handle_errors, inventory_required
 from fleet.cli.vaultopts import vault_options
-from fleet.report.words import plural
+from fleet.report import plural
 
 
 @click.command("verify")
@@ -29,7 +29,7 @@ def verify(playbook: str, junit: str | None, **params: Any) -> None:
 
     Exit 0 when every test passed, 1 when any failed or no role has tests.
     """
-    from fleet.report.controls import visible
+    from fleet.report import visible
     from fleet.verify.runner import verify as run_verify
     from fleet.verify.runner import write_junit
 

@@ -29,7 +29,7 @@ from fleet.drift.model import Digest, Known
 from fleet.drift.private import PRIVATE_DIR, PRIVATE_FILE, private_dir, private_files
 from fleet.drift.stored import VALUES_OMITTED, drift_digest, for_state, holds_values, without_values
 from fleet.errors import InputError, Location
-from fleet.report.files import write_atomic
+from fleet.report import write_atomic
 
 KNOWN_FORMAT = 1
 KEY_SIZE = 32

@@ -13,7 +13,7 @@ from typing import Any
 from jinja2 import Environment
 
 from fleet.drift.junit import format_value, utc_time, xml_safe
-from fleet.report.files import write_atomic
+from fleet.report import write_atomic
 
 # Worst first: the overview and the host sections list hosts in this order, then by name.
 STATUS_ORDER = ("drifted", "failed", "unreachable", "clean")

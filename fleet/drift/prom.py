@@ -20,7 +20,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
 
-from fleet.report.files import write_atomic
+from fleet.report import write_atomic
 
 # name, help, the summary key it reports
 _RUN_GAUGES: tuple[tuple[str, str, str], ...] = (

@@ -10,8 +10,7 @@ from rich.text import Text
 
 from fleet.drift.model import EXIT_CLEAN, EXIT_DRIFT, drifted_tasks
 from fleet.drift.stored import VALUES_OMITTED
-from fleet.report.controls import visible
-from fleet.report.terminal import render_diff
+from fleet.report import render_diff, visible
 
 STYLE = {"drifted": "bold yellow", "clean": "green", "unreachable": "bold red", "failed": "bold red"}
 

@@ -22,7 +22,7 @@ from fleet.connection import ModuleCall
 from fleet.errors import InputError, Location, TemplateError
 from fleet.executor.context import HostRuntime
 from fleet.executor.files import LocalFiles
-from fleet.playbook.models import Task
+from fleet.playbook import Task
 from fleet.registry import ModuleRegistry
 from fleet.templating import confined, is_unsafe
 from fleet.vars import Layer

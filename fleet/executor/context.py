@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleet.playbook.models import Play, RoleContext, Task
+from fleet.playbook import Play, RoleContext, Task
 from fleet.templating import UnsafeDict, wrap
 from fleet.vars import HostVars, Layer
 

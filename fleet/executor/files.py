@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fleet.errors import InputError, Location
-from fleet.playbook.models import Task
+from fleet.playbook import Task
 
 
 def search_dirs(task: Task, playbook_dir: Path, subdir: str) -> list[Path]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from fleet.playbook.models import Play, Task
+from fleet.playbook import Play, Task
 
 
 def notified_handlers(handlers: Sequence[Task], name: str) -> list[Task]:

@@ -21,7 +21,7 @@ from fleet.executor.handlernames import handler_key, handler_keys, play_key
 from fleet.executor.hoststate import Interrupted, Pending
 from fleet.executor.plan import Plan
 from fleet.executor.state import PlayContext, PlayState
-from fleet.playbook.models import Task
+from fleet.playbook import Task
 from fleet.result import when
 from fleet.templating import is_template
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from fleet.executor.outcome import item_vars, loop_items, loop_values
 from fleet.executor.state import PlayContext
-from fleet.playbook.models import Item, Task
+from fleet.playbook import Item, Task
 from fleet.templating import confined
 from fleet.vars import Final
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from fleet.executor.run import run_playbook
 from fleet.executor.state import RunState
-from fleet.playbook.models import Playbook
+from fleet.playbook import Playbook
 from fleet.result import RunReport
 
 GRACE = 30.0  # seconds the tasks in flight get to finish after the first signal

@@ -17,7 +17,7 @@ from fleet.errors import InputError
 from fleet.executor.handlernames import notified_handlers
 from fleet.executor.state import PlayContext
 from fleet.executor.tags import selected
-from fleet.playbook.models import Task
+from fleet.playbook import Task
 
 META_ACTIONS = ("flush_handlers", "noop", "end_play", "end_host", "end_batch", "reset_connection",
                 "clear_facts", "refresh_inventory", "clear_host_errors", "end_role")

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet.errors import InputError
-from fleet.playbook.models import Task
+from fleet.playbook import Task
 from fleet.result import TaskResult
 from fleet.vars import Layer
 

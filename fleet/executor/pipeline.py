@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 
 from fleet.executor.actions import CONTROL_ACTIONS, LOCAL
-from fleet.playbook.models import Block, Item, Play, Task
+from fleet.playbook import Block, Item, Play, Task
 
 
 def groupable(task: Task) -> bool:

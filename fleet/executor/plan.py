@@ -7,7 +7,7 @@ from typing import Any
 
 from fleet.connection import ModuleCall
 from fleet.executor.outcome import Outcome
-from fleet.playbook.models import Task
+from fleet.playbook import Task
 from fleet.result import TaskResult
 
 

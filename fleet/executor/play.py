@@ -20,7 +20,7 @@ from fleet.executor.context import HostRuntime, PlayVars
 from fleet.executor.state import PlayState, RunState
 from fleet.executor.tags import selected
 from fleet.executor.task import TaskExecutor
-from fleet.playbook.models import Block, Item, Play, Task
+from fleet.playbook import Block, Item, Play, Task
 from fleet.result import TaskResult
 
 

@@ -8,7 +8,7 @@ import time
 
 from fleet.executor.play import PlayRunner
 from fleet.executor.state import RunState
-from fleet.playbook.models import Playbook
+from fleet.playbook import Playbook
 from fleet.result import RunReport
 from fleet.secrets import Secrets
 

@@ -28,7 +28,7 @@ from fleet.executor.handlernames import handler_key, play_key
 from fleet.executor.hoststate import HostStates, Pending
 from fleet.executor.hosttrust import ConnectionVars
 from fleet.executor.options import RunOptions
-from fleet.playbook.models import Play, Task
+from fleet.playbook import Play, Task
 from fleet.registry import ModuleRegistry
 from fleet.result import RunReport, TaskResult, when
 

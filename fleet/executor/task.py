@@ -30,7 +30,7 @@ from fleet.executor.outcome import (
 )
 from fleet.executor.plan import Plan, Unreachable
 from fleet.executor.state import PlayState
-from fleet.playbook.models import Task
+from fleet.playbook import Task
 from fleet.result import TaskResult
 from fleet.templating import is_template, wrap
 from fleet.vars import Layer

@@ -1,1 +1,31 @@
-"""Plays, roles, blocks and tasks: loaded from Ansible-format YAML into typed models."""
+"""Plays, roles, blocks and tasks: loaded from Ansible-format YAML into typed models.
+
+- :mod:`~fleet.playbook.models`: ``Playbook``, ``Play``, ``Block``, ``Task``, ``RoleContext``;
+  every object keeps its file:line.
+- :mod:`~fleet.playbook.loader`: ``load_playbook`` (static imports inlined, inherited keywords
+  pushed down); :mod:`~fleet.playbook.tasks` and :mod:`~fleet.playbook.roles` load task files
+  and roles (also for dynamic includes at run time).
+- :mod:`~fleet.playbook.kv`: ``k=v`` argument strings; :mod:`~fleet.playbook.modulenames`:
+  module names (FQCNs, aliases, "did you mean").
+"""
+
+from fleet.playbook.kv import module_args, parse_kv
+from fleet.playbook.loader import load_playbook
+from fleet.playbook.models import Block, Item, Play, Playbook, RoleContext, Task, walk
+from fleet.playbook.modulenames import closest
+from fleet.playbook.tasks import TaskFileLoader
+
+__all__ = [
+    "Block",
+    "Item",
+    "Play",
+    "Playbook",
+    "RoleContext",
+    "Task",
+    "TaskFileLoader",
+    "closest",
+    "load_playbook",
+    "module_args",
+    "parse_kv",
+    "walk",
+]

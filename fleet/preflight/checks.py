@@ -15,7 +15,7 @@ from typing import Any
 
 from fleet.errors import InputError, Location
 from fleet.executor import CONTROL_ACTIONS, LOCAL, find_file, handler_known
-from fleet.playbook.models import Play, Playbook, Task, walk
+from fleet.playbook import Play, Playbook, Task, walk
 from fleet.preflight.prescan import included_handlers, included_names
 from fleet.registry import ModuleRegistry
 from fleet.templating import is_template

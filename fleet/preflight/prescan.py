@@ -16,7 +16,7 @@ from typing import Any
 
 from fleet import yamlsrc
 from fleet.errors import InputError
-from fleet.playbook.models import Task
+from fleet.playbook import Task
 from fleet.registry import builtin_dir
 from fleet.templating import is_template
 

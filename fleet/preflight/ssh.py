@@ -13,7 +13,7 @@ from typing import Any
 
 from fleet.connection import INSECURE_VAR, SSH_ARG_VARS, ConnectionDefaults, ssh_options
 from fleet.errors import FleetError, TemplateError
-from fleet.playbook.models import Playbook
+from fleet.playbook import Playbook
 from fleet.templating import is_template
 from fleet.vars import HostVars, Layer
 

@@ -20,7 +20,7 @@ from rich.status import Status
 from rich.table import Table
 from rich.text import Text
 
-from fleet.playbook.models import Play, Task
+from fleet.playbook import Play, Task
 from fleet.report.caveats import TaskWarnings
 from fleet.report.controls import visible
 from fleet.report.words import plural

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fleet.api import Prepared, host_vars
-from fleet.playbook.models import walk
+from fleet.playbook import walk
 from fleet.verify.plugin import CONFIG_ENV
 from fleet.verify.specs import HostSpec, host_spec
 
