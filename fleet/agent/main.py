@@ -37,6 +37,10 @@ class Agent:
         self.codes: dict = {}
         self.guards: dict = {}  # connection guards armed by this agent: marker -> (module, params, snapshot)
         self.interrupted = False  # the last run request stopped before its last task
+        # Ansible's own modules (fleet.agent.ansiblehost, loaded at the first bridged call):
+        # payloads received and not yet handed to it, and its Bridge, by the module's sha.
+        self.blobs: dict = {}
+        self.bridge: tuple = (None, None)
 
     def load(self, name: str, sha: str):
         """Return the module namespace for ``sha``, executing it on first use: from bytecode
@@ -120,6 +124,7 @@ class Agent:
         sent = 0
         self.sources.update(request.get("sources") or {})
         self.codes.update(request.get("codes") or {})
+        self.blobs.update(request.get("blobs") or {})
         timeout = request.get("timeout")
         limit = request.get("max_output")
         results: list = []
@@ -140,7 +145,7 @@ class Agent:
                 deadline = time.monotonic() + timeout if timeout else None
                 room = limit - ENVELOPE if limit else None
             try:
-                module = self.load(call["module"], call["sha"])
+                module = None if "ansible" in call else self.load(call["module"], call["sha"])
             except Exception as exc:
                 results.append(
                     {
@@ -152,7 +157,8 @@ class Agent:
                 )
             else:
                 # each call carries its task's check and diff flags (fleet.connection.calls)
-                results.append(runner.execute(module, call.get("params") or {}, bool(call.get("check")),
+                results.append(self.bridged(call, deadline, limit) if module is None else
+                               runner.execute(module, call.get("params") or {}, bool(call.get("check")),
                                               bool(call.get("diff")), deadline, call.get("guard"),
                                               self.guards))
             if room is not None and limit:
@@ -164,6 +170,22 @@ class Agent:
         if interrupted:
             self.interrupted = True
         return results[sent:]
+
+    def bridged(self, call: dict, deadline, limit) -> dict:
+        """Run one of Ansible's own modules (see :mod:`fleet.agent.ansiblehost`)."""
+        try:
+            sha, bridge = self.bridge
+            if sha != call["sha"]:
+                if bridge is not None:
+                    bridge.stop()
+                sha, bridge = call["sha"], self.load("ansiblehost", call["sha"]).Bridge()
+                self.bridge = (sha, bridge)
+            bridge.blobs.add(self.blobs)
+            self.blobs = {}
+            return bridge.run(call["ansible"], deadline, limit)
+        except Exception as exc:
+            return {"status": "failed", "changed": False, "data": {},
+                    "msg": "cannot run Ansible module {}: {}".format(call["ansible"].get("fqn"), exc)}
 
     def _task_done(self, notes: TaskNotes, results: list) -> None:
         """The task whose calls ``notes`` saw is finished: remember what it notified."""

@@ -1,0 +1,132 @@
+"""A task for one of Ansible's modules as an agent call, and the request that carries it.
+
+A bridged call in a ``run`` request::
+
+    {"sha": SHA1 of fleet/agent/ansiblehost.py, "task": N,
+     "ansible": {"server": SHA256, "zip": SHA256, "core": "2.19.4", "fqn": "ansible.modules.getent",
+                 "style": "ansiballz", "profile": "legacy", "extensions": {},
+                 "params": "{\"ANSIBLE_MODULE_ARGS\": {...}}", "env": {...}}}
+
+The request's ``blobs`` field (``{SHA256: base64}``) brings the fork server's source and the
+module zips the agent does not have yet; ``sources`` brings ``ansiblehost.py`` with the first
+bridged call of an agent. :class:`Channel` keeps the account of what one agent holds, with the
+agent's own bound (:data:`fleet.agent.ansiblehost.MAX_BLOBS`, least recently used dropped), so
+what the agent dropped is sent again.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any
+
+from fleet.agent.ansiblehost import MAX_BLOBS
+from fleet.bridge.args import TaskFlags, module_args
+from fleet.bridge.core import AnsibleCore
+from fleet.bridge.payload import Payload, PayloadCache
+from fleet.bridge.resolve import Resolution
+
+
+@dataclass(frozen=True)
+class HostCode:
+    """The host side of the bridge as sent: ansiblehost.py (a module source, by sha1 as the
+    session's sources) and ansibleserver.py (a blob, by sha256)."""
+
+    host_source: str
+    host_sha: str
+    server: bytes = field(repr=False)
+    server_sha: str = ""
+
+    @classmethod
+    def load(cls) -> HostCode:
+        package = resources.files("fleet.agent")
+        host = (package / "ansiblehost.py").read_text("utf-8")
+        server = (package / "ansibleserver.py").read_bytes()
+        return cls(host, hashlib.sha1(host.encode("utf-8")).hexdigest(), server, hashlib.sha256(server).hexdigest())
+
+
+@dataclass(frozen=True)
+class BridgedCall:
+    """One task of an Ansible module, ready for an agent."""
+
+    payload: Payload
+    params: str  # JSON of {"ANSIBLE_MODULE_ARGS": ...}, _ansible_* included
+    env: Mapping[str, str]
+    task: int = 0
+    stop: bool = False
+    notify: dict[str, Any] | None = None
+
+
+class Channel:
+    """Builds bridged requests for one agent and remembers which blobs it was given."""
+
+    def __init__(self, code: HostCode, limit: int = MAX_BLOBS) -> None:
+        self.code = code
+        self.limit = limit
+        self.held: OrderedDict[str, int] = OrderedDict()  # sha -> size, least recently used first
+        self.host_sent = False
+
+    def message(self, calls: Sequence[BridgedCall], check: bool, diff: bool, timeout: float | None,
+                max_output: int | None = None) -> dict[str, Any]:
+        """The ``run`` request for ``calls``: blobs and the host code only where needed."""
+        blobs: dict[str, str] = {}
+        for sha, data in [(self.code.server_sha, self.code.server)] + [(c.payload.sha, c.payload.zip) for c in calls]:
+            if sha not in self.held and sha not in blobs:
+                blobs[sha] = base64.b64encode(data).decode("ascii")
+        message: dict[str, Any] = {
+            "op": "run", "check": check, "diff": diff, "timeout": timeout,
+            "calls": [self.wire(c) for c in calls], "blobs": blobs,
+            "sources": {} if self.host_sent else {self.code.host_sha: self.code.host_source},
+        }
+        if max_output is not None:
+            message["max_output"] = max_output
+        if len({c.task for c in calls}) > 1:
+            message["stream"] = True
+        return message
+
+    def sent(self, message: Mapping[str, Any]) -> None:
+        """The agent answered ``message``: it holds what it carried (and used what it named)."""
+        if message.get("sources"):
+            self.host_sent = True
+        for sha, text in message.get("blobs", {}).items():
+            self.held[sha] = len(text) * 3 // 4 - text.count("=")
+        for sha in [self.code.server_sha] + [c["ansible"]["zip"] for c in message.get("calls", [])]:
+            if sha in self.held:
+                self.held.move_to_end(sha)
+        while sum(self.held.values()) > self.limit and len(self.held) > 1:
+            self.held.popitem(last=False)
+
+    def wire(self, call: BridgedCall) -> dict[str, Any]:
+        payload = call.payload
+        entry: dict[str, Any] = {"sha": self.code.host_sha, "ansible": {
+            "server": self.code.server_sha, "zip": payload.sha, "core": payload.core, "fqn": payload.module_fqn,
+            "style": payload.style, "profile": payload.profile, "extensions": payload.extensions,
+            "params": call.params, "env": dict(call.env)}}
+        if call.task:
+            entry["task"] = call.task
+        if call.stop:
+            entry["stop"] = True
+        if call.notify:
+            entry["notify"] = call.notify
+        return entry
+
+
+class Calls:
+    """Makes :class:`BridgedCall` s: payloads cached per module, arguments per task."""
+
+    def __init__(self, core: AnsibleCore) -> None:
+        self.core = core
+        self.payloads = PayloadCache(core)
+
+    def make(self, module: Resolution, args: Mapping[str, Any], flags: TaskFlags,
+             task_vars: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
+             task: int = 0) -> BridgedCall:
+        payload = self.payloads.get(module)
+        params = module_args(self.core, module.name, args, flags, task_vars)
+        text = json.dumps({"ANSIBLE_MODULE_ARGS": params})
+        return BridgedCall(payload, text, dict(env or {}), task)
