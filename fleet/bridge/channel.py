@@ -130,3 +130,14 @@ class Calls:
         params = module_args(self.core, module.name, args, flags, task_vars)
         text = json.dumps({"ANSIBLE_MODULE_ARGS": params})
         return BridgedCall(payload, text, dict(env or {}), task)
+
+
+async def send(session: Any, channel: Channel, calls: Sequence[BridgedCall], check: bool, diff: bool,
+               timeout: float | None) -> list[dict[str, Any]]:
+    """One round trip of bridged ``calls`` on an ``AgentSession`` (as ``AgentSession.run`` does
+    for native calls): the results, in fleet's shape."""
+    message = channel.message(calls, check, diff, timeout, session.max_output)
+    tasks = len({c.task for c in calls})
+    answer = await session.request(message, None if timeout is None else timeout * tasks + 5.0, tasks, len(calls))
+    channel.sent(message)
+    return list(answer.get("results") or [])
