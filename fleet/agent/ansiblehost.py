@@ -25,6 +25,7 @@ import struct
 import subprocess
 import sys
 import time
+from typing import Any
 
 LENGTH = struct.Struct(">I")
 MAX_BLOBS = 64 * 1024 * 1024  # bytes of payloads kept for the agent's life (the controller mirrors it)
@@ -37,7 +38,7 @@ class Blobs:
 
     def __init__(self, limit: int = MAX_BLOBS) -> None:
         self.limit = limit
-        self.data = {}  # sha -> bytes, least recently used first
+        self.data: dict = {}  # sha -> bytes, least recently used first
         self.size = 0
 
     def add(self, encoded: dict) -> list:
@@ -69,9 +70,9 @@ class Bridge:
 
     def __init__(self) -> None:
         self.blobs = Blobs()
-        self.process = None
-        self.key = None  # (server sha, ansible-core version) the running server was started for
-        self.given = set()  # zips the running server has
+        self.process: Any = None  # subprocess.Popen of the fork server
+        self.key: Any = None  # (server sha, ansible-core version) the running server was started for
+        self.given: set = set()  # zips the running server has
 
     def run(self, spec: dict, deadline, limit) -> dict:
         """Run one bridged call (check mode is in its params: ``_ansible_check_mode``) before

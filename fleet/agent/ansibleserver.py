@@ -47,10 +47,10 @@ class ZipImporter(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
     winning. ``__file__`` is a path under :data:`FAKE_ROOT`; ``get_data`` reads those paths."""
 
     def __init__(self) -> None:
-        self.zips = []  # (sha, ZipFile, names), most preferred first
+        self.zips: list = []  # (sha, ZipFile, names), most preferred first
         # Compiled code by (member, CRC-32, size): the server compiles a payload's files before
         # forking, so that children (which cannot keep anything) start from its code objects.
-        self.codes = {}
+        self.codes: dict = {}
 
     def add(self, sha: str, data: bytes, first: bool = False) -> None:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -144,7 +144,7 @@ class Server:
 
     def __init__(self, read_fd: int, write_fd: int) -> None:
         self.read_fd, self.write_fd = read_fd, write_fd
-        self.payloads = {}  # sha -> bytes, oldest first (dicts keep insertion order)
+        self.payloads: dict = {}  # sha -> bytes, oldest first (dicts keep insertion order)
         self.size = 0
         self.importer = ZipImporter()
         self.basic = None  # ansible.module_utils.basic once imported
@@ -271,7 +271,7 @@ def supervise(job: dict, params: bytes, payload: bytes, importer: ZipImporter) -
             _kill(pid)
         _, status, usage = os.wait4(pid, 0)
     rc = os.waitstatus_to_exitcode(status) if hasattr(os, "waitstatus_to_exitcode") else _exitcode(status)
-    cpu = usage.ru_utime + usage.ru_stime
+    cpu = usage.ru_utime + usage.ru_stime if usage is not None else 0.0
     answer = {"rc": rc, "timed_out": timed_out, "truncated": truncated, "cpu_child": round(cpu, 6)}
     return answer, bytes(buffers[out_r]), bytes(buffers[err_r])
 
@@ -407,8 +407,8 @@ def _respawn_hook(payload: bytes, names) -> None:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
-    respawn_module._fleet = True
-    respawn.respawn_module = respawn_module
+    respawn_module._fleet = True  # type: ignore[attr-defined]
+    respawn.respawn_module = respawn_module  # type: ignore[attr-defined]
 
 
 def main() -> None:
