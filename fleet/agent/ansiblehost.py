@@ -53,15 +53,20 @@ class Blobs:
                 self.size -= len(self.data.pop(sha))
             self.data[sha] = raw
             self.size += len(raw)
-        while self.size > self.limit and len(self.data) > 1:
-            old = next(iter(self.data))
-            self.size -= len(self.data.pop(old))
         return bad
 
     def get(self, sha: str):
+        """The blob, now the most recently used; past the bound, the least recently used
+        others are dropped (only here, so that a request's own blobs are never dropped
+        before its calls use them)."""
         raw = self.data.pop(sha, None)
         if raw is not None:
-            self.data[sha] = raw  # most recently used
+            self.data[sha] = raw
+        while self.size > self.limit and len(self.data) > 1:
+            old = next(iter(self.data))
+            if old == sha:
+                break
+            self.size -= len(self.data.pop(old))
         return raw
 
 

@@ -91,3 +91,18 @@ def test_ini_file_apply_reapply_and_check(driver: Driver, agent, tmp_path: Path,
     result = driver.local(agent, [check], check=True)[0]
     assert result["status"] == "changed"
     assert target.read_text() == written and target.stat().st_mtime_ns == before
+
+
+def test_the_agents_payload_cache_is_bounded_and_checked() -> None:
+    import base64
+    import hashlib
+
+    from fleet.agent.ansiblehost import Blobs
+
+    blobs = Blobs(limit=25)
+    items = {name: bytes([n]) * 10 for n, name in enumerate("abc")}
+    shas = {name: hashlib.sha256(data).hexdigest() for name, data in items.items()}
+    assert blobs.add({shas[n]: base64.b64encode(d).decode() for n, d in items.items()}) == []
+    assert blobs.get(shas["c"]) == items["c"]  # over the bound: the oldest ('a') goes
+    assert blobs.get(shas["a"]) is None and blobs.get(shas["b"]) == items["b"]
+    assert blobs.add({"0" * 64: base64.b64encode(b"tampered").decode()}) == ["0" * 64]
