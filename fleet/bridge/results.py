@@ -123,6 +123,8 @@ def _parse(core: AnsibleCore, stdout: str, stderr: str, rc: Any, module: str, pr
         data = parse(_ParseStandIn(module), res, profile)
     else:
         data = parse(_ParseStandIn(module), res)
+    if not isinstance(data, dict):  # 2.21+: a UnifiedTaskResult
+        data = data.as_result_dict()
     event = getattr(data.get("exception"), "event", None)
     if event is not None and "msg" not in data and data.get("failed"):
         # 2.19+: an unhandled exception in the module, as the TaskExecutor words it

@@ -90,6 +90,8 @@ def _traces() -> set[str]:
 @pytest.mark.parametrize("interpreter", INTERPRETERS)
 def test_ansible_modules_run_through_the_agent(lab: Lab, core, resolver, interpreter: str) -> None:
     require(os.access(interpreter, os.X_OK), f"{interpreter} is not installed")
+    if interpreter.endswith("python3.8") and core.release >= (2, 20):
+        pytest.skip(f"ansible-core {core.version}'s modules need Python >= 3.9 on the host")
     from fleet.bridge.channel import send
 
     driver = Driver(core, resolver)

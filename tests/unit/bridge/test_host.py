@@ -69,7 +69,8 @@ def test_environment_and_no_log_values(driver: Driver, agent) -> None:
     assert result["status"] == "changed"
     assert result["data"]["env"] == {"FLEET_TEST": "from the task"}
     assert "hunter2-value" not in json.dumps(result)  # basic masks no_log values everywhere
-    assert result["data"]["invocation"]["module_args"]["secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    if "invocation" in result["data"]:  # 2.21 returns it only when asked to (verbosity)
+        assert result["data"]["invocation"]["module_args"]["secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
 
 
 def test_output_is_bounded(driver: Driver, agent) -> None:

@@ -57,8 +57,9 @@ def test_internal_keys_from_a_module_are_removed_with_a_warning(core) -> None:
 
     shaped = shape(core, {"status": "ok", "changed": False, "data": {"_ansible_evil": 1, "ok": 1}, "msg": "",
                           "ansible": {"rc": 0}}, "m")
-    assert "_ansible_evil" not in shaped.result
-    assert shaped.warnings == ["Removed unexpected internal key in module return: _ansible_evil = 1"]
+    assert "_ansible_evil" not in shaped.result and shaped.result["ok"] == 1
+    if core.release < (2, 21):  # 2.21's UnifiedTaskResult drops them itself (ansible-core warns)
+        assert shaped.warnings == ["Removed unexpected internal key in module return: _ansible_evil = 1"]
 
 
 def test_no_log_shows_ansibles_censored_result(core) -> None:
