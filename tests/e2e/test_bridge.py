@@ -55,9 +55,7 @@ def resolver(core):  # -> fleet.bridge.resolve.Resolver
 
 def _with_agent(lab: Lab, interpreter: str, scenario: Callable[[Any], Any]) -> Any:
     """Run ``scenario(session)`` against an agent started on h1 as fleet starts one."""
-    from fleet.agentstart import agent_payload
-    from fleet.executor.connection import ConnectionDefaults, ssh_options
-    from fleet.session import AgentSession
+    from fleet.connection import AgentSession, ConnectionDefaults, agent_payload, ssh_options
     from fleet.transport.ssh import SSHTransport
 
     hostvars = yaml.safe_load(lab.inventory.read_text())["all"]["children"]["fleet"]["vars"]

@@ -96,6 +96,8 @@ def _within(name: str, prefix: str) -> bool:
 
 def test_agent_and_modules_import_only_the_stdlib_and_the_agent() -> None:
     def allowed(imp: Import) -> bool:
+        if imp.file.name == "ansibleserver.py" and _within(imp.module, "ansible.module_utils"):
+            return True  # the fork server imports it from the payload the controller sent, in memory
         return _top(imp.module) in sys.stdlib_module_names or _within(imp.module, "fleet.agent")
 
     assert breaches(files("fleet/agent", "modules"), allowed) == []
