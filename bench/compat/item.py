@@ -124,6 +124,10 @@ def run_item(item: Item, index: int, settings: Settings) -> ItemResult:
                 f_state = pool.submit(snapshot.take, pair.fleet.container)
                 state_diff = snapshot.diff(a_state.result(), f_state.result())
             verdict: Verdict = judge(result.ansible_runs, result.fleet_runs, state_diff)
+            # messages name files by the work directory's path: shown relative to it
+            prefix = f"{ws.root}/"
+            verdict.first_error = verdict.first_error.replace(prefix, "")
+            verdict.differences = [d.replace(prefix, "") for d in verdict.differences]
             result.status, result.first_error = verdict.status, verdict.first_error
             result.reproduced, result.ansible_total = verdict.reproduced, verdict.ansible_total
             result.differences = verdict.differences
