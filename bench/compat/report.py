@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from compat.corpus import Item
 from compat.item import ItemResult
-from compat.runs import ApplyResult
+from compat.runs import ApplyResult, TaskRecord
 
 HEADER = ("item", "kind", "result", "1st apply A / F", "2nd apply A / F", "tasks identical / Ansible's",
           "first error")
@@ -75,3 +76,21 @@ def write_json(results: Sequence[ItemResult], path: Path) -> None:
 
 def write_markdown(results: Sequence[ItemResult], path: Path, preamble: str = "") -> None:
     path.write_text((preamble.rstrip() + "\n\n" if preamble else "") + markdown(results))
+
+
+def _apply_from_json(data: dict[str, Any]) -> ApplyResult:
+    return ApplyResult(data["tool"], data["exit_code"], data["duration_s"],
+                       [TaskRecord(**r) for r in data["records"]], data.get("error", ""),
+                       data.get("timed_out", False), data.get("log", ""))
+
+
+def load_json(path: Path) -> list[ItemResult]:
+    """The results a ``--json`` file holds (to re-render or merge runs, e.g. ones run in parallel)."""
+    results = []
+    for data in json.loads(path.read_text())["items"]:
+        item = Item(data["name"], data["repo"], data["commit"], data["path"], data["kind"], data["ansible"])
+        results.append(ItemResult(item, data["status"], data["first_error"], data["reproduced"],
+                                  data["ansible_total"], [_apply_from_json(r) for r in data["ansible_runs"]],
+                                  [_apply_from_json(r) for r in data["fleet_runs"]], data["differences"],
+                                  data["seconds"], data.get("lab", "")))
+    return results

@@ -267,3 +267,13 @@ def test_table_row_and_summary() -> None:
     assert "| r | role | FAIL |  |  | 0/6 | apply 1: fleet: ERROR: x \\| y |" in markdown
     assert markdown.rstrip().endswith("**Summary: 1 of 2 items PASS (1 FAIL, 0 ERROR, 0 SKIP); "
                                       "Ansible task results reproduced: 4 / 10 (40.0 %)**")
+
+
+def test_json_round_trip(tmp_path: Path) -> None:
+    item = corpus.Item("r", "a/b", COMMIT, "", "role", "current")
+    result = ItemResult(item, "FAIL", "apply 1, task 'x': ansible ok, fleet changed", 1, 2,
+                        [applied("ansible", rec("x", "ok"), rec("y", "ok"))],
+                        [applied("fleet", rec("x", "changed"), rec("y", "ok"))], ["d"], 3.0)
+    report.write_json([result], tmp_path / "r.json")
+    loaded = report.load_json(tmp_path / "r.json")
+    assert report.markdown(loaded) == report.markdown([result])
