@@ -134,6 +134,7 @@ def run_item(item: Item, index: int, settings: Settings) -> ItemResult:
         finally:
             if ws is not None:
                 runs.stop_fleet_daemon(ws)
+                runs.stop_ansible_masters(ws)
             if not settings.keep:
                 twins.down(lab)
     except Exception as exc:  # the item's own breakage is its result, not the corpus run's end

@@ -161,6 +161,13 @@ def stop_fleet_daemon(ws: Workspace) -> None:
                    stdin=subprocess.DEVNULL)
 
 
+def stop_ansible_masters(ws: Workspace) -> None:
+    """End the ControlPersist masters ansible-playbook left (they would outlive the item)."""
+    for socket in (ws.root / "ansible" / "cp").glob("*"):
+        subprocess.run(["ssh", "-o", f"ControlPath={socket}", "-O", "exit", "compat-twin"], capture_output=True,
+                       timeout=30, stdin=subprocess.DEVNULL)
+
+
 def apply_ansible(ws: Workspace, venv: Path, apply_number: int, timeout: float) -> ApplyResult:
     """``ansible-playbook`` from ``venv`` with the recording callback."""
     record_file = ws.root / "ansible" / f"records-{apply_number}.jsonl"
