@@ -6,6 +6,7 @@ The two tools run on their twins at the same time; the item has one deadline for
 
 from __future__ import annotations
 
+import json
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
@@ -122,7 +123,10 @@ def run_item(item: Item, index: int, settings: Settings) -> ItemResult:
             with ThreadPoolExecutor(2) as pool:
                 a_state = pool.submit(snapshot.take, pair.ansible.container)
                 f_state = pool.submit(snapshot.take, pair.fleet.container)
-                state_diff = snapshot.diff(a_state.result(), f_state.result())
+                states = {"ansible": a_state.result(), "fleet": f_state.result()}
+            for tool, state in states.items():  # kept for a later look (or a new diff)
+                (ws.root / tool / "state.json").write_text(json.dumps(state, indent=0, sort_keys=True))
+            state_diff = snapshot.diff(states["ansible"], states["fleet"])
             verdict: Verdict = judge(result.ansible_runs, result.fleet_runs, state_diff)
             # messages name files by the work directory's path: shown relative to it
             prefix = f"{ws.root}/"

@@ -14,6 +14,11 @@ from typing import Any
 
 SCRIPT = Path(__file__).with_name("hostsnap.py")
 SECTIONS = ("files", "packages", "units", "users", "groups")
+# Ansible's apt and package modules install python3-apt (and what it depends on) on the host
+# for themselves when it is missing; fleet's modules need nothing. Not the item's doing: a
+# package of this list that only Ansible's twin has is not a difference.
+ANSIBLE_OWN_PACKAGES = frozenset({"python3-apt", "python-apt-common", "distro-info-data", "iso-codes",
+                                  "lsb-release", "python3-debian", "python3-distro-info"})
 
 
 def take(container: str, timeout: float = 180) -> dict[str, dict[str, str]]:
@@ -33,6 +38,8 @@ def diff(ansible: dict[str, dict[str, str]], fleet: dict[str, dict[str, str]], l
         left, right = ansible.get(section, {}), fleet.get(section, {})
         for key in sorted(set(left) | set(right)):
             a, f = left.get(key), right.get(key)
+            if section == "packages" and key in ANSIBLE_OWN_PACKAGES and f is None:
+                continue
             if a != f:
                 lines.append(f"{section} {key}: ansible {a or 'missing'!r}, fleet {f or 'missing'!r}")
                 if len(lines) >= limit:

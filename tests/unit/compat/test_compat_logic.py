@@ -154,6 +154,15 @@ def test_state_diff_lists_each_difference_in_section_order() -> None:
     assert snapshot.diff(a, a) == []
 
 
+def test_state_diff_ignores_the_python_apt_ansible_installs_for_itself() -> None:
+    fleet_state = {"packages": {"nginx": "1.22"}}
+    ansible_state = {"packages": {"nginx": "1.22", "python3-apt": "2.6.0", "lsb-release": "12.0-1"}}
+    assert snapshot.diff(ansible_state, fleet_state) == []
+    assert snapshot.diff(fleet_state, ansible_state) == [  # fleet installing it is the item's doing
+        "packages lsb-release: ansible 'missing', fleet '12.0-1'",
+        "packages python3-apt: ansible 'missing', fleet '2.6.0'"]
+
+
 def test_host_script_describes_a_tree_and_ignores_noise(tmp_path: Path) -> None:
     """hostsnap.py's file walk, run here on a temporary root (its ROOTS replaced)."""
     (tmp_path / "etc" / "ssh").mkdir(parents=True)
