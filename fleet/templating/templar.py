@@ -42,6 +42,7 @@ from fleet.templating.environment import (
 )
 from fleet.templating.filters import to_bool
 from fleet.templating.tree import (
+    escape_backslashes,
     runtime_error,
     single_expression,
     snippet,
@@ -319,7 +320,7 @@ class Templar:
         compiled = self._templates.data.get(source)
         if compiled is not None:
             return compiled
-        tree = self._parse(source, location, file=False)
+        tree = self._parse(escape_backslashes(source, self.env), location, file=False)
         single = single_expression(tree)
         if single is None:
             return self._templates.put(source, self._build(tree, source, location, native=False))

@@ -17,6 +17,32 @@ def snippet(source: str) -> str:
     return repr(text if len(text) <= 80 else text[:77] + "...")
 
 
+def escape_backslashes(source: str, env: jinja2.Environment) -> str:
+    """``source`` with the backslashes of string constants inside ``{{ }}`` doubled.
+
+    Ansible does this to every templated string that is not a template file (2.18's
+    ``_escape_backslashes``, 2.19's lexer hook): YAML already processed the escapes, so
+    ``'{{ x | regex_replace("v(\\d+)", "\\1") }}'`` keeps ``\\1`` instead of Jinja turning it
+    into chr(1). ``{% %}`` blocks and bare conditionals (``when:``) are left alone, as in Ansible.
+    """
+    if "\\" not in source or env.variable_start_string not in source:
+        return source
+    out: list[str] = []
+    inside = escaped = False
+    try:
+        for _, kind, value in env.lex(source):
+            if kind == "variable_begin":
+                inside = True
+            elif kind == "variable_end":
+                inside = False
+            elif inside and kind == "string" and "\\" in value:
+                value, escaped = value.replace("\\", "\\\\"), True
+            out.append(value)
+    except jinja2.TemplateSyntaxError:
+        return source  # the parse that follows reports it against the source as written
+    return "".join(out) if escaped else source
+
+
 def single_expression(tree: nodes.Template) -> tuple[nodes.Expr, str, str] | None:
     """``(expr, lead, trail)`` if ``tree`` is one ``{{ expr }}`` with only whitespace around it."""
     if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):

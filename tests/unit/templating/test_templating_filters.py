@@ -56,9 +56,9 @@ CASES: list[tuple[str, Any]] = [
     ("{{ 'a: 1\nb: [x, y]' | from_yaml }}", {"a": 1, "b": ["x", "y"]}),
     ("{{ 'a: 1\n---\nb: 2' | from_yaml_all }}", [{"a": 1}, {"b": 2}]),
     # regex_replace
-    ("{{ 'ansible' | regex_replace('^a.*i(.*)$', 'a\\\\1') }}", "able"),
-    ("{{ 'foobar' | regex_replace('^f.*o(.*)$', '\\\\1') }}", "bar"),
-    ("{{ 'localhost:80' | regex_replace('^(?P<host>.+):(?P<port>\\\\d+)$', '\\\\g<host>, \\\\g<port>') }}",
+    ("{{ 'ansible' | regex_replace('^a.*i(.*)$', 'a\\1') }}", "able"),
+    ("{{ 'foobar' | regex_replace('^f.*o(.*)$', '\\1') }}", "bar"),
+    ("{{ 'localhost:80' | regex_replace('^(?P<host>.+):(?P<port>\\d+)$', '\\g<host>, \\g<port>') }}",
      "localhost, 80"),
     ("{{ 'localhost:80' | regex_replace(':80') }}", "localhost"),
     ("{{ 'Foo\nfoo' | regex_replace('^foo', 'bar', multiline=True, ignorecase=True) }}", "bar\nbar"),
@@ -66,13 +66,13 @@ CASES: list[tuple[str, Any]] = [
     # regex_search / regex_findall / regex_escape
     ("{{ 'server1/database42' | regex_search('database[0-9]+') }}", "database42"),
     ("{{ 'foo\nBAR' | regex_search('^bar', multiline=True, ignorecase=True) }}", "BAR"),
-    ("{{ 'server1/database42' | regex_search('server([0-9]+)/database([0-9]+)', '\\\\1', '\\\\2') }}",
+    ("{{ 'server1/database42' | regex_search('server([0-9]+)/database([0-9]+)', '\\1', '\\2') }}",
      ["1", "42"]),
-    ("{{ '21/42' | regex_search('(?P<dividend>[0-9]+)/(?P<divisor>[0-9]+)', '\\\\g<dividend>', "
-     "'\\\\g<divisor>') }}", ["21", "42"]),
+    ("{{ '21/42' | regex_search('(?P<dividend>[0-9]+)/(?P<divisor>[0-9]+)', '\\g<dividend>', "
+     "'\\g<divisor>') }}", ["21", "42"]),
     ("{{ 'ansible' | regex_search('foobar') }}", None),
     ("{{ 'Some DNS servers are 8.8.8.8 and 8.8.4.4' | "
-     "regex_findall('\\\\b(?:[0-9]{1,3}\\\\.){3}[0-9]{1,3}\\\\b') }}", ["8.8.8.8", "8.8.4.4"]),
+     "regex_findall('\\b(?:[0-9]{1,3}\\.){3}[0-9]{1,3}\\b') }}", ["8.8.8.8", "8.8.4.4"]),
     ("{{ 'CAR\ntar\nfoo\nbar\n' | regex_findall('^.ar$', multiline=True, ignorecase=True) }}",
      ["CAR", "tar", "bar"]),
     ("{{ '^f.*o(.*)$' | regex_escape() }}", "\\^f\\.\\*o\\(\\.\\*\\)\\$"),
