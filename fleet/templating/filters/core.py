@@ -25,6 +25,8 @@ from jinja2.runtime import Undefined
 
 from fleet.errors import TemplateError
 from fleet.templating.filters.data import FILTERS as DATA_FILTERS
+from fleet.templating.filters.extra import FILTERS as EXTRA_FILTERS
+from fleet.templating.filters.network import FILTERS as NETWORK_FILTERS
 from fleet.templating.filters.tests import TESTS
 
 _TRUE_STRINGS = frozenset({"yes", "on", "1", "true", "y"})
@@ -300,6 +302,7 @@ FILTERS: Mapping[str, Callable[..., Any]] = MappingProxyType({
     "type_debug": type_debug,
     "split": split,
     **DATA_FILTERS,
+    **EXTRA_FILTERS,
 })
 
 def install(env: Environment) -> None:
@@ -308,5 +311,6 @@ def install(env: Environment) -> None:
     env.tests.update(TESTS)
     for name in list(env.filters):
         env.filters.setdefault(f"ansible.builtin.{name}", env.filters[name])
+    env.filters.update(NETWORK_FILTERS)  # collection filters, under their short and FQCN names
     for name in list(env.tests):
         env.tests.setdefault(f"ansible.builtin.{name}", env.tests[name])
