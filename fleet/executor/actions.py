@@ -173,6 +173,8 @@ def _template(ctx: ActionContext) -> ModuleCall:
         "template_uid": str(os.getuid()),
         "template_run_date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "template_destpath": params["dest"],
+        # Ansible's default DEFAULT_MANAGED_STR; a variable of that name wins (ansible-core 2.19+)
+        **({} if "ansible_managed" in ctx.variables else {"ansible_managed": "Ansible managed"}),
     }))
     content = ctx.templar.render_file(
         text, template_vars, Location(str(path)),

@@ -65,7 +65,7 @@ class PlayVars:
             layers = self._inventory_layers[host] = self.inventory.host_layers(host)
         return layers
 
-    def magic(self, host: str, role: RoleContext | None) -> Layer:
+    def magic(self, host: str, role: RoleContext | None, task: Task | None = None) -> Layer:
         base = self._host_magic.get(host)
         if base is None:
             roles = list(dict.fromkeys(r.name for r in self.play.roles))
@@ -76,6 +76,11 @@ class PlayVars:
         if role is not None:
             values["role_name"] = role.name
             values["role_path"] = str(role.path)
+        if task is not None:  # where lookups find files (Ansible's Task.get_search_path + basedir)
+            base_dir = self._play_magic.get("playbook_dir")
+            values["ansible_search_path"] = list(dict.fromkeys(
+                ([str(role.path)] if role is not None else []) + [str(task.base_dir)]
+                + ([str(base_dir)] if base_dir else [])))
         return Layer("magic vars", "fleet", values)
 
     def layers(self, host: str, role: RoleContext | None, task: Task | None = None,
@@ -98,7 +103,7 @@ class PlayVars:
         if include_params:
             layers.append(Layer("include params", "include", include_params))
         layers.append(self.extra)
-        layers.append(self.magic(host, role))
+        layers.append(self.magic(host, role, task))
         return layers
 
     def for_task(self, host: str, task: Task | None, include_params: Mapping[str, Any] | None = None) -> HostVars:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import glob
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fleet.errors import InputError
+from fleet.errors import FleetError, InputError
 from fleet.playbook import Task
 from fleet.result import TaskResult
 from fleet.vars import Layer
@@ -139,20 +138,14 @@ def item_vars(task: Task, variables: Any, items: list[Any], index: int) -> Any:
 
 def loop_items(templar: Any, task: Task, variables: Any, playbook_dir: Path) -> list[Any]:
     """A task's loop rendered into its items, shaped as its ``loop``/``with_*`` keyword says."""
-    raw = templar.render(task.loop, variables, task.location)
     kind = task.loop_kind
+    if kind not in ("loop", "items", "list", "dict"):
+        return _lookup_items(templar, task, variables, kind)
+    raw = templar.render(task.loop, variables, task.location)
     if kind == "dict":
         if not isinstance(raw, dict):
             raise InputError(f"with_dict expects a dict, got {type(raw).__name__}", task.location)
         return [{"key": k, "value": v} for k, v in raw.items()]
-    if kind == "fileglob":
-        patterns = raw if isinstance(raw, list) else [raw]
-        found: list[str] = []
-        for pattern in patterns:
-            base = playbook_dir / "files"
-            full = pattern if str(pattern).startswith("/") else str(base / str(pattern))
-            found.extend(sorted(p for p in glob.glob(full) if not p.endswith("/")))
-        return found
     if kind in ("items", "list") and raw is not None and not isinstance(raw, (list, tuple, dict)):
         raw = [raw]  # with_items/with_list: a single value is a one-item list (Ansible)
     if isinstance(raw, str) or not isinstance(raw, (list, tuple)):
@@ -163,3 +156,38 @@ def loop_items(templar: Any, task: Task, variables: Any, playbook_dir: Path) -> 
             flat.extend(element) if isinstance(element, list) else flat.append(element)
         return flat
     return list(raw)
+
+
+def _lookup_items(templar: Any, task: Task, variables: Any, kind: str) -> list[Any]:
+    """``with_<kind>``: lookup ``kind`` over the rendered terms, as Ansible's ``_get_loop_items``
+    does: ``first_found`` passes over terms whose variables are undefined, and the lookup's
+    subdirectory comes from the action (``templates`` for template, ``vars`` for include_vars)."""
+    terms = task.loop if isinstance(task.loop, list) else [task.loop]
+    if kind == "first_found":
+        rendered: list[Any] = []
+        for term in terms:
+            if isinstance(term, dict):  # {files, paths, skip}: each file name on its own
+                term = {**term, "files": _each(templar, term.get("files"), variables, task)}
+            try:
+                rendered.append(templar.render(term, variables, task.location))
+            except FleetError:
+                continue
+    else:
+        rendered = templar.render(terms, variables, task.location)
+        if isinstance(task.loop, str) and len(rendered) == 1 and isinstance(rendered[0], list):
+            rendered = rendered[0]  # with_x: "{{ a_list }}" gives the list's items as terms
+    subdir = next((d for d in ("template", "var", "file") if d in task.module), "file") + "s"
+    return templar.lookup(kind, rendered, variables, subdir=subdir, location=task.location)
+
+
+def _each(templar: Any, names: Any, variables: Any, task: Task) -> Any:
+    """``names`` rendered one by one, leaving out those whose variables are undefined."""
+    if not isinstance(names, list):
+        return names
+    out: list[Any] = []
+    for name in names:
+        try:
+            out.append(templar.render(name, variables, task.location))
+        except FleetError:
+            continue
+    return out

@@ -210,7 +210,12 @@ def parse_keywords(data: Mapping[str, Any], loc: Location | None) -> dict[str, A
 
 #: Loop keywords and the ``Task.loop_kind`` each gives.
 LOOP_KINDS = {"loop": "loop", "with_items": "items", "with_list": "list", "with_dict": "dict",
-              "with_fileglob": "fileglob"}
+              "with_fileglob": "fileglob",
+              # every other with_<lookup>: the executor runs lookup <lookup> over the rendered terms
+              **{f"with_{name}": name for name in (
+                  "first_found", "together", "sequence", "subelements", "nested", "cartesian", "flattened",
+                  "indexed_items", "lines", "inventory_hostnames", "random_choice", "file", "template", "env",
+                  "varnames", "vars", "pipe", "password", "ini", "csvfile")}}
 LOOP_CONTROL_KEYS = frozenset({"loop_var", "index_var", "label", "pause", "extended"})
 
 

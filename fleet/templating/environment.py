@@ -165,12 +165,13 @@ def fail_on_undefined(value: Any) -> None:
             fail_on_undefined(item)
 
 
-def make_environment(search_path: Sequence[str], omit: str) -> FleetEnvironment:
+def make_environment(search_path: Sequence[str], omit: str, renderer: Any = None) -> FleetEnvironment:
     """A sandboxed environment with Ansible's defaults and fleet's filters, tests and lookups.
 
     ``trim_blocks=True``, ``lstrip_blocks=False``, ``keep_trailing_newline=True`` and
     ``newline_sequence='\\n'`` (see :mod:`fleet.templating.templar` for where these come from);
-    ``{% include %}`` loads from ``search_path``.
+    ``{% include %}`` loads from ``search_path``; ``renderer`` (the Templar) renders what the
+    ``template`` lookup reads.
     """
     env = FleetEnvironment(
         undefined=FleetUndefined,
@@ -184,6 +185,6 @@ def make_environment(search_path: Sequence[str], omit: str) -> FleetEnvironment:
         auto_reload=False,
     )
     install(env)
-    env.globals.update(make_lookups(search_path))
+    env.globals.update(make_lookups(search_path, renderer))
     env.globals["omit"] = omit
     return env

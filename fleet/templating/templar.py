@@ -41,6 +41,7 @@ from fleet.templating.environment import (
     make_environment,
 )
 from fleet.templating.filters import to_bool
+from fleet.templating.filters.lookups import LookupContext, run_lookup
 from fleet.templating.tree import (
     escape_backslashes,
     runtime_error,
@@ -89,6 +90,25 @@ class _Cache:
         return value
 
 
+class _Overlay(Mapping[str, Any]):
+    """``top`` over ``base`` without copying ``base`` (a lazy variable mapping)."""
+
+    def __init__(self, top: Mapping[str, Any], base: Mapping[str, Any]) -> None:
+        self._top, self._base = top, base
+
+    def __getitem__(self, key: str) -> Any:
+        return self._top[key] if key in self._top else self._base[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._top or key in self._base
+
+    def __iter__(self) -> Any:
+        return iter(dict.fromkeys([*self._top, *self._base]))
+
+    def __len__(self) -> int:
+        return len(set(self._top) | set(self._base))
+
+
 class Templar:
     """Renders templates and evaluates conditionals against a (lazy) variable mapping.
 
@@ -102,7 +122,7 @@ class Templar:
                  secrets: Secrets | None = None) -> None:
         self.secrets = secrets if secrets is not None else Secrets()  # decrypts !vault values
         self.search_path = [os.fspath(p) for p in search_path]
-        self.env = make_environment(self.search_path, self.omit_token)
+        self.env = make_environment(self.search_path, self.omit_token, self)
         self._globals: Mapping[str, Any] = self.env.globals
         self._templates = _Cache(cache_size)
         self._files = _Cache(min(cache_size, 256))
@@ -168,6 +188,24 @@ class Templar:
             compiled = self._files.put(key, self._build(tree, text, location, native=False, env=env))
         result = self._run(compiled, text, Scope(variables, self._globals), location, file=True)
         return str(result)
+
+    def render_lookup_template(self, text: str, variables: Mapping[str, Any], extra: Mapping[str, Any],
+                               location: Location | None = None) -> str:
+        """The ``template`` lookup: a template file rendered with ``extra`` over ``variables``."""
+        return self.render_file(text, _Overlay(extra, variables), location)
+
+    def lookup(self, name: str, terms: Any, variables: Mapping[str, Any], *, subdir: str | None = "files",
+               location: Location | None = None) -> list[Any]:
+        """The items of a ``with_<name>`` loop: lookup ``name`` over ``terms`` (rendered already),
+        with the task's variables (``ansible_search_path``...) and the subdirectory Ansible gives
+        the lookup for the task's action (``templates``, ``vars`` or ``files``)."""
+        ctx = LookupContext(variables, self.search_path, self, subdir)
+        try:
+            return run_lookup(name, terms if isinstance(terms, list) else [terms], ctx, {})
+        except FleetError as exc:
+            if exc.location is None:
+                exc.location = location
+            raise
 
     def _file_env(self, trim_blocks: bool, lstrip_blocks: bool) -> FleetEnvironment:
         if (trim_blocks, lstrip_blocks) == (True, False):

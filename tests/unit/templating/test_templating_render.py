@@ -312,8 +312,8 @@ def test_file_lookup(tmp_path: Path) -> None:
 
 
 def test_unknown_lookup(templar: Templar) -> None:
-    with pytest.raises(TemplateError, match="unknown lookup plugin 'pipe'"):
-        templar.render("{{ lookup('pipe', 'date') }}", VARS)
+    with pytest.raises(TemplateError, match="unknown lookup plugin 'nope'"):
+        templar.render("{{ lookup('nope', 'date') }}", VARS)
 
 
 # ---------------------------------------------------------------------- locations from YAML
