@@ -88,6 +88,25 @@ class Scope(Mapping[str, Any]):
         return len(set(self._vars) | set(self._globals))
 
 
+class Overlay(Mapping[str, Any]):
+    """``top`` over ``base`` without copying ``base`` (a lazy variable mapping)."""
+
+    def __init__(self, top: Mapping[str, Any], base: Mapping[str, Any]) -> None:
+        self._top, self._base = top, base
+
+    def __getitem__(self, key: str) -> Any:
+        return self._top[key] if key in self._top else self._base[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._top or key in self._base
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict.fromkeys([*self._top, *self._base]))
+
+    def __len__(self) -> int:
+        return len(set(self._top) | set(self._base))
+
+
 class FleetEnvironment(SandboxedEnvironment):
     """Sandboxed environment; mappings marked ``_fleet_items_first`` prefer items to attributes.
 

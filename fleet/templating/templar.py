@@ -36,6 +36,7 @@ from fleet.secrets import Secrets
 from fleet.templating.environment import (
     FleetContext,
     FleetEnvironment,
+    Overlay,
     Scope,
     fail_on_undefined,
     make_environment,
@@ -88,25 +89,6 @@ class _Cache:
             del self.data[next(iter(self.data))]
         self.data[key] = value
         return value
-
-
-class _Overlay(Mapping[str, Any]):
-    """``top`` over ``base`` without copying ``base`` (a lazy variable mapping)."""
-
-    def __init__(self, top: Mapping[str, Any], base: Mapping[str, Any]) -> None:
-        self._top, self._base = top, base
-
-    def __getitem__(self, key: str) -> Any:
-        return self._top[key] if key in self._top else self._base[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._top or key in self._base
-
-    def __iter__(self) -> Any:
-        return iter(dict.fromkeys([*self._top, *self._base]))
-
-    def __len__(self) -> int:
-        return len(set(self._top) | set(self._base))
 
 
 class Templar:
@@ -192,7 +174,7 @@ class Templar:
     def render_lookup_template(self, text: str, variables: Mapping[str, Any], extra: Mapping[str, Any],
                                location: Location | None = None) -> str:
         """The ``template`` lookup: a template file rendered with ``extra`` over ``variables``."""
-        return self.render_file(text, _Overlay(extra, variables), location)
+        return self.render_file(text, Overlay(extra, variables), location)
 
     def lookup(self, name: str, terms: Any, variables: Mapping[str, Any], *, subdir: str | None = "files",
                location: Location | None = None) -> list[Any]:
