@@ -31,10 +31,12 @@ ACTIONS = {action.name: action for action in (
             "fail_msg (any) default='Assertion failed' (alias msg): the message when one is false",
             "success_msg (any) default='All assertions passed'")),
     Action("debug", "Print a message or a variable's value; changes nothing.",
-           "Shown at every verbosity. `var` names a variable or an expression whose value is shown; an "
+           "Shown at every verbosity from its `verbosity` on (skipped below it, as in Ansible). `var` names "
+           "a variable or an expression whose value is shown; an "
            "undefined one shows 'VARIABLE IS NOT DEFINED!' instead of failing, as in Ansible.",
            ("msg (any) default='Hello world!': the message (a mapping or list is shown as JSON)",
-            "var (str): show this variable's value instead of msg")),
+            "var (str): show this variable's value instead of msg",
+            "verbosity (int) default=0: run only from this -v count on (skipped below, as Ansible)")),
     Action("fail", "Fail the host with a message.", "Usually with `when`: stop a host that is not as expected.",
            ("msg (str) default='Failed as requested from task'",)),
     Action("include_vars", "Load variables from a YAML or JSON file for the rest of the run.",
@@ -46,7 +48,7 @@ ACTIONS = {action.name: action for action in (
            "Precedence of set_fact/register (above play and role vars, below -e). Values computed from "
            "host data stay host data: never rendered as templates again.",
            ("NAME (any): any number of variables, as NAME: VALUE or NAME=VALUE",
-            "cacheable (bool): accepted; fleet keeps no fact cache between runs")),
+            "cacheable (bool): also keep the values in the fact cache (ansible.cfg's fact_caching = jsonfile)")),
     Action("meta", "Control the run itself.", f"Actions: {', '.join(sorted(META_ACTIONS))}.",
            ("free form (str) required: one action, e.g. meta: flush_handlers",)),
     Action("include_tasks", "Run the tasks of a file, chosen when the task runs (a loop, a template).",

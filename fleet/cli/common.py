@@ -18,15 +18,17 @@ import click
 
 from fleet import yamlsrc
 from fleet.cli.vaultopts import keyring_from_params, vault_options
+from fleet.config import AnsibleConfig, load_config
 from fleet.connection import ConnectionDefaults, env_accepts_new_host_keys, read_become_password
 from fleet.errors import FleetError, InputError, Location
-from fleet.executor import RunOptions
+from fleet.executor import RunOptions, cache_from_config
 from fleet.secrets import Secrets
 from fleet.transport import MIB
 from fleet.vault import VaultValue
 
 EXIT_ERROR = 1
 SECRETS_KEY = "fleet.secrets"
+CONFIG_KEY = "fleet.ansible_cfg"
 
 
 def parse_extra_vars(values: tuple[str, ...], secrets: Secrets | None = None) -> dict[str, Any]:
@@ -122,8 +124,8 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("-l", "--limit", metavar="PATTERN", help="Further limit the selected hosts."),
         click.option("-e", "--extra-vars", "extra_vars", multiple=True, metavar="VARS",
                      help="k=v pairs, JSON/YAML, or @file (repeatable; highest precedence)."),
-        click.option("-f", "--forks", type=click.IntRange(1), default=100, show_default=True,
-                     help="Hosts worked on at the same time."),
+        click.option("-f", "--forks", type=click.IntRange(1), default=None,
+                     help="Hosts worked on at the same time (default: ansible.cfg's forks, else 100)."),
         click.option("-C", "--check", is_flag=True, help="Change nothing; report what would change."),
         click.option("-D", "--diff", is_flag=True, help="Show diffs of what changes."),
         click.option("-u", "--user", metavar="USER", help="SSH login user (ansible_user wins)."),
@@ -163,42 +165,53 @@ def command_vault(params: dict[str, Any]) -> Secrets:
     """The command's secrets, with the vault keyring its options give (if any) set."""
     secrets = command_secrets()
     if secrets.keyring is None:
-        secrets.keyring = keyring_from_params(params)
+        secrets.keyring = keyring_from_params(params, config_file=command_config().get("vault_password_file"))
     return secrets
 
 
 def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple[str, ...] = (),
                   skip_tags: tuple[str, ...] = (), strategy: str | None = None) -> RunOptions:
+    """The run's options: the command line, then ansible.cfg and ``ANSIBLE_*`` (fleet.config)."""
+    cfg = command_config()
     password = None
     warnings: list[str] = []
     if params.get("become_password_file"):
         password, warning = read_become_password(params["become_password_file"])
         warnings += [warning] if warning else []
-    elif params.get("ask_become_pass"):
+    elif params.get("ask_become_pass") or cfg.get("become_ask_pass"):
         if not sys.stdin.isatty():
             raise InputError("-K needs a terminal to ask for the sudo password")
         password = getpass.getpass("BECOME password: ")
     command_vault(params).add(password)  # redacted from everything shown, from now on
+    if cfg.is_set("become_method") and cfg.get("become_method") != "sudo":
+        raise InputError(f"become_method {cfg.get('become_method')!r} ({cfg.origin('become_method')}) is not "
+                         f"supported (only 'sudo')")
     connection = ConnectionDefaults(
-        user=params.get("user"),
-        private_key=params.get("private_key"),
+        user=params.get("user") or cfg.get("remote_user"),
+        private_key=params.get("private_key") or cfg.get("private_key_file"),
         connection=params.get("connection") or "ssh",
         known_hosts=params.get("known_hosts"),
-        accept_new_host_keys=bool(params.get("accept_new_host_keys")) or env_accepts_new_host_keys(os.environ),
+        accept_new_host_keys=bool(params.get("accept_new_host_keys")) or env_accepts_new_host_keys(os.environ)
+        or (cfg.origin("host_key_checking") == str(cfg.path) and not cfg.get("host_key_checking")),
+        connect_timeout=float(cfg.get("timeout")),
         become_password=password,
         **({"max_output": params["max_host_output"] * MIB} if params.get("max_host_output") else {}),
     )
     return RunOptions(
         check=params.get("check", False) if check is None else check,
         diff=bool(params.get("diff")),
-        forks=params.get("forks") or 100,
+        forks=params.get("forks") or (cfg.get("forks") if cfg.is_set("forks") else 100),
         limit=params.get("limit"),
         tags=split_tags(tags),
         skip_tags=split_tags(skip_tags),
         extra_vars=parse_extra_vars(params.get("extra_vars") or (), command_vault(params)),
         timeout=params.get("timeout"),
-        become=bool(params.get("become")),
-        become_user=params.get("become_user"),
+        become=bool(params.get("become")) or bool(cfg.get("become")),
+        become_user=params.get("become_user") or (cfg.get("become_user") if cfg.is_set("become_user") else None),
+        role_dirs=list(cfg.get("roles_path")),
+        collection_dirs=list(cfg.get("collections_path")),
+        gathering=cfg.get("gathering"),
+        fact_cache=cache_from_config(cfg),
         strategy=strategy,
         connection=connection,
         verbosity=params.get("verbose") or 0,
@@ -209,6 +222,21 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
         lock=not params.get("no_lock"),
         **({"lock_wait": params["lock_wait"]} if params.get("lock_wait") is not None else {}),
     )
+
+
+def command_config() -> AnsibleConfig:
+    """The ansible.cfg of the running command (read once; its warnings and notes shown once)."""
+    context = click.get_current_context(silent=True)
+    if context is not None and CONFIG_KEY in context.meta:
+        return context.meta[CONFIG_KEY]
+    cfg = load_config()
+    for line in cfg.warnings:
+        click.echo(click.style("[WARNING]: ", fg="yellow") + line, err=True)
+    for line in cfg.notes():
+        click.echo(f"NOTE: ansible.cfg: {line}", err=True)
+    if context is not None:
+        context.meta[CONFIG_KEY] = cfg
+    return cfg
 
 
 def command_secrets() -> Secrets:
@@ -269,9 +297,15 @@ def dump(data: Any, as_yaml: bool = False) -> str:
 
 
 def inventory_required(inventory: tuple[str, ...]) -> list[str]:
+    """``-i`` sources; else ansible.cfg's ``inventory`` (or ``ANSIBLE_INVENTORY``), else
+    ``./inventory``, else Ansible's default ``/etc/ansible/hosts`` when it exists."""
     if not inventory:
-        default = Path("inventory")
-        if default.exists():
-            return [str(default)]
-        raise InputError("no inventory given: use -i PATH (a file, directory, script or 'host1,host2,')")
+        cfg = command_config()
+        if cfg.is_set("inventory"):
+            return list(cfg.get("inventory"))
+        for default in (Path("inventory"), Path("/etc/ansible/hosts")):
+            if default.exists():
+                return [str(default)]
+        raise InputError("no inventory given: use -i PATH (a file, directory, script or 'host1,host2,'), "
+                         "or set inventory in ansible.cfg")
     return list(inventory)

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -36,8 +37,15 @@ def vault_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return fn
 
 
-def keyring_from_params(params: Mapping[str, Any], confirm: bool = False) -> VaultKeyring | None:
-    """The keyring of a command decorated with ``vault_options`` (None: no password given)."""
+def keyring_from_params(params: Mapping[str, Any], confirm: bool = False,
+                        config_file: str | None = None) -> VaultKeyring | None:
+    """The keyring of a command decorated with ``vault_options`` (None: no password given).
+
+    ``config_file``: ansible.cfg's ``vault_password_file`` (or ``ANSIBLE_VAULT_PASSWORD_FILE``),
+    used when no option and no ``FLEET_VAULT_PASSWORD_FILE`` gives a password."""
+    given = params.get("vault_password_file") or params.get("vault_id") or params.get("ask_vault_pass")
+    if config_file and not given and not os.environ.get("FLEET_VAULT_PASSWORD_FILE"):
+        params = {**params, "vault_password_file": (config_file,)}
     return keyring_from_options(params.get("vault_password_file") or (),
                                 params.get("vault_id") or (),
                                 bool(params.get("ask_vault_pass")), confirm=confirm)

@@ -14,6 +14,7 @@ which actions are control flow or run on the controller, how local files are fou
 """
 
 from fleet.executor.actions import CONTROL_ACTIONS, LOCAL
+from fleet.executor.factcache import FactCache, cache_from_config
 from fleet.executor.files import find_file
 from fleet.executor.handlernames import handler_known
 from fleet.executor.interrupt import run_with_signals
@@ -23,6 +24,8 @@ from fleet.executor.run import run_playbook
 from fleet.executor.state import NullReporter, Reporter, RunState
 
 __all__ = [
+    "FactCache",
+    "cache_from_config",
     "CONTROL_ACTIONS",
     "ENV_HOST_STATE_DIR",
     "LOCAL",

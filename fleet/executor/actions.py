@@ -45,6 +45,7 @@ class ActionContext:
     runtime: HostRuntime
     check: bool = False  # the task's modes, carried by each of its module calls
     diff: bool = False
+    verbosity: int = 0  # the run's -v count (debug's verbosity threshold)
 
     @property
     def where(self) -> str:
@@ -60,6 +61,14 @@ def _result(status: str = "ok", msg: str = "", **data: Any) -> dict[str, Any]:
 
 
 def debug(ctx: ActionContext) -> dict[str, Any]:
+    try:
+        threshold = int(ctx.args.get("verbosity") or 0)
+    except (TypeError, ValueError):
+        raise InputError(f"{ctx.where}: debug: verbosity must be an integer, got {ctx.args['verbosity']!r:.40}",
+                         ctx.location) from None
+    if threshold > ctx.verbosity:  # as Ansible: shown from -v N on, skipped below
+        return {"status": "skipped", "changed": False, "msg": "",
+                "data": {"skipped_reason": "Verbosity threshold not met."}}
     if "var" in ctx.args:
         raw = ctx.args["var"]
         name = str(raw)
@@ -97,6 +106,8 @@ def set_fact(ctx: ActionContext) -> dict[str, Any]:
         if not str(name).isidentifier():
             raise InputError(f"{ctx.where}: set_fact: {name!r} is not a valid variable name", ctx.location)
     ctx.runtime.set_facts.update(facts)
+    if _truthy(ctx.args.get("cacheable")):  # kept in the fact cache (ansible.cfg's fact_caching)
+        ctx.runtime.cacheable.update(facts)
     return _result(ansible_facts=facts)
 
 

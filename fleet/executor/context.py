@@ -24,6 +24,8 @@ class HostRuntime:
     facts: dict[str, Any] = field(default_factory=dict)
     set_facts: dict[str, Any] = field(default_factory=dict)  # set_fact and register
     include_vars: dict[str, Any] = field(default_factory=dict)
+    gathered: bool = False  # facts gathered this run, or read from a cache that says so
+    cacheable: dict[str, Any] = field(default_factory=dict)  # set_fact cacheable: kept in the fact cache
 
     def update_facts(self, ansible_facts: Mapping[str, Any]) -> None:
         """Store gathered facts as ``ansible_facts`` and, as Ansible does, as ``ansible_*`` vars;

@@ -59,8 +59,13 @@ async def run_meta(runner: PlayContext, task: Task, hosts: list[str],
         state.ended = action == "end_play"
         state.active.clear()
     elif action == "clear_facts":
-        for host in state.hosts:
-            runner.run.runtimes[host].facts.clear()
+        for host in state.hosts:  # as Ansible, the fact cache's entry goes too
+            runtime = runner.run.runtimes[host]
+            runtime.facts.clear()
+            runtime.cacheable.clear()
+            runtime.gathered = False
+            if runner.run.options.fact_cache is not None:
+                runner.run.options.fact_cache.delete(host)
     elif action == "clear_host_errors":
         for host in state.hosts:
             if host in runner.run.failed_hosts:

@@ -8,6 +8,7 @@ from typing import Any
 
 from fleet.connection import ConnectionDefaults
 from fleet.connection.mux import persist_from_env
+from fleet.executor.factcache import FactCache
 from fleet.secrets import Secrets
 
 DEFAULT_LOCK_WAIT = 60.0  # seconds a run waits for another run's lock on a host
@@ -32,6 +33,10 @@ class RunOptions:
     connection: ConnectionDefaults = field(default_factory=ConnectionDefaults)
     module_dirs: list[str] = field(default_factory=list)
     role_dirs: list[str] = field(default_factory=list)
+    collection_dirs: list[str] = field(default_factory=list)  # ansible.cfg's collections_path
+    # ansible.cfg's gathering (implicit, explicit, smart) and jsonfile fact cache (None: memory)
+    gathering: str = "implicit"
+    fact_cache: FactCache | None = None
     verbosity: int = 0
     pipelining: bool = True  # send consecutive independent tasks in one request (executor/pipeline.py)
     # seconds the persistence daemon keeps agents after the run (0: no daemon, connect directly)

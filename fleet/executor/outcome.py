@@ -51,7 +51,8 @@ class Outcome:
             value["msg"] = self.msg  # debug keeps a structured msg as it was given
         if self.status == "skipped":
             value["skipped"] = True
-            value.setdefault("skip_reason", self.msg or "Conditional result was False")
+            if "skipped_reason" not in value:  # debug below its verbosity says why in its own key
+                value.setdefault("skip_reason", self.msg or "Conditional result was False")
         if self.diff is not None:
             value["diff"] = self.diff
         return value

@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import fleet.executor.factcache as factcache
 import fleet.executor.includes as includes
 import fleet.executor.meta as meta
 import fleet.executor.pipeline as pipeline
@@ -33,6 +34,13 @@ class PlayRunner:
         self.play = play
         selected_hosts = [h.name for h in run.inventory.select(play.hosts, run.options.limit)]
         hosts = [h for h in selected_hosts if h not in run.failed_hosts and h not in run.dead]
+        if run.options.fact_cache is not None:  # every host's cached facts, as hostvars shows them
+            for name in run.inventory.hosts:
+                if name not in run.runtimes:
+                    runtime = run.runtimes[name] = HostRuntime()
+                    cached = run.options.fact_cache.load(name)
+                    if cached:
+                        factcache.restore(runtime, cached)
         for host in hosts:
             run.runtimes.setdefault(host, HostRuntime())
         magic = run.play_magic(play, hosts)
@@ -53,8 +61,7 @@ class PlayRunner:
             self.refresh_hosts()
             for host in state.active:  # what an earlier run left pending (hosts it reached already)
                 state.take_up(host)
-            if self.play.gather_facts:
-                await self.run_items([self._gather_task()], [h for h in batch if h in state.active])
+            await self.gather([h for h in batch if h in state.active])
             if (self.run.options.strategy or self.play.strategy) == "free":
                 await asyncio.gather(*(self.run_items(self.play.tasks, [h]) for h in batch if h in state.active))
             else:
@@ -63,11 +70,33 @@ class PlayRunner:
                 state.aborted = True  # as Ansible: a batch in which every host failed ends the run
             if state.aborted or state.ended:
                 break
+        self.save_facts([h for h in state.hosts if self.run.runtimes[h].cacheable])  # set_fact cacheable
+
+    async def gather(self, hosts: list[str]) -> None:
+        """Implicit fact gathering as ansible.cfg's ``gathering`` says; facts go to the cache."""
+        options, runtimes = self.run.options, self.run.runtimes
+        wanted = [h for h in hosts if factcache.should_gather(self.play.gather_facts, options.gathering,
+                                                               runtimes[h].gathered)]
+        if wanted:
+            await self.run_items([self._gather_task()], wanted)
+        for host in wanted:
+            runtimes[host].gathered = runtimes[host].gathered or "ansible_facts" in runtimes[host].facts
+        self.save_facts(wanted)
+
+    def save_facts(self, hosts: list[str]) -> None:
+        """Write the hosts' facts to the fact cache (ansible.cfg's ``fact_caching = jsonfile``)."""
+        cache = self.run.options.fact_cache
+        if cache is None:
+            return
+        for host in hosts:
+            runtime = self.run.runtimes[host]
+            if runtime.facts or runtime.cacheable:
+                cache.save(host, factcache.to_cache(runtime.facts, runtime.cacheable, runtime.gathered))
 
     def _gather_task(self) -> Task:
         # tagged 'always' like Ansible's implicit fact gathering, so --tags keeps facts
-        return Task(module="setup", args={}, location=self.play.location, name="Gathering Facts",
-                    tags=frozenset({"always"}))
+        return Task(module="setup", args=dict(self.play.gather_args), location=self.play.location,
+                    name="Gathering Facts", tags=frozenset({"always"}))
 
     def refresh_hosts(self) -> None:
         """Update ``ansible_play_hosts`` (not failed) and ``ansible_play_batch`` (this batch)."""

@@ -200,7 +200,7 @@ class TaskExecutor:
             raise InputError(f"task {task.display_name!r}: arguments must be a mapping, got {args!r:.80}", task.location)
         return actions.ActionContext(task, host, variables, args, state.templar, state.registry,
                                      state.run.files, state.runtimes[host], state.check_for(task),
-                                     state.diff_for(task))
+                                     state.diff_for(task), state.options.verbosity)
 
     def _calls(self, task: Task, host: str, variables: Any) -> list[ModuleCall]:
         return actions.module_calls(self._context(task, host, variables))

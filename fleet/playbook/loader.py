@@ -33,6 +33,7 @@ PLAY_KEYWORDS = frozenset({
     "gather_facts", "roles", "pre_tasks", "tasks", "post_tasks", "handlers", "serial",
     "max_fail_percentage", "any_errors_fatal", "strategy", "tags", "check_mode", "diff",
     "ignore_errors", "no_log", "environment", "order", "remote_user", "connection",
+    "gather_subset", "gather_timeout", "fact_path",
 })
 IMPORT_PLAYBOOK = ("import_playbook", "ansible.builtin.import_playbook",
                    "ansible.legacy.import_playbook")
@@ -163,7 +164,8 @@ class _PlaybookReader:
             tasks=[*pre_tasks, flush_handlers(loc, path.parent), *role_items, *tasks,
                    flush_handlers(loc, path.parent), *post_tasks, flush_handlers(loc, path.parent)],
             handlers=state.handlers + own_handlers,
-            gather_facts=_flag(entry, "gather_facts", loc, True),
+            gather_facts=_flag(entry, "gather_facts", loc, None),
+            gather_args={k: entry[k] for k in ("gather_subset", "gather_timeout", "fact_path") if entry.get(k) is not None},
             become=keywords.get("become"),
             become_user=keywords.get("become_user"),
             serial=_serial(entry.get("serial"), loc),
@@ -230,7 +232,7 @@ def _hosts(value: Any, loc: Location) -> str:
     return hosts
 
 
-def _flag(entry: Mapping[str, Any], key: str, loc: Location, default: bool) -> bool:
+def _flag(entry: Mapping[str, Any], key: str, loc: Location, default: bool | None) -> bool | None:
     return as_bool(entry[key], key, loc) if entry.get(key) is not None else default
 
 

@@ -126,7 +126,8 @@ class Play:
     tasks: list[Item] = field(default_factory=list)
     handlers: list[Handler] = field(default_factory=list)
     vars_layers: tuple[Layer, ...] = ()  # role defaults, play vars, vars_files, role vars
-    gather_facts: bool = True
+    gather_facts: bool | None = None  # None: not said (ansible.cfg's gathering decides)
+    gather_args: dict[str, Any] = field(default_factory=dict)  # gather_subset, gather_timeout, fact_path
     become: bool | None = None
     become_user: str | None = None
     serial: list[Any] = field(default_factory=list)  # ints or "30%" strings; [] = all at once
