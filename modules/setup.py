@@ -1,24 +1,26 @@
 """Gather facts about the host in one quick pass (no subprocess, no third-party code).
 
-Returns ``ansible_facts`` with Ansible's fact names: distribution (name, version, major
-version, release, ``os_family``), system, kernel, architecture, hostname/nodename/fqdn/
-domain, network (``default_ipv4``/``default_ipv6`` from the routing tables,
-``all_ipv4_addresses``/``all_ipv6_addresses`` without loopback, ``interfaces``, ``dns``),
-memory, processors, ``service_mgr``, ``pkg_mgr``, ``python``, user, ``env``, ``machine_id``,
-virtualization (containers, common hypervisors) and ``date_time``. ``gather_subset`` takes
-Ansible's ``all``, ``min``, ``hardware``, ``network``, ``virtual`` and ``!`` negations
-(``!all``/``min``: minimal facts only; other names fall under ``min``); ``filter`` keeps
-facts matching one of its shell-style patterns (``ansible_`` may be left out).
+Returns ``ansible_facts`` with Ansible's fact names. Minimal subset: distribution (name,
+version, major/minor version, release, ``os_family``, ``distribution_file_*``), ``lsb``, system,
+kernel, architecture, ``userspace_*``, hostname/nodename/fqdn/domain, ``dns``, ``python``/
+``python_version``, user and process ids, ``env``, ``machine_id``, ``service_mgr``, ``pkg_mgr``,
+``apparmor``, ``selinux``, ``fips``, ``cmdline``/``proc_cmdline``, SSH host keys, ``is_chroot``,
+``date_time`` and ``local`` (``fact_path``'s ``*.fact`` files). ``hardware``: memory
+(``memory_mb``), processors, ``flags``, ``mounts``, DMI, ``uptime_seconds``, ``loadavg``
+(fleet.agent.facts_hw). ``network``: interfaces and ``ansible_<iface>``, default routes,
+addresses (fleet.agent.facts_net). ``virtual``: ``virtualization_*``. ``gather_subset`` takes
+Ansible's ``all``, ``min``, ``hardware``, ``network``, ``virtual`` and ``!`` negations (other
+names fall under ``min``); ``filter`` keeps facts matching one of its shell-style patterns
+(``ansible_`` may be left out).
 
-Differences from Ansible: no per-interface ``ansible_<iface>`` facts, no mounts/devices,
-local facts (``fact_path``), SELinux/AppArmor or LSB facts.
+Differences from Ansible (they need commands): no ``system_capabilities``, ``systemd``,
+``devices``/``device_links``, ``lvm``, ``locally_reachable_ips``; executable local facts are not
+run; ``gather_timeout`` is accepted (nothing here can hang).
 """
 
 from __future__ import annotations
 
-import fcntl
 import fnmatch
-import ipaddress
 import os
 import platform
 import pwd
@@ -29,6 +31,7 @@ import sys
 import time
 from dataclasses import dataclass
 
+from fleet.agent import facts_hw, facts_net, facts_sys
 from fleet.agent.contract import param
 
 ALIASES: dict = {}
@@ -62,13 +65,8 @@ PKG_MGRS = (
 )  # fmt: skip
 PROC_1_MAP = {"procd": "openwrt_init", "runit-init": "runit", "svscan": "svc",
               "openrc-init": "openrc"}  # fmt: skip
-HYPERVISORS = (
-    ("KVM", "kvm"), ("QEMU", "kvm"), ("OpenStack", "openstack"), ("Amazon EC2", "amazon"),
-    ("VMware", "VMware"), ("VirtualBox", "virtualbox"), ("Virtual Machine", "VirtualPC"),
-    ("Microsoft", "VirtualPC"), ("Xen", "xen"), ("HVM domU", "xen"), ("Parallels", "parallels"),
-    ("Google", "kvm"), ("BHYVE", "bhyve"), ("oVirt", "oVirt"), ("RHEV", "RHEV"),
-)  # fmt: skip
-SIOCGIFADDR, SIOCGIFNETMASK = 0x8915, 0x891B
+DIST_FILES = {"Debian": ("/etc/os-release", "Debian"), "RedHat": ("/etc/redhat-release", "RedHat"),
+              "Alpine": ("/etc/alpine-release", "Alpine"), "Archlinux": ("/etc/arch-release", "Archlinux")}
 VERSION_KEYS = ("major", "minor", "micro", "releaselevel", "serial")
 DATE_FORMATS = {
     "year": "%Y", "month": "%m", "weekday": "%A", "weekday_number": "%w", "weeknumber": "%W",
@@ -83,6 +81,8 @@ class Params:
         "fact groups: all, min, hardware, network, virtual; !NAME leaves one out", "all")
     filter: list[str] | str | None = param(
         "keep only facts matching these shell-style patterns", None)
+    gather_timeout: int = param("seconds per fact collector (accepted; fleet reads files only)", 10)
+    fact_path: str = param("directory of local facts (*.fact, JSON or INI): ansible_local", "/etc/ansible/facts.d")
 
 
 def _read(path: str, default: str = "") -> str:
@@ -140,13 +140,20 @@ def distribution() -> dict:
     for fam, members in FAMILIES.items():
         if name.replace(" ", "_") in members.split():
             family = fam
-    return {
+    facts = {
         "distribution": name,
         "distribution_version": version,
         "distribution_major_version": version.split(".")[0],
         "distribution_release": release or "NA",
         "os_family": family,
     }
+    if "." in version:
+        facts["distribution_minor_version"] = version.split(".")[1]
+    source = DIST_FILES.get(family)
+    if source and os.path.exists(source[0]):
+        facts.update(distribution_file_path=source[0], distribution_file_variety=source[1],
+                     distribution_file_parsed=True)
+    return facts
 
 
 def _pkg_mgr(dist: dict) -> str:
@@ -188,170 +195,6 @@ def _service_mgr() -> str:
     return "service"
 
 
-def _virtual() -> dict:
-    cgroup = _read("/proc/1/cgroup")
-    environ = _read("/proc/1/environ").split("\0")
-    kind = "NA"
-    if "/docker" in cgroup or os.path.exists("/.dockerenv") or os.path.exists("/.dockerinit"):
-        kind = "docker"
-    elif "container=podman" in environ or os.path.exists("/run/.containerenv"):
-        kind = "podman"
-    elif "container=lxc" in environ or "/lxc/" in cgroup:
-        kind = "lxc"
-    elif "container=systemd-nspawn" in environ:
-        kind = "systemd-nspawn"
-    elif os.path.exists("/proc/vz") and not os.path.exists("/proc/bc"):
-        kind = "openvz"
-    else:
-        dmi = " ".join(
-            _read("/sys/devices/virtual/dmi/id/" + f) for f in ("product_name", "sys_vendor")
-        )
-        found = [name for marker, name in HYPERVISORS if marker in dmi]
-        if found:
-            kind = found[0]
-        elif os.path.exists("/proc/xen"):
-            kind = "xen"
-    return {"virtualization_type": kind, "virtualization_role": "NA" if kind == "NA" else "guest"}
-
-
-def _hardware() -> dict:
-    mem = {}
-    for line in _read("/proc/meminfo").splitlines():
-        key, _sep, value = line.partition(":")
-        if value.strip():
-            mem[key] = int(value.split()[0])
-    names = (("memtotal", "MemTotal"), ("memfree", "MemFree"), ("swaptotal", "SwapTotal"),
-             ("swapfree", "SwapFree"))  # fmt: skip
-    facts = {f"{name}_mb": mem.get(key, 0) // 1024 for name, key in names}
-    sockets: dict = {}
-    siblings: dict = {}
-    processors: list = []
-    count = 0
-    physid = "0"
-    for line in _read("/proc/cpuinfo").splitlines():
-        key, _sep, value = (s.strip() for s in line.partition(":"))
-        if key == "processor":
-            count += 1
-            processors.append(value)
-        elif key in ("vendor_id", "model name"):
-            processors.append(value)
-        elif key == "physical id":
-            physid = value
-            sockets.setdefault(physid, 1)
-        elif key == "cpu cores":
-            sockets[physid] = int(value)
-        elif key == "siblings":
-            siblings[physid] = int(value)
-    cores = next(iter(sockets.values()), 1)
-    threads = max(next(iter(siblings.values()), 1) // cores, 1)
-    sock_count = len(sockets) or count
-    facts.update(
-        processor=processors,
-        processor_count=sock_count,
-        processor_cores=cores,
-        processor_threads_per_core=threads,
-        processor_vcpus=threads * cores * sock_count if sockets else count,
-        processor_nproc=len(os.sched_getaffinity(0)),
-    )
-    return facts
-
-
-def _ipv4_of(sock, name: str, request: int):
-    try:
-        packed = fcntl.ioctl(sock.fileno(), request, struct.pack("256s", name.encode()[:15]))
-    except OSError:
-        return None
-    return socket.inet_ntoa(packed[20:24])
-
-
-def _iface_info(name: str) -> dict:
-    base = f"/sys/class/net/{name}/"
-    kind = {"1": "ether", "772": "loopback"}.get(_read(base + "type"), "unknown")
-    mtu = _read(base + "mtu")
-    info = {"interface": name, "macaddress": _read(base + "address"), "type": kind}
-    if mtu.isdigit():
-        info["mtu"] = int(mtu)
-    return info
-
-
-def _network() -> dict:
-    names = sorted(n for _i, n in socket.if_nameindex())
-    facts: dict = {"interfaces": names, "all_ipv4_addresses": [], "all_ipv6_addresses": []}
-    default4 = {}
-    for line in _read("/proc/net/route").splitlines()[1:]:
-        fields = line.split()
-        if len(fields) > 7 and fields[1] == "00000000" and fields[7] == "00000000":
-            gateway = socket.inet_ntoa(struct.pack("<L", int(fields[2], 16)))
-            default4 = {"interface": fields[0], "gateway": gateway}
-            break
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    try:
-        for name in names:
-            address = _ipv4_of(sock, name, SIOCGIFADDR)
-            if address and not address.startswith("127."):
-                facts["all_ipv4_addresses"].append(address)
-            if default4.get("interface") == name and address:
-                netmask = _ipv4_of(sock, name, SIOCGIFNETMASK) or "255.255.255.255"
-                net = ipaddress.IPv4Interface(f"{address}/{netmask}").network
-                default4.update(_iface_info(name), address=address, alias=name, netmask=netmask)
-                default4.update(prefix=str(net.prefixlen), network=str(net.network_address),
-                                broadcast=str(net.broadcast_address))  # fmt: skip
-    finally:
-        sock.close()
-    facts["all_ipv4_addresses"] += _secondary_ipv4(facts["all_ipv4_addresses"])
-    facts["default_ipv4"] = default4 if "address" in default4 else {}
-    six = []
-    for line in _read("/proc/net/if_inet6").splitlines():
-        fields = line.split()
-        if len(fields) == 6:
-            address = socket.inet_ntop(socket.AF_INET6, bytes.fromhex(fields[0]))
-            six.append((fields[5], address, int(fields[2], 16), int(fields[3], 16)))
-            if address != "::1":
-                facts["all_ipv6_addresses"].append(address)
-    facts["default_ipv6"] = _default_ipv6(six)
-    return facts
-
-
-def _secondary_ipv4(known: list) -> list:
-    """Local addresses the per-interface ioctl does not report (secondary addresses)."""
-    extra, last = [], ""
-    for line in _read("/proc/net/fib_trie").splitlines():
-        text = line.strip()
-        if text.startswith("|--"):
-            last = text[3:].strip()
-        elif text == "/32 host LOCAL" and last not in known + extra and not last.startswith("127."):
-            extra.append(last)
-    return extra
-
-
-def _default_ipv6(addresses: list) -> dict:
-    for line in _read("/proc/net/ipv6_route").splitlines():
-        fields = line.split()
-        if len(fields) == 10 and fields[0] == "0" * 32 and fields[1] == "00" and fields[9] != "lo":
-            name = fields[9]
-            found = {"interface": name}
-            gateway = socket.inet_ntop(socket.AF_INET6, bytes.fromhex(fields[4]))
-            if gateway != "::":
-                found["gateway"] = gateway
-            for iface, address, prefix, scope in addresses:
-                if iface == name and scope == 0:
-                    found.update(address=address, prefix=str(prefix), scope="global")
-                    found.update(_iface_info(name))
-                    return found
-    return {}
-
-
-def _dns() -> dict:
-    dns: dict = {}
-    for line in _read("/etc/resolv.conf").splitlines():
-        fields = line.split()
-        if len(fields) > 1 and fields[0] == "nameserver":
-            dns.setdefault("nameservers", []).append(fields[1])
-        elif len(fields) > 1 and fields[0] in ("domain", "search"):
-            dns[fields[0]] = fields[1] if fields[0] == "domain" else fields[1:]
-    return dns
-
-
 def _date_time() -> dict:
     now = time.time()
     local = time.localtime(now)
@@ -388,15 +231,21 @@ def _minimal() -> dict:
             "executable": sys.executable,
             "version": dict(zip(VERSION_KEYS, sys.version_info)),
             "version_info": list(sys.version_info),
-            "type": platform.python_implementation(),
+            "type": sys.implementation.name,
             "has_sslcontext": True,
         },
         "env": {_text(k): _text(v) for k, v in os.environ.items()},
         "machine_id": _read("/etc/machine-id") or _read("/var/lib/dbus/machine-id"),
         "service_mgr": _service_mgr(),
         "date_time": _date_time(),
-        "dns": _dns(),
+        "dns": facts_net.dns(),
+        "fips": facts_sys.fips(),
+        "is_chroot": facts_sys.is_chroot(),
     }
+    for part in (facts_sys.security(), facts_sys.cmdline(), facts_sys.ssh_host_keys(), facts_sys.ids()):
+        facts.update(part)
+    bits = facts["userspace_bits"]
+    facts["userspace_architecture"] = "i386" if uname.machine == "x86_64" and bits == "32" else uname.machine
     uid = os.getuid()
     try:
         entry = pwd.getpwuid(uid)
@@ -408,6 +257,7 @@ def _minimal() -> dict:
     dist = distribution()
     facts.update(dist)
     facts["pkg_mgr"] = _pkg_mgr(dist)
+    facts["lsb"] = facts_sys.lsb(_os_release(), dist["distribution"])
     return facts
 
 
@@ -424,13 +274,18 @@ def _keep(name: str, patterns: list) -> bool:
 def observe(p: Params, host) -> dict:
     groups = _subsets(p.gather_subset)
     facts = _minimal()
+    facts["local"] = facts_sys.local_facts(p.fact_path)
     if "hardware" in groups:
-        facts.update(_hardware())
+        for part in (facts_hw.hardware(), facts_hw.dmi(), facts_hw.uptime_and_load()):
+            facts.update(part)
+        facts["mounts"] = facts_hw.mounts()
     if "network" in groups:
-        facts.update(_network())
+        facts.update(facts_net.network())
     if "virtual" in groups:
-        facts.update(_virtual())
+        facts.update(facts_hw.virtual())
     named = {"ansible_" + key: value for key, value in facts.items()}
+    subset = [p.gather_subset] if isinstance(p.gather_subset, str) else list(p.gather_subset)
+    named.update(gather_subset=subset, module_setup=True)  # unprefixed, as Ansible returns them
     patterns = [p.filter] if isinstance(p.filter, str) else list(p.filter or [])
     if patterns and patterns != ["*"]:
         named = {k: v for k, v in named.items() if _keep(k, patterns)}
