@@ -156,6 +156,7 @@ def _unescape(field: str) -> str:
 def mounts() -> list:
     """``/proc/mounts`` entries of block devices (and network filesystems), as Ansible lists them."""
     uuids = _uuids()
+    binds = _bind_mounts()
     found = []
     for line in read("/proc/mounts").splitlines():
         fields = line.split()
@@ -164,6 +165,8 @@ def mounts() -> list:
         device, mount, fstype, options = _unescape(fields[0]), _unescape(fields[1]), fields[2], fields[3]
         if (not device.startswith(("/", "\\")) and ":/" not in device) or fstype in MOUNT_SKIP:
             continue
+        if mount in binds:  # as Ansible (which asks findmnt): a bind mount says so in its options
+            options += ",bind"
         entry = {"mount": mount, "device": device, "fstype": fstype, "options": options,
                  "dump": int(fields[4]) if len(fields) > 4 and fields[4].isdigit() else 0,
                  "passno": int(fields[5]) if len(fields) > 5 and fields[5].isdigit() else 0,
@@ -178,6 +181,16 @@ def mounts() -> list:
                      block_used=st.f_blocks - st.f_bavail, inode_total=st.f_files, inode_available=st.f_favail,
                      inode_used=st.f_files - st.f_favail)
         found.append(entry)
+    return found
+
+
+def _bind_mounts() -> set:
+    """Mount points whose source is a directory or file inside a filesystem (mountinfo's root)."""
+    found = set()
+    for line in read("/proc/self/mountinfo").splitlines():
+        fields = line.split()
+        if len(fields) > 4 and fields[3] != "/":
+            found.add(_unescape(fields[4]))
     return found
 
 
