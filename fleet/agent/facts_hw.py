@@ -135,7 +135,7 @@ def dmi() -> dict:
 
 
 def _uuids() -> dict:
-    found = {}
+    found: dict = {}
     folder = "/dev/disk/by-uuid"
     try:
         names = os.listdir(folder)

@@ -127,7 +127,8 @@ def _default_ipv4_route() -> dict:
 
 def _secondary_ipv4(known: list) -> list:
     """Local addresses the per-interface ioctl does not report (secondary addresses)."""
-    extra, last = [], ""
+    extra: list = []
+    last = ""
     for line in read("/proc/net/fib_trie").splitlines():
         text = line.strip()
         if text.startswith("|--"):
