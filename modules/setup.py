@@ -31,8 +31,19 @@ import sys
 import time
 from dataclasses import dataclass
 
-from fleet.agent import facts_hw, facts_net, facts_sys
 from fleet.agent.contract import param
+from fleet.agent.facts_hw import dmi, hardware, mounts, uptime_and_load, virtual
+from fleet.agent.facts_net import dns, network
+from fleet.agent.facts_sys import (
+    cmdline,
+    fips,
+    ids,
+    is_chroot,
+    local_facts,
+    lsb,
+    security,
+    ssh_host_keys,
+)
 
 ALIASES: dict = {}
 RETURNS_FACTS = True  # its ansible_facts become the host's facts
@@ -66,7 +77,8 @@ PKG_MGRS = (
 PROC_1_MAP = {"procd": "openwrt_init", "runit-init": "runit", "svscan": "svc",
               "openrc-init": "openrc"}  # fmt: skip
 DIST_FILES = {"Debian": ("/etc/os-release", "Debian"), "RedHat": ("/etc/redhat-release", "RedHat"),
-              "Alpine": ("/etc/alpine-release", "Alpine"), "Archlinux": ("/etc/arch-release", "Archlinux")}
+              "Alpine": ("/etc/alpine-release", "Alpine"),
+              "Archlinux": ("/etc/arch-release", "Archlinux")}
 VERSION_KEYS = ("major", "minor", "micro", "releaselevel", "serial")
 DATE_FORMATS = {
     "year": "%Y", "month": "%m", "weekday": "%A", "weekday_number": "%w", "weeknumber": "%W",
@@ -82,7 +94,8 @@ class Params:
     filter: list[str] | str | None = param(
         "keep only facts matching these shell-style patterns", None)
     gather_timeout: int = param("seconds per fact collector (accepted; fleet reads files only)", 10)
-    fact_path: str = param("directory of local facts (*.fact, JSON or INI): ansible_local", "/etc/ansible/facts.d")
+    fact_path: str = param(
+        "directory of local facts (*.fact, JSON or INI): ansible_local", "/etc/ansible/facts.d")
 
 
 def _read(path: str, default: str = "") -> str:
@@ -238,14 +251,15 @@ def _minimal() -> dict:
         "machine_id": _read("/etc/machine-id") or _read("/var/lib/dbus/machine-id"),
         "service_mgr": _service_mgr(),
         "date_time": _date_time(),
-        "dns": facts_net.dns(),
-        "fips": facts_sys.fips(),
-        "is_chroot": facts_sys.is_chroot(),
+        "dns": dns(),
+        "fips": fips(),
+        "is_chroot": is_chroot(),
     }
-    for part in (facts_sys.security(), facts_sys.cmdline(), facts_sys.ssh_host_keys(), facts_sys.ids()):
+    for part in (security(), cmdline(), ssh_host_keys(), ids()):
         facts.update(part)
     bits = facts["userspace_bits"]
-    facts["userspace_architecture"] = "i386" if uname.machine == "x86_64" and bits == "32" else uname.machine
+    i386 = uname.machine == "x86_64" and bits == "32"
+    facts["userspace_architecture"] = "i386" if i386 else uname.machine
     uid = os.getuid()
     try:
         entry = pwd.getpwuid(uid)
@@ -257,7 +271,7 @@ def _minimal() -> dict:
     dist = distribution()
     facts.update(dist)
     facts["pkg_mgr"] = _pkg_mgr(dist)
-    facts["lsb"] = facts_sys.lsb(_os_release(), dist["distribution"])
+    facts["lsb"] = lsb(_os_release(), dist["distribution"])
     return facts
 
 
@@ -274,15 +288,15 @@ def _keep(name: str, patterns: list) -> bool:
 def observe(p: Params, host) -> dict:
     groups = _subsets(p.gather_subset)
     facts = _minimal()
-    facts["local"] = facts_sys.local_facts(p.fact_path)
+    facts["local"] = local_facts(p.fact_path)
     if "hardware" in groups:
-        for part in (facts_hw.hardware(), facts_hw.dmi(), facts_hw.uptime_and_load()):
+        for part in (hardware(), dmi(), uptime_and_load()):
             facts.update(part)
-        facts["mounts"] = facts_hw.mounts()
+        facts["mounts"] = mounts()
     if "network" in groups:
-        facts.update(facts_net.network())
+        facts.update(network())
     if "virtual" in groups:
-        facts.update(facts_hw.virtual())
+        facts.update(virtual())
     named = {"ansible_" + key: value for key, value in facts.items()}
     subset = [p.gather_subset] if isinstance(p.gather_subset, str) else list(p.gather_subset)
     named.update(gather_subset=subset, module_setup=True)  # unprefixed, as Ansible returns them
