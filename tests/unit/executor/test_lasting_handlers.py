@@ -72,13 +72,22 @@ def test_a_handler_no_longer_in_the_play_is_forgotten_with_a_warning(site: Site)
 
 def test_an_interrupted_run_starts_no_task_after_the_one_in_flight(site: Site) -> None:
     prepared = site.prepare(_playbook("    - copy: {dest: '{{ root }}/conf', content: 'x'}\n      notify: restart\n"
-                                      "    - shell: sleep 1 && touch {{ root }}/slept\n"
+                                      "    - shell: touch {{ root }}/started && sleep 1 && touch {{ root }}/slept\n"
                                       "    - copy: {dest: '{{ root }}/after', content: 'x'}\n", "stopped"))
+
+    async def interrupt_when_the_shell_runs(state) -> None:
+        # the interrupt must land while the shell task is in flight, however slow the machine
+        while not site.exists("h1", "started"):
+            await asyncio.sleep(0.02)
+        state.interrupt(signal.SIGTERM)
 
     async def interrupted() -> RunReport:
         state = prepared.state()
-        asyncio.get_running_loop().call_later(0.6, state.interrupt, signal.SIGTERM)
-        return await run_with_signals(state, prepared.playbook, aborted=lambda report: None)
+        watcher = asyncio.create_task(interrupt_when_the_shell_runs(state))
+        try:
+            return await run_with_signals(state, prepared.playbook, aborted=lambda report: None)
+        finally:
+            watcher.cancel()
 
     report = asyncio.run(interrupted())
     assert report.interrupted == "SIGTERM" and report.exit_code() == 143

@@ -175,12 +175,13 @@ def test_filter(run):
 
 
 def test_fast(run):
-    """One setup call gathers everything in well under 50 ms (measured: ~1-4 ms)."""
+    """One setup call gathers everything in well under 50 ms of CPU (measured: ~4 ms). CPU time, not
+    wall time: on a loaded machine the wall clock also counts the time other processes ran."""
     module = load_module("setup")
     module.observe(module.Params(), None)  # warm up (imports, caches)
     durations = []
     for _ in range(5):
-        start = time.perf_counter()
+        start = time.process_time()
         module.observe(module.Params(), None)
-        durations.append(time.perf_counter() - start)
+        durations.append(time.process_time() - start)
     assert statistics.median(durations) < 0.05, durations
