@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from fleet.bridge import Bridge
 from fleet.errors import InputError, Location
 from fleet.executor import (
     NullReporter,
@@ -55,10 +56,11 @@ class Prepared:
     registry: ModuleRegistry
     templar: Templar
     loader: TaskFileLoader
+    bridge: Bridge | None = None
 
     def state(self, reporter: Reporter | None = None) -> RunState:
         return RunState(self.inventory, self.options, self.templar, self.registry, self.loader,
-                        self.playbook.base_dir, reporter or NullReporter())
+                        self.playbook.base_dir, reporter or NullReporter(), self.bridge)
 
 
 def _tools(base_dir: Path, options: RunOptions) -> tuple[ModuleRegistry, Templar]:
@@ -66,6 +68,14 @@ def _tools(base_dir: Path, options: RunOptions) -> tuple[ModuleRegistry, Templar
     registry = ModuleRegistry(module_dirs)
     templar = Templar([base_dir, base_dir / "files", base_dir / "templates"], secrets=options.secrets)
     return registry, templar
+
+
+def make_bridge(base_dir: Path, options: RunOptions, registry: ModuleRegistry) -> Bridge:
+    """Ansible's modules for this run, where Ansible would look for them: ``-M``, the
+    playbook's ``library/``, ``module_utils/`` and ``collections/`` (then its own paths)."""
+    return Bridge(module_dirs=[Path(d) for d in options.module_dirs] + [base_dir / "library"],
+                  collection_paths=[base_dir / "collections"], module_utils_dirs=[base_dir / "module_utils"],
+                  native=registry.names)
 
 
 def _add_warnings(options: RunOptions, warnings: list[str]) -> None:
@@ -84,16 +94,18 @@ def prepare(playbook: str | Path, inventory: Sequence[str | Path] | Inventory,
         raise InputError(f"playbook not found: {path}")
     inv.add_playbook_vars(path.resolve().parent)
     registry, templar = _tools(path.resolve().parent, options)
+    bridge = make_bridge(path.resolve().parent, options, registry)
     role_dirs = [Path(d) for d in options.role_dirs]
     book = load_playbook(path, role_paths=role_dirs, module_exists=lambda name: registry.find(name) is not None,
-                         secrets=options.secrets, module_names=registry.names)
-    check_playbook(book, registry, templar, inv, options.extra_vars)
+                         secrets=options.secrets, module_names=registry.names, foreign=bridge)
+    check_playbook(book, registry, templar, inv, options.extra_vars, bridge)
     _add_warnings(options, check_hosts(book, inv, options.limit, templar))
     check_ssh_settings(book, inv, templar, options.extra_vars, options.limit, options.connection)
     loader = TaskFileLoader(book.base_dir, role_paths=role_dirs,
                             module_exists=lambda name: registry.find(name) is not None, secrets=options.secrets,
-                            module_names=registry.names)
-    return Prepared(inv, book, options, registry, templar, loader)
+                            module_names=registry.names, foreign=bridge)
+    _add_warnings(options, bridge.warnings)
+    return Prepared(inv, book, options, registry, templar, loader, bridge)
 
 
 async def apply_async(prepared: Prepared, reporter: Reporter | None = None) -> RunReport:
@@ -133,17 +145,20 @@ def prepare_module(pattern: str, module: str, args: str | dict[str, Any],
     inv = inventory if isinstance(inventory, Inventory) else load_inventory(inventory)
     base_dir = Path.cwd()
     registry, templar = _tools(base_dir, options)
+    bridge = make_bridge(base_dir, options, registry)
     if isinstance(args, str):
         args = module_args(module, args, Location("<command line -a>")) if args.strip() else {}
     book = adhoc_playbook(pattern, module, args, base_dir)
     known = registry.find(module) is not None or module in ("debug", "set_fact", "assert", "fail")
-    if not known:
-        raise InputError(f"unknown module {module!r}", Location("<command line -m>"))
-    check_playbook(book, registry, templar, inv, options.extra_vars)
+    if not known and not bridge.exists(module):
+        raise bridge.unknown(module, location=Location("<command line -m>"))
+    check_playbook(book, registry, templar, inv, options.extra_vars, bridge)
     _add_warnings(options, check_hosts(book, inv, options.limit, templar, adhoc=True))
     check_ssh_settings(book, inv, templar, options.extra_vars, options.limit, options.connection)
-    loader = TaskFileLoader(base_dir, role_paths=[], module_exists=lambda name: registry.find(name) is not None)
-    return Prepared(inv, book, options, registry, templar, loader)
+    loader = TaskFileLoader(base_dir, role_paths=[], module_exists=lambda name: registry.find(name) is not None,
+                            foreign=bridge)
+    _add_warnings(options, bridge.warnings)
+    return Prepared(inv, book, options, registry, templar, loader, bridge)
 
 
 def run_module(pattern: str, module: str, args: str | dict[str, Any], inventory: Sequence[str | Path] | Inventory,

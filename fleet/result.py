@@ -41,6 +41,11 @@ class TaskResult:
     handler: bool = False
     failed_changed: bool = False  # a failed task that changed something first (command rc != 0)
     earlier_run: dict[str, Any] | None = None  # a handler run for an earlier run's notification
+    # How the task ran: "native" (fleet's module or action) or "ansible" (Ansible's own module
+    # code through the bridge: its FQCN and the ansible-core that built it)
+    via: str = "native"
+    fqcn: str = ""
+    ansible_core: str = ""
 
     @property
     def changed(self) -> bool:
@@ -65,7 +70,11 @@ class TaskResult:
             "diff": None if self.no_log else self.diff,
             "duration_s": round(self.duration_s, 6),
             "location": self.location,
+            "via": self.via,
         }
+        if self.via == "ansible":
+            entry["fqcn"] = self.fqcn
+            entry["ansible_core"] = self.ansible_core
         if self.role:
             entry["role"] = self.role
         if self.ignored:

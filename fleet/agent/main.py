@@ -94,6 +94,8 @@ class Agent:
             return guard.handle(request, self.guards)
         if op == "handlers":
             return self.hostrun.handlers(request)
+        if op == "held":
+            return self.held(request)
         return {"id": request.get("id"), "error": f"unknown op {op!r}"}
 
     def _stopped(self):
@@ -186,6 +188,15 @@ class Agent:
         except Exception as exc:
             return {"status": "failed", "changed": False, "data": {},
                     "msg": "cannot run Ansible module {}: {}".format(call["ansible"].get("fqn"), exc)}
+
+    def held(self, request: dict) -> dict:
+        """Which of the named blobs and module sources this agent holds (a kept agent, asked
+        by a later run's controller, so that it sends only what is missing)."""
+        bridge = self.bridge[1]
+        kept = set(self.blobs) | (set(bridge.blobs.data) if bridge is not None else set())
+        loaded = set(self.modules) | set(self.sources) | set(self.codes)
+        return {"id": request.get("id"), "blobs": [s for s in request.get("blobs") or [] if s in kept],
+                "sources": [s for s in request.get("sources") or [] if s in loaded]}
 
     def _task_done(self, notes: TaskNotes, results: list) -> None:
         """The task whose calls ``notes`` saw is finished: remember what it notified."""

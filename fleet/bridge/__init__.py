@@ -9,3 +9,13 @@ AnsiballZ payload, :mod:`~fleet.bridge.args` adds the ``_ansible_*`` arguments,
 :mod:`~fleet.bridge.results` shapes what the module returned as Ansible would. On the host,
 ``fleet/agent/ansiblehost.py`` and ``fleet/agent/ansibleserver.py`` run it in a forked child.
 """
+
+from fleet.bridge.args import TaskFlags
+from fleet.bridge.channel import BridgedCall, Channel, HostCode
+from fleet.bridge.core import INSTALL, AnsibleMissing
+from fleet.bridge.resolve import Resolution
+from fleet.bridge.results import Shaped, fleet_diff
+from fleet.bridge.run import Bridge, plain
+
+__all__ = ["INSTALL", "AnsibleMissing", "Bridge", "BridgedCall", "Channel", "HostCode", "Resolution", "Shaped",
+           "TaskFlags", "fleet_diff", "plain"]

@@ -60,6 +60,7 @@ class BridgedCall:
     task: int = 0
     stop: bool = False
     notify: dict[str, Any] | None = None
+    code: HostCode | None = field(default=None, repr=False, compare=False)  # the host side it runs in
 
 
 class Channel:
@@ -91,15 +92,55 @@ class Channel:
 
     def sent(self, message: Mapping[str, Any]) -> None:
         """The agent answered ``message``: it holds what it carried (and used what it named)."""
-        if message.get("sources"):
+        if self.code.host_sha in (message.get("sources") or {}):
             self.host_sent = True
         for sha, text in message.get("blobs", {}).items():
             self.held[sha] = len(text) * 3 // 4 - text.count("=")
-        for sha in [self.code.server_sha] + [c["ansible"]["zip"] for c in message.get("calls", [])]:
+        for sha in [self.code.server_sha] + [c["ansible"]["zip"] for c in message.get("calls", []) if "ansible" in c]:
             if sha in self.held:
                 self.held.move_to_end(sha)
         while sum(self.held.values()) > self.limit and len(self.held) > 1:
             self.held.popitem(last=False)
+
+    def attach(self, message: dict[str, Any], calls: Sequence[Any]) -> None:
+        """Make a ``run`` request of fleet's connection layer (``message``, built for
+        ``calls``, ``ModuleCall`` s) carry its bridged calls: their entries, the blobs and the
+        host code the agent lacks. Native and bridged calls share the request."""
+        blobs: dict[str, str] = {}
+        needed = [(self.code.server_sha, self.code.server)]
+        for index, call in enumerate(calls):
+            bridged = call.bridged
+            if bridged is None:
+                continue
+            entry = self.wire(bridged)
+            entry["check"], entry["diff"] = call.check, call.diff
+            for key in ("task", "stop", "notify"):
+                if getattr(call, key):
+                    entry[key] = getattr(call, key)
+            message["calls"][index] = entry
+            needed.append((bridged.payload.sha, bridged.payload.zip))
+        for sha, data in needed:
+            if sha not in self.held and sha not in blobs:
+                blobs[sha] = base64.b64encode(data).decode("ascii")
+        message["blobs"] = blobs
+        if not self.host_sent:
+            message["sources"] = dict(message.get("sources") or {}, **{self.code.host_sha: self.code.host_source})
+
+    def query(self, calls: Sequence[Any]) -> dict[str, Any]:
+        """The ``held`` request: which of the blobs and host code these calls need does a kept
+        agent (another run's) hold already?"""
+        shas = [self.code.server_sha] + [c.bridged.payload.sha for c in calls if c.bridged is not None]
+        return {"op": "held", "blobs": list(dict.fromkeys(shas)), "sources": [self.code.host_sha]}
+
+    def learn(self, answer: Mapping[str, Any], calls: Sequence[Any]) -> None:
+        """The agent's answer to :meth:`query`: what it holds counts as sent."""
+        sizes = {self.code.server_sha: len(self.code.server)}
+        sizes.update((c.bridged.payload.sha, len(c.bridged.payload.zip)) for c in calls if c.bridged is not None)
+        for sha in answer.get("blobs") or []:
+            if sha in sizes:
+                self.held[sha] = sizes[sha]
+        if self.code.host_sha in (answer.get("sources") or []):
+            self.host_sent = True
 
     def wire(self, call: BridgedCall) -> dict[str, Any]:
         payload = call.payload
@@ -122,6 +163,7 @@ class Calls:
     def __init__(self, core: AnsibleCore) -> None:
         self.core = core
         self.payloads = PayloadCache(core)
+        self.code = HostCode.load()
 
     def make(self, module: Resolution, args: Mapping[str, Any], flags: TaskFlags,
              task_vars: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None,
@@ -129,7 +171,7 @@ class Calls:
         payload = self.payloads.get(module)
         params = module_args(self.core, module.name, args, flags, task_vars)
         text = json.dumps({"ANSIBLE_MODULE_ARGS": params})
-        return BridgedCall(payload, text, dict(env or {}), task)
+        return BridgedCall(payload, text, dict(env or {}), task, code=self.code)
 
 
 async def send(session: Any, channel: Channel, calls: Sequence[BridgedCall], check: bool, diff: bool,

@@ -152,3 +152,31 @@ def strip_internal(data: Any) -> Any:
         for item in data:
             strip_internal(item)
     return data
+
+
+def fleet_diff(diff: Any) -> dict[str, Any] | None:
+    """A module's ``diff`` (Ansible's before/after texts or mappings, or a list of them) in
+    fleet's form, for ``--diff`` and drift: text as a unified diff, mappings field by field."""
+    import difflib
+
+    parts = diff if isinstance(diff, list) else [diff]
+    out: list[dict[str, Any]] = []
+    for part in parts:
+        if not isinstance(part, dict) or ("before" not in part and "after" not in part):
+            continue
+        before, after = part.get("before", ""), part.get("after", "")
+        if isinstance(before, dict) or isinstance(after, dict):
+            before, after = dict(before or {}), dict(after or {})
+            fields = sorted({str(k) for k in (*before, *after) if before.get(k) != after.get(k)})
+            out.append({"fields": fields, "before": {k: before.get(k) for k in fields},
+                        "after": {k: after.get(k) for k in fields}})
+            continue
+        name = str(part.get("after_header") or part.get("before_header") or "content")
+        text = "".join(difflib.unified_diff(
+            str(before or "").splitlines(keepends=True), str(after or "").splitlines(keepends=True),
+            fromfile=str(part.get("before_header") or "before"), tofile=str(part.get("after_header") or "after")))
+        if text:
+            out.append({"fields": [name], "before": {}, "after": {}, "unified": {name: text}})
+    if not out:
+        return None
+    return out[0] if len(out) == 1 else {"parts": out}

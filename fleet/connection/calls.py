@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from fleet.connection.agentstart import compiled
 
@@ -38,6 +39,9 @@ class ModuleCall:
     # What the task notifies when it changes something (play key, handler keys, task name):
     # the agent remembers it on the host as soon as the task is done (fleet.agent.hostrun).
     notify: dict | None = None
+    # One of Ansible's own modules (a fleet.bridge.BridgedCall): the session's bridge channel
+    # writes its entry and the payloads the agent lacks (fleet.bridge.Channel.attach).
+    bridged: Any = None
 
     def wire(self) -> dict:
         """The call as the agent reads it."""

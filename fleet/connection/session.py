@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.agent import wire
+from fleet.bridge import Channel
 from fleet.connection.agentstart import (
     BOOTSTRAP,
     READY,
@@ -75,6 +76,9 @@ class AgentSession:
     # sent with the next request when set: which run the agent works for (an Opening of
     # fleet.executor.hoststate); its answer is handed to ``opening.done``
     opening: Any = None
+    # Ansible's modules (fleet.bridge.Channel): which payloads this agent holds; made at the
+    # first bridged call. A kept agent (leased) is asked what it holds from earlier runs.
+    channel: Any = None
 
     @classmethod
     async def start(
@@ -260,8 +264,12 @@ class AgentSession:
         """
         sources: dict[str, str] = {}
         codes: dict[str, str] = {}
+        bridged = [call for call in calls if call.bridged is not None]
+        channel = await self._channel(bridged) if bridged else None
         same_bytecode = self.hello.get("cache_tag") == sys.implementation.cache_tag
         for call in calls:
+            if call.bridged is not None:
+                continue
             if call.sha in self.sent_modules or call.sha in sources or call.sha in codes:
                 continue
             if same_bytecode:
@@ -269,11 +277,15 @@ class AgentSession:
             else:
                 sources[call.sha] = call.source
         message = run_request(calls, sources, codes, timeout, self.max_output)
+        if channel is not None:
+            channel.attach(message, calls)
         # Allow the agent a moment past the deadlines it enforces itself on commands.
         tasks = len({c.task for c in calls})
         answer = await self.request(message, None if timeout is None else timeout * tasks + 5.0, tasks, len(calls))
         self.sent_modules.update(sources)
         self.sent_modules.update(codes)
+        if channel is not None:
+            channel.sent(message)
         results = answer.get("results")
         if (not isinstance(results, list) or len(results) > len(calls)
                 or not all(isinstance(r, dict) and r.get("status") in STATUSES for r in results)):
@@ -282,6 +294,17 @@ class AgentSession:
             raise AgentError(f"agent on {self.host} answered with a malformed result list; the agent "
                              f"was stopped")
         return results
+
+    async def _channel(self, bridged: list[ModuleCall]) -> Any:
+        """This agent's bridge channel; a kept agent's first one asks what the agent holds
+        (one small round trip per run, so payloads go once per agent, not once per run)."""
+        if self.channel is None:
+            channel = Channel(bridged[0].bridged.code)
+            if self.leased:
+                answer = await self.request(channel.query(bridged), 30.0)
+                channel.learn(answer, bridged)
+            self.channel = channel
+        return self.channel
 
     async def stop(self) -> None:
         """The run was interrupted: the agent finishes the task in flight and starts no other

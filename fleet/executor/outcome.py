@@ -25,6 +25,7 @@ class Outcome:
     exception: str | None = None
     label: str | None = None
     item: Any = None
+    exact: bool = False  # data is the whole registered result already (Ansible's modules)
 
     @classmethod
     def from_agent(cls, results: list[dict[str, Any]]) -> Outcome:
@@ -47,6 +48,10 @@ class Outcome:
         value = dict(self.data)
         value["changed"] = self.changed
         value["failed"] = self.status == "failed"
+        if self.exact:  # changed_when/failed_when may have changed the two flags, nothing else
+            if self.msg and "msg" not in value:
+                value["msg"] = self.msg
+            return value
         if self.msg and not isinstance(value.get("msg"), dict | list):
             value["msg"] = self.msg  # debug keeps a structured msg as it was given
         if self.status == "skipped":

@@ -65,8 +65,9 @@ class RunState:
     """What every play of a run shares."""
 
     def __init__(self, inventory: Any, options: RunOptions, templar: Any, registry: ModuleRegistry,
-                 loader: Any, playbook_dir: Path, reporter: Reporter) -> None:
+                 loader: Any, playbook_dir: Path, reporter: Reporter, bridge: Any = None) -> None:
         self.inventory = inventory
+        self.bridge = bridge  # fleet.bridge.Bridge: Ansible's modules, for tasks fleet has no module for
         self.options = options
         self.templar = templar
         self.registry = registry
@@ -173,6 +174,8 @@ class RunState:
         """What the report says about the hosts beyond their results: the handlers still
         pending (notified, not run) and the tasks still in flight when the run ended."""
         keys = {play_key(play) for play in plays}
+        if self.bridge is not None:  # deprecations, redirects, what ansible-core printed
+            self.report.warnings.extend(w for w in self.bridge.warnings if w not in self.report.warnings)
         for host in set(self.hoststates.pending) | set(self.in_flight):
             report = self.report.host(host)
             report.pending_handlers = self.hoststates.unrun(host, keys)

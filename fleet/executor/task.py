@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import fleet.executor.actions as actions
+import fleet.executor.bridged as bridged
 import fleet.executor.handlers as handlers
 from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
@@ -141,6 +142,8 @@ class TaskExecutor:
             variables = plan.variables = state.play_vars.for_task(host, task, include_params)
             result.no_log = state.templar.truth(task.no_log, variables, task.location)
             plan.ignore_errors = self._ignore(task, variables)
+            if bridged.is_bridged(task, state.registry, actions.LOCAL):
+                bridged.mark(result, state.run.bridge, self._module(task))
             if task.loop is None:
                 self._prepare_single(plan, host)
             else:
@@ -203,7 +206,23 @@ class TaskExecutor:
                                      state.diff_for(task), state.options.verbosity)
 
     def _calls(self, task: Task, host: str, variables: Any) -> list[ModuleCall]:
+        if bridged.is_bridged(task, self.state.registry, actions.LOCAL):
+            ctx = self._context(task, host, variables)
+            no_log = self.state.templar.truth(task.no_log, variables, task.location)
+            return bridged.calls(self.state.run.bridge, task, self._module(task), ctx.args, variables, ctx.check,
+                                 ctx.diff, no_log, self.state.options.verbosity)
         return actions.module_calls(self._context(task, host, variables))
+
+    def _module(self, task: Task) -> Any:
+        """The module of a bridged task (fleet.bridge.Resolution), resolved once per run."""
+        return bridged.resolve(self.state.run.bridge, task)
+
+    def _from_agent(self, task: Task, variables: Any, results: list[dict[str, Any]]) -> Outcome:
+        """The agent's results of one task (or loop item) as an Outcome."""
+        if bridged.is_bridged(task, self.state.registry, actions.LOCAL):
+            no_log = self.state.templar.truth(task.no_log, variables, task.location)
+            return bridged.outcome(self.state.run.bridge, self._module(task), results, no_log)
+        return Outcome.from_agent(results)
 
     # -- sending --------------------------------------------------------------------------
     @staticmethod
@@ -291,7 +310,7 @@ class TaskExecutor:
                     raise
                 outcome.status, outcome.msg = "failed", f"interrupted after {attempt - 1} attempts"
                 break
-            outcome = self._post(task, variables, Outcome.from_agent(answer))
+            outcome = self._post(task, variables, self._from_agent(task, variables, answer))
             if attempts == 1:
                 break
             outcome.data["attempts"] = attempt
@@ -315,13 +334,14 @@ class TaskExecutor:
             if plan.error is not None:
                 raise plan.error
             if plan.outcomes is None:
-                outcome = plan.outcome or self._post(task, plan.variables, Outcome.from_agent(results))
+                outcome = plan.outcome or self._post(task, plan.variables,
+                                                     self._from_agent(task, plan.variables, results))
                 fill_result(result, outcome)
                 registered = outcome.registered()
                 if task.module not in actions.LOCAL and "ansible_facts" in outcome.data:
                     spec = state.registry.find(task.module)
-                    facts = accepted_facts(outcome.data["ansible_facts"], task.module,
-                                           spec is not None and spec.returns_facts, result.warnings)
+                    declares = spec.returns_facts if spec is not None else result.via == "ansible"  # as Ansible
+                    facts = accepted_facts(outcome.data["ansible_facts"], task.module, declares, result.warnings)
                     if facts:
                         state.runtimes[host].update_facts(facts)
             else:
@@ -355,7 +375,7 @@ class TaskExecutor:
         for index, scope, calls in plan.pending:
             part = results[offset:offset + len(calls)]
             offset += len(calls)
-            done = self._post(plan.task, scope, Outcome.from_agent(part))
+            done = self._post(plan.task, scope, self._from_agent(plan.task, scope, part))
             done.label, done.item = outcomes[index].label, outcomes[index].item
             outcomes[index] = done
         return outcomes

@@ -205,7 +205,21 @@ def parse_keywords(data: Mapping[str, Any], loc: Location | None) -> dict[str, A
         out["environment"] = as_environment(present["environment"], loc)
     if "vars" in present:
         out["vars"] = as_mapping(present["vars"], "vars", loc)
+    if "collections" in present:
+        out["collections"] = as_collections(present["collections"], loc)
     return out
+
+
+def as_collections(value: Any, loc: Location | None) -> tuple[str, ...]:
+    """``collections``: the collections whose modules short names may name (``ns.coll``)."""
+    names = value if isinstance(value, list) else [value]
+    out = []
+    for name in names:
+        text = as_str(name, "collections entry", loc)
+        if text.count(".") != 1 or not all(part.isidentifier() for part in text.split(".")):
+            raise InputError(f"collections: {text!r} is not a collection name (namespace.collection)", loc)
+        out.append(text)
+    return tuple(out)
 
 
 #: Loop keywords and the ``Task.loop_kind`` each gives.

@@ -23,6 +23,7 @@ from fleet.playbook.keywords import (
     where,
 )
 from fleet.playbook.models import Handler, Item, Play, Playbook, Task
+from fleet.playbook.modulenames import ForeignModules
 from fleet.playbook.roles import PlayRoles, expand_role, parse_role_entry
 from fleet.playbook.tasks import Inherited, TaskFileLoader
 from fleet.vars import Layer
@@ -32,7 +33,7 @@ PLAY_KEYWORDS = frozenset({
     "name", "hosts", "vars", "vars_files", "become", "become_user", "become_method",
     "gather_facts", "roles", "pre_tasks", "tasks", "post_tasks", "handlers", "serial",
     "max_fail_percentage", "any_errors_fatal", "strategy", "tags", "check_mode", "diff",
-    "ignore_errors", "no_log", "environment", "order", "remote_user", "connection",
+    "ignore_errors", "no_log", "environment", "order", "remote_user", "connection", "collections",
     "gather_subset", "gather_timeout", "fact_path",
 })
 IMPORT_PLAYBOOK = ("import_playbook", "ansible.builtin.import_playbook",
@@ -43,17 +44,19 @@ STRATEGIES = frozenset({"linear", "free"})
 
 def load_playbook(path: Path, *, role_paths: Sequence[Path] = (),
                   module_exists: Callable[[str], bool], secrets: Any = None,
-                  module_names: Callable[[], Iterable[str]] | None = None) -> Playbook:
+                  module_names: Callable[[], Iterable[str]] | None = None,
+                  foreign: ForeignModules | None = None) -> Playbook:
     """Load ``path`` and everything it imports into a :class:`Playbook`.
 
     ``role_paths`` are searched for roles after ``roles/`` beside the playbook;
     ``module_exists(name)`` says whether a module is installed (controller actions such as
     ``debug`` or ``set_fact`` are always known) and ``module_names()`` lists them for
-    did-you-mean hints. Bad input raises InputError with file:line.
+    did-you-mean hints; ``foreign`` knows the modules fleet runs through Ansible's own code
+    (:mod:`fleet.bridge`). Bad input raises InputError with file:line.
     """
     path = Path(path)
     loader = TaskFileLoader(path.parent, role_paths=role_paths, module_exists=module_exists, secrets=secrets,
-                            module_names=module_names)
+                            module_names=module_names, foreign=foreign)
     with loader.nesting_guard(Location(str(path))):
         plays = _PlaybookReader(loader).read(path, Inherited(), (), (), None)
     return Playbook(path=path, plays=plays)

@@ -52,7 +52,7 @@ class Task:
     ``dict2items``/fileglob semantics after rendering).
     """
 
-    module: str  # short name: "file", "debug", "set_fact", "meta", "include_tasks", ...
+    module: str  # fleet's modules by short name ("file", "debug", ...); Ansible's as the task wrote it
     args: dict[str, Any]
     location: Location
     name: str | None = None
@@ -82,6 +82,7 @@ class Task:
     base_dir: Path = Path(".")  # directory of the file the task came from
     listen: list[str] = field(default_factory=list)  # handlers only
     environment: dict[str, Any] | None = None
+    collections: tuple[str, ...] = ()  # ``collections``: where short names of Ansible's modules are looked up
     # include_tasks/include_role only: the tasks.Inherited keywords the included tasks start
     # from (the include's own when/tags/vars apply to the include itself, as in Ansible)
     inherited: Any = field(default=None, repr=False, compare=False)

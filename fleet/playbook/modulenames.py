@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import difflib
 import string
-from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Protocol
 
 from fleet.errors import InputError, Location
 from fleet.playbook.keywords import as_mapping, as_str, where
@@ -36,20 +37,49 @@ def _edits(word: str) -> set[str]:
             | {a + c + b for a, b in splits for c in letters})
 
 
+class ForeignModules(Protocol):
+    """Modules fleet lacks and runs through Ansible's own code (``fleet.bridge.Bridge``)."""
+
+    def exists(self, name: str, collections: Sequence[str] = (), role: Path | None = None) -> bool:
+        """Does ``name`` (with the task's ``collections``, in role ``role``) lead to one?"""
+        ...
+
+    def unknown(self, name: str, collections: Sequence[str] = (), role: Path | None = None,
+                location: Location | None = None) -> Exception:
+        """The error for a task naming ``name`` when no module of fleet's has that name."""
+        ...
+
+
 class ModuleResolver:
-    """Resolves task entries to ``(module, args)`` against ``module_exists``."""
+    """Resolves task entries to ``(module, args)`` against ``module_exists``, then ``foreign``.
+
+    A module of fleet's is named by its short name (``ansible.builtin.file`` is ``file``);
+    one of Ansible's keeps the name the task wrote, for the bridge to resolve with the task's
+    ``collections``."""
 
     def __init__(self, module_exists: Callable[[str], bool], task_keywords: frozenset[str],
-                 block_keywords: frozenset[str], module_names: Callable[[], Iterable[str]] | None = None) -> None:
+                 block_keywords: frozenset[str], module_names: Callable[[], Iterable[str]] | None = None,
+                 foreign: ForeignModules | None = None) -> None:
         self.module_exists = module_exists
         self.task_keywords = task_keywords
         self.block_keywords = block_keywords
         self.module_names = module_names  # every installed module, for did-you-mean
+        self.foreign = foreign
+        self._where: tuple[Sequence[str], Path | None] = ((), None)  # the entry being resolved
+
+    def _native(self, module: str) -> bool:
+        return short_name(module) in CONTROLLER_ACTIONS or self.module_exists(short_name(module))
 
     def _known(self, module: str) -> bool:
-        return module in CONTROLLER_ACTIONS or self.module_exists(module)
+        if self._native(module):
+            return True
+        return self.foreign is not None and self.foreign.exists(module, *self._where)
 
-    def _unknown(self, name: str, loc: Location, what: str = "module") -> InputError:
+    def _name(self, written: str) -> str:
+        """The name a task's module is kept by (see the class doc)."""
+        return short_name(written) if self._native(written) else written
+
+    def _unknown(self, name: str, loc: Location, what: str = "module") -> Exception:
         close = difflib.get_close_matches(
             name, sorted(CONTROLLER_ACTIONS | self.task_keywords | self.block_keywords), n=1, cutoff=0.75)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -57,13 +87,18 @@ class ModuleResolver:
         if not hint and short.isidentifier() and len(short) <= 40:
             found = sorted(c for c in _edits(short) if c.isidentifier() and self.module_exists(c))
             hint = f" (did you mean {found[0]!r}?)" if found else ""
+        if not hint and self.foreign is not None and what == "module":
+            return self.foreign.unknown(name, self._where[0], self._where[1], loc)
         if not hint and self.module_names is not None:  # further off: as `fleet modules NAME` suggests
             guess = closest(name, [*self.module_names(), *MODULE_ALIASES, *CONTROLLER_ACTIONS])
             hint = f" (did you mean {guess!r}?)" if guess else ""
         return InputError(f"unknown {what} {name!r}{hint}", loc)
 
-    def resolve(self, entry: Mapping[str, Any], loc: Location) -> tuple[str, dict[str, Any]]:
-        """The module a task entry names and its arguments; InputError naming the entry."""
+    def resolve(self, entry: Mapping[str, Any], loc: Location, collections: Sequence[str] = (),
+                role: Path | None = None) -> tuple[str, dict[str, Any]]:
+        """The module a task entry names and its arguments; InputError naming the entry.
+        ``collections`` and ``role`` are where the task is, for Ansible's modules."""
+        self._where = (tuple(collections), role)
         candidates = [key for key in entry if key not in self.task_keywords]
         if "action" in entry:
             if candidates:
@@ -72,7 +107,7 @@ class ModuleResolver:
         if not candidates:
             raise InputError("task has no module or action (keys: "
                              + ", ".join(map(str, entry)) + ")", loc)
-        unknown = [key for key in candidates if not self._known(short_name(key))]
+        unknown = [key for key in candidates if not self._known(key)]
         if len(candidates) > 1:
             if unknown:
                 raise self._unknown(unknown[0], loc, "keyword or module")
@@ -80,7 +115,7 @@ class ModuleResolver:
                              f"{candidates[1]!r}", loc)
         if unknown:
             raise self._unknown(unknown[0], loc)
-        module = short_name(candidates[0])
+        module = self._name(candidates[0])
         return module, module_args(module, entry[candidates[0]], loc)
 
     def _action(self, value: Any, loc: Location) -> tuple[str, dict[str, Any]]:
@@ -88,15 +123,15 @@ class ModuleResolver:
             args = as_mapping(value, "action", loc)
             if args.get("module") is None:
                 raise InputError("action given as a mapping needs 'module'", where(value, loc))
-            module = short_name(as_str(args.pop("module"), "action module", loc))
-            if not self._known(module):
-                raise self._unknown(module, loc)
-            return module, args
+            written = as_str(args.pop("module"), "action module", loc)
+            if not self._known(written):
+                raise self._unknown(written, loc)
+            return self._name(written), args
         text = as_str(value, "action", loc).strip()
         if not text:
             raise InputError("action is empty", loc)
         parts = text.split(None, 1)
-        module = short_name(parts[0])
-        if not self._known(module):
+        if not self._known(parts[0]):
             raise self._unknown(parts[0], loc)
+        module = self._name(parts[0])
         return module, module_args(module, parts[1] if len(parts) > 1 else None, loc)

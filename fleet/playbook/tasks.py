@@ -13,6 +13,7 @@ from fleet.errors import InputError, Location
 from fleet.playbook.keywords import (
     INHERITED_SCALARS,
     LOOP_KINDS,
+    as_collections,
     as_list,
     as_loop_control,
     as_mapping,
@@ -31,7 +32,7 @@ from fleet.playbook.keywords import (
 )
 from fleet.playbook.kv import check_module_args
 from fleet.playbook.models import Block, Handler, Item, RoleContext, Task
-from fleet.playbook.modulenames import ModuleResolver
+from fleet.playbook.modulenames import ForeignModules, ModuleResolver
 from fleet.playbook.roles import (
     ROLE_KEYWORDS,
     PlayRoles,
@@ -47,12 +48,12 @@ TASK_KEYWORDS = frozenset({
     "name", "when", "loop_control", "register", "notify", "tags", "become", "become_user",
     "become_method", "ignore_errors", "ignore_unreachable", "changed_when", "failed_when",
     "no_log", "retries", "delay", "until", "vars", "check_mode", "diff", "run_once",
-    "any_errors_fatal", "environment", "args", "action", "listen", *LOOP_KINDS,
+    "any_errors_fatal", "environment", "args", "action", "listen", "collections", *LOOP_KINDS,
 })
 BLOCK_KEYWORDS = frozenset({
     "block", "rescue", "always", "name", "when", "tags", "become", "become_user",
     "become_method", "ignore_errors", "no_log", "vars", "check_mode", "diff",
-    "any_errors_fatal", "environment",
+    "any_errors_fatal", "environment", "collections",
 })
 #: How deeply playbooks, task files and roles may be read one inside the other.
 MAX_NESTING = 50
@@ -66,7 +67,7 @@ NOT_SUPPORTED = {
     "poll": "async tasks (poll) are not supported yet",
     **{key: f"the {key} keyword is not supported" for key in (
         "throttle", "timeout", "connection", "remote_user", "port", "module_defaults",
-        "collections", "debugger", "become_flags", "become_exe")},
+        "debugger", "become_flags", "become_exe")},
 }
 
 
@@ -88,6 +89,7 @@ class Inherited:
     any_errors_fatal: bool | None = None
     environment: Mapping[str, Any] | None = None
     vars_layers: tuple[Layer, ...] = ()
+    collections: tuple[str, ...] = ()  # the nearest ``collections`` keyword above
 
     def extend(self, keywords: Mapping[str, Any], layer: Layer | None = None) -> Inherited:
         """What children see under a level that set ``keywords`` (from parse_keywords)."""
@@ -101,6 +103,7 @@ class Inherited:
             tags=self.tags | keywords.get("tags", frozenset()),
             environment=environment,
             vars_layers=self.vars_layers + ((layer,) if layer is not None else ()),
+            collections=keywords.get("collections", self.collections),
             **scalars,
         )
 
@@ -126,12 +129,13 @@ class TaskFileLoader:
 
     def __init__(self, playbook_dir: Path, *, role_paths: Sequence[Path] = (),
                  module_exists: Callable[[str], bool], secrets: Any = None,
-                 module_names: Callable[[], Iterable[str]] | None = None) -> None:
+                 module_names: Callable[[], Iterable[str]] | None = None,
+                 foreign: ForeignModules | None = None) -> None:
         self.playbook_dir = Path(playbook_dir)
         self.module_exists = module_exists
         self.secrets = secrets  # fleet.secrets.Secrets for vault-encrypted vars files
         self.roles = RoleFinder(self.playbook_dir, role_paths, secrets)
-        self.modules = ModuleResolver(module_exists, TASK_KEYWORDS, BLOCK_KEYWORDS, module_names)
+        self.modules = ModuleResolver(module_exists, TASK_KEYWORDS, BLOCK_KEYWORDS, module_names, foreign)
         self.innermost: Location | None = None  # the entry being read, for nesting_guard
         self.depth = 0  # playbook files, task files and roles being read, one inside the other
 
@@ -292,7 +296,9 @@ class TaskFileLoader:
                                  loc)
             if key == "listen" and not scope.handlers:
                 raise InputError("'listen' is only valid on handlers", loc)
-        module, args = self.modules.resolve(entry, loc)
+        collections = (as_collections(entry["collections"], loc) if entry.get("collections") is not None
+                       else scope.inherited.collections)
+        module, args = self.modules.resolve(entry, loc, collections, scope.role.path if scope.role else None)
         if entry.get("args") is not None:
             args = {**as_mapping(entry["args"], "args", loc), **args}
         args = check_module_args(module, args, loc)
@@ -388,6 +394,7 @@ class TaskFileLoader:
             vars_layers=layers, role=scope.role, base_dir=scope.file.parent,
             listen=as_str_list(entry.get("listen"), "listen", loc),
             environment=dict(environment) if environment is not None else None,
+            collections=keywords.get("collections", above.collections),
         )
         if module in ("include_tasks", "include_role"):
             # an include's own when/tags/vars concern the include itself; the rest is inherited

@@ -38,7 +38,7 @@ EXPRESSION_FIELDS = ("when", "changed_when", "failed_when", "until")
 
 
 def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, inventory: Any,
-                   extra_vars: dict[str, Any]) -> None:
+                   extra_vars: dict[str, Any], bridge: Any = None) -> None:
     """Raise InputError (file:line) for the first problem found; return quietly otherwise."""
     inventory_names = _inventory_var_names(inventory)
     earlier: set[str] = set()  # set_fact/register/include_vars names outlive their play
@@ -54,7 +54,7 @@ def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, i
         handlers = included_handlers(tasks, playbook.base_dir)  # None: some include_role is dynamic
         for task in tasks:
             check_task(task, play, registry, templar, known, check_names=not dynamic,
-                       playbook_dir=playbook.base_dir, extra_handlers=handlers)
+                       playbook_dir=playbook.base_dir, extra_handlers=handlers, bridge=bridge)
 
 
 NO_HOSTS = "Specified hosts and/or --limit does not match any hosts"
@@ -154,7 +154,8 @@ def _kind(value: Any) -> str:
 
 
 def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, known: set[str],
-               check_names: bool, playbook_dir: Path, extra_handlers: AbstractSet[str] | None = frozenset()) -> None:
+               check_names: bool, playbook_dir: Path, extra_handlers: AbstractSet[str] | None = frozenset(),
+               bridge: Any = None) -> None:
     where = f"task {task.display_name!r}"
     check_loop(task, where)
     for field in TEMPLATE_FIELDS:
@@ -175,6 +176,13 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
     if task.environment:  # better refused than silently ignored (see README: not supported yet)
         raise InputError(f"{where}: the 'environment' keyword is not supported yet", task.location)
     spec = registry.find(task.module)
+    if spec is None and bridge is not None:
+        # one of Ansible's modules (fleet.bridge.Bridge): it must resolve to one that can run;
+        # its arguments are the module's to check, on the host, as in Ansible
+        role = task.role.path if task.role else None
+        if not bridge.resolve(task.module, task.collections, role, task.location).runnable:
+            raise bridge.unknown(task.module, task.collections, role, task.location)
+        return
     if spec is None:
         raise InputError(f"{where}: unknown module {task.module!r}", task.location)
     if _is_template(templar, task.args):

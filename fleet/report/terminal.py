@@ -156,6 +156,8 @@ class TerminalReporter:
         if result.rescued:
             word += " (rescued)"
         line = Text(visible(f"{word}: [{result.host}]"), style=STYLE.get(status, ""))
+        if self.verbosity and result.via == "ansible":  # which tasks ran Ansible's own module code
+            line.append(visible(f" (via ansible: {result.fqcn}, ansible-core {result.ansible_core})"))
         if result.items is not None and not result.no_log:
             done = [i for i in result.items if i.status in ("changed", "failed") or self.verbosity]
             for item in done:

@@ -1,0 +1,223 @@
+"""The bridge for one run: what the loader, the preflight checks and the executor ask of it.
+
+:class:`Bridge` finds modules fleet lacks (:mod:`~fleet.bridge.resolve`), builds their calls
+(:mod:`~fleet.bridge.channel`) and shapes what they returned (:mod:`~fleet.bridge.results`).
+ansible-core is imported on the first question that needs it, never before: a run whose
+modules are all fleet's own never imports it.
+
+ansible-core's plugin loader is process-global (``init_plugin_loader``): the first
+:class:`Resolver` of the process configures it, as ``ansible-playbook`` does once per run;
+fleet runs one playbook per process, so that is once per run. Role ``library/`` folders are
+added as their roles are read, as Ansible adds them when it loads a role.
+
+What ansible-core prints while it resolves, builds or parses (deprecation notices, its own
+warnings) is captured and becomes warnings of the run's report instead of going to stderr.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fleet.bridge.args import TaskFlags
+from fleet.bridge.channel import BridgedCall, Calls
+from fleet.bridge.core import AnsibleCore, AnsibleMissing, AnsibleUnsupported, ansible_core
+from fleet.bridge.payload import PayloadError
+from fleet.bridge.resolve import Resolution, Resolver
+from fleet.bridge.results import Shaped, shape
+from fleet.errors import FleetError, InputError, Location
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+# Host variables that change the _ansible_* arguments (ActionBase reads them as shell options)
+ARG_VARS = ("ansible_remote_tmp", "ansible_shell_executable", "ansible_keep_remote_files",
+            "ansible_system_tmpdirs", "ansible_async_dir")
+
+
+class Bridge:
+    """Ansible's modules for one run (see the module doc).
+
+    ``module_dirs``: ``-M`` folders and the playbook's ``library/``; ``collection_paths``: the
+    playbook's ``collections/`` (before Ansible's configured paths); ``native``: fleet's own
+    module names (for did-you-mean)."""
+
+    def __init__(self, module_dirs: Sequence[Path] = (), collection_paths: Sequence[Path] = (),
+                 module_utils_dirs: Sequence[Path] = (), native: Callable[[], Iterable[str]] = tuple) -> None:
+        self.module_dirs = [str(d) for d in module_dirs if Path(d).is_dir()]
+        self.collection_paths = [str(p) for p in collection_paths if Path(p).is_dir()]
+        self.module_utils_dirs = [str(d) for d in module_utils_dirs if Path(d).is_dir()]
+        self.native = native
+        self.warnings: list[str] = []  # deprecations, redirects, what ansible-core printed
+        self._core: AnsibleCore | None = None
+        self._missing: FleetError | None = None
+        self._resolver: Resolver | None = None
+        self._calls: Calls | None = None
+        self._roles: set[str] = set()
+        self._resolved: dict[tuple[str, tuple[str, ...]], Resolution] = {}
+
+    # -- ansible-core ---------------------------------------------------------------------------
+    @property
+    def available(self) -> bool:
+        """Is a supported ansible-core importable here?"""
+        try:
+            self.core()
+        except FleetError:
+            return False
+        return True
+
+    def core(self, module: str = "", location: Location | None = None) -> AnsibleCore:
+        """The installed ansible-core; AnsibleMissing (naming ``module``) when there is none."""
+        if self._core is None and self._missing is None:
+            try:
+                self._core = ansible_core()
+            except (AnsibleMissing, AnsibleUnsupported) as exc:
+                self._missing = exc
+        if self._core is None:
+            if isinstance(self._missing, AnsibleMissing):
+                raise AnsibleMissing(ansible_core_missing(module), location)
+            assert self._missing is not None
+            raise type(self._missing)(self._missing.message, location)
+        return self._core
+
+    @property
+    def version(self) -> str:
+        return self.core().version
+
+    def resolver(self) -> Resolver:
+        if self._resolver is None:
+            core = self.core()
+            with self.captured():
+                self._resolver = Resolver(self.collection_paths, self.module_dirs, self.module_utils_dirs, core=core)
+        return self._resolver
+
+    @contextlib.contextmanager
+    def captured(self) -> Iterator[None]:
+        """What ansible-core prints in the block becomes :attr:`warnings`."""
+        out, err = io.StringIO(), io.StringIO()
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                yield
+        finally:
+            for line in (out.getvalue() + err.getvalue()).splitlines():
+                text = ANSI.sub("", line).strip()
+                if text:
+                    self.warn(f"ansible-core: {text}")
+
+    def warn(self, text: str) -> None:
+        if text not in self.warnings:
+            self.warnings.append(text)
+
+    # -- resolving ------------------------------------------------------------------------------
+    def add_role(self, role: Path | None) -> None:
+        """A role's ``library/`` and ``module_utils/`` (once per role)."""
+        if role is None or str(role) in self._roles:
+            return
+        self._roles.add(str(role))
+        if (role / "library").is_dir() or (role / "module_utils").is_dir():
+            self.resolver().add_role(role)
+            self._resolved.clear()  # a short name may now find the role's module
+
+    def resolve(self, name: str, collections: Sequence[str] = (), role: Path | None = None,
+                location: Location | None = None) -> Resolution:
+        """Where ``name`` leads (cached); AnsibleMissing without ansible-core."""
+        self.core(name, location)
+        self.add_role(role)
+        key = (name, tuple(collections))
+        found = self._resolved.get(key)
+        if found is None:
+            with self.captured():
+                found = self._resolved[key] = self.resolver().resolve(name, collections)
+            for text in found.deprecations:
+                self.warn(f"{name}: {text}")
+            if found.runnable and len(found.redirects) > 1 and found.redirects[-1] != found.redirects[0]:
+                self.warn(f"module {name} is redirected to {found.fqcn} ({' -> '.join(found.redirects)})")
+        return found
+
+    def exists(self, name: str, collections: Sequence[str] = (), role: Path | None = None) -> bool:
+        """Does ``name`` lead to one of Ansible's modules (runnable or not)? False without
+        ansible-core (the loader then asks :meth:`unknown`)."""
+        if not self.available or not _plausible(name):
+            return False
+        return self.resolve(name, collections, role).kind != "missing"
+
+    def unknown(self, name: str, collections: Sequence[str] = (), role: Path | None = None,
+                location: Location | None = None) -> FleetError:
+        """The error for a task naming ``name``, which is not one of fleet's modules: Ansible
+        is missing, the module is refused (why), or no module has that name (did-you-mean
+        over fleet's and Ansible's names)."""
+        if not self.available:
+            try:
+                self.core(name, location)
+            except FleetError as exc:
+                return exc
+        found = self.resolve(name, collections, role) if _plausible(name) else Resolution(name)
+        if found.kind != "missing":
+            return refused(found, location)
+        close = self.resolver().suggest(name, self.native(), collections)
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        return InputError(f"unknown module {name!r}{hint}", location)
+
+    # -- running ----------------------------------------------------------------------------------
+    def call(self, module: Resolution, args: Mapping[str, Any], flags: TaskFlags,
+             host_vars: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> BridgedCall:
+        """The agent call for one task (or loop item) of ``module``: values made plain."""
+        if self._calls is None:
+            self._calls = Calls(self.core())
+        task_vars = {key: plain(value) for key, value in (host_vars or {}).items()}
+        try:
+            with self.captured():
+                return self._calls.make(module, plain(dict(args)), flags, task_vars, env)
+        except PayloadError as exc:
+            raise FleetError(f"module {module.fqcn}: {exc.message}") from None
+
+    def profile(self, module: Resolution) -> str:
+        """The serialization profile of ``module``'s payload (2.19+; "legacy" before)."""
+        if self._calls is None:
+            self._calls = Calls(self.core())
+        return self._calls.payloads.get(module).profile
+
+    def shape(self, agent_result: Mapping[str, Any], module: Resolution, profile: str = "legacy",
+              no_log: bool = False) -> Shaped:
+        """The agent's result of one call, as Ansible's TaskExecutor holds it."""
+        with self.captured():
+            return shape(self.core(), agent_result, module.fqcn, profile, no_log)
+
+
+def ansible_core_missing(module: str) -> str:
+    """The one line for a task whose module only Ansible has, without ansible-core."""
+    from fleet.bridge.core import INSTALL
+
+    what = f"module {module!r} is not one of fleet's own modules" if module else "this needs Ansible's modules"
+    return (f"{what}; fleet runs Ansible's own module code for it, but ansible-core is not installed: "
+            f"install it with {INSTALL}")
+
+
+def refused(found: Resolution, location: Location | None = None) -> InputError:
+    """The error for a module that resolved but cannot run through the bridge."""
+    return InputError(f"module {found.name!r}: {found.refused or 'cannot run through fleet'}", location)
+
+
+def plain(value: Any) -> Any:
+    """``value`` as plain JSON data for a module: fleet's marked strings (host data, rendered
+    secrets) become ``str``, tuples lists, anything else its text."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(value) if isinstance(value, int) else float(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, Mapping):
+        return {str(plain(k)): plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [plain(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _plausible(name: str) -> bool:
+    """A name ansible-core could resolve (``a.b.c`` or an identifier)."""
+    return bool(name) and all(part.isidentifier() for part in name.split("."))
