@@ -73,6 +73,9 @@ class Bridge:
         if self._core is None and self._missing is None:
             try:
                 self._core = ansible_core()
+                # Display patches the process's real stdout/stderr when first imported: never
+                # while captured() has them replaced
+                self._core.module("ansible.utils.display")
             except (AnsibleMissing, AnsibleUnsupported) as exc:
                 self._missing = exc
         if self._core is None:

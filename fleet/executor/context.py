@@ -27,15 +27,16 @@ class HostRuntime:
     gathered: bool = False  # facts gathered this run, or read from a cache that says so
     cacheable: dict[str, Any] = field(default_factory=dict)  # set_fact cacheable: kept in the fact cache
 
-    def update_facts(self, ansible_facts: Mapping[str, Any]) -> None:
-        """Store gathered facts as ``ansible_facts`` and, as Ansible does, as ``ansible_*`` vars;
-        facts are host data (:mod:`fleet.templating.unsafe`): never templated."""
+    def update_facts(self, ansible_facts: Mapping[str, Any], as_returned: bool = False) -> None:
+        """Store gathered facts as ``ansible_facts`` and, as Ansible does, as ``ansible_*`` vars
+        (``as_returned``: under the names the module gave, as Ansible injects the facts of its
+        modules: ``getent_passwd``); facts are host data (:mod:`fleet.templating.unsafe`)."""
         merged = UnsafeDict(self.facts.get("ansible_facts", {}))
         for key, value in ansible_facts.items():
             short = key[len("ansible_"):] if key.startswith("ansible_") else key
             value = wrap(value)
             merged[wrap(short)] = value
-            self.facts[key if key.startswith("ansible_") else f"ansible_{key}"] = value
+            self.facts[key if key.startswith("ansible_") or as_returned else f"ansible_{key}"] = value
         self.facts["ansible_facts"] = merged
 
 

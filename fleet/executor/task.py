@@ -343,7 +343,7 @@ class TaskExecutor:
                     declares = spec.returns_facts if spec is not None else result.via == "ansible"  # as Ansible
                     facts = accepted_facts(outcome.data["ansible_facts"], task.module, declares, result.warnings)
                     if facts:
-                        state.runtimes[host].update_facts(facts)
+                        state.runtimes[host].update_facts(facts, as_returned=result.via == "ansible")
             else:
                 outcomes = self._loop_outcomes(plan, results)
                 registered = fill_loop_result(result, task, outcomes)

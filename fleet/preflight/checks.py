@@ -49,8 +49,12 @@ def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, i
         included = included_names(tasks, playbook.base_dir)  # what include_tasks/_role files define
         known = inventory_names | set(extra_vars) | names | (included or set()) | earlier | MAGIC | JINJA_GLOBALS
         earlier |= _runtime_names(tasks) | (included or set())
+        # include_vars of unknown names, and Ansible's modules, whose facts (getent_passwd...)
+        # are named by the module: later references cannot be checked
         dynamic = dynamic or included is None or any(
-            t.module == "include_vars" and not t.args.get("name") for t in tasks)
+            t.module == "include_vars" and not t.args.get("name") for t in tasks) or any(
+            t.module not in LOCAL and t.module not in CONTROL_ACTIONS and registry.find(t.module) is None
+            for t in tasks)
         handlers = included_handlers(tasks, playbook.base_dir)  # None: some include_role is dynamic
         for task in tasks:
             check_task(task, play, registry, templar, known, check_names=not dynamic,
