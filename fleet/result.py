@@ -103,6 +103,7 @@ class HostReport:
     unreachable: bool = False
     failed: bool = False
     agent_requests: int = 0  # round trips to this host's agents
+    ansible_payload_bytes: int = 0  # Ansible's module payloads sent to its agents (kept there by hash)
     # handlers notified and not run (kept on the host for the next apply of their play)
     pending_handlers: list[dict[str, Any]] = field(default_factory=list)
     in_flight: list[str] = field(default_factory=list)  # tasks still running when the run was aborted
@@ -192,6 +193,8 @@ class RunReport:
                     "status": host.status,
                     "counts": host.counts(),
                     "agent_requests": host.agent_requests,
+                    **({"ansible_payload_bytes": host.ansible_payload_bytes}
+                       if any(r.via == "ansible" for r in host.results) else {}),
                     "results": [r.to_report() for r in host.results],
                     "pending_handlers": [dict(p) for p in host.pending_handlers],
                     **({"in_flight": list(host.in_flight)} if host.in_flight else {}),

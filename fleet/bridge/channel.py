@@ -71,6 +71,8 @@ class Channel:
         self.limit = limit
         self.held: OrderedDict[str, int] = OrderedDict()  # sha -> size, least recently used first
         self.host_sent = False
+        self.sent_bytes = 0  # payload and host code bytes this channel sent (the report says it)
+        self.asked: set[str] = set()  # shas a kept agent was asked about (query/learn)
 
     def message(self, calls: Sequence[BridgedCall], check: bool, diff: bool, timeout: float | None,
                 max_output: int | None = None) -> dict[str, Any]:
@@ -94,8 +96,10 @@ class Channel:
         """The agent answered ``message``: it holds what it carried (and used what it named)."""
         if self.code.host_sha in (message.get("sources") or {}):
             self.host_sent = True
+            self.sent_bytes += len(self.code.host_source)
         for sha, text in message.get("blobs", {}).items():
             self.held[sha] = len(text) * 3 // 4 - text.count("=")
+            self.sent_bytes += self.held[sha]
         for sha in [self.code.server_sha] + [c["ansible"]["zip"] for c in message.get("calls", []) if "ansible" in c]:
             if sha in self.held:
                 self.held.move_to_end(sha)
@@ -130,10 +134,14 @@ class Channel:
         """The ``held`` request: which of the blobs and host code these calls need does a kept
         agent (another run's) hold already?"""
         shas = [self.code.server_sha] + [c.bridged.payload.sha for c in calls if c.bridged is not None]
-        return {"op": "held", "blobs": list(dict.fromkeys(shas)), "sources": [self.code.host_sha]}
+        blobs = [sha for sha in dict.fromkeys(shas) if sha not in self.held and sha not in self.asked]
+        sources = [] if self.host_sent or self.code.host_sha in self.asked else [self.code.host_sha]
+        return {"op": "held", "blobs": blobs, "sources": sources}
 
     def learn(self, answer: Mapping[str, Any], calls: Sequence[Any]) -> None:
         """The agent's answer to :meth:`query`: what it holds counts as sent."""
+        self.asked.update(self.query(calls)["blobs"])
+        self.asked.add(self.code.host_sha)
         sizes = {self.code.server_sha: len(self.code.server)}
         sizes.update((c.bridged.payload.sha, len(c.bridged.payload.zip)) for c in calls if c.bridged is not None)
         for sha in answer.get("blobs") or []:

@@ -135,7 +135,9 @@ class Bridge:
                 found = self._resolved[key] = self.resolver().resolve(name, collections)
             for text in found.deprecations:
                 self.warn(f"{name}: {text}")
-            if found.runnable and len(found.redirects) > 1 and found.redirects[-1] != found.redirects[0]:
+            # a redirect (routing), not the collections search that found a short name
+            hops = [r for r in found.redirects if "." in r]
+            if found.runnable and len(hops) > 1 and hops[-1] != hops[0]:
                 self.warn(f"module {name} is redirected to {found.fqcn} ({' -> '.join(found.redirects)})")
         return found
 

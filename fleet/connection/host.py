@@ -73,6 +73,11 @@ class HostConnection:
         """Agent round trips made through this connection, over every agent it started."""
         return sum(session.requests for session in self._started)
 
+    @property
+    def ansible_payload_bytes(self) -> int:
+        """Bytes of Ansible's module payloads (and the bridge's host code) sent to its agents."""
+        return sum(session.channel.sent_bytes for session in self._started if session.channel is not None)
+
     async def session(self, become_user: str | None) -> AgentSession:
         """The agent for ``become_user`` (None = the login user), started if needed; python3
         installed first when it is missing and ``bootstrap_python`` allows it."""

@@ -296,14 +296,15 @@ class AgentSession:
         return results
 
     async def _channel(self, bridged: list[ModuleCall]) -> Any:
-        """This agent's bridge channel; a kept agent's first one asks what the agent holds
-        (one small round trip per run, so payloads go once per agent, not once per run)."""
+        """This agent's bridge channel. A kept agent (leased) is first asked which of the
+        payloads these calls need it holds from earlier runs: one small round trip for each
+        request that brings modules not asked about yet, so a payload goes once per agent,
+        not once per run."""
         if self.channel is None:
-            channel = Channel(bridged[0].bridged.code)
-            if self.leased:
-                answer = await self.request(channel.query(bridged), 30.0)
-                channel.learn(answer, bridged)
-            self.channel = channel
+            self.channel = Channel(bridged[0].bridged.code)
+        query = self.channel.query(bridged)
+        if self.leased and (query["blobs"] or query["sources"]):
+            self.channel.learn(await self.request(query, 30.0), bridged)
         return self.channel
 
     async def stop(self) -> None:

@@ -38,6 +38,13 @@ def resolve(bridge: Bridge | None, task: Task) -> Resolution:
     return found
 
 
+def loop_registered(registered: dict[str, Any]) -> dict[str, Any]:
+    """A loop's registered result as Ansible's TaskExecutor makes it: ``failed`` only when true."""
+    if not registered.get("failed"):
+        registered.pop("failed", None)
+    return registered
+
+
 def mark(result: TaskResult, bridge: Bridge, module: Resolution) -> None:
     """Say in the result how the task runs: Ansible's code, which module, which ansible-core."""
     result.via = "ansible"
@@ -61,13 +68,16 @@ def calls(bridge: Bridge, task: Task, module: Resolution, args: dict[str, Any], 
     return [ModuleCall(module.fqcn, "", payload.sha, {}, check=check, diff=diff, bridged=bridged)]
 
 
-def outcome(bridge: Bridge, module: Resolution, results: list[dict[str, Any]], no_log: bool) -> Outcome:
+def outcome(bridge: Bridge, module: Resolution, results: list[dict[str, Any]], no_log: bool,
+            item: bool = False) -> Outcome:
     """The agent's result of one bridged call as an :class:`Outcome` whose registered form is
-    exactly what Ansible registers."""
+    exactly what Ansible registers (a loop ``item`` keeps its ``invocation``, as there)."""
     if len(results) != 1:
         return Outcome("failed", msg=f"module {module.fqcn}: expected one result, got {len(results)}")
     shaped = bridge.shape(results[0], module, bridge.profile(module), no_log)
     data = shaped.registered()
+    if item and "invocation" in shaped.result:
+        data["invocation"] = shaped.result["invocation"]
     msg = str(data["msg"]) if isinstance(data.get("msg"), str) else ""
     warnings = list(shaped.warnings) + [str(w) for w in data.get("warnings") or []]
     for entry in data.get("deprecations") or []:

@@ -186,6 +186,7 @@ class RunState:
         connection = self.connections.pop(host, None)
         if connection is not None:
             self.report.host(host).agent_requests += connection.requests
+            self.report.host(host).ansible_payload_bytes += connection.ansible_payload_bytes
             await connection.close()
 
     async def close(self) -> None:

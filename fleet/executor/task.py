@@ -221,7 +221,7 @@ class TaskExecutor:
         """The agent's results of one task (or loop item) as an Outcome."""
         if bridged.is_bridged(task, self.state.registry, actions.LOCAL):
             no_log = self.state.templar.truth(task.no_log, variables, task.location)
-            return bridged.outcome(self.state.run.bridge, self._module(task), results, no_log)
+            return bridged.outcome(self.state.run.bridge, self._module(task), results, no_log, task.loop is not None)
         return Outcome.from_agent(results)
 
     # -- sending --------------------------------------------------------------------------
@@ -347,6 +347,8 @@ class TaskExecutor:
             else:
                 outcomes = self._loop_outcomes(plan, results)
                 registered = fill_loop_result(result, task, outcomes)
+                if result.via == "ansible":
+                    registered = bridged.loop_registered(registered)
             if task.register:  # as Ansible's wrap_var: a registered result is host data
                 state.runtimes[host].set_facts[task.register] = wrap(registered)
         except Unreachable as exc:
