@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import hashlib
+import re
 import sys
 import types
 from dataclasses import MISSING, dataclass, fields
@@ -24,6 +25,8 @@ from fleet.agent import contract
 from fleet.agent.errors import ModuleFailure
 from fleet.errors import InputError, Location
 
+# An Ansible module imports its module_utils (fleet's modules import fleet.agent only)
+ANSIBLE_MODULE = re.compile(r"^\s*(?:from|import)\s+ansible(?:_collections)?\.module_utils", re.MULTILINE)
 PARAMS_CONFIG = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 NAMESPACES = ("ansible.builtin.", "ansible.legacy.", "ansible.posix.", "community.general.", "fleet.")
 # Ansible names served by a fleet module of another name (one implementation, several names
@@ -269,7 +272,10 @@ class ModuleRegistry:
         for directory in self.dirs:
             path = directory / f"{short}.py"
             if path.is_file():
-                spec = ModuleSpec(short, path, path.read_text("utf-8"))
+                source = path.read_text("utf-8")
+                if ANSIBLE_MODULE.search(source):
+                    continue  # one of Ansible's modules (-M holds both kinds): fleet.bridge runs it
+                spec = ModuleSpec(short, path, source)
                 self._loaded[short] = spec
                 return spec
         target = MODULE_ALIASES.get(short)

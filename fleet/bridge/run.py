@@ -178,6 +178,17 @@ class Bridge:
         except PayloadError as exc:
             raise FleetError(f"module {module.fqcn}: {exc.message}") from None
 
+    def payload(self, module: Resolution, location: Location | None = None) -> None:
+        """Have ansible-core build ``module``'s payload now (kept for the run): a module_util
+        it cannot find is bad input, found before anything connects."""
+        if self._calls is None:
+            self._calls = Calls(self.core())
+        try:
+            with self.captured():
+                self._calls.payloads.get(module)
+        except PayloadError as exc:
+            raise InputError(f"module {module.fqcn}: {exc.message}", location) from None
+
     def profile(self, module: Resolution) -> str:
         """The serialization profile of ``module``'s payload (2.19+; "legacy" before)."""
         if self._calls is None:

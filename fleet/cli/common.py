@@ -139,6 +139,8 @@ def run_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--accept-new-host-keys", is_flag=True,
                      help="Accept and record unknown host keys (changed keys are still refused)."),
         click.option("-c", "--connection", default="ssh", show_default=True, help="Default connection type."),
+        click.option("-M", "--module-path", "module_dirs", multiple=True, metavar="DIR",
+                     help="Also look for modules here (fleet's, then Ansible's; repeatable)."),
         click.option("--timeout", type=float, metavar="SECONDS", help="Fail a task that runs longer than this."),
         click.option("--persist", type=click.FloatRange(0), callback=_finite, metavar="SECONDS",
                      help="Keep connections and agents this long after the run for the next one "
@@ -214,6 +216,7 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
         fact_cache=cache_from_config(cfg),
         strategy=strategy,
         connection=connection,
+        module_dirs=list(params.get("module_dirs") or ()),
         verbosity=params.get("verbose") or 0,
         pipelining=not params.get("no_pipelining"),
         secrets=command_vault(params),

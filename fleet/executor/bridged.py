@@ -85,9 +85,20 @@ def outcome(bridge: Bridge, module: Resolution, results: list[dict[str, Any]], n
         version = f" (removed in version {entry['version']})" if isinstance(entry, dict) and entry.get("version") else ""
         warnings.append(f"[DEPRECATION] {text}{version}")
     exception = data.get("exception") if isinstance(data.get("exception"), str) else None
-    if shaped.status == "failed" and not msg:
-        msg = "MODULE FAILURE" if "module_stdout" in data else f"module {module.fqcn} failed"
+    if "module_stdout" in data and shaped.status == "failed":  # Ansible's MODULE FAILURE, in one line
+        out = str(data.get("module_stdout") or "").strip()
+        said = f"it printed {out[:120]!r}" if out else "it printed nothing"
+        msg = (f"module {module.fqcn} returned no JSON result ({said}; exit status {data.get('rc')}"
+               f"{'; ' + _last(data.get('module_stderr')) if _last(data.get('module_stderr')) else ''})")
+    elif shaped.status == "failed" and not msg:
+        msg = f"module {module.fqcn} failed"
     done = Outcome(shaped.status, bool(data.get("changed")), msg, data, fleet_diff(data.get("diff")), warnings,
                    exception)
     done.exact = True
     return done
+
+
+def _last(text: Any) -> str:
+    """The last non-empty line of a module's stderr (a traceback's error), shortened."""
+    lines = [line.strip() for line in str(text or "").splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""

@@ -184,8 +184,10 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
         # one of Ansible's modules (fleet.bridge.Bridge): it must resolve to one that can run;
         # its arguments are the module's to check, on the host, as in Ansible
         role = task.role.path if task.role else None
-        if not bridge.resolve(task.module, task.collections, role, task.location).runnable:
+        found = bridge.resolve(task.module, task.collections, role, task.location)
+        if not found.runnable:
             raise bridge.unknown(task.module, task.collections, role, task.location)
+        bridge.payload(found, task.location)
         return
     if spec is None:
         raise InputError(f"{where}: unknown module {task.module!r}", task.location)

@@ -164,7 +164,7 @@ def test_a_kept_agent_gets_each_payload_once(lab: Lab, tmp_path: Path) -> None:
 def test_bad_input_is_one_line_naming_the_task_and_the_module(lab: Lab, tmp_path: Path) -> None:
     lab.roots["h1"].mkdir(parents=True, exist_ok=True)
     cases = {
-        "community.general.ini_fiel": "did you mean 'community.general.ini_file'?",
+        "community.general.ini_fiel": "did you mean 'community.general.ini_file'",
         "ansible.posix.synchronize": "action plugin ansible.posix.synchronize",
         "community.general.ali_instance_facts": "has been removed",
     }
@@ -200,3 +200,45 @@ def test_without_ansible_core_a_bridged_task_says_how_to_install_it(lab: Lab, tm
     native = tmp_path / "native.yml"  # fleet without ansible-core works as before
     native.write_text("- hosts: h1\n  gather_facts: false\n  tasks:\n    - command: 'true'\n      changed_when: false\n")
     assert fleet("apply", "-i", str(lab.inventory), str(native), env=env).returncode == 0
+
+
+BROKEN = """\
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.fake.broken.plugins.module_utils.gone import helper
+AnsibleModule(argument_spec={}).exit_json(changed=helper())
+"""
+
+
+def test_a_collection_module_whose_module_utils_are_missing_is_refused_before_connecting(lab: Lab,
+                                                                                       tmp_path: Path) -> None:
+    modules = tmp_path / "collections" / "ansible_collections" / "fake" / "broken" / "plugins" / "modules"
+    modules.mkdir(parents=True)
+    (modules / "needs_utils.py").write_text(BROKEN)
+    (modules.parents[1] / "galaxy.yml").write_text("namespace: fake\nname: broken\nversion: 1.0.0\n")
+    playbook = tmp_path / "broken.yml"
+    playbook.write_text("- hosts: h1\n  gather_facts: false\n  tasks:\n    - name: t\n      fake.broken.needs_utils: {}\n")
+    done = fleet("apply", "-i", str(lab.inventory), str(playbook), "--json", str(tmp_path / "r.json"))
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+    assert done.returncode == 1 and len(errors) == 1, done.stdout + done.stderr
+    assert errors[0].startswith(f"ERROR: {playbook}:4:") and "fake.broken.needs_utils" in errors[0]
+    assert "gone" in errors[0], errors[0]
+    assert not (tmp_path / "r.json").exists()  # refused before anything connected
+
+
+def test_a_module_that_prints_no_json_fails_its_task_in_one_line(lab: Lab, tmp_path: Path) -> None:
+    from tests.unit.bridge.conftest import LIBRARY
+
+    lab.roots["h1"].mkdir(parents=True, exist_ok=True)
+    playbook = tmp_path / "junk.yml"
+    playbook.write_text("- hosts: h1\n  gather_facts: false\n  tasks:\n"
+                        "    - name: prints text\n      fleet_test_junk: {mode: text}\n      ignore_errors: true\n"
+                        "    - name: prints nothing\n      fleet_test_junk: {mode: silent}\n      ignore_errors: true\n"
+                        "    - name: module no_log parameter\n      fleet_test_junk: {mode: ok, secret: " + NO_LOG + "}\n")
+    done = fleet("apply", "-i", str(lab.inventory), str(playbook), "-M", str(LIBRARY), "-vv",
+                 "--json", str(tmp_path / "r.json"))
+    assert done.returncode == 0, done.stdout + done.stderr
+    failed = [line for line in done.stdout.splitlines() if line.startswith("failed")]
+    assert len(failed) == 2, done.stdout
+    assert "module ansible.legacy.fleet_test_junk returned no JSON result (it printed 'this is not JSON'" in failed[0]
+    assert "module ansible.legacy.fleet_test_junk returned no JSON result (it printed nothing" in failed[1]
+    assert NO_LOG not in done.stdout + done.stderr + (tmp_path / "r.json").read_text()

@@ -27,6 +27,8 @@ def main() -> None:
     if mode == "rc":
         print(json.dumps({"rc": 3, "stdout": "one\ntwo"}))
         sys.exit(0)
+    if mode == "silent":
+        sys.exit(0)
     if mode == "crash":
         raise RuntimeError("module crashed on purpose")
     module.exit_json(changed=True, secret_was=module.params["secret"], env=dict(FLEET_TEST=__import__("os").environ.get("FLEET_TEST")))
