@@ -157,3 +157,19 @@ def test_packages_with_a_face_are_entered_through_it() -> None:
     assert {"fleet.connection", "fleet.executor", "fleet.templating", "fleet.transport"} <= with_faces
     assert deep_imports(files("fleet"), with_faces) == []
 
+
+
+def test_only_the_bridge_imports_ansible() -> None:
+    """ansible-core (GPL-3.0, an optional extra) is imported by fleet/bridge alone (at run time,
+    by name); the host's fork server imports the module_utils the payload brought."""
+    def allowed(imp: Import) -> bool:
+        if _top(imp.module) not in ("ansible", "ansible_collections"):
+            return True
+        inside = imp.file.relative_to(FLEET).parts
+        return inside[0] == "bridge" or (imp.file.name == "ansibleserver.py"
+                                         and _within(imp.module, "ansible.module_utils"))
+
+    assert breaches(files("fleet"), allowed) == []
+    executor = [str(imp) for path in files("fleet/executor") for imp in imports(path)
+                if _within(imp.module, "fleet.bridge") and imp.module != "fleet.bridge"]
+    assert executor == [], "the executor reaches the bridge through its face"
