@@ -63,10 +63,17 @@ def test_up_starts_the_advertised_maximum(lab_named: Any, tmp_path: Path) -> Non
     assert f"0 unreachable, {count} hosts" in ping.stdout, ping.stdout
 
 
+def _as_in_a_terminal() -> None:
+    # CI runs the suite as a script's background job, where SIGINT is ignored and the child would
+    # inherit that (POSIX: ignored signals stay ignored across exec); an operator's Ctrl-C is not.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _up_in_background(tmp_path: Path, count: int) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-m", "fleet", "lab", "up", "-n", str(count), "--name", NAME,
                              "--dir", str(tmp_path / "state"), "--inventory-out", str(tmp_path / "inv.yml")],
-                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=_as_in_a_terminal)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
