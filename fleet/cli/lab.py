@@ -9,13 +9,21 @@ import click
 
 from fleet.cli.common import handle_errors
 from fleet.lab.lab import MAX_HOSTS
+from fleet.lab.releases import DEFAULT_RELEASE, RELEASES
 from fleet.report import plural
 
+# Not click.Choice: an unknown release gets fleet's own one-line error listing the known ones.
+RELEASE_HELP = f"Debian release of the hosts: {', '.join(RELEASES)}."
 
-def _lab(name: str, hosts: int = 0, directory: str | None = None, caps: tuple[str, ...] = ()):  # noqa: ANN202
+
+def _lab(name: str, hosts: int = 0, directory: str | None = None, caps: tuple[str, ...] = (),  # noqa: ANN202
+         release: str = DEFAULT_RELEASE):
     from fleet.lab.lab import Lab, LabSpec
+    from fleet.lab.releases import release as known
 
-    spec = LabSpec(name=name, hosts=hosts, directory=Path(directory) if directory else None, cap_add=list(caps))
+    known(release)  # before asking for docker: a typo is the first thing to hear about
+    spec = LabSpec(name=name, hosts=hosts, directory=Path(directory) if directory else None, cap_add=list(caps),
+                   release=release)
     return Lab(spec, say=lambda line: click.echo(line, err=True))
 
 
@@ -25,23 +33,31 @@ def lab() -> None:
 
 
 @lab.command("setup")
+@click.option("--release", "releases", multiple=True, metavar="RELEASE",
+              help=f"{RELEASE_HELP} Repeat for several (default {DEFAULT_RELEASE}).")
 @handle_errors
-def setup() -> None:
+def setup(releases: tuple[str, ...]) -> None:
     """Make the lab possible here: Docker engine running (installed with apt as root on
-    Debian if missing), debootstrap present, the base image built (about a minute, once)."""
+    Debian if missing), debootstrap present, one base image per release built (a few minutes
+    each, once: rebuilt only when its recipe changes)."""
     from fleet.lab.engine import ensure_engine
-    from fleet.lab.image import build_image, image_exists, image_tag
+    from fleet.lab.image import ensure_image, image_exists, image_tag
     from fleet.lab.lab import docker_client
+    from fleet.lab.releases import release
 
     def say(line: str) -> None:
         click.echo(line, err=True)
 
+    wanted = list(dict.fromkeys(releases or (DEFAULT_RELEASE,)))
+    for name in wanted:
+        release(name)  # all names checked before the first build
     ensure_engine(say)
-    tag = image_tag()
-    if image_exists(docker_client(), tag):
-        say(f"image {tag} is present")
-    else:
-        build_image(tag, say)
+    client = docker_client()
+    for name in wanted:
+        present = image_exists(client, image_tag(name))
+        tag = ensure_image(client, name, say)
+        if present:
+            say(f"image {tag} is present")
 
 
 @lab.command("up")
@@ -54,14 +70,16 @@ def setup() -> None:
               help="Where the lab keeps its key and known_hosts (default ~/.fleet/NAME).")
 @click.option("--user", default="root", show_default=True, help="Login user in the inventory (root or fleet).")
 @click.option("--cap-add", "caps", multiple=True, help="Extra container capability (e.g. NET_ADMIN).")
+@click.option("--release", default=DEFAULT_RELEASE, show_default=True, metavar="RELEASE",
+              help=f"{RELEASE_HELP} Its image is built first if need be.")
 @handle_errors
 def up(count: int, name: str, inventory_out: str | None, directory: str | None, user: str,
-       caps: tuple[str, ...]) -> None:
+       caps: tuple[str, ...], release: str) -> None:
     """Start N lab hosts (-n) and print the path of their inventory.
 
     All or nothing: if a host does not come up, or the command is interrupted (Ctrl-C, kill),
     the hosts it started are removed again and no inventory is written."""
-    lab_ = _lab(name, count, directory, caps)
+    lab_ = _lab(name, count, directory, caps, release)
     previous = signal.signal(signal.SIGTERM, _interrupted)  # kill cleans up as Ctrl-C does
     try:
         path = lab_.up(Path(inventory_out) if inventory_out else None, user=user)
@@ -78,13 +96,13 @@ def _interrupted(signum: int, frame: object) -> None:
 @click.option("--name", default="lab", show_default=True)
 @handle_errors
 def status(name: str) -> None:
-    """List the lab's hosts."""
+    """List the lab's hosts: name, container, IP, state, Debian release."""
     hosts = _lab(name).hosts()
     if not hosts:
         click.echo(f"lab '{name}' has no hosts")
         return
     for host in hosts:
-        click.echo(f"{host.name:<12} {host.container:<20} {host.ip:<16} {host.status}")
+        click.echo(f"{host.name:<12} {host.container:<20} {host.ip:<16} {host.status:<8} {host.release}")
 
 
 @lab.command("down")

@@ -1,7 +1,8 @@
-"""The lab's base image: debootstrap of Debian bookworm, customised, then ``docker import``.
+"""The lab's base images: debootstrap of a Debian release, customised, then ``docker import``.
 
-No registry is involved. The image is tagged by a hash of its recipe, so a second
-``fleet lab up`` reuses it; changing the recipe (packages, setup script) builds a new one.
+No registry is involved. One image per release (fleet.lab.releases), tagged
+``fleet-lab:RELEASE-HASH`` by a hash of its recipe, so a second ``fleet lab up`` reuses it;
+changing the recipe (packages, setup script) builds a new one.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from fleet.errors import FleetError
 from fleet.lab.mirror import debian_mirror
+from fleet.lab.releases import DEFAULT_RELEASE, release
 
-SUITE = "bookworm"
+REPOSITORY = "fleet-lab"
+SCRIPTS = Path("/usr/share/debootstrap/scripts")
 PACKAGES = ("openssh-server", "python3", "sudo", "systemd-sysv", "iproute2", "dbus", "ca-certificates")
 LAB_UID = 1000  # the sudo user "fleet"
 NOSUDO_UID = 1001  # a user without sudo rights, for become tests
@@ -71,13 +75,43 @@ apt-get clean
 """
 
 
-def recipe() -> dict[str, object]:
-    return {"suite": SUITE, "variant": "minbase", "packages": list(PACKAGES), "setup": SETUP, "format": 1}
+def recipe(name: str = DEFAULT_RELEASE) -> dict[str, object]:
+    """What an image of release ``name`` is made of; its hash is in the image's tag."""
+    # bookworm's recipe is the same dict as before there were releases: its hash, and so its
+    # image, stay the same.
+    return {"suite": release(name).name, "variant": "minbase", "packages": list(PACKAGES),
+            "setup": SETUP + release(name).setup, "format": 1}
 
 
-def image_tag() -> str:
-    digest = hashlib.sha256(json.dumps(recipe(), sort_keys=True).encode()).hexdigest()[:12]
-    return f"fleet-lab:{digest}"
+def _digest(name: str) -> str:
+    return hashlib.sha256(json.dumps(recipe(name), sort_keys=True).encode()).hexdigest()[:12]
+
+
+def image_tag(name: str = DEFAULT_RELEASE) -> str:
+    """The tag of release ``name``'s image, e.g. ``fleet-lab:bookworm-6da0934854f8``."""
+    return f"{REPOSITORY}:{release(name).name}-{_digest(name)}"
+
+
+def find_image(client: object, name: str = DEFAULT_RELEASE) -> str | None:
+    """Release ``name``'s image tag if its image exists (bookworm's under its tag from before
+    releases is tagged anew, not rebuilt), else None."""
+    tag = image_tag(name)
+    if image_exists(client, tag):
+        return tag
+    legacy = f"{REPOSITORY}:{_digest(name)}"
+    if name == DEFAULT_RELEASE and image_exists(client, legacy):
+        client.images.get(legacy).tag(REPOSITORY, tag.split(":", 1)[1])  # type: ignore[attr-defined]
+        return tag
+    return None
+
+
+def ensure_image(client: object, name: str = DEFAULT_RELEASE, say: Callable[[str], None] = print) -> str:
+    """Release ``name``'s image tag, built first when it does not exist yet."""
+    tag = find_image(client, name)
+    if tag is None:
+        tag = image_tag(name)
+        build_image(tag, say, name)
+    return tag
 
 
 def image_exists(client: object, tag: str) -> bool:
@@ -90,25 +124,30 @@ def image_exists(client: object, tag: str) -> bool:
     return True
 
 
-def build_image(tag: str, say: Callable[[str], None] = print) -> None:
-    """debootstrap + setup in a chroot + ``docker import``. Needs root, debootstrap and docker."""
+def build_image(tag: str, say: Callable[[str], None] = print, name: str = DEFAULT_RELEASE) -> None:
+    """debootstrap of release ``name`` + setup in a chroot + ``docker import``. Needs root,
+    debootstrap (one that knows the release) and docker."""
+    suite = release(name)
     if os.geteuid() != 0:
         raise FleetError("building the lab image needs root (debootstrap and chroot)")
     if shutil.which("debootstrap") is None:
         raise FleetError("debootstrap is not installed (apt-get install debootstrap)")
+    if not (SCRIPTS / suite.name).exists():
+        raise FleetError(f"this debootstrap does not know Debian {suite.name} (no {SCRIPTS / suite.name}): "
+                         f"install a newer debootstrap")
     mirror = debian_mirror()
     root = tempfile.mkdtemp(prefix="fleet-lab-rootfs-", dir="/var/tmp")
     started = time.monotonic()
     try:
-        say(f"building {tag}: debootstrap {SUITE} from {mirror} (a few minutes, once)")
-        _run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, root, mirror],
+        say(f"building {tag}: debootstrap {suite.name} from {mirror} (a few minutes, once)")
+        _run(["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", suite.name, root, mirror],
              "debootstrap")
-        _run(["chroot", root, "/bin/sh", "-c", SETUP], "image setup")
+        _run(["chroot", root, "/bin/sh", "-c", SETUP + suite.setup], "image setup")
         say("importing into docker")
         tar = subprocess.Popen(["tar", "--numeric-owner", "-C", root, "-c", "."], stdout=subprocess.PIPE)
         imported = subprocess.run(
-            ["docker", "import", "--change", 'CMD ["/sbin/init"]', "--change", "LABEL fleet.lab.image=1",
-             "-", tag],
+            ["docker", "import", "--change", f"CMD {json.dumps(suite.init)}", "--change", "LABEL fleet.lab.image=1",
+             "--change", f"LABEL fleet.lab.release={suite.name}", "-", tag],
             stdin=tar.stdout, capture_output=True, text=True,
         )
         assert tar.stdout is not None

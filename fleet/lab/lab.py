@@ -5,6 +5,7 @@ sudo user ``fleet`` and ``root`` that accept the lab's key, a user ``nosudo`` wi
 ``pwsudo`` whose sudo asks for a password (``fleet-lab-sudo``: a throwaway lab credential).
 ``up`` writes an Ansible-format inventory (plus the key and a known_hosts file) that
 ``fleet apply -i`` uses as is. ``down`` removes the lab's containers and network, nothing else.
+A lab's hosts all run one Debian release (``--release``: bullseye, bookworm or trixie).
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ from typing import Any
 import yaml
 
 from fleet.errors import FleetError
-from fleet.lab.image import LAB_UID, NOSUDO_UID, PWSUDO_UID, build_image, image_exists, image_tag
+from fleet.lab.image import LAB_UID, NOSUDO_UID, PWSUDO_UID, ensure_image
 from fleet.lab.limits import check_inotify, exhausted
+from fleet.lab.releases import DEFAULT_RELEASE, release
 
 LABEL = "fleet.lab"
+RELEASE_LABEL = "fleet.lab.release"
 # Hosts one `fleet lab up` starts at most: tests/integration/test_lab_limits.py starts this many
 # on a 2-core, 24 GiB machine (about 2.5 minutes, 2 GiB of memory) and pings each over SSH.
 MAX_HOSTS = 200
@@ -47,6 +50,7 @@ class LabHost:
     container: str
     ip: str
     status: str
+    release: str = "-"
 
 
 @dataclass
@@ -58,6 +62,7 @@ class LabSpec:
     directory: Path | None = None
     cap_add: list[str] = field(default_factory=list)
     tmpfs: dict[str, str] = field(default_factory=dict)  # extra mounts, e.g. {"/srv/small": "size=1m"}
+    release: str = DEFAULT_RELEASE  # the Debian release of its hosts (fleet.lab.releases)
 
     @property
     def dir(self) -> Path:
@@ -101,9 +106,8 @@ class Lab:
         All or nothing: when a host does not come up (or the run is interrupted), everything this
         call started is removed again -- containers, the network, a key it made -- and no inventory
         is written. Hosts that were already running are left as they were."""
-        tag = image_tag()
-        if not image_exists(self.client, tag):
-            build_image(tag, self.say)
+        release(self.spec.release)  # an unknown one is refused before anything starts
+        tag = ensure_image(self.client, self.spec.release, self.say)
         names = [self.spec.container(i) for i in range(1, self.spec.hosts + 1)]
         running = self._running(names)
         check_inotify(len(names) - len(running), self.say,
@@ -148,9 +152,14 @@ class Lab:
         their names but is not this lab's (never removed or adopted)."""
         running = set()
         for container in self.client.containers.list(all=True, filters={"name": f"fleet-{self.spec.name}-"}):
+            mine = container.labels.get(LABEL) == self.spec.name
+            if mine and _release_of(container) != self.spec.release:
+                raise FleetError(f"lab '{self.spec.name}' has {_release_of(container)} hosts ({container.name}), "
+                                 f"not {self.spec.release}: `fleet lab down --name {self.spec.name}` first, "
+                                 f"or choose another --name")
             if container.name not in names:
                 continue
-            if container.labels.get(LABEL) != self.spec.name:
+            if not mine:
                 raise FleetError(f"a container named {container.name} exists and is not a host of lab "
                                  f"'{self.spec.name}' (no {LABEL}={self.spec.name} label): remove or rename it, "
                                  f"or choose another --name")
@@ -181,10 +190,11 @@ class Lab:
         tmpfs = {"/run": "rw,mode=755", "/run/lock": "rw"}
         tmpfs.update(self.spec.tmpfs)
         container = self.client.containers.create(
-            tag, ["/sbin/init"], name=name, hostname=hostname, detach=True,
+            tag, release(self.spec.release).init, name=name, hostname=hostname, detach=True,
             environment={"container": "docker"}, tmpfs=tmpfs,
             volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
-            stop_signal="SIGRTMIN+3", labels={LABEL: self.spec.name, "fleet.lab.host": hostname},
+            stop_signal="SIGRTMIN+3",
+            labels={LABEL: self.spec.name, "fleet.lab.host": hostname, RELEASE_LABEL: self.spec.release},
             network=network.name,
             cap_add=list(self.spec.cap_add) or None,
         )
@@ -209,7 +219,8 @@ class Lab:
             if container.status == "running" and ip and _port_open(ip, 22):
                 code, _ = container.exec_run(["test", "-s", "/etc/ssh/ssh_host_ed25519_key.pub"])
                 if code == 0:
-                    return LabHost(container.labels.get("fleet.lab.host", name), name, ip, container.status)
+                    return LabHost(container.labels.get("fleet.lab.host", name), name, ip, container.status,
+                                   _release_of(container))
             if container.status in ("exited", "dead"):
                 raise BootFailed(_stopped(container))
             time.sleep(0.2)
@@ -249,7 +260,8 @@ class Lab:
         found = []
         for container in self.client.containers.list(all=True, filters={"label": f"{LABEL}={self.spec.name}"}):
             found.append(LabHost(container.labels.get("fleet.lab.host", container.name), container.name,
-                                 _ip(container, self.spec.network) or "-", container.status))
+                                 _ip(container, self.spec.network) or "-", container.status,
+                                 _release_of(container)))
         return sorted(found, key=lambda h: (len(h.container), h.container))
 
     def down(self) -> int:
@@ -315,6 +327,11 @@ def _stopped(container: Any) -> str:
     why = exhausted()
     return (f"lab host {container.name} stopped while booting ({cause})"
             + (f": {why}" if why else "") + (f"; its log ends:\n{log}" if log else "; no output"))
+
+
+def _release_of(container: Any) -> str:
+    """The Debian release a lab host runs (hosts started before there were releases: bookworm)."""
+    return str(container.labels.get(RELEASE_LABEL) or DEFAULT_RELEASE)
 
 
 def _ip(container: Any, network: str) -> str | None:
