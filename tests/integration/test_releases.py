@@ -1,7 +1,8 @@
 """The built-in roles on every Debian release the lab knows: one host per release (bullseye,
 bookworm, trixie; labs ``rel<release>``), site.yml applied twice (the second apply changes
-nothing), ``fleet verify`` passes every role's testinfra tests, each host runs its release's
-Python, and ``fleet lab status`` names the release. Images are built here when missing (root)."""
+nothing; ``fleet check`` then finds nothing to do), ``fleet verify`` passes every role's
+testinfra tests, each host runs its release's Python, and ``fleet lab status`` names the
+release. Images are built here when missing (root)."""
 
 from __future__ import annotations
 
@@ -94,6 +95,9 @@ def test_site_converges_reapplies_clean_and_verifies_on_every_release(release_la
     second = _apply(release_labs, tmp_path / "second.json")
     assert second["summary"]["changed"] == 0, [
         (h, r["task"]) for h, d in second["hosts"].items() for r in d["results"] if r["changed"]]
+
+    check = run_fleet("check", "-i", str(release_labs.inventory), str(SITE), timeout=600)
+    assert check.returncode == 0, output(check)
 
     for name in RELEASES:
         effective = release_labs.sh(name, "sshd -T -C user=root,host=x,addr=127.0.0.1")
