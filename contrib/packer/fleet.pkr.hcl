@@ -21,7 +21,7 @@ variable "base_image" {
   type        = string
   description = <<-EOT
     A local Debian image whose command is systemd (site.yml enables units, which needs a running
-    systemd): e.g. the lab's base image, which `fleet lab setup` builds (fleet-lab:HASH).
+    systemd): e.g. the lab's base image, which `fleet lab setup` builds (fleet-lab:bookworm-HASH).
   EOT
 }
 
