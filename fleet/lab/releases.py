@@ -1,7 +1,9 @@
 """The Debian releases the lab builds hosts of, and what differs between them.
 
 Every release gets the same customisation (users, sshd, systemd, keys: fleet.lab.image.SETUP);
-what a release needs beyond that is here, each with its reason.
+what a release needs beyond that is here, each with its reason. What needs nothing: the package
+names (the same on all three), /usr (debootstrap merges it on all three), and the sshd drop-in
+directory (each release's sshd_config includes /etc/ssh/sshd_config.d/*.conf).
 """
 
 from __future__ import annotations
