@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from fleet.bridge import doc
 from fleet.bridge.args import TaskFlags
 from fleet.bridge.channel import BridgedCall, Calls
 from fleet.bridge.core import AnsibleCore, AnsibleMissing, AnsibleUnsupported, ansible_core
@@ -164,6 +165,23 @@ class Bridge:
         close = self.resolver().suggest(name, self.native(), collections)
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         return InputError(f"unknown module {name!r}{hint}", location)
+
+    # -- documenting ------------------------------------------------------------------------------
+    def describe(self, found: Resolution, as_json: bool = False) -> str:
+        """``fleet modules NAME`` for a module only Ansible has: its DOCUMENTATION (as text, or a
+        JSON schema of its options)."""
+        import json
+
+        with self.captured():
+            documented = doc.documentation(self.core(), found)
+        return json.dumps(doc.schema(found, documented), indent=2, default=str) if as_json \
+            else doc.describe(found, documented)
+
+    def module_count(self) -> tuple[int, int]:
+        """(modules, collections) Ansible's code provides to this run."""
+        self.resolver()
+        with self.captured():
+            return doc.module_count(self.core())
 
     # -- running ----------------------------------------------------------------------------------
     def call(self, module: Resolution, args: Mapping[str, Any], flags: TaskFlags,

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from fleet import api
+from fleet.bridge import INSTALL, Bridge
 from fleet.cli.common import (
     build_options,
     command_vault,
@@ -152,6 +153,7 @@ def modules(name: str | None, module_dirs: tuple[str, ...], as_json: bool) -> No
     registry = ModuleRegistry([Path(d) for d in module_dirs] + [Path("modules")])
     if name is None and as_json:
         fail("--json shows one module: fleet modules NAME --json")
+    bridge = _bridge(module_dirs, registry)
     if name is None:
         for module in registry.names():
             spec = registry.find(module)
@@ -159,12 +161,41 @@ def modules(name: str | None, module_dirs: tuple[str, ...], as_json: bool) -> No
         click.echo("\nController actions (they run on the controller):")
         for action in sorted(ACTIONS.values(), key=lambda a: a.name):
             click.echo(f"{action.name:<14} {action.summary}")
+        click.echo("\n" + _ansible_line(bridge))
         return
     if short_name(name) in ACTIONS:
         click.echo(ACTIONS[short_name(name)].describe())
         return
     spec = registry.find(name)
-    if spec is None:
+    if spec is not None:
+        click.echo(json.dumps(schema(spec), indent=2) if as_json else describe(spec))
+        return
+    if not bridge.available:
         close = closest(name, [*registry.names(), *MODULE_ALIASES, *ACTIONS])
-        fail(f"unknown module {name!r}" + (f" (did you mean {close!r}?)" if close else ""))
-    click.echo(json.dumps(schema(spec), indent=2) if as_json else describe(spec))
+        if close:
+            fail(f"unknown module {name!r} (did you mean {close!r}?)")
+        raise bridge.unknown(name)
+    found = bridge.resolve(name) if bridge.exists(name) else None
+    if found is None or not found.path:
+        raise bridge.unknown(name)
+    click.echo(bridge.describe(found, as_json))
+
+
+def _bridge(module_dirs: tuple[str, ...], registry: ModuleRegistry) -> Bridge:
+    """Ansible's modules as a run from here would find them: ``-M``, ``library/``,
+    ``collections/`` and ansible.cfg's ``collections_path``."""
+    from fleet.config import load_config
+
+    return Bridge(module_dirs=[Path(d) for d in module_dirs] + [Path("library")],
+                  collection_paths=[Path("collections"), *(Path(d) for d in load_config().get("collections_path"))],
+                  module_utils_dirs=[Path("module_utils")], native=registry.names)
+
+
+def _ansible_line(bridge: Bridge) -> str:
+    """The list's last line: how many modules Ansible's code provides, or how to get them."""
+    if not bridge.available:
+        return (f"Ansible's modules: not available (ansible-core is not installed); install it with {INSTALL} "
+                f"and every module of ansible.builtin and the installed collections runs through fleet's agent")
+    modules, collections = bridge.module_count()
+    return (f"Ansible's modules: {modules} (ansible.builtin and {collections} installed collections) run "
+            f"through Ansible's own code (ansible-core {bridge.version}); fleet modules NAME shows one")
