@@ -97,6 +97,7 @@ def prepare(playbook: str | Path, inventory: Sequence[str | Path] | Inventory,
     inv.add_playbook_vars(path.resolve().parent)
     registry, templar = _tools(path.resolve().parent, options)
     bridge = make_bridge(path.resolve().parent, options, registry)
+    templar.plugins = bridge.jinja()
     role_dirs = [Path(d) for d in options.role_dirs]
     book = load_playbook(path, role_paths=role_dirs, module_exists=lambda name: registry.find(name) is not None,
                          secrets=options.secrets, module_names=registry.names, foreign=bridge)
@@ -148,6 +149,7 @@ def prepare_module(pattern: str, module: str, args: str | dict[str, Any],
     base_dir = Path.cwd()
     registry, templar = _tools(base_dir, options)
     bridge = make_bridge(base_dir, options, registry)
+    templar.plugins = bridge.jinja()
     if isinstance(args, str):
         args = module_args(module, args, Location("<command line -a>")) if args.strip() else {}
     book = adhoc_playbook(pattern, module, args, base_dir)

@@ -27,6 +27,7 @@ from fleet.bridge import doc
 from fleet.bridge.args import TaskFlags
 from fleet.bridge.channel import BridgedCall, Calls
 from fleet.bridge.core import AnsibleCore, AnsibleMissing, AnsibleUnsupported, ansible_core
+from fleet.bridge.jinja import JinjaPlugins
 from fleet.bridge.payload import PayloadError
 from fleet.bridge.resolve import Resolution, Resolver
 from fleet.bridge.results import Shaped, shape
@@ -165,6 +166,11 @@ class Bridge:
         close = self.resolver().suggest(name, self.native(), collections)
         hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
         return InputError(f"unknown module {name!r}{hint}", location)
+
+    def jinja(self) -> JinjaPlugins:
+        """The Templar's source of filters, tests and lookups fleet lacks (ansible-core's and
+        the collections'); it imports nothing until a template names one."""
+        return JinjaPlugins(self)
 
     # -- documenting ------------------------------------------------------------------------------
     def describe(self, found: Resolution, as_json: bool = False) -> str:

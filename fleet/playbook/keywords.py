@@ -253,16 +253,25 @@ def as_register(value: Any, loc: Location) -> str | None:
     return name
 
 
+def collection_loop(key: Any) -> bool:
+    """``with_<FQCN>`` (``with_community.general.collection_version``): a collection's lookup
+    as a loop, found through the Ansible bridge when the task runs."""
+    if not isinstance(key, str) or not key.startswith("with_"):
+        return False
+    parts = key[5:].split(".")
+    return len(parts) >= 3 and all(part.isidentifier() for part in parts)
+
+
 def loop_of(entry: Mapping[str, Any], loc: Location) -> tuple[Any, str]:
-    """The raw loop value and its kind (``loop``, ``items``, ``dict``...)."""
-    found = [key for key in LOOP_KINDS if key in entry]
+    """The raw loop value and its kind (``loop``, ``items``, ``dict``..., a lookup's name)."""
+    found = [key for key in LOOP_KINDS if key in entry] + [key for key in entry if collection_loop(key)]
     if len(found) > 1:
         raise InputError(f"task has both {found[0]!r} and {found[1]!r}; use one loop", loc)
     if not found:
         return None, "loop"
     if entry[found[0]] is None:
         raise InputError(f"{found[0]} is empty", loc)
-    return entry[found[0]], LOOP_KINDS[found[0]]
+    return entry[found[0]], LOOP_KINDS.get(found[0]) or found[0][5:]
 
 
 def as_loop_control(value: Any, loc: Location) -> LoopControl:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fleet.errors import InputError, Location
-from fleet.playbook.keywords import as_mapping, as_str, where
+from fleet.playbook.keywords import as_mapping, as_str, collection_loop, where
 from fleet.playbook.kv import module_args
 from fleet.registry import MODULE_ALIASES, short_name
 
@@ -99,7 +99,7 @@ class ModuleResolver:
         """The module a task entry names and its arguments; InputError naming the entry.
         ``collections`` and ``role`` are where the task is, for Ansible's modules."""
         self._where = (tuple(collections), role)
-        candidates = [key for key in entry if key not in self.task_keywords]
+        candidates = [key for key in entry if key not in self.task_keywords and not collection_loop(key)]
         if "action" in entry:
             if candidates:
                 raise InputError(f"task has both 'action' and the module {candidates[0]!r}", loc)

@@ -21,6 +21,7 @@ from fleet.playbook.keywords import (
     as_register,
     as_str,
     as_str_list,
+    collection_loop,
     loop_of,
     no_template,
     optional_conditions,
@@ -291,7 +292,7 @@ class TaskFileLoader:
             if key == "include":
                 raise InputError("'include' was removed from Ansible; use include_tasks "
                                  "(dynamic) or import_tasks (static)", loc)
-            if key.startswith("with_") and key not in LOOP_KINDS:
+            if key.startswith("with_") and key not in LOOP_KINDS and not collection_loop(key):
                 raise InputError(f"{key} is not supported; use loop (with a filter or lookup)",
                                  loc)
             if key == "listen" and not scope.handlers:

@@ -18,6 +18,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import object_type_repr
 
 from fleet.templating.filters import install, make_lookups
+from fleet.templating.plugins import LazyPlugins
 from fleet.templating.unsafe import UNSAFE_TYPES, contains_unsafe
 
 
@@ -204,6 +205,8 @@ def make_environment(search_path: Sequence[str], omit: str, renderer: Any = None
         auto_reload=False,
     )
     install(env)
+    env.filters = LazyPlugins(env.filters)
+    env.tests = LazyPlugins(env.tests)
     env.globals.update(make_lookups(search_path, renderer))
     env.globals["omit"] = omit
     return env

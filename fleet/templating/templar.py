@@ -43,6 +43,7 @@ from fleet.templating.environment import (
 )
 from fleet.templating.filters import to_bool
 from fleet.templating.filters.lookups import LookupContext, run_lookup
+from fleet.templating.plugins import LazyPlugins, PluginSource
 from fleet.templating.tree import (
     escape_backslashes,
     runtime_error,
@@ -112,6 +113,20 @@ class Templar:
         self._names: dict[tuple[str, bool], frozenset[str]] = {}
         self._overlays: dict[tuple[bool, bool], FleetEnvironment] = {}
         self.compile_count = 0
+        self._plugins: PluginSource | None = None
+
+    @property
+    def plugins(self) -> PluginSource | None:
+        """Where filters, tests and lookups fleet lacks are found (the Ansible bridge's source),
+        asked only when a template first names one."""
+        return self._plugins
+
+    @plugins.setter
+    def plugins(self, source: PluginSource | None) -> None:
+        self._plugins = source
+        for table, kind in ((self.env.filters, "filter"), (self.env.tests, "test")):
+            if isinstance(table, LazyPlugins):
+                table.use(getattr(source, kind) if source is not None else None)
 
     # ------------------------------------------------------------------ rendering
 

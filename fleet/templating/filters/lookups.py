@@ -322,6 +322,10 @@ def run_lookup(name: str, terms: Sequence[Any], ctx: LookupContext, kwargs: Mapp
         short = short.removeprefix(prefix)
     plugin = _PLUGINS.get(short)
     if plugin is None:
+        source = getattr(ctx.renderer, "plugins", None)
+        found = source.lookup(str(name)) if source is not None else None
+        if found is not None:
+            return found(list(terms), ctx.variables, dict(kwargs))
         raise TemplateError(f"unknown lookup plugin {name!r} (fleet supports: {', '.join(sorted(_PLUGINS))})")
     structural = ("nested", "cartesian", "together", "subelements", "first_found", "items", "list", "flattened",
                   "indexed_items", "dict", "random_choice")
