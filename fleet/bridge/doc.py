@@ -73,8 +73,11 @@ def schema(found: Resolution, doc: Mapping[str, Any]) -> dict[str, Any]:
     parameters: dict[str, Any] = {"type": "object", "properties": properties}
     if required:
         parameters["required"] = required
-    return {"name": found.fqcn, "path": found.path, "source": "ansible", "check_mode": check_mode(doc),
-            "doc": _line(doc.get("short_description")), "parameters": parameters}
+    shown = {"name": found.fqcn, "path": found.path, "source": "ansible", "check_mode": check_mode(doc),
+             "doc": _line(doc.get("short_description")), "parameters": parameters}
+    if not found.runnable:
+        shown["refused"] = found.refused
+    return shown
 
 
 def describe(found: Resolution, doc: Mapping[str, Any]) -> str:
@@ -82,7 +85,8 @@ def describe(found: Resolution, doc: Mapping[str, Any]) -> str:
     option: name, type, required or default, choices, aliases and its description line."""
     info = schema(found, doc)
     lines = [f"{found.fqcn} — {found.path}",
-             "runs Ansible's own module code through fleet's agent (not a fleet module)",
+             "runs Ansible's own module code through fleet's agent (not a fleet module)" if found.runnable
+             else f"fleet does not run it: {found.refused}",
              f"check mode: {info['check_mode']}", "", info["doc"] or "(no description)", "", "Parameters:"]
     required = set(info["parameters"].get("required", []))
     for name, prop in info["parameters"]["properties"].items():

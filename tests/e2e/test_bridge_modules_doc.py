@@ -119,3 +119,14 @@ def test_without_ansible_core_it_says_how_to_install_it(tmp_path: Path) -> None:
     assert "pip install 'fleet[ansible]'" in listing.stdout.strip().splitlines()[-1]
     native = fleet("modules", "copy", cwd=tmp_path, env=env)  # fleet's own modules as before
     assert native.returncode == 0 and native.stdout.startswith("copy")
+
+
+def test_a_module_fleet_refuses_is_documented_with_why(ansible_doc: Path, tmp_path: Path) -> None:
+    expected = _ansible_doc(ansible_doc, "ansible.posix.synchronize", tmp_path)
+    done = fleet("modules", "ansible.posix.synchronize", "--json", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    shown = json.loads(done.stdout)
+    assert set(shown["parameters"]["properties"]) == set(expected["options"])
+    assert "action plugin ansible.posix.synchronize" in shown["refused"]
+    text = fleet("modules", "ansible.posix.synchronize", cwd=tmp_path).stdout.splitlines()
+    assert text[1].startswith("fleet does not run it:") and "action plugin" in text[1]
