@@ -63,6 +63,7 @@ TASK_ERRORS = [
     ("- ping\n", 3, "each task must be a mapping, got the string 'ping'"),
     ("- ping:\n  loop: [1]\n  with_items: [2]\n", 3, "task has both 'loop' and 'with_items'"),
     ("- ping:\n  with_nope: [[1], [2]]\n", 3, "with_nope is not supported"),
+    ("- ping:\n  with_coll.nope: [1]\n", 3, "with_coll.nope is not supported"),
     ("- ping:\n  delegate_to: localhost\n", 3, "delegate_to is not supported yet"),
     ("- local_action: command echo\n", 3, "local_action is not supported yet"),
     ("- ping:\n  async: 10\n", 3, "async tasks are not supported yet"),

@@ -135,6 +135,16 @@ def test_loops(load: Load) -> None:
     assert tasks[1].loop_control == LoopControl()
 
 
+def test_a_collection_lookup_as_a_loop(load: Load) -> None:
+    """``with_<FQCN>``: the lookup's name is the loop kind (the bridge finds it when it runs)."""
+    (task,) = tasks_of(load, """
+    - debug: var=item
+      with_community.general.collection_version: [community.general]
+    """)
+    assert (task.module, task.loop, task.loop_kind) == (
+        "debug", ["community.general"], "community.general.collection_version")
+
+
 def test_block_inheritance(load: Load) -> None:
     pb = load({"site.yml": """
     - hosts: all
