@@ -99,12 +99,13 @@ def _stable(value: Any) -> Any:
 
 
 def _ansible_registers(lab: ITLab, playbook: Path, tmp_path: Path) -> dict[str, Any]:
-    """The same playbook through ansible-playbook on the other host, registered the same way."""
+    """The same playbook through ansible-playbook on the other host (as fleet's apply: --diff),
+    registered the same way."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ANSIBLE_HOST_KEY_CHECKING": "false",
            "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-local"),
            "ANSIBLE_PYTHON_INTERPRETER": "/usr/bin/python3"}  # no discovery facts and warnings
     done = subprocess.run([str(Path(sys.executable).with_name("ansible-playbook")), "-i", str(lab.inventory),
-                           "-l", ANSIBLE_HOST, "-e", "record=true", str(playbook)],
+                           "-l", ANSIBLE_HOST, "--diff", "-e", "record=true", str(playbook)],
                           capture_output=True, text=True, env=env, timeout=300, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     return json.loads(lab.read(ANSIBLE_HOST, f"{ROOT}/registered.json"))
@@ -144,12 +145,12 @@ def test_bridged_modules_check_apply_reapply_and_register_as_ansible(lab: ITLab,
         return results
 
     untouched = _diff(lab)
-    before = phase("check-before", "check", expect=2)
+    before = phase("check-before", "check", "--diff", expect=2)
     assert _diff(lab) == untouched, "check mode changed the host"
     assert {t for t in TASKS if before[t]["status"] == "skipped"} == NO_CHECK_MODE
     assert {t for t in TASKS if before[t]["changed"]} == set(TASKS) - NO_CHECK_MODE - READ_ONLY
 
-    applied = phase("apply", "apply", "-v", "-e", "record=true", expect=0)
+    applied = phase("apply", "apply", "--diff", "-v", "-e", "record=true", expect=0)
     assert {t for t in TASKS if applied[t]["changed"]} == set(TASKS) - READ_ONLY, applied
     assert "(via ansible: community.general.archive, ansible-core " in outputs[-1]
     assert lab.read(FLEET_HOST, f"{ROOT}/app.conf") == "listen = 127.0.0.1\nmode = new\n"
@@ -168,7 +169,7 @@ def test_bridged_modules_check_apply_reapply_and_register_as_ansible(lab: ITLab,
                   if ours[t].get(k) != theirs[t].get(k)} for t in TASKS if ours[t] != theirs[t]}
     assert not differ, json.dumps(differ, indent=1)[:4000]
     assert ours["getent"]["ansible_facts"]["getent_passwd"]["nosudo"][0] == "x"  # real content, not empty
-    for text in outputs:
+    for text in outputs:  # every run's output and JSON report, with --diff and -v
         assert SECRET not in text
     print(f"\nbridged run of {len(TASKS)} modules, wall time: "
           + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
