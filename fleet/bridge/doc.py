@@ -105,7 +105,7 @@ def describe(found: Resolution, doc: Mapping[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def module_count(core: AnsibleCore) -> tuple[int, int]:
+def count_modules(core: AnsibleCore) -> tuple[int, int]:
     """(modules, collections) Ansible's code provides here: ansible.builtin's and those of every
     installed collection the resolver searches (the first copy of a collection counts; the
     resolver has set the collection paths)."""

@@ -12,12 +12,24 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
 
+from fleet.bridge.plain import plain, plausible
 from fleet.errors import FleetError, TemplateError
 
-if TYPE_CHECKING:
-    from fleet.bridge.run import Bridge
+
+class PluginHost(Protocol):
+    """What the plugin source needs of the run's :class:`~fleet.bridge.run.Bridge`."""
+
+    @property
+    def available(self) -> bool: ...
+
+    def core(self) -> Any: ...
+
+    def resolver(self) -> Any: ...
+
+    def captured(self) -> AbstractContextManager[None]: ...
 
 LOADERS = {"filter": "filter_loader", "test": "test_loader", "lookup": "lookup_loader"}
 
@@ -25,7 +37,7 @@ LOADERS = {"filter": "filter_loader", "test": "test_loader", "lookup": "lookup_l
 class JinjaPlugins:
     """The bridge's plugin source for one run's Templar (see the module doc)."""
 
-    def __init__(self, bridge: Bridge) -> None:
+    def __init__(self, bridge: PluginHost) -> None:
         self._bridge = bridge
 
     def filter(self, name: str) -> Callable[..., Any] | None:
@@ -43,8 +55,6 @@ class JinjaPlugins:
         plugin = self._find("lookup", name)
         if plugin is None:
             return None
-        from fleet.bridge.run import plain
-
         def run(terms: list[Any], variables: Mapping[str, Any], kwargs: dict[str, Any]) -> list[Any]:
             errors = self._bridge.core().module("ansible.errors")
             try:
@@ -60,7 +70,7 @@ class JinjaPlugins:
         return run
 
     def _find(self, kind: str, name: str) -> Any:
-        if not _plausible(name) or not self._bridge.available:
+        if not plausible(name) or not self._bridge.available:
             return None
         if "." in name and name.count(".") < 2:
             return None  # neither a short name nor an FQCN
@@ -83,8 +93,6 @@ def _function(plugin: Any) -> Callable[..., Any]:
 def _plain_call(function: Callable[..., Any]) -> Callable[..., Any]:
     """``function`` called with plain data; Jinja's ``pass_*`` marks (its first argument) kept."""
     from jinja2.runtime import Undefined
-
-    from fleet.bridge.run import plain
 
     passes = getattr(function, "jinja_pass_arg", None)
 

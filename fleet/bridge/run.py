@@ -23,12 +23,13 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from fleet.bridge import doc
 from fleet.bridge.args import TaskFlags
 from fleet.bridge.channel import BridgedCall, Calls
 from fleet.bridge.core import AnsibleCore, AnsibleMissing, AnsibleUnsupported, ansible_core
+from fleet.bridge.doc import count_modules, describe, documentation, schema
 from fleet.bridge.jinja import JinjaPlugins
 from fleet.bridge.payload import PayloadError
+from fleet.bridge.plain import plain, plausible
 from fleet.bridge.resolve import Resolution, Resolver
 from fleet.bridge.results import Shaped, shape
 from fleet.errors import FleetError, InputError, Location
@@ -146,7 +147,7 @@ class Bridge:
     def exists(self, name: str, collections: Sequence[str] = (), role: Path | None = None) -> bool:
         """Does ``name`` lead to one of Ansible's modules (runnable or not)? False without
         ansible-core (the loader then asks :meth:`unknown`)."""
-        if not self.available or not _plausible(name):
+        if not self.available or not plausible(name):
             return False
         return self.resolve(name, collections, role).kind != "missing"
 
@@ -160,7 +161,7 @@ class Bridge:
                 self.core(name, location)
             except FleetError as exc:
                 return exc
-        found = self.resolve(name, collections, role) if _plausible(name) else Resolution(name)
+        found = self.resolve(name, collections, role) if plausible(name) else Resolution(name)
         if found.kind != "missing":
             return refused(found, location)
         close = self.resolver().suggest(name, self.native(), collections)
@@ -179,15 +180,15 @@ class Bridge:
         import json
 
         with self.captured():
-            documented = doc.documentation(self.core(), found)
-        return json.dumps(doc.schema(found, documented), indent=2, default=str) if as_json \
-            else doc.describe(found, documented)
+            documented = documentation(self.core(), found)
+        return json.dumps(schema(found, documented), indent=2, default=str) if as_json \
+            else describe(found, documented)
 
     def module_count(self) -> tuple[int, int]:
         """(modules, collections) Ansible's code provides to this run."""
         self.resolver()
         with self.captured():
-            return doc.module_count(self.core())
+            return count_modules(self.core())
 
     # -- running ----------------------------------------------------------------------------------
     def call(self, module: Resolution, args: Mapping[str, Any], flags: TaskFlags,
@@ -238,26 +239,3 @@ def ansible_core_missing(module: str) -> str:
 def refused(found: Resolution, location: Location | None = None) -> InputError:
     """The error for a module that resolved but cannot run through the bridge."""
     return InputError(f"module {found.name!r}: {found.refused or 'cannot run through fleet'}", location)
-
-
-def plain(value: Any) -> Any:
-    """``value`` as plain JSON data for a module: fleet's marked strings (host data, rendered
-    secrets) become ``str``, tuples lists, anything else its text."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return int(value) if isinstance(value, int) else float(value)
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, Mapping):
-        return {str(plain(k)): plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [plain(v) for v in value]
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    return str(value)
-
-
-def _plausible(name: str) -> bool:
-    """A name ansible-core could resolve (``a.b.c`` or an identifier)."""
-    return bool(name) and all(part.isidentifier() for part in name.split("."))
