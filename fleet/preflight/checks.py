@@ -105,13 +105,8 @@ def _play_names(play: Play, tasks: list[Task]) -> set[str]:
     for role in play.roles:
         for layer in (role.defaults, role.vars, role.params):
             names.update(layer.values)
+    names.update(_runtime_names(tasks))
     for task in tasks:
-        if task.register:
-            names.add(task.register)
-        if task.module == "set_fact":
-            names.update(k for k in task.args if k != "_raw_params")
-        if task.module == "include_vars" and task.args.get("name"):
-            names.add(str(task.args["name"]))
         names.add(task.loop_control.loop_var)
         if task.loop_control.index_var:
             names.add(task.loop_control.index_var)
