@@ -89,8 +89,8 @@ def test_refused_role_fails_with_fleets_message(harness_run: dict[str, Any]) -> 
     item = harness_run["items"]["refuse"]
     assert item["status"] == "FAIL"
     assert item["first_error"].startswith("apply 1: fleet: ERROR:"), item["first_error"]
-    assert "compat_probe" in item["first_error"]
-    assert item["reproduced"] == 0 and item["ansible_total"] >= 4  # facts, copy, probe; both applies
+    assert "ansible.builtin.assemble" in item["first_error"] and "action plugin" in item["first_error"]
+    assert item["reproduced"] == 0 and item["ansible_total"] >= 8  # facts, file, 2 copies, assemble; both applies
     assert item["fleet_runs"][0]["records"] == []
 
 
