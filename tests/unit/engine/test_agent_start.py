@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import fleet
+from tests.conftest import fleet, require
 
 
 def test_missing_python_is_a_clear_unreachable_message(tmp_path: Path) -> None:
@@ -62,8 +62,7 @@ PLAY = """\
 def test_agent_and_modules_on_other_pythons(version: str, tmp_path: Path) -> None:
     """Other bytecode tags get sources (compiled there); 3.8 is the oldest supported target."""
     interpreter = _pyenv(version)
-    if interpreter is None:
-        pytest.skip(f"no Python {version} here")
+    require(interpreter is not None, f"no Python {version} here (pyenv)")
     inventory = tmp_path / "inv.yml"
     inventory.write_text(f"all:\n  hosts:\n    t: {{ansible_connection: local, "
                          f"ansible_python_interpreter: {interpreter}, root: {tmp_path}}}\n")
@@ -79,8 +78,7 @@ def test_agent_and_modules_on_other_pythons(version: str, tmp_path: Path) -> Non
 @pytest.mark.parametrize("version", ["3.7", "2.7"])
 def test_too_old_python_is_refused_clearly(version: str, tmp_path: Path) -> None:
     interpreter = _pyenv(version)
-    if interpreter is None:
-        pytest.skip(f"no Python {version} here")
+    require(interpreter is not None, f"no Python {version} here (pyenv)")
     inventory = tmp_path / "inv.yml"
     inventory.write_text(f"all:\n  hosts:\n    old: {{ansible_connection: local, ansible_python_interpreter: {interpreter}}}\n")
     result = fleet("run", "-i", str(inventory), "all", "-m", "ping")

@@ -11,6 +11,8 @@ import textwrap
 
 import pytest
 
+from tests.conftest import require
+
 from .conftest import ROOT, load_module
 from .test_module_contract import _python38
 
@@ -78,8 +80,8 @@ SCRIPT = textwrap.dedent("""
 
 def test_modules_run_on_python38() -> None:
     python = _python38()
-    if python is None:
-        pytest.skip("no Python 3.8 interpreter on this machine")
+    require(python is not None, "no Python 3.8 interpreter on this machine")
+    assert python is not None
     proc = subprocess.run([python, "-c", SCRIPT, str(ROOT)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     statuses = [(name, status) for name, _check, status, _msg in json.loads(proc.stdout)]
