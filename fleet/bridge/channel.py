@@ -58,8 +58,6 @@ class BridgedCall:
     params: str  # JSON of {"ANSIBLE_MODULE_ARGS": ...}, _ansible_* included
     env: Mapping[str, str]
     task: int = 0
-    stop: bool = False
-    notify: dict[str, Any] | None = None
     code: HostCode | None = field(default=None, repr=False, compare=False)  # the host side it runs in
 
 
@@ -82,8 +80,8 @@ class Channel:
             if sha not in self.held and sha not in blobs:
                 blobs[sha] = base64.b64encode(data).decode("ascii")
         message: dict[str, Any] = {
-            "op": "run", "check": check, "diff": diff, "timeout": timeout,
-            "calls": [self.wire(c) for c in calls], "blobs": blobs,
+            "op": "run", "timeout": timeout,
+            "calls": [self.wire(c, check, diff) for c in calls], "blobs": blobs,
             "sources": {} if self.host_sent else {self.code.host_sha: self.code.host_source},
         }
         if max_output is not None:
@@ -116,8 +114,7 @@ class Channel:
             bridged = call.bridged
             if bridged is None:
                 continue
-            entry = self.wire(bridged)
-            entry["check"], entry["diff"] = call.check, call.diff
+            entry = self.wire(bridged, call.check, call.diff)
             for key in ("task", "stop", "notify"):
                 if getattr(call, key):
                     entry[key] = getattr(call, key)
@@ -150,18 +147,15 @@ class Channel:
         if self.code.host_sha in (answer.get("sources") or []):
             self.host_sent = True
 
-    def wire(self, call: BridgedCall) -> dict[str, Any]:
+    def wire(self, call: BridgedCall, check: bool, diff: bool) -> dict[str, Any]:
+        """The agent's entry for ``call``; check and diff travel per call, as for native calls."""
         payload = call.payload
-        entry: dict[str, Any] = {"sha": self.code.host_sha, "ansible": {
+        entry: dict[str, Any] = {"sha": self.code.host_sha, "check": check, "diff": diff, "ansible": {
             "server": self.code.server_sha, "zip": payload.sha, "core": payload.core, "fqn": payload.module_fqn,
             "style": payload.style, "profile": payload.profile, "extensions": payload.extensions,
             "params": call.params, "env": dict(call.env)}}
         if call.task:
             entry["task"] = call.task
-        if call.stop:
-            entry["stop"] = True
-        if call.notify:
-            entry["notify"] = call.notify
         return entry
 
 
