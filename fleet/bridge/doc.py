@@ -111,12 +111,18 @@ def count_modules(core: AnsibleCore) -> tuple[int, int]:
     resolver has set the collection paths)."""
     builtin = Path(core.module("ansible.modules").__file__ or "").parent
     total = sum(1 for p in builtin.glob("*.py") if not p.stem.startswith("_"))
-    listing = core.module("ansible.collections.list")
+    # Listed from the finder's search paths, not ansible.collections.list: that asks
+    # importlib.resources for the ansible_collections package, which fails (MultiplexedPath)
+    # once the package was imported from several paths in one process.
+    config = core.module("ansible.utils.collection_loader").AnsibleCollectionConfig
     seen: set[str] = set()
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        folders = list(listing.list_collection_dirs())
-    for folder in folders:
-        path = Path(folder.decode() if isinstance(folder, bytes) else folder)
+    folders = [
+        folder
+        for root in config.collection_paths or ()
+        for folder in sorted(Path(root, "ansible_collections").glob("*/*/"))
+        if folder.is_dir()
+    ]
+    for path in folders:
         name = f"{path.parent.name}.{path.name}"
         if name in seen:
             continue
