@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,8 @@ IN_CI = os.environ.get("CI") == "true"
 # Tests start and stop their own hosts: agents persisted by one test must not serve another.
 # The persistence tests turn it on for themselves (with a private daemon directory).
 os.environ["FLEET_PERSIST"] = "0"
+# fleet's cache (Ansible module payloads kept between runs) is the test session's own.
+os.environ["FLEET_CACHE_DIR"] = tempfile.mkdtemp(prefix="fleet-test-cache-")
 
 
 def require(condition: bool, reason: str) -> None:

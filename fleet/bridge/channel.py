@@ -28,7 +28,7 @@ from typing import Any
 from fleet.agent.ansiblehost import MAX_BLOBS
 from fleet.bridge.args import TaskFlags, module_args
 from fleet.bridge.core import AnsibleCore
-from fleet.bridge.payload import Payload, PayloadCache
+from fleet.bridge.payload import Payload, PayloadCache, Store
 from fleet.bridge.resolve import Resolution
 
 
@@ -162,9 +162,9 @@ class Channel:
 class Calls:
     """Makes :class:`BridgedCall` s: payloads cached per module, arguments per task."""
 
-    def __init__(self, core: AnsibleCore) -> None:
+    def __init__(self, core: AnsibleCore, store: Store | None = None) -> None:
         self.core = core
-        self.payloads = PayloadCache(core)
+        self.payloads = PayloadCache(core, store)
         self.code = HostCode.load()
 
     def make(self, module: Resolution, args: Mapping[str, Any], flags: TaskFlags,

@@ -18,7 +18,7 @@ import hashlib
 import io
 import zipfile
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from fleet.bridge.core import AnsibleCore
 from fleet.bridge.resolve import Resolution
@@ -50,18 +50,37 @@ class Payload:
         return zipfile.ZipFile(io.BytesIO(self.zip)).namelist()
 
 
-class PayloadCache:
-    """Payloads by (FQCN, module path, ansible-core version), built on first use."""
+class Store(Protocol):
+    """Payloads kept between runs (:class:`fleet.bridge.payloadstore.PayloadStore`)."""
 
-    def __init__(self, core: AnsibleCore) -> None:
+    def load(self, module: Resolution) -> Payload | None: ...
+
+    def save(self, module: Resolution, payload: Payload) -> bool: ...
+
+
+class PayloadCache:
+    """Payloads by (FQCN, module path, ansible-core version): from ``store`` when it has them
+    unchanged, else built (and given to ``store``)."""
+
+    def __init__(self, core: AnsibleCore, store: Store | None = None) -> None:
         self.core = core
+        self.store = store
         self._built: dict[tuple[str, str, str], Payload] = {}
+        self.counts = {"built": 0, "stored": 0}  # how each payload of this run was had
 
     def get(self, module: Resolution) -> Payload:
         key = (module.fqcn, module.path, self.core.version)
         payload = self._built.get(key)
         if payload is None:
-            payload = self._built[key] = build(self.core, module)
+            payload = self.store.load(module) if self.store else None
+            if payload is not None:
+                self.counts["stored"] += 1
+            else:
+                payload = build(self.core, module)
+                self.counts["built"] += 1
+                if self.store:
+                    self.store.save(module, payload)
+            self._built[key] = payload
         return payload
 
 

@@ -29,6 +29,7 @@ from fleet.bridge.core import AnsibleCore, AnsibleMissing, AnsibleUnsupported, a
 from fleet.bridge.doc import count_modules, describe, documentation, schema
 from fleet.bridge.jinja import JinjaPlugins
 from fleet.bridge.payload import PayloadError
+from fleet.bridge.payloadstore import PayloadStore
 from fleet.bridge.plain import plain, plausible
 from fleet.bridge.resolve import Resolution, Resolver
 from fleet.bridge.results import Shaped, shape
@@ -48,11 +49,13 @@ class Bridge:
     module names (for did-you-mean)."""
 
     def __init__(self, module_dirs: Sequence[Path] = (), collection_paths: Sequence[Path] = (),
-                 module_utils_dirs: Sequence[Path] = (), native: Callable[[], Iterable[str]] = tuple) -> None:
+                 module_utils_dirs: Sequence[Path] = (), native: Callable[[], Iterable[str]] = tuple,
+                 payload_store: bool = True) -> None:
         self.module_dirs = [str(d) for d in module_dirs if Path(d).is_dir()]
         self.collection_paths = [str(p) for p in collection_paths if Path(p).is_dir()]
         self.module_utils_dirs = [str(d) for d in module_utils_dirs if Path(d).is_dir()]
         self.native = native
+        self.payload_store = payload_store
         self.warnings: list[str] = []  # deprecations, redirects, what ansible-core printed
         self._core: AnsibleCore | None = None
         self._missing: FleetError | None = None
@@ -191,34 +194,35 @@ class Bridge:
             return count_modules(self.core())
 
     # -- running ----------------------------------------------------------------------------------
+    def calls(self) -> Calls:
+        """Payloads (kept on disk between runs unless ``payload_store`` is off) and arguments."""
+        if self._calls is None:
+            core = self.core()
+            self._calls = Calls(core, PayloadStore(core) if self.payload_store else None)
+        return self._calls
+
     def call(self, module: Resolution, args: Mapping[str, Any], flags: TaskFlags,
              host_vars: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> BridgedCall:
         """The agent call for one task (or loop item) of ``module``: values made plain."""
-        if self._calls is None:
-            self._calls = Calls(self.core())
         task_vars = {key: plain(value) for key, value in (host_vars or {}).items()}
         try:
             with self.captured():
-                return self._calls.make(module, plain(dict(args)), flags, task_vars, env)
+                return self.calls().make(module, plain(dict(args)), flags, task_vars, env)
         except PayloadError as exc:
             raise FleetError(f"module {module.fqcn}: {exc.message}") from None
 
     def payload(self, module: Resolution, location: Location | None = None) -> None:
         """Have ansible-core build ``module``'s payload now (kept for the run): a module_util
         it cannot find is bad input, found before anything connects."""
-        if self._calls is None:
-            self._calls = Calls(self.core())
         try:
             with self.captured():
-                self._calls.payloads.get(module)
+                self.calls().payloads.get(module)
         except PayloadError as exc:
             raise InputError(f"module {module.fqcn}: {exc.message}", location) from None
 
     def profile(self, module: Resolution) -> str:
         """The serialization profile of ``module``'s payload (2.19+; "legacy" before)."""
-        if self._calls is None:
-            self._calls = Calls(self.core())
-        return self._calls.payloads.get(module).profile
+        return self.calls().payloads.get(module).profile
 
     def shape(self, agent_result: Mapping[str, Any], module: Resolution, profile: str = "legacy",
               no_log: bool = False) -> Shaped:
