@@ -137,8 +137,12 @@ def run(args: argparse.Namespace) -> int:
     most = max([*args.hosts, *args.fleet_hosts])
     try:
         with BenchHosts(workspace, login_user, max_sessions=max(1000, 2 * most)) as bench:
-            for workload in selected:
-                results[workload.name] = measure_workload(bench, workload, tools, args)
+            try:
+                for workload in selected:
+                    results[workload.name] = measure_workload(bench, workload, tools, args)
+            finally:
+                for tool in tools:
+                    tool.close()
     finally:
         if not (args.keep or args.workdir):
             shutil.rmtree(workspace, ignore_errors=True)

@@ -29,6 +29,7 @@ callback is not part of ansible-core).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 from pathlib import Path
@@ -62,6 +63,14 @@ def parse_recap(text: str) -> dict[str, dict[str, int]] | None:
     return hosts
 
 
+def shared_collections() -> Path | None:
+    """The directory holding the ``ansible_collections`` that fleet's bridge uses (the ``ansible``
+    package beside fleet), so every Ansible configuration runs the same collection code."""
+    spec = importlib.util.find_spec("ansible_collections")
+    locations = list(spec.submodule_search_locations or []) if spec else []
+    return Path(locations[0]).parent if locations else None
+
+
 class AnsibleRunner(ToolRunner):
     """``ansible-playbook`` with Ansible's default settings."""
 
@@ -84,8 +93,10 @@ class AnsibleRunner(ToolRunner):
 
     def config(self, workdir: Path) -> dict[str, dict[str, str]]:
         """The ``ansible.cfg`` sections and settings of this configuration."""
-        return {"defaults": {"host_key_checking": "True"},
-                "ssh_connection": {"control_path_dir": str(workdir / CONTROL_DIR)}}
+        defaults = {"host_key_checking": "True"}
+        if collections := shared_collections():
+            defaults["collections_path"] = str(collections)
+        return {"defaults": defaults, "ssh_connection": {"control_path_dir": str(workdir / CONTROL_DIR)}}
 
     def write_inventory(self, hosts: HostSet, path: Path) -> Path:
         """The YAML inventory (with per-host ControlPath and SetEnv) and ``ansible.cfg`` beside it."""

@@ -15,6 +15,7 @@ from benchlib.suite import PhaseResult, SizeResult
 from benchlib.tools import Phase
 
 FLEET = "fleet"
+WARM = "fleet-warm"  # fleet with its daemon kept between runs: a second reference when measured
 Metric = Callable[[PhaseResult], float | None]
 
 METRICS: tuple[tuple[str, str, Metric, int], ...] = (
@@ -61,20 +62,30 @@ def comparison_section(workload: str, tasks: int, runs: int, results: list[SizeR
         "",
     ]
     for title, unit, metric, digits in METRICS:
-        lines += [f"### {title}", "", "| hosts | phase | " + " | ".join(tools) + " |",
-                  "|---:|---|" + "---:|" * len(tools)]
-        for count in counts:
-            fleet = by_key.get((FLEET, count))
-            for phase in Phase:
-                fleet_value = metric(fleet.phases[phase]) if fleet else None
-                cells = []
-                for tool in tools:
-                    result = by_key.get((tool, count))
-                    if result is None:
-                        cells.append("-")
-                        continue
-                    cells.append(cell_text(metric(result.phases[phase]), unit, digits, fleet_value,
-                                           result.valid, fleet is not None and fleet.valid, tool == FLEET))
-                lines.append(f"| {count} | {phase} | " + " | ".join(cells) + " |")
-        lines.append("")
+        lines += _table(title, unit, metric, digits, tools, by_key, counts, FLEET)
+    if WARM in tools:
+        title, unit, metric, digits = METRICS[0]
+        lines += _table(f"{title}, against fleet with kept agents ({WARM})", unit, metric, digits, tools, by_key,
+                        counts, WARM)
     return "\n".join(lines)
+
+
+def _table(title: str, unit: str, metric: Metric, digits: int, tools: list[str],
+           by_key: dict[tuple[str, int], SizeResult], counts: list[int], reference: str) -> list[str]:
+    """One metric's table, each cell's ratio to ``reference``'s median of the same row."""
+    lines = [f"### {title}", "", "| hosts | phase | " + " | ".join(tools) + " |", "|---:|---|" + "---:|" * len(tools)]
+    for count in counts:
+        base = by_key.get((reference, count))
+        for phase in Phase:
+            base_value = metric(base.phases[phase]) if base else None
+            cells = []
+            for tool in tools:
+                result = by_key.get((tool, count))
+                if result is None:
+                    cells.append("-")
+                    continue
+                cells.append(cell_text(metric(result.phases[phase]), unit, digits, base_value,
+                                       result.valid, base is not None and base.valid, tool == reference))
+            lines.append(f"| {count} | {phase} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines

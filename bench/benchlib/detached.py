@@ -58,7 +58,7 @@ def matching_pids(needle: str, environ_has: str | None = None) -> list[int]:
     return found
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """user + system CPU of ``pid`` and of the children it reaped, in seconds (0 if gone)."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -68,7 +68,7 @@ def _cpu_seconds(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _peak_rss_kib(pid: int) -> int:
+def peak_rss_kib(pid: int) -> int:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -105,8 +105,8 @@ def end(pids: list[int], ask: Callable[[], object] | None = None, timeout: float
     """Measure ``pids``, then end them: ``ask()`` first if given, SIGTERM, SIGKILL after ``timeout``."""
     if not pids:
         return Detached()
-    cpu = sum(_cpu_seconds(pid) for pid in pids)
-    rss = max(_peak_rss_kib(pid) for pid in pids)
+    cpu = sum(cpu_seconds(pid) for pid in pids)
+    rss = max(peak_rss_kib(pid) for pid in pids)
     if ask is not None:
         with contextlib.suppress(OSError, ValueError):
             ask()

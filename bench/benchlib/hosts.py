@@ -155,29 +155,54 @@ class BenchHosts:
         except (OSError, ValueError, IndexError):
             return server.process.pid, None
 
-    def settle(self, timeout: float = 15.0) -> None:
+    def settle(self, timeout: float = 15.0, kept: bool = False) -> None:
         """Wait until the last run's sessions have ended and been reaped.
 
-        That is: sshd has no child left, and the reaper none but sshd.
+        That is: sshd has no child left, and the reaper none but sshd. With ``kept`` (a tool
+        that keeps its sessions and agents between runs) sessions stay: wait until the host
+        side has used no CPU for a moment instead.
         """
         reaper, sshd = self._pids()
         deadline = time.monotonic() + timeout
+        last = None
         while time.monotonic() < deadline:
             try:
                 if set(_children(reaper)) <= {sshd} and (sshd is None or not _children(sshd)):
                     return
+                if kept:
+                    now = self.target_cpu_seconds()
+                    if now is not None and now == last:
+                        return
+                    last = now
+                    time.sleep(0.2)
             except OSError:
                 return  # no /proc children files: nothing to wait on
             time.sleep(0.02)
 
     def target_cpu_seconds(self) -> float | None:
-        """CPU (user+sys) of sshd and everything it ran so far; None without /proc."""
+        """CPU (user+sys) of sshd and everything it ran so far; None without /proc.
+
+        Processes still running (a kept session's agent) count with what they used so far."""
         reaper, sshd = self._pids()
         try:
             total = _cpu_ticks(reaper, own=False) + (_cpu_ticks(sshd, own=True) if sshd else 0)
+            total += sum(_cpu_ticks(pid, own=True) for pid in _descendants(reaper) if pid != sshd)
         except OSError:
             return None
         return total / os.sysconf("SC_CLK_TCK")
+
+
+def _descendants(pid: int) -> list[int]:
+    """Every live process below ``pid`` (one that ends meanwhile is left out)."""
+    found, todo = [], [pid]
+    while todo:
+        try:
+            children = _children(todo.pop())
+        except OSError:
+            continue
+        found += children
+        todo += children
+    return found
 
 
 def _children(pid: int) -> list[int]:
@@ -187,7 +212,13 @@ def _children(pid: int) -> list[int]:
 
 
 def _cpu_ticks(pid: int, own: bool) -> int:
-    """Clock ticks of a process's reaped children, plus its own when ``own``."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """Clock ticks of a process's reaped children, plus its own when ``own`` (0 once it is gone
+    if it is not the reaper: its parent has its ticks then)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        if own:
+            return 0
+        raise
     utime, stime, cutime, cstime = (int(fields[i]) for i in (11, 12, 13, 14))
     return cutime + cstime + (utime + stime if own else 0)

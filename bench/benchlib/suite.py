@@ -158,7 +158,7 @@ class Suite:
         report.parent.mkdir(exist_ok=True)
         report.unlink(missing_ok=True)
         argv = self.tool.command(phase, inventory, self.workload.playbook, report, forks)
-        self.bench.settle()
+        self.bench.settle(kept=self.tool.keeps_sessions)
         if self.quiet_wait > 0:
             wait_until_quiet(self.quiet_wait)
         before, busy_before = self.bench.target_cpu_seconds(), busy_seconds()
@@ -167,7 +167,7 @@ class Suite:
         if left.processes:
             measured = replace(measured, detached_cpu_s=left.cpu_s, detached_processes=left.processes,
                                max_rss_kib=max(measured.max_rss_kib, left.max_rss_kib))
-        self.bench.settle()
+        self.bench.settle(kept=self.tool.keeps_sessions)
         after, busy_after = self.bench.target_cpu_seconds(), busy_seconds()
         if before is not None and after is not None:
             measured = replace(measured, target_cpu_s=round(after - before, 3))

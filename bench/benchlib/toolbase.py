@@ -69,6 +69,7 @@ class ToolRunner(ABC):
     """How to run one tool. Subclasses set ``name`` and implement the abstract methods."""
 
     name: str = ""
+    keeps_sessions = False  # its connections and agents stay between runs (measured as they go)
 
     def unavailable(self) -> str | None:
         """Why this tool cannot run here (e.g. not installed), or None when it can."""
@@ -109,3 +110,8 @@ class ToolRunner(ABC):
         and its whole controller-side cost is counted. Nothing by default.
         """
         return Detached()
+
+    def close(self) -> None:
+        """End what outlives runs (a runner that keeps sessions); called once, at the end.
+        Nothing by default."""
+        return None

@@ -14,12 +14,12 @@ import sys
 from pathlib import Path
 
 from benchlib.ansible_tools import AnsibleMitogenRunner, AnsiblePipeliningRunner, AnsibleRunner
-from benchlib.detached import end, matching_pids
+from benchlib.detached import cpu_seconds, end, matching_pids, peak_rss_kib
 from benchlib.pyinfra_tool import PyinfraRunner
 from benchlib.toolbase import Detached, Outcome, Phase, ToolRunner, base_env, git_output
 from fleet.connection.mux.protocol import socket_name
 
-__all__ = ["RUNNERS", "Detached", "FleetRunner", "Outcome", "Phase", "ToolRunner", "runner", "runners"]
+__all__ = ["RUNNERS", "Detached", "FleetRunner", "FleetWarmRunner", "Outcome", "Phase", "ToolRunner", "runner", "runners"]
 
 
 MUX_DIR = "mux"  # beside the inventory: this benchmark's own fleet persistence daemon
@@ -88,8 +88,41 @@ class FleetRunner(ToolRunner):
         return frozenset({0})
 
 
+class FleetWarmRunner(FleetRunner):
+    """fleet with its persistence daemon kept between runs: the second and later runs find their
+    connections and agents up, the Ansible modules' payloads already on the hosts.
+
+    What the daemon uses during a run is added to that run's controller CPU (its CPU time read
+    before and after); the hosts' side of the kept sessions counts as it goes
+    (:meth:`benchlib.hosts.BenchHosts.target_cpu_seconds`). The daemons are stopped at the end
+    (:meth:`close`). Not part of ``all``: ask for it by name.
+    """
+
+    name = "fleet-warm"
+    keeps_sessions = True
+
+    def __init__(self, tools_dir: Path | None = None, python: str = sys.executable) -> None:
+        super().__init__(tools_dir, python)
+        self.seen: dict[Path, dict[int, float]] = {}  # mux dir -> daemon pid -> CPU at the last look
+
+    def end_detached(self, inventory: Path) -> Detached:
+        """What the kept daemon used since the last look (it keeps running)."""
+        mux = inventory.parent / MUX_DIR
+        pids = matching_pids("fleet.connection.mux.server", environ_has=f"FLEET_MUX_DIR={mux}")
+        before = self.seen.get(mux, {})
+        now = {pid: cpu_seconds(pid) for pid in pids}
+        self.seen[mux] = now
+        used = sum(cpu - before.get(pid, 0.0) for pid, cpu in now.items())
+        return Detached(len(pids), round(used, 3), max((peak_rss_kib(pid) for pid in pids), default=0))
+
+    def close(self) -> None:
+        for mux in self.seen:
+            pids = matching_pids("fleet.connection.mux.server", environ_has=f"FLEET_MUX_DIR={mux}")
+            end(pids, ask=lambda mux=mux: ask_daemon_to_stop(mux / socket_name()), timeout=10.0)
+
+
 RUNNERS: tuple[type[ToolRunner], ...] = (
-    FleetRunner, AnsibleRunner, AnsiblePipeliningRunner, AnsibleMitogenRunner, PyinfraRunner,
+    FleetRunner, FleetWarmRunner, AnsibleRunner, AnsiblePipeliningRunner, AnsibleMitogenRunner, PyinfraRunner,
 )
 
 
@@ -103,7 +136,7 @@ def runner(name: str, tools_dir: Path | None = None) -> ToolRunner:
 
 def runners(names: list[str], tools_dir: Path | None = None) -> list[ToolRunner]:
     """Runners for ``names`` (``all`` = every tool), in :data:`RUNNERS` order, fleet first."""
-    wanted = [c.name for c in RUNNERS] if names == ["all"] else names
+    wanted = [c.name for c in RUNNERS if c is not FleetWarmRunner] if names == ["all"] else names
     for name in wanted:
         runner(name, tools_dir)  # unknown names fail here
     return [runner(c.name, tools_dir) for c in RUNNERS if c.name in wanted]

@@ -35,10 +35,17 @@ def available(base: Path = WORKLOADS_DIR) -> list[str]:
 
 
 def count_tasks(playbook: Path) -> int:
-    """Tasks declared in the plays' ``tasks`` lists (handlers and fact gathering excluded).
+    """Tasks declared in the plays' ``tasks`` lists and in the ``tasks/main.yml`` of the roles
+    they list (handlers and fact gathering excluded).
 
     A looped task counts once: this is the number of task entries a user wrote, the same for
     every tool, so per-task numbers of different tools share one divisor.
     """
     plays = yaml.safe_load(playbook.read_text())
-    return sum(len(play.get("tasks") or []) for play in plays)
+    total = 0
+    for play in plays:
+        total += len(play.get("tasks") or [])
+        for role in play.get("roles") or []:
+            name = role if isinstance(role, str) else role["role"]
+            total += len(yaml.safe_load((playbook.parent / "roles" / name / "tasks" / "main.yml").read_text()) or [])
+    return total
