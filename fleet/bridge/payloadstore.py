@@ -18,12 +18,11 @@ import importlib
 import io
 import json
 import os
-import stat
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
 
+from fleet.bridge.cachedir import cache_root, private_folder, write_whole
 from fleet.bridge.core import AnsibleCore
 from fleet.bridge.payload import Payload
 from fleet.bridge.resolve import Resolution
@@ -35,22 +34,8 @@ MADE_BY_CORE = ("ansible/__init__.py", "ansible/module_utils/__init__.py")
 
 
 def default_folder() -> Path:
-    """``ansible-payloads`` in fleet's cache folder: ``$FLEET_CACHE_DIR``, else
-    ``$XDG_CACHE_HOME/fleet``, else ``~/.cache/fleet``."""
-    base = os.environ.get("FLEET_CACHE_DIR")
-    if not base:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        base = os.path.join(xdg, "fleet")
-    return Path(base, "ansible-payloads")
-
-
-def _own_private(folder: Path) -> bool:
-    """Is ``folder`` this user's, and writable by no one else?"""
-    try:
-        info = folder.lstat()
-    except OSError:
-        return False
-    return stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid() and not info.st_mode & 0o022
+    """``ansible-payloads`` in fleet's cache folder (:func:`fleet.bridge.cachedir.cache_root`)."""
+    return cache_root() / "ansible-payloads"
 
 
 class PayloadStore:
@@ -66,12 +51,7 @@ class PayloadStore:
     def usable(self) -> bool:
         """The folder exists (made 0700 if not) and is private to this user."""
         if self._usable is None:
-            try:
-                self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-            except OSError:
-                self._usable = False
-            else:
-                self._usable = _own_private(self.folder)
+            self._usable = private_folder(self.folder)
         return self._usable
 
     def load(self, module: Resolution) -> Payload | None:
@@ -104,8 +84,8 @@ class PayloadStore:
                 "fqcn": module.fqcn, "path": module.path, "sources": sources}
         base = self.folder / self._key(module)
         try:
-            _write(base.with_suffix(".zip"), payload.zip)
-            _write(base.with_suffix(".json"), json.dumps(meta).encode("utf-8"))
+            write_whole(base.with_suffix(".zip"), payload.zip)
+            write_whole(base.with_suffix(".json"), json.dumps(meta).encode("utf-8"))
         except OSError:
             return False
         self._prune()
@@ -203,16 +183,3 @@ def _used(path: Path) -> float:
         return path.with_suffix(".json").stat().st_mtime
     except OSError:
         return 0.0
-
-
-def _write(path: Path, data: bytes) -> None:
-    """Write whole or not at all (a concurrent run reads the old file or the new one)."""
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-

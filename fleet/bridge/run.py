@@ -28,6 +28,7 @@ from fleet.bridge.channel import BridgedCall, Calls
 from fleet.bridge.core import AnsibleCore, AnsibleMissing, AnsibleUnsupported, ansible_core
 from fleet.bridge.doc import count_modules, describe, documentation, schema
 from fleet.bridge.jinja import JinjaPlugins
+from fleet.bridge.metacache import install as keep_collection_meta
 from fleet.bridge.payload import PayloadError
 from fleet.bridge.payloadstore import PayloadStore
 from fleet.bridge.plain import plain, plausible
@@ -50,12 +51,12 @@ class Bridge:
 
     def __init__(self, module_dirs: Sequence[Path] = (), collection_paths: Sequence[Path] = (),
                  module_utils_dirs: Sequence[Path] = (), native: Callable[[], Iterable[str]] = tuple,
-                 payload_store: bool = True) -> None:
+                 cache: bool = True) -> None:
         self.module_dirs = [str(d) for d in module_dirs if Path(d).is_dir()]
         self.collection_paths = [str(p) for p in collection_paths if Path(p).is_dir()]
         self.module_utils_dirs = [str(d) for d in module_utils_dirs if Path(d).is_dir()]
         self.native = native
-        self.payload_store = payload_store
+        self.cache = cache
         self.warnings: list[str] = []  # deprecations, redirects, what ansible-core printed
         self._core: AnsibleCore | None = None
         self._missing: FleetError | None = None
@@ -82,6 +83,8 @@ class Bridge:
                 # Display patches the process's real stdout/stderr when first imported: never
                 # while captured() has them replaced
                 self._core.module("ansible.utils.display")
+                if self.cache:
+                    keep_collection_meta(self._core)
             except (AnsibleMissing, AnsibleUnsupported) as exc:
                 self._missing = exc
         if self._core is None:
@@ -195,10 +198,10 @@ class Bridge:
 
     # -- running ----------------------------------------------------------------------------------
     def calls(self) -> Calls:
-        """Payloads (kept on disk between runs unless ``payload_store`` is off) and arguments."""
+        """Payloads (kept in fleet's cache folder between runs unless ``cache`` is off) and arguments."""
         if self._calls is None:
             core = self.core()
-            self._calls = Calls(core, PayloadStore(core) if self.payload_store else None)
+            self._calls = Calls(core, PayloadStore(core) if self.cache else None)
         return self._calls
 
     def call(self, module: Resolution, args: Mapping[str, Any], flags: TaskFlags,
