@@ -81,6 +81,41 @@ def route(bridge: Bridge | None, task: Task, spec: Any) -> Route:
                                 f"fleet cannot run Ansible's instead: {why}")
 
 
+class Routes:
+    """How each task runs -- fleet's module, or Ansible's code through the bridge -- decided
+    once per task (a play's tasks live as long as its executor)."""
+
+    def __init__(self, bridge: Bridge | None, registry: Any, local: Any) -> None:
+        self.bridge, self.registry, self.local = bridge, registry, local
+        self._routes: dict[int, Route] = {}
+
+    def route(self, task: Task) -> Route:
+        """The :class:`Route` of a native task (empty for others)."""
+        if id(task) not in self._routes:
+            spec = self.registry.find(task.module) if task.module not in self.local else None
+            self._routes[id(task)] = route(self.bridge, task, spec) if spec is not None else Route()
+        return self._routes[id(task)]
+
+    def bridged(self, task: Task) -> bool:
+        """Does the task run Ansible's module code: a module fleet lacks, or one of fleet's given
+        parameters only Ansible's module of that name has?"""
+        return is_bridged(task, self.registry, self.local) or self.route(task).module is not None
+
+    def module(self, task: Task) -> Resolution:
+        """The bridged task's module; InputError (file:line) when it cannot run."""
+        return self.route(task).module or resolve(self.bridge, task)
+
+    def runnable(self, task: Task) -> Resolution | None:
+        """The bridged task's module, or None (a native task, or a module that cannot run: the
+        task fails when a host reaches it, not before)."""
+        if not self.bridged(task):
+            return None
+        try:
+            return self.module(task)
+        except FleetError:
+            return None
+
+
 def resolve(bridge: Bridge | None, task: Task) -> Resolution:
     """The task's module, runnable; InputError (file:line) otherwise."""
     if bridge is None:

@@ -42,7 +42,7 @@ class TaskExecutor:
 
     def __init__(self, state: PlayState) -> None:
         self.state = state
-        self._routes: dict[int, bridged.Route] = {}  # native tasks with parameters only Ansible's module has
+        self.routes = bridged.Routes(state.run.bridge, state.registry, actions.LOCAL)
 
     # -- entry points ---------------------------------------------------------------------
     async def run(self, task: Task, host: str, include_params: dict[str, Any] | None = None,
@@ -143,7 +143,7 @@ class TaskExecutor:
             variables = plan.variables = state.play_vars.for_task(host, task, include_params)
             result.no_log = state.templar.truth(task.no_log, variables, task.location)
             plan.ignore_errors = self._ignore(task, variables)
-            module = self._runnable(task)  # a module that cannot run fails the task only if it is reached
+            module = self.routes.runnable(task)  # a module that cannot run fails the task only if it is reached
             if module is not None:
                 bridged.mark(result, state.run.bridge, module)
             if task.loop is None:
@@ -213,36 +213,17 @@ class TaskExecutor:
             no_log = self.state.templar.truth(task.no_log, variables, task.location)
             return bridged.calls(self.state.run.bridge, task, self._module(task), ctx.args, variables, ctx.check,
                                  ctx.diff, no_log, self.state.options.verbosity)
-        failure = self._route(task).failure
+        failure = self.routes.route(task).failure
         if failure:
             raise InputError(f"task {task.display_name!r}: {failure}", task.location)
         return actions.module_calls(self._context(task, host, variables))
 
-    def _route(self, task: Task) -> bridged.Route:
-        """How a native task runs (fleet.executor.bridged.route), decided once per task."""
-        if id(task) not in self._routes:
-            spec = self.state.registry.find(task.module) if task.module not in actions.LOCAL else None
-            self._routes[id(task)] = bridged.route(self.state.run.bridge, task, spec) if spec else bridged.Route()
-        return self._routes[id(task)]
-
     def _bridged(self, task: Task) -> bool:
-        """Does the task run Ansible's module code: a module fleet lacks, or one of fleet's given
-        parameters only Ansible's module of that name has?"""
-        return (bridged.is_bridged(task, self.state.registry, actions.LOCAL)
-                or self._route(task).module is not None)
-
-    def _runnable(self, task: Task) -> Any:
-        """The module of a bridged task, or None (a native task, or one that cannot run)."""
-        if not self._bridged(task):
-            return None
-        try:
-            return self._module(task)
-        except FleetError:
-            return None
+        return self.routes.bridged(task)
 
     def _module(self, task: Task) -> Any:
         """The module of a bridged task (fleet.bridge.Resolution), resolved once per run."""
-        return self._route(task).module or bridged.resolve(self.state.run.bridge, task)
+        return self.routes.module(task)
 
     def _from_agent(self, task: Task, variables: Any, results: list[dict[str, Any]]) -> Outcome:
         """The agent's results of one task (or loop item) as an Outcome."""
