@@ -32,8 +32,8 @@ def is_bridged(task: Task, registry: Any, local: Any) -> bool:
 
 # Ansible's action plugins that hand a task to another module (ansible.builtin.package picks
 # the host's package manager: apt on the hosts fleet manages; service picks systemd)
-HANDED_TO = {"package": "ansible.builtin.apt", "service": "ansible.builtin.systemd_service",
-             "systemd": "ansible.builtin.systemd_service", "systemd_service": "ansible.builtin.systemd_service"}
+HANDED_TO = {"package": "ansible.legacy.apt", "service": "ansible.legacy.systemd_service",
+             "systemd": "ansible.legacy.systemd_service", "systemd_service": "ansible.legacy.systemd_service"}
 
 
 @dataclass(frozen=True)
@@ -71,7 +71,7 @@ def route(bridge: Bridge | None, task: Task, spec: Any) -> Route:
         return Route(extra, failure=f"{lacks}; Ansible's module does, and fleet would run its code, but "
                                     f"ansible-core is not installed: install it with {INSTALL}")
     use = task.args.get("use") if task.module == "package" else None
-    target = f"ansible.builtin.{use}" if isinstance(use, str) and use.isidentifier() and use != "auto" \
+    target = f"ansible.legacy.{use}" if isinstance(use, str) and use.isidentifier() and use != "auto" \
         else HANDED_TO.get(task.module)
     found = bridge.resolve(target) if target else bridge.ansible_module(task.module)
     if found is not None and found.runnable:

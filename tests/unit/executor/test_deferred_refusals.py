@@ -168,3 +168,52 @@ def test_without_ansible_core_ansibles_names_are_warnings(site: Site, monkeypatc
         (warning,) = _warnings(prepared, name)
         assert "ansible-core is not installed" in warning and "pip install 'fleet[ansible]'" in warning
     assert "unknown module 'unarchve'" in str(site.input_error(play("- unarchve: {src: a, dest: b}\n  when: false\n")))
+
+
+def test_a_role_part_for_another_distribution_is_skipped(site: Site) -> None:
+    """``import_tasks`` under a false condition, as roles split per OS family; ``include_tasks``
+    of such a file is loaded at run time and is never reached either."""
+    site.group_vars["all"] = {"ansible_os_family": "Debian"}
+    site.write("roles/ntp/tasks/main.yml", """
+        - import_tasks: redhat.yml
+          when: ansible_os_family == 'RedHat'
+        - include_tasks: redhat.yml
+          when: ansible_os_family == 'RedHat'
+        - name: debian part
+          copy: {content: "debian\\n", dest: "{{ root }}/ntp"}
+        """)
+    site.write("roles/ntp/tasks/redhat.yml", """
+        - name: chrony from epel
+          package: {name: chrony, enablerepo: epel, disable_gpg_check: true}
+        - name: selinux boolean
+          ansible.posix.seboolean: {name: ntp_disable_trans, state: true}
+        - name: fetch a key
+          fetch: {src: /etc/chrony.keys, dest: keys}
+        """)
+    prepared = site.prepare("- hosts: h1\n  gather_facts: false\n  roles: [ntp]\n")
+    (fetch,) = _warnings(prepared, "'fetch'")
+    assert fetch.startswith(f"{site.dir / 'roles/ntp/tasks/redhat.yml'}:5: task 'ntp : fetch a key': ")
+    run = site.run()
+    assert run.exit_code == 0
+    assert [status for _, status in run.statuses("h1")] == ["skipped", "skipped", "skipped", "skipped", "changed"]
+    assert site.read("h1", "ntp") == "debian\n"
+
+
+def _ansible_adhoc(tmp_path: Path, module: str, args: str) -> dict:
+    """``ansible localhost -m MODULE -a ARGS --check`` (local connection): its one result."""
+    env = {"ANSIBLE_HOME": str(tmp_path / "ah"), "ANSIBLE_LOCAL_TEMP": str(tmp_path / "al"),
+           "ANSIBLE_REMOTE_TMP": str(tmp_path / "ar"), "ANSIBLE_LOAD_CALLBACK_PLUGINS": "1",
+           "ANSIBLE_STDOUT_CALLBACK": "json", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    done = subprocess.run([str(Path(sys.executable).with_name("ansible")), "localhost", "-c", "local", "--check",
+                           "-e", f"ansible_python_interpreter={sys.executable}", "-m", module, "-a", args],
+                          capture_output=True, text=True, env=env, timeout=300, check=False)
+    return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
+
+
+def test_package_with_a_dnf_option_fails_on_a_debian_host_as_in_ansible(site: Site, tmp_path: Path) -> None:
+    require(Path("/usr/bin/apt-get").exists(), "needs a Debian host (apt) to hand package to apt")
+    theirs = _ansible_adhoc(tmp_path, "package", "name=chrony enablerepo=epel")
+    run = site.run(play("- name: p\n  package: {name: chrony, enablerepo: epel}\n", hosts="h1"), check=True)
+    result = run.result("h1", "p")
+    assert result.status == "failed" and theirs["failed"]
+    assert result.msg == theirs["msg"]  # "Unsupported parameters for (ansible.legacy.apt) module: enablerepo. ..."
