@@ -199,8 +199,8 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
     how = route(bridge, task, spec)  # parameters fleet's module lacks and Ansible's documents
     if how.failure:
         _warn(warnings, f"{task.location}: {where}: {how.failure}{later}")
-    if how.module is not None:
-        return  # Ansible's module code runs it and checks its arguments, on the host
+    # fleet's own rules still hold for the parameters fleet knows (a clear-text user password),
+    # also when Ansible's module code runs the task and checks the rest on the host
     args = {k: v for k, v in task.args.items() if k not in how.extra}
     spec.check_static(args, lambda v: _is_template(templar, v), where, task.location)
     if task.module == "template":

@@ -2,8 +2,8 @@
 real ansible-core 2.18 (its venv is created under ~/.cache if missing; under CI=true it must be).
 
 The fixtures (tests/fixtures/compat) become a git repository the harness reads through
-``--mirror``: one role both tools converge (PASS), one fleet refuses before connecting (FAIL
-with fleet's message, nothing reproduced), one with a documented status difference (FAIL on
+``--mirror``: one role both tools converge (PASS), one with a module fleet cannot run (FAIL
+on that task with fleet's message, the tasks before it reproduced), one with a documented status difference (FAIL on
 that task), and ansible-test targets (a setup_* dependency; an aliases skip).
 """
 
