@@ -202,6 +202,8 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
     # fleet's own rules still hold for the parameters fleet knows (a clear-text user password),
     # also when Ansible's module code runs the task and checks the rest on the host
     args = {k: v for k, v in task.args.items() if k not in how.extra}
+    if how.module is not None and any(name not in spec.canonical(args, where, task.location) for name in spec.required):
+        return  # what fleet's module requires, Ansible's may not (package's state): its code decides
     spec.check_static(args, lambda v: _is_template(templar, v), where, task.location)
     if task.module == "template":
         _check_template_file(task, templar, known, check_names, playbook_dir)
