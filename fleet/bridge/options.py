@@ -8,13 +8,12 @@
 
 Read from the installed ansible-core's own documentation when there is one, else from
 ``ansible_names.json``, generated once from ansible-core 2.19 by :func:`generate` (``python -m
-fleet.bridge.options``; a unit test compares it with the installed ansible-core).
+fleet.bridge.optionsgen``; a unit test compares it with the installed ansible-core).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -108,19 +107,3 @@ def generate(bridge: Any, native: Iterable[str]) -> dict[str, Any]:
     return {"ansible_core": core.version, "modules": modules,
             "builtin": sorted(p.stem for p in builtin.glob("*.py") if not p.stem.startswith("_")),
             "routed": {collection: sorted(names) for collection, names in sorted(routed.items())}}
-
-
-def main() -> None:
-    """Write ``ansible_names.json`` from the installed ansible-core."""
-    from fleet.bridge.run import Bridge
-    from fleet.registry import MODULE_ALIASES, ModuleRegistry
-
-    registry = ModuleRegistry(use_entry_points=False)
-    bridge = Bridge(cache=False)
-    data = generate(bridge, [*registry.names(), *MODULE_ALIASES])
-    DATA.write_text(json.dumps(data, indent=0, sort_keys=True) + "\n", "utf-8")
-    print(f"{DATA}: {len(data['modules'])} modules, ansible-core {data['ansible_core']}", file=sys.stderr)
-
-
-if __name__ == "__main__":
-    main()

@@ -1,5 +1,5 @@
 """The list of what Ansible documents that fleet ships (for runs without ansible-core) is what
-the installed ansible-core says: regenerate it with ``python -m fleet.bridge.options``."""
+the installed ansible-core says: regenerate it with ``python -m fleet.bridge.optionsgen``."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from fleet.registry import MODULE_ALIASES, ModuleRegistry
 def test_the_shipped_list_is_the_installed_ansible_cores(core) -> None:
     shipped = json.loads(DATA.read_text("utf-8"))
     assert shipped["ansible_core"].split(".")[:2] == core.version.split(".")[:2], \
-        "ansible_names.json comes from another ansible-core: python -m fleet.bridge.options"
+        "ansible_names.json comes from another ansible-core: python -m fleet.bridge.optionsgen"
     registry = ModuleRegistry(use_entry_points=False)
     fresh = generate(Bridge(cache=False), [*registry.names(), *MODULE_ALIASES])
     for key in ("modules", "builtin", "routed"):
-        assert fresh[key] == shipped[key], f"ansible_names.json is stale ({key}): python -m fleet.bridge.options"
+        assert fresh[key] == shipped[key], f"ansible_names.json is stale ({key}): python -m fleet.bridge.optionsgen"
 
 
 def test_the_shipped_list_knows_ansibles_names_and_documented_parameters() -> None:
