@@ -28,6 +28,7 @@ from fleet.templating import confined, is_unsafe
 from fleet.vars import Layer
 
 LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars"})
+SETS_VARS = frozenset({"set_fact", "include_vars"})  # their items change what the next item sees
 CONTROL_ACTIONS = frozenset({"meta", "include_tasks", "import_tasks", "include_role", "import_role"})
 
 

@@ -149,7 +149,7 @@ class TaskExecutor:
             if task.loop is None:
                 self._prepare_single(plan, host)
             else:
-                self._prepare_loop(plan, host)
+                self._prepare_loop(plan, host, include_params)
             if plan.agent_calls:
                 plan.become_user = state.become_user_for(task, variables)
                 handlers.attach(state, plan)
@@ -174,11 +174,15 @@ class TaskExecutor:
         else:
             plan.calls = self._calls(task, host, variables)
 
-    def _prepare_loop(self, plan: Plan, host: str) -> None:
+    def _prepare_loop(self, plan: Plan, host: str, include_params: dict[str, Any] | None) -> None:
         task, variables, templar = plan.task, plan.variables, self.state.templar
         items = plan.items = loop_items(self.state.templar, task, variables, self.state.playbook_dir)
         plan.outcomes = []
         for index, item in enumerate(items):
+            if index and task.module in actions.SETS_VARS:
+                # as Ansible: each item sees the variables the items before it set (a list built
+                # item by item); a fresh view, since a view keeps the values it rendered
+                variables = self.state.play_vars.for_task(host, task, include_params)
             scope = item_vars(task, variables, items, index)
             label = templar.render(task.loop_control.label, scope, task.location) if task.loop_control.label else item
             if task.when and not templar.truth(task.when, scope, task.location):

@@ -1,0 +1,65 @@
+"""``set_fact`` in a loop accumulates as in Ansible: each item sees the facts the items before it
+set. The build-a-list/dict forms public roles use (tests/fixtures/setfact_loops) run under fleet
+and under ansible-playbook (local connection) and write the same JSON."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fleet import api
+from fleet.executor.options import RunOptions
+from tests.conftest import REPO
+
+FIXTURE = REPO / "tests" / "fixtures" / "setfact_loops"
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+
+
+def _inventory(path: Path, out: Path) -> Path:
+    path.write_text(f"h1 ansible_connection=local out={out} ansible_python_interpreter={sys.executable}\n")
+    return path
+
+
+@pytest.fixture(scope="module")
+def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any], Any]:
+    site = tmp_path_factory.mktemp("setfact") / "site"
+    shutil.copytree(FIXTURE, site)
+    fleet_out, ansible_out = site / "out-fleet", site / "out-ansible"
+    fleet_out.mkdir()
+    ansible_out.mkdir()
+    prepared = api.prepare(site / "site.yml", [_inventory(site / "fleet.ini", fleet_out)], RunOptions())
+    report = asyncio.run(api.apply_async(prepared))
+    failed = [(r["task"], r["msg"]) for r in report.to_dict()["hosts"]["h1"]["results"] if r["status"] == "failed"]
+    assert report.exit_code() == 0, failed
+    done = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(_inventory(site / "ansible.ini", ansible_out)),
+                           "site.yml"], cwd=site, capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stdout[-3000:]
+    return (json.loads((fleet_out / "facts.json").read_text()), json.loads((ansible_out / "facts.json").read_text()),
+            report)
+
+
+@pytest.mark.parametrize("name", ["from_nothing", "seen_before", "base", "by_name", "all_groups", "counted",
+                                  "outputs", "joined", "built_facts", "built_changed", "echoed"])
+def test_fact_as_ansible(name: str, both: tuple[dict[str, Any], dict[str, Any], Any]) -> None:
+    fleet, ansible, _ = both
+    assert fleet[name] == ansible[name]
+
+
+def test_the_list_holds_every_item(both: tuple[dict[str, Any], dict[str, Any], Any]) -> None:
+    fleet, ansible, _ = both
+    assert fleet["from_nothing"] == ansible["from_nothing"] == ["a", "b", "c"]
+    assert fleet["by_name"] == ansible["by_name"] == {"ann": ["adm", "sudo"], "bob": ["www"], "cy": []}
+
+
+def test_a_condition_sees_what_earlier_items_set(both: tuple[dict[str, Any], dict[str, Any], Any]) -> None:
+    report = both[2]
+    task = next(r for r in report.to_dict()["hosts"]["h1"]["results"]
+                if r["task"] == "nested loop var, unique and a condition on what earlier items set")
+    assert [i["status"] for i in task["items"]] == ["ok", "ok", "skipped"]
