@@ -16,13 +16,12 @@ each job, so entries written by Ansible are found and updated in place:
   ``/etc/cron.d`` or an absolute path, needs ``user`` with ``state: present``, and is
   written atomically (``0644`` when new).
 * ``backup: true`` saves the previous crontab to a temp file (``backup_file``).
-* Returns ``jobs`` and ``envs`` (the names found), ``cron_file`` when given, and
-  ``warnings`` (a job with a line break, an unusual ``cron_file`` name).
+* Returns ``jobs`` and ``envs`` (the names found) and ``cron_file`` when given; Ansible's
+  warnings (a job with a line break, an unusual ``cron_file`` name) on every run, as there.
 
 Differences from Ansible: a ``cron_file`` whose directory is missing (cron not installed
 yet) gets the directory created (Ansible fails); ``insertafter``/``insertbefore`` and the
-variable name are matched literally (Ansible uses them as regular expressions). Warnings are
-in the registered data on every run, and printed on runs that change something.
+variable name are matched literally (Ansible uses them as regular expressions).
 """
 
 from __future__ import annotations
@@ -246,8 +245,6 @@ def desired(p: Params, cur: dict) -> dict:
 
 def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     _install(p, host, cur, want, ctx)
-    for field, why in _warnings(p).items():  # printed as "job: ..." / "cron_file: ..." warnings
-        ctx.warn(field, why)
 
 
 def _install(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
@@ -274,17 +271,19 @@ def _install(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
         raise ModuleFailure((err or out).strip() or f"crontab exited {rc}")
 
 
-def _warnings(p: Params) -> dict:
-    out = {}
-    if p.job and any(c in p.job.strip("\r\n") for c in "\r\n"):
-        out["job"] = "Job should not contain line breaks"
+def warnings(p: Params) -> list:
+    """Ansible's warnings: an unusual ``cron_file`` name; a job to install with a line break."""
+    out = []
     if p.cron_file:
         base = os.path.basename(p.cron_file)
         if not re.search(r"^[A-Z0-9_-]+$", base, re.I):
-            out["cron_file"] = (
+            out.append(
                 f'Filename portion of cron_file ("{base}") should consist solely of '
                 "upper- and lower-case letters, digits, underscores, and hyphens"
             )
+    job = (p.job or "").strip("\r\n")
+    if p.state == "present" and not p.env and any(c in job for c in "\r\n"):
+        out.append("Job should not contain line breaks")
     return out
 
 
@@ -298,7 +297,6 @@ def result(p: Params, state: dict) -> dict:
     out: dict = {
         "jobs": [line[len(MARK):] for line in lines if line.startswith(MARK)],
         "envs": [line.split("=")[0] for line in lines if re.match(r"^\S+=", line)],
-        "warnings": list(_warnings(p).values()),
     }
     if p.cron_file:
         out["cron_file"] = p.cron_file

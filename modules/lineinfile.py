@@ -18,8 +18,8 @@ Behaves like ``ansible.builtin.lineinfile`` (the file is handled as bytes, line 
   for ``state: absent``, ``found``.
 
 Difference from Ansible: inserting after a matching last line that has no newline adds
-the newline first (Ansible glues the two lines together there); no warning is given for an
-empty ``regexp``/``search_string``; mode/owner/group always apply to the real file.
+the newline first (Ansible glues the two lines together there); mode/owner/group always apply
+to the real file. An empty ``regexp``/``search_string`` gives Ansible's warning.
 """
 
 from __future__ import annotations
@@ -80,6 +80,20 @@ def observe(p: Params, host) -> dict:
     if raw is not None or p.create or p.state == "absent":
         cur["edit"] = edit(p, raw or b"")
     return cur
+
+
+def warnings(p: Params) -> list:
+    """Ansible's warning for an empty ``regexp``/``search_string`` (it matches every line)."""
+    if "" not in (p.regexp, p.search_string):
+        return []
+    what = "regular expression" if p.regexp == "" else "search string"
+    text = (f"The {what} is an empty string, which will match every line in the file. "
+            "This may have unintended consequences, such as replacing the last line in "
+            "the file rather than appending.")
+    if p.regexp == "":
+        text += (" If this is desired, use '^' to match every line in the file and avoid "
+                 "this warning.")
+    return [text]
 
 
 def check(p: Params) -> None:

@@ -189,6 +189,15 @@ def _shadow_wanted(p: Params) -> bool:
             p.password_expire_min, p.password_expire_warn) != (None,) * 6
 
 
+def warnings(p: Params) -> list:
+    """Ansible's warning for ``append`` without ``groups`` (its words, missing space included)."""
+    if p.append and p.groups is None:
+        return ["'append' is set, but no 'groups' are specified. "
+                "Use 'groups' for appending new groups."
+                "This will change to an error in Ansible 2.14."]
+    return []
+
+
 def check(p: Params) -> None:
     """Values that would break /etc/passwd lines; a password must be a crypt hash."""
     for value, what in ((p.name, "user name"), (p.comment, "comment"), (p.home, "home"),

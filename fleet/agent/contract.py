@@ -125,6 +125,8 @@ HOOKS: tuple[Hook, ...] = (
     Hook("result", "result(p, state) -> dict", "the result data from a state", 2),
     Hook("caveats", "caveats(p, state) -> {field: why}",
          "what the host keeps from being as wanted, warned on every run", 2),
+    Hook("warnings", "warnings(p) -> [text]",
+         "Ansible's own warnings about the parameters, in its words, in every result of the call", 1),
     Hook("check", "check(p) -> None",
          "cross-field rules: pure, run before connecting and again on the host", 1),
     Hook("check_param", "check_param(name, value) -> None",

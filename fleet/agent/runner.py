@@ -65,6 +65,7 @@ def execute(
 
 
 def _execute(module, params: dict, check: bool, want_diff: bool, deadline, guard=None, guards=None) -> dict:
+    p = None
     try:
         p = module.Params(**params)
         check_params(module, p)
@@ -93,6 +94,11 @@ def _execute(module, params: dict, check: bool, want_diff: bool, deadline, guard
             ),
             exception=traceback.format_exc(),
         )
+    said = contract.hook(module, "warnings")
+    if said is not None and p is not None:
+        notes = list(said(p) or [])  # as Ansible's module.warn: before what the run itself warned
+        if notes:
+            result["warnings"] = notes + list(result.get("warnings") or [])
     return result
 
 

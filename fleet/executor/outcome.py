@@ -43,9 +43,16 @@ class Outcome:
                    {"parts": diffs} if diffs else None,
                    [w for r in results for w in r.get("warnings") or []])
 
-    def registered(self) -> dict[str, Any]:
-        """The value ``register:`` stores (Ansible's shape: module data plus status flags)."""
+    def registered(self, warnings: bool = True) -> dict[str, Any]:
+        """The value ``register:`` stores (Ansible's shape: module data plus status flags, and
+        ``warnings`` when there are any; a loop moves its items' warnings up, ``warnings=False``)."""
         value = dict(self.data)
+        if self.exact:
+            if not warnings:
+                value.pop("warnings", None)
+                value.pop("deprecations", None)
+        elif warnings and self.warnings:
+            value["warnings"] = list(self.warnings)
         value["changed"] = self.changed
         value["failed"] = self.status == "failed"
         if self.exact:  # changed_when/failed_when may have changed the two flags, nothing else
@@ -112,7 +119,7 @@ def fill_loop_result(result: TaskResult, task: Task, outcomes: list[Outcome]) ->
                                  failed_changed=outcome.status == "failed" and outcome.changed)
         items.append(item_result)
         if keep:  # Ansible's per-item shape: the result plus the loop variables of that item
-            registered_items.append({**outcome.registered(), **loop_values(task, all_items, index)})
+            registered_items.append({**outcome.registered(warnings=False), **loop_values(task, all_items, index)})
     result.items = items
     if not outcomes:
         result.status, result.msg = "skipped", "No items in the list"
@@ -127,13 +134,25 @@ def fill_loop_result(result: TaskResult, task: Task, outcomes: list[Outcome]) ->
     diffs = [o.diff for o in outcomes if o.diff]
     result.diff = {"parts": diffs} if diffs else None
     result.data = {"results": registered_items}  # what ansible_failed_result shows in a rescue
-    return {
+    registered = {
         "changed": any(o.changed for o in outcomes),
         "failed": result.status == "failed",
         "skipped": result.status == "skipped",
         "msg": "All items completed" if result.status not in ("failed", "skipped") else result.msg,
         "results": registered_items,
     }
+    for key in ("warnings", "deprecations"):  # as Ansible's loop: the items' ones, gathered on top
+        gathered = [w for o in outcomes for w in _listed(o.data.get(key) if o.exact else
+                                                          o.warnings if key == "warnings" else None)]
+        if gathered:
+            registered[key] = gathered
+    return registered
+
+
+def _listed(value: Any) -> list[Any]:
+    if not value:
+        return []
+    return list(value) if isinstance(value, list) else [value]
 
 
 def item_vars(task: Task, variables: Any, items: list[Any], index: int) -> Any:

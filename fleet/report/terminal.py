@@ -196,7 +196,7 @@ class TerminalReporter:
             else:
                 self.console.print(Text(visible(header), style="bold"))
             for line in warnings.lines():
-                self.console.print(Text(visible(f"  [WARNING] {line}"), style="magenta"))
+                self.console.print(Text(visible(f"  [WARNING]: {line}"), style="magenta"))
 
     def _adhoc_line(self, result: TaskResult) -> None:
         """Ansible's ad-hoc format: ``host | CHANGED | rc=0 >>`` + output, or ``=> {data}``."""

@@ -55,8 +55,8 @@ def test_a_reapply_groups_caveats_names_their_keys_and_is_not_wrapped(lab: ITLab
     assert "TASK [looped keys]" in lines and "TASK [one key]" in lines, again.stdout
     warnings = [line for line in lines if "[WARNING]" in line]
     assert warnings == [
-        f"  [WARNING] {WHY} — {len(LOOPED)} keys on {hosts}: {', '.join(LOOPED)}",
-        f"  [WARNING] key {SINGLE}: {WHY} — {hosts}",
+        f"  [WARNING]: {WHY} — {len(LOOPED)} keys on {hosts}: {', '.join(LOOPED)}",
+        f"  [WARNING]: key {SINGLE}: {WHY} — {hosts}",
     ], again.stdout
     assert max(len(line) for line in warnings) > 80
     assert not any(line.startswith("ok: ") for line in lines), again.stdout

@@ -122,10 +122,19 @@ def test_unknown_user_fails(fake_crontab: Path) -> None:
     assert result["status"] == "failed" and "does not exist" in result["msg"]
 
 
-def test_ansible_warnings_printed_when_changing(tmp_path: Path) -> None:
-    result = run_module("cron", {"name": "x", "job": "a\nb", "user": "root", "cron_file": str(tmp_path / "my.cron")})
-    assert result["status"] == "changed"
-    assert result["warnings"] == [
-        'cron_file: Filename portion of cron_file ("my.cron") should consist solely of upper- and lower-case '
+def test_ansible_warnings_on_every_run(tmp_path: Path) -> None:
+    args = {"name": "x", "job": "a\nb", "user": "root", "cron_file": str(tmp_path / "my.cron")}
+    ansible_words = [  # ansible.builtin.cron's module.warn texts
+        'Filename portion of cron_file ("my.cron") should consist solely of upper- and lower-case '
         "letters, digits, underscores, and hyphens",
-        "job: Job should not contain line breaks"]
+        "Job should not contain line breaks"]
+    first = run_module("cron", args)
+    assert first["status"] == "changed"
+    assert first["warnings"] == ansible_words
+    plain = {**args, "job": "true"}
+    run_module("cron", plain)
+    again = run_module("cron", plain)  # nothing to change: the name is still warned about
+    assert (again["status"], again["warnings"]) == ("ok", ansible_words[:1])
+    assert "warnings" not in first["data"]
+    gone = run_module("cron", {**args, "state": "absent"})
+    assert gone["warnings"] == ansible_words[:1]  # the job is not installed: no line-break warning

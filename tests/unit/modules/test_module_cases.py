@@ -2,7 +2,7 @@
 
 A case gives the initial ``files`` (see ``conftest.build_tree``), the task ``params``
 (``@TMP@`` is the case's directory), the expected ``status`` and optionally ``msg``
-(substring, or ``~re:`` regex), ``data`` and ``diff`` (subset matches), ``unified``
+(substring, or ``~re:`` regex), ``data``, ``diff`` and ``warnings`` (subset matches), ``unified``
 (substrings of the content diff) and ``after`` (the files afterwards). ``status: invalid``
 is a task the controller refuses before anything connects (the module's ``check_param`` or
 ``check``: one InputError with ``msg``); the host, sent it anyway, fails it with the same
@@ -66,6 +66,8 @@ def _assert_result(result: dict, case: dict, root: str, label: str) -> None:
         assert matches(result["data"], case["data"], root), f"{label}: {result['data']}"
     if "diff" in case:
         assert matches(result.get("diff"), case["diff"], root), f"{label}: {result.get('diff')}"
+    if "warnings" in case:
+        assert matches(result.get("warnings", []), case["warnings"], root), f"{label}: {result.get('warnings')}"
     for text in case.get("unified", []):
         unified = result["diff"]["unified"]["content"]
         assert substitute(text, root) in unified, f"{label}: {text!r} not in\n{unified}"

@@ -338,3 +338,13 @@ def test_password_ageing_read_from_shadow(accounts) -> None:
 def test_user_without_shadow_entry_has_no_password(accounts) -> None:
     result = check(accounts, {"name": "daemon", "password": HASH, "create_home": False})
     assert result["diff"]["before"] == {"password": "(none)"}
+
+
+def test_append_without_groups_warns_in_ansible_words() -> None:
+    from .conftest import run_module
+
+    # ansible.builtin.user's module.warn text, its missing space included
+    said = ("'append' is set, but no 'groups' are specified. Use 'groups' for appending new groups."
+            "This will change to an error in Ansible 2.14.")
+    assert run_module("user", {"name": "root", "append": True}, check=True)["warnings"] == [said]
+    assert "warnings" not in run_module("user", {"name": "root", "append": True, "groups": []}, check=True)

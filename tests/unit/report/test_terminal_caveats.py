@@ -64,7 +64,7 @@ def test_the_reporter_prints_a_tasks_warnings_once_when_it_ends() -> None:
     assert lines[:3] == [
         "TASK [sysctls]",
         "changed: [other]",
-        f"  [WARNING] key net.ipv4.conf.all.rp_filter: {WHY} — 3 hosts ({', '.join(hosts)})",
+        f"  [WARNING]: key net.ipv4.conf.all.rp_filter: {WHY} — 3 hosts ({', '.join(hosts)})",
     ], out.getvalue()
     assert len(lines[2]) > 80  # one line, not wrapped
     assert not any(line.startswith("ok:") for line in lines)
