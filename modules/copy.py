@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleet.agent.contract import Outcome, param
-from fleet.agent.hostio import ModuleFailure, display_text, expand_path, wanted_attrs
+from fleet.agent.hostio import (MissingUntilApplied, ModuleFailure, display_text, expand_path,
+                                 wanted_attrs)
 from fleet.agent.textfile import replace_file, wanted_attrs_of
 
 ALIASES: dict = {}
@@ -158,7 +159,7 @@ def desired(p: Params, cur: dict) -> dict:
     if cur["state"] != "absent" and not p.force:
         return {}
     if cur["parent_missing"] and not expand_path(p.dest).endswith("/"):
-        raise ModuleFailure(
+        raise MissingUntilApplied(
             "Destination directory {} does not exist".format(os.path.dirname(cur["dest"]))
         )
     mode = p.mode

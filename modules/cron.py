@@ -271,7 +271,7 @@ def _install(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
         raise ModuleFailure((err or out).strip() or f"crontab exited {rc}")
 
 
-def warnings(p: Params) -> list:
+def warnings(p: Params, check: bool) -> list:
     """Ansible's warnings: an unusual ``cron_file`` name; a job to install with a line break."""
     out = []
     if p.cron_file:

@@ -25,14 +25,16 @@ reports a change it cannot make); a symlink replaced by ``state: hard`` is alway
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import stat
 import time
 from dataclasses import dataclass
 from typing import Literal
 
 from fleet.agent.contract import Outcome, param
-from fleet.agent.hostio import ModuleFailure, expand_path, wanted_attrs
+from fleet.agent.hostio import MissingUntilApplied, ModuleFailure, expand_path, wanted_attrs
 
 ALIASES = {"dest": "path", "name": "path"}
 ATTRS = ("mode", "owner", "group", "uid", "gid")
@@ -226,6 +228,25 @@ def _times(p: Params, state: str) -> dict:
     return want
 
 
+def warnings(p: Params, check: bool) -> list:
+    """Ansible's check-mode warnings for an owner or group the host does not know yet."""
+    if not check or p.state == "absent":
+        return []
+    out = []
+    for value, kind, lookup, by_id in ((p.owner, "user", pwd.getpwnam, pwd.getpwuid),
+                                        (p.group, "group", grp.getgrnam, grp.getgrgid)):
+        if value in (None, ""):
+            continue
+        numeric = str(value).isdigit()
+        try:
+            by_id(int(value)) if numeric else lookup(str(value))
+        except KeyError:
+            key = "uid" if kind == "user" else "gid"
+            what = f"{kind} with {key} {value}" if numeric else f"{kind} {value}"
+            out.append(f"failed to look up {what}. Create {kind} up to this point in real play")
+    return out
+
+
 def desired(p: Params, cur: dict) -> dict:
     state, kind = cur["wanted_state"], cur["state"]
     if p.recurse and state != "directory":
@@ -249,7 +270,7 @@ def desired(p: Params, cur: dict) -> dict:
             want["recurse_pending"] = []
     elif state == "touch":
         if kind == "absent" and not cur["parent_exists"]:
-            raise ModuleFailure(
+            raise MissingUntilApplied(
                 "Error, could not touch target: no such directory: {}".format(
                     os.path.dirname(cur["target"])
                 )

@@ -82,7 +82,7 @@ def observe(p: Params, host) -> dict:
     return cur
 
 
-def warnings(p: Params) -> list:
+def warnings(p: Params, check: bool) -> list:
     """Ansible's warning for an empty ``regexp``/``search_string`` (it matches every line)."""
     if "" not in (p.regexp, p.search_string):
         return []

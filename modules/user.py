@@ -189,7 +189,7 @@ def _shadow_wanted(p: Params) -> bool:
             p.password_expire_min, p.password_expire_warn) != (None,) * 6
 
 
-def warnings(p: Params) -> list:
+def warnings(p: Params, check: bool) -> list:
     """Ansible's warning for ``append`` without ``groups`` (its words, missing space included)."""
     if p.append and p.groups is None:
         return ["'append' is set, but no 'groups' are specified. "

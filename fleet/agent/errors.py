@@ -11,3 +11,9 @@ class ModuleFailure(Exception):
 
 class PathRefused(ModuleFailure):
     """A path fleet will not go through: a symlink someone else planted, a hard link, a device."""
+
+
+class MissingUntilApplied(ModuleFailure):
+    """What the task needs is missing on the host (the directory its file goes into): a
+    failure when applying, a change in check mode, where the earlier task that would create it
+    only said so (Ansible reports "changed" there too)."""

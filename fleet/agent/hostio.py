@@ -16,10 +16,10 @@ import time
 
 from fleet.agent import dirfd, safepath
 from fleet.agent.commands import expand_path, run_command, substitute_path
-from fleet.agent.errors import ModuleFailure, ReadOnlyHostError
+from fleet.agent.errors import MissingUntilApplied, ModuleFailure, ReadOnlyHostError
 from fleet.agent.modes import display_text, file_type, format_mode, resolve_mode, wanted_attrs
 
-__all__ = ["HostReader", "HostWriter", "ModuleFailure", "ReadOnlyHostError", "display_text", "expand_path",
+__all__ = ["HostReader", "HostWriter", "MissingUntilApplied", "ModuleFailure", "ReadOnlyHostError", "display_text", "expand_path",
            "format_mode", "resolve_mode", "wanted_attrs"]
 
 

@@ -15,7 +15,7 @@ import time
 
 from fleet.agent import contract
 from fleet.agent import guard as connection_guard
-from fleet.agent.hostio import HostReader, HostWriter, ModuleFailure, ReadOnlyHostError
+from fleet.agent.hostio import HostReader, HostWriter, MissingUntilApplied, ModuleFailure, ReadOnlyHostError
 
 # How long past the task deadline a module may run before the agent interrupts it. Commands
 # stop at the deadline themselves; this catches a module stuck in a read (a FIFO, a hung mount).
@@ -96,7 +96,7 @@ def _execute(module, params: dict, check: bool, want_diff: bool, deadline, guard
         )
     said = contract.hook(module, "warnings")
     if said is not None and p is not None:
-        notes = list(said(p) or [])  # as Ansible's module.warn: before what the run itself warned
+        notes = list(said(p, check) or [])  # as Ansible's module.warn: before what the run itself warned
         if notes:
             result["warnings"] = notes + list(result.get("warnings") or [])
     return result
@@ -167,8 +167,13 @@ def _writer(reader: HostReader) -> HostWriter:
 
 def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadline,
               guard=None, guards=None) -> dict:
-    current = module.observe(p, reader)
-    want = module.desired(p, current)
+    try:
+        current = module.observe(p, reader)
+        want = module.desired(p, current)
+    except MissingUntilApplied as exc:
+        if not check:
+            raise
+        return _status("changed", msg=f"{exc} (check mode: an earlier task would create it)")
     fields = differing(current, want)
     text_fields = contract.hook(module, "DIFF_TEXT", ())
     if not fields:
