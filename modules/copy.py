@@ -34,8 +34,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleet.agent.contract import Outcome, param
-from fleet.agent.hostio import (MissingUntilApplied, ModuleFailure, display_text, expand_path,
-                                 wanted_attrs)
+from fleet.agent.hostio import (
+    MissingUntilApplied,
+    ModuleFailure,
+    display_text,
+    expand_path,
+    wanted_attrs,
+)
 from fleet.agent.textfile import replace_file, wanted_attrs_of
 
 ALIASES: dict = {}

@@ -15,7 +15,13 @@ import time
 
 from fleet.agent import contract
 from fleet.agent import guard as connection_guard
-from fleet.agent.hostio import HostReader, HostWriter, MissingUntilApplied, ModuleFailure, ReadOnlyHostError
+from fleet.agent.hostio import (
+    HostReader,
+    HostWriter,
+    MissingUntilApplied,
+    ModuleFailure,
+    ReadOnlyHostError,
+)
 
 # How long past the task deadline a module may run before the agent interrupts it. Commands
 # stop at the deadline themselves; this catches a module stuck in a read (a FIFO, a hung mount).
