@@ -63,3 +63,31 @@ def test_a_condition_sees_what_earlier_items_set(both: tuple[dict[str, Any], dic
     task = next(r for r in report.to_dict()["hosts"]["h1"]["results"]
                 if r["task"] == "nested loop var, unique and a condition on what earlier items set")
     assert [i["status"] for i in task["items"]] == ["ok", "ok", "skipped"]
+
+
+CACHED = """- hosts: h1
+  gather_facts: false
+  tasks:
+    - set_fact:
+        seen: "{{ seen | default([]) + [item] }}"
+        cacheable: true
+      loop: [a, b, c]
+"""
+
+
+def test_cacheable_in_a_loop_caches_the_whole_list_as_ansible(site: Any, tmp_path: Path) -> None:
+    from fleet.executor.factcache import FactCache
+
+    site.run(CACHED, fact_cache=FactCache(tmp_path / "fleet-cache"))
+    book = tmp_path / "cached.yml"
+    book.write_text(CACHED)
+    env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": str(tmp_path),
+           "ANSIBLE_CACHE_PLUGIN": "jsonfile", "ANSIBLE_CACHE_PLUGIN_CONNECTION": str(tmp_path / "ansible-cache")}
+    done = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", "h1,", "-c", "local", "-e",
+                           f"ansible_python_interpreter={sys.executable}", str(book)],
+                          capture_output=True, text=True, timeout=300, env=env, cwd=tmp_path, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
+    fleet = json.loads((tmp_path / "fleet-cache" / "h1").read_text())
+    ansible = FactCache(tmp_path / "ansible-cache").load("h1")  # its tagged 2.19 layout, read by fleet
+    assert ansible is not None
+    assert fleet["seen"] == ansible["seen"] == ["a", "b", "c"]
