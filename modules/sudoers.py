@@ -31,7 +31,7 @@ from typing import Literal
 
 from fleet.agent.commands import SYSTEM_DIRS, find_program
 from fleet.agent.contract import Outcome, param
-from fleet.agent.hostio import ModuleFailure, expand_path
+from fleet.agent.hostio import MissingUntilApplied, ModuleFailure, expand_path
 
 ALIASES: dict = {}
 DIFF_TEXT = ("content",)
@@ -136,7 +136,7 @@ def desired(p: Params, cur: dict) -> dict:
     if "_invalid" in cur:
         raise ModuleFailure("Failed to validate sudoers rule:\n" + cur["_invalid"])
     if not cur["dir_exists"]:
-        raise ModuleFailure(f"{os.path.dirname(cur['path'])} does not exist (is sudo installed?)")
+        raise MissingUntilApplied(f"{os.path.dirname(cur['path'])} does not exist (is sudo installed?)")
     return {"state": "present", "content": content(p), "mode": "0440", "uid": 0, "gid": 0}
 
 

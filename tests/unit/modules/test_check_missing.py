@@ -49,3 +49,12 @@ def test_unknown_owner_warns_in_check_mode_as_ansible(tmp_path: Path) -> None:
         f"failed to look up user {OWNER}. Create user up to this point in real play",
         "failed to look up group with gid 4242424. Create group up to this point in real play"]
     assert "warnings" not in run_module("file", {**args, "state": "absent"}, check=True)
+
+
+def test_sudoers_before_sudo_is_installed(tmp_path: Path) -> None:
+    # community.general.sudoers in check mode: no visudo to validate with, the file is absent: changed
+    args = {"name": "ops", "user": "ops", "commands": ["ALL"], "sudoers_path": str(tmp_path / "sudoers.d"),
+            "validation": "absent"}
+    assert run_module("sudoers", args, check=True)["status"] == "changed"
+    real = run_module("sudoers", args)
+    assert real["status"] == "failed" and "is sudo installed?" in real["msg"]
