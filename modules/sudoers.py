@@ -136,7 +136,8 @@ def desired(p: Params, cur: dict) -> dict:
     if "_invalid" in cur:
         raise ModuleFailure("Failed to validate sudoers rule:\n" + cur["_invalid"])
     if not cur["dir_exists"]:
-        raise MissingUntilApplied(f"{os.path.dirname(cur['path'])} does not exist (is sudo installed?)")
+        directory = os.path.dirname(cur["path"])
+        raise MissingUntilApplied(f"{directory} does not exist (is sudo installed?)")
     return {"state": "present", "content": content(p), "mode": "0440", "uid": 0, "gid": 0}
 
 
