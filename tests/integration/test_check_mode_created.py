@@ -48,6 +48,8 @@ def test_check_mode_on_a_fresh_host_as_ansible(lab: ITLab, tmp_path: Path) -> No
     for host in (FLEET_HOST, ANSIBLE_HOST):
         lab.reset(host, ROOT)
         lab.sh(host, "userdel fleetcheck15 2>/dev/null; apt-get -y -q purge at >/dev/null 2>&1; true")
+    # Ansible's apt needs python3-apt in check mode (fleet's does not)
+    lab.sh(ANSIBLE_HOST, "dpkg -s python3-apt >/dev/null 2>&1 || apt-get install -y -q python3-apt >/dev/null")
     before = {host: _diff(lab, host) for host in (FLEET_HOST, ANSIBLE_HOST)}
     path = tmp_path / "check.json"
     check = run_fleet("check", "-i", str(lab.inventory), "-l", FLEET_HOST, str(PLAYBOOK), "-e", f"root={ROOT}",
