@@ -163,10 +163,6 @@ def desired(p: Params, cur: dict) -> dict:
         raise ModuleFailure("dest {} is a directory".format(cur["dest"]))
     if cur["state"] != "absent" and not p.force:
         return {}
-    if cur["parent_missing"] and not expand_path(p.dest).endswith("/"):
-        raise MissingUntilApplied(
-            "Destination directory {} does not exist".format(os.path.dirname(cur["dest"]))
-        )
     mode = p.mode
     if mode == "preserve":
         if not p.remote_src:
@@ -175,6 +171,10 @@ def desired(p: Params, cur: dict) -> dict:
     info = cur.get("info") if cur["state"] == "file" else None
     want = {"state": "file", "content": display_text(_payload(p, cur))}
     want.update(wanted_attrs(mode, p.owner, p.group, info, False, cur["umask"]))
+    if cur["parent_missing"] and not expand_path(p.dest).endswith("/"):
+        raise MissingUntilApplied(
+            "Destination directory {} does not exist".format(os.path.dirname(cur["dest"])), want
+        )
     return want
 
 

@@ -273,7 +273,8 @@ def desired(p: Params, cur: dict) -> dict:
             raise MissingUntilApplied(
                 "Error, could not touch target: no such directory: {}".format(
                     os.path.dirname(cur["target"])
-                )
+                ),
+                dict(attrs, state="file"),
             )
         want["state"] = "file" if kind == "absent" else kind
     elif state == "link":

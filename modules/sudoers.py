@@ -135,10 +135,11 @@ def desired(p: Params, cur: dict) -> dict:
         return {"state": "absent"}
     if "_invalid" in cur:
         raise ModuleFailure("Failed to validate sudoers rule:\n" + cur["_invalid"])
+    want = {"state": "present", "content": content(p), "mode": "0440", "uid": 0, "gid": 0}
     if not cur["dir_exists"]:
         directory = os.path.dirname(cur["path"])
-        raise MissingUntilApplied(f"{directory} does not exist (is sudo installed?)")
-    return {"state": "present", "content": content(p), "mode": "0440", "uid": 0, "gid": 0}
+        raise MissingUntilApplied(f"{directory} does not exist (is sudo installed?)", want)
+    return want
 
 
 def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:

@@ -16,4 +16,9 @@ class PathRefused(ModuleFailure):
 class MissingUntilApplied(ModuleFailure):
     """What the task needs is missing on the host (the directory its file goes into): a
     failure when applying, a change in check mode, where the earlier task that would create it
-    only said so (Ansible reports "changed" there too)."""
+    only said so (Ansible reports "changed" there too). ``want``: the fields the task would
+    set, for check mode's diff."""
+
+    def __init__(self, msg: str, want=None) -> None:
+        super().__init__(msg)
+        self.want = dict(want or {})

@@ -173,15 +173,19 @@ def _writer(reader: HostReader) -> HostWriter:
 
 def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadline,
               guard=None, guards=None) -> dict:
+    text_fields = contract.hook(module, "DIFF_TEXT", ())
+    current = None
     try:
         current = module.observe(p, reader)
         want = module.desired(p, current)
     except MissingUntilApplied as exc:
         if not check:
             raise
-        return _status("changed", msg=f"{exc} (check mode: an earlier task would create it)")
+        seen = current if current is not None else {}
+        fields = differing(seen, exc.want)
+        return _status("changed", msg=f"{exc} (check mode: an earlier task would create it)",
+                       diff=build_diff(seen, exc.want, fields, text_fields, want_diff) if fields else None)
     fields = differing(current, want)
-    text_fields = contract.hook(module, "DIFF_TEXT", ())
     if not fields:
         return _status("ok", data=_data(module, p, current, text_fields), warnings=caveats(module, p, current))
     diff = build_diff(current, want, fields, text_fields, want_diff)

@@ -14,8 +14,9 @@ OWNER = "fleet-no-such-user-15"
 
 def test_copy_into_a_missing_directory(tmp_path: Path) -> None:
     args = {"content": "x\n", "dest": str(tmp_path / "new" / "sub" / "f")}
-    check = run_module("copy", args, check=True)
+    check = run_module("copy", args, check=True, diff=True)
     assert check["status"] == "changed" and "would create it" in check["msg"]
+    assert check["diff"]["after"]["state"] == "file" and check["diff"]["after"]["content"] == "x\n"
     real = run_module("copy", args)
     assert real["status"] == "failed"
     assert real["msg"] == f"Destination directory {tmp_path / 'new' / 'sub'} does not exist"
