@@ -211,22 +211,32 @@ class PlayRunner:
                 return await self.executor.run(task, host, (params or {}).get(host), handler)
 
         results = [r for r in await asyncio.gather(*(one(h) for h in targets)) if r is not None]  # None: interrupted
+        # a loop's items in order (read before _record drops their data), as Ansible applies
+        # each item's facts to every host
+        facts = [r.data.get("ansible_facts") or {} for r in
+                 (results[0].items if results[0].items is not None else [results[0]])
+                 if r.status != "failed"] if task.run_once and results else []
         failed = self._record(task, results, guarded)
         if task.run_once and results:
-            failed = self._run_once_done(task, results[0], hosts, failed, guarded)
+            failed = self._run_once_done(task, results[0], hosts, failed, guarded, facts)
         return failed
 
     def _run_once_done(self, task: Task, result: TaskResult, hosts: list[str], failed: list[str],
-                       guarded: bool) -> list[str]:
+                       guarded: bool, facts: list[dict[str, Any]]) -> list[str]:
         """Share a run_once result with the other hosts, as Ansible does: registered value and
         facts reach every host; the result counts on the host that ran it; a failure fails all."""
         others = hosts[1:]
+        source = self.run.runtimes[result.host]
         for host in others:
-            if task.register and task.register in self.run.runtimes[result.host].set_facts:
-                self.run.runtimes[host].set_facts[task.register] = \
-                    self.run.runtimes[result.host].set_facts[task.register]
-            if task.module == "set_fact" and result.status != "failed":
-                self.run.runtimes[host].set_facts.update(result.data.get("ansible_facts", {}))
+            if task.register and task.register in source.set_facts:
+                self.run.runtimes[host].set_facts[task.register] = source.set_facts[task.register]
+            target = self.run.runtimes[host]
+            for values in facts:
+                if task.module == "set_fact":
+                    target.set_facts.update(values)
+                    target.cacheable.update({k: v for k, v in values.items() if k in source.cacheable})
+                elif task.module == "include_vars":
+                    target.include_vars.update(values)
         if failed and others:
             if not guarded:
                 self._fail_hosts(others)

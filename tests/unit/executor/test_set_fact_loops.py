@@ -91,3 +91,38 @@ def test_cacheable_in_a_loop_caches_the_whole_list_as_ansible(site: Any, tmp_pat
     ansible = FactCache(tmp_path / "ansible-cache").load("h1")  # its tagged 2.19 layout, read by fleet
     assert ansible is not None
     assert fleet["seen"] == ansible["seen"] == ["a", "b", "c"]
+
+
+RUN_ONCE = """- hosts: all
+  gather_facts: false
+  tasks:
+    - set_fact:
+        acc: "{{ acc | default([]) + [item] }}"
+      loop: [a, b, c]
+      run_once: true
+    - copy:
+        dest: "{{ out }}/{{ inventory_hostname }}"
+        content: "{{ acc | default('undefined') | to_json }}"
+"""
+
+
+def test_run_once_in_a_loop_gives_every_host_the_facts_as_ansible(tmp_path: Path) -> None:
+    book = tmp_path / "once.yml"
+    book.write_text(RUN_ONCE)
+    outs = {}
+    for tool in ("fleet", "ansible"):
+        out = outs[tool] = tmp_path / f"out-{tool}"
+        out.mkdir()
+        inventory = tmp_path / f"{tool}.ini"
+        inventory.write_text("".join(f"{h} ansible_connection=local out={out} ansible_python_interpreter={sys.executable}\n"
+                                     for h in ("h1", "h2")))
+        if tool == "fleet":
+            report = asyncio.run(api.apply_async(api.prepare(book, [inventory], RunOptions())))
+            assert report.exit_code() == 0
+        else:
+            done = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(book)], cwd=tmp_path,
+                                  capture_output=True, text=True, timeout=600, check=False)
+            assert done.returncode == 0, done.stdout[-3000:]
+    for host in ("h1", "h2"):
+        fleet, ansible = (json.loads((outs[t] / host).read_text()) for t in ("fleet", "ansible"))
+        assert fleet == ansible == ["a", "b", "c"], host
