@@ -26,6 +26,7 @@ from fleet.report.controls import visible
 from fleet.report.words import plural
 from fleet.result import RunReport, TaskResult, when
 
+DEPRECATION = "[DEPRECATION] "  # how a module's deprecation is marked among a result's warnings (executor/bridged.py)
 STYLE = {"ok": "green", "changed": "yellow", "failed": "bold red", "unreachable": "bold red",
          "skipped": "cyan"}
 
@@ -195,8 +196,10 @@ class TerminalReporter:
                 self._header()
             else:
                 self.console.print(Text(visible(header), style="bold"))
-            for line in warnings.lines():
-                self.console.print(Text(visible(f"  [WARNING]: {line}"), style="magenta"))
+            for line in warnings.lines():  # as Ansible prints them
+                kind, text = (("DEPRECATION WARNING", line.removeprefix(DEPRECATION))
+                              if line.startswith(DEPRECATION) else ("WARNING", line))
+                self.console.print(Text(visible(f"  [{kind}]: {text}"), style="magenta"))
 
     def _adhoc_line(self, result: TaskResult) -> None:
         """Ansible's ad-hoc format: ``host | CHANGED | rc=0 >>`` + output, or ``=> {data}``."""

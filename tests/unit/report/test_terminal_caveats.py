@@ -78,3 +78,16 @@ def test_no_log_hides_warnings() -> None:
     reporter.task_result(result)
     reporter.run_end(RunReport("apply"))
     assert "secret-name" not in out.getvalue()
+
+
+
+def test_warnings_and_deprecations_print_as_ansible_prints_them() -> None:
+    out = io.StringIO()
+    reporter = TerminalReporter(Console(file=out, width=300, highlight=False, color_system=None))
+    reporter.task_start(Task(module="cron", args={}, location=None, name="jobs"), handler=False)  # type: ignore[arg-type]
+    reporter.task_result(_result("h1", "changed", ["Job should not contain line breaks",
+                                                    "[DEPRECATION] old option (removed in version 2)"], "jobs"))
+    reporter.run_end(RunReport("apply"))
+    lines = out.getvalue().splitlines()
+    assert "  [WARNING]: Job should not contain line breaks — h1" in lines, out.getvalue()
+    assert "  [DEPRECATION WARNING]: old option (removed in version 2) — h1" in lines, out.getvalue()
