@@ -19,6 +19,7 @@ import fleet.executor.bridged as bridged
 import fleet.executor.handlers as handlers
 from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
+from fleet.executor.environment import task_environment
 from fleet.executor.hoststate import Interrupted
 from fleet.executor.hosttrust import accepted_facts
 from fleet.executor.outcome import (
@@ -170,7 +171,7 @@ class TaskExecutor:
         elif task.module in actions.LOCAL:
             plan.outcome = self._post(task, variables, self._local(task, host, variables))
         else:
-            plan.calls = self._calls(task, host, variables)
+            plan.calls = self._calls(task, host, variables, plan.result.warnings)
 
     def _prepare_loop(self, plan: Plan, host: str) -> None:
         task, variables, templar = plan.task, plan.variables, self.state.templar
@@ -184,7 +185,7 @@ class TaskExecutor:
             elif task.module in actions.LOCAL:
                 outcome = self._post(task, scope, self._local(task, host, scope))
             else:
-                plan.pending.append((index, scope, self._calls(task, host, scope)))
+                plan.pending.append((index, scope, self._calls(task, host, scope, plan.result.warnings)))
                 outcome = Outcome("pending")
             outcome.label, outcome.item = label_text(label), item
             plan.outcomes.append(outcome)
@@ -205,13 +206,15 @@ class TaskExecutor:
                                      state.run.files, state.runtimes[host], state.check_for(task),
                                      state.diff_for(task), state.options.verbosity)
 
-    def _calls(self, task: Task, host: str, variables: Any) -> list[ModuleCall]:
+    def _calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
+        env = task_environment(self.state.templar, task, variables, warnings) if task.environment else {}
         if bridged.is_bridged(task, self.state.registry, actions.LOCAL):
             ctx = self._context(task, host, variables)
             no_log = self.state.templar.truth(task.no_log, variables, task.location)
             return bridged.calls(self.state.run.bridge, task, self._module(task), ctx.args, variables, ctx.check,
-                                 ctx.diff, no_log, self.state.options.verbosity)
-        return actions.module_calls(self._context(task, host, variables))
+                                 ctx.diff, no_log, self.state.options.verbosity, env)
+        calls = actions.module_calls(self._context(task, host, variables))
+        return [dataclasses.replace(call, env=env) for call in calls] if env else calls
 
     def _module(self, task: Task) -> Any:
         """The module of a bridged task (fleet.bridge.Resolution), resolved once per run."""
@@ -330,6 +333,7 @@ class TaskExecutor:
         """Turn a plan and the agent's answers into the task's result; register, notify."""
         state, task, result = self.state, plan.task, plan.result
         outcomes: list[Outcome] | None = None
+        early = list(result.warnings)  # decided while preparing (environment)
         try:
             if plan.error is not None:
                 raise plan.error
@@ -349,6 +353,8 @@ class TaskExecutor:
                 registered = fill_loop_result(result, task, outcomes)
                 if result.via == "ansible":
                     registered = bridged.loop_registered(registered)
+            if early:
+                result.warnings = [*early, *(w for w in result.warnings if w not in early)]
             if task.register:  # as Ansible's wrap_var: a registered result is host data
                 state.runtimes[host].set_facts[task.register] = wrap(registered)
         except Unreachable as exc:
