@@ -33,7 +33,7 @@ MAGIC = frozenset({
     "template_path", "template_fullpath", "template_host", "template_uid", "template_run_date",
     "template_destpath", "ansible_managed", "environment", "inventory_dir", "inventory_file", "role_names",
 })
-TEMPLATE_FIELDS = ("args", "loop", "ignore_errors", "no_log", "retries", "delay")
+TEMPLATE_FIELDS = ("args", "loop", "ignore_errors", "no_log", "retries", "delay", "environment")
 EXPRESSION_FIELDS = ("when", "changed_when", "failed_when", "until")
 
 

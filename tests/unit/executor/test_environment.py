@@ -104,16 +104,25 @@ def test_per_host_values(site: Site) -> None:
     assert (site.read("h1", "where"), site.read("h2", "where")) == ("host-one\n", "host-two\n")
 
 
-def test_an_undefined_variable_fails_the_task_at_its_line(site: Site) -> None:
-    run = site.run(play("""
+def test_an_undefined_variable_is_found_before_connecting(site: Site) -> None:
+    error = site.input_error(play("""
         - shell: echo hi > {{ root }}/never
           environment: {X: "{{ nowhere_defined }}"}
+    """, hosts="h1"))
+    assert "undefined variable 'nowhere_defined'" in error.message and str(error.location).endswith("site.yml:4")
+
+
+def test_an_undefined_value_fails_the_task_at_its_line(site: Site) -> None:
+    run = site.run(play("""
+        - shell: echo hi > {{ root }}/never
+          environment: {X: "{{ settings.proxy }}"}
           ignore_errors: true
         - shell: echo after > {{ root }}/after
-    """, hosts="h1"))
+    """, hosts="h1", extra="vars: {settings: {}}"))
     result = run.results("h1")[0]
     assert result.status == "failed" and result.ignored
-    assert "site.yml:4" in result.msg and "environment" in result.msg and "nowhere_defined" in result.msg
+    assert "site.yml:5" in result.msg and "error processing keyword 'environment'" in result.msg
+    assert "proxy" in result.msg
     assert not site.exists("h1", "never") and site.read("h1", "after") == "after\n"
 
 
