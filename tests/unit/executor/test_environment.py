@@ -67,11 +67,11 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict
 def test_every_level_and_form_as_ansible(both: tuple[dict[str, str], dict[str, str], RunReport]) -> None:
     fleet, ansible, _ = both
     assert sorted(fleet) == sorted(ansible)
-    assert len(fleet) == 22
+    assert len(fleet) == 23
     assert fleet == ansible
     # the levels the issue names, spelled out (the values above are Ansible's)
     assert fleet["play"] == "play p fromvar\n" and fleet["block"] == "block b\n"
-    assert fleet["task"] == "task b t p\n" and fleet["facts"] == "fromvar play\n"
+    assert fleet["task"] == "task b t p\n" and fleet["facts"] == "fromvar play\n" and fleet["handler"] == "play p\n"
     assert fleet["validate-saw"] == "validate\n" and fleet["slurped"] == "play p fromvar\n"
 
 
