@@ -15,8 +15,10 @@ from typing import Any
 from fleet.errors import FleetError, InputError
 from fleet.playbook import Task
 
-#: Fact gathering renders the play's environment before ``ansible_env`` exists: Ansible
-#: leaves out the variables that need it there (``PATH: "{{ ansible_env.PATH }}:/opt/bin"``).
+#: Fact gathering renders the play's environment before ``ansible_env`` exists, and a play
+#: may not gather at all: Ansible leaves out a variable whose value needs an undefined
+#: ``ansible_env`` (``PATH: "{{ ansible_env.PATH }}:/opt/bin"``) in every task, and one that
+#: needs ``ansible_facts.env`` while gathering.
 GATHER_MODULES = frozenset({"setup", "gather_facts", "ansible.builtin.setup", "ansible.builtin.gather_facts"})
 
 
@@ -52,7 +54,7 @@ def _render(templar: Any, task: Task, raw: Any, variables: Mapping[str, Any]) ->
     try:
         return templar.render(raw, variables, task.location)
     except FleetError as exc:
-        if task.module in GATHER_MODULES and ("ansible_env" in exc.message or "ansible_facts.env" in exc.message):
+        if "'ansible_env'" in exc.message or (task.module in GATHER_MODULES and "ansible_facts" in exc.message):
             return _SKIP
         raise InputError(f"task {task.display_name!r}: error processing keyword 'environment': "
                          f"{exc.message}", task.location) from None

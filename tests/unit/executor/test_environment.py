@@ -165,13 +165,17 @@ def test_merging_rules(tmp_path: Path) -> None:
         task_environment(templar, task, {"more": {}}, warnings)
 
 
-def test_gathering_leaves_out_what_needs_ansible_env() -> None:
+def test_what_needs_an_undefined_ansible_env_is_left_out() -> None:
+    """As Ansible (checked with ansible-playbook, gather_facts: false): in every task."""
     templar = Templar()
     entries = ({"PATH": "{{ ansible_env.PATH }}:/opt/bin", "KEPT": "yes"},)
-    gather = Task(module="setup", args={}, location=Location("site.yml", 3), environment=entries)
-    assert task_environment(templar, gather, {}) == {"KEPT": "yes"}
-    with pytest.raises(InputError):
-        task_environment(templar, Task(module="shell", args={}, location=Location("site.yml", 3), environment=entries), {})
+    for module in ("setup", "shell"):
+        task = Task(module=module, args={}, location=Location("site.yml", 3), environment=entries)
+        assert task_environment(templar, task, {}) == {"KEPT": "yes"}
+    assert task_environment(templar, task, {"ansible_env": {"PATH": "/bin"}}) == {"PATH": "/bin:/opt/bin", "KEPT": "yes"}
+    other = Task(module="shell", args={}, location=Location("site.yml", 3), environment=({"X": "{{ missing }}"},))
+    with pytest.raises(InputError, match="missing"):
+        task_environment(templar, other, {})
 
 
 def test_the_agent_restores_its_environment_whatever_the_call_did(monkeypatch: pytest.MonkeyPatch) -> None:
