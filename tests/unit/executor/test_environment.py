@@ -150,6 +150,16 @@ def test_a_vault_value_reaches_the_host_and_never_the_output(site: Site) -> None
     assert secret not in json.dumps(run.json) + json.dumps([r.data for r in run.results("h1")])
 
 
+def test_an_inline_vault_value_in_the_keyword_itself(site: Site) -> None:
+    secret = "Env-Inline-Vaulted-4471"
+    tasks = ("- shell: echo \"said=$DIRECT\"; echo \"$DIRECT\" > {{ root }}/direct\n"
+             "  environment:\n    DIRECT: " + vault_yaml(KEYRING.encrypt(secret), indent=6))
+    run = site.run(play(tasks, hosts="h1"), secrets=Secrets(KEYRING))
+    assert run.exit_code == 0
+    assert site.read("h1", "direct") == secret + "\n"
+    assert run.results("h1")[0].data["stdout"] == f"said={REDACTED}"
+
+
 def test_merging_rules(tmp_path: Path) -> None:
     """Later entries win per variable; the omit placeholder leaves one out; text as str()."""
     templar = Templar()
