@@ -101,7 +101,7 @@ def prepare(playbook: str | Path, inventory: Sequence[str | Path] | Inventory,
     role_dirs = [Path(d) for d in options.role_dirs]
     book = load_playbook(path, role_paths=role_dirs, module_exists=lambda name: registry.find(name) is not None,
                          secrets=options.secrets, module_names=registry.names, foreign=bridge)
-    check_playbook(book, registry, templar, inv, options.extra_vars, bridge)
+    _add_warnings(options, check_playbook(book, registry, templar, inv, options.extra_vars, bridge))
     _add_warnings(options, check_hosts(book, inv, options.limit, templar))
     check_ssh_settings(book, inv, templar, options.extra_vars, options.limit, options.connection)
     loader = TaskFileLoader(book.base_dir, role_paths=role_dirs,
@@ -156,7 +156,7 @@ def prepare_module(pattern: str, module: str, args: str | dict[str, Any],
     known = registry.find(module) is not None or module in ("debug", "set_fact", "assert", "fail")
     if not known and not bridge.exists(module):
         raise bridge.unknown(module, location=Location("<command line -m>"))
-    check_playbook(book, registry, templar, inv, options.extra_vars, bridge)
+    _add_warnings(options, check_playbook(book, registry, templar, inv, options.extra_vars, bridge))
     _add_warnings(options, check_hosts(book, inv, options.limit, templar, adhoc=True))
     check_ssh_settings(book, inv, templar, options.extra_vars, options.limit, options.connection)
     loader = TaskFileLoader(base_dir, role_paths=[], module_exists=lambda name: registry.find(name) is not None,

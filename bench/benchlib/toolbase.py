@@ -61,8 +61,12 @@ def git_output(where: Path, *args: str) -> str:
 
 
 def base_env() -> dict[str, str]:
-    """The harness's environment, with no colours and no terminal."""
-    return dict(os.environ, NO_COLOR="1", TERM="dumb", COLUMNS="160")
+    """The harness's environment, with no colours and no terminal, and byte-code caches on
+    (``PYTHONDONTWRITEBYTECODE`` in the caller's environment would make every Python tool
+    compile its sources in every run: the warm-up run writes the caches)."""
+    env = dict(os.environ, NO_COLOR="1", TERM="dumb", COLUMNS="160")
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 class ToolRunner(ABC):

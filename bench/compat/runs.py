@@ -140,6 +140,8 @@ def apply_fleet(ws: Workspace, apply_number: int, timeout: float) -> ApplyResult
     """``fleet apply`` with its defaults, a JSON report, and its own persistence daemon."""
     report = ws.root / "fleet" / f"report-{apply_number}.json"
     env = _clean_env({"FLEET_MUX_DIR": str(ws.root / "fleet" / "mux")})
+    if ws.collections is not None:  # the item's collection, as ansible-playbook gets it
+        env["ANSIBLE_COLLECTIONS_PATH"] = str(ws.collections)
     command = [sys.executable, "-m", "fleet", "apply", "-i", str(ws.fleet_inventory), str(ws.playbook),
                "--json", str(report)]
     code, out, timed_out, seconds = _run(command, env, ws.root, timeout)

@@ -99,6 +99,13 @@ class Resolver:
             return Resolution(name, kind="missing", refused=_text(exc))
         redirects = tuple(context.redirect_list or ())
         if not context.resolved:
+            action = self._actions.find_plugin_with_context(name, collection_list=search)
+            if action.resolved:  # an action without a module of its name (yum -> the dnf action)
+                fqcn = f"{action.plugin_resolved_collection or 'ansible.legacy'}.{action.plugin_resolved_name.rsplit('.', 1)[-1]}"
+                return Resolution(name, fqcn, str(action.plugin_resolved_path), "action", fqcn,
+                                  tuple(action.redirect_list or ()), refused=(
+                                      f"{name} is Ansible's action plugin {fqcn}, which runs on the controller; "
+                                      f"fleet does not implement that plugin, so it does not run this task"))
             return Resolution(name, kind="missing", redirects=redirects,
                               refused=f"no module named {name!r} in fleet or in Ansible's collections")
         short = (redirects[-1] if redirects else name).rsplit(".", 1)[-1]

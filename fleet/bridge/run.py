@@ -17,6 +17,7 @@ warnings) is captured and becomes warnings of the run's report instead of going 
 from __future__ import annotations
 
 import contextlib
+import difflib
 import io
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -29,6 +30,7 @@ from fleet.bridge.core import AnsibleCore, AnsibleMissing, AnsibleUnsupported, a
 from fleet.bridge.doc import count_modules, describe, documentation, schema
 from fleet.bridge.jinja import JinjaPlugins
 from fleet.bridge.metacache import install as keep_collection_meta
+from fleet.bridge.options import COLLECTIONS, HANDED_TO, Shipped, live_options
 from fleet.bridge.payload import PayloadError
 from fleet.bridge.payloadstore import PayloadStore
 from fleet.bridge.plain import plain, plausible
@@ -64,6 +66,8 @@ class Bridge:
         self._calls: Calls | None = None
         self._roles: set[str] = set()
         self._resolved: dict[tuple[str, tuple[str, ...]], Resolution] = {}
+        self._options: dict[str, frozenset[str] | None] = {}
+        self.shipped = Shipped()
 
     # -- ansible-core ---------------------------------------------------------------------------
     @property
@@ -151,11 +155,54 @@ class Bridge:
         return found
 
     def exists(self, name: str, collections: Sequence[str] = (), role: Path | None = None) -> bool:
-        """Does ``name`` lead to one of Ansible's modules (runnable or not)? False without
-        ansible-core (the loader then asks :meth:`unknown`)."""
-        if not self.available or not plausible(name):
+        """Does ``name`` lead to one of Ansible's modules (runnable or not)? Without
+        ansible-core: is it a name ansible-core knows, or a collection's FQCN (which cannot be
+        told from a typo without Ansible)? The loader asks :meth:`unknown` when not."""
+        if not plausible(name):
             return False
+        if not self.available:
+            return self.shipped.has(name) or name.count(".") >= 2
         return self.resolve(name, collections, role).kind != "missing"
+
+    def deferred(self, name: str, collections: Sequence[str] = (), role: Path | None = None,
+                 location: Location | None = None) -> str:
+        """Why a task of ``name``, a module Ansible has, cannot run here (an action plugin fleet
+        lacks, a PowerShell module, no ansible-core): the task fails with it on a host that
+        reaches it, and only there. "" when it can run; the error of :meth:`unknown` when
+        Ansible has no such module (or removed it)."""
+        if not self.available:
+            if self.exists(name):
+                return ansible_core_missing(name)
+            raise self.unknown(name, collections, role, location)
+        found = self.resolve(name, collections, role, location)
+        if found.runnable:
+            return ""
+        if found.kind in ("missing", "removed"):
+            raise self.unknown(name, collections, role, location)
+        return f"module {name!r}: {found.refused}"
+
+    def ansible_module(self, name: str) -> Resolution | None:
+        """Ansible's module of the same name as fleet's native ``name`` (``sysctl`` is
+        ansible.posix.sysctl), or None when Ansible has none."""
+        for prefix in ("", *COLLECTIONS):
+            found = self.resolve(f"{prefix}{name}")
+            if found.path:
+                return found
+        return None
+
+    def ansible_options(self, name: str) -> frozenset[str] | None:
+        """The options (and aliases) Ansible's module of fleet's ``name`` documents, with those
+        of the modules its action plugin hands them to (``package``: apt, dnf…); from the
+        installed ansible-core, else from the list fleet ships. None: Ansible has no such module."""
+        if name not in self._options:
+            if not self.available:
+                self._options[name] = self.shipped.options(name)
+            else:
+                found = self.ansible_module(name)
+                with self.captured():
+                    self._options[name] = None if found is None else live_options(
+                        self.core(), found, [self.resolve(other) for other in HANDED_TO.get(name, ())])
+        return self._options[name]
 
     def unknown(self, name: str, collections: Sequence[str] = (), role: Path | None = None,
                 location: Location | None = None) -> FleetError:
@@ -163,6 +210,11 @@ class Bridge:
         is missing, the module is refused (why), or no module has that name (did-you-mean
         over fleet's and Ansible's names)."""
         if not self.available:
+            if not self.exists(name):  # no name ansible-core knows either: a typo
+                names = [*self.native(), *self.shipped.data["builtin"]]
+                close = difflib.get_close_matches(name.removeprefix("ansible.builtin."), names, n=1, cutoff=0.75)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                return InputError(f"unknown module {name!r}{hint}", location)
             try:
                 self.core(name, location)
             except FleetError as exc:

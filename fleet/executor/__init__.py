@@ -14,6 +14,7 @@ which actions are control flow or run on the controller, how local files are fou
 """
 
 from fleet.executor.actions import CONTROL_ACTIONS, LOCAL
+from fleet.executor.bridged import Route, route
 from fleet.executor.factcache import FactCache, cache_from_config
 from fleet.executor.files import find_file
 from fleet.executor.handlernames import handler_known
@@ -33,9 +34,11 @@ __all__ = [
     "NullReporter",
     "Reporter",
     "RunOptions",
+    "Route",
     "RunState",
     "find_file",
     "handler_known",
+    "route",
     "run_playbook",
     "run_with_signals",
 ]

@@ -55,6 +55,12 @@ class ActionContext:
     def location(self) -> Location:
         return self.task.location
 
+    @property
+    def within(self) -> tuple[Any, ...]:
+        """Folders a file name computed from host data may resolve into: the task's role's,
+        its own folder, the playbook's."""
+        return (self.task.role.path if self.task.role else None, self.task.base_dir, self.files.playbook_dir)
+
 
 def _result(status: str = "ok", msg: str = "", **data: Any) -> dict[str, Any]:
     return {"status": status, "changed": status == "changed", "msg": msg, "data": data}
@@ -115,7 +121,7 @@ def include_vars(ctx: ActionContext) -> dict[str, Any]:
     name = ctx.args.get("file") or ctx.args.get("_raw_params")
     if not name:
         raise InputError(f"{ctx.where}: include_vars needs a file", ctx.location)
-    confined(name, "include_vars", ctx.location)
+    confined(name, "include_vars", ctx.location, ctx.within)
     path = ctx.files.find(str(name), ctx.task, "vars")
     values = yamlsrc.load_file(path, ctx.templar.secrets)
     if values is None:
@@ -171,7 +177,7 @@ def _template(ctx: ActionContext) -> ModuleCall:
     if spec is None:
         raise InputError(f"{ctx.where}: the template module is missing", ctx.location)
     params = spec.validate(ctx.args, ctx.where, ctx.location)
-    confined(ctx.args.get("src"), "template src", ctx.location)
+    confined(ctx.args.get("src"), "template src", ctx.location, ctx.within)
     path = ctx.files.find(str(params["src"]), ctx.task, "templates")
     try:
         text = ctx.files.read_bytes(path).decode("utf-8")
@@ -200,7 +206,7 @@ def _template(ctx: ActionContext) -> ModuleCall:
 
 
 def _copy_local(ctx: ActionContext) -> list[ModuleCall]:
-    confined(ctx.args["src"], "copy src", ctx.location)
+    confined(ctx.args["src"], "copy src", ctx.location, ctx.within)
     src = str(ctx.args["src"])
     path = ctx.files.find(src, ctx.task, "files")
     base = {k: v for k, v in ctx.args.items() if k not in ("src", "remote_src", "local_follow", "directory_mode")}

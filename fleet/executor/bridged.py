@@ -10,9 +10,11 @@ word is taken, as Ansible takes it) and check mode is as good as the module's.
 
 from __future__ import annotations
 
+import difflib
+from dataclasses import dataclass
 from typing import Any
 
-from fleet.bridge import Bridge, Resolution, TaskFlags, fleet_diff
+from fleet.bridge import INSTALL, Bridge, Resolution, TaskFlags, fleet_diff
 from fleet.connection import ModuleCall
 from fleet.errors import FleetError, InputError
 from fleet.executor.outcome import Outcome
@@ -26,6 +28,92 @@ ARG_VARS = ("ansible_remote_tmp", "ansible_shell_executable", "ansible_keep_remo
 def is_bridged(task: Task, registry: Any, local: Any) -> bool:
     """Does ``task`` run one of Ansible's modules (none of fleet's has its name)?"""
     return task.module not in local and registry.find(task.module) is None
+
+
+# Ansible's action plugins that hand a task to another module (ansible.builtin.package picks
+# the host's package manager: apt on the hosts fleet manages; service picks systemd)
+HANDED_TO = {"package": "ansible.legacy.apt", "service": "ansible.legacy.systemd_service",
+             "systemd": "ansible.legacy.systemd_service", "systemd_service": "ansible.legacy.systemd_service"}
+
+
+@dataclass(frozen=True)
+class Route:
+    """How a task of one of fleet's native modules runs when it gives parameters that fleet's
+    module lacks and Ansible's module of the same name documents (``extra``): through the
+    bridge, as ``module`` (Ansible's own module code), or not at all -- then the task fails
+    with ``failure``, on a host that reaches it only."""
+
+    extra: tuple[str, ...] = ()
+    module: Resolution | None = None
+    failure: str = ""
+
+
+def route(bridge: Bridge | None, task: Task, spec: Any) -> Route:
+    """The :class:`Route` of a native task. An empty one when every parameter is fleet's, or
+    when one is documented by no Ansible module either: validation then names the typo."""
+    if not isinstance(task.args, dict):
+        return Route()
+    own = set(spec.field_names) | set(spec.aliases)
+    extra = tuple(str(k) for k in task.args if str(k) not in own and not str(k).startswith("_"))
+    if not extra or bridge is None:
+        return Route()
+    documented = bridge.ansible_options(task.module)
+    if documented is None:
+        return Route()
+    unknown = [name for name in extra if name not in documented]
+    if unknown:  # a typo: known to neither fleet's module nor Ansible's
+        close = difflib.get_close_matches(unknown[0], sorted(own | documented), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise InputError(f"task {task.display_name!r}: module {task.module} has no parameter {unknown[0]!r}{hint}",
+                         task.location)
+    lacks = f"fleet's module {task.module} does not implement {', '.join(map(repr, extra))}"
+    if not bridge.available:
+        return Route(extra, failure=f"{lacks}; Ansible's module does, and fleet would run its code, but "
+                                    f"ansible-core is not installed: install it with {INSTALL}")
+    use = task.args.get("use") if task.module == "package" else None
+    target = f"ansible.legacy.{use}" if isinstance(use, str) and use.isidentifier() and use != "auto" \
+        else HANDED_TO.get(task.module)
+    found = bridge.resolve(target) if target else bridge.ansible_module(task.module)
+    if found is not None and found.runnable:
+        return Route(extra, found)
+    why = found.refused if found is not None else "Ansible has no module fleet could run instead"
+    return Route(extra, failure=f"{lacks} (Ansible documents {'it' if len(extra) == 1 else 'them'}); "
+                                f"fleet cannot run Ansible's instead: {why}")
+
+
+class Routes:
+    """How each task runs -- fleet's module, or Ansible's code through the bridge -- decided
+    once per task (a play's tasks live as long as its executor)."""
+
+    def __init__(self, bridge: Bridge | None, registry: Any, local: Any) -> None:
+        self.bridge, self.registry, self.local = bridge, registry, local
+        self._routes: dict[int, Route] = {}
+
+    def route(self, task: Task) -> Route:
+        """The :class:`Route` of a native task (empty for others)."""
+        if id(task) not in self._routes:
+            spec = self.registry.find(task.module) if task.module not in self.local else None
+            self._routes[id(task)] = route(self.bridge, task, spec) if spec is not None else Route()
+        return self._routes[id(task)]
+
+    def bridged(self, task: Task) -> bool:
+        """Does the task run Ansible's module code: a module fleet lacks, or one of fleet's given
+        parameters only Ansible's module of that name has?"""
+        return is_bridged(task, self.registry, self.local) or self.route(task).module is not None
+
+    def module(self, task: Task) -> Resolution:
+        """The bridged task's module; InputError (file:line) when it cannot run."""
+        return self.route(task).module or resolve(self.bridge, task)
+
+    def runnable(self, task: Task) -> Resolution | None:
+        """The bridged task's module, or None (a native task, or a module that cannot run: the
+        task fails when a host reaches it, not before)."""
+        if not self.bridged(task):
+            return None
+        try:
+            return self.module(task)
+        except FleetError:
+            return None
 
 
 def resolve(bridge: Bridge | None, task: Task) -> Resolution:

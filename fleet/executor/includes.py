@@ -48,8 +48,9 @@ def resolve(runner: PlayContext, task: Task, host: str, params: Mapping[str, Any
         if task.when and not templar.truth(task.when, scope, task.location):
             continue
         args = templar.render(task.args, scope, task.location)
+        within = (task.role.path if task.role else None, task.base_dir, runner.run.playbook_dir)
         for key in ("file", "_raw_params", "name", "tasks_from", "vars_from", "defaults_from", "handlers_from"):
-            confined(args.get(key), f"{task.module} {key}", task.location)
+            confined(args.get(key), f"{task.module} {key}", task.location, within)
         # loop items are data already rendered: the included tasks must not template them again
         host_params = {**include_params, **{name: Final(value) for name, value in loop_vars.items()}}
         if task.module == "include_tasks":

@@ -43,6 +43,7 @@ class TaskExecutor:
 
     def __init__(self, state: PlayState) -> None:
         self.state = state
+        self.routes = bridged.Routes(state.run.bridge, state.registry, actions.LOCAL)
 
     # -- entry points ---------------------------------------------------------------------
     async def run(self, task: Task, host: str, include_params: dict[str, Any] | None = None,
@@ -143,8 +144,9 @@ class TaskExecutor:
             variables = plan.variables = state.play_vars.for_task(host, task, include_params)
             result.no_log = state.templar.truth(task.no_log, variables, task.location)
             plan.ignore_errors = self._ignore(task, variables)
-            if bridged.is_bridged(task, state.registry, actions.LOCAL):
-                bridged.mark(result, state.run.bridge, self._module(task))
+            module = self.routes.runnable(task)  # a module that cannot run fails the task only if it is reached
+            if module is not None:
+                bridged.mark(result, state.run.bridge, module)
             if task.loop is None:
                 self._prepare_single(plan, host)
             else:
@@ -207,22 +209,29 @@ class TaskExecutor:
                                      state.diff_for(task), state.options.verbosity)
 
     def _calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
-        env = task_environment(self.state.templar, task, variables, warnings) if task.environment else {}
-        if bridged.is_bridged(task, self.state.registry, actions.LOCAL):
+        if self._bridged(task):
+            env = task_environment(self.state.templar, task, variables, warnings) if task.environment else {}
             ctx = self._context(task, host, variables)
             no_log = self.state.templar.truth(task.no_log, variables, task.location)
             return bridged.calls(self.state.run.bridge, task, self._module(task), ctx.args, variables, ctx.check,
                                  ctx.diff, no_log, self.state.options.verbosity, env)
+        failure = self.routes.route(task).failure
+        if failure:
+            raise InputError(f"task {task.display_name!r}: {failure}", task.location)
+        env = task_environment(self.state.templar, task, variables, warnings) if task.environment else {}
         calls = actions.module_calls(self._context(task, host, variables))
         return [dataclasses.replace(call, env=env) for call in calls] if env else calls
 
+    def _bridged(self, task: Task) -> bool:
+        return self.routes.bridged(task)
+
     def _module(self, task: Task) -> Any:
         """The module of a bridged task (fleet.bridge.Resolution), resolved once per run."""
-        return bridged.resolve(self.state.run.bridge, task)
+        return self.routes.module(task)
 
     def _from_agent(self, task: Task, variables: Any, results: list[dict[str, Any]]) -> Outcome:
         """The agent's results of one task (or loop item) as an Outcome."""
-        if bridged.is_bridged(task, self.state.registry, actions.LOCAL):
+        if self._bridged(task):
             no_log = self.state.templar.truth(task.no_log, variables, task.location)
             return bridged.outcome(self.state.run.bridge, self._module(task), results, no_log, task.loop is not None)
         return Outcome.from_agent(results)

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet.errors import InputError, Location
-from fleet.executor import CONTROL_ACTIONS, LOCAL, find_file, handler_known
+from fleet.executor import CONTROL_ACTIONS, LOCAL, find_file, handler_known, route
 from fleet.playbook import Play, Playbook, Task, walk
 from fleet.preflight.prescan import included_handlers, included_names
 from fleet.registry import ModuleRegistry
@@ -38,8 +38,11 @@ EXPRESSION_FIELDS = ("when", "changed_when", "failed_when", "until")
 
 
 def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, inventory: Any,
-                   extra_vars: dict[str, Any], bridge: Any = None) -> None:
-    """Raise InputError (file:line) for the first problem found; return quietly otherwise."""
+                   extra_vars: dict[str, Any], bridge: Any = None) -> list[str]:
+    """Raise InputError (file:line) for the first problem found; otherwise the warnings (file:line)
+    for tasks that use a module or parameter Ansible has and fleet cannot run here: such a task
+    fails on a host that reaches it, and a run whose hosts never reach it passes."""
+    warnings: list[str] = []
     inventory_names = _inventory_var_names(inventory)
     earlier: set[str] = set()  # set_fact/register/include_vars names outlive their play
     dynamic = False  # an include_vars of unknown names: later references cannot be checked
@@ -58,7 +61,8 @@ def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, i
         handlers = included_handlers(tasks, playbook.base_dir)  # None: some include_role is dynamic
         for task in tasks:
             check_task(task, play, registry, templar, known, check_names=not dynamic,
-                       playbook_dir=playbook.base_dir, extra_handlers=handlers, bridge=bridge)
+                       playbook_dir=playbook.base_dir, extra_handlers=handlers, bridge=bridge, warnings=warnings)
+    return list(dict.fromkeys(warnings))
 
 
 NO_HOSTS = "Specified hosts and/or --limit does not match any hosts"
@@ -154,8 +158,9 @@ def _kind(value: Any) -> str:
 
 def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, known: set[str],
                check_names: bool, playbook_dir: Path, extra_handlers: AbstractSet[str] | None = frozenset(),
-               bridge: Any = None) -> None:
+               bridge: Any = None, warnings: list[str] | None = None) -> None:
     where = f"task {task.display_name!r}"
+    later = "; the task fails on a host that reaches it, and only there"
     check_loop(task, where)
     for field in TEMPLATE_FIELDS:
         templar.check_syntax(getattr(task, field), task.location)
@@ -176,19 +181,35 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
     if spec is None and bridge is not None:
         # one of Ansible's modules (fleet.bridge.Bridge): it must resolve to one that can run;
         # its arguments are the module's to check, on the host, as in Ansible
+        # (a module Ansible has that fleet cannot run -- an action plugin, PowerShell, no
+        # ansible-core -- is a warning here and a failure where a host reaches the task)
         role = task.role.path if task.role else None
-        found = bridge.resolve(task.module, task.collections, role, task.location)
-        if not found.runnable:
-            raise bridge.unknown(task.module, task.collections, role, task.location)
-        bridge.payload(found, task.location)
+        why = bridge.deferred(task.module, task.collections, role, task.location)
+        if why:
+            _warn(warnings, f"{task.location}: {where}: {why}{later}")
+            return
+        bridge.payload(bridge.resolve(task.module, task.collections, role, task.location), task.location)
         return
     if spec is None:
         raise InputError(f"{where}: unknown module {task.module!r}", task.location)
     if _is_template(templar, task.args):
         return
-    spec.check_static(task.args, lambda v: _is_template(templar, v), where, task.location)
+    how = route(bridge, task, spec)  # parameters fleet's module lacks and Ansible's documents
+    if how.failure:
+        _warn(warnings, f"{task.location}: {where}: {how.failure}{later}")
+    # fleet's own rules still hold for the parameters fleet knows (a clear-text user password),
+    # also when Ansible's module code runs the task and checks the rest on the host
+    args = {k: v for k, v in task.args.items() if k not in how.extra}
+    if how.module is not None and any(name not in spec.canonical(args, where, task.location) for name in spec.required):
+        return  # what fleet's module requires, Ansible's may not (package's state): its code decides
+    spec.check_static(args, lambda v: _is_template(templar, v), where, task.location)
     if task.module == "template":
         _check_template_file(task, templar, known, check_names, playbook_dir)
+
+
+def _warn(warnings: list[str] | None, text: str) -> None:
+    if warnings is not None:
+        warnings.append(text)
 
 
 def _check_template_file(task: Task, templar: Any, known: set[str], check_names: bool, playbook_dir: Path) -> None:

@@ -13,8 +13,9 @@ The wrappers are ordinary ``str``/``dict``/``list`` to everything else (JSON, YA
 
 from __future__ import annotations
 
+import os
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fleet.errors import Location, TemplateError
@@ -93,15 +94,31 @@ def unwrap(value: Any) -> Any:
     return value
 
 
-def confined(name: Any, what: str, location: Location | None) -> None:
+def confined(name: Any, what: str, location: Location | None, within: Iterable[Any] = ()) -> None:
     """Refuse a file name computed from host data that is absolute or climbs with ``..``.
 
     ``include_tasks: "{{ ansible_distribution }}.yml"`` is common and fine: the name stays
     inside the role and playbook directories. A host must not pick any other controller file.
+    An absolute name that resolves inside one of the folders ``within`` (the role's, the
+    playbook's: what ``lookup('first_found')`` returns) stays there and is accepted.
     """
     if name is None or not contains_unsafe(name):
         return
     text = str(name)
+    if posixpath.isabs(text) and _inside(text, within):
+        return
     if posixpath.isabs(text) or text.startswith("~") or ".." in text.replace("\\", "/").split("/"):
         raise TemplateError(f"{what} {text[:120]!r} is computed from data a host sent and leaves the role and "
                          f"playbook directories (absolute, '~' or '..'): refused", location)
+
+
+def _inside(path: str, folders: Iterable[Any]) -> bool:
+    """Does ``path`` (symlinks resolved) lie inside one of ``folders``?"""
+    real = os.path.realpath(path)
+    for folder in folders:
+        if folder is None:
+            continue
+        root = os.path.realpath(str(folder))
+        if real == root or real.startswith(root.rstrip(os.sep) + os.sep):
+            return True
+    return False

@@ -5,9 +5,13 @@ A smoke test of bench/run.py, not a benchmark: no timing is asserted.
 
 from __future__ import annotations
 
+import contextlib
+import importlib.util
 import json
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -40,6 +44,34 @@ def test_bench_harness_produces_the_table_and_reapply_changes_nothing(tmp_path: 
     assert result["phases"]["re-apply"]["changed"] == [0]
     assert result["phases"]["check"]["changed"] == [0]
     assert result["reapply_cpu_ms_per_task_host"] > 0
+
+
+def test_the_bridged_workload_with_kept_agents(tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    """Issue 19's benchmark: a role of Ansible's modules, fleet cold and with its daemon kept
+    between runs (fleet-warm), whose kept sessions' host CPU counts and whose daemons end."""
+    require(find_sshd() is not None, "sshd is not installed (apt-get install openssh-server)")
+    require(importlib.util.find_spec("ansible_collections.community.general") is not None,
+            "the 'ansible' package is not installed (pip install -e '.[test]')")
+    out = tmp_path / "RESULTS.md"
+    work = Path(tempfile.mkdtemp(prefix="fleet-bench-smoke-"))  # the hosts' login user must reach it
+    work.chmod(0o755)
+    request.addfinalizer(lambda: shutil.rmtree(work, ignore_errors=True))
+    done = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--hosts", "2", "--runs", "1",
+                           "--quiet-wait", "0", "--no-warmup", "--workload", "bridged", "--tools", "fleet,fleet-warm",
+                           "--out", str(out), "--workdir", str(work)],
+                          capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stdout + done.stderr
+    table = out.read_text()
+    assert "## Workload `bridged` (20 tasks)" in table and "INVALID (" not in table
+    assert "### Wall time, against fleet with kept agents (fleet-warm)" in table
+    raw = {r["tool"]: r for r in json.loads((tmp_path / "results" / "bridged.json").read_text())["results"]}
+    warm = raw["fleet-warm"]["phases"]["re-apply"]
+    assert set(warm["changed"]) == {0} and raw["fleet"]["phases"]["first apply"]["changed"][0] == 2 * 15
+    assert warm["median"]["target_cpu_s"] > 0  # the kept agents' work counts although they keep running
+    leftover = subprocess.run(["pgrep", "-f", "fleet.connection.mux.server"], capture_output=True, text=True).stdout
+    for pid in leftover.split():
+        with contextlib.suppress(OSError):
+            assert str(work).encode() not in Path(f"/proc/{pid}/environ").read_bytes(), "a daemon was left running"
 
 
 # The other tools' runners: how their output is read, and the ratio table. No tool is run.

@@ -234,7 +234,7 @@ def report(path: Path) -> dict[str, Any]:
     return json.loads(path.read_text())
 
 
-def run_fleet(*args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def run_fleet(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """``fleet ARGS``; asserts no traceback reached the user."""
     result = fleet(*args, timeout=timeout)
     assert "Traceback" not in result.stdout + result.stderr, result.stdout + result.stderr

@@ -7,6 +7,8 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -14,12 +16,14 @@ from tests.conftest import fleet
 from tests.integration.conftest import HOSTS, ITLab, output, report, run_fleet
 from tests.integration.test_interrupt import _start, _wait_for
 
+# The first run holds the lock until the test releases it (a file), never on a timer: on a
+# loaded machine the steps between could take longer than any fixed hold.
 HOLDER = """\
 - hosts: all
   gather_facts: false
   tasks:
     - name: hold
-      shell: sleep {seconds} && date +%s.%N > {root}/first-done
+      shell: "n=0; while [ ! -e {root}/release ] && [ $n -lt {ticks} ]; do sleep 0.1; n=$((n+1)); done; date +%s.%N > {root}/first-done"
 """
 SECOND = """\
 - hosts: all
@@ -36,9 +40,27 @@ def _playbooks(lab: ITLab, tmp_path: Path, seconds: str) -> tuple[str, Path, Pat
         lab.reset(host, root)
         lab.sh(host, f"mkdir -p {root}")
     first, second = tmp_path / "first.yml", tmp_path / "second.yml"
-    first.write_text(HOLDER.format(root=root, seconds=seconds))
+    first.write_text(HOLDER.format(root=root, ticks=int(float(seconds) * 10)))
     second.write_text(SECOND.format(root=root, tag="{{ tag }}"))
     return root, first, second
+
+
+def _lines_until(process: subprocess.Popen[str], text: str, timeout: float) -> str:
+    """What ``process`` printed up to and including the first line holding ``text``."""
+    seen: list[str] = []
+    found = threading.Event()
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            seen.append(line)
+            if text in line:
+                found.set()
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    assert found.wait(timeout), f"{text!r} never printed: {''.join(seen)[-2000:]}"
+    return "".join(seen)
 
 
 def _stamp(lab: ITLab, host: str, path: str) -> float:
@@ -46,10 +68,10 @@ def _stamp(lab: ITLab, host: str, path: str) -> float:
 
 
 def test_a_second_run_waits_names_the_holder_then_fails_those_hosts(lab: ITLab, tmp_path: Path) -> None:
-    root, first, second = _playbooks(lab, tmp_path, "20.301")
+    root, first, second = _playbooks(lab, tmp_path, "600")
     holder = _start("apply", "-i", str(lab.inventory), str(first), env={"FLEET_PERSIST": "0"})
     try:
-        _wait_for(lab, "^sleep 20.301$")
+        _wait_for(lab, f"{root}/release")
         # another operator: logs in as 'fleet' and becomes root, as the first run is root
         other = lab.derived(tmp_path / "other.yml", group_vars={"ansible_user": "fleet"})
         started = time.monotonic()
@@ -77,8 +99,13 @@ def test_a_second_run_waits_names_the_holder_then_fails_those_hosts(lab: ITLab, 
         for host in HOSTS:
             assert lab.exists(host, f"{root}/second-nolock")
             assert not lab.exists(host, f"{root}/first-done")
-        # a run that may wait long enough runs right after the first
-        waiter = run_fleet("apply", "-i", str(lab.inventory), str(second), "-e", "tag=waited")
+        # a run that may wait long enough runs right after the first: released once it waits
+        waiting = _start("apply", "-i", str(lab.inventory), str(second), "-e", "tag=waited", env={})
+        lines = _lines_until(waiting, "waiting for the lock on", timeout=300)
+        for host in HOSTS:
+            lab.sh(host, f"touch {root}/release")
+        rest, _ = waiting.communicate(timeout=300)
+        waiter = subprocess.CompletedProcess(waiting.args, waiting.returncode, lines + rest, "")
         assert waiter.returncode == 0, output(waiter)
         out, _ = holder.communicate(timeout=60)
         assert holder.returncode == 0, out

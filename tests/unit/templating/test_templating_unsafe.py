@@ -153,6 +153,18 @@ def test_confined_refuses_host_named_paths_outside_the_project() -> None:
             confined(UnsafeText(bad), "include_vars", None)
 
 
+def test_an_absolute_host_named_path_inside_the_role_is_accepted(tmp_path) -> None:
+    """What lookup('first_found') returns: absolute, inside the role; a symlink out is not."""
+    role = tmp_path / "roles" / "r"
+    (role / "tasks").mkdir(parents=True)
+    (role / "tasks" / "debian.yml").write_text("[]\n")
+    (role / "tasks" / "out.yml").symlink_to("/etc/hostname")
+    confined(UnsafeText(str(role / "tasks" / "debian.yml")), "include_tasks", None, (role, None))
+    for bad in (str(role / "tasks" / "out.yml"), str(role / ".." / ".." / "x"), "/etc/shadow"):
+        with pytest.raises(InputError, match="host sent"):
+            confined(UnsafeText(bad), "include_tasks", None, (role, None))
+
+
 def test_lookups_refuse_what_a_host_names(templar: Templar) -> None:
     variables = host_vars(templar, ls={"stdout_lines": ["HOME", "/etc/hostname", "~/.bashrc"]})
     for template in ("{{ lookup('env', ls.stdout_lines[0]) }}", "{{ lookup('file', ls.stdout_lines[1]) }}",
