@@ -97,6 +97,23 @@ def command_result(host, argv, shown, chdir, stdin, add_newline: bool, strip: bo
         outcome.fail("non-zero return code")
 
 
+@contextlib.contextmanager
+def task_environment(env):
+    """The task's ``environment`` in this process's environment while one module call runs,
+    so the module and every program it starts see it (as Ansible's module process does);
+    the agent's own environment is restored afterwards, whatever the call did."""
+    if not env:
+        yield
+        return
+    saved = dict(os.environ)
+    try:
+        os.environ.update({str(k): str(v) for k, v in env.items()})
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 def run_command(argv, cwd, stdin, env, shell: bool, deadline: float | None):
     """Run a child in its own session (so a timeout kills its whole process group)."""
     import subprocess

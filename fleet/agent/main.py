@@ -17,6 +17,7 @@ import time
 import types
 
 from fleet.agent import guard, runner, wire
+from fleet.agent.commands import task_environment
 from fleet.agent.hostrun import HostRun, TaskNotes
 from fleet.agent.inbox import Inbox
 
@@ -159,10 +160,15 @@ class Agent:
                 )
             else:
                 # each call carries its task's check and diff flags (fleet.connection.calls)
-                results.append(self.bridged(call, deadline, limit) if module is None else
-                               runner.execute(module, call.get("params") or {}, bool(call.get("check")),
-                                              bool(call.get("diff")), deadline, call.get("guard"),
-                                              self.guards))
+                # a bridged call's environment travels in its own entry, to the forked module
+                # only (never to the fork server, which outlives the task)
+                if module is None:
+                    results.append(self.bridged(call, deadline, limit))
+                else:
+                    with task_environment(call.get("env")):
+                        results.append(runner.execute(module, call.get("params") or {}, bool(call.get("check")),
+                                                      bool(call.get("diff")), deadline, call.get("guard"),
+                                                      self.guards))
             if room is not None and limit:
                 results[-1], room = _within(results[-1], room, limit)
             notes.add(call, results[-1], bool(call.get("check")))

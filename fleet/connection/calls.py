@@ -42,6 +42,9 @@ class ModuleCall:
     # One of Ansible's own modules (a fleet.bridge.BridgedCall): the session's bridge channel
     # writes its entry and the payloads the agent lacks (fleet.bridge.Channel.attach).
     bridged: Any = None
+    # The task's ``environment`` keyword, rendered: what the module's process (and every program
+    # it starts) has in its environment, for this call only.
+    env: dict | None = None
 
     def wire(self) -> dict:
         """The call as the agent reads it."""
@@ -55,6 +58,8 @@ class ModuleCall:
             entry["guard"] = self.guard
         if self.notify:
             entry["notify"] = self.notify
+        if self.env:
+            entry["env"] = self.env
         return entry
 
     def code(self) -> str:

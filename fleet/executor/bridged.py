@@ -141,15 +141,14 @@ def mark(result: TaskResult, bridge: Bridge, module: Resolution) -> None:
 
 
 def calls(bridge: Bridge, task: Task, module: Resolution, args: dict[str, Any], variables: Any,
-          check: bool, diff: bool, no_log: bool, verbosity: int) -> list[ModuleCall]:
-    """The one agent call of a task (or a loop item) of ``module``."""
-    if task.environment:
-        raise InputError(f"task {task.display_name!r}: the 'environment' keyword is not supported yet",
-                         task.location)
+          check: bool, diff: bool, no_log: bool, verbosity: int,
+          env: dict[str, str] | None = None) -> list[ModuleCall]:
+    """The one agent call of a task (or a loop item) of ``module``; ``env``: the task's rendered
+    ``environment``, the module process's (as Ansible's env prefix gives it)."""
     host_vars = {name: variables[name] for name in ARG_VARS if name in variables}
     flags = TaskFlags(check=check, diff=diff, no_log=no_log, verbosity=verbosity)
     try:
-        bridged = bridge.call(module, args, flags, host_vars)
+        bridged = bridge.call(module, args, flags, host_vars, env)
     except FleetError as exc:
         raise InputError(f"task {task.display_name!r}: {exc.message}", task.location) from None
     payload = bridged.payload

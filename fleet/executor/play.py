@@ -96,7 +96,8 @@ class PlayRunner:
     def _gather_task(self) -> Task:
         # tagged 'always' like Ansible's implicit fact gathering, so --tags keeps facts
         return Task(module="setup", args=dict(self.play.gather_args), location=self.play.location,
-                    name="Gathering Facts", tags=frozenset({"always"}))
+                    name="Gathering Facts", tags=frozenset({"always"}),
+                    environment=self.play.environment)
 
     def refresh_hosts(self) -> None:
         """Update ``ansible_play_hosts`` (not failed) and ``ansible_play_batch`` (this batch)."""

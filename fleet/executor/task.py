@@ -19,6 +19,7 @@ import fleet.executor.bridged as bridged
 import fleet.executor.handlers as handlers
 from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
+from fleet.executor.environment import task_environment
 from fleet.executor.hoststate import Interrupted
 from fleet.executor.hosttrust import accepted_facts
 from fleet.executor.outcome import (
@@ -172,7 +173,7 @@ class TaskExecutor:
         elif task.module in actions.LOCAL:
             plan.outcome = self._post(task, variables, self._local(task, host, variables))
         else:
-            plan.calls = self._calls(task, host, variables)
+            plan.calls = self._calls(task, host, variables, plan.result.warnings)
 
     def _prepare_loop(self, plan: Plan, host: str, include_params: dict[str, Any] | None) -> None:
         task, variables, templar = plan.task, plan.variables, self.state.templar
@@ -190,7 +191,7 @@ class TaskExecutor:
             elif task.module in actions.LOCAL:
                 outcome = self._post(task, scope, self._local(task, host, scope))
             else:
-                plan.pending.append((index, scope, self._calls(task, host, scope)))
+                plan.pending.append((index, scope, self._calls(task, host, scope, plan.result.warnings)))
                 outcome = Outcome("pending")
             outcome.label, outcome.item = label_text(label), item
             plan.outcomes.append(outcome)
@@ -211,16 +212,19 @@ class TaskExecutor:
                                      state.run.files, state.runtimes[host], state.check_for(task),
                                      state.diff_for(task), state.options.verbosity)
 
-    def _calls(self, task: Task, host: str, variables: Any) -> list[ModuleCall]:
+    def _calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
         if self._bridged(task):
+            env = task_environment(self.state.templar, task, variables, warnings) if task.environment else {}
             ctx = self._context(task, host, variables)
             no_log = self.state.templar.truth(task.no_log, variables, task.location)
             return bridged.calls(self.state.run.bridge, task, self._module(task), ctx.args, variables, ctx.check,
-                                 ctx.diff, no_log, self.state.options.verbosity)
+                                 ctx.diff, no_log, self.state.options.verbosity, env)
         failure = self.routes.route(task).failure
         if failure:
             raise InputError(f"task {task.display_name!r}: {failure}", task.location)
-        return actions.module_calls(self._context(task, host, variables))
+        env = task_environment(self.state.templar, task, variables, warnings) if task.environment else {}
+        calls = actions.module_calls(self._context(task, host, variables))
+        return [dataclasses.replace(call, env=env) for call in calls] if env else calls
 
     def _bridged(self, task: Task) -> bool:
         return self.routes.bridged(task)
@@ -342,6 +346,7 @@ class TaskExecutor:
         """Turn a plan and the agent's answers into the task's result; register, notify."""
         state, task, result = self.state, plan.task, plan.result
         outcomes: list[Outcome] | None = None
+        early = list(result.warnings)  # decided while preparing (environment)
         try:
             if plan.error is not None:
                 raise plan.error
@@ -361,6 +366,8 @@ class TaskExecutor:
                 registered = fill_loop_result(result, task, outcomes)
                 if result.via == "ansible":
                     registered = bridged.loop_registered(registered)
+            if early:
+                result.warnings = [*early, *(w for w in result.warnings if w not in early)]
             if task.register:  # as Ansible's wrap_var: a registered result is host data
                 state.runtimes[host].set_facts[task.register] = wrap(registered)
         except Unreachable as exc:

@@ -150,16 +150,29 @@ def as_number(value: Any, what: str, loc: Location | None, *, template_ok: bool 
 _LARGEST = 10**15  # far past any count, delay or percentage; int() of it still fits a float
 
 
-def as_environment(value: Any, loc: Location | None) -> dict[str, Any]:
-    """``environment``: a mapping, or a list of mappings merged in order."""
-    if is_template(value):
-        raise InputError("environment given as a template is not supported; write a mapping "
-                         "whose values are templates, e.g. {HTTP_PROXY: '{{ proxy }}'}", loc)
+def as_environment(value: Any, loc: Location | None) -> tuple[Any, ...]:
+    """``environment``: a mapping, a template that renders to one, or a list of those, kept in
+    order (later entries win, keys are merged per host when the task runs, as Ansible does).
+    Anything else (a number, a plain string, a list of strings) is an error naming file:line."""
     items = value if isinstance(value, list) else [value]
-    merged: dict[str, Any] = {}
+    entries: list[Any] = []
     for item in items:
-        merged.update(as_mapping(item, "environment", where(value, loc)))
-    return merged
+        if item is None:
+            continue
+        if isinstance(item, str) and is_template(item):
+            entries.append(item)
+            continue
+        if not isinstance(item, Mapping):
+            raise InputError(f"environment must be a mapping of variable names to values (or a "
+                             f"template giving one), got {type_name(item)}", where(item, where(value, loc)))
+        mapping = as_mapping(item, "environment", where(item, where(value, loc)))
+        for name in mapping:
+            if is_template(name) or "=" in name or "\0" in name or not name:
+                raise InputError(f"environment: {name!r} is not a variable name (names are not "
+                                 f"templated)", where(item, where(value, loc)))
+        if mapping:
+            entries.append(mapping)
+    return tuple(entries)
 
 
 def check_become_method(value: Any, loc: Location | None) -> None:

@@ -182,6 +182,7 @@ class _PlaybookReader:
             roles=list(state.contexts),
             remote_user=_opt_str(entry, "remote_user", loc),
             connection=_opt_str(entry, "connection", loc),
+            environment=inherited.environment,
         )
         _choice(entry, "order", frozenset({"inventory"}), "inventory", loc)
         play.vars_layers = _vars_layers(entry, path, state, outer_vars, loc, self.loader.secrets)

@@ -81,7 +81,9 @@ class Task:
     role: RoleContext | None = None
     base_dir: Path = Path(".")  # directory of the file the task came from
     listen: list[str] = field(default_factory=list)  # handlers only
-    environment: dict[str, Any] | None = None
+    # ``environment`` entries, outermost level first (play, role, block, task): mappings whose
+    # values are templates, or templates giving a mapping; merged per host when the task runs
+    environment: tuple[Any, ...] = ()
     collections: tuple[str, ...] = ()  # ``collections``: where short names of Ansible's modules are looked up
     # include_tasks/include_role only: the tasks.Inherited keywords the included tasks start
     # from (the include's own when/tags/vars apply to the include itself, as in Ansible)
@@ -142,6 +144,7 @@ class Play:
     roles: list[RoleContext] = field(default_factory=list)
     remote_user: str | None = None  # play-level remote_user (overrides ansible_user)
     connection: str | None = None  # play-level connection, e.g. "local"
+    environment: tuple[Any, ...] = ()  # the play's ``environment`` (its implicit fact gathering uses it)
 
 
 @dataclass

@@ -88,21 +88,18 @@ class Inherited:
     check_mode: bool | None = None
     diff: bool | None = None
     any_errors_fatal: bool | None = None
-    environment: Mapping[str, Any] | None = None
+    environment: tuple[Any, ...] = ()  # outermost first: Ansible's order of merging
     vars_layers: tuple[Layer, ...] = ()
     collections: tuple[str, ...] = ()  # the nearest ``collections`` keyword above
 
     def extend(self, keywords: Mapping[str, Any], layer: Layer | None = None) -> Inherited:
         """What children see under a level that set ``keywords`` (from parse_keywords)."""
         scalars = {key: keywords[key] for key in INHERITED_SCALARS if key in keywords}
-        environment = self.environment
-        if "environment" in keywords:
-            environment = {**(environment or {}), **keywords["environment"]}
         return replace(
             self,
             when=self.when + tuple(keywords.get("when", ())),
             tags=self.tags | keywords.get("tags", frozenset()),
-            environment=environment,
+            environment=self.environment + tuple(keywords.get("environment", ())),
             vars_layers=self.vars_layers + ((layer,) if layer is not None else ()),
             collections=keywords.get("collections", self.collections),
             **scalars,
@@ -351,6 +348,10 @@ class TaskFileLoader:
 
     def _build(self, entry: Mapping[str, Any], module: str, args: dict[str, Any], scope: _Scope,
                loc: Location) -> Task:
+        if module in ("include_tasks", "include_role") and entry.get("environment") is not None:
+            # as in Ansible, which refuses it on TaskInclude and IncludeRole
+            raise InputError(f"'environment' cannot be used with {module}; put it on a block "
+                             f"around the {module} (its tasks inherit it)", loc)
         keywords = parse_keywords(entry, loc)
         above = scope.inherited
 
@@ -360,9 +361,6 @@ class TaskFileLoader:
             value = getattr(above, key)
             return default if value is None else value
 
-        environment = above.environment
-        if "environment" in keywords:
-            environment = {**(environment or {}), **keywords["environment"]}
         layers = above.vars_layers
         if "vars" in keywords:
             layers += (Layer("task vars", str(loc), keywords["vars"]),)
@@ -394,12 +392,11 @@ class TaskFileLoader:
             any_errors_fatal=pick("any_errors_fatal"),
             vars_layers=layers, role=scope.role, base_dir=scope.file.parent,
             listen=as_str_list(entry.get("listen"), "listen", loc),
-            environment=dict(environment) if environment is not None else None,
+            environment=above.environment + tuple(keywords.get("environment", ())),
             collections=keywords.get("collections", above.collections),
         )
         if module in ("include_tasks", "include_role"):
             # an include's own when/tags/vars concern the include itself; the rest is inherited
-            passed = {key: keywords[key] for key in (*INHERITED_SCALARS, "environment")
-                      if key in keywords}
+            passed = {key: keywords[key] for key in INHERITED_SCALARS if key in keywords}
             task.inherited = above.extend(passed)
         return task

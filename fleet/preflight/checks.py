@@ -33,7 +33,7 @@ MAGIC = frozenset({
     "template_path", "template_fullpath", "template_host", "template_uid", "template_run_date",
     "template_destpath", "ansible_managed", "environment", "inventory_dir", "inventory_file", "role_names",
 })
-TEMPLATE_FIELDS = ("args", "loop", "ignore_errors", "no_log", "retries", "delay")
+TEMPLATE_FIELDS = ("args", "loop", "ignore_errors", "no_log", "retries", "delay", "environment")
 EXPRESSION_FIELDS = ("when", "changed_when", "failed_when", "until")
 
 
@@ -177,8 +177,6 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
             raise InputError(f"{where}: notify {name!r} matches no handler in this play", task.location)
     if task.module in LOCAL or task.module in CONTROL_ACTIONS:
         return
-    if task.environment:  # better refused than silently ignored (see README: not supported yet)
-        raise InputError(f"{where}: the 'environment' keyword is not supported yet", task.location)
     spec = registry.find(task.module)
     if spec is None and bridge is not None:
         # one of Ansible's modules (fleet.bridge.Bridge): it must resolve to one that can run;

@@ -79,11 +79,3 @@ def test_missing_playbook_and_missing_include_file(site: Site) -> None:
     assert run.exit_code == 1
     assert "not-there.yml" in run.results("h1")[0].msg
     assert not site.exists("h1", "after")
-
-
-def test_environment_keyword_is_refused_not_ignored(site: Site) -> None:
-    error = site.input_error(play("""
-        - shell: echo $GREETING > {{ root }}/out
-          environment: {GREETING: hi}
-    """, hosts="h1"))
-    assert "environment" in str(error) and "not supported" in str(error)

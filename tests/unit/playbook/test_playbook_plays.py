@@ -49,7 +49,7 @@ def test_play_keywords(load: Load, tmp_path: Path) -> None:
     (task,) = body(pb)
     assert task.tags == {"deploy"} and task.become is True and task.become_user == "admin"
     assert task.no_log is True and task.ignore_errors is True and task.any_errors_fatal is True
-    assert task.environment == {"LANG": "C"} and (task.check_mode, task.diff) == (False, True)
+    assert task.environment == ({"LANG": "C"},) and (task.check_mode, task.diff) == (False, True)
 
 
 def test_play_defaults(load: Load) -> None:

@@ -99,7 +99,7 @@ def test_keywords_normalised(load: Load) -> None:
     assert task.ignore_errors == "{{ lenient }}"
     assert task.ignore_unreachable and task.no_log is True and task.run_once
     assert (task.check_mode, task.diff, task.any_errors_fatal) == (False, True, True)
-    assert task.environment == {"PATH": "/bin"}
+    assert task.environment == ({"PATH": "/bin"},)
     assert [(lay.kind, lay.values) for lay in task.vars_layers] == [("task vars", {"v": 1})]
 
 
@@ -204,8 +204,8 @@ def test_block_inheritance(load: Load) -> None:
         ("block vars", {"level": "outer"}), ("block vars", {"level": "inner"}),
         ("task vars", {"level": "leaf"})]
     assert [lay.kind for lay in fix.vars_layers] == ["block vars", "block vars"]
-    assert leaf.environment == {"A": "3", "B": "2"}
-    assert top.environment == {"A": "1"}
+    assert leaf.environment == ({"A": "1"}, {"B": "2"}, {"A": "3"})  # outermost first: merged in order
+    assert top.environment == ({"A": "1"},)
 
 
 def test_import_tasks_inlines_with_keywords(load: Load, tmp_path: Path) -> None:
