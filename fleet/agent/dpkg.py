@@ -82,7 +82,9 @@ def policy_of(policy: dict, name: str) -> dict | None:
 
 def simulate(host, argv: list) -> str:
     """``apt-get -s`` of an ``apt-get ...`` argv: its output, or why apt-get would fail."""
-    rc, out, err = host.query(argv[:1] + ["-s"] + argv[1:], env=ENV)
+    # apt-get logs the solver's input even when it only simulates (/var/log/apt/eipp.log.xz):
+    # an observation writes nothing
+    rc, out, err = host.query(argv[:1] + ["-s", "-o", "Dir::Log::Planner=/dev/null"] + argv[1:], env=ENV)
     if rc != 0:
         missing = re.search(r"Unable to locate package (\S+)", err)
         if missing:
