@@ -225,7 +225,7 @@ class PlayRunner:
             if task.register and task.register in self.run.runtimes[result.host].set_facts:
                 self.run.runtimes[host].set_facts[task.register] = \
                     self.run.runtimes[result.host].set_facts[task.register]
-            if task.module == "set_fact" and result.status != "failed":
+            if task.module == "set_fact" and result.status != "failed" and not (task.delegate_to and task.delegate_facts):
                 self.run.runtimes[host].set_facts.update(result.data.get("ansible_facts", {}))
         if failed and others:
             if not guarded:

@@ -155,7 +155,8 @@ class TerminalReporter:
             word += " (ignored)"
         if result.rescued:
             word += " (rescued)"
-        line = Text(visible(f"{word}: [{result.host}]"), style=STYLE.get(status, ""))
+        where = result.host if result.delegated_to is None else f"{result.host} -> {result.delegated_to}"
+        line = Text(visible(f"{word}: [{where}]"), style=STYLE.get(status, ""))
         if self.verbosity and result.via == "ansible":  # which tasks ran Ansible's own module code
             line.append(visible(f" (via ansible: {result.fqcn}, ansible-core {result.ansible_core})"))
         if result.items is not None and not result.no_log:
