@@ -154,7 +154,8 @@ class TaskExecutor:
                 result.delegated_to = plan.target.name
             if plan.agent_calls:  # a delegated task becomes as its delegated host's vars say
                 plan.become_user = state.become_user_for(task, plan.target.variables if plan.target else variables)
-                handlers.attach(state, plan)
+                if plan.target is None and not plan.split:  # else the host's own agent remembers it (notified)
+                    handlers.attach(state, plan)
         except FleetError as exc:
             plan.error = exc
         if handler and (host, id(task)) in state.earlier:

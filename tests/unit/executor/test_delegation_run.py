@@ -94,3 +94,24 @@ def test_role_keyword_delegates_the_role_tasks(site: Site) -> None:
               delegate_to: h2
     """)
     assert run.result("h1", "r : in role").delegated_to == "h2"
+
+
+def test_a_delegated_change_notifies_the_original_hosts_handler(site: Site) -> None:
+    run = site.run("""
+        - hosts: h1
+          gather_facts: false
+          tasks:
+            - name: delegated change
+              command: "true"
+              delegate_to: h3
+              notify: handled
+          handlers:
+            - name: handled
+              copy:
+                content: "{{ inventory_hostname }}\\n"
+                dest: "{{ root }}/handled"
+    """)
+    assert run.exit_code == 0
+    assert run.status("h1", "handled") == "changed"
+    assert site.read("h1", "handled") == "h1\n"
+    assert run.report.host("h1").pending_handlers == []
