@@ -308,6 +308,10 @@ class TaskFileLoader:
         if entry.get("args") is not None:
             args = {**as_mapping(entry["args"], "args", loc), **args}
         args = check_module_args(module, args, loc)
+        if module in ("include_tasks", "include_role"):
+            for key in ("delegate_to", "delegate_facts"):
+                if key in entry:  # as Ansible: not a keyword of includes (put it on a block or the tasks)
+                    raise InputError(f"{key!r} is not a valid keyword of {module}", loc)
         if module == "import_tasks":
             return self._import_tasks(entry, args, scope, loc)
         if module == "import_role":

@@ -66,6 +66,7 @@ TASK_ERRORS = [
     ("- ping:\n  with_coll.nope: [1]\n", 3, "with_coll.nope is not supported"),
     ("- local_action: command echo\n  action: command echo\n", 3, "action and local_action are mutually exclusive"),
     ("- ping:\n  delegate_to: [a]\n", 4, "delegate_to must be a string"),
+    ("- include_role: {name: x}\n  delegate_to: h2\n", 3, "'delegate_to' is not a valid keyword of include_role"),
     ("- ping:\n  async: 10\n", 3, "async tasks are not supported yet"),
     ("- ping:\n  listen: x\n", 3, "'listen' is only valid on handlers"),
     ("- ping:\n  loop: [1]\n  loop_control: {loop_vr: x}\n", 5,
