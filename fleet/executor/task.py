@@ -378,6 +378,9 @@ class TaskExecutor:
             else:
                 outcomes = self._loop_outcomes(plan, results)
                 registered = fill_loop_result(result, task, outcomes)
+                for index, item_result in enumerate(result.items or []):
+                    target = plan.targets.get(index)
+                    item_result.delegated_to = target.name if target is not None else None
                 if result.via == "ansible":
                     registered = bridged.loop_registered(registered)
             if task.register:  # as Ansible's wrap_var: a registered result is host data

@@ -74,11 +74,16 @@ def test_local_action_forms_and_terminal(site: Site) -> None:
             dest: "{{ root }}/local"
         - name: string form
           local_action: command true
+        - name: per item
+          command: "true"
+          delegate_to: "{{ item }}"
+          loop: [h2]
     """, hosts="h1"))
     out = site.cli("apply", "-i", "inventory.yml", "site.yml", "--persist", "0")
     assert out.exit_code == 0, out.output
     assert site.read("h1", "local") == "y\n"
     assert "[h1 -> localhost]" in out.stdout
+    assert "[h1 -> h2] => (item=h2)" in out.stdout
 
 
 def test_role_keyword_delegates_the_role_tasks(site: Site) -> None:
