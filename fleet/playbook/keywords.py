@@ -179,7 +179,7 @@ def no_template(value: Any, what: str, loc: Location | None, hint: str = "") -> 
 
 #: Keywords a block, role, import or play passes down to the tasks under it (besides vars).
 INHERITED_SCALARS = ("become", "become_user", "ignore_errors", "no_log", "check_mode", "diff",
-                     "any_errors_fatal", "delegate_to", "delegate_facts")
+                     "any_errors_fatal", "delegate_to", "delegate_facts", "run_once")
 
 
 def parse_keywords(data: Mapping[str, Any], loc: Location | None) -> dict[str, Any]:
@@ -193,7 +193,7 @@ def parse_keywords(data: Mapping[str, Any], loc: Location | None) -> dict[str, A
         out["tags"] = as_tags(present["tags"], loc)
     if "become_method" in present:
         check_become_method(present["become_method"], loc)
-    for key in ("become", "check_mode", "diff", "any_errors_fatal", "delegate_facts"):
+    for key in ("become", "check_mode", "diff", "any_errors_fatal", "delegate_facts", "run_once"):
         if key in present:
             out[key] = as_bool(present[key], key, loc)
     for key in ("ignore_errors", "no_log"):

@@ -55,7 +55,7 @@ TASK_KEYWORDS = frozenset({
 BLOCK_KEYWORDS = frozenset({
     "block", "rescue", "always", "name", "when", "tags", "become", "become_user",
     "become_method", "ignore_errors", "no_log", "vars", "check_mode", "diff",
-    "any_errors_fatal", "environment", "collections", "delegate_to", "delegate_facts",
+    "any_errors_fatal", "environment", "collections", "delegate_to", "delegate_facts", "run_once",
 })
 #: How deeply playbooks, task files and roles may be read one inside the other.
 MAX_NESTING = 50
@@ -88,6 +88,7 @@ class Inherited:
     any_errors_fatal: bool | None = None
     delegate_to: str | None = None
     delegate_facts: bool | None = None
+    run_once: bool | None = None
     environment: Mapping[str, Any] | None = None
     vars_layers: tuple[Layer, ...] = ()
     collections: tuple[str, ...] = ()  # the nearest ``collections`` keyword above
@@ -399,7 +400,7 @@ class TaskFileLoader:
             delay=as_number(entry["delay"], "delay", loc) if entry.get("delay") is not None else 5,
             until=until,
             check_mode=pick("check_mode"), diff=pick("diff"),
-            run_once=optional_flag(entry, "run_once", loc),
+            run_once=pick("run_once", False),
             any_errors_fatal=pick("any_errors_fatal"),
             delegate_to=pick("delegate_to"), delegate_facts=pick("delegate_facts"),
             vars_layers=layers, role=scope.role, base_dir=scope.file.parent,
