@@ -59,6 +59,8 @@ class TaskExecutor:
                 results = await self._send(plan, host, plan.agent_calls)
         except Unreachable as exc:
             plan.error = exc
+        except FleetError as exc:  # a delegated host's bad connection settings (preflight checks the play's)
+            plan.error = exc
         except Interrupted:
             return None  # never sent: the task did not run on this host
         result = self.finish(plan, host, results)

@@ -120,3 +120,21 @@ def test_a_delegated_change_notifies_the_original_hosts_handler(site: Site) -> N
     assert run.status("h1", "handled") == "changed"
     assert site.read("h1", "handled") == "h1\n"
     assert run.report.host("h1").pending_handlers == []
+
+
+def test_bad_connection_settings_of_the_delegated_host_fail_the_task(site: Site) -> None:
+    """The play's hosts are checked before anything connects; a delegated host's settings when
+    a task first needs them: that task fails, naming the host and variable, the run goes on."""
+    site.host_vars["h3"] = {"ansible_connection": "ssh", "ansible_port": "notanumber"}
+    run = site.run(play("""
+        - name: delegated
+          command: "true"
+          delegate_to: h3
+          ignore_errors: true
+        - name: after
+          command: "true"
+    """, hosts="h1"))
+    result = run.result("h1", "delegated")
+    assert result.status == "failed" and result.ignored
+    assert "host h3: ansible_port: a number from 1 to 65535 expected" in result.msg
+    assert run.status("h1", "after") == "changed"
