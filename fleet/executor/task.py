@@ -370,19 +370,14 @@ class TaskExecutor:
                                                      self._from_agent(task, plan.variables, results))
                 fill_result(result, outcome)
                 registered = outcome.registered()
-                if task.module not in actions.LOCAL and "ansible_facts" in outcome.data:
-                    spec = state.registry.find(task.module)
-                    declares = spec.returns_facts if spec is not None else result.via == "ansible"  # as Ansible
-                    facts = accepted_facts(outcome.data["ansible_facts"], task.module, declares, result.warnings)
-                    if facts:  # delegate_facts: on the delegated host
-                        runtime = state.runtimes.setdefault(facts_host(task, host, plan.target), HostRuntime())
-                        runtime.update_facts(facts, as_returned=result.via == "ansible")
+                self._facts(plan, host, outcome, plan.target)
             else:
                 outcomes = self._loop_outcomes(plan, results)
                 registered = fill_loop_result(result, task, outcomes)
                 for index, item_result in enumerate(result.items or []):
                     target = plan.targets.get(index)
                     item_result.delegated_to = target.name if target is not None else None
+                    self._facts(plan, host, outcomes[index], target)  # per item, as Ansible
                 if result.via == "ansible":
                     registered = bridged.loop_registered(registered)
             if task.register:  # as Ansible's wrap_var: a registered result is host data
@@ -401,6 +396,19 @@ class TaskExecutor:
                 result.status, result.msg = "failed", str(exc)
         result.duration_s = time.perf_counter() - plan.started
         return result
+
+    def _facts(self, plan: Plan, host: str, outcome: Outcome, target: Target | None) -> None:
+        """A module's ``ansible_facts`` become the host's facts -- the delegated host's with
+        ``delegate_facts`` -- when the module declares facts (fleet.executor.hosttrust)."""
+        task, result, state = plan.task, plan.result, self.state
+        if task.module in actions.LOCAL or "ansible_facts" not in outcome.data or outcome.status == "skipped":
+            return
+        spec = state.registry.find(task.module)
+        declares = spec.returns_facts if spec is not None else result.via == "ansible"  # as Ansible
+        facts = accepted_facts(outcome.data["ansible_facts"], task.module, declares, result.warnings)
+        if facts:
+            runtime = state.runtimes.setdefault(facts_host(task, host, target), HostRuntime())
+            runtime.update_facts(facts, as_returned=result.via == "ansible")
 
     async def _notified(self, plan: Plan, host: str) -> None:
         if plan.notified:

@@ -87,6 +87,7 @@ def test_what_the_hosts_saw(both: tuple[dict[str, str], dict[str, str], RunRepor
     assert both[1]["once"] == "h3\n"  # one run, on the delegated host
     assert json.loads(both[1]["seen-h2"])["once_changed"] is True  # registered on every host
     assert json.loads(both[1]["seen-h2"])["once_block"] == "controller h1"
+    assert seen["facts"] == [True, True, False]  # h1 ran the loop; the facts went to h2 and h3
 
 
 def test_report_names_the_delegated_host(both: tuple[dict[str, str], dict[str, str], RunReport]) -> None:
