@@ -46,6 +46,7 @@ class TaskResult:
     via: str = "native"
     fqcn: str = ""
     ansible_core: str = ""
+    delegated_to: str | None = None  # delegate_to/local_action: the host the task ran on
 
     @property
     def changed(self) -> bool:
@@ -77,6 +78,8 @@ class TaskResult:
             entry["ansible_core"] = self.ansible_core
         if self.role:
             entry["role"] = self.role
+        if self.delegated_to is not None:
+            entry["delegated_to"] = self.delegated_to
         if self.ignored:
             entry["ignored"] = True
         if self.rescued:

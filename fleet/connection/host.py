@@ -10,6 +10,7 @@ the variable.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Mapping
 from typing import Any
@@ -62,6 +63,7 @@ class HostConnection:
         self._mux = mux
         self._transport: Transport | None = None
         self._sessions: dict[str | None, AgentSession] = {}
+        self._opening = asyncio.Lock()  # one agent started per become user, however many tasks ask at once
         self._started: list[AgentSession] = []
 
     @property
@@ -81,6 +83,10 @@ class HostConnection:
     async def session(self, become_user: str | None) -> AgentSession:
         """The agent for ``become_user`` (None = the login user), started if needed; python3
         installed first when it is missing and ``bootstrap_python`` allows it."""
+        async with self._opening:
+            return await self._session_or_bootstrap(become_user)
+
+    async def _session_or_bootstrap(self, become_user: str | None) -> AgentSession:
         try:
             return await self._session(become_user)
         except ConnectionFailed as exc:

@@ -79,6 +79,8 @@ class AgentSession:
     # Ansible's modules (fleet.bridge.Channel): which payloads this agent holds; made at the
     # first bridged call. A kept agent (leased) is asked what it holds from earlier runs.
     channel: Any = None
+    # one request at a time: tasks of several hosts delegated to this host share its agent
+    _turn: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False, compare=False)
 
     @classmethod
     async def start(
@@ -154,6 +156,12 @@ class AgentSession:
 
     async def request(self, message: dict, timeout: float | None = None, tasks: int = 1,
                       results: int | None = None) -> dict:
+        """:meth:`_request` in this agent's turn (another request waits for its answer)."""
+        async with self._turn:
+            return await self._request(message, timeout, tasks, results)
+
+    async def _request(self, message: dict, timeout: float | None = None, tasks: int = 1,
+                       results: int | None = None) -> dict:
         """Send one request and return its answer; AgentError if the agent fails or times out.
 
         The answer (with its progress frames) may bring ``max_output`` bytes per task of the
@@ -262,6 +270,10 @@ class AgentSession:
         request, and the agent may answer with fewer results when a ``stop`` call failed.
         Each call carries its own check and diff flags.
         """
+        async with self._turn:
+            return await self._run(calls, timeout)
+
+    async def _run(self, calls: list[ModuleCall], timeout: float | None) -> list[dict]:
         sources: dict[str, str] = {}
         codes: dict[str, str] = {}
         bridged = [call for call in calls if call.bridged is not None]
@@ -281,7 +293,7 @@ class AgentSession:
             channel.attach(message, calls)
         # Allow the agent a moment past the deadlines it enforces itself on commands.
         tasks = len({c.task for c in calls})
-        answer = await self.request(message, None if timeout is None else timeout * tasks + 5.0, tasks, len(calls))
+        answer = await self._request(message, None if timeout is None else timeout * tasks + 5.0, tasks, len(calls))
         self.sent_modules.update(sources)
         self.sent_modules.update(codes)
         if channel is not None:
@@ -304,7 +316,7 @@ class AgentSession:
             self.channel = Channel(bridged[0].bridged.code)
         query = self.channel.query(bridged)
         if self.leased and (query["blobs"] or query["sources"]):
-            self.channel.learn(await self.request(query, 30.0), bridged)
+            self.channel.learn(await self._request(query, 30.0), bridged)
         return self.channel
 
     async def stop(self) -> None:

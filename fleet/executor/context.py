@@ -64,15 +64,20 @@ class PlayVars:
 
     def _inventory(self, host: str) -> list[Layer]:
         layers = self._inventory_layers.get(host)
-        if layers is None:
-            layers = self._inventory_layers[host] = self.inventory.host_layers(host)
+        if layers is None:  # a delegated host the inventory does not know has no inventory vars
+            known = self.inventory.get_host(host) is not None
+            layers = self._inventory_layers[host] = self.inventory.host_layers(host) if known else []
         return layers
 
     def magic(self, host: str, role: RoleContext | None, task: Task | None = None) -> Layer:
         base = self._host_magic.get(host)
         if base is None:
             roles = list(dict.fromkeys(r.name for r in self.play.roles))
-            base = self._host_magic[host] = {**self._play_magic, **self.inventory.magic_vars(host),
+            known = self.inventory.get_host(host) is not None
+            inventory = (self.inventory.magic_vars(host) if known else
+                         {"inventory_hostname": host, "inventory_hostname_short": host.split(".", 1)[0],
+                          "group_names": []})
+            base = self._host_magic[host] = {**self._play_magic, **inventory,
                                              "hostvars": HostvarsView(self), "role_names": roles,
                                              "ansible_role_names": roles, "ansible_play_role_names": roles}
         values = dict(base)
@@ -112,6 +117,12 @@ class PlayVars:
     def for_task(self, host: str, task: Task | None, include_params: Mapping[str, Any] | None = None) -> HostVars:
         role = task.role if task is not None else None
         return HostVars(self.layers(host, role, task, include_params), self.templar)
+
+    def for_delegate(self, host: str, task: Task) -> HostVars:
+        """The variables of ``host`` as a task delegated to it sees them (Ansible's delegated
+        vars: its inventory, facts, the play's and the task's vars): its connection settings.
+        ``host`` need not be in the inventory (it then has none of the inventory's vars)."""
+        return HostVars(self.layers(host, task.role, task), self.templar)
 
     def for_host(self, host: str) -> HostVars:
         """The play-level view of a host (no task or role layers): ``hostvars[host]``."""

@@ -26,6 +26,7 @@ def groupable(task: Task) -> bool:
         task.module not in LOCAL
         and task.module not in CONTROL_ACTIONS
         and not task.run_once
+        and task.delegate_to is None  # its own connection (fleet.executor.delegation)
         and not task.until
         and task.retries is None
         and task.loop_control.pause <= 0

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleet.connection import ModuleCall
+from fleet.executor.delegation import Target
 from fleet.executor.outcome import Outcome
 from fleet.playbook import Task
 from fleet.result import TaskResult
@@ -37,6 +38,9 @@ class Plan:
     pending: list[tuple[int, Any, list[ModuleCall]]] = field(default_factory=list)
     error: BaseException | None = None
     become_user: str | None = None
+    target: Target | None = None  # delegate_to: where the calls go (the same for every item)
+    targets: dict[int, Target | None] = field(default_factory=dict)  # a loop's, per item
+    split: bool = False  # a loop's items go to different hosts: one round trip per item
     ignore_errors: bool = False
     notify_sent: bool = False  # the calls carry what the task notifies (fleet.executor.handlers.attach)
     notified: list[str] = field(default_factory=list)  # notify names, once finish decided them

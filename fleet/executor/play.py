@@ -231,6 +231,8 @@ class PlayRunner:
         for host in others:
             if task.register and task.register in source.set_facts:
                 self.run.runtimes[host].set_facts[task.register] = source.set_facts[task.register]
+            if task.delegate_to and task.delegate_facts:
+                continue  # the facts went to the delegated host, not to every host
             target = self.run.runtimes[host]
             for values in facts:
                 if task.module == "set_fact":

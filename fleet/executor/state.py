@@ -184,10 +184,12 @@ class RunState:
     async def close_host(self, host: str) -> None:
         self._defaults.pop(host, None)
         connection = self.connections.pop(host, None)
-        if connection is not None:
+        if connection is None:
+            return
+        if host in self.report.hosts:  # a host only delegated to is not in the report (as Ansible's recap)
             self.report.host(host).agent_requests += connection.requests
             self.report.host(host).ansible_payload_bytes += connection.ansible_payload_bytes
-            await connection.close()
+        await connection.close()
 
     async def close(self) -> None:
         await asyncio.gather(*(self.close_host(h) for h in list(self.connections)))

@@ -19,6 +19,8 @@ import fleet.executor.bridged as bridged
 import fleet.executor.handlers as handlers
 from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
+from fleet.executor.context import HostRuntime
+from fleet.executor.delegation import Target, facts_host, target_for
 from fleet.executor.environment import task_environment
 from fleet.executor.hoststate import Interrupted
 from fleet.executor.hosttrust import accepted_facts
@@ -53,11 +55,13 @@ class TaskExecutor:
         plan = self.prepare(task, host, include_params, handler)
         results: list[dict[str, Any]] = []
         try:
-            if plan.agent_calls and self._sequential(task):
+            if plan.agent_calls and (self._sequential(task) or plan.split):
                 await self._run_sequential(plan, host)
             elif plan.agent_calls:
                 results = await self._send(plan, host, plan.agent_calls)
         except Unreachable as exc:
+            plan.error = exc
+        except FleetError as exc:  # a delegated host's bad connection settings (preflight checks the play's)
             plan.error = exc
         except Interrupted:
             return None  # never sent: the task did not run on this host
@@ -151,9 +155,12 @@ class TaskExecutor:
                 self._prepare_single(plan, host)
             else:
                 self._prepare_loop(plan, host, include_params)
-            if plan.agent_calls:
-                plan.become_user = state.become_user_for(task, variables)
-                handlers.attach(state, plan)
+            if plan.target is not None:
+                result.delegated_to = plan.target.name
+            if plan.agent_calls:  # a delegated task becomes as its delegated host's vars say
+                plan.become_user = state.become_user_for(task, plan.target.variables if plan.target else variables)
+                if plan.target is None and not plan.split:  # else the host's own agent remembers it (notified)
+                    handlers.attach(state, plan)
         except FleetError as exc:
             plan.error = exc
         if handler and (host, id(task)) in state.earlier:
@@ -170,8 +177,10 @@ class TaskExecutor:
         task, variables = plan.task, plan.variables
         if task.when and not self.state.templar.truth(task.when, variables, task.location):
             plan.outcome = Outcome("skipped", msg="Conditional result was False")
-        elif task.module in actions.LOCAL:
-            plan.outcome = self._post(task, variables, self._local(task, host, variables))
+            return
+        plan.target = target_for(self.state, task, variables)
+        if task.module in actions.LOCAL:
+            plan.outcome = self._post(task, variables, self._local(task, host, variables, plan.target))
         else:
             plan.calls = self._calls(task, host, variables, plan.result.warnings)
 
@@ -189,19 +198,26 @@ class TaskExecutor:
             if task.when and not templar.truth(task.when, scope, task.location):
                 outcome = Outcome("skipped", msg="Conditional result was False")
             elif task.module in actions.LOCAL:
-                outcome = self._post(task, scope, self._local(task, host, scope))
+                target = plan.targets[index] = target_for(self.state, task, scope)
+                outcome = self._post(task, scope, self._local(task, host, scope, target))
             else:
+                plan.targets[index] = target_for(self.state, task, scope)  # per item, as Ansible
                 plan.pending.append((index, scope, self._calls(task, host, scope, plan.result.warnings)))
                 outcome = Outcome("pending")
             outcome.label, outcome.item = label_text(label), item
             plan.outcomes.append(outcome)
+        names = {target.name if target else None for target in plan.targets.values()}
+        plan.split = len(names) > 1
+        if len(names) == 1 and None not in names:
+            plan.target = next(iter(plan.targets.values()))
 
-    def _local(self, task: Task, host: str, variables: Any) -> Outcome:
-        ctx = self._context(task, host, variables)
+    def _local(self, task: Task, host: str, variables: Any, target: Target | None) -> Outcome:
+        ctx = self._context(task, host, variables, facts_host(task, host, target))
         raw = actions.LOCAL[task.module](ctx)
         return Outcome(raw["status"], bool(raw.get("changed")), raw.get("msg", ""), raw.get("data") or {})
 
-    def _context(self, task: Task, host: str, variables: Any) -> actions.ActionContext:
+    def _context(self, task: Task, host: str, variables: Any, facts_to: str | None = None) -> actions.ActionContext:
+        """``facts_to``: the host whose variables set_fact and include_vars set (delegate_facts)."""
         state = self.state
         args = state.templar.render(task.args, variables, task.location)
         if isinstance(args, dict):
@@ -209,7 +225,8 @@ class TaskExecutor:
         else:
             raise InputError(f"task {task.display_name!r}: arguments must be a mapping, got {args!r:.80}", task.location)
         return actions.ActionContext(task, host, variables, args, state.templar, state.registry,
-                                     state.run.files, state.runtimes[host], state.check_for(task),
+                                     state.run.files, state.runtimes.setdefault(facts_to or host, HostRuntime()),
+                                     state.check_for(task),
                                      state.diff_for(task), state.options.verbosity)
 
     def _calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
@@ -247,14 +264,23 @@ class TaskExecutor:
         return bool(task.until) or task.retries is not None or task.loop_control.pause > 0
 
     async def _send(self, plan: Plan, host: str, calls: list[ModuleCall], partial: bool = False,
-                    names: list[str] | None = None) -> list[dict[str, Any]]:
-        """The agent's results for ``calls``; Interrupted when the run was interrupted first."""
+                    names: list[str] | None = None, target: Target | None = None) -> list[dict[str, Any]]:
+        """The agent's results for ``calls``; Interrupted when the run was interrupted first.
+        ``target``: a loop item's delegated host (else the plan's, else ``host`` itself)."""
         state, task, run = self.state, plan.task, self.state.run
+        target = target or plan.target
+        where, become = host, plan.become_user
         try:
-            session = await state.session(host, plan.variables, plan.become_user)
+            if target is not None:  # delegate_to: the delegated host's connection, opened once per run
+                where = target.name
+                if target is not plan.target:
+                    become = state.become_user_for(task, target.variables)
+                session = await state.session(where, target.variables, become)
+            else:
+                session = await state.session(host, plan.variables, become)
             seconds = None
             if any(call.sensitive for call in calls) and not state.check_for(task):
-                seconds = guard_seconds(state.run.connections[host], plan.variables)
+                seconds = guard_seconds(state.run.connections[where], plan.variables)
                 calls = armed(calls, seconds) if seconds else calls
             if run.interrupted is not None:  # checked with nothing awaited before the request goes out
                 raise Interrupted()
@@ -263,22 +289,27 @@ class TaskExecutor:
             if len(results) < len(calls) and run.interrupted is not None and not partial:
                 raise Interrupted()  # stopped before this task began
             if seconds:
-                results = await settle(state.run.connections[host], plan.become_user, session, results,
+                results = await settle(state.run.connections[where], become, session, results,
                                              seconds / 2)
         except AgentLost as exc:
-            raise Unreachable(exc.message, exc.partial) from None
+            raise Unreachable(self._via(target, exc.message), exc.partial) from None
         except ConnectionFailed as exc:
-            raise Unreachable(exc.message) from None
+            raise Unreachable(self._via(target, exc.message)) from None
         except AgentError as exc:
             # the tasks that finished keep their results; the one under way fails
             done = list(exc.partial)
             current = [c for c in calls[len(done):] if c.task == calls[len(done)].task] if len(done) < len(calls) else []
             return done + [{"status": "failed", "changed": False, "msg": exc.message, "data": {}}] * len(current)
         except (OSError, TypeError, ValueError) as exc:  # a transport bug must not stop the other hosts
-            raise Unreachable(f"cannot connect: {type(exc).__name__}: {exc}") from None
+            raise Unreachable(self._via(target, f"cannot connect: {type(exc).__name__}: {exc}")) from None
         if len(results) != len(calls) and not partial:
-            raise Unreachable("agent returned fewer results than calls")
+            raise Unreachable(self._via(target, "agent returned fewer results than calls"))
         return results
+
+    @staticmethod
+    def _via(target: Target | None, message: str) -> str:
+        """A connection error of a delegated task names the host it was delegated to."""
+        return message if target is None else f"delegated host {target.name}: {message}"
 
     async def _run_sequential(self, plan: Plan, host: str) -> None:
         """until/retries and paused loops: every attempt or item is its own round trip. An
@@ -286,13 +317,13 @@ class TaskExecutor:
         task = plan.task
         try:
             if plan.outcomes is None:
-                plan.outcome = await self._execute(plan, host, plan.variables, plan.calls)
+                plan.outcome = await self._execute(plan, host, plan.variables, plan.calls, plan.target)
                 return
             for position, (index, scope, calls) in enumerate(plan.pending):
                 if position and task.loop_control.pause:
                     await asyncio.sleep(task.loop_control.pause)
                 try:
-                    done = await self._execute(plan, host, scope, calls)
+                    done = await self._execute(plan, host, scope, calls, plan.targets.get(index))
                 except Interrupted:
                     if not position:
                         raise
@@ -306,7 +337,8 @@ class TaskExecutor:
         except FleetError as exc:
             plan.error = exc
 
-    async def _execute(self, plan: Plan, host: str, variables: Any, calls: list[ModuleCall]) -> Outcome:
+    async def _execute(self, plan: Plan, host: str, variables: Any, calls: list[ModuleCall],
+                       target: Target | None) -> Outcome:
         """Run the calls (retrying while ``until`` is false) and apply the result keywords."""
         # ansible-core: one run plus max(0, retries) retries (3 when unset); ``retries``
         # without ``until`` retries until the task does not fail
@@ -320,7 +352,7 @@ class TaskExecutor:
         outcome = Outcome("failed")
         for attempt in range(1, attempts + 1):
             try:
-                answer = await self._send(plan, host, calls)
+                answer = await self._send(plan, host, calls, target=target)
             except Interrupted:
                 if attempt == 1:
                     raise
@@ -355,15 +387,14 @@ class TaskExecutor:
                                                      self._from_agent(task, plan.variables, results))
                 fill_result(result, outcome)
                 registered = outcome.registered()
-                if task.module not in actions.LOCAL and "ansible_facts" in outcome.data:
-                    spec = state.registry.find(task.module)
-                    declares = spec.returns_facts if spec is not None else result.via == "ansible"  # as Ansible
-                    facts = accepted_facts(outcome.data["ansible_facts"], task.module, declares, result.warnings)
-                    if facts:
-                        state.runtimes[host].update_facts(facts, as_returned=result.via == "ansible")
+                self._facts(plan, host, outcome, plan.target)
             else:
                 outcomes = self._loop_outcomes(plan, results)
                 registered = fill_loop_result(result, task, outcomes)
+                for index, item_result in enumerate(result.items or []):
+                    target = plan.targets.get(index)
+                    item_result.delegated_to = target.name if target is not None else None
+                    self._facts(plan, host, outcomes[index], target)  # per item, as Ansible
                 if result.via == "ansible":
                     registered = bridged.loop_registered(registered)
             if early:
@@ -384,6 +415,19 @@ class TaskExecutor:
                 result.status, result.msg = "failed", str(exc)
         result.duration_s = time.perf_counter() - plan.started
         return result
+
+    def _facts(self, plan: Plan, host: str, outcome: Outcome, target: Target | None) -> None:
+        """A module's ``ansible_facts`` become the host's facts -- the delegated host's with
+        ``delegate_facts`` -- when the module declares facts (fleet.executor.hosttrust)."""
+        task, result, state = plan.task, plan.result, self.state
+        if task.module in actions.LOCAL or "ansible_facts" not in outcome.data or outcome.status == "skipped":
+            return
+        spec = state.registry.find(task.module)
+        declares = spec.returns_facts if spec is not None else result.via == "ansible"  # as Ansible
+        facts = accepted_facts(outcome.data["ansible_facts"], task.module, declares, result.warnings)
+        if facts:
+            runtime = state.runtimes.setdefault(facts_host(task, host, target), HostRuntime())
+            runtime.update_facts(facts, as_returned=result.via == "ansible")
 
     async def _notified(self, plan: Plan, host: str) -> None:
         if plan.notified:

@@ -192,7 +192,7 @@ def no_template(value: Any, what: str, loc: Location | None, hint: str = "") -> 
 
 #: Keywords a block, role, import or play passes down to the tasks under it (besides vars).
 INHERITED_SCALARS = ("become", "become_user", "ignore_errors", "no_log", "check_mode", "diff",
-                     "any_errors_fatal")
+                     "any_errors_fatal", "delegate_to", "delegate_facts", "run_once")
 
 
 def parse_keywords(data: Mapping[str, Any], loc: Location | None) -> dict[str, Any]:
@@ -206,7 +206,7 @@ def parse_keywords(data: Mapping[str, Any], loc: Location | None) -> dict[str, A
         out["tags"] = as_tags(present["tags"], loc)
     if "become_method" in present:
         check_become_method(present["become_method"], loc)
-    for key in ("become", "check_mode", "diff", "any_errors_fatal"):
+    for key in ("become", "check_mode", "diff", "any_errors_fatal", "delegate_facts", "run_once"):
         if key in present:
             out[key] = as_bool(present[key], key, loc)
     for key in ("ignore_errors", "no_log"):
@@ -214,6 +214,8 @@ def parse_keywords(data: Mapping[str, Any], loc: Location | None) -> dict[str, A
             out[key] = as_bool_or_template(present[key], key, loc)
     if "become_user" in present:
         out["become_user"] = as_str(present["become_user"], "become_user", loc)
+    if "delegate_to" in present:  # a host name, or a template rendered per host (and item)
+        out["delegate_to"] = as_str(present["delegate_to"], "delegate_to", loc)
     if "environment" in present:
         out["environment"] = as_environment(present["environment"], loc)
     if "vars" in present:

@@ -77,6 +77,8 @@ class Task:
     diff: bool | None = None
     run_once: bool = False
     any_errors_fatal: bool | None = None
+    delegate_to: str | None = None  # delegate_to (local_action: "localhost"), a template
+    delegate_facts: bool | None = None  # facts the task sets go to the delegated host
     vars_layers: tuple[Layer, ...] = ()  # block vars (outermost first), then task vars
     role: RoleContext | None = None
     base_dir: Path = Path(".")  # directory of the file the task came from

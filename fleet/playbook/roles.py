@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 #: Keywords on a role reference that apply to every task of the role; other keys are params.
 ROLE_KEYWORDS = frozenset({
     "when", "tags", "become", "become_user", "become_method", "ignore_errors", "no_log",
-    "check_mode", "diff", "any_errors_fatal", "environment",
+    "check_mode", "diff", "any_errors_fatal", "environment", "delegate_to", "delegate_facts", "run_once",
 })
 
 #: Options of ``include_role``/``import_role``.
@@ -73,8 +73,6 @@ def parse_role_entry(entry: Any, loc: Location | None, what: str = "roles entry"
     raw = entry.get("role", entry.get("name"))
     if raw is None:
         raise InputError(f"{what} has no 'role' (the role's name)", loc)
-    if "delegate_to" in entry:
-        raise InputError("delegate_to is not supported yet", loc)
     ref = RoleRef(no_template(raw, "role name", loc), loc)
     for key, value in entry.items():
         if not isinstance(key, str):

@@ -49,21 +49,19 @@ TASK_KEYWORDS = frozenset({
     "name", "when", "loop_control", "register", "notify", "tags", "become", "become_user",
     "become_method", "ignore_errors", "ignore_unreachable", "changed_when", "failed_when",
     "no_log", "retries", "delay", "until", "vars", "check_mode", "diff", "run_once",
-    "any_errors_fatal", "environment", "args", "action", "listen", "collections", *LOOP_KINDS,
+    "any_errors_fatal", "environment", "args", "action", "listen", "collections", "delegate_to",
+    "delegate_facts", "local_action", *LOOP_KINDS,
 })
 BLOCK_KEYWORDS = frozenset({
     "block", "rescue", "always", "name", "when", "tags", "become", "become_user",
     "become_method", "ignore_errors", "no_log", "vars", "check_mode", "diff",
-    "any_errors_fatal", "environment", "collections",
+    "any_errors_fatal", "environment", "collections", "delegate_to", "delegate_facts", "run_once",
 })
 #: How deeply playbooks, task files and roles may be read one inside the other.
 MAX_NESTING = 50
 #: Keywords allowed on import_tasks/import_role: they apply to every imported task.
 IMPORT_KEYWORDS = BLOCK_KEYWORDS - {"block", "rescue", "always"} | {"args", "action"}
 NOT_SUPPORTED = {
-    "delegate_to": "delegate_to is not supported yet",
-    "local_action": "local_action is not supported yet",
-    "delegate_facts": "delegate_facts is not supported yet",
     "async": "async tasks are not supported yet",
     "poll": "async tasks (poll) are not supported yet",
     **{key: f"the {key} keyword is not supported" for key in (
@@ -88,6 +86,9 @@ class Inherited:
     check_mode: bool | None = None
     diff: bool | None = None
     any_errors_fatal: bool | None = None
+    delegate_to: str | None = None
+    delegate_facts: bool | None = None
+    run_once: bool | None = None
     environment: tuple[Any, ...] = ()  # outermost first: Ansible's order of merging
     vars_layers: tuple[Layer, ...] = ()
     collections: tuple[str, ...] = ()  # the nearest ``collections`` keyword above
@@ -296,10 +297,19 @@ class TaskFileLoader:
                 raise InputError("'listen' is only valid on handlers", loc)
         collections = (as_collections(entry["collections"], loc) if entry.get("collections") is not None
                        else scope.inherited.collections)
+        if "local_action" in entry:  # Ansible: the action, delegated to localhost
+            if "action" in entry:
+                raise InputError("action and local_action are mutually exclusive", loc)
+            entry = {("action" if key == "local_action" else key): value for key, value in entry.items()}
+            entry["delegate_to"] = "localhost"
         module, args = self.modules.resolve(entry, loc, collections, scope.role.path if scope.role else None)
         if entry.get("args") is not None:
             args = {**as_mapping(entry["args"], "args", loc), **args}
         args = check_module_args(module, args, loc)
+        if module in ("include_tasks", "include_role"):
+            for key in ("delegate_to", "delegate_facts"):
+                if key in entry:  # as Ansible: not a keyword of includes (put it on a block or the tasks)
+                    raise InputError(f"{key!r} is not a valid keyword of {module}", loc)
         if module == "import_tasks":
             return self._import_tasks(entry, args, scope, loc)
         if module == "import_role":
@@ -388,8 +398,9 @@ class TaskFileLoader:
             delay=as_number(entry["delay"], "delay", loc) if entry.get("delay") is not None else 5,
             until=until,
             check_mode=pick("check_mode"), diff=pick("diff"),
-            run_once=optional_flag(entry, "run_once", loc),
+            run_once=pick("run_once", False),
             any_errors_fatal=pick("any_errors_fatal"),
+            delegate_to=pick("delegate_to"), delegate_facts=pick("delegate_facts"),
             vars_layers=layers, role=scope.role, base_dir=scope.file.parent,
             listen=as_str_list(entry.get("listen"), "listen", loc),
             environment=above.environment + tuple(keywords.get("environment", ())),

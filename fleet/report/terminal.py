@@ -156,14 +156,16 @@ class TerminalReporter:
             word += " (ignored)"
         if result.rescued:
             word += " (rescued)"
-        line = Text(visible(f"{word}: [{result.host}]"), style=STYLE.get(status, ""))
+        where = result.host if result.delegated_to is None else f"{result.host} -> {result.delegated_to}"
+        line = Text(visible(f"{word}: [{where}]"), style=STYLE.get(status, ""))
         if self.verbosity and result.via == "ansible":  # which tasks ran Ansible's own module code
             line.append(visible(f" (via ansible: {result.fqcn}, ansible-core {result.ansible_core})"))
         if result.items is not None and not result.no_log:
             done = [i for i in result.items if i.status in ("changed", "failed") or self.verbosity]
             for item in done:
                 why = f" => {item.msg}" if item.msg and item.status == "failed" else ""  # as Ansible shows it
-                self.console.print(Text(visible(f"  {item.status}: [{result.host}] => (item={item.item_label}){why}"),
+                at = result.host if item.delegated_to is None else f"{result.host} -> {item.delegated_to}"
+                self.console.print(Text(visible(f"  {item.status}: [{at}] => (item={item.item_label}){why}"),
                                         style=STYLE.get(item.status, "")))
                 self._details(item, result.no_log)
         if result.msg and (status in ("failed", "unreachable", "skipped") or self.verbosity or _shown(result)):
