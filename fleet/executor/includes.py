@@ -53,15 +53,16 @@ def resolve(runner: PlayContext, task: Task, host: str, params: Mapping[str, Any
             confined(args.get(key), f"{task.module} {key}", task.location, within)
         # loop items are data already rendered: the included tasks must not template them again
         host_params = {**include_params, **{name: Final(value) for name, value in loop_vars.items()}}
+        apply = args.pop("apply", None)  # keywords for the included tasks, rendered with the include's args
         if task.module == "include_tasks":
             name = args.get("file") or args.get("_raw_params")
             path = loader.resolve_tasks_file(str(name), task.base_dir, task.role, task.location)
             items = loader.load_tasks(path, task.inherited, task.role, base_dir=task.base_dir,
-                                      location=task.location)
+                                      location=task.location, apply=apply)
             found.append(Inclusion(str(path), str(path), items, host_params))
         else:
             context, items, handlers = loader.load_role(str(args.get("name")), args, task.location,
-                                                        inherited=task.inherited, parent=task.role)
+                                                        inherited=task.inherited, parent=task.role, apply=apply)
             for handler in handlers:
                 if not any(handler is known for known in runner.play.handlers):
                     runner.play.handlers.append(handler)

@@ -195,6 +195,25 @@ INHERITED_SCALARS = ("become", "become_user", "ignore_errors", "no_log", "check_
                      "any_errors_fatal", "delegate_to", "delegate_facts", "run_once")
 
 
+#: Keywords a block sets for its tasks; ``apply:`` of include_tasks/include_role takes them too.
+APPLY_KEYWORDS = frozenset({
+    "when", "tags", "become", "become_user", "become_method", "ignore_errors", "no_log", "vars", "check_mode",
+    "diff", "any_errors_fatal", "environment", "collections", "delegate_to", "delegate_facts", "run_once",
+})
+
+
+def parse_apply(value: Any, module: str, loc: Location | None) -> dict[str, Any]:
+    """``apply:`` of include_tasks/include_role: block keywords for every included task (Ansible
+    makes them the included tasks' parent block), checked and normalised."""
+    if not isinstance(value, Mapping):
+        raise InputError(f"{module}: apply must be a mapping of block keywords, got {type(value).__name__}", loc)
+    for key in value:
+        if key not in APPLY_KEYWORDS:
+            raise InputError(f"{module}: {key!r} is not a keyword apply can set{suggest(str(key), APPLY_KEYWORDS)}",
+                             loc)
+    return parse_keywords(value, loc)
+
+
 def parse_keywords(data: Mapping[str, Any], loc: Location | None) -> dict[str, Any]:
     """The inheritable keywords present in ``data`` (when, tags, become..., environment, vars),
     checked and normalised. A keyword given as empty (``when:``) counts as absent."""

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from fleet.errors import InputError, Location
-from fleet.playbook.keywords import as_mapping, as_str, suggest, type_name, where
+from fleet.playbook.keywords import as_mapping, as_str, parse_apply, suggest, type_name, where
 from fleet.playbook.roles import parse_role_options
 
 #: Modules whose free-form text is a command line, stored as ``cmd``.
@@ -200,9 +200,12 @@ def check_module_args(module: str, args: dict[str, Any], loc: Location) -> dict[
         args["file"] = args.pop("_raw_params")
     if module in ("include_tasks", "import_tasks"):
         for key in args:
+            if key == "apply" and module == "include_tasks":
+                parse_apply(args["apply"], module, loc)  # kept as written: rendered when it runs
+                continue
             if key == "apply":
-                raise InputError(f"{module}: 'apply' is not supported; use a block around "
-                                 "the include to set keywords on its tasks", loc)
+                raise InputError(f"{module}: 'apply' is an option of include_tasks only (as in Ansible); set the "
+                                 "keywords on import_tasks itself", loc)
             if key != "file":
                 raise InputError(f"{module} has no option {key!r} (only 'file')", loc)
         if args.get("file") is None:

@@ -20,6 +20,7 @@ from fleet.playbook.keywords import (
     as_mapping,
     as_str,
     no_template,
+    parse_apply,
     parse_keywords,
     suggest,
     type_name,
@@ -93,9 +94,12 @@ def parse_role_options(args: Mapping[str, Any], loc: Location, module: str, *,
     Only a ``static`` reference (import_role, or include_role once rendered) must have a
     plain role name."""
     for key in args:
+        if key == "apply" and module == "include_role":
+            parse_apply(args["apply"], module, loc)  # kept as written: rendered when it runs
+            continue
         if key == "apply":
-            raise InputError(f"{module}: 'apply' is not supported; put the keywords on the "
-                             "tasks of the role or on a block around the include", loc)
+            raise InputError(f"{module}: 'apply' is an option of include_role only (as in Ansible); set the "
+                             "keywords on import_role itself", loc)
         if key not in ROLE_OPTIONS:
             raise InputError(f"{module} has no option {key!r}{suggest(key, ROLE_OPTIONS)}", loc)
     if args.get("name") is None:

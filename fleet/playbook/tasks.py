@@ -11,6 +11,7 @@ from typing import Any
 
 from fleet.errors import InputError, Location
 from fleet.playbook.keywords import (
+    APPLY_KEYWORDS,
     INHERITED_SCALARS,
     LOOP_KINDS,
     as_collections,
@@ -26,6 +27,7 @@ from fleet.playbook.keywords import (
     no_template,
     optional_conditions,
     optional_flag,
+    parse_apply,
     parse_keywords,
     suggest,
     type_name,
@@ -52,11 +54,7 @@ TASK_KEYWORDS = frozenset({
     "any_errors_fatal", "environment", "args", "action", "listen", "collections", "delegate_to",
     "delegate_facts", "local_action", *LOOP_KINDS,
 })
-BLOCK_KEYWORDS = frozenset({
-    "block", "rescue", "always", "name", "when", "tags", "become", "become_user",
-    "become_method", "ignore_errors", "no_log", "vars", "check_mode", "diff",
-    "any_errors_fatal", "environment", "collections", "delegate_to", "delegate_facts", "run_once",
-})
+BLOCK_KEYWORDS = APPLY_KEYWORDS | {"block", "rescue", "always", "name"}
 #: How deeply playbooks, task files and roles may be read one inside the other.
 MAX_NESTING = 50
 #: Keywords allowed on import_tasks/import_role: they apply to every imported task.
@@ -168,8 +166,9 @@ class TaskFileLoader:
 
     def load_tasks(self, path: Path, inherited: Inherited | None, role: RoleContext | None, *,
                    base_dir: Path | None = None, location: Location | None = None,
-                   handlers: bool = False) -> list[Item]:
-        """The tasks of file ``path`` (``include_tasks``), each inheriting ``inherited``.
+                   handlers: bool = False, apply: Any = None) -> list[Item]:
+        """The tasks of file ``path`` (``include_tasks``), each inheriting ``inherited`` and the
+        keywords of the include's ``apply`` (as a block around them, as in Ansible).
 
         A relative ``path`` is looked up like Ansible does when ``base_dir`` (the including
         task's ``base_dir``) is given: the role's ``tasks/``, ``base_dir``, the playbook folder.
@@ -177,21 +176,21 @@ class TaskFileLoader:
         path = Path(path)
         if not path.is_absolute() and base_dir is not None:
             path = self.resolve_tasks_file(str(path), Path(base_dir), role, location)
-        scope = _Scope(path, role, inherited or Inherited(), PlayRoles(self.playbook_dir),
+        scope = _Scope(path, role, _applied(inherited, apply, "include_tasks", location), PlayRoles(self.playbook_dir),
                        handlers)
         with self.nesting_guard(location or Location(str(path))):
             return self._read(path, scope, location)
 
     def load_role(self, name: str, params: Mapping[str, Any], location: Location, *,
                   inherited: Inherited | None = None, parent: RoleContext | None = None,
-                  ) -> tuple[RoleContext, list[Item], list[Handler]]:
+                  apply: Any = None) -> tuple[RoleContext, list[Item], list[Handler]]:
         """Role ``name`` for ``include_role``: its context, tasks (dependencies' first) and
         handlers. ``params`` are the include_role options (tasks_from, vars_from...)."""
         options = {key: value for key, value in params.items() if key != "name"}
         ref = parse_role_options({"name": name, **options}, location, "include_role")
         state = PlayRoles(self.playbook_dir)
         with self.nesting_guard(location):
-            items = expand_role(self, ref, inherited or Inherited(), state, dedupe=False,
+            items = expand_role(self, ref, _applied(inherited, apply, "include_role", location), state, dedupe=False,
                                 parent=parent.path if parent is not None else None)
         return state.contexts[-1], items, state.handlers
 
@@ -411,3 +410,12 @@ class TaskFileLoader:
             passed = {key: keywords[key] for key in INHERITED_SCALARS if key in keywords}
             task.inherited = above.extend(passed)
         return task
+
+
+def _applied(inherited: Inherited | None, apply: Any, module: str, location: Location | None) -> Inherited:
+    """``inherited`` plus an include's ``apply:`` keywords, a block around the included tasks."""
+    if not apply:
+        return inherited or Inherited()
+    keywords = parse_apply(apply, module, location)
+    layer = Layer("block vars", str(location), keywords["vars"]) if "vars" in keywords else None
+    return (inherited or Inherited()).extend(keywords, layer)

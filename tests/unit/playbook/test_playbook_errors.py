@@ -104,7 +104,7 @@ TASK_ERRORS = [
     ("- import_tasks: other.yml\n  loop: [1]\n", 3, "import_tasks cannot loop ('loop'); use include_tasks"),
     ("- import_tasks: other.yml\n  register: r\n", 3, "'register' cannot be used with import_tasks"),
     ("- import_tasks: missing.yml\n", 3, "task file 'missing.yml' not found"),
-    ("- include_tasks:\n    file: x.yml\n    apply: {tags: x}\n", 3, "'apply' is not supported"),
+    ("- include_tasks:\n    file: x.yml\n    apply: {tagz: x}\n", 3, "'tagz' is not a keyword apply can set (did you mean 'tags'?)"),
     ("- include_tasks:\n", 3, "include_tasks needs a file name"),
     ("- import_role: name=nothere\n", 3, "role 'nothere' not found"),
     ("- import_role: {}\n", 3, "import_role needs the role's name"),
