@@ -26,6 +26,7 @@ def groupable(task: Task) -> bool:
         task.module not in LOCAL
         and task.module not in CONTROL_ACTIONS
         and not task.run_once
+        and not task.throttle  # its own limit on hosts at once
         and task.delegate_to is None  # its own connection (fleet.executor.delegation)
         and not task.until
         and task.retries is None

@@ -8,6 +8,7 @@ list — linear hands it all hosts at once, free one host per coroutine.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -16,7 +17,7 @@ import fleet.executor.factcache as factcache
 import fleet.executor.includes as includes
 import fleet.executor.meta as meta
 import fleet.executor.pipeline as pipeline
-from fleet.errors import FleetError
+from fleet.errors import FleetError, InputError
 from fleet.executor.context import HostRuntime, PlayVars
 from fleet.executor.state import PlayState, RunState
 from fleet.executor.tags import selected
@@ -189,6 +190,21 @@ class PlayRunner:
                     })
                     break
 
+    def _throttle(self, task: Task, hosts: list[str]) -> contextlib.AbstractAsyncContextManager[Any]:
+        """``throttle: N``: at most N hosts run the task at once (under forks), rendered with the
+        first host's variables as Ansible's strategy does; 0 means no limit; ignored with run_once."""
+        if task.throttle in (None, 0) or task.run_once or not hosts:
+            return contextlib.nullcontext()
+        value = task.throttle
+        if isinstance(value, str):
+            value = self.state.templar.render(value, self.state.play_vars.for_task(hosts[0], task, None), task.location)
+        try:
+            count = int(value)
+        except (TypeError, ValueError):
+            raise InputError(f"task {task.display_name!r}: throttle must be a whole number, got {value!r}",
+                             task.location) from None
+        return asyncio.Semaphore(count) if count > 0 else contextlib.nullcontext()
+
     async def run_task(self, task: Task, hosts: list[str], params: dict[str, dict[str, Any]] | None = None,
                        handler: bool = False, guarded: bool = False) -> list[str]:
         """One task (or meta, or include) on ``hosts``; return the hosts that failed."""
@@ -206,9 +222,10 @@ class PlayRunner:
         if task.module in ("include_tasks", "include_role"):
             return await self.include(task, hosts, params, guarded)
         targets = hosts[:1] if task.run_once else hosts
+        limit = self._throttle(task, targets)
 
         async def one(host: str) -> TaskResult | None:
-            async with self.semaphore:
+            async with self.semaphore, limit:
                 return await self.executor.run(task, host, (params or {}).get(host), handler)
 
         results = [r for r in await asyncio.gather(*(one(h) for h in targets)) if r is not None]  # None: interrupted

@@ -34,7 +34,7 @@ PLAY_KEYWORDS = frozenset({
     "gather_facts", "roles", "pre_tasks", "tasks", "post_tasks", "handlers", "serial",
     "max_fail_percentage", "any_errors_fatal", "strategy", "tags", "check_mode", "diff",
     "ignore_errors", "no_log", "environment", "order", "remote_user", "connection", "collections",
-    "gather_subset", "gather_timeout", "fact_path",
+    "gather_subset", "gather_timeout", "fact_path", "throttle",
 })
 IMPORT_PLAYBOOK = ("import_playbook", "ansible.builtin.import_playbook",
                    "ansible.legacy.import_playbook")

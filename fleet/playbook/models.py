@@ -79,6 +79,7 @@ class Task:
     any_errors_fatal: bool | None = None
     delegate_to: str | None = None  # delegate_to (local_action: "localhost"), a template
     delegate_facts: bool | None = None  # facts the task sets go to the delegated host
+    throttle: Any = None  # at most this many hosts at once (0 or None: forks), a number or template
     vars_layers: tuple[Layer, ...] = ()  # block vars (outermost first), then task vars
     role: RoleContext | None = None
     base_dir: Path = Path(".")  # directory of the file the task came from

@@ -52,7 +52,7 @@ TASK_KEYWORDS = frozenset({
     "become_method", "ignore_errors", "ignore_unreachable", "changed_when", "failed_when",
     "no_log", "retries", "delay", "until", "vars", "check_mode", "diff", "run_once",
     "any_errors_fatal", "environment", "args", "action", "listen", "collections", "delegate_to",
-    "delegate_facts", "local_action", *LOOP_KINDS,
+    "delegate_facts", "local_action", "throttle", *LOOP_KINDS,
 })
 BLOCK_KEYWORDS = APPLY_KEYWORDS | {"block", "rescue", "always", "name"}
 #: How deeply playbooks, task files and roles may be read one inside the other.
@@ -63,7 +63,7 @@ NOT_SUPPORTED = {
     "async": "async tasks are not supported yet",
     "poll": "async tasks (poll) are not supported yet",
     **{key: f"the {key} keyword is not supported" for key in (
-        "throttle", "timeout", "connection", "remote_user", "port", "module_defaults",
+        "timeout", "connection", "remote_user", "port", "module_defaults",
         "debugger", "become_flags", "become_exe")},
 }
 
@@ -87,6 +87,7 @@ class Inherited:
     delegate_to: str | None = None
     delegate_facts: bool | None = None
     run_once: bool | None = None
+    throttle: Any = None
     environment: tuple[Any, ...] = ()  # outermost first: Ansible's order of merging
     vars_layers: tuple[Layer, ...] = ()
     collections: tuple[str, ...] = ()  # the nearest ``collections`` keyword above
@@ -400,6 +401,7 @@ class TaskFileLoader:
             run_once=pick("run_once", False),
             any_errors_fatal=pick("any_errors_fatal"),
             delegate_to=pick("delegate_to"), delegate_facts=pick("delegate_facts"),
+            throttle=pick("throttle"),
             vars_layers=layers, role=scope.role, base_dir=scope.file.parent,
             listen=as_str_list(entry.get("listen"), "listen", loc),
             environment=above.environment + tuple(keywords.get("environment", ())),
