@@ -192,14 +192,14 @@ def no_template(value: Any, what: str, loc: Location | None, hint: str = "") -> 
 
 #: Keywords a block, role, import or play passes down to the tasks under it (besides vars).
 INHERITED_SCALARS = ("become", "become_user", "ignore_errors", "no_log", "check_mode", "diff",
-                     "any_errors_fatal", "delegate_to", "delegate_facts", "run_once", "throttle")
+                     "any_errors_fatal", "delegate_to", "delegate_facts", "run_once", "throttle", "notify")
 
 
 #: Keywords a block sets for its tasks; ``apply:`` of include_tasks/include_role takes them too.
 APPLY_KEYWORDS = frozenset({
     "when", "tags", "become", "become_user", "become_method", "ignore_errors", "no_log", "vars", "check_mode",
     "diff", "any_errors_fatal", "environment", "collections", "delegate_to", "delegate_facts", "run_once",
-    "throttle",
+    "throttle", "notify",
 })
 
 
@@ -238,6 +238,8 @@ def parse_keywords(data: Mapping[str, Any], loc: Location | None) -> dict[str, A
         out["delegate_to"] = as_str(present["delegate_to"], "delegate_to", loc)
     if "environment" in present:
         out["environment"] = as_environment(present["environment"], loc)
+    if "notify" in present:  # a block's: its tasks without their own notify notify these (Ansible)
+        out["notify"] = as_str_list(present["notify"], "notify", loc)
     if "throttle" in present:  # how many hosts run the task at once (0: forks decide), or a template
         out["throttle"] = as_number(present["throttle"], "throttle", loc)
     if "vars" in present:

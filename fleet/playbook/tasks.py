@@ -88,6 +88,7 @@ class Inherited:
     delegate_facts: bool | None = None
     run_once: bool | None = None
     throttle: Any = None
+    notify: list[str] | None = None
     environment: tuple[Any, ...] = ()  # outermost first: Ansible's order of merging
     vars_layers: tuple[Layer, ...] = ()
     collections: tuple[str, ...] = ()  # the nearest ``collections`` keyword above
@@ -385,7 +386,8 @@ class TaskFileLoader:
             loop=loop, loop_kind=loop_kind,
             loop_control=as_loop_control(entry.get("loop_control"), loc),
             register=as_register(entry.get("register"), loc),
-            notify=as_str_list(entry.get("notify"), "notify", loc),
+            notify=as_str_list(entry["notify"], "notify", loc) if entry.get("notify") is not None
+            else list(above.notify or ()),
             tags=above.tags | keywords.get("tags", frozenset()),
             become=pick("become"), become_user=pick("become_user"),
             ignore_errors=pick("ignore_errors", False),

@@ -1,5 +1,6 @@
 """``apply:`` of include_tasks/include_role (issue 15, item 9): the keywords reach every included
-task as a block around them; fleet and ansible-playbook write the same files (local connection)."""
+task as a block around them; ``notify`` on a block reaches its tasks that have none of their own;
+fleet and ansible-playbook write the same files (local connection)."""
 
 from __future__ import annotations
 
@@ -25,9 +26,10 @@ def _inventory(path: Path, out: Path) -> Path:
     return path
 
 
-def test_apply_as_ansible(tmp_path: Path) -> None:
+def _both(fixture: Path, tmp_path: Path) -> dict[str, dict[str, str]]:
+    """The files fleet and ansible-playbook write running ``fixture``'s site.yml."""
     site = tmp_path / "site"
-    shutil.copytree(FIXTURE, site)
+    shutil.copytree(fixture, site)
     outputs = {}
     for tool in ("fleet", "ansible"):
         out = site / f"out-{tool}"
@@ -41,6 +43,11 @@ def test_apply_as_ansible(tmp_path: Path) -> None:
                                   capture_output=True, text=True, timeout=600, check=False)
             assert done.returncode == 0, done.stdout[-3000:]
         outputs[tool] = {p.name: p.read_text() for p in sorted(out.iterdir())}
+    return outputs
+
+
+def test_apply_as_ansible(tmp_path: Path) -> None:
+    outputs = _both(FIXTURE, tmp_path)
     assert outputs["fleet"] == outputs["ansible"]
     assert outputs["fleet"] == {"inc": "applied outer\n", "role": "role-applied\n", "looped-a": "item-a\n",
                                 "looped-b": "item-b\n"}
@@ -59,3 +66,10 @@ def test_bad_apply_is_one_error_naming_the_line(tmp_path: Path, task: str, messa
     with pytest.raises(InputError, match=message) as raised:
         api.prepare(site / "bad.yml", [_inventory(site / "i.ini", tmp_path)], RunOptions())
     assert raised.value.location is not None and raised.value.location.line == 4
+
+
+def test_notify_on_a_block_as_ansible(tmp_path: Path) -> None:
+    outputs = _both(REPO / "tests" / "fixtures" / "block_notify", tmp_path)
+    assert outputs["fleet"] == outputs["ansible"]
+    assert outputs["fleet"] == {"one": "one\n", "two": "two\n", "block-handler": "block handler ran\n",
+                                "own-handler": "own handler ran\n"}
