@@ -252,12 +252,16 @@ class PlayState:
         become = task.become if task.become is not None else self.play.become
         if become is None:
             become = self.options.become
+        if isinstance(become, str):  # become: "{{ ... }}", rendered with the host's variables
+            become = self.templar.truth(become, variables, task.location)
         settings = ConnectionVars(variables)
         if "ansible_become" in settings:
             become = self.templar.truth(settings["ansible_become"], variables, task.location)
         if not become:
             return None
         user = task.become_user or self.play.become_user or self.options.become_user or "root"
+        if "{{" in user or "{%" in user:
+            user = str(self.templar.render(user, variables, task.location))
         if "ansible_become_user" in settings:
             user = str(settings["ansible_become_user"])
         return user

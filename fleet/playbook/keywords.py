@@ -226,10 +226,10 @@ def parse_keywords(data: Mapping[str, Any], loc: Location | None) -> dict[str, A
         out["tags"] = as_tags(present["tags"], loc)
     if "become_method" in present:
         check_become_method(present["become_method"], loc)
-    for key in ("become", "check_mode", "diff", "any_errors_fatal", "delegate_facts", "run_once"):
+    for key in ("check_mode", "diff", "any_errors_fatal", "delegate_facts", "run_once"):
         if key in present:
             out[key] = as_bool(present[key], key, loc)
-    for key in ("ignore_errors", "no_log"):
+    for key in ("become", "ignore_errors", "no_log"):  # become: "{{ x }}" is rendered per host
         if key in present:
             out[key] = as_bool_or_template(present[key], key, loc)
     if "become_user" in present:

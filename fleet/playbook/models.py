@@ -63,7 +63,7 @@ class Task:
     register: str | None = None
     notify: list[str] = field(default_factory=list)
     tags: frozenset[str] = frozenset()
-    become: bool | None = None
+    become: bool | str | None = None  # a template is rendered per host
     become_user: str | None = None
     ignore_errors: Any = False  # bool or template
     ignore_unreachable: bool = False
@@ -134,7 +134,7 @@ class Play:
     vars_layers: tuple[Layer, ...] = ()  # role defaults, play vars, vars_files, role vars
     gather_facts: bool | None = None  # None: not said (ansible.cfg's gathering decides)
     gather_args: dict[str, Any] = field(default_factory=dict)  # gather_subset, gather_timeout, fact_path
-    become: bool | None = None
+    become: bool | str | None = None  # a template is rendered per host
     become_user: str | None = None
     serial: list[Any] = field(default_factory=list)  # ints or "30%" strings; [] = all at once
     max_fail_percentage: float | None = None
