@@ -37,6 +37,16 @@ class InputError(FleetError):
     """Bad user input: YAML, inventory, playbook, parameters, variables, templates."""
 
 
+class AnsibleOnlyValue(InputError):
+    """A literal value fleet's native module does not handle but Ansible's module of that name
+    does (its AnsibleOnly failure at preflight): the task can run through the bridge.
+    ``reason``: the module's own words."""
+
+    def __init__(self, message: str, location: Location | None = None, reason: str = "") -> None:
+        super().__init__(message, location)
+        self.reason = reason or message
+
+
 class TemplateError(InputError):
     """A Jinja2 template failed to parse or render (undefined variable, bad filter, ...)."""
 

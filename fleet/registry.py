@@ -22,8 +22,8 @@ from typing import Any
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from fleet.agent import contract
-from fleet.agent.errors import ModuleFailure
-from fleet.errors import InputError, Location
+from fleet.agent.errors import AnsibleOnly, ModuleFailure
+from fleet.errors import AnsibleOnlyValue, InputError, Location
 
 # An Ansible module imports its module_utils (fleet's modules import fleet.agent only)
 ANSIBLE_MODULE = re.compile(r"^\s*(?:from|import)\s+ansible(?:_collections)?\.module_utils", re.MULTILINE)
@@ -183,6 +183,8 @@ class ModuleSpec:
             return
         try:
             rules(params)
+        except AnsibleOnly as exc:
+            raise AnsibleOnlyValue(f"{where}: module {self.name}: {exc}", location, str(exc)) from None
         except ModuleFailure as exc:
             raise InputError(f"{where}: module {self.name}: {exc}", location) from None
 
@@ -195,6 +197,8 @@ class ModuleSpec:
             return
         try:
             check(name, value)
+        except AnsibleOnly as exc:
+            raise AnsibleOnlyValue(f"{where}: module {self.name}: {exc}", location, str(exc)) from None
         except ModuleFailure as exc:
             raise InputError(f"{where}: module {self.name}: {exc}", location) from None
 

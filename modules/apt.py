@@ -38,7 +38,8 @@ Behaves like ``ansible.builtin.apt`` for the parameters it has:
 Differences from Ansible: a due cache update is reported as a change even when the packages
 need nothing (Ansible updates silently there; ``cache_valid_time`` gives runs with 0 changed);
 ``deb``, ``upgrade``, ``clean``, ``autoclean``, ``force``, ``policy_rc_d``, states
-``build-dep``/``fixed`` and name wildcards (``apt*``) are not supported; the update stamp is
+``build-dep``/``fixed`` and name wildcards (``apt*``) are not fleet's: with ansible-core
+installed such a task runs Ansible's own apt module through the bridge; the update stamp is
 written on Debian too (Ansible only reads it, so there it updates each run once an update has
 changed no list); ``force_apt_get`` is accepted and changes nothing (apt-get is always used);
 packages are marked manual only when apt-get runs; ``present`` does not upgrade a wildcard
@@ -68,6 +69,7 @@ from fleet.agent.dpkg import (
     provided_names,
     simulate,
 )
+from fleet.agent.errors import AnsibleOnly
 from fleet.agent.hostenv import services_held
 from fleet.agent.hostio import ModuleFailure
 
@@ -136,7 +138,7 @@ def parse_specs(name) -> list:
             raise ModuleFailure(f"invalid package spec: {text}")
         spec = (match.group(1), match.group(2) or "", match.group(3) or "")
         if set("*?[]!") & set(spec[0]):
-            raise ModuleFailure(f"package name wildcards are not supported: {spec[0]}")
+            raise AnsibleOnly(f"package name wildcards are not supported: {spec[0]}")
         if specs.setdefault(spec[0], spec) != spec:
             raise ModuleFailure(f"package {spec[0]} is given twice, with different versions")
     return list(specs.values())

@@ -9,6 +9,11 @@ class ModuleFailure(Exception):
     """Raised by modules to fail a task with a clear message (no traceback shown)."""
 
 
+class AnsibleOnly(ModuleFailure):
+    """A value fleet's module does not handle but Ansible's module of the same name does (an
+    apt name wildcard): the controller runs the task through Ansible's module code instead."""
+
+
 class PathRefused(ModuleFailure):
     """A path fleet will not go through: a symlink someone else planted, a hard link, a device."""
 

@@ -56,4 +56,5 @@ def cached(parse: Callable[[Any, Any], Mapping[str, Any]], folder: Path, version
         return result
 
     meta_yml_to_dict.fleet_cached = True  # type: ignore[attr-defined]
+    meta_yml_to_dict.__wrapped__ = parse  # type: ignore[attr-defined]
     return meta_yml_to_dict

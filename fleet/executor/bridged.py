@@ -16,7 +16,7 @@ from typing import Any
 
 from fleet.bridge import INSTALL, Bridge, Resolution, TaskFlags, fleet_diff
 from fleet.connection import ModuleCall
-from fleet.errors import FleetError, InputError
+from fleet.errors import AnsibleOnlyValue, FleetError, InputError
 from fleet.executor.outcome import Outcome
 from fleet.playbook import Task
 from fleet.result import TaskResult
@@ -55,8 +55,11 @@ def route(bridge: Bridge | None, task: Task, spec: Any) -> Route:
         return Route()
     own = set(spec.field_names) | set(spec.aliases)
     extra = tuple(str(k) for k in task.args if str(k) not in own and not str(k).startswith("_"))
-    if not extra or bridge is None:
+    if bridge is None:
         return Route()
+    if not extra:
+        why = ansible_only(task, spec)
+        return _instead(bridge, task, (), f"fleet's module {task.module}: {why}") if why else Route()
     documented = bridge.ansible_options(task.module)
     if documented is None:
         return Route()
@@ -67,6 +70,24 @@ def route(bridge: Bridge | None, task: Task, spec: Any) -> Route:
         raise InputError(f"task {task.display_name!r}: module {task.module} has no parameter {unknown[0]!r}{hint}",
                          task.location)
     lacks = f"fleet's module {task.module} does not implement {', '.join(map(repr, extra))}"
+    return _instead(bridge, task, extra, lacks)
+
+
+def ansible_only(task: Task, spec: Any) -> str:
+    """Why fleet's module cannot take the task's literal values though Ansible's module can
+    (its ``AnsibleOnly`` failure: an apt name wildcard), or ""."""
+    try:
+        spec.check_static(task.args, lambda value: isinstance(value, str) and ("{{" in value or "{%" in value),
+                          f"task {task.display_name!r}", task.location)
+    except AnsibleOnlyValue as exc:
+        return exc.reason
+    except InputError:
+        return ""  # validation names it
+    return ""
+
+
+def _instead(bridge: Bridge, task: Task, extra: tuple[str, ...], lacks: str) -> Route:
+    """Ansible's module of the task's name, through the bridge, where fleet's cannot do it."""
     if not bridge.available:
         return Route(extra, failure=f"{lacks}; Ansible's module does, and fleet would run its code, but "
                                     f"ansible-core is not installed: install it with {INSTALL}")
@@ -77,8 +98,8 @@ def route(bridge: Bridge | None, task: Task, spec: Any) -> Route:
     if found is not None and found.runnable:
         return Route(extra, found)
     why = found.refused if found is not None else "Ansible has no module fleet could run instead"
-    return Route(extra, failure=f"{lacks} (Ansible documents {'it' if len(extra) == 1 else 'them'}); "
-                                f"fleet cannot run Ansible's instead: {why}")
+    documents = f" (Ansible documents {'it' if len(extra) == 1 else 'them'})" if extra else ""
+    return Route(extra, failure=f"{lacks}{documents}; fleet cannot run Ansible's instead: {why}")
 
 
 class Routes:

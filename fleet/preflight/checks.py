@@ -13,7 +13,7 @@ from collections.abc import Set as AbstractSet
 from pathlib import Path
 from typing import Any
 
-from fleet.errors import InputError, Location
+from fleet.errors import AnsibleOnlyValue, InputError, Location
 from fleet.executor import CONTROL_ACTIONS, LOCAL, find_file, handler_known, route
 from fleet.playbook import Play, Playbook, Task, walk
 from fleet.preflight.prescan import included_handlers, included_names
@@ -202,7 +202,11 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
     args = {k: v for k, v in task.args.items() if k not in how.extra}
     if how.module is not None and any(name not in spec.canonical(args, where, task.location) for name in spec.required):
         return  # what fleet's module requires, Ansible's may not (package's state): its code decides
-    spec.check_static(args, lambda v: _is_template(templar, v), where, task.location)
+    try:
+        spec.check_static(args, lambda v: _is_template(templar, v), where, task.location)
+    except AnsibleOnlyValue:
+        if how.module is None and not how.failure:
+            raise
     if task.module == "template":
         _check_template_file(task, templar, known, check_names, playbook_dir)
 

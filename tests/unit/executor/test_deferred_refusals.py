@@ -217,3 +217,24 @@ def test_package_with_a_dnf_option_fails_on_a_debian_host_as_in_ansible(site: Si
     result = run.result("h1", "p")
     assert result.status == "failed" and theirs["failed"]
     assert result.msg == theirs["msg"]  # "Unsupported parameters for (ansible.legacy.apt) module: enablerepo. ..."
+
+
+def test_a_value_only_ansibles_module_takes_routes_the_task_to_it(site: Site) -> None:
+    """An apt name wildcard (``hel?o``): fleet's apt refuses it, Ansible's apt takes it, so the
+    task runs Ansible's module code; a task never reached does not stop the run either."""
+    from fleet.executor.play import PlayRunner
+
+    prepared = site.prepare(play("""
+        - name: wildcard
+          apt: {name: "hel?o", state: present}
+          when: false
+        - name: plain
+          apt: {name: hello, state: present}
+          when: false
+        """, hosts="h1"))
+    runner = PlayRunner(prepared.state(), prepared.playbook.plays[0])
+    tasks = {t.name: t for t in prepared.playbook.plays[0].tasks if t.module == "apt"}
+    routed = runner.executor.routes.route(tasks["wildcard"])
+    assert routed.module is not None and routed.module.fqcn.endswith(".apt") and not routed.failure
+    assert runner.executor.routes.route(tasks["plain"]).module is None  # fleet's own apt
+    assert site.run().exit_code == 0
