@@ -82,9 +82,6 @@ class LookupContext:
             if os.path.exists(path) or missing_ok:
                 return os.path.normpath(path)
             raise TemplateError(f"lookup('{what}'): could not locate file {needle!r}")
-        if os.path.normpath(path).split(os.sep)[0] == "..":
-            raise TemplateError(f"lookup('{what}'): {needle!r} points outside the search path "
-                                f"(a relative path may not climb out with '..')")
         search = self.candidates(subdir, path)
         for candidate in search:
             if os.path.exists(candidate):

@@ -54,11 +54,11 @@ def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict
 
 def test_the_same_files_are_written(both: tuple[dict[str, str], dict[str, str]]) -> None:
     fleet, ansible = both
-    assert sorted(fleet) == sorted(ansible) == ["ff-include", "ff-skip", "ff-template", "found-vars",
+    assert sorted(fleet) == sorted(ansible) == ["ff-climb", "ff-include", "ff-skip", "ff-template", "found-vars",
                                                 "lookups", "loops", "role-files", "template-lookup"]
 
 
-@pytest.mark.parametrize("name", ["ff-include", "ff-skip", "ff-template", "found-vars", "lookups", "loops", "role-files",
+@pytest.mark.parametrize("name", ["ff-climb", "ff-include", "ff-skip", "ff-template", "found-vars", "lookups", "loops", "role-files",
                                   "template-lookup"])
 def test_content_as_ansible(name: str, both: tuple[dict[str, str], dict[str, str]]) -> None:
     fleet, ansible = both

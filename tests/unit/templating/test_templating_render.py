@@ -304,8 +304,8 @@ def test_file_lookup(tmp_path: Path) -> None:
     assert templar.render("{{ lookup('file', 'motd') }}", VARS) == "hello"
     assert templar.render("{{ lookup('file', 'motd', rstrip=False) }}", VARS) == "hello\n\n"
     assert templar.render("{{ lookup('file', path) }}", {"path": str(tmp_path / "secret")}) == "outside"
-    with pytest.raises(TemplateError, match="outside the search path"):
-        templar.render("{{ lookup('file', '../secret') }}", VARS)
+    # a name the playbook's author wrote may climb with '..', as in Ansible (host-sent names may not)
+    assert templar.render("{{ lookup('file', '../secret') }}", VARS) == "outside"
     with pytest.raises(TemplateError, match="could not locate file 'nope'"):
         templar.render("{{ lookup('file', 'nope') }}", VARS)
     assert templar.render("{{ lookup('file', 'nope', errors='ignore') }}", VARS) is None
