@@ -67,7 +67,8 @@ APT_GET = ["apt-get", "-y", "-q", "-o", "Dpkg::Options::=--force-confdef",
 class Params:
     name: list[str] | str = param("package name(s)")
     state: Literal["present", "absent", "latest", "installed", "removed"] = param(
-        "present/installed, latest, or absent/removed")
+        "present/installed, latest, or absent/removed (Ansible documents it as required, but its "
+        "package hands the task to apt or dnf, whose default is present)", "present")
     use: Literal["auto", "apt", "dnf", "apk"] = param(
         "package manager: auto (detected), apt, dnf or apk", "auto")
 
