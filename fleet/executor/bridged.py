@@ -36,6 +36,14 @@ HANDED_TO = {"package": "ansible.legacy.apt", "service": "ansible.legacy.systemd
              "systemd": "ansible.legacy.systemd_service", "systemd_service": "ansible.legacy.systemd_service"}
 
 
+# Parameters Ansible removed that roles still write: an error where a host reaches the task, as
+# in Ansible (which never looks at a task it skips), not at preflight like a typo
+REMOVED = {
+    ("command", "warn"): "removed from Ansible's command module in ansible-core 2.14",
+    ("shell", "warn"): "removed from Ansible's shell module in ansible-core 2.14",
+}
+
+
 @dataclass(frozen=True)
 class Route:
     """How a task of one of fleet's native modules runs when it gives parameters that fleet's
@@ -64,6 +72,10 @@ def route(bridge: Bridge | None, task: Task, spec: Any) -> Route:
     if documented is None:
         return Route()
     unknown = [name for name in extra if name not in documented]
+    if unknown and all((task.module, name) in REMOVED for name in unknown):
+        names = ", ".join(unknown)
+        return Route(extra, failure=f"Unsupported parameters for (ansible.legacy.{task.module}) module: {names} "
+                                    f"({REMOVED[(task.module, unknown[0])]})")
     if unknown:  # a typo: known to neither fleet's module nor Ansible's
         close = difflib.get_close_matches(unknown[0], sorted(own | documented), n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""

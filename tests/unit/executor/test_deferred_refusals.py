@@ -19,6 +19,7 @@ import pytest
 
 from fleet import api
 from fleet.bridge import AnsibleMissing, Bridge
+from fleet.errors import InputError
 from tests.conftest import require
 from tests.unit.executor.conftest import Site, play
 
@@ -238,3 +239,27 @@ def test_a_value_only_ansibles_module_takes_routes_the_task_to_it(site: Site) ->
     assert routed.module is not None and routed.module.fqcn.endswith(".apt") and not routed.failure
     assert runner.executor.routes.route(tasks["plain"]).module is None  # fleet's own apt
     assert site.run().exit_code == 0
+
+
+def test_a_parameter_ansible_removed_fails_only_where_reached(site: Site) -> None:
+    """command's ``warn`` (removed in ansible-core 2.14; cloudalchemy.node_exporter still writes
+    it behind a condition): a warning, then Ansible's failure on a host that reaches the task."""
+    run = site.run(play("""
+        - name: never reached
+          command: /bin/true
+          args: {warn: false}
+          when: false
+        - name: reached
+          command: /bin/true
+          args: {warn: false}
+          ignore_errors: true
+        """, hosts="h1"))
+    assert run.statuses("h1") == [("never reached", "skipped"), ("reached", "failed")]
+    assert "Unsupported parameters for (ansible.legacy.command) module: warn" in run.result("h1", "reached").msg
+    with pytest.raises(InputError, match="has no parameter 'wran'"):  # a typo stays a preflight error
+        site.run(play("""
+            - name: a typo
+              command: /bin/true
+              args: {wran: false}
+              when: false
+            """, hosts="h1"))
