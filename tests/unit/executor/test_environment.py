@@ -6,22 +6,16 @@ naming file:line, vault values, the agent's own environment restored after each 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from fleet import api
 from fleet.agent.commands import task_environment as agent_environment
 from fleet.cli.vault import vault_yaml
 from fleet.errors import InputError, Location
 from fleet.executor.environment import task_environment
-from fleet.executor.options import RunOptions
 from fleet.playbook import Task
 from fleet.result import REDACTED, RunReport
 from fleet.secrets import Secrets
@@ -29,39 +23,21 @@ from fleet.templating import Templar
 from fleet.vault import VaultKeyring, VaultSecret
 from tests.conftest import REPO
 from tests.unit.executor.conftest import Site, play
+from tests.unit.executor.twins import local_inventory, run_twins
 
 FIXTURE = REPO / "tests" / "fixtures" / "environment"
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 KEYRING = VaultKeyring([VaultSecret("default", b"pw-for-env-tests")])
-
-
-def _inventory(path: Path, out: Path) -> Path:
-    path.write_text(f"[web]\nh1 ansible_connection=local out={out} ansible_python_interpreter={sys.executable}\n")
-    return path
-
-
-def _outputs(out: Path) -> dict[str, str]:
-    return {p.name: p.read_text() for p in sorted(out.iterdir())}
 
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, str], RunReport]:
-    site = tmp_path_factory.mktemp("environment") / "site"
-    shutil.copytree(FIXTURE, site)
-    fleet_out, ansible_out = site / "out-fleet", site / "out-ansible"
-    fleet_out.mkdir()
-    ansible_out.mkdir()
-    prepared = api.prepare(site / "site.yml", [_inventory(site / "fleet.ini", fleet_out)], RunOptions())
-    report = asyncio.run(api.apply_async(prepared))
-    failed = [(r["task"], r["msg"]) for r in report.to_dict()["hosts"]["h1"]["results"] if r["status"] == "failed"]
-    assert report.exit_code() == 0, failed
-    env = dict(os.environ, ANSIBLE_HOME=str(site / "ansible-home"), ANSIBLE_LOCAL_TEMP=str(site / "ansible-local"),
-               ANSIBLE_REMOTE_TMP=str(site / "ansible-remote"))
-    done = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(_inventory(site / "ansible.ini", ansible_out)),
-                           "site.yml"], cwd=site, capture_output=True, text=True, env=env, timeout=600, check=False)
-    assert done.returncode == 0, done.stdout[-3000:]
-    assert "could not parse environment value, skipping" in done.stdout + done.stderr
-    return _outputs(fleet_out), _outputs(ansible_out), report
+    base = tmp_path_factory.mktemp("environment")
+    env = dict(os.environ, ANSIBLE_HOME=str(base / "site" / "ansible-home"),
+               ANSIBLE_LOCAL_TEMP=str(base / "site" / "ansible-local"),
+               ANSIBLE_REMOTE_TMP=str(base / "site" / "ansible-remote"))
+    twins = run_twins(FIXTURE, base, lambda out: "[web]\n" + local_inventory(out), env)
+    assert "could not parse environment value, skipping" in twins.ansible.stdout + twins.ansible.stderr
+    return twins.outputs("fleet"), twins.outputs("ansible"), twins.report
 
 
 def test_every_level_and_form_as_ansible(both: tuple[dict[str, str], dict[str, str], RunReport]) -> None:

@@ -4,10 +4,7 @@ fleet and ansible-playbook write the same files (local connection)."""
 
 from __future__ import annotations
 
-import asyncio
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,34 +13,15 @@ from fleet import api
 from fleet.errors import InputError
 from fleet.executor.options import RunOptions
 from tests.conftest import REPO
+from tests.unit.executor.twins import local_inventory, run_twins
 
 FIXTURE = REPO / "tests" / "fixtures" / "include_apply"
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-
-
-def _inventory(path: Path, out: Path) -> Path:
-    path.write_text(f"h1 ansible_connection=local out={out} ansible_python_interpreter={sys.executable}\n")
-    return path
 
 
 def _both(fixture: Path, tmp_path: Path) -> dict[str, dict[str, str]]:
     """The files fleet and ansible-playbook write running ``fixture``'s site.yml."""
-    site = tmp_path / "site"
-    shutil.copytree(fixture, site)
-    outputs = {}
-    for tool in ("fleet", "ansible"):
-        out = site / f"out-{tool}"
-        out.mkdir()
-        inventory = _inventory(site / f"{tool}.ini", out)
-        if tool == "fleet":
-            report = asyncio.run(api.apply_async(api.prepare(site / "site.yml", [inventory], RunOptions())))
-            assert report.exit_code() == 0
-        else:
-            done = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(inventory), "site.yml"], cwd=site,
-                                  capture_output=True, text=True, timeout=600, check=False)
-            assert done.returncode == 0, done.stdout[-3000:]
-        outputs[tool] = {p.name: p.read_text() for p in sorted(out.iterdir())}
-    return outputs
+    twins = run_twins(fixture, tmp_path)
+    return {tool: twins.outputs(tool) for tool in ("fleet", "ansible")}
 
 
 def test_apply_as_ansible(tmp_path: Path) -> None:
@@ -64,7 +42,8 @@ def test_bad_apply_is_one_error_naming_the_line(tmp_path: Path, task: str, messa
     shutil.copytree(FIXTURE, site)
     (site / "bad.yml").write_text(f"- hosts: h1\n  gather_facts: false\n  tasks:\n    - {task}\n")
     with pytest.raises(InputError, match=message) as raised:
-        api.prepare(site / "bad.yml", [_inventory(site / "i.ini", tmp_path)], RunOptions())
+        (site / "i.ini").write_text(local_inventory(tmp_path))
+        api.prepare(site / "bad.yml", [site / "i.ini"], RunOptions())
     assert raised.value.location is not None and raised.value.location.line == 4
 
 

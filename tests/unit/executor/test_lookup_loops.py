@@ -5,51 +5,29 @@ file. ansible-core comes with the test extra; both run over the local connection
 
 from __future__ import annotations
 
-import asyncio
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-from fleet import api
-from fleet.executor.options import RunOptions
 from tests.conftest import REPO
+from tests.unit.executor.twins import run_twins
 
 FIXTURE = REPO / "tests" / "fixtures" / "lookups"
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
 
 
-def _inventory(path: Path, out: Path) -> Path:
-    path.write_text(
-        "[web]\n"
-        f"h1 ansible_connection=local out={out} ansible_python_interpreter={sys.executable}\n"
-        "h2 ansible_connection=local\n"
-        "[db]\n"
-        "h3 ansible_connection=local\n")
-    return path
-
-
-def _outputs(out: Path) -> dict[str, str]:
-    return {p.name: p.read_text() for p in sorted(out.iterdir())}
+def _inventory(out: Path) -> str:
+    return ("[web]\n"
+            f"h1 ansible_connection=local out={out} ansible_python_interpreter={sys.executable}\n"
+            "h2 ansible_connection=local\n"
+            "[db]\n"
+            "h3 ansible_connection=local\n")
 
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], dict[str, str]]:
-    site = tmp_path_factory.mktemp("lookups") / "site"
-    shutil.copytree(FIXTURE, site)
-    fleet_out, ansible_out = site / "out-fleet", site / "out-ansible"
-    fleet_out.mkdir()
-    ansible_out.mkdir()
-    prepared = api.prepare(site / "site.yml", [_inventory(site / "fleet.ini", fleet_out)], RunOptions())
-    report = asyncio.run(api.apply_async(prepared))
-    failed = [(r["task"], r["msg"]) for r in report.to_dict()["hosts"]["h1"]["results"] if r["status"] == "failed"]
-    assert report.exit_code() == 0, failed
-    done = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(_inventory(site / "ansible.ini", ansible_out)),
-                           "site.yml"], cwd=site, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stdout[-3000:]
-    return _outputs(fleet_out), _outputs(ansible_out)
+    twins = run_twins(FIXTURE, tmp_path_factory.mktemp("lookups"), _inventory)
+    return twins.outputs("fleet"), twins.outputs("ansible")
 
 
 def test_the_same_files_are_written(both: tuple[dict[str, str], dict[str, str]]) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -17,32 +16,16 @@ import pytest
 from fleet import api
 from fleet.executor.options import RunOptions
 from tests.conftest import REPO
+from tests.unit.executor.twins import ANSIBLE_PLAYBOOK, run_twins
 
 FIXTURE = REPO / "tests" / "fixtures" / "setfact_loops"
-ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
-
-
-def _inventory(path: Path, out: Path) -> Path:
-    path.write_text(f"h1 ansible_connection=local out={out} ansible_python_interpreter={sys.executable}\n")
-    return path
 
 
 @pytest.fixture(scope="module")
 def both(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, Any], dict[str, Any], Any]:
-    site = tmp_path_factory.mktemp("setfact") / "site"
-    shutil.copytree(FIXTURE, site)
-    fleet_out, ansible_out = site / "out-fleet", site / "out-ansible"
-    fleet_out.mkdir()
-    ansible_out.mkdir()
-    prepared = api.prepare(site / "site.yml", [_inventory(site / "fleet.ini", fleet_out)], RunOptions())
-    report = asyncio.run(api.apply_async(prepared))
-    failed = [(r["task"], r["msg"]) for r in report.to_dict()["hosts"]["h1"]["results"] if r["status"] == "failed"]
-    assert report.exit_code() == 0, failed
-    done = subprocess.run([str(ANSIBLE_PLAYBOOK), "-i", str(_inventory(site / "ansible.ini", ansible_out)),
-                           "site.yml"], cwd=site, capture_output=True, text=True, timeout=600, check=False)
-    assert done.returncode == 0, done.stdout[-3000:]
-    return (json.loads((fleet_out / "facts.json").read_text()), json.loads((ansible_out / "facts.json").read_text()),
-            report)
+    twins = run_twins(FIXTURE, tmp_path_factory.mktemp("setfact"))
+    return (json.loads((twins.fleet_out / "facts.json").read_text()),
+            json.loads((twins.ansible_out / "facts.json").read_text()), twins.report)
 
 
 @pytest.mark.parametrize("name", ["from_nothing", "seen_before", "base", "by_name", "all_groups", "counted",
