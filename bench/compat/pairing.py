@@ -20,11 +20,14 @@ from compat.runs import ApplyResult, TaskRecord
 
 PREFIX = re.compile(r"\b(?:ansible\.builtin|ansible\.legacy)\.")
 SPACE = re.compile(r"\s+")
+# a part of a task name that did not render: ansible-core <= 2.18 (and fleet) keep the template,
+# 2.19 writes an error marker in its place
+UNRENDERED = re.compile(r"\{\{.*?\}\}|<< error \d+ - .*? >>")
 
 
 def task_key(record: TaskRecord) -> tuple[int, str]:
     """(play, normalised task name)."""
-    return record.play_index, SPACE.sub(" ", PREFIX.sub("", record.task)).strip()
+    return record.play_index, SPACE.sub(" ", UNRENDERED.sub("{?}", PREFIX.sub("", record.task))).strip()
 
 
 @dataclass(frozen=True)

@@ -155,9 +155,17 @@ class PlayRunner:
         for position, task in enumerate(tasks):
             results = [r for r in (row[position] for row in per_host) if r is not None]
             if results:
-                self.run.reporter.task_start(task, False)
+                self.run.reporter.task_start(task, False, self._named(task, hosts, params, results))
                 failed += self._record(task, results, guarded)
         return failed
+
+    def _named(self, task: Task, hosts: list[str], params: dict[str, dict[str, Any]] | None,
+               results: list[TaskResult]) -> str:
+        """The task's shown name (see TaskExecutor.shown_name), given to its results too."""
+        name = self.executor.shown_name(task, hosts[0], (params or {}).get(hosts[0]))
+        for result in results:
+            result.task = name
+        return name
 
     async def run_block(self, block: Block, hosts: list[str], params: dict[str, dict[str, Any]] | None,
                         guarded: bool) -> list[str]:
@@ -218,7 +226,8 @@ class PlayRunner:
         if not handler and not selected(task.tags | self.play.tags, self.run.options.tags,
                                         self.run.options.skip_tags):
             return []
-        self.run.reporter.task_start(task, handler)
+        name = self.executor.shown_name(task, hosts[0], (params or {}).get(hosts[0])) if hosts else task.display_name
+        self.run.reporter.task_start(task, handler, name)
         if task.module in ("include_tasks", "include_role"):
             return await self.include(task, hosts, params, guarded)
         targets = hosts[:1] if task.run_once else hosts
@@ -229,6 +238,8 @@ class PlayRunner:
                 return await self.executor.run(task, host, (params or {}).get(host), handler)
 
         results = [r for r in await asyncio.gather(*(one(h) for h in targets)) if r is not None]  # None: interrupted
+        for result in results:
+            result.task = name
         # a loop's items in order (read before _record drops their data), as Ansible applies
         # each item's facts to every host
         facts = [r.data.get("ansible_facts") or {} for r in
@@ -313,8 +324,9 @@ class PlayRunner:
         """``include_tasks``/``include_role``: resolved per host, hosts grouped by what they include."""
         groups: dict[tuple[str, int], tuple[list[Item], list[str], dict[str, dict[str, Any]]]] = {}
         results: list[TaskResult] = []
+        name = self.executor.shown_name(task, hosts[0], (params or {}).get(hosts[0])) if hosts else task.display_name
         for host in hosts:
-            result = TaskResult(host, self.play.name, task.display_name, task.module, "ok",
+            result = TaskResult(host, self.play.name, name, task.module, "ok",
                                 location=str(task.location), role=task.role.name if task.role else None)
             try:
                 found = includes.resolve(self, task, host, (params or {}).get(host))

@@ -38,7 +38,8 @@ class Reporter(Protocol):
 
     def play_start(self, play: Play, hosts: list[str]) -> None: ...
 
-    def task_start(self, task: Task, handler: bool) -> None: ...
+    def task_start(self, task: Task, handler: bool, name: str | None = None) -> None:
+        """``name``: the task's shown name (its templates rendered), else ``task.display_name``."""
 
     def task_result(self, result: TaskResult) -> None: ...
 
@@ -51,7 +52,7 @@ class NullReporter:
     def play_start(self, play: Play, hosts: list[str]) -> None:
         return None
 
-    def task_start(self, task: Task, handler: bool) -> None:
+    def task_start(self, task: Task, handler: bool, name: str | None = None) -> None:
         return None
 
     def task_result(self, result: TaskResult) -> None:

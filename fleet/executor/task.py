@@ -137,6 +137,19 @@ class TaskExecutor:
                 reached = position + 1  # the tasks after a failure do not count as run
         return finished + [None] * (len(tasks) - len(plans))
 
+    def shown_name(self, task: Task, host: str, include_params: dict[str, Any] | None) -> str:
+        """The name the terminal and the report give the task, as Ansible names it: rendered with
+        the first host's variables (an include's loop variable, facts; no loop item of its own);
+        a name that does not render (an undefined variable) stays as written."""
+        if not task.name or not is_template(task.name):
+            return task.display_name
+        try:
+            variables = self.state.play_vars.for_task(host, task, include_params)
+            name = str(self.state.templar.render(task.name, variables, task.location))
+        except FleetError:
+            return task.display_name
+        return f"{task.role.name} : {name}" if task.role else name
+
     # -- preparing --------------------------------------------------------------------------
     def prepare(self, task: Task, host: str, include_params: dict[str, Any] | None, handler: bool) -> Plan:
         state = self.state

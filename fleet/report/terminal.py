@@ -62,9 +62,9 @@ class TerminalReporter:
         suffix = "" if hosts else " — no hosts matched"
         self.console.rule(Text(visible(f"PLAY [{name}]{suffix}"), style="bold"), align="left")
 
-    def task_start(self, task: Task, handler: bool) -> None:
+    def task_start(self, task: Task, handler: bool, name: str | None = None) -> None:
         self._flush_warnings()
-        self._task = ("HANDLER" if handler else "TASK") + f" [{task.display_name}]"
+        self._task = ("HANDLER" if handler else "TASK") + f" [{name or task.display_name}]"
         self._task_header_shown = False
         self._answered = 0
         if self.verbosity:

@@ -49,6 +49,14 @@ def test_fqcn_prefix_and_play_matter() -> None:
     assert not pairs[2].reproduced and pairs[2].fleet is None
 
 
+def test_a_name_part_that_did_not_render_pairs_in_either_form() -> None:
+    a = [rec("r : own item << error 1 - 'item' is undefined >> here", "ok"), rec("r : format tar", "ok")]
+    f = [rec("r : own item {{ item.name }} here", "ok"), rec("r : format {{ format }}", "ok")]
+    pairs = pairing.pair(a, f)
+    assert pairs[0].reproduced
+    assert not pairs[1].reproduced  # a name Ansible rendered must be rendered by fleet too
+
+
 def test_extra_fleet_results_stay_where_they_ran() -> None:
     pairs = pairing.pair([rec("a", "ok"), rec("c", "ok")], [rec("a", "ok"), rec("b", "changed"), rec("c", "ok")])
     assert [(p.ansible and p.ansible.task, p.fleet and p.fleet.task) for p in pairs] == [
