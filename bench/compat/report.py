@@ -84,6 +84,16 @@ def _apply_from_json(data: dict[str, Any]) -> ApplyResult:
                        data.get("timed_out", False), data.get("log", ""))
 
 
+def merge(runs: list[list[ItemResult]]) -> list[ItemResult]:
+    """Results of several runs as one table: an item measured again replaces its earlier result
+    (in place, so the table keeps the first run's order)."""
+    by_name: dict[str, ItemResult] = {}
+    for results in runs:
+        for result in results:
+            by_name[result.item.name] = result
+    return list(by_name.values())
+
+
 def load_json(path: Path) -> list[ItemResult]:
     """The results a ``--json`` file holds (to re-render or merge runs, e.g. ones run in parallel)."""
     results = []

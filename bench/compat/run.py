@@ -46,7 +46,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=None, help="write the table as Markdown (RESULTS.md)")
     parser.add_argument("--json", type=Path, default=None, help="write the raw results per item as JSON")
     parser.add_argument("--from-json", default="",
-                        help="comma-separated --json files of earlier runs: print (and --out) their merged table, run nothing")
+                        help="comma-separated --json files of earlier runs (a later file's result for an item replaces an earlier one): print (and --out) their merged table, run nothing")
     args = parser.parse_args(argv)
     if not args.lab.startswith("compat"):
         parser.error("--lab must start with 'compat'")
@@ -56,7 +56,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.from_json:
-        merged = [r for name in args.from_json.split(",") if name for r in report.load_json(Path(name))]
+        merged = report.merge([report.load_json(Path(name)) for name in args.from_json.split(",") if name])
         print(report.text_table(merged))
         if args.out:
             report.write_markdown(merged, args.out)

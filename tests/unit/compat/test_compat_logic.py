@@ -294,3 +294,11 @@ def test_json_round_trip(tmp_path: Path) -> None:
     report.write_json([result], tmp_path / "r.json")
     loaded = report.load_json(tmp_path / "r.json")
     assert report.markdown(loaded) == report.markdown([result])
+
+
+def test_merge_keeps_the_newest_result_of_an_item_in_the_first_order() -> None:
+    def result(name: str, status: str) -> ItemResult:
+        return ItemResult(corpus.Item(name, "a/b", COMMIT, "", "role", "current"), status)
+
+    merged = report.merge([[result("a", "FAIL"), result("b", "FAIL")], [result("c", "PASS"), result("a", "PASS")]])
+    assert [(r.item.name, r.status) for r in merged] == [("a", "PASS"), ("b", "FAIL"), ("c", "PASS")]
