@@ -2,7 +2,8 @@
 
 Tasks are sent together when nothing the controller decides between them can change what
 the later ones do: they are plain module tasks whose results no later task in the group reads.
-A group ends after a task that ``register``s, gathers facts (``setup``) or has ``failed_when``
+A group ends after a task that ``register``s, may set facts (``setup``, a fact module such as
+``service_facts``, any module of Ansible's: later ``when``s read them) or has ``failed_when``
 (its verdict is only known on the controller). Retries, paused loops, ``run_once``, includes,
 meta and controller actions (``set_fact``, ``debug``...) are never grouped, and a task using a
 lookup starts a new group (it is rendered after the tasks before it ran). Plays with
@@ -14,7 +15,7 @@ host never runs a task it would not have reached one task at a time.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from fleet.executor.actions import CONTROL_ACTIONS, LOCAL
 from fleet.playbook import Block, Item, Play, Task
@@ -36,9 +37,9 @@ def groupable(task: Task) -> bool:
     )
 
 
-def ends_group(task: Task) -> bool:
+def ends_group(task: Task, sets_facts: Callable[[Task], bool]) -> bool:
     """Tasks after this one must wait for its result on the controller."""
-    return bool(task.register) or task.module == "setup" or task.failed_when is not None
+    return bool(task.register) or task.failed_when is not None or sets_facts(task)
 
 
 _LOOKUP = re.compile(r"\b(lookup|query|q)\s*\(")
@@ -55,10 +56,11 @@ def play_allows(play: Play) -> bool:
     return not play.any_errors_fatal and play.max_fail_percentage is None
 
 
-def group_length(items: Sequence[Item], start: int) -> int:
-    """How many items from ``start`` go in one request (1 = on its own)."""
+def group_length(items: Sequence[Item], start: int, sets_facts: Callable[[Task], bool]) -> int:
+    """How many items from ``start`` go in one request (1 = on its own); ``sets_facts``: may
+    this task's module set facts."""
     first = items[start]
-    if isinstance(first, Block) or not groupable(first) or ends_group(first):
+    if isinstance(first, Block) or not groupable(first) or ends_group(first, sets_facts):
         return 1
     end = start + 1
     while end < len(items):
@@ -66,6 +68,6 @@ def group_length(items: Sequence[Item], start: int) -> int:
         if isinstance(item, Block) or not groupable(item) or reads_controller(item):
             break
         end += 1
-        if ends_group(item):
+        if ends_group(item, sets_facts):
             break
     return end - start

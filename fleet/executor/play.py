@@ -123,7 +123,8 @@ class PlayRunner:
             live = [h for h in hosts if h in self.state.active and (top or h not in failed)]
             if not live or self.state.aborted or self.run.interrupted is not None:
                 break
-            length = pipeline.group_length(items, index) if pipelining and not self.state.ended_roles else 1
+            length = (pipeline.group_length(items, index, self._sets_facts)
+                      if pipelining and not self.state.ended_roles else 1)
             if isinstance(item, Block):
                 newly = await self.run_block(item, live, params, guarded)
             elif length > 1:
@@ -158,6 +159,12 @@ class PlayRunner:
                 self.run.reporter.task_start(task, False, self._named(task, hosts, params, results))
                 failed += self._record(task, results, guarded)
         return failed
+
+    def _sets_facts(self, task: Task) -> bool:
+        """May the task's module set facts: ``setup`` and fleet's fact modules, and any module
+        fleet does not have (Ansible's modules may return ``ansible_facts``)."""
+        spec = self.state.registry.find(task.module)
+        return task.module == "setup" or spec is None or spec.returns_facts
 
     def _named(self, task: Task, hosts: list[str], params: dict[str, dict[str, Any]] | None,
                results: list[TaskResult]) -> str:

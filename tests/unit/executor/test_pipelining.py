@@ -35,12 +35,14 @@ ItemList = list[Task | Block]
         ([_t(), _t("include_tasks"), _t()], [1, 1, 1]),
         ([_t(), _t(loop_control=LoopControl(pause=1.0))], [1, 1]),
         ([_t(), Task(module="copy", args={"content": "{{ lookup('file', 'x') }}"}, location=LOC), _t()], [1, 2]),
+        ([_t(), _t("service_facts"), _t(), _t()], [2, 2]),  # later whens read what it set
+        ([_t("hostname"), _t()], [1, 1]),
     ],
 )
 def test_group_boundaries(items: ItemList, lengths: list[int]) -> None:
     found, index = [], 0
     while index < len(items):
-        length = group_length(items, index)
+        length = group_length(items, index, lambda t: t.module in ("setup", "service_facts", "hostname"))
         found.append(length)
         index += length
     assert found == lengths
@@ -68,6 +70,18 @@ def test_five_independent_tasks_take_one_round_trip_per_host(site: Site) -> None
     serial = site.run(play(FIVE), pipelining=False)
     assert serial.json["summary"]["changed"] == 0
     assert serial.json["hosts"]["h1"]["agent_requests"] == 5
+
+
+def test_a_fact_module_ends_its_group_so_the_next_condition_sees_its_facts(site: Site) -> None:
+    run = site.run(play("""
+        - copy: dest={{ root }}/before content=b
+        - service_facts:
+        - copy: dest={{ root }}/after content=a
+          when: services is defined
+    """))
+    assert run.exit_code == 0, run.json
+    assert site.exists("h1", "after")
+    assert run.json["hosts"]["h1"]["agent_requests"] == 2
 
 
 def test_a_failure_in_a_group_stops_that_host_only(site: Site) -> None:
