@@ -29,15 +29,16 @@ Behaves like ``ansible.builtin.apt`` for the parameters it has:
   (``No package matching 'x' is available``). While a cache update is pending nothing is
   simulated: its result is unknown until the update has run.
 * ``--diff`` shows each package's state (``tree: 'absent' → 'present'``) and the cache's
-  (``apt_cache: 'stale' → 'fresh'``); ``update_cache`` alone is ``changed`` when it updated.
+  (``apt_cache: 'stale' → 'fresh'``); ``update_cache`` alone is ``changed`` when the update
+  moved the package lists (as Ansible on Debian: an update that fetched nothing new is ``ok``).
 * Returns ``cache_updated`` (check mode: an update is due, as Ansible reports),
   ``cache_update_time`` (the cache's mtime, seconds), ``transaction`` (package names to
   ``install``, ``upgrade``, ``downgrade`` and ``remove``, dependencies included) and, when
   apt-get ran, its ``stdout``/``stderr``.
 
-Differences from Ansible: a due cache update is reported as a change even when the packages
-need nothing (Ansible updates silently there; ``cache_valid_time`` gives runs with 0 changed);
-``deb``, ``upgrade``, ``clean``, ``autoclean``, ``force``, ``policy_rc_d``, states
+Differences from Ansible: where apt's hook touches the update stamp (Ubuntu) Ansible reports
+every update as a change, fleet only one that moved the package lists; ``deb``, ``upgrade``,
+``clean``, ``autoclean``, ``force``, ``policy_rc_d``, states
 ``build-dep``/``fixed`` and name wildcards (``apt*``) are not fleet's: with ansible-core
 installed such a task runs Ansible's own apt module through the bridge; the update stamp is
 written on Debian too (Ansible only reads it, so there it updates each run once an update has
@@ -169,6 +170,13 @@ def cache_mtime(stamp: str | None = None, lists: str | None = None) -> float:
         if os.path.exists(path):
             return os.stat(path).st_mtime
     return 0.0
+
+
+def _mtime(path: str) -> float:
+    try:
+        return os.stat(path).st_mtime
+    except OSError:
+        return 0.0
 
 
 def cache_is_valid(mtime: float, valid_time: int, now: float) -> bool:
@@ -347,15 +355,17 @@ def update_cache(p: Params, host) -> None:
 def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
     transaction = cur.get("transaction")
     if cur.get(CACHE) == "stale":
-        before = cache_mtime()
+        before, lists_before = cache_mtime(), _mtime(LISTS)
         update_cache(p, host)
-        after = cache_mtime()
-        if after == before:
+        if cache_mtime() == before:
             ctx.warn(CACHE, f"apt-get update succeeded but did not touch {STAMP} or {LISTS}")
-        # reported when it moved the cache's time, as in Ansible
-        ctx.report(cache_updated=int(before) != int(after))
+        # As Ansible on Debian (no stamp of its own): updated when the package lists moved; an
+        # update that fetched nothing new is no change (the stamp fleet writes is not one)
+        updated = _mtime(LISTS) != lists_before
+        ctx.report(cache_updated=updated)
         cur = observe(p, host)
         transaction = cur.get("transaction")
+        ctx.changed = updated or bool(cur["plan"]) or bool(cur.get(AUTOREMOVE))
     else:
         ctx.report(cache_updated=False)
     if any((transaction or {}).values()):

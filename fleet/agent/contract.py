@@ -30,7 +30,9 @@ class Outcome:
     ``warn(field, why)``: ``field`` stays as it is because the host keeps it so (a read-only
     ``/proc/sys``): a warning, and not a "not converged" failure. ``acted(field)``: a wanted
     field that names an action rather than a state (a restart): done, nothing to observe.
-    Imperative modules also set ``changed`` (default True), ``msg`` or ``fail(msg)``.
+    Imperative modules also set ``changed`` (default True), ``msg`` or ``fail(msg)``; a state
+    module sets ``changed = False`` when what was due turned out to change nothing (an
+    ``apt-get update`` that fetched no new lists): the result is then ``ok``.
     """
 
     def __init__(self) -> None:

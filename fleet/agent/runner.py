@@ -212,7 +212,9 @@ def _converge(module, p, reader: HostReader, check: bool, want_diff: bool, deadl
             warnings=warnings,
         )
     data = dict(_data(module, p, after, text_fields), **outcome.fields)
-    result = _status("changed", diff=diff, data=data, warnings=warnings)
+    # apply may find that what was due changed nothing (an apt-get update that fetched nothing new)
+    result = _status("changed" if outcome.changed else "ok", diff=diff if outcome.changed else None, data=data,
+                     warnings=warnings)
     if guarded:
         result["guard"] = {"marker": connection_guard.arm(module, p, saved or {}, guard, guards), "seconds": guard}
     return result

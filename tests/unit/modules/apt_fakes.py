@@ -7,7 +7,8 @@ that check mode ran none that write (``apt-get -s`` simulates, as the real one d
 
 State: ``{"packages": {NAME: {"installed": VERSION|null, "versions": [newest first],
 "config": VERSION (config files left), "depends": [NAME], "provides": [NAME], "orphan": bool}},
-"ubuntu_stamp": PATH (touched by every successful update), "after_update": {NAME: {...}} (merged into
+"ubuntu_stamp": PATH (touched by every successful update), "lists_dir": PATH (its mtime moved by
+every successful update: new lists were fetched), "after_update": {NAME: {...}} (merged into
 packages by ``apt-get update``), "update_fails": true or a count, "update_warns": true, "install_fails": "message"}``.
 """
 
@@ -97,6 +98,8 @@ if action == "update":
         sys.exit(0)
     for name, extra in state.get("after_update", {}).items():
         pkgs.setdefault(name, {}).update(extra)
+    if state.get("lists_dir"):
+        os.utime(state["lists_dir"], None)
     stamp = state.get("ubuntu_stamp")  # Ubuntu's update-notifier hook, when configured
     if stamp:
         os.makedirs(os.path.dirname(stamp), exist_ok=True)
@@ -208,6 +211,12 @@ class FakeApt:
 
     def clear_log(self) -> None:
         self.log_path.write_text("")
+
+    def lists_move_on_update(self) -> None:
+        """From now on ``apt-get update`` fetches new lists (moves the lists directory's mtime)."""
+        state = self.state
+        state["lists_dir"] = str(self.lists)
+        self.save(state)
 
     def age_cache(self, seconds: float) -> None:
         """Make the cache (stamp, else the lists directory) ``seconds`` old."""
