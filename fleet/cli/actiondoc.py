@@ -60,6 +60,12 @@ ACTIONS = {action.name: action for action in (
     Action("include_role", "Run a role, chosen when the task runs.", "As Ansible's include_role.",
            ("name (str) required", "tasks_from, vars_from, defaults_from, handlers_from (str): other files "
             "of the role", "allow_duplicates (bool): run the role again when it already ran in this play")),
+    Action("validate_argument_spec", "Check values against an argument spec (a role's, or given).",
+           "Ansible adds it before a role's tasks when the role's entry point has an argument spec; the "
+           "spec's variables and the provided arguments are checked with ansible-core's validator "
+           "(without ansible-core: ok, with a warning that nothing was checked).",
+           ("argument_spec (dict) required: options as in a module's argument spec",
+            "provided_arguments (dict): values to check (they win over variables of the same name)")),
     Action("import_role", "Inline a role when the playbook is loaded.", "As Ansible's import_role.",
            ("name (str) required", "tasks_from, vars_from, defaults_from, handlers_from (str): other files "
             "of the role", "allow_duplicates (bool): run the role again when it already ran in this play")),

@@ -1,7 +1,7 @@
 """Controller-side actions and the preparation of module calls.
 
 Actions run on the controller (``debug``, ``assert``, ``fail``, ``set_fact``,
-``include_vars``). ``template`` and ``copy`` with a local ``src`` are prepared here too: the
+``include_vars``, ``validate_argument_spec``). ``template`` and ``copy`` with a local ``src`` are prepared here too: the
 file is read (and rendered) on the controller and shipped to the agent's ``copy`` module.
 Everything else goes to the agent as is, after validation against the module's Params.
 """
@@ -20,6 +20,7 @@ from typing import Any
 from fleet import yamlsrc
 from fleet.connection import ModuleCall
 from fleet.errors import InputError, Location, TemplateError
+from fleet.executor.argspec import validate_argument_spec
 from fleet.executor.context import HostRuntime
 from fleet.executor.files import LocalFiles
 from fleet.playbook import Task
@@ -27,7 +28,7 @@ from fleet.registry import ModuleRegistry
 from fleet.templating import confined, is_unsafe
 from fleet.vars import Layer
 
-LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars"})
+LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars", "validate_argument_spec"})
 SETS_VARS = frozenset({"set_fact", "include_vars"})  # their items change what the next item sees
 CONTROL_ACTIONS = frozenset({"meta", "include_tasks", "import_tasks", "include_role", "import_role"})
 
@@ -141,6 +142,7 @@ LOCAL: dict[str, Callable[[ActionContext], dict[str, Any]]] = {
     "fail": fail,
     "set_fact": set_fact,
     "include_vars": include_vars,
+    "validate_argument_spec": validate_argument_spec,
 }
 
 

@@ -227,7 +227,8 @@ class TaskExecutor:
     def _local(self, task: Task, host: str, variables: Any, target: Target | None) -> Outcome:
         ctx = self._context(task, host, variables, facts_host(task, host, target))
         raw = actions.LOCAL[task.module](ctx)
-        return Outcome(raw["status"], bool(raw.get("changed")), raw.get("msg", ""), raw.get("data") or {})
+        return Outcome(raw["status"], bool(raw.get("changed")), raw.get("msg", ""), raw.get("data") or {},
+                       warnings=list(raw.get("warnings") or []))
 
     def _context(self, task: Task, host: str, variables: Any, facts_to: str | None = None) -> actions.ActionContext:
         """``facts_to``: the host whose variables set_fact and include_vars set (delegate_facts)."""

@@ -127,6 +127,17 @@ class RoleSpec:
     allow_duplicates: bool
     tasks_file: Path | None
     handlers_file: Path | None
+    # the argument spec of the entry point (tasks_from, else main): a validation task first
+    argument_spec: ArgumentSpec | None = None
+
+
+@dataclass(frozen=True)
+class ArgumentSpec:
+    """A role entry point's argument spec (Ansible's ``argument_specs``), and where it is."""
+
+    entry_point: str
+    spec: Mapping[str, Any]
+    file: Path
 
 
 @dataclass
@@ -198,7 +209,29 @@ class RoleFinder:
             allow_duplicates=False if allow is None else as_bool(allow, "allow_duplicates", meta_loc),
             tasks_file=self._file(path, "tasks", ref.tasks_from, ref.location),
             handlers_file=self._file(path, "handlers", ref.handlers_from, ref.location),
+            argument_spec=self._argument_spec(path, meta, meta_loc, ref.tasks_from or "main"),
         )
+
+    @staticmethod
+    def _argument_spec(path: Path, meta: Mapping[str, Any], meta_loc: Location,
+                       entry_point: str) -> ArgumentSpec | None:
+        """As Ansible: ``meta/argument_specs.yml`` when there is one, else ``argument_specs``
+        in ``meta/main.yml`` (never both merged); the entry point's spec, if any."""
+        found = _find_file(path / "meta", "argument_specs")
+        if found is not None:
+            data = load_file(found)
+            loc = where(data, Location(str(found), 1)) or Location(str(found), 1)
+            specs = as_mapping(data, f"argument specs {found}", loc).get("argument_specs") if data else None
+            file = found
+        else:
+            specs, file = meta.get("argument_specs"), Path(meta_loc.path)
+        if not specs:
+            return None
+        spec = as_mapping(specs, "argument_specs", where(specs, meta_loc) or meta_loc).get(entry_point)
+        if not spec:
+            return None
+        return ArgumentSpec(entry_point, as_mapping(spec, f"argument_specs.{entry_point}",
+                                                    where(spec, meta_loc) or meta_loc), file)
 
     @staticmethod
     def _meta(path: Path) -> tuple[Mapping[str, Any], Location]:
@@ -276,6 +309,9 @@ def _expand_role(loader: TaskFileLoader, ref: RoleRef, inherited: Inherited, sta
                           Layer("role params", str(ref.location), dict(ref.params)))
     state.seen.setdefault(key, context)
     state.contexts.append(context)
+    if spec.argument_spec is not None:
+        items += loader.read_role_entries([_validation_task(spec, spec.argument_spec, ref)], spec.argument_spec.file,
+                                          context, inherited, state)
     if spec.tasks_file is not None:
         items += loader.read_role_file(spec.tasks_file, context, inherited, state)
     if spec.handlers_file is not None and spec.handlers_file.resolve() not in state.handler_files:
@@ -284,3 +320,20 @@ def _expand_role(loader: TaskFileLoader, ref: RoleRef, inherited: Inherited, sta
                                          handlers=True)
         state.handlers += [h for h in handlers if isinstance(h, Handler)]
     return items
+
+
+def _validation_task(spec: RoleSpec, argument_spec: ArgumentSpec, ref: RoleRef) -> dict[str, Any]:
+    """The task Ansible puts before a role's tasks when its entry point has an argument spec."""
+    name = f"Validating arguments against arg spec '{argument_spec.entry_point}'"
+    if "short_description" in argument_spec.spec:
+        name += f" - {argument_spec.spec['short_description']}"
+    return {
+        "name": name,
+        "validate_argument_spec": {
+            "argument_spec": argument_spec.spec.get("options") or {},
+            "provided_arguments": dict(ref.params),
+            "validate_args_context": {"type": "role", "name": spec.name,
+                                      "argument_spec_name": argument_spec.entry_point, "path": str(spec.path)},
+        },
+        "tags": ["always"],
+    }

@@ -208,6 +208,12 @@ class TaskFileLoader:
         """A role's tasks or handlers file."""
         return self._read(path, _Scope(path, role, inherited, state, handlers), None)
 
+    def read_role_entries(self, entries: list[Any], file: Path, role: RoleContext, inherited: Inherited,
+                          state: PlayRoles) -> list[Item]:
+        """Tasks made for a role rather than read from its files (the argument spec check)."""
+        return self._list(entries, f"the tasks made from {file}", _Scope(file, role, inherited, state, False),
+                          Location(str(file), 1))
+
     def resolve_tasks_file(self, name: str, base_dir: Path, role: RoleContext | None,
                            loc: Location | None) -> Path:
         """Find an included task file: role ``tasks/``, then ``base_dir``, then the playbook dir."""
