@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compat.workspace import HOST, Workspace
+from compat.workspace import HOST, KEEP_SECONDS, Workspace
 
 # Statements of the play rather than tasks: their successes are left out on both sides (Ansible's
 # recap does not count them as tasks); a statement that fails or is skipped stays a result.
@@ -137,9 +137,11 @@ def ansible_records(lines: list[str]) -> list[TaskRecord]:
 
 
 def apply_fleet(ws: Workspace, apply_number: int, timeout: float) -> ApplyResult:
-    """``fleet apply`` with its defaults, a JSON report, and its own persistence daemon."""
+    """``fleet apply`` with its defaults, a JSON report, and its own persistence daemon (kept
+    as long as ansible-playbook's ControlPersist: the harness waits for the slower tool)."""
     report = ws.root / "fleet" / f"report-{apply_number}.json"
-    env = _clean_env({"FLEET_MUX_DIR": str(ws.root / "fleet" / "mux")})
+    env = _clean_env({"FLEET_MUX_DIR": str(ws.root / "fleet" / "mux"),
+                      "FLEET_PERSIST": str(KEEP_SECONDS)})  # as Ansible's ControlPersist here
     if ws.collections is not None:  # the item's collection, as ansible-playbook gets it
         env["ANSIBLE_COLLECTIONS_PATH"] = str(ws.collections)
     command = [sys.executable, "-m", "fleet", "apply", "-i", str(ws.fleet_inventory), str(ws.playbook),

@@ -65,6 +65,9 @@ def inventory_text(host: Host) -> str:
     return yaml.safe_dump(data, sort_keys=False)
 
 
+KEEP_SECONDS = 900  # how long each tool keeps a connection unused (ControlPersist, fleet --persist)
+
+
 def ansible_cfg_text(root: Path) -> str:
     return "\n".join([
         "[defaults]",
@@ -76,6 +79,10 @@ def ansible_cfg_text(root: Path) -> str:
         "",
         "[ssh_connection]",
         f"control_path_dir = {root / 'cp'}",
+        # both tools keep their connections across the wait for the slower one between applies
+        # (runs.KEEP_SECONDS): a role that closes root login (geerlingguy.security) is re-applied
+        # over the kept connection, as an operator's second run within ControlPersist would be
+        f"ssh_args = -C -o ControlMaster=auto -o ControlPersist={KEEP_SECONDS}s",
         "",
     ])
 
