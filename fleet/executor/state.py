@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
+import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,6 +64,21 @@ class NullReporter:
         return None
 
 
+#: The Ansible release whose semantics fleet follows, given as ``ansible_version`` when
+#: ansible-core is not installed (roles compare it: ``ansible_version.full is version('2.10', '>=')``)
+FOLLOWS_ANSIBLE = "2.19.0"
+
+
+def ansible_version() -> dict[str, Any]:
+    """Ansible's ``ansible_version``: the installed ansible-core's, else :data:`FOLLOWS_ANSIBLE`."""
+    try:
+        from ansible.release import __version__ as full  # noqa: PLC0415 (optional, and only here)
+    except ImportError:
+        full = FOLLOWS_ANSIBLE
+    numbers = [int("".join(c for c in part if c.isdigit()) or 0) for part in full.split(".")[:3]] + [0, 0, 0]
+    return {"string": full, "full": full, "major": numbers[0], "minor": numbers[1], "revision": numbers[2]}
+
+
 class RunState:
     """What every play of a run shares."""
 
@@ -111,12 +128,18 @@ class RunState:
             "ansible_play_batch": list(hosts),
             "play_hosts": list(hosts),
             "ansible_play_name": play.name,
-            "playbook_dir": str(self.playbook_dir),
+            "playbook_dir": os.path.abspath(self.playbook_dir),
             "ansible_check_mode": options.check,
             "ansible_diff_mode": options.diff,
+            # the options Ansible publishes as variables (ansible_limit only when a limit is given)
+            "ansible_verbosity": options.verbosity,
+            "ansible_forks": options.forks,
+            **({"ansible_limit": options.limit} if options.limit else {}),
+            "ansible_inventory_sources": list(getattr(self.inventory, "sources", [])),
+            "ansible_playbook_python": sys.executable,
             "ansible_run_tags": sorted(options.tags) or ["all"],
             "ansible_skip_tags": sorted(options.skip_tags),
-            "ansible_version": {"full": __version__, "string": __version__},
+            "ansible_version": ansible_version(),
             "fleet_version": __version__,
             "omit": self.templar.omit_token,
         }

@@ -52,6 +52,7 @@ class Inventory:
         self._group_hosts: dict[str, list[str]] = {}
         self._implicit: dict[str, Host] = {}
         self._patterns = PatternEvaluator(self, self._implicit_name)
+        self.sources: list[str] = []  # the -i values (absolute paths where they are paths): ansible_inventory_sources
 
     @classmethod
     def load(
@@ -83,7 +84,9 @@ class Inventory:
         for vars_dir in group_vars:
             for name in groups:
                 vars_dir.blocks_for(name)
-        return cls(groups, hosts, group_vars, host_vars, secrets)
+        inventory = cls(groups, hosts, group_vars, host_vars, secrets)
+        inventory.sources = [os.path.abspath(s) if os.path.exists(s) else os.fspath(s) for s in sources]
+        return inventory
 
     def add_playbook_vars(self, playbook_dir: str | Path) -> None:
         """Also read ``group_vars/`` and ``host_vars/`` beside the playbook, as Ansible does.

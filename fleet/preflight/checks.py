@@ -32,6 +32,7 @@ MAGIC = frozenset({
     "omit", "ansible_facts", "ansible_loop", "ansible_loop_var", "ansible_index_var", "item",
     "template_path", "template_fullpath", "template_host", "template_uid", "template_run_date",
     "template_destpath", "ansible_managed", "environment", "inventory_dir", "inventory_file", "role_names",
+    "ansible_verbosity", "ansible_forks", "ansible_limit", "ansible_inventory_sources", "ansible_playbook_python",
 })
 TEMPLATE_FIELDS = ("args", "loop", "ignore_errors", "no_log", "retries", "delay", "environment")
 EXPRESSION_FIELDS = ("when", "changed_when", "failed_when", "until")
