@@ -36,6 +36,7 @@ class Settings:
     timeout: float = 900.0
     keep: bool = False
     log: Any = print
+    release: str = "bookworm"  # Debian release of the twins (fleet lab up --release)
 
 
 @dataclass
@@ -104,7 +105,7 @@ def run_item(item: Item, index: int, settings: Settings) -> ItemResult:
         venv = tools.ensure(item.ansible, settings.tools_dir, log=settings.log)
         root = settings.workdir / f"{index:03d}-{item.name}"
         root.mkdir(parents=True, exist_ok=True)
-        pair = twins.reset(lab, root)
+        pair = twins.reset(lab, root, settings.release)
         result.lab = lab
         ws = None
         try:

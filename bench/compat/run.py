@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workdir", type=Path, default=None, help="working files (default: a temporary directory)")
     parser.add_argument("--lab", default=f"compat{os.getpid()}", help="lab name (must start with 'compat')")
     parser.add_argument("--only", default="", help="comma-separated item names")
+    parser.add_argument("--release", default="bookworm", choices=("bullseye", "bookworm", "trixie"),
+                        help="Debian release of the twin hosts (default bookworm)")
     parser.add_argument("--kind", choices=corpus.KINDS, default=None)
     parser.add_argument("--timeout", type=float, default=900, help="per item, seconds (default 900)")
     parser.add_argument("--keep", action="store_true", help="keep each item's hosts (lab LAB-N) and work files")
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="fleet-compat-"))
     settings = Settings(sources=args.sources or sources.default_sources_dir(), mirror=args.mirror,
                         tools_dir=args.tools_dir, workdir=workdir, lab=args.lab, timeout=args.timeout,
-                        keep=args.keep, log=lambda line: print(line, flush=True))
+                        keep=args.keep, log=lambda line: print(line, flush=True), release=args.release)
     results: list[ItemResult] = []
     for index, item in enumerate(items, start=1):
         print(f"[{index}/{len(items)}] {item.name} ({item.kind}, ansible {item.ansible})", flush=True)

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from compat.workspace import HOST, KEEP_SECONDS, Workspace
+from compat.workspace import HOST, KEEP_SECONDS, Workspace, control_dir
 
 # Statements of the play rather than tasks: their successes are left out on both sides (Ansible's
 # recap does not count them as tasks); a statement that fails or is skipped stays a result.
@@ -167,7 +167,7 @@ def stop_fleet_daemon(ws: Workspace) -> None:
 
 def stop_ansible_masters(ws: Workspace) -> None:
     """End the ControlPersist masters ansible-playbook left (they would outlive the item)."""
-    for socket in (ws.root / "ansible" / "cp").glob("*"):
+    for socket in control_dir(ws.root / "ansible").glob("*"):
         subprocess.run(["ssh", "-o", f"ControlPath={socket}", "-O", "exit", "compat-twin"], capture_output=True,
                        timeout=30, stdin=subprocess.DEVNULL)
 

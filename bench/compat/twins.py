@@ -58,12 +58,13 @@ def down(lab: str) -> None:
     _fleet("lab", "down", "--name", lab)
 
 
-def up(lab: str, workdir: Path) -> Twins:
-    """Start the lab ``lab`` with two hosts; LabError naming fleet's message when it cannot."""
+def up(lab: str, workdir: Path, release: str = "bookworm") -> Twins:
+    """Start the lab ``lab`` with two hosts of Debian ``release``; LabError naming fleet's message
+    when it cannot."""
     if not lab.startswith("compat"):
         raise LabError(f"the harness's labs are named compat*: {lab!r}")
     inventory = workdir / f"{lab}-inventory.yml"
-    done = _fleet("lab", "up", "-n", "2", "--name", lab, "--inventory-out", str(inventory))
+    done = _fleet("lab", "up", "-n", "2", "--name", lab, "--release", release, "--inventory-out", str(inventory))
     if done.returncode != 0:
         raise LabError(f"fleet lab up --name {lab} failed: {(done.stderr or done.stdout).strip()[-500:]}")
     data = yaml.safe_load(inventory.read_text())
@@ -76,10 +77,10 @@ def up(lab: str, workdir: Path) -> Twins:
     return Twins(lab=lab, ansible=hosts[0], fleet=hosts[1])
 
 
-def reset(lab: str, workdir: Path) -> Twins:
+def reset(lab: str, workdir: Path, release: str = "bookworm") -> Twins:
     """Fresh twins: the lab removed (if it exists) and started again."""
     down(lab)
-    return up(lab, workdir)
+    return up(lab, workdir, release)
 
 
 def exec_root(host: Host, command: str, timeout: float = 120) -> str:

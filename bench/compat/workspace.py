@@ -10,7 +10,9 @@ ansible-test), for a role a directory holding just that role. A collection item 
 
 from __future__ import annotations
 
+import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,17 @@ def inventory_text(host: Host) -> str:
 KEEP_SECONDS = 900  # how long each tool keeps a connection unused (ControlPersist, fleet --persist)
 
 
+def control_dir(root: Path) -> Path:
+    """Where ansible-playbook's ControlPersist sockets go: ``ROOT/cp``, or a short directory
+    under the system's temp dir when that path is too long for a unix socket (ssh adds ~45
+    characters, and the limit is 107: a deep --workdir made every host unreachable)."""
+    own = root / "cp"
+    if len(str(own)) <= 56:
+        return own
+    digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+    return Path(tempfile.gettempdir()) / f"fleet-compat-cp-{digest}"
+
+
 def ansible_cfg_text(root: Path) -> str:
     return "\n".join([
         "[defaults]",
@@ -78,7 +91,7 @@ def ansible_cfg_text(root: Path) -> str:
         "interpreter_python = /usr/bin/python3",
         "",
         "[ssh_connection]",
-        f"control_path_dir = {root / 'cp'}",
+        f"control_path_dir = {control_dir(root)}",
         # both tools keep their connections across the wait for the slower one between applies
         # (runs.KEEP_SECONDS): a role that closes root login (geerlingguy.security) is re-applied
         # over the kept connection, as an operator's second run within ControlPersist would be

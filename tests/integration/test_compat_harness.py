@@ -43,8 +43,8 @@ def _corpus(commit: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def harness_run(lab_client: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """One harness run over the fixtures: its JSON, stdout and RESULTS.md text."""
+def mirror(lab_client: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The fixtures as a git repository under a mirror directory, and its commit."""
     require(shutil.which("git") is not None, "git is needed to build the fixture repository")
     sys.path.insert(0, str(REPO / "bench"))
     from compat import tools
@@ -53,25 +53,34 @@ def harness_run(lab_client: Any, tmp_path_factory: pytest.TempPathFactory) -> di
         tools.ensure("2.18")
     except RuntimeError as exc:
         require(False, f"the ansible-core 2.18 venv could not be made: {exc}")
-    base = tmp_path_factory.mktemp("compat")
-    mirror = base / "mirror" / FAKE_REPO.replace("/", "+")
-    shutil.copytree(FIXTURES, mirror)
-    _git(mirror, "init", "-q")
-    _git(mirror, "add", "-A")
-    _git(mirror, "commit", "-q", "-m", "fixtures")
-    commit = _git(mirror, "rev-parse", "HEAD").strip()
+    base = tmp_path_factory.mktemp("mirror")
+    repo = base / FAKE_REPO.replace("/", "+")
+    shutil.copytree(FIXTURES, repo)
+    _git(repo, "init", "-q")
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-q", "-m", "fixtures")
+    return base, _git(repo, "rev-parse", "HEAD").strip()
+
+
+def _harness(mirror: tuple[Path, str], base: Path, *args: str) -> dict[str, Any]:
+    """One harness run over the fixtures: its JSON, stdout and RESULTS.md text."""
     corpus = base / "corpus.toml"
-    corpus.write_text(_corpus(commit))
+    corpus.write_text(_corpus(mirror[1]))
     out_json, out_md = base / "results.json", base / "RESULTS.md"
     done = subprocess.run(
         [sys.executable, str(REPO / "bench" / "compat" / "run.py"), "--corpus", str(corpus),
-         "--mirror", str(base / "mirror"), "--sources", str(base / "sources"), "--workdir", str(base / "work"),
-         "--lab", f"compat-t{os.getpid()}", "--timeout", "300", "--json", str(out_json), "--out", str(out_md)],
+         "--mirror", str(mirror[0]), "--sources", str(base / "sources"), "--workdir", str(base / "work"),
+         "--timeout", "300", "--json", str(out_json), "--out", str(out_md), *args],
         capture_output=True, text=True, timeout=900, cwd=REPO)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     data = json.loads(out_json.read_text())
     return {"items": {i["name"]: i for i in data["items"]}, "summary": data["summary"],
             "stdout": done.stdout, "markdown": out_md.read_text()}
+
+
+@pytest.fixture(scope="module")
+def harness_run(mirror: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    return _harness(mirror, tmp_path_factory.mktemp("compat"), "--lab", f"compat-t{os.getpid()}")
 
 
 def test_converging_role_passes(harness_run: dict[str, Any]) -> None:
@@ -139,3 +148,20 @@ def test_table_and_summary(harness_run: dict[str, Any]) -> None:
     assert cells[:3] == ["converge", "role", "PASS"]
     assert cells[3].startswith(f"{counts['ok']}/{counts['changed']}/{counts['failed']}/{counts['skipped']} / ")
     assert cells[5] == f"{items['converge']['reproduced']}/{items['converge']['ansible_total']}"
+
+
+@pytest.mark.parametrize("release", ["bullseye", "trixie"])
+def test_the_converging_role_passes_on_other_releases(mirror: tuple[Path, str], tmp_path: Path,
+                                                      release: str) -> None:
+    """``--release``: twins of another Debian release (Python 3.9 / 3.13 on the hosts)."""
+    lab = f"compat-{release[:4]}{os.getpid()}"
+    try:
+        run = _harness(mirror, tmp_path, "--only", "converge", "--release", release, "--lab", lab, "--keep")
+        item = run["items"]["converge"]
+        assert item["status"] == "PASS", (item["first_error"], item["differences"][:5])
+        os_release = subprocess.run(["docker", "exec", f"fleet-{item['lab']}-2", "cat", "/etc/os-release"],
+                                    capture_output=True, text=True, check=True).stdout
+        assert f"VERSION_CODENAME={release}" in os_release
+    finally:
+        subprocess.run([sys.executable, "-m", "fleet", "lab", "down", "--name", f"{lab}-1"], capture_output=True,
+                       check=False, timeout=300)
