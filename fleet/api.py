@@ -27,12 +27,21 @@ from fleet.executor import (
     run_with_signals,
 )
 from fleet.inventory import Inventory
-from fleet.playbook import Play, Playbook, Task, TaskFileLoader, load_playbook, module_args
+from fleet.playbook import (
+    Play,
+    Playbook,
+    Task,
+    TaskFileLoader,
+    answer_prompts,
+    load_playbook,
+    module_args,
+)
 from fleet.preflight import check_hosts, check_playbook, check_ssh_settings
 from fleet.registry import ModuleRegistry, builtin_dir
 from fleet.result import RunReport
 from fleet.secrets import Secrets
 from fleet.templating import Templar
+from fleet.templating.filters import password_hash
 from fleet.vars import HostVars, Layer
 
 __all__ = ["Prepared", "RunOptions", "prepare", "apply", "run_module", "gather_facts", "host_vars", "load_inventory"]
@@ -101,6 +110,8 @@ def prepare(playbook: str | Path, inventory: Sequence[str | Path] | Inventory,
     role_dirs = [Path(d) for d in options.role_dirs]
     book = load_playbook(path, role_paths=role_dirs, module_exists=lambda name: registry.find(name) is not None,
                          secrets=options.secrets, module_names=registry.names, foreign=bridge)
+    for play in book.plays:  # vars_prompt: answered (or refused) before anything is checked or connects
+        answer_prompts(play, options.extra_vars, options.ask, password_hash, options.secrets)
     _add_warnings(options, check_playbook(book, registry, templar, inv, options.extra_vars, bridge))
     _add_warnings(options, check_hosts(book, inv, options.limit, templar))
     check_ssh_settings(book, inv, templar, options.extra_vars, options.limit, options.connection)

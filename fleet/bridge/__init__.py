@@ -11,6 +11,7 @@ AnsiballZ payload, :mod:`~fleet.bridge.args` adds the ``_ansible_*`` arguments,
 """
 
 from fleet.bridge.args import TaskFlags
+from fleet.bridge.argspec import argument_errors, installed_version
 from fleet.bridge.channel import BridgedCall, Channel, HostCode
 from fleet.bridge.core import INSTALL, AnsibleMissing
 from fleet.bridge.resolve import Resolution
@@ -18,4 +19,4 @@ from fleet.bridge.results import Shaped, fleet_diff
 from fleet.bridge.run import Bridge, plain
 
 __all__ = ["INSTALL", "AnsibleMissing", "Bridge", "BridgedCall", "Channel", "HostCode", "Resolution", "Shaped",
-           "TaskFlags", "fleet_diff", "plain"]
+           "TaskFlags", "argument_errors", "fleet_diff", "installed_version", "plain"]

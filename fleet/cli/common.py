@@ -22,6 +22,7 @@ from fleet.config import AnsibleConfig, load_config
 from fleet.connection import ConnectionDefaults, env_accepts_new_host_keys, read_become_password
 from fleet.errors import FleetError, InputError, Location
 from fleet.executor import RunOptions, cache_from_config
+from fleet.playbook import terminal_asker
 from fleet.secrets import Secrets
 from fleet.transport import MIB
 from fleet.vault import VaultValue
@@ -224,6 +225,7 @@ def build_options(params: dict[str, Any], check: bool | None = None, tags: tuple
         **({"persist": params["persist"]} if params.get("persist") is not None else {}),
         lock=not params.get("no_lock"),
         **({"lock_wait": params["lock_wait"]} if params.get("lock_wait") is not None else {}),
+        ask=terminal_asker(click.prompt) if sys.stdin.isatty() else None,
     )
 
 

@@ -9,10 +9,10 @@ does. Without ansible-core installed the task is ``ok`` with a warning that noth
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from typing import Any
 
+from fleet.bridge import argument_errors
 from fleet.errors import InputError
 
 PASSED = "The arg spec validation passed"
@@ -28,21 +28,19 @@ def validate_argument_spec(ctx: Any) -> dict[str, Any]:
     if not isinstance(provided, Mapping):
         raise InputError(f"{ctx.where}: provided_arguments must be a mapping, got {type(provided).__name__}",
                          ctx.location)
-    try:
-        arg_spec = importlib.import_module("ansible.module_utils.common.arg_spec")
-    except ImportError:
-        return {"status": "ok", "changed": False, "msg": "not validated: ansible-core is not installed",
-                "data": {"validate_args_context": dict(context)},
-                "warnings": ["the argument spec was not checked (that needs ansible-core: pip install 'fleet[ansible]')"]}
     # as Ansible's action: the variables the spec names, then the params given, which win
     values = {name: ctx.variables[name] for name in spec if name in ctx.variables}
     values.update(provided)
-    result = arg_spec.ArgumentSpecValidator(_plain(spec)).validate(_plain(values), validate_role_argument_spec=True)
+    errors = argument_errors(_plain(spec), _plain(values))
+    if errors is None:
+        return {"status": "ok", "changed": False, "msg": "not validated: ansible-core is not installed",
+                "data": {"validate_args_context": dict(context)},
+                "warnings": ["the argument spec was not checked (that needs ansible-core: pip install 'fleet[ansible]')"]}
     data: dict[str, Any] = {"validate_args_context": dict(context)}
-    if result.error_messages:
-        data.update(argument_spec_data=_plain(spec), argument_errors=list(result.error_messages))
+    if errors:
+        data.update(argument_spec_data=_plain(spec), argument_errors=errors)
         return {"status": "failed", "changed": False,
-                "msg": "Validation of arguments failed:\n" + "\n".join(result.error_messages), "data": data}
+                "msg": "Validation of arguments failed:\n" + "\n".join(errors), "data": data}
     return {"status": "ok", "changed": False, "msg": PASSED, "data": data}
 
 

@@ -55,6 +55,9 @@ class RunOptions:
     host_state: bool = True
     host_state_dir: str | None = field(default_factory=lambda: os.environ.get(ENV_HOST_STATE_DIR) or None)
     command: str = ""  # what the lock shows other runs ("fleet apply"); default: from the mode
+    # vars_prompt: how to ask the operator (fleet.playbook.terminal_asker on a terminal); None: no
+    # one to ask, so a prompt's default is its answer, and one without a default is an error
+    ask: Any = None
 
     @property
     def mode(self) -> str:

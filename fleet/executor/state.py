@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fleet import __version__
+from fleet.bridge import installed_version
 from fleet.connection import (
     AgentSession,
     ConnectionDefaults,
@@ -71,10 +72,7 @@ FOLLOWS_ANSIBLE = "2.19.0"
 
 def ansible_version() -> dict[str, Any]:
     """Ansible's ``ansible_version``: the installed ansible-core's, else :data:`FOLLOWS_ANSIBLE`."""
-    try:
-        from ansible.release import __version__ as full  # noqa: PLC0415 (optional, and only here)
-    except ImportError:
-        full = FOLLOWS_ANSIBLE
+    full = installed_version() or FOLLOWS_ANSIBLE
     numbers = [int("".join(c for c in part if c.isdigit()) or 0) for part in full.split(".")[:3]] + [0, 0, 0]
     return {"string": full, "full": full, "major": numbers[0], "minor": numbers[1], "revision": numbers[2]}
 

@@ -13,6 +13,7 @@ from fleet.playbook.kv import module_args, parse_kv
 from fleet.playbook.loader import load_playbook
 from fleet.playbook.models import Block, Item, Play, Playbook, RoleContext, Task, walk
 from fleet.playbook.modulenames import closest
+from fleet.playbook.prompts import answer_prompts, terminal_asker
 from fleet.playbook.tasks import TaskFileLoader
 
 __all__ = [
@@ -23,9 +24,11 @@ __all__ = [
     "RoleContext",
     "Task",
     "TaskFileLoader",
+    "answer_prompts",
     "closest",
     "load_playbook",
     "module_args",
     "parse_kv",
+    "terminal_asker",
     "walk",
 ]

@@ -24,6 +24,7 @@ from fleet.playbook.keywords import (
 )
 from fleet.playbook.models import Handler, Item, Play, Playbook, Task
 from fleet.playbook.modulenames import ForeignModules
+from fleet.playbook.prompts import parse_prompts
 from fleet.playbook.roles import PlayRoles, expand_role, parse_role_entry
 from fleet.playbook.tasks import Inherited, TaskFileLoader
 from fleet.vars import Layer
@@ -34,7 +35,7 @@ PLAY_KEYWORDS = frozenset({
     "gather_facts", "roles", "pre_tasks", "tasks", "post_tasks", "handlers", "serial",
     "max_fail_percentage", "any_errors_fatal", "strategy", "tags", "check_mode", "diff",
     "ignore_errors", "no_log", "environment", "order", "remote_user", "connection", "collections",
-    "gather_subset", "gather_timeout", "fact_path", "throttle",
+    "gather_subset", "gather_timeout", "fact_path", "throttle", "vars_prompt",
 })
 IMPORT_PLAYBOOK = ("import_playbook", "ansible.builtin.import_playbook",
                    "ansible.legacy.import_playbook")
@@ -183,6 +184,7 @@ class _PlaybookReader:
             remote_user=_opt_str(entry, "remote_user", loc),
             connection=_opt_str(entry, "connection", loc),
             environment=inherited.environment,
+            vars_prompt=parse_prompts(entry.get("vars_prompt"), where(entry.get("vars_prompt"), loc) or loc),
         )
         _choice(entry, "order", frozenset({"inventory"}), "inventory", loc)
         play.vars_layers = _vars_layers(entry, path, state, outer_vars, loc, self.loader.secrets)

@@ -148,6 +148,7 @@ class Play:
     remote_user: str | None = None  # play-level remote_user (overrides ansible_user)
     connection: str | None = None  # play-level connection, e.g. "local"
     environment: tuple[Any, ...] = ()  # the play's ``environment`` (its implicit fact gathering uses it)
+    vars_prompt: tuple[Any, ...] = ()  # fleet.playbook.prompts.Prompt: answered before the run connects
 
 
 @dataclass

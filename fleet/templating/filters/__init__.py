@@ -8,7 +8,8 @@
 """
 
 from fleet.templating.filters.core import FILTERS, install, to_bool
+from fleet.templating.filters.extra import password_hash
 from fleet.templating.filters.lookups import make_lookups
 from fleet.templating.filters.tests import TESTS
 
-__all__ = ["FILTERS", "TESTS", "install", "make_lookups", "to_bool"]
+__all__ = ["FILTERS", "TESTS", "install", "make_lookups", "password_hash", "to_bool"]
