@@ -382,7 +382,9 @@ def _run_module(job: dict, params: bytes, payload: bytes, importer: ZipImporter)
 def _respawn_hook(payload: bytes, names) -> None:
     """A module that respawns itself under another Python (``respawn_module``: apt, dnf when
     this one lacks their bindings) needs the payload as a real file: only then it is written,
-    to a private directory (0700) that is removed when the respawned module ends."""
+    to a private directory (0700) that is removed when the respawned module ends. Its probe for
+    an interpreter with the bindings (``probe_interpreters_for_module``) looks for the bindings
+    alone: ansible is not on this host's disk to be imported by the probe."""
     if "ansible/module_utils/common/respawn.py" not in names:
         return
     try:
@@ -407,8 +409,21 @@ def _respawn_hook(payload: bytes, names) -> None:
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
+    def probe_interpreters_for_module(interpreter_paths, module_name):
+        # Ansible's probe also imports ansible from the payload's folder on disk; here it is
+        # imported from memory, so only the bindings are probed (a respawn writes the payload)
+        import subprocess
+
+        for path in interpreter_paths:
+            if os.path.exists(path) and subprocess.call(
+                    [path, "-c", "import " + module_name], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL) == 0:
+                return path
+        return None
+
     respawn_module._fleet = True  # type: ignore[attr-defined]
     respawn.respawn_module = respawn_module  # type: ignore[attr-defined]
+    respawn.probe_interpreters_for_module = probe_interpreters_for_module  # type: ignore[attr-defined]
 
 
 def main() -> None:

@@ -200,3 +200,20 @@ def test_drift_on_a_bridged_task(lab: ITLab, tmp_path: Path) -> None:
     assert "level = 3" in lab.read(FLEET_HOST, f"{ROOT}/app.ini")
     drift(expect=0)
 
+
+
+def test_ansibles_apt_installs_its_python_bindings_and_respawns(lab: ITLab, tmp_path: Path) -> None:
+    """Ansible's apt (here for policy_rc_d, which fleet's apt lacks) on a host without
+    python3-apt installs the bindings, finds the interpreter that has them and respawns under
+    it, as under Ansible (fleet's fork server imports ansible from memory: its probe must not
+    need ansible on disk). geerlingguy.mysql's package task."""
+    lab.sh(FLEET_HOST, "apt-get -y -q purge python3-apt tree >/dev/null 2>&1; true")
+    playbook = tmp_path / "apt.yml"
+    playbook.write_text("- hosts: itest\n  gather_facts: false\n  tasks:\n"
+                        "    - name: tree\n      ansible.builtin.apt: {name: tree, state: present, policy_rc_d: 101}\n")
+    done = run_fleet("apply", "-i", str(lab.inventory), "-l", FLEET_HOST, str(playbook),
+                     "--json", str(tmp_path / "r.json"), timeout=600)
+    assert done.returncode == 0, output(done)
+    result = _results(tmp_path / "r.json")["tree"]
+    assert result["status"] == "changed" and result["via"] == "ansible", result
+    assert "install ok installed" in lab.sh(FLEET_HOST, "dpkg-query -W -f '${Status}' tree python3-apt")
