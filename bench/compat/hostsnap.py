@@ -2,7 +2,8 @@
 
 Files under the configured roots (type, mode, owner, group, sha256 of contents or a link's
 target), installed packages, systemd units (enablement and activity), users and groups.
-Per-host noise is left out: identity (hostname, machine-id, ssh host keys), logs, caches,
+Per-host noise is left out: identity (hostname, machine-id, ssh host keys; the host's name in a
+file's contents hashes as a placeholder), logs, caches,
 fleet's and Ansible's own state, temporary directories, login sessions, and the password
 hashes' salts (only whether an account has a password, none, or is locked).
 """
@@ -13,6 +14,7 @@ import json
 import os
 import pwd
 import re
+import socket
 import stat
 import subprocess
 
@@ -47,11 +49,26 @@ def _skipped(path):
                                      (p.endswith("_") and path.startswith(p)) for p in SKIP_UNDER)
 
 
+# The host's own names as file contents hold them (a role writes root@{{ ansible_fqdn }}):
+# replaced by one placeholder before hashing, so that twins with different names compare equal.
+IDENTITY = sorted({n.encode() for n in (socket.gethostname(), socket.getfqdn()) if len(n) >= 4},
+                  key=len, reverse=True)
+# A certificate's subject-hash link (c_rehash) to the snakeoil certificate, whose subject is
+# the host's name: its name differs between twins
+SUBJECT_HASH_LINK = re.compile(r"^/etc/ssl/certs/[0-9a-f]{8}\.\d+$")
+
+
 def _digest(path):
     h = hashlib.sha256()
     with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            h.update(block)
+        if os.fstat(handle.fileno()).st_size <= (4 << 20):
+            content = handle.read()
+            for name in IDENTITY:
+                content = content.replace(name, b"<host>")
+            h.update(content)
+        else:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                h.update(block)
     return h.hexdigest()[:16]
 
 
@@ -73,6 +90,8 @@ def files():
                 mode = f"{stat.S_IMODE(st.st_mode):04o}"
                 if stat.S_ISLNK(st.st_mode):
                     desc = "link -> " + os.readlink(entry)
+                    if SUBJECT_HASH_LINK.match(entry) and desc.endswith("ssl-cert-snakeoil.pem"):
+                        entry = "/etc/ssl/certs/<subject hash of the snakeoil certificate>"
                 elif stat.S_ISDIR(st.st_mode):
                     desc = f"dir {mode} {owner}"
                 elif stat.S_ISREG(st.st_mode):

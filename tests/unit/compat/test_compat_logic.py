@@ -191,6 +191,21 @@ def test_host_script_describes_a_tree_and_ignores_noise(tmp_path: Path) -> None:
         __import__("hashlib").sha256(b"x\n").hexdigest()[:16])
 
 
+def test_host_script_hashes_the_hosts_own_name_as_a_placeholder(tmp_path: Path) -> None:
+    """Twins have different names: a file holding the host's name (root@FQDN) compares equal."""
+    import socket
+
+    name = socket.getfqdn()
+    (tmp_path / "with-name").write_text(f"sender = root@{name}\n")
+    (tmp_path / "with-other").write_text("sender = root@twin-number-two\n")
+    source = (REPO / "bench" / "compat" / "hostsnap.py").read_text().replace("\nmain()\n", "\n")
+    code = source + (f"\nprint(_digest({str(tmp_path / 'with-name')!r}), _digest({str(tmp_path / 'with-other')!r}))\n")
+    named, other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                  check=True).stdout.split()
+    assert named == __import__("hashlib").sha256(b"sender = root@<host>\n").hexdigest()[:16]
+    assert other != named
+
+
 # -- corpus and skip rules ---------------------------------------------------------------------
 def _corpus(tmp_path: Path, body: str) -> Path:
     path = tmp_path / "corpus.toml"
