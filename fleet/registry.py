@@ -202,12 +202,13 @@ class ModuleSpec:
         except ModuleFailure as exc:
             raise InputError(f"{where}: module {self.name}: {exc}", location) from None
 
-    def check_static(self, args: dict[str, Any], is_template, where: str, location: Location | None) -> None:
+    def check_static(self, args: dict[str, Any], is_template, where: str, location: Location | None,
+                     between: bool = True) -> None:
         """Validate what can be known before any template is rendered.
 
         Unknown parameters, missing required ones, the type and the module's ``check_param``
-        of every literal value, and, when every value is literal, its ``check`` (the rules
-        between parameters): ``lineinfile: path=x backrefs=true line=y`` fails here.
+        of every literal value, and, when every value is literal and ``between``, its ``check``
+        (the rules between parameters): ``lineinfile: path=x backrefs=true line=y`` fails here.
         """
         canonical = self.canonical(args, where, location)
         missing = [name for name in self.required if name not in canonical]
@@ -221,7 +222,7 @@ class ModuleSpec:
             except ValidationError as exc:
                 raise InputError(f"{where}: {_describe(self.name, exc, f.name)}", location) from None
             self.check_param(f.name, value, where, location)
-        if not any(is_template(value) for value in canonical.values()):
+        if between and not any(is_template(value) for value in canonical.values()):
             self.validate(args, where, location)  # all known: the rules between parameters too
 
     def _field_adapter(self, name: str) -> TypeAdapter:

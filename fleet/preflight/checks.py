@@ -204,7 +204,8 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
     if how.module is not None and any(name not in spec.canonical(args, where, task.location) for name in spec.required):
         return  # what fleet's module requires, Ansible's may not (package's state): its code decides
     try:
-        spec.check_static(args, lambda v: _is_template(templar, v), where, task.location)
+        # the rules between parameters are the module's that runs: Ansible's has others (apt: deb)
+        spec.check_static(args, lambda v: _is_template(templar, v), where, task.location, between=how.module is None)
     except AnsibleOnlyValue:
         if how.module is None and not how.failure:
             raise

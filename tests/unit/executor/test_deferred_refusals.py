@@ -241,6 +241,23 @@ def test_a_value_only_ansibles_module_takes_routes_the_task_to_it(site: Site) ->
     assert site.run().exit_code == 0
 
 
+def test_rules_between_parameters_are_those_of_the_module_that_runs(site: Site) -> None:
+    """``apt: deb=...`` (no name): fleet's apt needs a name, update_cache or autoremove, but
+    Ansible's apt runs the task and takes deb alone (the apt target); fleet's rule between
+    parameters does not stop it, while one for a task fleet's module runs still does."""
+    prepared = site.prepare(play("""
+        - name: install deb file
+          apt: deb="/var/cache/apt/archives/hello_1_amd64.deb"
+          when: false
+        """, hosts="h1"))
+    assert prepared.playbook.plays[0].tasks
+    with pytest.raises(InputError, match="one of the following is required: name, update_cache, autoremove"):
+        site.prepare(play("""
+            - apt: {state: present}
+              when: false
+            """, hosts="h1"))
+
+
 def test_a_parameter_ansible_removed_fails_only_where_reached(site: Site) -> None:
     """command's ``warn`` (removed in ansible-core 2.14; cloudalchemy.node_exporter still writes
     it behind a condition): a warning, then Ansible's failure on a host that reaches the task."""
