@@ -98,8 +98,9 @@ RECORD = "APT::Update::Post-Invoke-Success::=touch "
 class Params:
     name: list[str] | str | None = param(
         "package name(s), with optional =VERSION, :ARCH or /RELEASE", None)
-    state: Literal["absent", "latest", "present"] = param(
-        "present installs, latest upgrades to the candidate version, absent removes", "present")
+    state: Literal["absent", "latest", "present", "build-dep", "fixed"] = param(
+        "present installs, latest upgrades to the candidate version, absent removes "
+        "(build-dep, fixed: Ansible's apt runs the task)", "present")
     update_cache: bool | None = param(
         "run apt-get update first (also when no package is given)", None)
     update_cache_retries: int = param("how many times to retry a failed cache update", 5)
@@ -135,6 +136,8 @@ def parse_specs(name) -> list:
         match = re.match(r"^([A-Za-z0-9][^\s/=<>]*?)(?:(>=|=)([^=]+))?$", text)
         if not text:
             continue
+        if not match and set("*?[]!") & set(text):  # "*" alone: every package, Ansible's way
+            raise AnsibleOnly(f"package name wildcards are not supported: {text}")
         if not match:
             raise ModuleFailure(f"invalid package spec: {text}")
         spec = (match.group(1), match.group(2) or "", match.group(3) or "")
@@ -258,6 +261,12 @@ def apt_command(p: Params, action: str, packages: list) -> list:
         ("--allow-change-held-packages", p.allow_change_held_packages and action != "autoremove"),
     ) if on]
     return argv + [action] + list(packages)
+
+
+def check_param(name: str, value) -> None:
+    """States only Ansible's apt has: the task runs Ansible's module code."""
+    if name == "state" and value in ("build-dep", "fixed"):
+        raise AnsibleOnly(f"state {value} is not fleet's")
 
 
 def check(p: Params) -> None:

@@ -241,6 +241,23 @@ def test_a_value_only_ansibles_module_takes_routes_the_task_to_it(site: Site) ->
     assert site.run().exit_code == 0
 
 
+@pytest.mark.parametrize("args", ['{pkg: "*,test", state: latest}', "{name: hello, state: build-dep}",
+                                  "{name: hello, state: fixed}"])
+def test_values_only_ansibles_apt_takes_route_to_it(site: Site, args: str) -> None:
+    """The apt target's "*" (every package) and the states build-dep and fixed."""
+    from fleet.executor.play import PlayRunner
+
+    prepared = site.prepare(play(f"""
+        - name: t
+          apt: {args}
+          when: false
+        """, hosts="h1"))
+    runner = PlayRunner(prepared.state(), prepared.playbook.plays[0])
+    task = next(t for t in prepared.playbook.plays[0].tasks if t.module == "apt")
+    routed = runner.executor.routes.route(task)
+    assert routed.module is not None and routed.module.fqcn.endswith(".apt") and not routed.failure
+
+
 def test_rules_between_parameters_are_those_of_the_module_that_runs(site: Site) -> None:
     """``apt: deb=...`` (no name): fleet's apt needs a name, update_cache or autoremove, but
     Ansible's apt runs the task and takes deb alone (the apt target); fleet's rule between
