@@ -15,7 +15,7 @@ from typing import Any
 import fleet.executor.handlers as lasting
 from fleet.errors import InputError
 from fleet.executor.handlernames import notified_handlers
-from fleet.executor.state import PlayContext
+from fleet.executor.state import PlayContext, first_implicit_flush
 from fleet.executor.tags import selected
 from fleet.playbook import Task
 
@@ -38,6 +38,9 @@ async def run_meta(runner: PlayContext, task: Task, hosts: list[str],
     if action not in META_ACTIONS:
         raise InputError(f"unknown meta action {action!r}", task.location)
     if action == "flush_handlers":
+        first = first_implicit_flush(runner.play)
+        if first is None or runner.play.tasks[first] is not task:
+            state.wake()  # past the pre_tasks' flush: an earlier run's handlers may run
         return await flush_handlers(runner, [h for h in hosts if _when(runner, task, h, params)], guarded)
     options = runner.run.options
     if not selected(task.tags | runner.play.tags, options.tags, options.skip_tags):

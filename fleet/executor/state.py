@@ -31,7 +31,7 @@ from fleet.executor.handlernames import handler_key, play_key
 from fleet.executor.hoststate import HostStates, Pending
 from fleet.executor.hosttrust import ConnectionVars
 from fleet.executor.options import RunOptions
-from fleet.playbook import Play, Task
+from fleet.playbook import Play, Task, walk
 from fleet.registry import ModuleRegistry
 from fleet.result import RunReport, TaskResult, when
 
@@ -232,6 +232,7 @@ class PlayState:
     aborted: bool = False  # any_errors_fatal, max_fail_percentage, a failed batch: the run stops
     ended: bool = False  # meta: end_play: this play stops, the run goes on
     ended_roles: set[tuple[str, int]] = field(default_factory=set)  # meta: end_role (host, role)
+    waiting: dict[int, set[str]] = field(default_factory=dict)  # earlier ones waiting past the pre_tasks' flush
     earlier: dict[tuple[str, int], Pending] = field(default_factory=dict)  # (host, id(handler)): an earlier run's
     forgotten: dict[str, list[Pending]] = field(default_factory=dict)  # earlier ones whose handler is gone
 
@@ -311,8 +312,35 @@ class PlayState:
                                 f"earlier run ({when(entry.since)}), is no longer in the play: forgotten")
                 self.forgotten.setdefault(host, []).append(entry)
                 continue
-            self.pending.setdefault(id(handler), set()).add(host)
+            if entry.task and entry.task not in self._pre_task_names():
+                # notified by a task after pre_tasks: it waits for the flushes after those tasks,
+                # whose variables (a role's include_vars) and files it may need
+                self.waiting.setdefault(id(handler), set()).add(host)
+            else:
+                self.pending.setdefault(id(handler), set()).add(host)
             self.earlier[(host, id(handler))] = entry
+
+    def _pre_task_names(self) -> set[str]:
+        """The names of the play's ``pre_tasks`` (the tasks before its first implicit flush)."""
+        first = first_implicit_flush(self.play)
+        return {t.display_name for t in walk(self.play.tasks[:first]) if isinstance(t, Task)} if first else set()
+
+    def wake(self) -> None:
+        """The earlier run's handlers that waited for the pre_tasks' flush to pass join the
+        notifications (at every flush but that one)."""
+        for handler_id, hosts in self.waiting.items():
+            self.pending.setdefault(handler_id, set()).update(hosts)
+        self.waiting.clear()
+
+
+def first_implicit_flush(play: Play) -> int | None:
+    """Where the flush Ansible runs after ``pre_tasks`` is in ``play.tasks`` (the loader puts
+    one there, at the play's own location)."""
+    for index, item in enumerate(play.tasks):
+        if isinstance(item, Task) and item.module == "meta" and item.location == play.location \
+                and item.args.get("_raw_params") == "flush_handlers":
+            return index
+    return None
 
 
 class PlayContext(Protocol):

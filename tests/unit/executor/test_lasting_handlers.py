@@ -50,6 +50,27 @@ def test_a_handler_a_failure_left_runs_at_the_next_run_once(site: Site) -> None:
     assert site.read("h1", "restarts") == "restarted\n"
 
 
+def test_an_earlier_runs_handler_waits_for_the_tasks_after_pre_tasks(site: Site) -> None:
+    """A handler notified by a task of ``tasks`` runs, in the next run, at a flush after those
+    tasks (with what they set, here the handler's own name for the service), not at the flush
+    that follows ``pre_tasks``; a run that fails before then leaves it pending, as Ansible has
+    no notification there to run (geerlingguy.redis's 'restart redis' reads redis_daemon)."""
+    play = ("- hosts: h1\n  name: waits\n  gather_facts: false\n"
+            "  pre_tasks:\n    - command: /bin/true\n"
+            "  tasks:\n    - set_fact: {daemon: svc}\n"
+            "    - copy: {dest: '{{ root }}/conf', content: 'x'}\n      notify: restart\n"
+            "    - command: '{{ later }}'\n"
+            "  handlers:\n    - name: restart\n      shell: echo {{ daemon }} >> {{ root }}/restarts\n")
+    assert site.run(play, extra_vars={"later": "false"}).exit_code == 1
+    assert [r["handler"] for r in _records()] == ["restart"]
+    again = site.run(None, extra_vars={"later": "false"})
+    assert again.exit_code == 1 and not site.exists("h1", "restarts")  # failed before the flush
+    assert [r["handler"] for r in _records()] == ["restart"]
+    fixed = site.run(None, extra_vars={"later": "true"})
+    assert fixed.exit_code == 0, fixed.json
+    assert site.read("h1", "restarts") == "svc\n" and _records() == []
+
+
 def test_a_notification_decided_on_the_controller_is_remembered_too(site: Site) -> None:
     tasks = ("    - command: /bin/true\n      changed_when: true\n      notify: restart\n"
              "    - command: /bin/false\n")
