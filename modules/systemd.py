@@ -11,8 +11,9 @@ Behaves like ``ansible.builtin.systemd_service`` (also served as ``systemd`` and
   stopped one alone. The unit's state is read again afterwards: a unit that died right
   after its start fails the task (``not converged``).
 * ``enabled``: whether the unit starts at boot (``systemctl is-enabled``: ``enabled``,
-  ``enabled-runtime``, ``static``, ``generated`` and ``transient`` count as enabled,
-  ``indirect``/``alias``/``disabled``/``linked`` as not).
+  ``static``, ``generated`` and ``transient`` count as enabled; ``enabled-runtime`` (only
+  until reboot: a generator's, postgresql@15-main), ``indirect``/``alias``/``disabled``/
+  ``linked`` as not, as in Ansible).
 * ``masked``: ``systemctl mask``/``unmask``; a unit that does not exist can be masked.
 * ``daemon_reload`` (alias ``daemon-reload``): reload the manager's unit files first.
 * ``daemon_reexec`` (alias ``daemon-reexec``): re-execute the manager first; always changes.
@@ -211,7 +212,7 @@ def _is_enabled(p: Params, host, unit: str, offline: bool = False) -> tuple:
     word = out.strip().splitlines()[0].strip() if out.strip() else "not-found"
     if offline and not out.strip() and rc != 0 and err.strip() and "No such file" not in err:
         raise ModuleFailure(f"cannot read the unit file state of {unit}: {err.strip()}")
-    return word, rc == 0 and word not in ("indirect", "alias")
+    return word, rc == 0 and word not in ("indirect", "alias", "enabled-runtime")
 
 
 def resolve_alias(name: str, dirs=None) -> str:

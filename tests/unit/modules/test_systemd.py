@@ -329,6 +329,18 @@ def test_systemd_not_running_fails_clearly(host) -> None:
     assert "cannot read the state of web" in result["msg"] and "not been booted with systemd" in result["msg"]
 
 
+def test_a_unit_enabled_only_at_runtime_is_enabled_for_good(host) -> None:
+    """``enabled-runtime`` (a generator's link, gone at reboot: Debian's postgresql@15-main) is
+    not enabled, as in Ansible: ``systemctl enable`` makes it so."""
+    state = host.state
+    state["units"]["pg@15-main.service"] = unit("active", "enabled-runtime")
+    host.state = state
+    result = run_module("systemd", {"name": "pg@15-main", "state": "started", "enabled": True})
+    assert result["status"] == "changed", result
+    assert ["systemctl", "enable", "--", "pg@15-main.service"] in mutations(host)
+    assert run_module("systemd", {"name": "pg@15-main", "state": "started", "enabled": True})["status"] == "ok"
+
+
 def test_enabling_an_indirect_unit_warns_instead_of_failing(host) -> None:
     result = run_module("systemd", {"name": "getty@.service", "enabled": True})
     assert result["status"] == "changed"
