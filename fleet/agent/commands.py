@@ -142,7 +142,7 @@ def run_command(argv, cwd, stdin, env, shell: bool, deadline: float | None):
     except (NotADirectoryError, PermissionError) as exc:
         raise ModuleFailure(f"cannot start command: {exc}") from None
     try:
-        out, err = proc.communicate((stdin or "").encode("utf-8"), timeout=timeout)
+        out, err = _collect(proc, (stdin or "").encode("utf-8"), deadline)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
         raise ModuleFailure(
@@ -155,16 +155,77 @@ def run_command(argv, cwd, stdin, env, shell: bool, deadline: float | None):
     )
 
 
-def _kill_group(proc) -> None:
-    import subprocess
+#: After the command exits, how long its pipes may stay silent before they are no longer read
+#: (Ansible's run_command: a process it started in the background keeps them open).
+QUIET_AFTER_EXIT = 1.0
 
+
+def _collect(proc, data: bytes, deadline):
+    """The command's stdout and stderr, read as Ansible's ``run_command`` reads them: until both
+    close, or until the command has exited and nothing came for :data:`QUIET_AFTER_EXIT`
+    (``cmd &`` returns at once, the background job keeps running). TimeoutExpired at
+    ``deadline``."""
+    import selectors
+    import subprocess
+    import threading
+
+    feeder = None
+    if data:
+        def feed():
+            with contextlib.suppress(OSError):
+                proc.stdin.write(data)
+            with contextlib.suppress(OSError):
+                proc.stdin.close()
+
+        feeder = threading.Thread(target=feed, daemon=True)
+        feeder.start()
+    else:
+        with contextlib.suppress(OSError):
+            proc.stdin.close()
+    out_fd, err_fd = proc.stdout.fileno(), proc.stderr.fileno()
+    chunks: dict = {out_fd: [], err_fd: []}
+    with selectors.DefaultSelector() as selector:
+        for stream in (proc.stdout, proc.stderr):
+            os.set_blocking(stream.fileno(), False)
+            selector.register(stream, selectors.EVENT_READ)
+        while True:
+            wait = QUIET_AFTER_EXIT
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise subprocess.TimeoutExpired(proc.args, 0)
+                wait = min(wait, left)
+            events = selector.select(wait)
+            for key, _mask in events:
+                try:
+                    chunk = os.read(key.fd, 65536)
+                except BlockingIOError:
+                    continue
+                if chunk:
+                    chunks[key.fd].append(chunk)
+                else:
+                    selector.unregister(key.fileobj)
+            if (not events or not selector.get_map()) and proc.poll() is not None:
+                break
+            if not selector.get_map():
+                left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+                proc.wait(timeout=left)
+                break
+    for stream in (proc.stdout, proc.stderr):
+        with contextlib.suppress(OSError):
+            stream.close()
+    if feeder is not None:
+        feeder.join(0.1)
+    return b"".join(chunks[out_fd]), b"".join(chunks[err_fd])
+
+
+def _kill_group(proc) -> None:
+    """Kill the command's whole process group; its pipes are closed unread (a process that left
+    the group with setsid may still hold them)."""
     with contextlib.suppress(OSError):
         os.killpg(proc.pid, 9)
-    try:
-        proc.communicate(timeout=0.5)
-    except subprocess.TimeoutExpired:  # a process that left the group (setsid) holds the pipes
-        for stream in (proc.stdin, proc.stdout, proc.stderr):
-            with contextlib.suppress(OSError):
-                if stream is not None:
-                    stream.close()
-        proc.wait()
+    for stream in (proc.stdin, proc.stdout, proc.stderr):
+        with contextlib.suppress(OSError):
+            if stream is not None:
+                stream.close()
+    proc.wait()
