@@ -147,6 +147,9 @@ class Agent:
                 task = call.get("task", 0)
                 deadline = time.monotonic() + timeout if timeout else None
                 room = limit - ENVELOPE if limit else None
+            own = call.get("timeout")  # the task's ``timeout`` keyword: this call's own limit
+            until = time.monotonic() + own if own else None
+            limit_at = deadline if until is None or (deadline is not None and deadline < until) else until
             try:
                 module = None if "ansible" in call else self.load(call["module"], call["sha"])
             except Exception as exc:
@@ -163,12 +166,14 @@ class Agent:
                 # a bridged call's environment travels in its own entry, to the forked module
                 # only (never to the fork server, which outlives the task)
                 if module is None:
-                    results.append(self.bridged(call, deadline, limit))
+                    results.append(self.bridged(call, limit_at, limit))
                 else:
                     with task_environment(call.get("env")):
                         results.append(runner.execute(module, call.get("params") or {}, bool(call.get("check")),
-                                                      bool(call.get("diff")), deadline, call.get("guard"),
+                                                      bool(call.get("diff")), limit_at, call.get("guard"),
                                                       self.guards))
+                if until is not None and results[-1].get("status") == "failed" and time.monotonic() >= until:
+                    results[-1] = runner.timed_out(own)
             if room is not None and limit:
                 results[-1], room = _within(results[-1], room, limit)
             notes.add(call, results[-1], bool(call.get("check")))

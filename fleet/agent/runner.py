@@ -70,6 +70,14 @@ def execute(
     return result
 
 
+def timed_out(period) -> dict:
+    """The result of a call that outlived its task's ``timeout`` keyword (``period`` seconds):
+    killed, whatever it had done; the controller words it as Ansible does."""
+    result = _status("failed", msg=f"timed out after {period} s")
+    result["timedout"] = period
+    return result
+
+
 def _execute(module, params: dict, check: bool, want_diff: bool, deadline, guard=None, guards=None) -> dict:
     p = None
     try:

@@ -28,6 +28,7 @@ from fleet.bridge.args import TaskFlags
 from fleet.bridge.channel import BridgedCall, Calls
 from fleet.bridge.core import AnsibleCore, AnsibleMissing, AnsibleUnsupported, ansible_core
 from fleet.bridge.doc import count_modules, describe, documentation, schema
+from fleet.bridge.groups import FINDER, group_actions
 from fleet.bridge.jinja import JinjaPlugins
 from fleet.bridge.metacache import install as keep_collection_meta
 from fleet.bridge.options import COLLECTIONS, HANDED_TO, Shipped, live_options
@@ -67,6 +68,7 @@ class Bridge:
         self._roles: set[str] = set()
         self._resolved: dict[tuple[str, tuple[str, ...]], Resolution] = {}
         self._options: dict[str, frozenset[str] | None] = {}
+        self._groups: dict[str, frozenset[str]] = {}
         self.shipped = Shipped()
 
     # -- ansible-core ---------------------------------------------------------------------------
@@ -203,6 +205,19 @@ class Bridge:
                     self._options[name] = None if found is None else live_options(
                         self.core(), found, [self.resolve(other) for other in HANDED_TO.get(name, ())])
         return self._options[name]
+
+    def action_group(self, group: str, location: Location | None = None) -> frozenset[str]:
+        """The modules of a collection's action group ``ns.coll.NAME`` (``module_defaults``'
+        ``group/NAME``); InputError when no installed collection defines it."""
+        core = self.core(f"group/{group}", location)
+        self.resolver()  # the collection loader, set up once
+
+        def resolve(name: str) -> str:
+            return self.resolve(name).fqcn
+
+        with self.captured():
+            return group_actions(group, core.module(FINDER)._get_collection_metadata, resolve, location,
+                                 self._groups)
 
     def unknown(self, name: str, collections: Sequence[str] = (), role: Path | None = None,
                 location: Location | None = None) -> FleetError:

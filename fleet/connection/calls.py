@@ -45,6 +45,8 @@ class ModuleCall:
     # The task's ``environment`` keyword, rendered: what the module's process (and every program
     # it starts) has in its environment, for this call only.
     env: dict | None = None
+    # The task's ``timeout`` keyword (seconds): the host kills the call after it (and what it started).
+    timeout: float | None = None
 
     def wire(self) -> dict:
         """The call as the agent reads it."""
@@ -60,6 +62,8 @@ class ModuleCall:
             entry["notify"] = self.notify
         if self.env:
             entry["env"] = self.env
+        if self.timeout:
+            entry["timeout"] = self.timeout
         return entry
 
     def code(self) -> str:
@@ -85,6 +89,19 @@ def run_request(calls: list[ModuleCall], sources: dict[str, str], codes: dict[st
     if len({c.task for c in calls}) > 1:
         message["stream"] = True  # pipelined tasks: report each one as it finishes
     return message
+
+
+def request_wait(calls: list[ModuleCall], timeout: float | None) -> float | None:
+    """How long the controller waits for the answer to ``calls``: the agent enforces ``timeout``
+    per task and each call's own ``timeout``; this is the bound past those, for a host or
+    connection that stops answering (None: no bound)."""
+    tasks = len({c.task for c in calls})
+    overall = None if timeout is None else timeout * tasks + 5.0
+    if not calls or not all(c.timeout for c in calls):
+        return overall
+    # each call may take its limit, the kill and the agent's grace (fleet.agent.runner.OVERDUE_GRACE)
+    own = sum(float(c.timeout or 0) + 3.0 for c in calls) + 5.0
+    return own if overall is None else min(own, overall)
 
 
 def source_hash(source: str) -> str:

@@ -33,7 +33,7 @@ from fleet.connection.agentstart import (
     start_timeout,
     sudo_prompt,
 )
-from fleet.connection.calls import ModuleCall, run_request
+from fleet.connection.calls import ModuleCall, request_wait, run_request
 from fleet.errors import AgentError, AgentLost, ConnectionFailed
 from fleet.transport import (
     DEFAULT_MAX_OUTPUT,
@@ -293,7 +293,7 @@ class AgentSession:
             channel.attach(message, calls)
         # Allow the agent a moment past the deadlines it enforces itself on commands.
         tasks = len({c.task for c in calls})
-        answer = await self._request(message, None if timeout is None else timeout * tasks + 5.0, tasks, len(calls))
+        answer = await self._request(message, request_wait(calls, timeout), tasks, len(calls))
         self.sent_modules.update(sources)
         self.sent_modules.update(codes)
         if channel is not None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from fleet.errors import InputError, Location
 from fleet.playbook.models import LoopControl
+from fleet.playbook.moduledefaults import normalize
 from fleet.yamlsrc import location_of
 
 _TRUE = frozenset({"yes", "y", "true", "on", "1"})
@@ -175,6 +176,30 @@ def as_environment(value: Any, loc: Location | None) -> tuple[Any, ...]:
     return tuple(entries)
 
 
+def as_module_defaults(value: Any, loc: Location | None) -> tuple[dict[str, Any], ...]:
+    """The keyword's levels: a mapping or a list of mappings whose keys are static module or
+    ``group/NAME`` names; each value a mapping of arguments or a template giving one."""
+    if value is None:
+        return ()
+    levels: list[dict[str, Any]] = []
+    for entry in value if isinstance(value, list) else [value]:
+        here = where(entry, where(value, loc))
+        if not isinstance(entry, Mapping):
+            raise InputError("module_defaults must be a mapping (or a list of mappings) of module or group/NAME "
+                             f"names to their default arguments, got {type_name(entry)}", here)
+        level: dict[str, Any] = {}
+        for key, args in entry.items():
+            if not isinstance(key, str) or not key or is_template(key):
+                raise InputError(f"module_defaults: {key!r} is not a module or group name (the keys are static; "
+                                 "only the values may be templates)", here)
+            if args is not None and not isinstance(args, Mapping) and not is_template(args):
+                raise InputError(f"module_defaults: the defaults of {key} must be a mapping of arguments (or a "
+                                 f"template giving one), got {type_name(args)}", here)
+            level[key if key.startswith("group/") else normalize(key)] = {} if args is None else args
+        levels.append(level)
+    return tuple(levels)
+
+
 def check_become_method(value: Any, loc: Location | None) -> None:
     """Only ``sudo`` is supported as a become method."""
     method = as_str(value, "become_method", loc)
@@ -192,14 +217,14 @@ def no_template(value: Any, what: str, loc: Location | None, hint: str = "") -> 
 
 #: Keywords a block, role, import or play passes down to the tasks under it (besides vars).
 INHERITED_SCALARS = ("become", "become_user", "ignore_errors", "no_log", "check_mode", "diff",
-                     "any_errors_fatal", "delegate_to", "delegate_facts", "run_once", "throttle", "notify")
+                     "any_errors_fatal", "delegate_to", "delegate_facts", "run_once", "throttle", "notify", "timeout")
 
 
 #: Keywords a block sets for its tasks; ``apply:`` of include_tasks/include_role takes them too.
 APPLY_KEYWORDS = frozenset({
     "when", "tags", "become", "become_user", "become_method", "ignore_errors", "no_log", "vars", "check_mode",
     "diff", "any_errors_fatal", "environment", "collections", "delegate_to", "delegate_facts", "run_once",
-    "throttle", "notify",
+    "throttle", "notify", "timeout", "module_defaults",
 })
 
 
@@ -242,6 +267,10 @@ def parse_keywords(data: Mapping[str, Any], loc: Location | None) -> dict[str, A
         out["notify"] = as_str_list(present["notify"], "notify", loc)
     if "throttle" in present:  # how many hosts run the task at once (0: forks decide), or a template
         out["throttle"] = as_number(present["throttle"], "throttle", loc)
+    if "timeout" in present:  # seconds the task's action may take (0: no limit), or a template
+        out["timeout"] = as_number(present["timeout"], "timeout", loc)
+    if "module_defaults" in present:
+        out["module_defaults"] = as_module_defaults(present["module_defaults"], loc)
     if "vars" in present:
         out["vars"] = as_mapping(present["vars"], "vars", loc)
     if "collections" in present:

@@ -35,7 +35,8 @@ PLAY_KEYWORDS = frozenset({
     "gather_facts", "roles", "pre_tasks", "tasks", "post_tasks", "handlers", "serial",
     "max_fail_percentage", "any_errors_fatal", "strategy", "tags", "check_mode", "diff",
     "ignore_errors", "no_log", "environment", "order", "remote_user", "connection", "collections",
-    "gather_subset", "gather_timeout", "fact_path", "throttle", "vars_prompt",
+    "gather_subset", "gather_timeout", "fact_path", "throttle", "vars_prompt", "timeout",
+    "module_defaults",
 })
 IMPORT_PLAYBOOK = ("import_playbook", "ansible.builtin.import_playbook",
                    "ansible.legacy.import_playbook")

@@ -88,6 +88,12 @@ class Task:
     # values are templates, or templates giving a mapping; merged per host when the task runs
     environment: tuple[Any, ...] = ()
     collections: tuple[str, ...] = ()  # ``collections``: where short names of Ansible's modules are looked up
+    timeout: Any = None  # seconds the action may take (``timeout``; 0/None: no limit), a number or template
+    # ``module_defaults`` merged over the levels above (fleet.playbook.moduledefaults): the task's own
+    # module's mapping values are already in ``args``; ``late_defaults`` are its template values,
+    # rendered and laid under ``args`` per host; the rest serve the module an action hands on to
+    module_defaults: dict[str, Any] = field(default_factory=dict)
+    late_defaults: list[Any] = field(default_factory=list)
     # include_tasks/include_role only: the tasks.Inherited keywords the included tasks start
     # from (the include's own when/tags/vars apply to the include itself, as in Ansible)
     inherited: Any = field(default=None, repr=False, compare=False)

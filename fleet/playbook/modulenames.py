@@ -49,6 +49,11 @@ class ForeignModules(Protocol):
         """The error for a task naming ``name`` when no module of fleet's has that name."""
         ...
 
+    def action_group(self, group: str, location: Location | None = None) -> frozenset[str]:
+        """The modules (FQCNs) of a collection's action group ``ns.coll.NAME``; InputError when
+        there is no such group."""
+        ...
+
 
 class ModuleResolver:
     """Resolves task entries to ``(module, args)`` against ``module_exists``, then ``foreign``.
@@ -66,6 +71,17 @@ class ModuleResolver:
         self.module_names = module_names  # every installed module, for did-you-mean
         self.foreign = foreign
         self._where: tuple[Sequence[str], Path | None] = ((), None)  # the entry being resolved
+
+    def native(self, module: str) -> bool:
+        """Is ``module`` one of fleet's own (a module or a controller action)?"""
+        return self._native(module)
+
+    def group_members(self, group: str, loc: Location) -> frozenset[str]:
+        """The modules of action group ``group`` (fully qualified), for ``module_defaults``."""
+        if self.foreign is None:
+            raise InputError(f"module_defaults: cannot resolve group/{group}: action groups are defined by "
+                             "collections, read through Ansible (ansible-core)", loc)
+        return self.foreign.action_group(group, loc)
 
     def _native(self, module: str) -> bool:
         return short_name(module) in CONTROLLER_ACTIONS or self.module_exists(short_name(module))

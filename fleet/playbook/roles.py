@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 ROLE_KEYWORDS = frozenset({
     "when", "tags", "become", "become_user", "become_method", "ignore_errors", "no_log",
     "check_mode", "diff", "any_errors_fatal", "environment", "delegate_to", "delegate_facts", "run_once",
-    "throttle",
+    "throttle", "timeout", "module_defaults",
 })
 
 #: Options of ``include_role``/``import_role``.

@@ -35,6 +35,7 @@ from fleet.playbook.keywords import (
 )
 from fleet.playbook.kv import check_module_args
 from fleet.playbook.models import Block, Handler, Item, RoleContext, Task
+from fleet.playbook.moduledefaults import NOT_ACTIONS, merged, with_defaults
 from fleet.playbook.modulenames import ForeignModules, ModuleResolver
 from fleet.playbook.roles import (
     ROLE_KEYWORDS,
@@ -52,7 +53,7 @@ TASK_KEYWORDS = frozenset({
     "become_method", "ignore_errors", "ignore_unreachable", "changed_when", "failed_when",
     "no_log", "retries", "delay", "until", "vars", "check_mode", "diff", "run_once",
     "any_errors_fatal", "environment", "args", "action", "listen", "collections", "delegate_to",
-    "delegate_facts", "local_action", "throttle", *LOOP_KINDS,
+    "delegate_facts", "local_action", "throttle", "timeout", "module_defaults", *LOOP_KINDS,
 })
 BLOCK_KEYWORDS = APPLY_KEYWORDS | {"block", "rescue", "always", "name"}
 #: How deeply playbooks, task files and roles may be read one inside the other.
@@ -63,7 +64,7 @@ NOT_SUPPORTED = {
     "async": "async tasks are not supported yet",
     "poll": "async tasks (poll) are not supported yet",
     **{key: f"the {key} keyword is not supported" for key in (
-        "timeout", "connection", "remote_user", "port", "module_defaults",
+        "connection", "remote_user", "port",
         "debugger", "become_flags", "become_exe")},
 }
 
@@ -92,6 +93,8 @@ class Inherited:
     environment: tuple[Any, ...] = ()  # outermost first: Ansible's order of merging
     vars_layers: tuple[Layer, ...] = ()
     collections: tuple[str, ...] = ()  # the nearest ``collections`` keyword above
+    timeout: Any = None
+    module_defaults: tuple[dict[str, Any], ...] = ()  # levels, outermost first (fleet.playbook.moduledefaults)
 
     def extend(self, keywords: Mapping[str, Any], layer: Layer | None = None) -> Inherited:
         """What children see under a level that set ``keywords`` (from parse_keywords)."""
@@ -101,6 +104,7 @@ class Inherited:
             when=self.when + tuple(keywords.get("when", ())),
             tags=self.tags | keywords.get("tags", frozenset()),
             environment=self.environment + tuple(keywords.get("environment", ())),
+            module_defaults=self.module_defaults + tuple(keywords.get("module_defaults", ())),
             vars_layers=self.vars_layers + ((layer,) if layer is not None else ()),
             collections=keywords.get("collections", self.collections),
             **scalars,
@@ -381,6 +385,12 @@ class TaskFileLoader:
         layers = above.vars_layers
         if "vars" in keywords:
             layers += (Layer("task vars", str(loc), keywords["vars"]),)
+        defaults = merged(above.module_defaults + keywords.get("module_defaults", ()))
+        late: list[Any] = []
+        if defaults and module not in NOT_ACTIONS:
+            args, late = with_defaults(module, args, defaults, self.modules.native(module),
+                                       keywords.get("collections", above.collections),
+                                       lambda group: self.modules.group_members(group, loc))
         loop, loop_kind = loop_of(entry, loc)
         until = optional_conditions(entry, "until", loc)
         retries = entry.get("retries")
@@ -414,10 +424,11 @@ class TaskFileLoader:
             listen=as_str_list(entry.get("listen"), "listen", loc),
             environment=above.environment + tuple(keywords.get("environment", ())),
             collections=keywords.get("collections", above.collections),
+            timeout=pick("timeout"), module_defaults=defaults, late_defaults=late,
         )
         if module in ("include_tasks", "include_role"):
             # an include's own when/tags/vars concern the include itself; the rest is inherited
-            passed = {key: keywords[key] for key in INHERITED_SCALARS if key in keywords}
+            passed = {key: keywords[key] for key in (*INHERITED_SCALARS, "module_defaults") if key in keywords}
             task.inherited = above.extend(passed)
         return task
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from fleet.errors import AnsibleOnlyValue, InputError, Location
 from fleet.executor import CONTROL_ACTIONS, LOCAL, find_file, handler_known, route
+from fleet.executor.defaults import defaults_pending
 from fleet.playbook import Play, Playbook, Task, walk
 from fleet.preflight.prescan import included_handlers, included_names
 from fleet.registry import ModuleRegistry
@@ -193,8 +194,8 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
         return
     if spec is None:
         raise InputError(f"{where}: unknown module {task.module!r}", task.location)
-    if _is_template(templar, task.args):
-        return
+    if _is_template(templar, task.args) or defaults_pending(task):
+        return  # arguments known on the host's turn only
     how = route(bridge, task, spec)  # parameters fleet's module lacks and Ansible's documents
     if how.failure:
         _warn(warnings, f"{task.location}: {where}: {how.failure}{later}")
