@@ -17,6 +17,8 @@ Behaves like ``ansible.builtin.command``:
   ``start``, ``end``, ``delta`` and ``msg``. A non-zero ``rc`` fails the task with
   ``non-zero return code``; a run is always ``changed`` (use ``changed_when``).
 
+``executable`` is ignored with Ansible's warning (its command module dropped it in 2.4).
+
 Differences from Ansible: a command that cannot be started fails with ``command not
 found: NAME`` (Ansible reports ``rc: 2`` and the OS error); a skipped run (creates/removes)
 returns only ``msg``.
@@ -46,6 +48,15 @@ class Params:
     stdin_add_newline: bool = param("end stdin with a newline", True)
     strip_empty_ends: bool = param("strip trailing line breaks from stdout and stderr", True)
     expand_argument_vars: bool = param("expand $VARIABLES and ~ in the arguments", True)
+    executable: str | None = param("accepted for Ansible, which ignores it with a warning (use shell)", None)
+
+
+def warnings(p: Params, check: bool) -> list:
+    """Ansible's warning for ``executable``, which its command module ignores since 2.4."""
+    if not p.executable:
+        return []
+    return ["As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. "
+            f"Not using '{p.executable}'."]
 
 
 def check(p: Params) -> None:
