@@ -48,15 +48,16 @@ class Params:
     stdin_add_newline: bool = param("end stdin with a newline", True)
     strip_empty_ends: bool = param("strip trailing line breaks from stdout and stderr", True)
     expand_argument_vars: bool = param("expand $VARIABLES and ~ in the arguments", True)
-    executable: str | None = param("accepted for Ansible, which ignores it with a warning (use shell)", None)
+    executable: str | None = param(
+        "accepted for Ansible, which ignores it with a warning (use shell)", None)
 
 
 def warnings(p: Params, check: bool) -> list:
     """Ansible's warning for ``executable``, which its command module ignores since 2.4."""
     if not p.executable:
         return []
-    return ["As of Ansible 2.4, the parameter 'executable' is no longer supported with the 'command' module. "
-            f"Not using '{p.executable}'."]
+    return ["As of Ansible 2.4, the parameter 'executable' is no longer supported with the "
+            f"'command' module. Not using '{p.executable}'."]
 
 
 def check(p: Params) -> None:
