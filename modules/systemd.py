@@ -55,10 +55,10 @@ Differences from Ansible:
 * ``state: started`` on a ``Type=oneshot`` unit without ``RemainAfterExit`` runs it; the unit
   is inactive again afterwards, which is reported as a warning (Ansible says nothing).
 * ``status`` holds the properties listed above, not every property of the unit.
-* ``ansible.builtin.service`` parameters that mean nothing to systemd are refused with a
-  message instead of being ignored: ``pattern``, ``runlevel``, ``arguments``/``args``, and
-  ``use`` other than ``auto``/``systemd``. Init scripts are reached through systemd's
-  sysv generator only.
+* ``ansible.builtin.service`` parameters that mean nothing to systemd (``pattern``,
+  ``runlevel``, ``arguments``/``args``) are ignored with the warning Ansible's service action
+  gives; ``use`` other than ``auto``/``systemd`` runs Ansible's module of that name (through
+  the bridge). Init scripts are otherwise reached through systemd's sysv generator.
 """
 
 from __future__ import annotations
@@ -69,6 +69,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fleet.agent.contract import Outcome, param
+from fleet.agent.errors import AnsibleOnly
 from fleet.agent.hostenv import chroot_reason
 from fleet.agent.hostio import ModuleFailure
 from fleet.agent.systemctl import parse_show
@@ -123,19 +124,21 @@ class Params:
     use: str = param("service module: the service manager (auto or systemd)", "auto")
 
 
+#: service parameters Ansible's service action drops (with a warning) when systemd runs the task
+IGNORED = ("pattern", "runlevel", "arguments")
+
+
+def warnings(p: Params, check: bool) -> list:
+    """Ansible's service action's words for the parameters systemd has no use for."""
+    return [f'Ignoring "{name}" as it is not used in "systemd"'
+            for name in IGNORED if getattr(p, name)]
+
+
 def check(p: Params) -> None:
-    """service parameters systemd has no use for; what each parameter needs or excludes."""
-    for name, why in (
-        ("pattern", "systemd tracks each unit's state itself"),
-        ("runlevel", "runlevels belong to OpenRC"),
-        ("arguments", "systemd units take no command-line arguments"),
-    ):
-        if getattr(p, name):
-            raise ModuleFailure(
-                f"{name} is not supported: {why} (Ansible ignores it on systemd hosts); remove it"
-            )
+    """``use`` other than systemd (Ansible's module of that name runs instead); what each
+    parameter needs or excludes."""
     if p.use not in ("auto", "systemd"):
-        raise ModuleFailure(
+        raise AnsibleOnly(
             f"use: {p.use} is not supported: fleet's service module drives systemd only"
         )
     if p.state is None and p.enabled is None and p.masked is None and not (

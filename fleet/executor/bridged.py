@@ -103,7 +103,7 @@ def _instead(bridge: Bridge, task: Task, extra: tuple[str, ...], lacks: str) -> 
     if not bridge.available:
         return Route(extra, failure=f"{lacks}; Ansible's module does, and fleet would run its code, but "
                                     f"ansible-core is not installed: install it with {INSTALL}")
-    use = task.args.get("use") if task.module == "package" else None
+    use = task.args.get("use") if task.module in ("package", "service") else None
     target = f"ansible.legacy.{use}" if isinstance(use, str) and use.isidentifier() and use != "auto" \
         else HANDED_TO.get(task.module)
     found = bridge.resolve(target) if target else bridge.ansible_module(task.module)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fleet.agent.errors import AnsibleOnly
 from fleet.errors import InputError
 from fleet.registry import ModuleRegistry
 
@@ -159,8 +160,6 @@ def test_disabling_a_static_unit_is_already_satisfied() -> None:
     ({"name": "web"}, "one of the following is required: state, enabled, masked"),
     ({"state": "started"}, "missing parameter(s) required by 'state': name"),
     ({"name": "web*", "state": "started"}, "does not currently support using glob patterns"),
-    ({"name": "web", "state": "started", "pattern": "web"}, "pattern is not supported"),
-    ({"name": "web", "state": "started", "arguments": "-x"}, "arguments is not supported"),
     ({"name": "web", "state": "started", "use": "sysvinit"}, "use: sysvinit is not supported"),
     ({"name": "web", "state": "started", "scope": "global"}, "scope: global only manages"),
     ({"name": "web", "state": "started", "masked": True}, "masked: true contradicts"),
@@ -169,6 +168,15 @@ def test_refused_parameter_combinations(args: dict, message: str) -> None:
     with pytest.raises(mod.ModuleFailure, match=None) as info:
         mod.check(mod.Params(**args))
     assert message in str(info.value)
+
+
+def test_service_parameters_systemd_has_no_use_for_are_ignored_as_ansible_does() -> None:
+    p = mod.Params(name="web", state="started", pattern="web", arguments="-x")
+    mod.check(p)
+    assert mod.warnings(p, False) == ['Ignoring "pattern" as it is not used in "systemd"',
+                                      'Ignoring "arguments" as it is not used in "systemd"']
+    assert isinstance(pytest.raises(mod.ModuleFailure, mod.check, mod.Params(name="web", state="started",
+                                                                              use="sysvinit")).value, AnsibleOnly)
 
 
 def test_registry_serves_service_and_systemd_service_with_ansible_aliases() -> None:
