@@ -237,8 +237,10 @@ class TaskExecutor:
         state = self.state
         args = state.templar.render(task.args, variables, task.location)
         if isinstance(args, dict):
-            if task.module_defaults:
-                args = self._defaults(task, args, variables)
+            if task.module_defaults or task.module == "package":
+                bridged = task.module not in actions.LOCAL and self._bridged(task)
+                args = defaults.host_args(task, args, variables, state.templar, state.run.bridge,
+                                          self._module(task).fqcn if bridged else None)
             args = {k: v for k, v in args.items() if v != state.templar.omit_token}
         else:
             raise InputError(f"task {task.display_name!r}: arguments must be a mapping, got {args!r:.80}", task.location)
@@ -247,22 +249,9 @@ class TaskExecutor:
                                      state.check_for(task),
                                      state.diff_for(task), state.options.verbosity)
 
-    def _defaults(self, task: Task, args: dict[str, Any], variables: Any) -> dict[str, Any]:
-        """``args`` over the ``module_defaults`` known only on the host's turn (fleet.executor.defaults)."""
-        bridge, templar = self.state.run.bridge, self.state.templar
-        bridged = task.module not in actions.LOCAL and self._bridged(task)
-
-        def members(group: str) -> frozenset[str]:
-            if bridge is None:
-                raise InputError(f"module_defaults: cannot resolve group/{group} without Ansible", task.location)
-            return bridge.action_group(group, task.location)
-
-        return defaults.late_args(task, args, variables, lambda value: templar.render(value, variables, task.location),
-                                  self._module(task).fqcn if bridged else None, members, not bridged)
-
     def _calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
         calls = self._module_calls(task, host, variables, warnings)
-        return self._limited(task, variables, calls) if task.timeout is not None else calls
+        return timeouts.limited(self.state.templar, task, variables, calls) if task.timeout is not None else calls
 
     def _module_calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
         if self._bridged(task):
@@ -277,11 +266,6 @@ class TaskExecutor:
         env = task_environment(self.state.templar, task, variables, warnings) if task.environment else {}
         calls = actions.module_calls(self._context(task, host, variables))
         return [dataclasses.replace(call, env=env) for call in calls] if env else calls
-
-    def _limited(self, task: Task, variables: Any, calls: list[ModuleCall]) -> list[ModuleCall]:
-        """The calls with the task's ``timeout`` (rendered per host and item; 0: none)."""
-        seconds = timeouts.seconds(self.state.templar.render(task.timeout, variables, task.location), task)
-        return [dataclasses.replace(call, timeout=seconds) for call in calls] if seconds else calls
 
     def _bridged(self, task: Task) -> bool:
         return self.routes.bridged(task)

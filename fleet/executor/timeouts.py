@@ -3,11 +3,19 @@ per-call deadline, fleet.agent.main), and the task fails as Ansible's TaskExecut
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from fleet.connection import ModuleCall
 from fleet.errors import InputError
 from fleet.executor.outcome import Outcome
 from fleet.playbook import Task
+
+
+def limited(templar: Any, task: Task, variables: Any, calls: list[ModuleCall]) -> list[ModuleCall]:
+    """The calls with the task's ``timeout`` (rendered per host and item; 0: none)."""
+    limit = seconds(templar.render(task.timeout, variables, task.location), task)
+    return [dataclasses.replace(call, timeout=limit) for call in calls] if limit else calls
 
 
 def seconds(value: Any, task: Task) -> int | None:

@@ -8,7 +8,13 @@ from typing import Any
 import pytest
 
 from fleet.errors import InputError, Location
-from fleet.executor.defaults import defaults_pending, handed_to, late_args
+from fleet.executor.defaults import (
+    ModuleFailed,
+    defaults_pending,
+    handed_to,
+    late_args,
+    package_use,
+)
 from fleet.playbook import Task
 
 
@@ -51,3 +57,17 @@ def test_a_template_giving_no_mapping_fails_the_task() -> None:
     t = task("file", {}, ["{{ x }}"])
     with pytest.raises(InputError, match="a template gave str, not a mapping"):
         late_args(t, {}, {}, lambda value: "text", None, no_groups, True)
+
+
+def test_ansible_package_use_picks_the_manager_as_ansibles_package_action() -> None:
+    t = task("package", {})
+    def has(name: str) -> bool:
+        return name == "zypper"
+
+    assert package_use(t, {"name": "at"}, {"ansible_package_use": "dnf"}, has) == {"name": "at", "use": "dnf"}
+    assert package_use(t, {"name": "at", "use": "apt"}, {"ansible_package_use": "dnf"}, has)["use"] == "apt"
+    assert package_use(t, {"name": "at"}, {}, has) == {"name": "at"}
+    with pytest.raises(ModuleFailed, match='Could not find a matching action for the "lola" package manager.'):
+        package_use(t, {"name": "at"}, {"ansible_package_use": "lola"}, has)
+    with pytest.raises(ModuleFailed, match="use Ansible's zypper module"):
+        package_use(t, {"name": "at"}, {"ansible_package_use": "zypper"}, has)
