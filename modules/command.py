@@ -61,13 +61,27 @@ def warnings(p: Params, check: bool) -> list:
 
 
 def check(p: Params) -> None:
-    """Exactly one of cmd and argv, and a cmd that splits."""
+    """A cmd that splits (no command, or both cmd and argv, fail where the task runs, as in
+    Ansible: see ``refused``)."""
+    if p.cmd and p.cmd.strip() and not p.argv:
+        _args(p)
+
+
+def refused(p: Params, ctx: Outcome) -> bool:
+    """Ansible's failures (rc 256) for no command and for both a command line and argv, on the
+    host that reaches the task, as Ansible's module fails it (the command_shell target asserts
+    on them)."""
     has_cmd = bool(p.cmd and p.cmd.strip())
-    if not has_cmd and not p.argv:
-        raise ModuleFailure("no command given")
     if has_cmd and p.argv:
-        raise ModuleFailure("only command or argv can be given, not both")
-    _args(p)
+        ctx.report(rc=256)
+        ctx.fail("only command or argv can be given, not both")
+    elif not has_cmd and not p.argv:
+        ctx.report(rc=256, stdout="", stderr="", cmd=None, start=None, end=None, delta=None)
+        ctx.fail("no command given")
+    else:
+        return False
+    ctx.changed = False
+    return True
 
 
 def _args(p: Params) -> list:
@@ -80,10 +94,14 @@ def _args(p: Params) -> list:
 
 
 def would_run(p: Params, reader) -> tuple:
+    if bool(p.cmd and p.cmd.strip()) == bool(p.argv):
+        return None, ""  # run() fails it (check mode: not run; Ansible's module fails it first)
     return command_gate(p.creates, p.removes, command_chdir(p.chdir))
 
 
 def run(p: Params, host, ctx: Outcome) -> None:
+    if refused(p, ctx):
+        return
     args = _args(p)
     argv = [expand_path(a) for a in args] if p.expand_argument_vars else args
     command_result(host, argv, args, command_chdir(p.chdir), p.stdin, p.stdin_add_newline,

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 from fleet.agent.commands import command_chdir, command_gate, command_result
 from fleet.agent.contract import Outcome, param
-from fleet.agent.errors import ModuleFailure
 
 ALIASES: dict = {}
 
@@ -37,17 +36,20 @@ class Params:
     strip_empty_ends: bool = param("strip trailing line breaks from stdout and stderr", True)
 
 
-def check(p: Params) -> None:
-    """A command to run."""
-    if not p.cmd or not p.cmd.strip():
-        raise ModuleFailure("no command given")
 
 
 def would_run(p: Params, reader) -> tuple:
+    if not p.cmd or not p.cmd.strip():
+        return None, ""  # run() fails it (check mode: not run; Ansible's module fails it first)
     return command_gate(p.creates, p.removes, command_chdir(p.chdir))
 
 
 def run(p: Params, host, ctx: Outcome) -> None:
+    if not p.cmd or not p.cmd.strip():  # fails where the task runs, as in Ansible (rc 256)
+        ctx.report(rc=256, stdout="", stderr="", cmd=None, start=None, end=None, delta=None)
+        ctx.changed = False
+        ctx.fail("no command given")
+        return
     argv = [p.executable or "/bin/sh", "-c", p.cmd]
     command_result(host, argv, p.cmd, command_chdir(p.chdir), p.stdin, p.stdin_add_newline,
                    p.strip_empty_ends, ctx)

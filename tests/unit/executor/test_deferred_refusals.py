@@ -297,3 +297,21 @@ def test_a_parameter_ansible_removed_fails_only_where_reached(site: Site) -> Non
               args: {wran: false}
               when: false
             """, hosts="h1"))
+
+
+def test_a_command_ansibles_module_fails_runs_there_and_fails_as_there(site: Site) -> None:
+    """command with no command, or with both a command line and argv: Ansible's module fails
+    the task where it runs (the command_shell target asserts on it), not a preflight error."""
+    run = site.run(play("""
+        - name: no command
+          command:
+          args: {chdir: /}
+          ignore_errors: true
+        - name: both
+          command: {cmd: echo a, argv: [echo, b]}
+          ignore_errors: true
+        """, hosts="h1"))
+    assert run.statuses("h1") == [("no command", "failed"), ("both", "failed")]
+    nothing = run.result("h1", "no command")
+    assert nothing.msg == "no command given" and nothing.data["rc"] == 256
+    assert run.result("h1", "both").msg == "only command or argv can be given, not both"
