@@ -217,6 +217,9 @@ class ModuleSpec:
         for f in fields(self.namespace.Params):
             if f.name not in canonical or is_template(canonical[f.name]):
                 continue
+            given = canonical[f.name]
+            if isinstance(given, bool) and f.name in self.bool_to_str:
+                canonical[f.name] = str(given)  # as validate(): Ansible's "True" in a text field
             try:
                 value = self._field_adapter(f.name).validate_python(canonical[f.name])
             except ValidationError as exc:

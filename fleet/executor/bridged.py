@@ -44,6 +44,13 @@ REMOVED = {
 }
 
 
+# Parameters of a sibling module that Ansible's action refuses in its own words (the shell action
+# runs the command module, whose expand_argument_vars it refuses): a failure where reached
+REFUSED = {
+    ("shell", "expand_argument_vars"): "Unsupported parameters for (shell) module: expand_argument_vars",
+}
+
+
 @dataclass(frozen=True)
 class Route:
     """How a task of one of fleet's native modules runs when it gives parameters that fleet's
@@ -54,6 +61,7 @@ class Route:
     extra: tuple[str, ...] = ()
     module: Resolution | None = None
     failure: str = ""
+    exact: bool = False  # the failure is Ansible's message, word for word (the task's msg)
 
 
 def route(bridge: Bridge | None, task: Task, spec: Any) -> Route:
@@ -72,6 +80,8 @@ def route(bridge: Bridge | None, task: Task, spec: Any) -> Route:
     if documented is None:
         return Route()
     unknown = [name for name in extra if name not in documented]
+    if unknown and all((task.module, name) in REFUSED for name in unknown):
+        return Route(extra, failure=REFUSED[(task.module, unknown[0])], exact=True)
     if unknown and all((task.module, name) in REMOVED for name in unknown):
         names = ", ".join(unknown)
         return Route(extra, failure=f"Unsupported parameters for (ansible.legacy.{task.module}) module: {names} "

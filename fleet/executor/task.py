@@ -260,9 +260,10 @@ class TaskExecutor:
             no_log = self.state.templar.truth(task.no_log, variables, task.location)
             return bridged.calls(self.state.run.bridge, task, self._module(task), ctx.args, variables, ctx.check,
                                  ctx.diff, no_log, self.state.options.verbosity, env)
-        failure = self.routes.route(task).failure
-        if failure:
-            raise InputError(f"task {task.display_name!r}: {failure}", task.location)
+        how = self.routes.route(task)
+        if how.failure:
+            raise defaults.ModuleFailed(how.failure) if how.exact else InputError(
+                f"task {task.display_name!r}: {how.failure}", task.location)
         env = task_environment(self.state.templar, task, variables, warnings) if task.environment else {}
         calls = actions.module_calls(self._context(task, host, variables))
         return [dataclasses.replace(call, env=env) for call in calls] if env else calls

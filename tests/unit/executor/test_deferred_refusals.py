@@ -315,3 +315,19 @@ def test_a_command_ansibles_module_fails_runs_there_and_fails_as_there(site: Sit
     nothing = run.result("h1", "no command")
     assert nothing.msg == "no command given" and nothing.data["rc"] == 256
     assert run.result("h1", "both").msg == "only command or argv can be given, not both"
+
+
+def test_a_parameter_ansibles_action_refuses_fails_with_its_words_where_reached(site: Site) -> None:
+    """shell's expand_argument_vars (command's; Ansible's shell refuses it, the command_shell
+    target asserts on the message); command's own bool "creates: yes" is Ansible's text "True"."""
+    run = site.run(play("""
+        - name: refused
+          shell: echo hi
+          args: {expand_argument_vars: false}
+          ignore_errors: true
+        - name: creates as text
+          command: {cmd: "true", creates: yes}
+          check_mode: true
+        """, hosts="h1"))
+    assert run.statuses("h1") == [("refused", "failed"), ("creates as text", "changed")]
+    assert run.result("h1", "refused").msg == "Unsupported parameters for (shell) module: expand_argument_vars"
