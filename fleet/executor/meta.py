@@ -18,6 +18,7 @@ from fleet.executor.handlernames import notified_handlers
 from fleet.executor.state import PlayContext, first_implicit_flush
 from fleet.executor.tags import selected
 from fleet.playbook import Task
+from fleet.result import TaskResult
 
 META_ACTIONS = ("flush_handlers", "noop", "end_play", "end_host", "end_batch", "reset_connection",
                 "clear_facts", "refresh_inventory", "clear_host_errors", "end_role")
@@ -28,6 +29,17 @@ def _when(runner: PlayContext, task: Task, host: str, params: Mapping[str, Mappi
         return True
     variables = runner.state.play_vars.for_task(host, task, (params or {}).get(host))
     return bool(runner.run.templar.truth(task.when, variables, task.location))
+
+
+def _skipped(runner: PlayContext, task: Task, action: str, hosts: list[str]) -> None:
+    """A meta task whose ``when`` is false on ``hosts`` is reported skipped there, as Ansible's
+    strategy reports it (a meta task that runs reports nothing)."""
+    if not hosts or not task.when:
+        return
+    runner.record(task, [TaskResult(host=host, play=runner.play.name, task=task.display_name, module="meta",
+                                    status="skipped", msg=f"{action} conditional evaluated to False",
+                                    location=str(task.location), role=task.role.name if task.role else None)
+                         for host in hosts])
 
 
 async def run_meta(runner: PlayContext, task: Task, hosts: list[str],
@@ -45,18 +57,24 @@ async def run_meta(runner: PlayContext, task: Task, hosts: list[str],
     options = runner.run.options
     if not selected(task.tags | runner.play.tags, options.tags, options.skip_tags):
         return []
+    if action in ("end_host", "end_role", "reset_connection"):
+        chosen = [h for h in hosts if _when(runner, task, h, params)]
+        _skipped(runner, task, action, [h for h in hosts if h not in chosen])
     if action == "end_host":
-        state.active.difference_update(h for h in hosts if _when(runner, task, h, params))
+        state.active.difference_update(chosen)
         return []
     if action == "end_role":
         if task.role is None:
             raise InputError("meta: end_role is only allowed inside a role", task.location)
-        state.ended_roles.update((h, id(task.role)) for h in hosts if _when(runner, task, h, params))
+        state.ended_roles.update((h, id(task.role)) for h in chosen)
         return []
     if action == "reset_connection":
-        await asyncio.gather(*(runner.run.close_host(h) for h in hosts))
+        await asyncio.gather(*(runner.run.close_host(h) for h in chosen))
         return []
-    if not hosts or not _when(runner, task, hosts[0], params):
+    if not hosts:
+        return []
+    if not _when(runner, task, hosts[0], params):
+        _skipped(runner, task, action, hosts[:1])
         return []
     if action in ("end_play", "end_batch"):
         state.ended = action == "end_play"

@@ -282,6 +282,10 @@ class PlayRunner:
             failed = failed + others
         return failed
 
+    def record(self, task: Task, results: Sequence[TaskResult]) -> list[str]:
+        """Add results of ``task`` to the report (see :class:`~fleet.executor.state.PlayContext`)."""
+        return self._record(task, results)
+
     def _record(self, task: Task, results: Sequence[TaskResult], guarded: bool = False) -> list[str]:
         failed = []
         for result in results:

@@ -194,6 +194,10 @@ def test_meta_end_host_with_when_and_end_play(site: Site) -> None:
     assert site.read("h1", "log").split() == ["one", "two", "three", "next"]
     assert site.read("h2", "log").split() == ["one", "next"]
     assert run.exit_code == 0
+    # as Ansible's strategy: a meta task whose condition is false is reported skipped there
+    assert [(r.host, r.msg) for h in ("h1", "h2") for r in run.report.host(h).results
+            if r.module == "meta" and r.status == "skipped"] == [
+        ("h1", "end_host conditional evaluated to False"), ("h1", "end_play conditional evaluated to False")]
 
 
 def test_a_failed_host_never_stops_the_others(site: Site) -> None:
