@@ -15,6 +15,7 @@ which actions are control flow or run on the controller, how local files are fou
 
 from fleet.executor.actions import CONTROL_ACTIONS, LOCAL
 from fleet.executor.bridged import Route, route
+from fleet.executor.defaults import defaults_pending
 from fleet.executor.factcache import FactCache, cache_from_config
 from fleet.executor.files import find_file
 from fleet.executor.handlernames import handler_known
@@ -36,6 +37,7 @@ __all__ = [
     "RunOptions",
     "Route",
     "RunState",
+    "defaults_pending",
     "find_file",
     "handler_known",
     "route",

@@ -15,8 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from fleet.errors import FleetError, InputError
-from fleet.playbook import Task
-from fleet.playbook.moduledefaults import applicable, lay_under, normalize, task_names
+from fleet.playbook import Task, applicable, lay_under, normalize, task_names
 
 
 class ModuleFailed(FleetError):

@@ -6,12 +6,14 @@
   pushed down); :mod:`~fleet.playbook.tasks` and :mod:`~fleet.playbook.roles` load task files
   and roles (also for dynamic includes at run time).
 - :mod:`~fleet.playbook.kv`: ``k=v`` argument strings; :mod:`~fleet.playbook.modulenames`:
-  module names (FQCNs, aliases, "did you mean").
+  module names (FQCNs, aliases, "did you mean"); :mod:`~fleet.playbook.moduledefaults`: how
+  ``module_defaults`` apply to a module.
 """
 
 from fleet.playbook.kv import module_args, parse_kv
 from fleet.playbook.loader import load_playbook
 from fleet.playbook.models import Block, Item, Play, Playbook, RoleContext, Task, walk
+from fleet.playbook.moduledefaults import applicable, lay_under, normalize, task_names
 from fleet.playbook.modulenames import closest
 from fleet.playbook.prompts import answer_prompts, terminal_asker
 from fleet.playbook.tasks import TaskFileLoader
@@ -25,10 +27,14 @@ __all__ = [
     "Task",
     "TaskFileLoader",
     "answer_prompts",
+    "applicable",
     "closest",
+    "lay_under",
     "load_playbook",
     "module_args",
+    "normalize",
     "parse_kv",
     "terminal_asker",
+    "task_names",
     "walk",
 ]

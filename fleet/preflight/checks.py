@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fleet.errors import AnsibleOnlyValue, InputError, Location
-from fleet.executor import CONTROL_ACTIONS, LOCAL, find_file, handler_known, route
-from fleet.executor.defaults import defaults_pending
+from fleet.executor import CONTROL_ACTIONS, LOCAL, defaults_pending, find_file, handler_known, route
 from fleet.playbook import Play, Playbook, Task, walk
 from fleet.preflight.prescan import included_handlers, included_names
 from fleet.registry import ModuleRegistry

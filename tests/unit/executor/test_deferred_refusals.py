@@ -331,3 +331,22 @@ def test_a_parameter_ansibles_action_refuses_fails_with_its_words_where_reached(
         """, hosts="h1"))
     assert run.statuses("h1") == [("refused", "failed"), ("creates as text", "changed")]
     assert run.result("h1", "refused").msg == "Unsupported parameters for (shell) module: expand_argument_vars"
+
+
+def test_a_task_failed_before_it_was_sent_is_registered_as_ansible_registers_it(site: Site) -> None:
+    """package with ansible_package_use naming no manager (the package target): the failed
+    result is registered, with Ansible's message, so a later assert reads it."""
+    run = site.run(play("""
+        - name: lola
+          package: {name: doesnotmatter}
+          vars: {ansible_package_use: lola}
+          ignore_errors: true
+          register: use_to_use
+        - name: check
+          assert:
+            that:
+              - use_to_use is failed
+              - "'Could not find a matching action' in use_to_use['msg']"
+        """, hosts="h1"))
+    assert run.statuses("h1") == [("lola", "failed"), ("check", "ok")]
+    assert run.result("h1", "lola").msg == 'Could not find a matching action for the "lola" package manager.'
