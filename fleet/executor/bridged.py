@@ -130,14 +130,17 @@ class Routes:
 
     def __init__(self, bridge: Bridge | None, registry: Any, local: Any) -> None:
         self.bridge, self.registry, self.local = bridge, registry, local
-        self._routes: dict[int, Route] = {}
+        # by id, with the task itself held: an included file's tasks come and go, and a freed
+        # task's id is reused by the next one (which then ran as another task's module)
+        self._routes: dict[int, tuple[Task, Route]] = {}
 
     def route(self, task: Task) -> Route:
         """The :class:`Route` of a native task (empty for others)."""
-        if id(task) not in self._routes:
+        known = self._routes.get(id(task))
+        if known is None or known[0] is not task:
             spec = self.registry.find(task.module) if task.module not in self.local else None
-            self._routes[id(task)] = route(self.bridge, task, spec) if spec is not None else Route()
-        return self._routes[id(task)]
+            known = self._routes[id(task)] = (task, route(self.bridge, task, spec) if spec is not None else Route())
+        return known[1]
 
     def bridged(self, task: Task) -> bool:
         """Does the task run Ansible's module code: a module fleet lacks, or one of fleet's given

@@ -67,6 +67,7 @@ async def run_meta(runner: PlayContext, task: Task, hosts: list[str],
         if task.role is None:
             raise InputError("meta: end_role is only allowed inside a role", task.location)
         state.ended_roles.update((h, id(task.role)) for h in chosen)
+        state.ended_role_refs.append(task.role)
         return []
     if action == "reset_connection":
         await asyncio.gather(*(runner.run.close_host(h) for h in chosen))

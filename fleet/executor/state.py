@@ -231,7 +231,8 @@ class PlayState:
     batch: list[str] = field(default_factory=list)
     aborted: bool = False  # any_errors_fatal, max_fail_percentage, a failed batch: the run stops
     ended: bool = False  # meta: end_play: this play stops, the run goes on
-    ended_roles: set[tuple[str, int]] = field(default_factory=set)  # meta: end_role (host, role)
+    ended_roles: set[tuple[str, int]] = field(default_factory=set)  # meta: end_role (host, id(role))
+    ended_role_refs: list[Any] = field(default_factory=list)  # those roles, held so that no id is reused
     waiting: dict[int, set[str]] = field(default_factory=dict)  # earlier ones waiting past the pre_tasks' flush
     earlier: dict[tuple[str, int], Pending] = field(default_factory=dict)  # (host, id(handler)): an earlier run's
     forgotten: dict[str, list[Pending]] = field(default_factory=dict)  # earlier ones whose handler is gone

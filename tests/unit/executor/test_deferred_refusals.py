@@ -9,6 +9,7 @@ A reached native task with such a parameter runs Ansible's own module code.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import subprocess
@@ -256,6 +257,36 @@ def test_values_only_ansibles_apt_takes_route_to_it(site: Site, args: str) -> No
     task = next(t for t in prepared.playbook.plays[0].tasks if t.module == "apt")
     routed = runner.executor.routes.route(task)
     assert routed.module is not None and routed.module.fqcn.endswith(".apt") and not routed.failure
+
+
+def test_a_route_belongs_to_its_task_not_to_a_reused_id(site: Site) -> None:
+    """Included tasks come and go, and Python reuses a freed object's id: a lineinfile task
+    once ran as Ansible's apt (geerlingguy.security) because a freed bridged apt task had had
+    its id. A route is kept with its task, so the id of a live task is never reused."""
+    import gc
+
+    from fleet.executor.play import PlayRunner
+
+    prepared = site.prepare(play("""
+        - name: bridged apt
+          apt: {name: hello, policy_rc_d: 101}
+          when: false
+        - name: native lineinfile
+          lineinfile: {path: /tmp/x, line: y}
+          when: false
+        """, hosts="h1"))
+    runner = PlayRunner(prepared.state(), prepared.playbook.plays[0])
+    routes = runner.executor.routes
+    tasks = {t.name: t for t in prepared.playbook.plays[0].tasks if t.module in ("apt", "lineinfile")}
+    first = dataclasses.replace(tasks["bridged apt"])
+    assert routes.route(first).module is not None
+    stale = id(first)
+    del first
+    gc.collect()
+    assert any(id(task) == stale for task in routes._routes.values() for task in task[:1])  # held, not freed
+    later = tasks["native lineinfile"]
+    routes._routes[id(later)] = routes._routes[stale]  # as if the freed apt task's id came back
+    assert routes.route(later).module is None  # fleet's own lineinfile, not Ansible's apt
 
 
 def test_rules_between_parameters_are_those_of_the_module_that_runs(site: Site) -> None:
