@@ -21,6 +21,7 @@ from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
 from fleet.executor.context import HostRuntime
 from fleet.executor.delegation import Target, facts_host, target_for
+from fleet.executor.dynamic import DynamicTasks, ModuleNotFound
 from fleet.executor.environment import task_environment
 from fleet.executor.hoststate import Interrupted
 from fleet.executor.hosttrust import accepted_facts
@@ -46,6 +47,7 @@ class TaskExecutor:
     def __init__(self, state: PlayState) -> None:
         self.state = state
         self.routes = bridged.Routes(state.run.bridge, state.registry, actions.LOCAL)
+        self.dynamic = DynamicTasks(state.templar, state.registry, state.run.bridge)
 
     # -- entry points ---------------------------------------------------------------------
     async def run(self, task: Task, host: str, include_params: dict[str, Any] | None = None,
@@ -156,17 +158,22 @@ class TaskExecutor:
         result = TaskResult(host=host, play=state.play.name, task=task.display_name, module=task.module,
                             status="ok", location=str(task.location), handler=handler,
                             role=task.role.name if task.role else None)
-        plan = Plan(task, result, time.perf_counter())
+        plan = Plan(task, result, time.perf_counter(), original=task)
         try:
             variables = plan.variables = state.play_vars.for_task(host, task, include_params)
             result.no_log = state.templar.truth(task.no_log, variables, task.location)
             plan.ignore_errors = self._ignore(task, variables)
-            module = self.routes.runnable(task)  # a module that cannot run fails the task only if it is reached
-            if module is not None:
-                bridged.mark(result, state.run.bridge, module)
-            if task.loop is None:
+            # templated names (fleet.executor.dynamic): rendered for this host before ``when``,
+            # once for all items, as Ansible renders them before it runs the task
+            task = plan.task = self.dynamic.loop_ready(task, variables)
+            try:
+                task = plan.task = self.dynamic.with_module(task, variables)
+            except ModuleNotFound as exc:
+                plan.outcome = Outcome("failed", msg=exc.message)
+            self._mark(plan)
+            if plan.outcome is None and task.loop is None:
                 self._prepare_single(plan, host)
-            else:
+            elif plan.outcome is None:
                 self._prepare_loop(plan, host, include_params)
             if plan.target is not None:
                 result.delegated_to = plan.target.name
@@ -176,9 +183,17 @@ class TaskExecutor:
                     handlers.attach(state, plan)
         except FleetError as exc:
             plan.error = exc
-        if handler and (host, id(task)) in state.earlier:
-            result.earlier_run = handlers.earlier_note(state.earlier[(host, id(task))])
+        if handler and (host, id(plan.given)) in state.earlier:
+            result.earlier_run = handlers.earlier_note(state.earlier[(host, id(plan.given))])
         return plan
+
+    def _mark(self, plan: Plan) -> None:
+        """Say in the result which module the task runs (its templated name rendered), and
+        whether through the bridge; a module that cannot run fails the task only if it is reached."""
+        plan.result.module = plan.task.module
+        module = self.routes.runnable(plan.task)
+        if module is not None:
+            bridged.mark(plan.result, self.state.run.bridge, module)
 
     def _ignore(self, task: Task, variables: Any) -> bool:
         try:

@@ -9,7 +9,8 @@
   module names (FQCNs, aliases, "did you mean").
 """
 
-from fleet.playbook.kv import module_args, parse_kv
+from fleet.playbook.keywords import as_bool
+from fleet.playbook.kv import check_module_args, module_args, parse_kv
 from fleet.playbook.loader import load_playbook
 from fleet.playbook.models import Block, Item, Play, Playbook, RoleContext, Task, walk
 from fleet.playbook.modulenames import closest
@@ -25,6 +26,8 @@ __all__ = [
     "Task",
     "TaskFileLoader",
     "answer_prompts",
+    "as_bool",
+    "check_module_args",
     "closest",
     "load_playbook",
     "module_args",

@@ -55,7 +55,8 @@ def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, i
         earlier |= _runtime_names(tasks) | (included or set())
         # include_vars of unknown names, and Ansible's modules, whose facts (getent_passwd...)
         # are named by the module: later references cannot be checked
-        dynamic = dynamic or included is None or any(
+        # a templated loop_var names its variable only when the task runs
+        dynamic = dynamic or included is None or any(t.loop_control.dynamic for t in tasks) or any(
             t.module == "include_vars" and not t.args.get("name") for t in tasks) or any(
             t.module not in LOCAL and t.module not in CONTROL_ACTIONS and registry.find(t.module) is None
             for t in tasks)
@@ -112,8 +113,9 @@ def _play_names(play: Play, tasks: list[Task]) -> set[str]:
             names.update(layer.values)
     names.update(_runtime_names(tasks))
     for task in tasks:
-        names.add(task.loop_control.loop_var)
-        if task.loop_control.index_var:
+        if not task.loop_control.dynamic:
+            names.add(task.loop_control.loop_var)
+        if task.loop_control.index_var and not task.loop_control.dynamic:
             names.add(task.loop_control.index_var)
         for layer in task.vars_layers:
             names.update(layer.values)
@@ -163,6 +165,10 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
     where = f"task {task.display_name!r}"
     later = "; the task fails on a host that reaches it, and only there"
     check_loop(task, where)
+    control = task.loop_control
+    for value in (control.loop_var, control.index_var, control.extended):
+        if isinstance(value, str):
+            templar.check_syntax(value, task.location)
     for field in TEMPLATE_FIELDS:
         templar.check_syntax(getattr(task, field), task.location)
         if check_names:
@@ -177,6 +183,9 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
         if not handler_known(play, name):
             raise InputError(f"{where}: notify {name!r} matches no handler in this play", task.location)
     if task.module in LOCAL or task.module in CONTROL_ACTIONS:
+        return
+    if task.dynamic_module:  # the module is known per host when the task runs (fleet.executor.dynamic)
+        templar.check_syntax(task.module, task.location)
         return
     spec = registry.find(task.module)
     if spec is None and bridge is not None:
