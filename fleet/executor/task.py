@@ -434,6 +434,8 @@ class TaskExecutor:
             result.status, result.msg = "unreachable", str(exc)
         except FleetError as exc:
             result.status, result.msg = "failed", str(exc)
+            if task.register and plan.variables is not None:  # as Ansible's strategy, which registers failures too
+                state.runtimes[host].set_facts[task.register] = wrap({"failed": True, "msg": exc.message})
         if result.status == "failed" and plan.variables is not None:
             result.ignored = plan.ignore_errors
         if result.changed and task.notify and result.status != "failed" and plan.variables is not None:

@@ -204,6 +204,29 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
         raise InputError(f"{where}: unknown module {task.module!r}", task.location)
     if _is_template(templar, task.args):
         return
+    try:
+        _check_params(task, spec, templar, bridge, where, later, warnings)
+    except InputError as exc:
+        if not _expects_failure(task) or isinstance(exc, AnsibleOnlyValue):
+            raise
+        # a task that ignores its errors, with parameters its module refuses (Ansible's targets
+        # test the failure): as in Ansible, it fails where a host reaches it, and only there
+        _warn(warnings, f"{task.location}: {exc.message}{later}")
+        return
+    if task.module == "template":
+        _check_template_file(task, templar, known, check_names, playbook_dir)
+
+
+def _expects_failure(task: Task) -> bool:
+    """Does the task ignore its errors, literally (``ignore_errors: yes``)?"""
+    flag = task.ignore_errors
+    return flag is True or (isinstance(flag, str) and flag.strip().lower() in ("yes", "true", "on", "1"))
+
+
+def _check_params(task: Task, spec: Any, templar: Any, bridge: Any, where: str, later: str,
+                  warnings: list[str] | None) -> None:
+    """The literal parameters of a task of fleet's module ``spec``: InputError for what its
+    module refuses, a warning for what only Ansible's module of that name can do."""
     how = route(bridge, task, spec)  # parameters fleet's module lacks and Ansible's documents
     if how.failure:
         _warn(warnings, f"{task.location}: {where}: {how.failure}{later}")
@@ -218,8 +241,6 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
     except AnsibleOnlyValue:
         if how.module is None and not how.failure:
             raise
-    if task.module == "template":
-        _check_template_file(task, templar, known, check_names, playbook_dir)
 
 
 def _warn(warnings: list[str] | None, text: str) -> None:
