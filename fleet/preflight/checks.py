@@ -55,8 +55,9 @@ def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, i
         earlier |= _runtime_names(tasks) | (included or set())
         # include_vars of unknown names, and Ansible's modules, whose facts (getent_passwd...)
         # are named by the module: later references cannot be checked
-        # a templated loop_var names its variable only when the task runs
+        # a templated loop_var or set_fact key names its variable only when the task runs
         dynamic = dynamic or included is None or any(t.loop_control.dynamic for t in tasks) or any(
+            t.module == "set_fact" and any(is_template(str(k)) for k in t.args) for t in tasks) or any(
             t.module == "include_vars" and not t.args.get("name") for t in tasks) or any(
             t.module not in LOCAL and t.module not in CONTROL_ACTIONS and registry.find(t.module) is None
             for t in tasks)

@@ -24,6 +24,7 @@ def test_rendered_names_as_ansible(tmp_path: Path) -> None:
     assert fleet["missing"] == "True True\n"
     assert fleet["loop-b"] == "b 1 thing 2\n"
     assert fleet["include-x"] == "x\n"
+    assert fleet["fact-key"] == "from key\n"
     assert fleet["peek"] == "text False False False\nbinary True False False\n"
     assert {name: fleet[name] for name in ("by-var", "mapping", "by-host")} == {
         "by-var": "by var\n", "mapping": "mapping\n", "by-host": "by host\n"}
@@ -115,3 +116,13 @@ def test_a_literal_bad_loop_var_is_still_a_load_error(site: Site) -> None:
           loop_control: {index_var: "not valid"}
     """))
     assert "index_var 'not valid' is not a valid variable name" in error.message
+
+
+def test_a_set_fact_key_renders_to_a_variable_name(site: Site) -> None:
+    run = site.run(play("""
+        - name: keyed
+          set_fact: "{{ item.key }}={{ item.value }}"
+          with_dict: {"not valid": x}
+          ignore_errors: true
+    """, hosts="h1"))
+    assert "'not valid' is not a valid variable name" in run.result("h1", "keyed").msg
