@@ -45,6 +45,7 @@ class Plan:
     notify_sent: bool = False  # the calls carry what the task notifies (fleet.executor.handlers.attach)
     notified: list[str] = field(default_factory=list)  # notify names, once finish decided them
     original: Task | None = None  # set when ``task`` was replaced by its concrete form
+    paused: list[int] = field(default_factory=list)  # a controller action's items run after a pause
 
     @property
     def given(self) -> Task:

@@ -57,6 +57,8 @@ class TaskExecutor:
         plan = self.prepare(task, host, include_params, handler)
         results: list[dict[str, Any]] = []
         try:
+            if plan.paused:
+                await self._paused_local_items(plan, host, include_params)
             if plan.agent_calls and (self._sequential(task) or plan.split):
                 await self._run_sequential(plan, host)
             elif plan.agent_calls:
@@ -225,6 +227,9 @@ class TaskExecutor:
             label = templar.render(task.loop_control.label, scope, task.location) if task.loop_control.label else item
             if task.when and not templar.truth(task.when, scope, task.location):
                 outcome = Outcome("skipped", msg="Conditional result was False")
+            elif task.module in actions.LOCAL and index and task.loop_control.pause > 0:
+                plan.paused.append(index)  # run after the pause, in run(): it may read the time
+                outcome = Outcome("pending")
             elif task.module in actions.LOCAL:
                 target = plan.targets[index] = target_for(self.state, task, scope)
                 outcome = self._post(task, scope, self._local(task, host, scope, target))
@@ -238,6 +243,25 @@ class TaskExecutor:
         plan.split = len(names) > 1
         if len(names) == 1 and None not in names:
             plan.target = next(iter(plan.targets.values()))
+
+    async def _paused_local_items(self, plan: Plan, host: str, include_params: dict[str, Any] | None) -> None:
+        """A controller action's loop items with ``loop_control.pause``: each after the pause, as
+        Ansible runs them (``debug``/``set_fact`` over ``now()`` see the time go by), with the
+        variables the items before it set."""
+        task, items = plan.task, plan.items or []
+        assert plan.outcomes is not None
+        try:
+            for index in plan.paused:
+                await asyncio.sleep(task.loop_control.pause)
+                variables = self.state.play_vars.for_task(host, task, include_params)
+                scope = item_vars(task, variables, items, index)
+                target = plan.targets[index] = target_for(self.state, task, scope)
+                done = self._post(task, scope, self._local(task, host, scope, target))
+                done.label, done.item = plan.outcomes[index].label, plan.outcomes[index].item
+                plan.outcomes[index] = done
+        except FleetError as exc:
+            plan.error = exc
+        plan.paused = []
 
     def _local(self, task: Task, host: str, variables: Any, target: Target | None) -> Outcome:
         ctx = self._context(task, host, variables, facts_host(task, host, target))
