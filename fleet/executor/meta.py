@@ -18,7 +18,11 @@ from fleet.executor.handlernames import notified_handlers
 from fleet.executor.state import PlayContext, first_implicit_flush
 from fleet.executor.tags import selected
 from fleet.playbook import Task
+from fleet.result import TaskResult
 
+#: The meta actions Ansible reports skipped where their ``when`` is false
+SKIPPABLE = frozenset({"flush_handlers", "clear_facts", "clear_host_errors", "end_batch", "end_play", "end_host",
+                       "end_role"})
 META_ACTIONS = ("flush_handlers", "noop", "end_play", "end_host", "end_batch", "reset_connection",
                 "clear_facts", "refresh_inventory", "clear_host_errors", "end_role")
 
@@ -28,6 +32,20 @@ def _when(runner: PlayContext, task: Task, host: str, params: Mapping[str, Mappi
         return True
     variables = runner.state.play_vars.for_task(host, task, (params or {}).get(host))
     return bool(runner.run.templar.truth(task.when, variables, task.location))
+
+
+def _holds(runner: PlayContext, task: Task, action: str, hosts: list[str],
+           params: Mapping[str, Mapping[str, Any]] | None) -> list[str]:
+    """The hosts whose ``when`` holds; the others get a skipped result, as Ansible reports a meta
+    task whose condition is false."""
+    holding = [h for h in hosts if _when(runner, task, h, params)]
+    skipped = [h for h in hosts if h not in holding]
+    if skipped and action in SKIPPABLE:
+        runner.run.reporter.task_start(task, False)
+        runner.record(task, [TaskResult(h, runner.play.name, task.display_name, task.module, "skipped",
+                                        msg=f"{action} conditional evaluated to False", location=str(task.location),
+                                        role=task.role.name if task.role else None) for h in skipped])
+    return holding
 
 
 async def run_meta(runner: PlayContext, task: Task, hosts: list[str],
@@ -41,22 +59,22 @@ async def run_meta(runner: PlayContext, task: Task, hosts: list[str],
         first = first_implicit_flush(runner.play)
         if first is None or runner.play.tasks[first] is not task:
             state.wake()  # past the pre_tasks' flush: an earlier run's handlers may run
-        return await flush_handlers(runner, [h for h in hosts if _when(runner, task, h, params)], guarded)
+        return await flush_handlers(runner, _holds(runner, task, action, hosts, params), guarded)
     options = runner.run.options
     if not selected(task.tags | runner.play.tags, options.tags, options.skip_tags):
         return []
     if action == "end_host":
-        state.active.difference_update(h for h in hosts if _when(runner, task, h, params))
+        state.active.difference_update(_holds(runner, task, action, hosts, params))
         return []
     if action == "end_role":
         if task.role is None:
             raise InputError("meta: end_role is only allowed inside a role", task.location)
-        state.ended_roles.update((h, id(task.role)) for h in hosts if _when(runner, task, h, params))
+        state.ended_roles.update((h, id(task.role)) for h in _holds(runner, task, action, hosts, params))
         return []
     if action == "reset_connection":
         await asyncio.gather(*(runner.run.close_host(h) for h in hosts))
         return []
-    if not hosts or not _when(runner, task, hosts[0], params):
+    if not hosts or not _holds(runner, task, action, hosts[:1], params):
         return []
     if action in ("end_play", "end_batch"):
         state.ended = action == "end_play"

@@ -359,3 +359,7 @@ class PlayContext(Protocol):
     def refresh_hosts(self) -> None:
         """Recompute the play's host lists after hosts failed or came back."""
         ...
+
+    def record(self, task: Task, results: Sequence[TaskResult], guarded: bool = False) -> list[str]:
+        """Report the task's results; return the hosts that failed."""
+        ...
