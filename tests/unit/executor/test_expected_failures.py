@@ -51,3 +51,26 @@ def test_any_failure_is_registered(site: Site) -> None:
     """, hosts="h1"))
     assert run.status("h1", "undefined") == "failed"
     assert site.read("h1", "out") == "True"
+
+
+def test_a_loop_of_the_wrong_kind_fails_in_ansibles_words(site: Site) -> None:
+    """The loops target asserts on them (GitHub issue 35481)."""
+    run = site.run(play("""
+        - debug: msg={{ item }}
+          with_dict: "{{ a_list }}"
+          vars: {a_list: [1, 2]}
+          register: dict_of_list
+          ignore_errors: true
+        - debug: msg={{ item }}
+          with_list: "{{ a_dict }}"
+          vars: {a_dict: {key: value}}
+          register: list_of_dict
+          ignore_errors: true
+        - name: both
+          assert:
+            that:
+              - dict_of_list is failed and "with_dict expects a dict" in dict_of_list.msg
+              - list_of_dict is failed and "with_list expects a list" in list_of_dict.msg
+    """, hosts="h1"))
+    assert run.status("h1", "both") == "ok"
+    assert run.results("h1")[0].msg.endswith("with_dict expects a dict (got a list)")
