@@ -82,9 +82,12 @@ def loop_values(task: Task, items: list[Any], index: int) -> dict[str, Any]:
         values["ansible_loop"] = {
             "allitems": items, "index": index + 1, "index0": index, "revindex": length - index,
             "revindex0": length - index - 1, "first": index == 0, "last": index == length - 1,
-            "length": length, "previtem": items[index - 1] if index else None,
-            "nextitem": items[index + 1] if index + 1 < length else None,
+            "length": length,
         }
+        if index:  # as Ansible: undefined on the first item, not None
+            values["ansible_loop"]["previtem"] = items[index - 1]
+        if index + 1 < length:
+            values["ansible_loop"]["nextitem"] = items[index + 1]
     return values
 
 

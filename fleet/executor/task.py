@@ -216,7 +216,13 @@ class TaskExecutor:
 
     def _prepare_loop(self, plan: Plan, host: str, include_params: dict[str, Any] | None) -> None:
         task, variables, templar = plan.task, plan.variables, self.state.templar
-        items = plan.items = loop_items(self.state.templar, task, variables, self.state.playbook_dir)
+        try:
+            items = plan.items = loop_items(self.state.templar, task, variables, self.state.playbook_dir)
+        except FleetError:
+            if self._false_anyway(task, variables):  # as Ansible: the loop's error only counts if ``when`` holds
+                plan.outcome = Outcome("skipped", msg="Conditional result was False")
+                return
+            raise
         plan.outcomes = []
         for index, item in enumerate(items):
             if index and task.module in actions.SETS_VARS:
@@ -262,6 +268,13 @@ class TaskExecutor:
         except FleetError as exc:
             plan.error = exc
         plan.paused = []
+
+    def _false_anyway(self, task: Task, variables: Any) -> bool:
+        """Is the task's ``when`` false without any loop item (one that reads ``item`` is not)?"""
+        try:
+            return bool(task.when) and not self.state.templar.truth(task.when, variables, task.location)
+        except FleetError:
+            return False
 
     def _local(self, task: Task, host: str, variables: Any, target: Target | None) -> Outcome:
         ctx = self._context(task, host, variables, facts_host(task, host, target))
