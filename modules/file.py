@@ -118,7 +118,8 @@ def observe(p: Params, host) -> dict:
         target = attr_path = os.path.realpath(path)
         cur["state"] = _kind(target)
     elif state == "link":
-        src = expand_path(p.src) if p.src else os.path.realpath(path)
+        # no src: an existing link keeps its target (Ansible's "update an existing link")
+        src = expand_path(p.src) if p.src else cur.get("src") or os.path.realpath(path)
         base = path if prev == "directory" else os.path.dirname(path)
         cur["link_src"] = src
         cur["src_exists"] = os.path.exists(os.path.join(base, src))
@@ -300,10 +301,10 @@ def desired(p: Params, cur: dict) -> dict:
 
 def _link_want(p: Params, cur: dict) -> dict:
     path, kind = cur["path"], cur["state"]
-    if p.src is None and not p.follow:
+    if p.src is None and (kind != "link" and not p.follow or kind == "absent"):
         raise ModuleFailure("src is required for creating new symlinks")
     src = cur["link_src"]
-    if not p.force and not cur["src_exists"]:
+    if not p.force and not cur["src_exists"] and p.src is not None:
         base = path if kind == "directory" else os.path.dirname(path)
         raise ModuleFailure(
             'src file does not exist, use "force=yes" if you really want to create the '
