@@ -36,7 +36,7 @@ from typing import Literal
 from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import MissingUntilApplied, ModuleFailure, expand_path, wanted_attrs
 
-ALIASES = {"dest": "path", "name": "path"}
+ALIASES = {"dest": "path", "name": "path", "_diff_peek": "diff_peek"}
 ATTRS = ("mode", "owner", "group", "uid", "gid")
 PENDING_SHOWN = 20
 
@@ -61,6 +61,8 @@ class Params:
     access_time: str | None = param(
         "atime to set: now, preserve, or a time in access_time_format", None)
     access_time_format: str = param("strftime format of access_time", "%Y%m%d%H%M.%S")
+    diff_peek: bool | None = param(
+        "(_diff_peek, for Ansible's action plugins) only say if the file appears binary", None)
 
 
 def _kind(path: str) -> str:
@@ -101,6 +103,10 @@ def _wanted_state(p: Params, prev: str) -> str:
 
 
 def observe(p: Params, host) -> dict:
+    if p.diff_peek is not None:  # Ansible's short-circuit: a NUL in the first 8 KiB
+        path = expand_path(p.path)
+        head = host.read_head(path, 8192) or b""
+        return {"path": path, "peek": True, "appears_binary": b"\x00" in head}
     path = _task_path(p)
     prev = _kind(path)
     state = _wanted_state(p, prev)
@@ -112,7 +118,8 @@ def observe(p: Params, host) -> dict:
         target = attr_path = os.path.realpath(path)
         cur["state"] = _kind(target)
     elif state == "link":
-        src = expand_path(p.src) if p.src else os.path.realpath(path)
+        # no src: an existing link keeps its target (Ansible's "update an existing link")
+        src = expand_path(p.src) if p.src else cur.get("src") or os.path.realpath(path)
         base = path if prev == "directory" else os.path.dirname(path)
         cur["link_src"] = src
         cur["src_exists"] = os.path.exists(os.path.join(base, src))
@@ -248,6 +255,8 @@ def warnings(p: Params, check: bool) -> list:
 
 
 def desired(p: Params, cur: dict) -> dict:
+    if cur.get("peek"):
+        return {}
     state, kind = cur["wanted_state"], cur["state"]
     if p.recurse and state != "directory":
         raise ModuleFailure("recurse option requires state to be 'directory'")
@@ -292,10 +301,10 @@ def desired(p: Params, cur: dict) -> dict:
 
 def _link_want(p: Params, cur: dict) -> dict:
     path, kind = cur["path"], cur["state"]
-    if p.src is None and not p.follow:
+    if p.src is None and (kind != "link" and not p.follow or kind == "absent"):
         raise ModuleFailure("src is required for creating new symlinks")
     src = cur["link_src"]
-    if not p.force and not cur["src_exists"]:
+    if not p.force and not cur["src_exists"] and p.src is not None:
         base = path if kind == "directory" else os.path.dirname(path)
         raise ModuleFailure(
             'src file does not exist, use "force=yes" if you really want to create the '
@@ -375,6 +384,8 @@ def apply(p: Params, host, cur: dict, want: dict, ctx: Outcome) -> None:
 
 def result(p: Params, state: dict) -> dict:
     """Ansible's return values: path (dest for links), state, mode, owner, group, ids, size."""
+    if state.get("peek"):
+        return {"path": state["path"], "appears_binary": state["appears_binary"]}
     out = {"path": state["target"], "state": state["state"]}
     if state["wanted_state"] in ("link", "hard", "touch"):
         out["dest"] = state["path"]

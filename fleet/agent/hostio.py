@@ -72,6 +72,15 @@ class HostReader:
         except FileNotFoundError:
             return None
 
+    def read_head(self, path: str, size: int) -> bytes | None:
+        """The first ``size`` bytes of ``path``; None when it cannot be read (absent, a
+        directory, no permission)."""
+        try:
+            with open(path, "rb") as handle:
+                return handle.read(size)
+        except OSError:
+            return None
+
     def read_text(self, path: str, default: str | None = None) -> str | None:
         data = self.read_bytes(path)
         if data is None:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from fleet.executor.dynamic import with_loop_control
 from fleet.executor.outcome import item_vars, loop_items, loop_values
 from fleet.executor.state import PlayContext
 from fleet.playbook import Item, Task
@@ -39,6 +40,7 @@ def resolve(runner: PlayContext, task: Task, host: str, params: Mapping[str, Any
     variables = state.play_vars.for_task(host, task, include_params)
     scopes: list[tuple[Any, dict[str, Any]]] = [(variables, {})]
     if task.loop is not None:
+        task = with_loop_control(templar, task, variables)
         items = loop_items(templar, task, variables, runner.run.playbook_dir)
         scopes = [(item_vars(task, variables, items, index), loop_values(task, items, index))
                   for index in range(len(items))]

@@ -82,9 +82,12 @@ def loop_values(task: Task, items: list[Any], index: int) -> dict[str, Any]:
         values["ansible_loop"] = {
             "allitems": items, "index": index + 1, "index0": index, "revindex": length - index,
             "revindex0": length - index - 1, "first": index == 0, "last": index == length - 1,
-            "length": length, "previtem": items[index - 1] if index else None,
-            "nextitem": items[index + 1] if index + 1 < length else None,
+            "length": length,
         }
+        if index:  # as Ansible: undefined on the first item, not None
+            values["ansible_loop"]["previtem"] = items[index - 1]
+        if index + 1 < length:
+            values["ansible_loop"]["nextitem"] = items[index + 1]
     return values
 
 
@@ -168,13 +171,15 @@ def loop_items(templar: Any, task: Task, variables: Any, playbook_dir: Path) -> 
         return _lookup_items(templar, task, variables, kind)
     raw = templar.render(task.loop, variables, task.location)
     if kind == "dict":
-        if not isinstance(raw, dict):
-            raise InputError(f"with_dict expects a dict, got {type(raw).__name__}", task.location)
+        if not isinstance(raw, dict):  # Ansible's words (its loops target asserts on them)
+            raise InputError(f"with_dict expects a dict (got {_kind_of(raw)})", task.location)
         return [{"key": k, "value": v} for k, v in raw.items()]
     if kind in ("items", "list") and raw is not None and not isinstance(raw, (list, tuple, dict)):
         raw = [raw]  # with_items/with_list: a single value is a one-item list (Ansible)
+    if kind == "list" and not isinstance(raw, (list, tuple)):
+        raise InputError(f"with_list expects a list (got {_kind_of(raw)})", task.location)
     if isinstance(raw, str) or not isinstance(raw, (list, tuple)):
-        raise InputError(f"task {task.display_name!r}: loop needs a list, got {type(raw).__name__}", task.location)
+        raise InputError(f"task {task.display_name!r}: loop needs a list, got {_kind_of(raw)}", task.location)
     if kind == "items":
         flat: list[Any] = []
         for element in raw:
@@ -216,3 +221,12 @@ def _each(templar: Any, names: Any, variables: Any, task: Task) -> Any:
         except FleetError:
             continue
     return out
+
+
+def _kind_of(value: Any) -> str:
+    """A value's kind in YAML's words (fleet's own source-tracking types are dicts and lists)."""
+    for kind, name in ((bool, "a boolean"), (int, "a number"), (float, "a number"), (str, "a string"),
+                       (dict, "a mapping"), (list, "a list"), (tuple, "a list")):
+        if isinstance(value, kind):
+            return name
+    return "nothing" if value is None else type(value).__name__

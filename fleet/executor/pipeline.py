@@ -25,6 +25,7 @@ def groupable(task: Task) -> bool:
     """May this task be sent in the same request as the tasks around it?"""
     return (
         task.module not in LOCAL
+        and not task.dynamic_module  # it may render to a controller action
         and task.module not in CONTROL_ACTIONS
         and not task.run_once
         and not task.throttle  # its own limit on hosts at once

@@ -44,6 +44,14 @@ class Plan:
     ignore_errors: bool = False
     notify_sent: bool = False  # the calls carry what the task notifies (fleet.executor.handlers.attach)
     notified: list[str] = field(default_factory=list)  # notify names, once finish decided them
+    original: Task | None = None  # set when ``task`` was replaced by its concrete form
+    paused: list[int] = field(default_factory=list)  # a controller action's items run after a pause
+
+    @property
+    def given(self) -> Task:
+        """The task as the play holds it (``task`` may be the concrete task its templated names
+        rendered to on this host: fleet.executor.dynamic)."""
+        return self.original or self.task
 
     @property
     def agent_calls(self) -> list[ModuleCall]:

@@ -157,7 +157,7 @@ class PlayRunner:
             results = [r for r in (row[position] for row in per_host) if r is not None]
             if results:
                 self.run.reporter.task_start(task, False, self._named(task, hosts, params, results))
-                failed += self._record(task, results, guarded)
+                failed += self.record(task, results, guarded)
         return failed
 
     def _sets_facts(self, task: Task) -> bool:
@@ -247,12 +247,12 @@ class PlayRunner:
         results = [r for r in await asyncio.gather(*(one(h) for h in targets)) if r is not None]  # None: interrupted
         for result in results:
             result.task = name
-        # a loop's items in order (read before _record drops their data), as Ansible applies
+        # a loop's items in order (read before record drops their data), as Ansible applies
         # each item's facts to every host
         facts = [r.data.get("ansible_facts") or {} for r in
                  (results[0].items if results[0].items is not None else [results[0]])
                  if r.status != "failed"] if task.run_once and results else []
-        failed = self._record(task, results, guarded)
+        failed = self.record(task, results, guarded)
         if task.run_once and results:
             failed = self._run_once_done(task, results[0], hosts, failed, guarded, facts)
         return failed
@@ -282,9 +282,9 @@ class PlayRunner:
             failed = failed + others
         return failed
 
-    def record(self, task: Task, results: Sequence[TaskResult]) -> list[str]:
+    def record(self, task: Task, results: Sequence[TaskResult], guarded: bool = False) -> list[str]:
         """Add results of ``task`` to the report (see :class:`~fleet.executor.state.PlayContext`)."""
-        return self._record(task, results)
+        return self._record(task, results, guarded)
 
     def _record(self, task: Task, results: Sequence[TaskResult], guarded: bool = False) -> list[str]:
         failed = []
@@ -354,7 +354,7 @@ class PlayRunner:
                 entry[1].append(host)
                 entry[2][host] = inclusion.params
             results.append(result)
-        failed = self._record(task, results, guarded)
+        failed = self.record(task, results, guarded)
         for items, group_hosts, group_params in groups.values():
             live = [h for h in group_hosts if h not in failed]
             if live:

@@ -361,6 +361,6 @@ class PlayContext(Protocol):
         """Recompute the play's host lists after hosts failed or came back."""
         ...
 
-    def record(self, task: Task, results: Sequence[TaskResult]) -> list[str]:
-        """Add results of ``task`` to the report (and the terminal); return the hosts that failed."""
+    def record(self, task: Task, results: Sequence[TaskResult], guarded: bool = False) -> list[str]:
+        """Report the task's results; return the hosts that failed."""
         ...

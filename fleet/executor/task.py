@@ -23,6 +23,7 @@ from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
 from fleet.executor.context import HostRuntime
 from fleet.executor.delegation import Target, facts_host, target_for
+from fleet.executor.dynamic import DynamicTasks, ModuleNotFound
 from fleet.executor.environment import task_environment
 from fleet.executor.hoststate import Interrupted
 from fleet.executor.hosttrust import accepted_facts
@@ -48,6 +49,7 @@ class TaskExecutor:
     def __init__(self, state: PlayState) -> None:
         self.state = state
         self.routes = bridged.Routes(state.run.bridge, state.registry, actions.LOCAL)
+        self.dynamic = DynamicTasks(state.templar, state.registry, state.run.bridge)
 
     # -- entry points ---------------------------------------------------------------------
     async def run(self, task: Task, host: str, include_params: dict[str, Any] | None = None,
@@ -57,6 +59,8 @@ class TaskExecutor:
         plan = self.prepare(task, host, include_params, handler)
         results: list[dict[str, Any]] = []
         try:
+            if plan.paused:
+                await self._paused_local_items(plan, host, include_params)
             if plan.agent_calls and (self._sequential(task) or plan.split):
                 await self._run_sequential(plan, host)
             elif plan.agent_calls:
@@ -158,17 +162,22 @@ class TaskExecutor:
         result = TaskResult(host=host, play=state.play.name, task=task.display_name, module=task.module,
                             status="ok", location=str(task.location), handler=handler,
                             role=task.role.name if task.role else None)
-        plan = Plan(task, result, time.perf_counter())
+        plan = Plan(task, result, time.perf_counter(), original=task)
         try:
             variables = plan.variables = state.play_vars.for_task(host, task, include_params)
             result.no_log = state.templar.truth(task.no_log, variables, task.location)
             plan.ignore_errors = self._ignore(task, variables)
-            module = self.routes.runnable(task)  # a module that cannot run fails the task only if it is reached
-            if module is not None:
-                bridged.mark(result, state.run.bridge, module)
-            if task.loop is None:
+            # templated names (fleet.executor.dynamic): rendered for this host before ``when``,
+            # once for all items, as Ansible renders them before it runs the task
+            task = plan.task = self.dynamic.loop_ready(task, variables)
+            try:
+                task = plan.task = self.dynamic.with_module(task, variables)
+            except ModuleNotFound as exc:
+                plan.outcome = Outcome("failed", msg=exc.message)
+            self._mark(plan)
+            if plan.outcome is None and task.loop is None:
                 self._prepare_single(plan, host)
-            else:
+            elif plan.outcome is None:
                 self._prepare_loop(plan, host, include_params)
             if plan.target is not None:
                 result.delegated_to = plan.target.name
@@ -178,9 +187,17 @@ class TaskExecutor:
                     handlers.attach(state, plan)
         except FleetError as exc:
             plan.error = exc
-        if handler and (host, id(task)) in state.earlier:
-            result.earlier_run = handlers.earlier_note(state.earlier[(host, id(task))])
+        if handler and (host, id(plan.given)) in state.earlier:
+            result.earlier_run = handlers.earlier_note(state.earlier[(host, id(plan.given))])
         return plan
+
+    def _mark(self, plan: Plan) -> None:
+        """Say in the result which module the task runs (its templated name rendered), and
+        whether through the bridge; a module that cannot run fails the task only if it is reached."""
+        plan.result.module = plan.task.module
+        module = self.routes.runnable(plan.task)
+        if module is not None:
+            bridged.mark(plan.result, self.state.run.bridge, module)
 
     def _ignore(self, task: Task, variables: Any) -> bool:
         try:
@@ -201,7 +218,13 @@ class TaskExecutor:
 
     def _prepare_loop(self, plan: Plan, host: str, include_params: dict[str, Any] | None) -> None:
         task, variables, templar = plan.task, plan.variables, self.state.templar
-        items = plan.items = loop_items(self.state.templar, task, variables, self.state.playbook_dir)
+        try:
+            items = plan.items = loop_items(self.state.templar, task, variables, self.state.playbook_dir)
+        except FleetError:
+            if self._false_anyway(task, variables):  # as Ansible: the loop's error only counts if ``when`` holds
+                plan.outcome = Outcome("skipped", msg="Conditional result was False")
+                return
+            raise
         plan.outcomes = []
         for index, item in enumerate(items):
             if index and task.module in actions.SETS_VARS:
@@ -212,6 +235,9 @@ class TaskExecutor:
             label = templar.render(task.loop_control.label, scope, task.location) if task.loop_control.label else item
             if task.when and not templar.truth(task.when, scope, task.location):
                 outcome = Outcome("skipped", msg="Conditional result was False")
+            elif task.module in actions.LOCAL and index and task.loop_control.pause > 0:
+                plan.paused.append(index)  # run after the pause, in run(): it may read the time
+                outcome = Outcome("pending")
             elif task.module in actions.LOCAL:
                 target = plan.targets[index] = target_for(self.state, task, scope)
                 outcome = self._post(task, scope, self._local(task, host, scope, target))
@@ -225,6 +251,32 @@ class TaskExecutor:
         plan.split = len(names) > 1
         if len(names) == 1 and None not in names:
             plan.target = next(iter(plan.targets.values()))
+
+    async def _paused_local_items(self, plan: Plan, host: str, include_params: dict[str, Any] | None) -> None:
+        """A controller action's loop items with ``loop_control.pause``: each after the pause, as
+        Ansible runs them (``debug``/``set_fact`` over ``now()`` see the time go by), with the
+        variables the items before it set."""
+        task, items = plan.task, plan.items or []
+        assert plan.outcomes is not None
+        try:
+            for index in plan.paused:
+                await asyncio.sleep(task.loop_control.pause)
+                variables = self.state.play_vars.for_task(host, task, include_params)
+                scope = item_vars(task, variables, items, index)
+                target = plan.targets[index] = target_for(self.state, task, scope)
+                done = self._post(task, scope, self._local(task, host, scope, target))
+                done.label, done.item = plan.outcomes[index].label, plan.outcomes[index].item
+                plan.outcomes[index] = done
+        except FleetError as exc:
+            plan.error = exc
+        plan.paused = []
+
+    def _false_anyway(self, task: Task, variables: Any) -> bool:
+        """Is the task's ``when`` false without any loop item (one that reads ``item`` is not)?"""
+        try:
+            return bool(task.when) and not self.state.templar.truth(task.when, variables, task.location)
+        except FleetError:
+            return False
 
     def _local(self, task: Task, host: str, variables: Any, target: Target | None) -> Outcome:
         ctx = self._context(task, host, variables, facts_host(task, host, target))

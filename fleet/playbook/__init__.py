@@ -10,7 +10,8 @@
   ``module_defaults`` apply to a module.
 """
 
-from fleet.playbook.kv import module_args, parse_kv
+from fleet.playbook.keywords import as_bool
+from fleet.playbook.kv import check_module_args, module_args, parse_kv
 from fleet.playbook.loader import load_playbook
 from fleet.playbook.models import Block, Item, Play, Playbook, RoleContext, Task, walk
 from fleet.playbook.moduledefaults import applicable, lay_under, normalize, task_names
@@ -28,6 +29,8 @@ __all__ = [
     "TaskFileLoader",
     "answer_prompts",
     "applicable",
+    "as_bool",
+    "check_module_args",
     "closest",
     "lay_under",
     "load_playbook",

@@ -353,15 +353,18 @@ def as_loop_control(value: Any, loc: Location) -> LoopControl:
     control = LoopControl()
     if data.get("loop_var") is not None:
         control = replace(control, loop_var=as_str(data["loop_var"], "loop_var", loc))
-        if not control.loop_var.isidentifier():
+        if not control.loop_var.isidentifier() and not is_template(control.loop_var):
             raise InputError(f"loop_var {control.loop_var!r} is not a valid variable name", loc)
     if data.get("index_var") is not None:
-        control = replace(control, index_var=as_str(data["index_var"], "index_var", loc))
+        index_var = as_str(data["index_var"], "index_var", loc)
+        if not index_var.isidentifier() and not is_template(index_var):
+            raise InputError(f"index_var {index_var!r} is not a valid variable name", loc)
+        control = replace(control, index_var=index_var)
     if data.get("label") is not None:
         control = replace(control, label=as_str(data["label"], "label", loc))
     if data.get("pause") is not None:
         control = replace(control, pause=float(as_number(data["pause"], "pause", loc,
                                                          template_ok=False)))
     if data.get("extended") is not None:
-        control = replace(control, extended=as_bool(data["extended"], "extended", loc))
+        control = replace(control, extended=as_bool_or_template(data["extended"], "extended", loc))
     return control

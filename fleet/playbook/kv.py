@@ -125,20 +125,23 @@ def unquote(value: str) -> str:
     return value
 
 
-def _split_pair(token: str) -> tuple[str, str] | None:
-    """``key=value`` → (key, value) at the first unescaped ``=``; None for other tokens."""
+def _split_pair(token: str, template_keys: bool = False) -> tuple[str, str] | None:
+    """``key=value`` → (key, value) at the first unescaped ``=``; None for other tokens. With
+    ``template_keys``, a key may be a template (``set_fact: "{{ item.key }}={{ item.value }}"``,
+    rendered when the task runs, as Ansible's set_fact renders its keys)."""
     pos = token.find("=")
     while pos > 0 and token[pos - 1] == "\\":
         pos = token.find("=", pos + 1)
     if pos <= 0:
         return None
     key = token[:pos].strip()
-    if not key.isidentifier():
+    if not key.isidentifier() and not (template_keys and key.startswith("{{") and key.endswith("}}")):
         return None
     return key, token[pos + 1:].strip()
 
 
-def parse_kv(text: str, *, options: frozenset[str] | None = None) -> tuple[dict[str, str], list[str]]:
+def parse_kv(text: str, *, options: frozenset[str] | None = None,
+             template_keys: bool = False) -> tuple[dict[str, str], list[str]]:
     """Split ``text`` into ``key=value`` options and the remaining free-form tokens.
 
     With ``options`` given (command-like modules), only those keys are options; any other
@@ -147,7 +150,7 @@ def parse_kv(text: str, *, options: frozenset[str] | None = None) -> tuple[dict[
     result: dict[str, str] = {}
     rest: list[str] = []
     for token in split_args(text):
-        pair = _split_pair(token)
+        pair = _split_pair(token, template_keys)
         if pair is None or (options is not None and pair[0] not in options):
             rest.append(token.replace("\\=", "=") if pair is None else token)
             continue
@@ -164,7 +167,7 @@ def parse_free_form(module: str, text: str, location: Location | None) -> dict[s
             if rest:
                 args["cmd"] = join_args(rest)
             return args
-        args, rest = parse_kv(text)
+        args, rest = parse_kv(text, template_keys=module == "set_fact")
     except ValueError as exc:
         raise InputError(f"cannot split the arguments of {module}: {exc}: {text!r}", location) from None
     if rest:

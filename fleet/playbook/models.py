@@ -21,13 +21,20 @@ from fleet.vars import Layer
 
 @dataclass(frozen=True)
 class LoopControl:
-    """``loop_control``: the loop variable name and friends."""
+    """``loop_control``: the loop variable name and friends. ``loop_var``, ``index_var`` and
+    ``extended`` may be templates, rendered per host when the task runs (as Ansible does)."""
 
     loop_var: str = "item"
     index_var: str | None = None
     label: str | None = None
     pause: float = 0.0
-    extended: bool = False
+    extended: bool | str = False
+
+    @property
+    def dynamic(self) -> bool:
+        """Is any of them left to render when the task runs?"""
+        return any(isinstance(value, str) and ("{{" in value or "{%" in value)
+                   for value in (self.loop_var, self.index_var, self.extended))
 
 
 @dataclass
@@ -97,6 +104,12 @@ class Task:
     # include_tasks/include_role only: the tasks.Inherited keywords the included tasks start
     # from (the include's own when/tags/vars apply to the include itself, as in Ansible)
     inherited: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def dynamic_module(self) -> bool:
+        """Is the module named by a template (``action: "{{ ansible_facts.pkg_mgr }}"``), rendered
+        per host when the task runs (fleet.executor.dynamic)?"""
+        return "{{" in self.module or "{%" in self.module
 
     @property
     def display_name(self) -> str:

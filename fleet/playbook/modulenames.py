@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fleet.errors import InputError, Location
-from fleet.playbook.keywords import as_mapping, as_str, collection_loop, where
+from fleet.playbook.keywords import as_mapping, as_str, collection_loop, is_template, where
 from fleet.playbook.kv import module_args
 from fleet.registry import MODULE_ALIASES, short_name
 
@@ -140,14 +140,36 @@ class ModuleResolver:
             if args.get("module") is None:
                 raise InputError("action given as a mapping needs 'module'", where(value, loc))
             written = as_str(args.pop("module"), "action module", loc)
+            if is_template(written):  # rendered per host when the task runs, as Ansible does
+                return written.strip(), args
             if not self._known(written):
                 raise self._unknown(written, loc)
             return self._name(written), args
         text = as_str(value, "action", loc).strip()
         if not text:
             raise InputError("action is empty", loc)
-        parts = text.split(None, 1)
+        parts = _split_action(text)
+        if is_template(parts[0]):  # ``action: "{{ ansible_facts.pkg_mgr }}"``: rendered per host at run time
+            return parts[0], module_args(parts[0], parts[1] if len(parts) > 1 else None, loc)
         if not self._known(parts[0]):
             raise self._unknown(parts[0], loc)
         module = self._name(parts[0])
         return module, module_args(module, parts[1] if len(parts) > 1 else None, loc)
+
+
+def _split_action(text: str) -> list[str]:
+    """``action`` text as its module name and the rest; a name written as a template keeps its
+    spaces (``{{ ansible_facts.pkg_mgr }} name=x``), as Ansible's split_args keeps them."""
+    depth, index = 0, 0
+    while index < len(text):
+        pair = text[index:index + 2]
+        if pair in ("{{", "{%", "{#"):
+            depth, index = depth + 1, index + 2
+            continue
+        if pair in ("}}", "%}", "#}") and depth:
+            depth, index = depth - 1, index + 2
+            continue
+        if text[index].isspace() and not depth:
+            return [text[:index], text[index:].strip()]
+        index += 1
+    return [text]

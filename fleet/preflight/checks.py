@@ -55,7 +55,9 @@ def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, i
         earlier |= _runtime_names(tasks) | (included or set())
         # include_vars of unknown names, and Ansible's modules, whose facts (getent_passwd...)
         # are named by the module: later references cannot be checked
-        dynamic = dynamic or included is None or any(
+        # a templated loop_var or set_fact key names its variable only when the task runs
+        dynamic = dynamic or included is None or any(t.loop_control.dynamic for t in tasks) or any(
+            t.module == "set_fact" and any(is_template(str(k)) for k in t.args) for t in tasks) or any(
             t.module == "include_vars" and not t.args.get("name") for t in tasks) or any(
             t.module not in LOCAL and t.module not in CONTROL_ACTIONS and registry.find(t.module) is None
             for t in tasks)
@@ -112,8 +114,9 @@ def _play_names(play: Play, tasks: list[Task]) -> set[str]:
             names.update(layer.values)
     names.update(_runtime_names(tasks))
     for task in tasks:
-        names.add(task.loop_control.loop_var)
-        if task.loop_control.index_var:
+        if not task.loop_control.dynamic:
+            names.add(task.loop_control.loop_var)
+        if task.loop_control.index_var and not task.loop_control.dynamic:
             names.add(task.loop_control.index_var)
         for layer in task.vars_layers:
             names.update(layer.values)
@@ -163,6 +166,10 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
     where = f"task {task.display_name!r}"
     later = "; the task fails on a host that reaches it, and only there"
     check_loop(task, where)
+    control = task.loop_control
+    for value in (control.loop_var, control.index_var, control.extended):
+        if isinstance(value, str):
+            templar.check_syntax(value, task.location)
     for field in TEMPLATE_FIELDS:
         templar.check_syntax(getattr(task, field), task.location)
         if check_names:
@@ -177,6 +184,9 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
         if not handler_known(play, name):
             raise InputError(f"{where}: notify {name!r} matches no handler in this play", task.location)
     if task.module in LOCAL or task.module in CONTROL_ACTIONS:
+        return
+    if task.dynamic_module:  # the module is known per host when the task runs (fleet.executor.dynamic)
+        templar.check_syntax(task.module, task.location)
         return
     spec = registry.find(task.module)
     if spec is None and bridge is not None:
@@ -195,6 +205,29 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
         raise InputError(f"{where}: unknown module {task.module!r}", task.location)
     if _is_template(templar, task.args) or defaults_pending(task):
         return  # arguments known on the host's turn only
+    try:
+        _check_params(task, spec, templar, bridge, where, later, warnings)
+    except InputError as exc:
+        if not _expects_failure(task) or isinstance(exc, AnsibleOnlyValue):
+            raise
+        # a task that ignores its errors, with parameters its module refuses (Ansible's targets
+        # test the failure): as in Ansible, it fails where a host reaches it, and only there
+        _warn(warnings, f"{task.location}: {exc.message}{later}")
+        return
+    if task.module == "template":
+        _check_template_file(task, templar, known, check_names, playbook_dir)
+
+
+def _expects_failure(task: Task) -> bool:
+    """Does the task ignore its errors, literally (``ignore_errors: yes``)?"""
+    flag = task.ignore_errors
+    return flag is True or (isinstance(flag, str) and flag.strip().lower() in ("yes", "true", "on", "1"))
+
+
+def _check_params(task: Task, spec: Any, templar: Any, bridge: Any, where: str, later: str,
+                  warnings: list[str] | None) -> None:
+    """The literal parameters of a task of fleet's module ``spec``: InputError for what its
+    module refuses, a warning for what only Ansible's module of that name can do."""
     how = route(bridge, task, spec)  # parameters fleet's module lacks and Ansible's documents
     if how.failure:
         _warn(warnings, f"{task.location}: {where}: {how.failure}{later}")
@@ -209,8 +242,6 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
     except AnsibleOnlyValue:
         if how.module is None and not how.failure:
             raise
-    if task.module == "template":
-        _check_template_file(task, templar, known, check_names, playbook_dir)
 
 
 def _warn(warnings: list[str] | None, text: str) -> None:

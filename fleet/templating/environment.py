@@ -8,6 +8,7 @@ tests and lookups on a fresh environment.
 
 from __future__ import annotations
 
+import datetime
 import types
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -209,4 +210,12 @@ def make_environment(search_path: Sequence[str], omit: str, renderer: Any = None
     env.tests = LazyPlugins(env.tests)
     env.globals.update(make_lookups(search_path, renderer))
     env.globals["omit"] = omit
+    env.globals["now"] = now
     return env
+
+
+def now(utc: bool = False, fmt: str | None = None) -> Any:
+    """Ansible's ``now()`` global: the controller's current time (``utc``), as a datetime or,
+    with ``fmt``, as strftime text (``now(fmt='%s.%f')``)."""
+    moment = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) if utc else datetime.datetime.now()
+    return moment.strftime(fmt) if fmt else moment

@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from tests.unit.executor.conftest import HOSTS, Site
+from tests.unit.executor.conftest import HOSTS, Site, play
 
 
 def _serial_play(extra: str, tasks: str) -> str:
@@ -297,3 +297,21 @@ def test_play_connection_keyword_and_variables_winning_over_it(site: Site) -> No
     assert site.exists("h1", "by-keyword")
     assert site.cli("apply", "-i", str(site.inventory), "variable.yml", "-l", "h2").exit_code == 0
     assert site.exists("h2", "by-variable")
+
+
+def test_a_meta_task_whose_condition_is_false_is_reported_skipped(site: Site) -> None:
+    """As Ansible (its v2_runner_on_skipped): the group target's 'skip broken distros'."""
+    run = site.run(play("""
+        - name: skip broken distros
+          meta: end_host
+          when: inventory_hostname == 'h1'
+        - name: end nothing
+          meta: end_play
+          when: false
+        - name: after
+          debug: msg=x
+    """, hosts="web"))
+    assert run.status("h2", "skip broken distros") == "skipped"
+    assert run.tasks("h1") == []  # ended: as Ansible, an end_host that acts reports nothing
+    assert run.status("h2", "end nothing") == "skipped"  # decided on the first host left, as Ansible
+    assert run.status("h2", "after") == "ok"

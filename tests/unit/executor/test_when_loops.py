@@ -218,3 +218,35 @@ def test_with_items_of_a_single_value(site: Site) -> None:
           with_items: "{{ one }}"
     """, hosts="h1", extra="vars: {one: only}"))
     assert site.exists("h1", "only")
+
+
+def test_extended_loop_ends_are_undefined_as_in_ansible(site: Site) -> None:
+    run = site.run(play("""
+        - name: ends
+          assert:
+            that:
+              - (ansible_loop.previtem is undefined) == ansible_loop.first
+              - (ansible_loop.nextitem is undefined) == ansible_loop.last
+          loop: [a, b, c]
+          loop_control: {extended: true}
+    """, hosts="h1"))
+    assert [i.status for i in run.result("h1", "ends").items or []] == ["ok", "ok", "ok"]
+
+
+def test_a_false_condition_skips_a_loop_that_cannot_render(site: Site) -> None:
+    """As Ansible (GitHub issue 45189): the loop's error counts only where ``when`` holds."""
+    run = site.run(play("""
+        - name: never looped
+          debug: msg=loop
+          when: false
+          loop: "{{ d.fake_var }}"
+          vars: {d: {}}
+        - name: looped
+          debug: msg=loop
+          when: true
+          loop: "{{ d.fake_var }}"
+          vars: {d: {}}
+          ignore_errors: true
+    """, hosts="h1"))
+    assert run.status("h1", "never looped") == "skipped"
+    assert run.status("h1", "looped") == "failed"
