@@ -17,12 +17,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fleet import yamlsrc
 from fleet.connection import ModuleCall
 from fleet.errors import InputError, Location, TemplateError
 from fleet.executor.argspec import validate_argument_spec
 from fleet.executor.context import HostRuntime
 from fleet.executor.files import LocalFiles
+from fleet.executor.includevars import include_vars
 from fleet.playbook import Task
 from fleet.registry import ModuleRegistry
 from fleet.templating import confined, is_unsafe
@@ -117,23 +117,6 @@ def set_fact(ctx: ActionContext) -> dict[str, Any]:
     if _truthy(ctx.args.get("cacheable")):  # kept in the fact cache (ansible.cfg's fact_caching)
         ctx.runtime.cacheable.update(facts)
     return _result(ansible_facts=facts)
-
-
-def include_vars(ctx: ActionContext) -> dict[str, Any]:
-    name = ctx.args.get("file") or ctx.args.get("_raw_params")
-    if not name:
-        raise InputError(f"{ctx.where}: include_vars needs a file", ctx.location)
-    confined(name, "include_vars", ctx.location, ctx.within)
-    path = ctx.files.find(str(name), ctx.task, "vars")
-    values = yamlsrc.load_file(path, ctx.templar.secrets)
-    if values is None:
-        values = {}
-    if not isinstance(values, dict):
-        raise InputError(f"{path} must contain a mapping of variables", Location(str(path)))
-    scope = ctx.args.get("name")
-    loaded = {scope: values} if scope else dict(values)
-    ctx.runtime.include_vars.update(loaded)
-    return _result(ansible_facts=loaded, ansible_included_var_files=[str(path)])
 
 
 LOCAL: dict[str, Callable[[ActionContext], dict[str, Any]]] = {
