@@ -12,7 +12,6 @@ available to the template: ``template_path``, ``template_fullpath``, ``template_
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 from fleet.agent.contract import param
 
@@ -25,7 +24,7 @@ class Params:
     src: str = param("the Jinja2 template, on the controller")
     dest: str = param("the file to write on the host")
     mode: int | str | None = param(
-        "permissions of the file: octal (\"0644\") or symbolic (\"u=rw,g=r,o=r\")", None)
+        "permissions of the file: octal (\"0644\"), symbolic (\"u=rw,g=r,o=r\") or preserve (the template's)", None)
     owner: str | None = param("user that should own the file (kept as it is when not given)", None)
     group: str | None = param("group that should own the file (kept as it is when not given)", None)
     backup: bool = param(
@@ -34,7 +33,15 @@ class Params:
         "replace a file whose content differs; false only creates a missing file", True)
     validate: str | None = param(
         "command run on the candidate file before it replaces the old one; %s is its path", None)
-    newline_sequence: Literal["\n", "\r", "\r\n"] = param("line break written in the file", "\n")
+    newline_sequence: str = param(
+        "line break of the template's own lines: \"\\n\", \"\\r\" or \"\\r\\n\" (escaped forms accepted)", "\n")
     trim_blocks: bool = param("remove the first newline after a block tag", True)
     lstrip_blocks: bool = param("strip spaces and tabs before a block tag", False)
     follow: bool = param("write through a symlink dest instead of replacing the link", False)
+    variable_start_string: str | None = param("what opens an expression (Jinja2's \"{{\")", None)
+    variable_end_string: str | None = param("what closes an expression (Jinja2's \"}}\")", None)
+    block_start_string: str | None = param("what opens a block (Jinja2's \"{%\")", None)
+    block_end_string: str | None = param("what closes a block (Jinja2's \"%}\")", None)
+    comment_start_string: str | None = param("what opens a comment (Jinja2's \"{#\")", None)
+    comment_end_string: str | None = param("what closes a comment (Jinja2's \"#}\")", None)
+    output_encoding: str = param("encoding of the written file (the template is read as UTF-8)", "utf-8")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import stat
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from fleet.executor.files import LocalFiles
 from fleet.executor.includevars import include_vars
 from fleet.playbook import Task
 from fleet.registry import ModuleRegistry
-from fleet.templating import confined, is_unsafe
+from fleet.templating import confined, fileopts, is_unsafe
 from fleet.vars import Layer
 
 LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars", "validate_argument_spec"})
@@ -157,8 +158,7 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-TEMPLATE_ONLY = ("src", "newline_sequence", "trim_blocks", "lstrip_blocks", "output_encoding",
-                 "variable_start_string", "variable_end_string", "block_start_string", "block_end_string")
+TEMPLATE_ONLY = ("src", "output_encoding", *fileopts.OPTIONS)
 
 
 def _template(ctx: ActionContext) -> ModuleCall:
@@ -166,6 +166,7 @@ def _template(ctx: ActionContext) -> ModuleCall:
     if spec is None:
         raise InputError(f"{ctx.where}: the template module is missing", ctx.location)
     params = spec.validate(ctx.args, ctx.where, ctx.location)
+    options = fileopts.file_options(params, ctx.where, ctx.location)
     confined(ctx.args.get("src"), "template src", ctx.location, ctx.within)
     path = ctx.files.find(str(params["src"]), ctx.task, "templates")
     try:
@@ -182,15 +183,19 @@ def _template(ctx: ActionContext) -> ModuleCall:
         # Ansible's default DEFAULT_MANAGED_STR; a variable of that name wins (ansible-core 2.19+)
         **({} if "ansible_managed" in ctx.variables else {"ansible_managed": "Ansible managed"}),
     }))
-    content = ctx.templar.render_file(
-        text, template_vars, Location(str(path)),
-        trim_blocks=params.get("trim_blocks", True), lstrip_blocks=params.get("lstrip_blocks", False),
-    )
-    newline = params.get("newline_sequence") or "\n"
-    if newline != "\n":
-        content = content.replace("\n", newline)
+    content = ctx.templar.render_file(text, template_vars, Location(str(path)), options=options)
     copy_args = {k: v for k, v in params.items() if k not in TEMPLATE_ONLY and v is not None}
-    copy_args["content"] = content
+    if copy_args.get("mode") == "preserve":  # as Ansible: the template file's own mode
+        copy_args["mode"] = f"0{stat.S_IMODE(path.stat().st_mode):03o}"
+    encoding = params.get("output_encoding") or "utf-8"
+    if encoding.replace("-", "").lower() == "utf8":
+        copy_args["content"] = content
+    else:
+        try:
+            data = content.encode(encoding)
+        except (LookupError, UnicodeEncodeError) as exc:
+            raise InputError(f"{ctx.where}: output_encoding {encoding!r}: {exc}", ctx.location) from None
+        copy_args["content_b64"] = base64.b64encode(data).decode("ascii")
     return _call(ctx, "copy", copy_args)
 
 

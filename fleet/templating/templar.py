@@ -41,7 +41,6 @@ from fleet.templating.environment import (
     fail_on_undefined,
     make_environment,
 )
-from fleet.templating.filters import to_bool
 from fleet.templating.filters.lookups import LookupContext, run_lookup
 from fleet.templating.plugins import LazyPlugins, PluginSource
 from fleet.templating.tree import (
@@ -111,7 +110,7 @@ class Templar:
         self._files = _Cache(min(cache_size, 256))
         self._expressions = _Cache(cache_size)
         self._names: dict[tuple[str, bool], frozenset[str]] = {}
-        self._overlays: dict[tuple[bool, bool], FleetEnvironment] = {}
+        self._overlays: dict[tuple[tuple[str, Any], ...], FleetEnvironment] = {}
         self.compile_count = 0
         self._plugins: PluginSource | None = None
 
@@ -170,17 +169,18 @@ class Templar:
         return value
 
     def render_file(self, text: str, variables: Mapping[str, Any], location: Location | None = None, *,
-                    trim_blocks: bool = True, lstrip_blocks: bool = False) -> str:
+                    options: Mapping[str, Any] | None = None) -> str:
         """Render a whole template file (the template module) to ``str``.
 
-        ``trim_blocks``/``lstrip_blocks`` are the template module's options (defaults
-        ``yes``/``no``). Errors carry ``location.path`` and the line inside the template file.
+        ``options`` are Jinja2 settings the template task changes (``trim_blocks``,
+        ``lstrip_blocks``, ``newline_sequence``, the delimiters: fleet.templating.fileopts).
+        Errors carry ``location.path`` and the line inside the template file.
         """
-        trim, lstrip = to_bool(trim_blocks), to_bool(lstrip_blocks)
-        key = f"{int(trim)}{int(lstrip)}:{text}"
+        settings = tuple(sorted((options or {}).items()))
+        key = f"{settings!r}:{text}"
         compiled = self._files.data.get(key)
         if compiled is None:
-            env = self._file_env(trim, lstrip)
+            env = self._file_env(settings)
             tree = self._parse(text, location, file=True, env=env)
             compiled = self._files.put(key, self._build(tree, text, location, native=False, env=env))
         result = self._run(compiled, text, Scope(variables, self._globals), location, file=True)
@@ -204,13 +204,12 @@ class Templar:
                 exc.location = location
             raise
 
-    def _file_env(self, trim_blocks: bool, lstrip_blocks: bool) -> FleetEnvironment:
-        if (trim_blocks, lstrip_blocks) == (True, False):
+    def _file_env(self, settings: tuple[tuple[str, Any], ...]) -> FleetEnvironment:
+        if not settings:
             return self.env
-        env = self._overlays.get((trim_blocks, lstrip_blocks))
+        env = self._overlays.get(settings)
         if env is None:
-            env = self.env.overlay(trim_blocks=trim_blocks, lstrip_blocks=lstrip_blocks)
-            self._overlays[(trim_blocks, lstrip_blocks)] = env
+            env = self._overlays[settings] = self.env.overlay(**dict(settings))
         return env
 
     def evaluate(self, expr: Any, variables: Mapping[str, Any], location: Location | None = None) -> Any:
@@ -299,9 +298,11 @@ class Templar:
             elif expr.strip():
                 self._compile_expr(expr, location)
 
-    def check_file_syntax(self, text: str, location: Location | None = None) -> None:
-        """Parse a template file; syntax errors carry the line inside the file."""
-        self._parse(text, location, file=True)
+    def check_file_syntax(self, text: str, location: Location | None = None, *,
+                          options: Mapping[str, Any] | None = None) -> None:
+        """Parse a template file (with the Jinja2 ``options`` of its task, as render_file);
+        syntax errors carry the line inside the file."""
+        self._parse(text, location, file=True, env=self._file_env(tuple(sorted((options or {}).items()))))
 
     def referenced_names(self, value: Any, *, bare: bool = False) -> set[str]:
         """Top-level variable names that ``value``'s templates use unguarded.
