@@ -1,5 +1,8 @@
 """One host's connection: its transport and its agents (one per become user), opened on first use.
 
+A task that logs in as another user (the ``remote_user`` keyword) gets a transport and agents of
+its own, keyed by that transport's settings, beside the host's.
+
 The connection knows the run's mode. When the host has no Python and the inventory says
 ``bootstrap_python: true``, it installs python3 over the raw transport before starting the
 agent (:mod:`fleet.connection.pyinstall`) -- never in a check run, which changes nothing on the
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -61,8 +65,8 @@ class HostConnection:
         self._payload = payload
         self._become_password = become_password
         self._mux = mux
-        self._transport: Transport | None = None
-        self._sessions: dict[str | None, AgentSession] = {}
+        self._transports: dict[str | None, Transport] = {}  # by login key: None is the host's own
+        self._sessions: dict[tuple[str | None, str | None], AgentSession] = {}  # (login key, become user)
         self._opening = asyncio.Lock()  # one agent started per become user, however many tasks ask at once
         self._started: list[AgentSession] = []
 
@@ -80,15 +84,16 @@ class HostConnection:
         """Bytes of Ansible's module payloads (and the bridge's host code) sent to its agents."""
         return sum(session.channel.sent_bytes for session in self._started if session.channel is not None)
 
-    async def session(self, become_user: str | None) -> AgentSession:
+    async def session(self, become_user: str | None, spec: TransportSpec | None = None) -> AgentSession:
         """The agent for ``become_user`` (None = the login user), started if needed; python3
-        installed first when it is missing and ``bootstrap_python`` allows it."""
+        installed first when it is missing and ``bootstrap_python`` allows it. ``spec``: another
+        way in to the same host (a task's ``remote_user``), else the host's own."""
         async with self._opening:
-            return await self._session_or_bootstrap(become_user)
+            return await self._session_or_bootstrap(become_user, spec)
 
-    async def _session_or_bootstrap(self, become_user: str | None) -> AgentSession:
+    async def _session_or_bootstrap(self, become_user: str | None, spec: TransportSpec | None) -> AgentSession:
         try:
-            return await self._session(become_user)
+            return await self._session(become_user, spec)
         except ConnectionFailed as exc:
             if not interpreter_missing(exc, self.interpreter) or self.bootstrapped is not None:
                 raise
@@ -97,25 +102,33 @@ class HostConnection:
             if self.check:
                 raise ConnectionFailed(f"{exc.message}; {CHECK_HINT}", exc.location) from None
         self.bootstrapped = await self.install_python()
-        return await self._session(become_user)
+        return await self._session(become_user, spec)
 
-    async def _session(self, become_user: str | None) -> AgentSession:
-        session = self._sessions.get(become_user)
+    def _login_key(self, spec: TransportSpec | None) -> str | None:
+        if spec is None or spec == self.spec:
+            return None
+        return json.dumps([spec.kind, spec.params], sort_keys=True, default=str)
+
+    async def _session(self, become_user: str | None, spec: TransportSpec | None = None) -> AgentSession:
+        login = self._login_key(spec)
+        spec = self.spec if spec is None or login is None else spec
+        session = self._sessions.get((login, become_user))
         if session is not None and not session.broken:
             return session
         become = None if become_user is None else Become(become_user, self._become_password)
         session = None
         if self._mux is not None:
-            session = await self._mux.lease(self.name, self.spec, self.interpreter, become, self._payload)
+            session = await self._mux.lease(self.name, spec, self.interpreter, become, self._payload)
         if session is None:  # no persistence, or the daemon is not available: connect directly
-            if self._transport is None:
-                transport = self.spec.build()
+            transport = self._transports.get(login)
+            if transport is None:
+                transport = spec.build()
                 await transport.connect()
-                self._transport = transport
-            session = await AgentSession.start(self._transport, self.name, self.interpreter, self._payload, become,
+                self._transports[login] = transport
+            session = await AgentSession.start(transport, self.name, self.interpreter, self._payload, become,
                                                max_output=self.max_output)
         session.max_output = self.max_output  # a leased agent too
-        self._sessions[become_user] = session
+        self._sessions[(login, become_user)] = session
         self._started.append(session)
         return session
 
@@ -153,9 +166,10 @@ class HostConnection:
             with contextlib.suppress(Exception):  # closing must never mask the run's result
                 await session.close()
         self._sessions.clear()
-        if self._transport is not None:
-            await self._transport.close()
-            self._transport = None
+        transports, self._transports = list(self._transports.values()), {}
+        for transport in transports:
+            with contextlib.suppress(Exception):
+                await transport.close()
 
 
 def make_connection(name: str, hostvars: Mapping[str, Any], defaults: ConnectionDefaults,

@@ -24,6 +24,7 @@ from fleet.connection import (
     agent_payload,
     make_connection,
     note_credentials,
+    transport_spec,
 )
 from fleet.executor.context import HostRuntime, PlayVars
 from fleet.executor.files import LocalFiles
@@ -143,9 +144,10 @@ class RunState:
         }
 
     async def session(self, host: str, variables: Any, become_user: str | None,
-                      defaults: ConnectionDefaults | None = None) -> AgentSession:
+                      defaults: ConnectionDefaults | None = None, remote_user: str | None = None) -> AgentSession:
         """The host's agent; ``defaults``: the CLI's connection options with the play's keywords
-        (``connection``, ``remote_user``) applied. Host variables override both."""
+        (``connection``, ``remote_user``) applied; ``remote_user``: a task's (or block's, role's)
+        login user. Host variables override all of them."""
         defaults = defaults or self.options.connection
         connection = self.connections.get(host)
         if connection is not None and self._defaults.get(host) != defaults:
@@ -156,7 +158,11 @@ class RunState:
             note_credentials(connection, self.options.secrets, self._checked_keys, self.report.warnings)
             self.connections[host] = connection
             self._defaults[host] = defaults
-        session = await connection.session(become_user)
+        spec = None
+        if remote_user is not None and remote_user != defaults.user:
+            # the task logs in as another user, unless ansible_user (ansible_ssh_user) says who
+            spec = transport_spec(host, variables, replace(defaults, user=remote_user))
+        session = await connection.session(become_user, spec)
         if not session.begun and session.opening is None:
             # a new agent: with its first request it takes the host's lock and tells what
             # handlers are pending there (no round trip of its own)
@@ -290,13 +296,23 @@ class PlayState:
             user = str(settings["ansible_become_user"])
         return user
 
-    async def session(self, host: str, variables: Any, become_user: str | None) -> AgentSession:
-        # as Ansible: ansible_connection/ansible_user > the play's connection/remote_user > CLI
+    def remote_user_for(self, task: Task, variables: Any) -> str | None:
+        """The login user the task's ``remote_user`` keyword (its own, a block's or a role's)
+        names, rendered with the host's variables; None when it names none."""
+        user = task.remote_user
+        if user and ("{{" in user or "{%" in user):
+            user = str(self.templar.render(user, variables, task.location))
+        return user or None
+
+    async def session(self, host: str, variables: Any, become_user: str | None,
+                      remote_user: str | None = None) -> AgentSession:
+        # as Ansible: ansible_connection/ansible_user > the task's remote_user > the play's
+        # connection/remote_user > CLI
         defaults = self.run.options.connection
         if self.play.connection or self.play.remote_user:
             defaults = replace(defaults, connection=self.play.connection or defaults.connection,
                                user=self.play.remote_user or defaults.user)
-        return await self.run.session(host, ConnectionVars(variables, host), become_user, defaults)
+        return await self.run.session(host, ConnectionVars(variables, host), become_user, defaults, remote_user)
 
     def notify(self, host: str, names: Sequence[str]) -> None:
         self.notified.setdefault(host, set()).update(names)

@@ -354,9 +354,11 @@ class TaskExecutor:
                 where = target.name
                 if target is not plan.target:
                     become = state.become_user_for(task, target.variables)
-                session = await state.session(where, target.variables, become)
+                session = await state.session(where, target.variables, become,
+                                              state.remote_user_for(task, target.variables))
             else:
-                session = await state.session(host, plan.variables, become)
+                session = await state.session(host, plan.variables, become,
+                                              state.remote_user_for(task, plan.variables))
             seconds = None
             if any(call.sensitive for call in calls) and not state.check_for(task):
                 seconds = guard_seconds(state.run.connections[where], plan.variables)

@@ -216,7 +216,7 @@ def no_template(value: Any, what: str, loc: Location | None, hint: str = "") -> 
 
 
 #: Keywords a block, role, import or play passes down to the tasks under it (besides vars).
-INHERITED_SCALARS = ("become", "become_user", "ignore_errors", "no_log", "check_mode", "diff",
+INHERITED_SCALARS = ("become", "become_user", "remote_user", "ignore_errors", "no_log", "check_mode", "diff",
                      "any_errors_fatal", "delegate_to", "delegate_facts", "run_once", "throttle", "notify", "timeout")
 
 
@@ -224,7 +224,7 @@ INHERITED_SCALARS = ("become", "become_user", "ignore_errors", "no_log", "check_
 APPLY_KEYWORDS = frozenset({
     "when", "tags", "become", "become_user", "become_method", "ignore_errors", "no_log", "vars", "check_mode",
     "diff", "any_errors_fatal", "environment", "collections", "delegate_to", "delegate_facts", "run_once",
-    "throttle", "notify", "timeout", "module_defaults",
+    "throttle", "notify", "timeout", "module_defaults", "remote_user",
 })
 
 
@@ -259,6 +259,8 @@ def parse_keywords(data: Mapping[str, Any], loc: Location | None) -> dict[str, A
             out[key] = as_bool_or_template(present[key], key, loc)
     if "become_user" in present:
         out["become_user"] = as_str(present["become_user"], "become_user", loc)
+    if "remote_user" in present:  # the login user (a template rendered per host); ansible_user wins
+        out["remote_user"] = as_str(present["remote_user"], "remote_user", loc)
     if "delegate_to" in present:  # a host name, or a template rendered per host (and item)
         out["delegate_to"] = as_str(present["delegate_to"], "delegate_to", loc)
     if "environment" in present:

@@ -72,6 +72,7 @@ class Task:
     tags: frozenset[str] = frozenset()
     become: bool | str | None = None  # a template is rendered per host
     become_user: str | None = None
+    remote_user: str | None = None  # the login user (a template is rendered per host); ansible_user wins
     ignore_errors: Any = False  # bool or template
     ignore_unreachable: bool = False
     changed_when: list[Any] | None = None

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 #: Keywords on a role reference that apply to every task of the role; other keys are params.
 ROLE_KEYWORDS = frozenset({
-    "when", "tags", "become", "become_user", "become_method", "ignore_errors", "no_log",
+    "when", "tags", "become", "become_user", "remote_user", "become_method", "ignore_errors", "no_log",
     "check_mode", "diff", "any_errors_fatal", "environment", "delegate_to", "delegate_facts", "run_once",
     "throttle", "timeout", "module_defaults",
 })

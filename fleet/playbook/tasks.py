@@ -49,7 +49,7 @@ from fleet.vars import Layer
 from fleet.yamlsrc import load_file
 
 TASK_KEYWORDS = frozenset({
-    "name", "when", "loop_control", "register", "notify", "tags", "become", "become_user",
+    "name", "when", "loop_control", "register", "notify", "tags", "become", "become_user", "remote_user",
     "become_method", "ignore_errors", "ignore_unreachable", "changed_when", "failed_when",
     "no_log", "retries", "delay", "until", "vars", "check_mode", "diff", "run_once",
     "any_errors_fatal", "environment", "args", "action", "listen", "collections", "delegate_to",
@@ -64,7 +64,7 @@ NOT_SUPPORTED = {
     "async": "async tasks are not supported yet",
     "poll": "async tasks (poll) are not supported yet",
     **{key: f"the {key} keyword is not supported" for key in (
-        "connection", "remote_user", "port",
+        "connection", "port",
         "debugger", "become_flags", "become_exe")},
 }
 
@@ -80,6 +80,7 @@ class Inherited:
     tags: frozenset[str] = frozenset()
     become: bool | None = None
     become_user: str | None = None
+    remote_user: str | None = None
     ignore_errors: Any = None
     no_log: Any = None
     check_mode: bool | None = None
@@ -405,7 +406,7 @@ class TaskFileLoader:
             notify=as_str_list(entry["notify"], "notify", loc) if entry.get("notify") is not None
             else list(above.notify or ()),
             tags=above.tags | keywords.get("tags", frozenset()),
-            become=pick("become"), become_user=pick("become_user"),
+            become=pick("become"), become_user=pick("become_user"), remote_user=pick("remote_user"),
             ignore_errors=pick("ignore_errors", False),
             ignore_unreachable=optional_flag(entry, "ignore_unreachable", loc),
             changed_when=optional_conditions(entry, "changed_when", loc),
