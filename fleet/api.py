@@ -82,10 +82,11 @@ def _tools(base_dir: Path, options: RunOptions) -> tuple[ModuleRegistry, Templar
 def make_bridge(base_dir: Path, options: RunOptions, registry: ModuleRegistry) -> Bridge:
     """Ansible's modules for this run, where Ansible would look for them: ``-M``, the
     playbook's ``library/``, ``module_utils/`` and ``collections/``, ansible.cfg's
-    ``collections_path`` (then ansible-core's own paths)."""
-    return Bridge(module_dirs=[Path(d) for d in options.module_dirs] + [base_dir / "library"],
+    ``library``, ``module_utils`` and ``collections_path`` (then ansible-core's own paths)."""
+    return Bridge(module_dirs=[Path(d) for d in options.module_dirs] + [base_dir / "library"]
+                  + [Path(d) for d in options.library_dirs],
                   collection_paths=[base_dir / "collections"] + [Path(d) for d in options.collection_dirs],
-                  module_utils_dirs=[base_dir / "module_utils"],
+                  module_utils_dirs=[base_dir / "module_utils"] + [Path(d) for d in options.module_utils_dirs],
                   native=registry.names)
 
 

@@ -32,6 +32,9 @@ class RunOptions:
     strategy: str | None = None  # overrides the plays' strategy when set
     connection: ConnectionDefaults = field(default_factory=ConnectionDefaults)
     module_dirs: list[str] = field(default_factory=list)
+    # ansible.cfg's library and module_utils (ANSIBLE_LIBRARY...): Ansible's modules, for the bridge
+    library_dirs: list[str] = field(default_factory=list)
+    module_utils_dirs: list[str] = field(default_factory=list)
     role_dirs: list[str] = field(default_factory=list)
     collection_dirs: list[str] = field(default_factory=list)  # ansible.cfg's collections_path
     # ansible.cfg's gathering (implicit, explicit, smart) and jsonfile fact cache (None: memory)

@@ -21,6 +21,7 @@ CFG = """\
 inventory = hosts.ini, /srv/other
 roles_path = roles:~/galaxy-roles ; a comment
 forks = 7
+library = mylib:/srv/modules
 remote_user = deploy
 private_key_file = keys/id_ed25519
 timeout = 33
@@ -81,6 +82,8 @@ def test_settings_match_ansible(project: Path) -> None:
     assert cfg.get("become_user") == dumped["DEFAULT_BECOME_USER"] == "admin"
     assert str(cfg.get("fact_caching_timeout")) == dumped["CACHE_PLUGIN_TIMEOUT"] == "600"
     assert cfg.get("fact_caching") == dumped["CACHE_PLUGIN"] == "jsonfile"
+    assert str(cfg.get("library")).replace('"', "'") == dumped["DEFAULT_MODULE_PATH"]
+    assert cfg.get("library") == [str(project / "mylib"), "/srv/modules"]
 
 
 def test_defaults_match_ansible(tmp_path: Path) -> None:
@@ -97,6 +100,8 @@ def test_defaults_match_ansible(tmp_path: Path) -> None:
         assert not cfg.is_set(name)
     assert str(cfg.get("roles_path")).replace('"', "'") == dumped["DEFAULT_ROLES_PATH"]
     assert str(cfg.get("collections_path")).replace('"', "'") == dumped["COLLECTIONS_PATHS"]
+    assert str(cfg.get("library")).replace('"', "'") == dumped["DEFAULT_MODULE_PATH"]
+    assert str(cfg.get("module_utils")).replace('"', "'") == dumped["DEFAULT_MODULE_UTILS_PATH"]
     assert cfg.get("roles_path")[0] == str(home / ".ansible/roles")
 
 

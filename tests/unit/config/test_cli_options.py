@@ -15,6 +15,8 @@ CFG = """\
 inventory = ./hosts.yml
 roles_path = ./galaxy
 collections_path = ./colls
+library = ./lib
+module_utils = ./utils
 forks = 7
 remote_user = deploy
 private_key_file = keys/id
@@ -58,6 +60,7 @@ def test_settings_from_the_file(project: Path) -> None:
     assert options.become and options.become_user == "admin"
     assert options.role_dirs == [str(project / "galaxy")]
     assert options.collection_dirs == [str(project / "colls")]
+    assert (options.library_dirs, options.module_utils_dirs) == ([str(project / "lib")], [str(project / "utils")])
     assert options.gathering == "explicit"
     assert options.fact_cache is not None and options.fact_cache.directory == project / "facts"
     assert options.fact_cache.timeout == 60
