@@ -79,3 +79,20 @@ def test_missing_playbook_and_missing_include_file(site: Site) -> None:
     assert run.exit_code == 1
     assert "not-there.yml" in run.results("h1")[0].msg
     assert not site.exists("h1", "after")
+
+
+def test_an_undefined_variable_under_ignore_errors_fails_only_where_it_runs(site: Site) -> None:
+    """As in Ansible (whose tests meet undefined variables on purpose): not an error before the
+    run, the task fails on each host, its failure is ignored and the play goes on."""
+    run = site.run(play("""
+        - name: meets it
+          debug: msg="{{ 'x' in not_defined_anywhere }}"
+          ignore_errors: yes
+          register: met
+        - name: goes on
+          copy: dest={{ root }}/applied content="{{ met.failed }}"
+    """, hosts="h1"))
+    assert run.exit_code == 0
+    assert run.status("h1", "meets it") == "failed"
+    assert "not_defined_anywhere" in run.result("h1", "meets it").msg
+    assert site.read("h1", "applied") == "True"
