@@ -172,7 +172,7 @@ def check_task(task: Task, play: Play, registry: ModuleRegistry, templar: Any, k
             templar.check_syntax(value, task.location)
     # a task that ignores its errors may mean to meet an undefined variable (tests of the error
     # itself): as in Ansible, it fails where it runs, and the play goes on
-    check_names = check_names and not _literally_true(task.ignore_errors)
+    check_names = check_names and not _expects_failure(task)
     for field in TEMPLATE_FIELDS:
         templar.check_syntax(getattr(task, field), task.location)
         if check_names:
@@ -274,12 +274,6 @@ def _check_names(names: set[str], known: set[str], task: Task, where: str) -> No
     if missing:
         raise InputError(f"{where}: undefined variable {missing[0]!r} (defined in no inventory, play, "
                          f"role, vars file, register or set_fact)", task.location)
-
-
-def _literally_true(value: Any) -> bool:
-    if isinstance(value, str):
-        return value.strip().lower() in ("1", "yes", "true", "on", "y", "t")
-    return value is True
 
 
 def _is_template(templar: Any, value: Any) -> bool:

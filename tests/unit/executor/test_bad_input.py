@@ -96,3 +96,25 @@ def test_an_undefined_variable_under_ignore_errors_fails_only_where_it_runs(site
     assert run.status("h1", "meets it") == "failed"
     assert "not_defined_anywhere" in run.result("h1", "meets it").msg
     assert site.read("h1", "applied") == "True"
+
+
+def test_a_missing_parameter_under_ignore_errors_fails_where_it_runs(site: Site) -> None:
+    """Ansible's copy target leaves dest out on purpose, ignoring the error: a warning before
+    the run, and the task fails with the words of Ansible's copy action."""
+    run = site.run(play("""
+        - name: no dest
+          copy: content=x
+          ignore_errors: true
+          register: failed_copy
+        - name: goes on
+          copy: dest={{ root }}/applied content="{{ failed_copy.msg is search('dest is required') }}"
+    """, hosts="h1"))
+    assert run.exit_code == 0
+    assert run.status("h1", "no dest") == "failed"
+    assert site.read("h1", "applied") == "True"
+    assert any("requires 'dest'" in w for w in run.report.warnings)
+
+
+def test_a_missing_parameter_is_still_bad_input_without_ignore_errors(site: Site) -> None:
+    error = site.input_error(play("- name: no dest\n  copy: content=x\n"))
+    assert "requires 'dest'" in str(error)

@@ -10,6 +10,7 @@ import pytest
 
 from fleet.errors import Location, TemplateError
 from fleet.templating import Templar, is_template
+from fleet.templating.fileopts import file_options
 from fleet.yamlsrc import loads
 
 VARS = {"a": 1, "b": [1, 2], "name": "web", "d": {"k": "v"}, "none": None, "flag": True, "s": "x"}
@@ -207,7 +208,7 @@ def test_render_file_keeps_the_trailing_newline_and_normalises_newlines(templar:
 def test_render_file_template_module_options(templar: Templar, options: dict[str, object],
                                              expected: str) -> None:
     text = "  {% if flag %}\nx\n  {% endif %}\n"
-    assert templar.render_file(text, VARS, **options) == expected  # type: ignore[arg-type]
+    assert templar.render_file(text, VARS, options=file_options(options)) == expected
 
 
 def test_render_file_is_always_a_string(templar: Templar) -> None:
