@@ -26,7 +26,7 @@ from fleet.executor.files import LocalFiles
 from fleet.executor.includevars import include_vars
 from fleet.playbook import Task
 from fleet.registry import ModuleRegistry
-from fleet.templating import confined, fileopts, is_unsafe
+from fleet.templating import TEMPLATE_OPTIONS, confined, file_options, is_unsafe
 from fleet.vars import Layer
 
 LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars", "validate_argument_spec"})
@@ -160,7 +160,7 @@ def _truthy(value: Any) -> bool:
     return bool(value)
 
 
-TEMPLATE_ONLY = ("src", "output_encoding", *fileopts.OPTIONS)
+TEMPLATE_ONLY = ("src", "output_encoding", *TEMPLATE_OPTIONS)
 
 
 def _template(ctx: ActionContext) -> ModuleCall:
@@ -168,7 +168,7 @@ def _template(ctx: ActionContext) -> ModuleCall:
     if spec is None:
         raise InputError(f"{ctx.where}: the template module is missing", ctx.location)
     params = spec.validate(ctx.args, ctx.where, ctx.location)
-    options = fileopts.file_options(params, ctx.where, ctx.location)
+    options = file_options(params, ctx.where, ctx.location)
     confined(ctx.args.get("src"), "template src", ctx.location, ctx.within)
     path = ctx.files.find(str(params["src"]), ctx.task, "templates")
     try:

@@ -19,8 +19,7 @@ from typing import Any
 
 from fleet import yamlsrc
 from fleet.errors import FleetError, InputError
-from fleet.templating import confined
-from fleet.templating.filters.data import merge_hash
+from fleet.templating import confined, merge_hash
 
 DIR_OPTIONS = frozenset({"dir", "depth", "files_matching", "ignore_files", "extensions", "ignore_unknown_extensions"})
 FILE_OPTIONS = frozenset({"file", "_raw_params"})

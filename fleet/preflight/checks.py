@@ -18,7 +18,7 @@ from fleet.executor import CONTROL_ACTIONS, LOCAL, defaults_pending, find_file, 
 from fleet.playbook import Play, Playbook, Task, walk
 from fleet.preflight.prescan import included_handlers, included_names
 from fleet.registry import ModuleRegistry
-from fleet.templating import fileopts, is_template
+from fleet.templating import TEMPLATE_OPTIONS, custom_delimiters, file_options, is_template
 
 JINJA_GLOBALS = frozenset({
     "range", "lookup", "query", "q", "dict", "lipsum", "cycler", "joiner", "namespace", "now",
@@ -256,16 +256,16 @@ def _check_template_file(task: Task, templar: Any, known: set[str], check_names:
     src = task.args.get("src")
     if not isinstance(src, str) or _is_template(templar, src):
         return
-    if any(_is_template(templar, task.args.get(name)) for name in fileopts.OPTIONS):
+    if any(_is_template(templar, task.args.get(name)) for name in TEMPLATE_OPTIONS):
         return  # how the file parses is known once the task's options render
-    options = fileopts.file_options(task.args, f"task {task.display_name!r}", task.location)
+    options = file_options(task.args, f"task {task.display_name!r}", task.location)
     path = find_file(src, task, playbook_dir, "templates")
     try:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read template {path}: {exc}", task.location) from None
     templar.check_file_syntax(text, Location(str(path)), options=options)
-    if check_names and not fileopts.custom_delimiters(options):
+    if check_names and not custom_delimiters(options):
         _check_names(templar.referenced_names(text), known, task, f"template {path}")
 
 

@@ -9,6 +9,9 @@
   and taints what reads it).
 """
 
+from fleet.templating.fileopts import OPTIONS as TEMPLATE_OPTIONS
+from fleet.templating.fileopts import custom_delimiters, file_options
+from fleet.templating.filters.data import merge_hash
 from fleet.templating.templar import Templar, is_template
 from fleet.templating.unsafe import (
     UNSAFE_TYPES,
@@ -23,6 +26,7 @@ from fleet.templating.unsafe import (
 )
 
 __all__ = [
+    "TEMPLATE_OPTIONS",
     "UNSAFE_TYPES",
     "Templar",
     "UnsafeDict",
@@ -30,8 +34,11 @@ __all__ = [
     "UnsafeText",
     "confined",
     "contains_unsafe",
+    "custom_delimiters",
+    "file_options",
     "is_template",
     "is_unsafe",
+    "merge_hash",
     "unwrap",
     "wrap",
 ]

@@ -10,7 +10,7 @@ import stat
 import pytest
 
 from fleet.errors import InputError
-from fleet.templating.fileopts import file_options
+from fleet.templating import file_options
 from tests.conftest import REPO
 from tests.unit.executor.twins import Twins, run_twins
 

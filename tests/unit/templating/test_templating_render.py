@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 
 from fleet.errors import Location, TemplateError
-from fleet.templating import Templar, is_template
-from fleet.templating.fileopts import file_options
+from fleet.templating import Templar, file_options, is_template
 from fleet.yamlsrc import loads
 
 VARS = {"a": 1, "b": [1, 2], "name": "web", "d": {"k": "v"}, "none": None, "flag": True, "s": "x"}
