@@ -57,6 +57,7 @@ class Params:
         "internal: the bytes of the controller's src, base64 (set by fleet)", None)
     src: str | None = param("file to copy: on the controller, or on the host with remote_src", None)
     remote_src: bool = param("src is a file already on the host", False)
+    decrypt: bool = param("a vault-encrypted controller src is sent decrypted (no: as it is)", True)
     mode: int | str | None = param(
         'permissions of the file: octal ("0644") or symbolic ("u=rw,g=r,o=r");'
         " preserve keeps src's",

@@ -28,6 +28,7 @@ from fleet.playbook import Task
 from fleet.registry import ModuleRegistry
 from fleet.templating import TEMPLATE_OPTIONS, confined, file_options, is_unsafe
 from fleet.vars import Layer
+from fleet.yamlsrc import VAULT_HEADERS
 
 LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars", "validate_argument_spec"})
 SETS_VARS = frozenset({"set_fact", "include_vars"})  # their items change what the next item sees
@@ -205,10 +206,12 @@ def _copy_local(ctx: ActionContext) -> list[ModuleCall]:
     confined(ctx.args["src"], "copy src", ctx.location, ctx.within)
     src = str(ctx.args["src"])
     path = ctx.files.find(src, ctx.task, "files")
-    base = {k: v for k, v in ctx.args.items() if k not in ("src", "remote_src", "local_follow", "directory_mode")}
+    base = {k: v for k, v in ctx.args.items()
+            if k not in ("src", "remote_src", "local_follow", "directory_mode", "decrypt")}
+    decrypt = _truthy(ctx.args.get("decrypt", True))
     if path.is_file():
         # src rides along so the copy module can name the file when dest is a directory
-        return [_call(ctx, "copy", dict(base, src=path.name, content_b64=_read_b64(path, ctx)))]
+        return [_call(ctx, "copy", dict(base, src=path.name, content_b64=_read_b64(path, ctx, decrypt)))]
     # A directory: like Ansible, "dir/" copies its contents, "dir" copies the directory itself.
     dest = str(base.pop("dest")).rstrip("/")
     root = dest if src.endswith("/") else f"{dest}/{path.name}"
@@ -221,13 +224,19 @@ def _copy_local(ctx: ActionContext) -> list[ModuleCall]:
         if rel != ".":
             calls.append(_call(ctx, "file", {"path": target_dir, "state": "directory"}))
         for filename in sorted(filenames):
-            content = _read_b64(Path(current) / filename, ctx)
+            content = _read_b64(Path(current) / filename, ctx, decrypt)
             calls.append(_call(ctx, "copy", dict(base, dest=f"{target_dir}/{filename}", content_b64=content)))
     return calls
 
 
-def _read_b64(path: Path, ctx: ActionContext) -> str:
+def _read_b64(path: Path, ctx: ActionContext, decrypt: bool = True) -> str:
+    """The file's bytes in base64; a vault-encrypted file decrypted unless ``decrypt`` is off
+    (as Ansible's copy action: its ``decrypt`` defaults to yes)."""
     try:
-        return base64.b64encode(ctx.files.read_bytes(path)).decode("ascii")
+        data = ctx.files.read_bytes(path)
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc}", ctx.location) from None
+    if decrypt and data.lstrip().startswith(tuple(h.encode() for h in VAULT_HEADERS)):
+        data = ctx.templar.secrets.decrypt(data.decode("ascii", "replace"), Location(str(path)),
+                                           document=True).encode("utf-8")
+    return base64.b64encode(data).decode("ascii")
