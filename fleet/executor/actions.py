@@ -134,8 +134,11 @@ LOCAL: dict[str, Callable[[ActionContext], dict[str, Any]]] = {
 def module_calls(ctx: ActionContext) -> list[ModuleCall]:
     """The agent calls for a module task (template/copy read their local files here)."""
     module = ctx.task.module
-    if module == "copy" and not ctx.args.get("dest") and (ctx.args.get("src") or ctx.args.get("content") is not None):
-        raise InputError(f"{ctx.where}: dest is required", ctx.location)  # Ansible's copy action's words
+    if module == "copy":  # Ansible's copy action's first checks, in its order and words
+        if not ctx.args.get("src") and ctx.args.get("content") is None:
+            raise InputError(f"{ctx.where}: src (or content) is required", ctx.location)
+        if not ctx.args.get("dest"):
+            raise InputError(f"{ctx.where}: dest is required", ctx.location)
     if module == "template":
         return [_template(ctx)]
     if module == "copy" and ctx.args.get("src") is not None and not _truthy(ctx.args.get("remote_src")):

@@ -118,3 +118,15 @@ def test_a_missing_parameter_under_ignore_errors_fails_where_it_runs(site: Site)
 def test_a_missing_parameter_is_still_bad_input_without_ignore_errors(site: Site) -> None:
     error = site.input_error(play("- name: no dest\n  copy: content=x\n"))
     assert "requires 'dest'" in str(error)
+
+
+def test_an_empty_copy_src_fails_with_ansibles_words(site: Site) -> None:
+    """``src: ''`` is not the role's files/ folder: Ansible's copy action refuses it."""
+    run = site.run(play("""
+        - name: empty src
+          copy: {src: '', dest: "{{ root }}/x"}
+          ignore_errors: true
+    """, hosts="h1"))
+    assert run.status("h1", "empty src") == "failed"
+    assert "src (or content) is required" in run.result("h1", "empty src").msg
+    assert not site.exists("h1", "x")

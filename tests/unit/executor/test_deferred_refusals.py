@@ -97,18 +97,18 @@ def test_names_ansible_does_not_know_either_stay_preflight_errors(site: Site, ta
 
 def test_a_parameter_only_ansibles_action_plugin_has_warns_and_fails_where_reached(site: Site) -> None:
     text = play("""
-        - name: decrypt
-          copy: {content: "x\\n", dest: "{{ root }}/x", decrypt: false}
+        - name: follow
+          copy: {content: "x\\n", dest: "{{ root }}/x", local_follow: false}
           when: inventory_hostname == 'h1'
         """, hosts="web")
     prepared = site.prepare(text)
-    (warning,) = _warnings(prepared, "decrypt")
-    assert warning.startswith(f"{site.dir / 'site.yml'}:4: task 'decrypt': fleet's module copy does not "
-                              "implement 'decrypt' (Ansible documents it)")
+    (warning,) = _warnings(prepared, "local_follow")
+    assert warning.startswith(f"{site.dir / 'site.yml'}:4: task 'follow': fleet's module copy does not "
+                              "implement 'local_follow' (Ansible documents it)")
     run = site.run()
-    assert run.status("h2", "decrypt") == "skipped"
-    failed = run.result("h1", "decrypt")
-    assert failed.status == "failed" and "'decrypt'" in failed.msg and "action plugin ansible.builtin.copy" in failed.msg
+    assert run.status("h2", "follow") == "skipped"
+    failed = run.result("h1", "follow")
+    assert failed.status == "failed" and "'local_follow'" in failed.msg and "action plugin ansible.builtin.copy" in failed.msg
     assert not site.exists("h1", "x")
 
 
