@@ -142,9 +142,11 @@ def apply_fleet(ws: Workspace, apply_number: int, timeout: float) -> ApplyResult
     report = ws.root / "fleet" / f"report-{apply_number}.json"
     env = _clean_env({"FLEET_MUX_DIR": str(ws.root / "fleet" / "mux"),
                       "FLEET_PERSIST": str(KEEP_SECONDS)})  # as Ansible's ControlPersist here
-    if ws.collections is not None:  # the item's collection, as ansible-playbook gets it
-        env["ANSIBLE_COLLECTIONS_PATH"] = str(ws.collections)
-    command = [sys.executable, "-m", "fleet", "apply", "-i", str(ws.fleet_inventory), str(ws.playbook),
+    collections = ws.fleet_collections or ws.collections
+    if collections is not None:  # the item's collection, as ansible-playbook gets it
+        env["ANSIBLE_COLLECTIONS_PATH"] = str(collections)
+    command = [sys.executable, "-m", "fleet", "apply", "-i", str(ws.fleet_inventory),
+               str(ws.fleet_playbook or ws.playbook),
                "--json", str(report)]
     code, out, timed_out, seconds = _run(command, env, ws.root, timeout)
     (ws.root / "fleet" / f"apply-{apply_number}.log").write_text(out)

@@ -2,16 +2,17 @@
 
 Both tools get the same playbook text and the same inventory shape (group and host
 ``testhost``, the lab's key and known_hosts, root login); only the address differs. Roles
-resolve from ``roles/`` beside the playbook: for a target that is the targets directory
-itself (so ``dependencies: [setup_remote_tmp_dir]`` resolve, as ``roles_path`` does for
-ansible-test), for a role a directory holding just that role. A collection item also gets an
-``ansible_collections/NS/NAME`` tree for ansible-playbook.
+resolve from ``roles/`` beside the playbook: for a target a copy of the targets directory
+(so ``dependencies: [setup_remote_tmp_dir]`` resolve, as ``roles_path`` does for
+ansible-test), for a role a directory holding a copy of just that role. A collection item also
+gets an ``ansible_collections/NS/NAME`` copy. Each tool has its own copies (``fleet-tree/`` is
+fleet's): tasks delegated to localhost write into their role's files, and the tools run at once.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
+import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,11 @@ class Workspace:
     fleet_inventory: Path
     ansible_cfg: Path
     collections: Path | None
+    # fleet's own copy of the playbook, roles and collection: a task delegated to localhost
+    # writes into its role's files (copy's symlinks, include_vars' test_symlink), and the two
+    # tools run at once, so they must not share them (nor the source cache)
+    fleet_playbook: Path | None = None
+    fleet_collections: Path | None = None
 
     def ansible_env(self) -> dict[str, str]:
         """ANSIBLE_* settings for ansible-playbook (the rest of the environment is cleaned)."""
@@ -103,22 +109,10 @@ def ansible_cfg_text(root: Path) -> str:
 def prepare(item: Item, repo_root: Path, item_dir: Path, root: Path, ansible: Host, fleet: Host) -> Workspace:
     """Write the item's playbook, inventories and ansible.cfg under ``root`` (made if missing)."""
     root.mkdir(parents=True, exist_ok=True)
-    roles = root / "roles"
-    if roles.is_symlink() or roles.exists():
-        raise FileExistsError(f"{roles} exists: use a fresh work directory per item")
-    if item.kind == "target":
-        os.symlink(item_dir.parent, roles)
-    else:
-        roles.mkdir()
-        os.symlink(item_dir, roles / item.role_name)
-    collections = None
-    if item.collection:
-        namespace, _, name = item.collection.partition(".")
-        collections = root / "collections"
-        (collections / "ansible_collections" / namespace).mkdir(parents=True)
-        os.symlink(repo_root, collections / "ansible_collections" / namespace / name)
-    playbook = root / "playbook.yml"
-    playbook.write_text(playbook_text(item))
+    if (root / "roles").is_symlink() or (root / "roles").exists():
+        raise FileExistsError(f"{root / 'roles'} exists: use a fresh work directory per item")
+    playbook, collections = _tree(item, repo_root, item_dir, root)
+    fleet_playbook, fleet_collections = _tree(item, repo_root, item_dir, root / "fleet-tree")
     (root / "ansible").mkdir()
     (root / "fleet").mkdir()
     ansible_inventory = root / "ansible" / "inventory.yml"
@@ -127,4 +121,26 @@ def prepare(item: Item, repo_root: Path, item_dir: Path, root: Path, ansible: Ho
     fleet_inventory.write_text(inventory_text(fleet))
     ansible_cfg = root / "ansible" / "ansible.cfg"
     ansible_cfg.write_text(ansible_cfg_text(root / "ansible"))
-    return Workspace(root, playbook, ansible_inventory, fleet_inventory, ansible_cfg, collections)
+    return Workspace(root, playbook, ansible_inventory, fleet_inventory, ansible_cfg, collections, fleet_playbook,
+                     fleet_collections)
+
+
+def _tree(item: Item, repo_root: Path, item_dir: Path, root: Path) -> tuple[Path, Path | None]:
+    """One tool's playbook, roles (a copy: the whole targets folder for a target, whose
+    setup_* dependencies live beside it) and collection under ``root``."""
+    roles = root / "roles"
+    roles.parent.mkdir(parents=True, exist_ok=True)
+    if item.kind == "target":
+        shutil.copytree(item_dir.parent, roles, symlinks=True)
+    else:
+        roles.mkdir()
+        shutil.copytree(item_dir, roles / item.role_name, symlinks=True)
+    collections = None
+    if item.collection:
+        namespace, _, name = item.collection.partition(".")
+        collections = root / "collections"
+        (collections / "ansible_collections" / namespace).mkdir(parents=True)
+        shutil.copytree(repo_root, collections / "ansible_collections" / namespace / name, symlinks=True)
+    playbook = root / "playbook.yml"
+    playbook.write_text(playbook_text(item))
+    return playbook, collections

@@ -317,3 +317,24 @@ def test_merge_keeps_the_newest_result_of_an_item_in_the_first_order() -> None:
 
     merged = report.merge([[result("a", "FAIL"), result("b", "FAIL")], [result("c", "PASS"), result("a", "PASS")]])
     assert [(r.item.name, r.status) for r in merged] == [("a", "PASS"), ("b", "FAIL"), ("c", "PASS")]
+
+
+def test_each_tool_gets_its_own_copy_of_the_roles(tmp_path: Path) -> None:
+    """A task delegated to localhost writes into its role's files; the tools run at once, so
+    neither may see the other's writes, nor write into the source cache."""
+    from compat import workspace
+    from compat.twins import Host
+
+    targets = tmp_path / "src" / "targets"
+    (targets / "t" / "tasks").mkdir(parents=True)
+    (targets / "t" / "tasks" / "main.yml").write_text("- ping:\n")
+    (targets / "setup_x" / "tasks").mkdir(parents=True)
+    item = corpus.Item("t", "a/b", COMMIT, "targets/t", "target", "2.18")
+    host = Host("127.0.0.1", "c", "root", "/k", "")
+    ws = workspace.prepare(item, tmp_path / "src", targets / "t", tmp_path / "work", host, host)
+    assert ws.fleet_playbook is not None and ws.fleet_playbook != ws.playbook
+    ours, theirs = ws.playbook.parent / "roles", ws.fleet_playbook.parent / "roles"
+    for roles in (ours, theirs):
+        assert not roles.is_symlink() and (roles / "setup_x").is_dir()
+    (ours / "t" / "files").mkdir()
+    assert not (theirs / "t" / "files").exists() and not (targets / "t" / "files").exists()
