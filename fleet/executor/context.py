@@ -83,6 +83,7 @@ class PlayVars:
         values = dict(base)
         if role is not None:
             values["role_name"] = role.name
+            values["ansible_role_name"] = role.name  # as the role was named (a collection's: its FQCN)
             values["role_path"] = str(role.path)
         if task is not None:  # where lookups find files (Ansible's Task.get_search_path + basedir)
             base_dir = self._play_magic.get("playbook_dir")

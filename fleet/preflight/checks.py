@@ -33,6 +33,7 @@ MAGIC = frozenset({
     "template_path", "template_fullpath", "template_host", "template_uid", "template_run_date",
     "template_destpath", "ansible_managed", "environment", "inventory_dir", "inventory_file", "role_names",
     "ansible_verbosity", "ansible_forks", "ansible_limit", "ansible_inventory_sources", "ansible_playbook_python",
+    "ansible_role_name",
 })
 TEMPLATE_FIELDS = ("args", "loop", "ignore_errors", "no_log", "retries", "delay", "environment")
 EXPRESSION_FIELDS = ("when", "changed_when", "failed_when", "until")

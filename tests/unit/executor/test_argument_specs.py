@@ -19,7 +19,7 @@ def twins(tmp_path_factory: pytest.TempPathFactory) -> Twins:
 
 def test_the_same_files_as_ansible(twins: Twins) -> None:
     assert twins.outputs("fleet") == twins.outputs("ansible")
-    assert twins.outputs("fleet")["greeting.txt"] == "hello\n"
+    assert twins.outputs("fleet")["greeting.txt"] == "hello from checked\n"  # ansible_role_name too
     assert twins.outputs("fleet")["level.txt"].strip() == "2"
 
 
