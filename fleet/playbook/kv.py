@@ -158,6 +158,17 @@ def parse_kv(text: str, *, options: frozenset[str] | None = None,
     return result, rest
 
 
+def _trailing_newlines(text: str) -> str:
+    """The text's trailing newlines, which Ansible's split_args keeps on its last token: in the
+    command when that token is part of it (``shell: |`` gives one; the command_shell target
+    compares ``cmd``), not when it is an option (``creates=/x``)."""
+    tokens = split_args(text)
+    last = _split_pair(tokens[-1]) if tokens else None
+    if last is not None and last[0] in COMMAND_OPTIONS:
+        return ""
+    return "\n" * text[len(text.rstrip()):].count("\n")
+
+
 def parse_free_form(module: str, text: str, location: Location | None) -> dict[str, Any]:
     """The args dict for ``module: <text>``; InputError (at ``location``) if they make no sense."""
     try:
@@ -165,7 +176,7 @@ def parse_free_form(module: str, text: str, location: Location | None) -> dict[s
             args: dict[str, Any]
             args, rest = parse_kv(text, options=COMMAND_OPTIONS)
             if rest:
-                args["cmd"] = join_args(rest)
+                args["cmd"] = join_args(rest) + _trailing_newlines(text)
             return args
         args, rest = parse_kv(text, template_keys=module == "set_fact")
     except ValueError as exc:

@@ -74,7 +74,7 @@ def test_command_free_form_options(option: str) -> None:
 
 def test_multiline_shell_keeps_newlines() -> None:
     args = parse_free_form("shell", "set -e\ncd /tmp\nls  -l\n", LOC)
-    assert args == {"cmd": "set -e\ncd /tmp\nls -l"}
+    assert args == {"cmd": "set -e\ncd /tmp\nls -l\n"}  # the trailing newline stays, as in Ansible
 
 
 def test_blank_lines_and_continuations_in_scripts() -> None:
@@ -117,3 +117,13 @@ def test_unbalanced_is_an_input_error_with_location() -> None:
     with pytest.raises(InputError) as info:
         parse_free_form("shell", 'echo "oops', LOC)
     assert str(info.value).startswith("site.yml:7: cannot split the arguments of shell")
+
+
+def test_a_block_scalar_command_keeps_its_trailing_newline_and_joins_continuations() -> None:
+    """As Ansible's split_args (the command_shell target compares ``cmd``): a backslash at the
+    end of a line outside quotes joins it with the next, a quoted newline stays, and the text's
+    trailing newline stays in the command."""
+    text = 'echo this is a \\\n"multiline echo" \\\n"with a new line\nin quotes" \\\n| wc -c\necho "second"\n'
+    assert parse_free_form("shell", text, LOC)["cmd"] == \
+        'echo this is a "multiline echo" "with a new line\nin quotes" | wc -c\necho "second"\n'
+    assert parse_free_form("command", "echo a creates=/x\n", LOC) == {"creates": "/x", "cmd": "echo a"}
