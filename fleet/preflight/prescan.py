@@ -127,6 +127,8 @@ def _scan(data: Any, here: Path, playbook_dir: Path, names: set[str], seen: set[
         names.add(data["register"])
     for key, value in data.items():
         if key in SET_FACT:
+            if any(is_template(str(k)) for k in (value if isinstance(value, dict) else [str(value).split("=")[0]])):
+                raise Unknown(value)  # a templated name ("{{ item.key }}": value): known when it runs
             names.update(str(k) for k in value) if isinstance(value, dict) else names.update(
                 _KV_NAME.findall(str(value)))
         elif key in INCLUDE_VARS:

@@ -130,3 +130,17 @@ def test_an_empty_copy_src_fails_with_ansibles_words(site: Site) -> None:
     assert run.status("h1", "empty src") == "failed"
     assert "src (or content) is required" in run.result("h1", "empty src").msg
     assert not site.exists("h1", "x")
+
+
+def test_names_an_included_file_sets_by_templated_set_fact_keys_are_not_refused(site: Site) -> None:
+    """devsec.ssh_hardening: an included file sets variables named by data
+    (set_fact: "{{ item.key }}": ...); a handler reading one is not an undefined variable
+    before the run, as Ansible knows the names only when the task runs."""
+    site.write("vars.yml", "- set_fact:\n    \"{{ item.key }}\": \"{{ item.value }}\"\n"
+                           "  with_dict: {service_name: cron}\n"
+                           "- command: /bin/true\n  changed_when: true\n  notify: restart\n")
+    run = site.run(play("""
+        - include_tasks: vars.yml
+    """, extra="handlers:\n    - name: restart\n      copy: dest={{ root }}/restarted content={{ service_name }}"))
+    assert run.exit_code == 0, run.json
+    assert site.read("h1", "restarted") == "cron"
