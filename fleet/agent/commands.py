@@ -87,7 +87,13 @@ def command_result(host, argv, shown, chdir, stdin, add_newline: bool, strip: bo
     import datetime
 
     start = datetime.datetime.now()
-    rc, out, err = host.run(argv, cwd=chdir, stdin=stdin)
+    try:
+        rc, out, err = host.run(argv, cwd=chdir, stdin=stdin)
+    except CommandNotFound as exc:  # Ansible's run_command: the OSError's errno and words
+        outcome.report(cmd=shown, rc=2, stdout="", stderr="", stdout_lines=[], stderr_lines=[])
+        outcome.changed = False
+        outcome.fail(f"[Errno 2] No such file or directory: b'{exc.name}'")
+        return
     end = datetime.datetime.now()
     if strip:
         out, err = out.rstrip("\r\n"), err.rstrip("\r\n")
@@ -95,6 +101,14 @@ def command_result(host, argv, shown, chdir, stdin, add_newline: bool, strip: bo
                    stderr_lines=err.splitlines(), start=str(start), end=str(end), delta=str(end - start))
     if rc != 0:
         outcome.fail("non-zero return code")
+
+
+class CommandNotFound(ModuleFailure):
+    """The program to run does not exist."""
+
+    def __init__(self, name) -> None:
+        super().__init__(f"command not found: {name}")
+        self.name = name
 
 
 @contextlib.contextmanager
@@ -138,7 +152,7 @@ def run_command(argv, cwd, stdin, env, shell: bool, deadline: float | None):
             start_new_session=True,
         )
     except FileNotFoundError as exc:
-        raise ModuleFailure("command not found: %s" % (exc.filename or argv)) from None
+        raise CommandNotFound(exc.filename or (argv if shell else argv[0])) from None
     except (NotADirectoryError, PermissionError) as exc:
         raise ModuleFailure(f"cannot start command: {exc}") from None
     try:
