@@ -176,7 +176,8 @@ class Lab:
         return key
 
     def _network(self, started: _Started) -> Any:
-        existing = self.client.networks.list(names=[self.spec.network])
+        # docker matches names by substring: lab "itest" would take lab "itestb"'s network
+        existing = [n for n in self.client.networks.list(names=[self.spec.network]) if n.name == self.spec.network]
         if existing:
             return existing[0]
         started.network = self.spec.network  # before it exists: an interrupt may come mid-create

@@ -77,3 +77,19 @@ def test_exhausted_names_the_cause(tmp_path: Path) -> None:
     assert exhausted(_proc(tmp_path / "a", 128, {10: 20})) == ""
     assert exhausted(_proc(tmp_path / "b", 128, {10: 125})).startswith(
         "root holds 125 inotify instances and fs.inotify.max_user_instances is 128")
+
+
+def test_a_lab_takes_its_own_network_not_one_whose_name_contains_it() -> None:
+    """docker filters networks by a substring of the name: lab ``itest`` once joined lab
+    ``itestb``'s network and none of its hosts came up."""
+    from types import SimpleNamespace
+
+    from fleet.lab.lab import Lab, LabSpec, _Started
+
+    created: list[str] = []
+    others = [SimpleNamespace(name="fleet-itestb")]
+    networks = SimpleNamespace(list=lambda names: list(others),
+                               create=lambda name, **kw: created.append(name) or SimpleNamespace(name=name))
+    lab = Lab(LabSpec(name="itest"), client=SimpleNamespace(networks=networks), say=lambda _: None)
+    network = lab._network(_Started(lab="itest", before=set()))
+    assert network.name == lab.spec.network and created == [lab.spec.network]
