@@ -24,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.accounts import parse_group
 from fleet.agent.commands import find_program
 from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure
@@ -41,23 +42,6 @@ class Params:
     system: bool = param("create it as a system group (id from the system range)", False)
     non_unique: bool = param("allow a gid another group already has (with gid)", False)
     force: bool = param("with state=absent, remove it even if it is a user's primary group", False)
-
-
-def parse_group(text: str) -> dict:
-    """``/etc/group`` as ``{name: {"gid": int, "members": [names]}}`` (first entry wins,
-    as for getgrnam; NIS ``+``/``-`` lines and malformed lines are skipped)."""
-    groups: dict = {}
-    for line in text.splitlines():
-        fields = line.split(":")
-        if len(fields) < 4 or not fields[0] or fields[0][0] in "+-#":
-            continue
-        try:
-            gid = int(fields[2])
-        except ValueError:
-            continue
-        members = [m for m in fields[3].split(",") if m]
-        groups.setdefault(fields[0], {"gid": gid, "members": members})
-    return groups
 
 
 def observe(p: Params, host) -> dict:

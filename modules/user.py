@@ -32,8 +32,10 @@ Behaves like ``ansible.builtin.user`` on Linux:
 The state is read from /etc/passwd, /etc/group and /etc/shadow (only when a shadow field
 is managed; unreadable without root), the local databases these tools edit.
 
-Differences from Ansible: a ``password`` that is not a crypt hash is refused (Ansible only
-warns, then stores the clear text in /etc/shadow); ``password_lock: false`` on an account
+A ``password`` that does not look like a crypt hash is stored as given, with Ansible's warning
+(the account then has no usable password); one holding ``:`` or a newline is refused.
+
+Differences from Ansible: ``password_lock: false`` on an account
 without any password hash is left alone (``usermod -U`` refuses it; Ansible reports a change
 every run); accounts known only through NSS (LDAP, sssd) are not seen; not supported:
 ``generate_ssh_key`` and the ``ssh_key_*`` options, ``local``, ``seuser``, ``login_class``,
@@ -43,11 +45,19 @@ every run); accounts known only through NSS (LDAP, sssd) are not seen; not suppo
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass
 from typing import Literal
 
+from fleet.agent.accounts import (
+    NO_PASSWORD,
+    REDACTED,
+    looks_unhashed,
+    parse_group,
+    parse_passwd,
+    parse_shadow,
+    password_token,
+)
 from fleet.agent.commands import find_program
 from fleet.agent.contract import Outcome, param
 from fleet.agent.hostio import ModuleFailure, expand_path
@@ -55,9 +65,6 @@ from fleet.agent.hostio import ModuleFailure, expand_path
 ALIASES = {"user": "name", "createhome": "create_home"}
 PASSWD_FILE, GROUP_FILE, SHADOW_FILE = "/etc/passwd", "/etc/group", "/etc/shadow"
 LOGIN_DEFS = "/etc/login.defs"
-REDACTED = "********"
-NO_PASSWORD = ("", "!", "*", "!!", "!*", "*************")
-_HASH = re.compile(r"^!?(\$[^:\s]+|[./0-9A-Za-z]{13})$")
 AGEING = (("password_expire_min", 2, "-m"), ("password_expire_max", 3, "-M"),
           ("password_expire_warn", 4, "-W"))
 
@@ -95,42 +102,6 @@ class Params:
 # -- parsers (pure) ---------------------------------------------------------------------------
 
 
-def _entries(text: str, width: int) -> list:
-    rows = []
-    for line in text.splitlines():
-        fields = line.split(":")
-        if len(fields) >= width and fields[0] and fields[0][0] not in "+-#":
-            rows.append(fields)
-    return rows
-
-
-def parse_passwd(text: str) -> dict:
-    """/etc/passwd as ``{name: {uid, gid, comment, home, shell}}`` (first entry wins)."""
-    users: dict = {}
-    for f in _entries(text, 7):
-        if f[2].isdigit() and f[3].isdigit():
-            users.setdefault(f[0], {"uid": int(f[2]), "gid": int(f[3]), "comment": f[4],
-                                    "home": f[5], "shell": f[6]})
-    return users
-
-
-def parse_group(text: str) -> dict:
-    """/etc/group as ``{name: {"gid": int, "members": [names]}}`` (first entry wins)."""
-    groups: dict = {}
-    for f in _entries(text, 4):
-        if f[2].isdigit():
-            groups.setdefault(
-                f[0], {"gid": int(f[2]), "members": [m for m in f[3].split(",") if m]}
-            )
-    return groups
-
-
-def parse_shadow(text: str) -> dict:
-    """/etc/shadow as ``{name: [fields]}`` (password hash, last change, min, max, warn,
-    inactive, expire, reserved: the 8 fields after the name)."""
-    return {f[0]: (f[1:] + [""] * 8)[:8] for f in _entries(text, 2)}
-
-
 def _int(text: str) -> int | None:
     try:
         return int(text)
@@ -142,15 +113,6 @@ def _date(days: int | None) -> str | None:
     if days is None or days < 0:
         return None
     return time.strftime("%Y-%m-%d", time.gmtime(days * 86400))
-
-
-def password_token(stored: str | None, wanted: str | None) -> str:
-    """What diffs show for the stored hash: never the hash itself."""
-    if stored is None:
-        return "(unreadable)"
-    if wanted is not None and stored.lstrip("!") == wanted.lstrip("!"):
-        return REDACTED
-    return "(none)" if stored in NO_PASSWORD else "(another hash)"
 
 
 def observe(p: Params, host) -> dict:
@@ -190,25 +152,30 @@ def _shadow_wanted(p: Params) -> bool:
 
 
 def warnings(p: Params, check: bool) -> list:
-    """Ansible's warning for ``append`` without ``groups`` (its words, missing space included)."""
+    """Ansible's warnings: ``append`` without ``groups`` (its words, missing space included) and
+    a ``password`` that does not look like a crypt hash."""
+    found = []
     if p.append and p.groups is None:
-        return ["'append' is set, but no 'groups' are specified. "
-                "Use 'groups' for appending new groups."
-                "This will change to an error in Ansible 2.14."]
-    return []
+        found.append("'append' is set, but no 'groups' are specified. "
+                     "Use 'groups' for appending new groups."
+                     "This will change to an error in Ansible 2.14.")
+    if p.password and looks_unhashed(p.password):
+        found.append("The input password appears not to have been hashed. "
+                     "The 'password' argument must be encrypted for this module to work properly.")
+    return found
 
 
 def check(p: Params) -> None:
-    """Values that would break /etc/passwd lines; a password must be a crypt hash."""
+    """Values that would break /etc/passwd or /etc/shadow lines."""
     for value, what in ((p.name, "user name"), (p.comment, "comment"), (p.home, "home"),
                         (p.shell, "shell"), (p.group, "group")):
         if value is not None and (":" in value or "\n" in value):
             raise ModuleFailure(f"invalid {what}: must not contain ':' or a newline")
     if not p.name:
         raise ModuleFailure("name must not be empty")
-    if p.password is not None and p.password not in NO_PASSWORD and not _HASH.fullmatch(p.password):
-        raise ModuleFailure("password must be a crypt hash (e.g. from `mkpasswd -m sha-512` or "
-                            "the password_hash filter), not a clear-text password")
+    if p.password is not None and (":" in p.password or "\n" in p.password):
+        # chpasswd reads NAME:HASH lines: either would set another field or another user's hash
+        raise ModuleFailure("invalid password: must not contain ':' or a newline")
 
 
 def group_list(value) -> list:

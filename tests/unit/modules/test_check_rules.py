@@ -25,7 +25,7 @@ BROKEN = [
     ("hostname", {"name": "two words"}, "invalid host name"),
     ("cron", {"name": "x", "job": "y", "special_time": "daily", "minute": "5"}, "special time"),
     ("command", {"cmd": "echo 'unclosed"}, "cannot split the command line"),
-    ("user", {"name": "x", "password": "hunter2"}, "crypt hash"),
+    ("user", {"name": "x", "password": "x:y"}, "must not contain"),
     ("group", {"name": "a:b"}, "invalid group name"),
     ("hosts", {"hostnames": ["db"]}, "needs ip and at least one hostname"),
     ("pam_limits", {"domain": "*", "limit_type": "soft", "limit_item": "nofile", "value": "1",

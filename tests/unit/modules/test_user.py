@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from fleet.agent import accounts as account_files
 from fleet.agent import runner
 from fleet.errors import InputError
 
@@ -46,21 +47,21 @@ locked:!{HASH}:19000::::::
 
 
 def test_parse_passwd_first_entry_wins_and_skips_nis_and_junk() -> None:
-    users = user.parse_passwd(PASSWD)
+    users = account_files.parse_passwd(PASSWD)
     assert set(users) == {"root", "daemon", "alice"}
     assert users["alice"] == {"uid": 1000, "gid": 1000, "comment": "Alice A",
                               "home": "/home/alice", "shell": "/bin/bash"}
 
 
 def test_parse_group_members() -> None:
-    groups = user.parse_group(GROUP)
+    groups = account_files.parse_group(GROUP)
     assert groups["adm"] == {"gid": 4, "members": ["syslog", "alice"]}
     assert groups["ops"] == {"gid": 1600, "members": []}
     assert group.parse_group(GROUP) == groups  # the group module reads it the same way
 
 
 def test_parse_shadow_fields() -> None:
-    shadow = user.parse_shadow(SHADOW)
+    shadow = account_files.parse_shadow(SHADOW)
     assert shadow["alice"][0] == HASH
     assert shadow["alice"][6] == "19723"  # expire (days since epoch)
     assert shadow["locked"][0].startswith("!")
@@ -68,11 +69,11 @@ def test_parse_shadow_fields() -> None:
 
 
 def test_password_token_never_returns_the_hash() -> None:
-    assert user.password_token(HASH, HASH) == "********"
-    assert user.password_token("!" + HASH, HASH) == "********"  # lock mark ignored, as Ansible
-    assert user.password_token(OTHER, HASH) == "(another hash)"
-    assert user.password_token("!", HASH) == "(none)"
-    assert user.password_token(None, HASH) == "(unreadable)"
+    assert account_files.password_token(HASH, HASH) == "********"
+    assert account_files.password_token("!" + HASH, HASH) == "********"  # lock mark ignored, as Ansible
+    assert account_files.password_token(OTHER, HASH) == "(another hash)"
+    assert account_files.password_token("!", HASH) == "(none)"
+    assert account_files.password_token(None, HASH) == "(unreadable)"
 
 
 @pytest.mark.parametrize("value", ["$6$salt$" + "c" * 86, "!", "*", "!$y$j9T$abc$def", "abcdefghijklm", ""])
@@ -80,10 +81,24 @@ def test_crypt_hashes_and_lock_marks_accepted(value: str) -> None:
     user.check(user.Params(name="x", password=value))
 
 
-@pytest.mark.parametrize("value", ["hunter2", "correct horse", "$6$a:b", "$6$x\n"])
-def test_clear_text_password_refused(value: str) -> None:
-    with pytest.raises(user.ModuleFailure, match="crypt hash"):
+@pytest.mark.parametrize("value", ["$6$a:b", "$6$x\nroot:", "a:b"])
+def test_password_that_would_break_a_shadow_line_refused(value: str) -> None:
+    with pytest.raises(user.ModuleFailure, match="must not contain ':' or a newline"):
         user.check(user.Params(name="x", password=value))
+
+
+UNHASHED = ("The input password appears not to have been hashed. "
+            "The 'password' argument must be encrypted for this module to work properly.")
+
+
+@pytest.mark.parametrize(("value", "warned"), [
+    ("hunter2", True), ("correct horse", True), ("$6$salt$" + "c" * 86, False),
+    ("$6$salt$" + "c" * 85, True), ("$6$salt$" + "c" * 85 + "+", True), ("$y$j9T$salt$" + "d" * 43, False),
+    ("$2b$12$" + "e" * 53, False), ("*", False), ("!", False), ("*************", False), ("!" + "$6$s$x", True),
+])
+def test_password_not_looking_hashed_is_set_with_ansibles_warning(value: str, warned: bool) -> None:
+    user.check(user.Params(name="x", password=value))  # accepted, as Ansible
+    assert (UNHASHED in user.warnings(user.Params(name="x", password=value), False)) is warned
 
 
 @pytest.mark.parametrize(("given", "parsed"), [
