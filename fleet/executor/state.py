@@ -314,6 +314,13 @@ class PlayState:
                                user=self.play.remote_user or defaults.user)
         return await self.run.session(host, ConnectionVars(variables, host), become_user, defaults, remote_user)
 
+    def on_controller(self, host: str, variables: Any) -> bool:
+        """Does a task with this view of variables run on the controller itself (a ``local``
+        connection, by the settings :meth:`session` uses; facts cannot claim it)?"""
+        settings = ConnectionVars(variables, host)
+        connection = settings.get("ansible_connection") or self.play.connection or self.run.options.connection.connection
+        return str(connection) == "local"
+
     def notify(self, host: str, names: Sequence[str]) -> None:
         self.notified.setdefault(host, set()).update(names)
 

@@ -481,7 +481,7 @@ class TaskExecutor:
             if early:
                 result.warnings = [*early, *(w for w in result.warnings if w not in early)]
             if task.register:  # as Ansible's wrap_var: a registered result is host data
-                state.runtimes[host].set_facts[task.register] = wrap(registered)
+                state.runtimes[host].set_facts[task.register] = wrap(registered, self._on_controller(plan, host))
         except Unreachable as exc:
             result.status, result.msg = "unreachable", str(exc)
         except FleetError as exc:
@@ -548,6 +548,13 @@ class TaskExecutor:
         if not task.register:
             return variables
         return variables.push(Layer("set_fact / register", "register", {task.register: wrap(outcome.registered())}))
+
+    def _on_controller(self, plan: Plan, host: str) -> bool:
+        """Did every item of the task run on the controller itself (its result may then name
+        controller files: fleet.templating.unsafe)?"""
+        targets = list(plan.targets.values()) if plan.targets else [plan.target]
+        return all(self.state.on_controller(t.name if t else host, t.variables if t else plan.variables)
+                   for t in targets)
 
     def _post(self, task: Task, variables: Any, outcome: Outcome) -> Outcome:
         """``changed_when`` and ``failed_when`` (they see the registered result)."""

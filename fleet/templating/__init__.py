@@ -15,6 +15,9 @@ from fleet.templating.filters.data import merge_hash
 from fleet.templating.templar import Templar, is_template
 from fleet.templating.unsafe import (
     UNSAFE_TYPES,
+    ControllerDict,
+    ControllerList,
+    ControllerText,
     UnsafeDict,
     UnsafeList,
     UnsafeText,
@@ -28,6 +31,9 @@ from fleet.templating.unsafe import (
 __all__ = [
     "TEMPLATE_OPTIONS",
     "UNSAFE_TYPES",
+    "ControllerDict",
+    "ControllerList",
+    "ControllerText",
     "Templar",
     "UnsafeDict",
     "UnsafeList",

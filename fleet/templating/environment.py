@@ -20,7 +20,7 @@ from jinja2.utils import object_type_repr
 
 from fleet.templating.filters import install, make_lookups
 from fleet.templating.plugins import LazyPlugins
-from fleet.templating.unsafe import UNSAFE_TYPES, contains_unsafe
+from fleet.templating.unsafe import REMOTE, UNSAFE_TYPES, level_of, taint_level
 
 
 class FleetUndefined(StrictUndefined):
@@ -59,9 +59,7 @@ class FleetContext(Context):
                 value = self.parent[key]
             except KeyError:
                 return missing
-        taint = self.environment.taint
-        if taint and not taint[-1] and contains_unsafe(value):
-            taint[-1] = True
+        _raise(self.environment.taint, value)
         return value
 
 
@@ -112,7 +110,7 @@ class Overlay(Mapping[str, Any]):
 class FleetEnvironment(SandboxedEnvironment):
     """Sandboxed environment; mappings marked ``_fleet_items_first`` prefer items to attributes.
 
-    ``taint`` has one flag per render in progress (innermost last): set when the render reads
+    ``taint`` has one level per render in progress (innermost last): raised when the render reads
     data from a host (:mod:`fleet.templating.unsafe`), so that its result is marked as host data too. Only
     the public methods of ``str``, ``dict`` and ``list`` are reachable on fleet's own objects:
     the run's interpreter (templar, secrets, variable layers) stays out of templates' reach.
@@ -122,12 +120,12 @@ class FleetEnvironment(SandboxedEnvironment):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.taint: list[bool] = []  # shared with overlays (Environment.overlay copies __dict__)
+        self.taint: list[int] = []  # shared with overlays (Environment.overlay copies __dict__)
 
     def _note(self, value: Any) -> Any:
         taint = self.taint
         if taint and isinstance(value, UNSAFE_TYPES):
-            taint[-1] = True
+            taint[-1] = max(taint[-1], level_of(value))
         return value
 
     def getattr(self, obj: Any, attribute: str) -> Any:
@@ -160,12 +158,17 @@ def _is_fleet_type(kind: type) -> bool:
     return kind.__module__.split(".", 1)[0] == "fleet"
 
 
+def _raise(taint: list[int], value: Any) -> None:
+    """Raise the innermost render's taint to what ``value`` holds (no walk once it is REMOTE)."""
+    if taint and taint[-1] < REMOTE:
+        taint[-1] = max(taint[-1], taint_level(value))
+
+
 @jinja2.pass_environment
 def finalize(env: FleetEnvironment, value: Any) -> Any:
     """Output hook for string templates: None prints empty, hidden Undefined fails, host data
     taints the render."""
-    if env.taint and not env.taint[-1] and contains_unsafe(value):
-        env.taint[-1] = True
+    _raise(env.taint, value)
     if value is None:
         return ""
     if isinstance(value, types.GeneratorType):

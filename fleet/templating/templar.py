@@ -52,7 +52,13 @@ from fleet.templating.tree import (
     template_line,
     unguarded_names,
 )
-from fleet.templating.unsafe import UNSAFE_TYPES, UnsafeText, contains_unsafe, wrap
+from fleet.templating.unsafe import (
+    CONTROLLER,
+    UNSAFE_TYPES,
+    UnsafeText,
+    taint_level,
+    wrap,
+)
 from fleet.vault import VaultValue
 
 _RESULT = "__fleet_result"
@@ -407,11 +413,12 @@ class Templar:
         template = compiled.template
         ctx = FleetContext(template.environment, scope, template.name, template.blocks)  # type: ignore[arg-type]
         taint = self.env.taint
-        taint.append(False)
+        taint.append(0)
         try:
             result = self._produce(compiled, ctx)
-            if taint[-1] or contains_unsafe(result):  # computed from host data: host data too
-                return wrap(result)
+            level = max(taint[-1], taint_level(result))
+            if level:  # computed from host data: host data too (remote if any of it was)
+                return wrap(result, controller=level == CONTROLLER)
             return result
         except FleetError as exc:
             if exc.location is None:

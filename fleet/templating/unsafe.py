@@ -9,6 +9,12 @@ and a render that read host data returns a wrapped result, so the mark follows t
 through ``set_fact``, filters and string templates.
 
 The wrappers are ordinary ``str``/``dict``/``list`` to everything else (JSON, YAML, modules).
+
+What a task run on the controller itself (a ``local`` connection: ``delegate_to: localhost``)
+returned is marked too (never rendered), with the ``Controller*`` subclasses: the controller
+is not steered by a remote host when it reads a file such a result names (``mktemp -d`` on
+localhost, then ``copy: src=``), so :func:`confined` lets it pass. A render that read both
+kinds is marked as remote host data (:data:`REMOTE` wins over :data:`CONTROLLER`).
 """
 
 from __future__ import annotations
@@ -42,12 +48,57 @@ class UnsafeList(list):
     __UNSAFE__ = True
 
 
+class ControllerText(UnsafeText):
+    """A string a task run on the controller returned: never a template, may name a file."""
+
+    __slots__ = ()
+
+
+class ControllerDict(UnsafeDict):
+    """A mapping a task run on the controller returned."""
+
+    __slots__ = ()
+
+
+class ControllerList(UnsafeList):
+    """A sequence a task run on the controller returned."""
+
+    __slots__ = ()
+
+
 UNSAFE_TYPES = (UnsafeText, UnsafeDict, UnsafeList)
+CONTROLLER_TYPES = (ControllerText, ControllerDict, ControllerList)
+CONTROLLER, REMOTE = 1, 2  # levels of a render's taint: 0 none, then what the render read
 
 
 def is_unsafe(value: Any) -> bool:
     """True if ``value`` itself is marked (one isinstance check)."""
     return isinstance(value, UNSAFE_TYPES)
+
+
+def level_of(value: Any) -> int:
+    """The taint ``value`` itself carries: 0, :data:`CONTROLLER` or :data:`REMOTE`."""
+    if not isinstance(value, UNSAFE_TYPES):
+        return 0
+    return CONTROLLER if isinstance(value, CONTROLLER_TYPES) else REMOTE
+
+
+def taint_level(value: Any, _depth: int = 0) -> int:
+    """The highest taint in ``value`` or the plain containers holding it (stops at REMOTE)."""
+    level = level_of(value)
+    if level == REMOTE or _depth > 100:
+        return level
+    if isinstance(value, dict):
+        for k, v in value.items():
+            level = max(level, taint_level(k, _depth + 1), taint_level(v, _depth + 1))
+            if level == REMOTE:
+                break
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        for item in value:
+            level = max(level, taint_level(item, _depth + 1))
+            if level == REMOTE:
+                break
+    return level
 
 
 def contains_unsafe(value: Any, _depth: int = 0) -> bool:
@@ -67,19 +118,23 @@ def contains_unsafe(value: Any, _depth: int = 0) -> bool:
     return False
 
 
-def wrap(value: Any) -> Any:
-    """``value`` with every string in it marked as host data (containers copied as needed).
+def wrap(value: Any, controller: bool = False) -> Any:
+    """``value`` with every string in it marked as host data (containers copied as needed);
+    ``controller``: returned by a task run on the controller (:class:`ControllerText`...).
 
-    Already wrapped containers come back as they are; numbers, booleans and None stay.
+    Wrapped values of the wanted kind come back as they are (controller data wrapped as remote
+    becomes remote); numbers, booleans and None stay.
     """
-    if isinstance(value, UNSAFE_TYPES):
+    if isinstance(value, UNSAFE_TYPES) and (controller or not isinstance(value, CONTROLLER_TYPES)):
         return value
+    text, mapping, sequence = ((ControllerText, ControllerDict, ControllerList) if controller
+                               else (UnsafeText, UnsafeDict, UnsafeList))
     if isinstance(value, str):
-        return UnsafeText(value)
+        return text(value)
     if isinstance(value, Mapping):
-        return UnsafeDict((wrap(k), wrap(v)) for k, v in value.items())
+        return mapping((wrap(k, controller), wrap(v, controller)) for k, v in value.items())
     if isinstance(value, (list, tuple, set, frozenset)):
-        return UnsafeList(wrap(item) for item in value)
+        return sequence(wrap(item, controller) for item in value)
     return value
 
 
@@ -100,9 +155,10 @@ def confined(name: Any, what: str, location: Location | None, within: Iterable[A
     ``include_tasks: "{{ ansible_distribution }}.yml"`` is common and fine: the name stays
     inside the role and playbook directories. A host must not pick any other controller file.
     An absolute name that resolves inside one of the folders ``within`` (the role's, the
-    playbook's: what ``lookup('first_found')`` returns) stays there and is accepted.
+    playbook's: what ``lookup('first_found')`` returns) stays there and is accepted, as is a
+    name only the controller's own tasks returned.
     """
-    if name is None or not contains_unsafe(name):
+    if name is None or taint_level(name) < REMOTE:
         return
     text = str(name)
     if posixpath.isabs(text) and _inside(text, within):

@@ -11,6 +11,8 @@ import yaml
 from fleet.errors import InputError, TemplateError
 from fleet.secrets import Secrets
 from fleet.templating import (
+    ControllerDict,
+    ControllerText,
     Templar,
     UnsafeDict,
     UnsafeText,
@@ -172,3 +174,36 @@ def test_lookups_refuse_what_a_host_names(templar: Templar) -> None:
         with pytest.raises(TemplateError, match="host sent"):
             templar.render(template, variables)
     assert templar.render("{{ lookup('env', 'HOME') }}", variables)  # names in the playbook: as before
+
+
+def controller_vars(templar: Templar, **registered: Any) -> HostVars:
+    """Like host_vars, but ``local`` is a result of a task run on the controller itself."""
+    remote = Layer("set_fact / register", "register", {k: wrap(v) for k, v in registered.items()})
+    local = Layer("set_fact / register", "register",
+                  {"local": wrap({"stdout": "/tmp/fleet.x1", "cmd": "{{ db_password }}"}, controller=True)})
+    return HostVars([Layer("play vars", "site.yml:3", {"db_password": "hunter2"}), remote, local], templar)
+
+
+def test_controller_results_are_data_that_may_name_controller_files(templar: Templar) -> None:
+    variables = controller_vars(templar, ls={"stdout": "/etc/shadow"})
+    own = templar.render("{{ local.stdout }}/foo.txt", variables)
+    assert own == "/tmp/fleet.x1/foo.txt" and isinstance(own, ControllerText)
+    confined(own, "copy src", None)  # a name the controller's own task gave: accepted
+    assert templar.render("{{ local.cmd }}", variables) == "{{ db_password }}"  # still never rendered
+    with pytest.raises(TemplateError, match="host data"):
+        templar.truth("{{ local.cmd }}", variables)  # nor evaluated a second time
+    for template in ("{{ local.stdout }}/{{ ls.stdout | basename }}", "{{ ls.stdout if local.stdout else '' }}",
+                     "{{ [local.stdout, ls.stdout] | join('') }}"):
+        mixed = templar.render(template, variables)
+        assert is_unsafe(mixed) and not isinstance(mixed, ControllerText), template  # remote wins
+        with pytest.raises(InputError, match="host sent"):
+            confined(mixed, "copy src", None)
+
+
+def test_wrapping_controller_data_as_remote_makes_it_remote() -> None:
+    local = wrap({"a": ["/x"]}, controller=True)
+    assert isinstance(local["a"][0], ControllerText)
+    remote = wrap(local)
+    assert not isinstance(remote, ControllerDict) and not isinstance(remote["a"][0], ControllerText)
+    assert is_unsafe(remote["a"][0])
+    assert wrap(local, controller=True) is local
