@@ -101,12 +101,15 @@ def _execute(module, params: dict, check: bool, want_diff: bool, deadline, guard
     except Exception as exc:  # a module crashed: report it, keep the agent alive
         import traceback
 
+        trace = traceback.format_exc()
         result = _status(
             "failed",
             msg="module {} failed: {}: {}".format(
                 getattr(module, "__name__", "?"), type(exc).__name__, exc
             ),
-            exception=traceback.format_exc(),
+            # as Ansible registers a module that died: its output, the traceback on stderr, rc 1
+            data={"module_stdout": "", "module_stderr": trace, "rc": 1},
+            exception=trace,
         )
     said = contract.hook(module, "warnings")
     if said is not None and p is not None:
