@@ -43,60 +43,69 @@ _JINJA = (("{{", "}}"), ("{%", "%}"), ("{#", "#}"))
 
 
 def split_args(text: str) -> list[str]:
-    """Split ``text`` like Ansible's ``split_args``; quotes stay in the tokens.
+    """Split ``text`` as Ansible's ``split_args`` does; quotes stay in the tokens.
 
-    Raises ValueError when a quote or Jinja2 block is left open.
+    Lines split on single spaces; a token inside quotes or a Jinja2 block joins the one before
+    it; extra spaces and line ends are appended to the token before them, so that
+    :func:`join_args` gives back the text's whitespace (``shell: |`` keeps its indentation and
+    its trailing newline); a lone ``\\`` continues the line. Raises ValueError when a quote or
+    a Jinja2 block is left open.
     """
+    if not text:
+        return []
     tokens: list[str] = []
-    current: list[str] = []
     quote: str | None = None
-    depth = [0, 0, 0]
-    text = text.strip()
-    i = 0
-
-    def finish(newline: bool = False) -> None:
-        token = "".join(current)
-        current.clear()
-        if newline and token == "\\":  # a lone backslash continues the line
-            return
-        if token:
-            tokens.append(token + ("\n" if newline else ""))
-        elif newline and tokens:  # blank lines are kept, as in Ansible
+    depth = [0, 0, 0]  # open {{ }}, {% %}, {# #}
+    lines = text.split("\n")
+    for number, line in enumerate(lines):
+        continued = False
+        for index, token in enumerate(line.split(" ")):
+            if not token and index:
+                if not tokens:
+                    tokens.append("")
+                tokens[-1] += " "
+                continue
+            if token == "\\" and quote is None:
+                continued = True
+                continue
+            was_quoted = quote is not None
+            quote = _quote_state(token, quote)
+            enclosed = any(depth)
+            appended = False
+            if quote is not None and not was_quoted and not enclosed:
+                tokens.append(token)
+                appended = True
+            elif enclosed or quote is not None or was_quoted:
+                tokens[-1] += (" " if index else "") + token
+                appended = True
+            for n, (opening, closing) in enumerate(_JINJA):
+                before = depth[n]
+                opened, closed = token.count(opening), token.count(closing)
+                if opened != closed:
+                    depth[n] = max(0, depth[n] + opened - closed)
+                if depth[n] != before and not appended:
+                    tokens.append(token)
+                    appended = True
+            if not any(depth) and quote is None and not appended and token:
+                tokens.append(token)
+        if len(lines) > 1 and number != len(lines) - 1 and not continued:
+            if not tokens:
+                tokens.append("")
             tokens[-1] += "\n"
-
-    while i < len(text):
-        char = text[i]
-        pair = text[i:i + 2]
-        if char in "\"'" and (i == 0 or text[i - 1] != "\\"):
-            if quote is None:
-                quote = char
-            elif quote == char:
-                quote = None
-        for n, (opening, closing) in enumerate(_JINJA):
-            if pair == opening:
-                depth[n] += 1
-                break
-            if pair == closing and depth[n]:
-                depth[n] -= 1
-                break
-        else:
-            pair = ""
-        if pair:
-            current.append(pair)
-            i += 2
-            continue
-        enclosed = quote is not None or any(depth)
-        if char == " " and not enclosed:
-            finish()
-        elif char == "\n" and not enclosed:
-            finish(newline=True)
-        else:
-            current.append(char)
-        i += 1
     if quote is not None or any(depth):
         raise ValueError("unbalanced quotes or Jinja2 block")
-    finish()
     return tokens
+
+
+def _quote_state(token: str, quote: str | None) -> str | None:
+    """The open quote after ``token`` (None: outside quotes); a backslash escapes a quote."""
+    for index, char in enumerate(token):
+        if char in "\"'" and (index == 0 or token[index - 1] != "\\"):
+            if quote is None:
+                quote = char
+            elif char == quote:
+                quote = None
+    return quote
 
 
 def join_args(tokens: list[str]) -> str:
@@ -158,17 +167,6 @@ def parse_kv(text: str, *, options: frozenset[str] | None = None,
     return result, rest
 
 
-def _trailing_newlines(text: str) -> str:
-    """The text's trailing newlines, which Ansible's split_args keeps on its last token: in the
-    command when that token is part of it (``shell: |`` gives one; the command_shell target
-    compares ``cmd``), not when it is an option (``creates=/x``)."""
-    tokens = split_args(text)
-    last = _split_pair(tokens[-1]) if tokens else None
-    if last is not None and last[0] in COMMAND_OPTIONS:
-        return ""
-    return "\n" * text[len(text.rstrip()):].count("\n")
-
-
 def parse_free_form(module: str, text: str, location: Location | None) -> dict[str, Any]:
     """The args dict for ``module: <text>``; InputError (at ``location``) if they make no sense."""
     try:
@@ -176,9 +174,10 @@ def parse_free_form(module: str, text: str, location: Location | None) -> dict[s
             args: dict[str, Any]
             args, rest = parse_kv(text, options=COMMAND_OPTIONS)
             if rest:
-                args["cmd"] = join_args(rest) + _trailing_newlines(text)
+                args["cmd"] = join_args(rest)
             return args
         args, rest = parse_kv(text, template_keys=module == "set_fact")
+        rest = [token for token in rest if token.strip()]  # spaces alone: no free-form text
     except ValueError as exc:
         raise InputError(f"cannot split the arguments of {module}: {exc}: {text!r}", location) from None
     if rest:

@@ -12,7 +12,7 @@ LOC = Location("site.yml", 7)
 
 @pytest.mark.parametrize(("text", "tokens"), [
     ("a=1 b=2", ["a=1", "b=2"]),
-    ("  a=1    b=2  ", ["a=1", "b=2"]),
+    ("  a=1    b=2  ", [" ", "a=1   ", "b=2  "]),  # spaces ride on the token before them
     ('msg="hello   world" x=1', ['msg="hello   world"', "x=1"]),
     ("msg='it''s' y", ["msg='it''s'", "y"]),
     ("msg={{ a | default('x y') }} z", ["msg={{ a | default('x y') }}", "z"]),
@@ -74,12 +74,35 @@ def test_command_free_form_options(option: str) -> None:
 
 def test_multiline_shell_keeps_newlines() -> None:
     args = parse_free_form("shell", "set -e\ncd /tmp\nls  -l\n", LOC)
-    assert args == {"cmd": "set -e\ncd /tmp\nls -l\n"}  # the trailing newline stays, as in Ansible
+    assert args == {"cmd": "set -e\ncd /tmp\nls  -l\n"}  # spaces and the trailing newline stay, as in Ansible
 
 
 def test_blank_lines_and_continuations_in_scripts() -> None:
     args = parse_free_form("shell", "echo a\n\necho b \\\n  --flag", LOC)
-    assert args == {"cmd": "echo a\n\necho b --flag"}
+    assert args == {"cmd": "echo a\n\necho b  --flag"}
+
+
+def test_a_here_document_keeps_its_indentation() -> None:
+    """The command_shell target compares cmd and stdout of exactly this."""
+    args = parse_free_form("shell", "cat <<EOF\nOne\n  Two\n    Three\nEOF\n", LOC)
+    assert args == {"cmd": "cat <<EOF\nOne\n  Two\n    Three\nEOF\n"}
+
+
+def test_spaces_alone_are_no_free_form_text() -> None:
+    assert parse_free_form("file", "  path=/x   state=touch ", LOC) == {"path": "/x", "state": "touch"}
+
+
+SPLIT_CASES = ["a=1 b=2", "  a=1    b=2  ", "set -e\ncd /tmp\nls  -l\n", "echo a\n\necho b \\\n  --flag",
+               "cat <<EOF\nOne\n  Two\n    Three\nEOF\n", 'echo "a  b"  c', "x={{ a  }}  y", "echo 'it''s'  z",
+               "a\\=b c", "{% if a %}x y{% endif %} b", 'echo "line1\nline2" x', "\n\nx\n", " ", "a  \\  b",
+               'msg="{{ x | join(", ") }}"  done', "{# a  #}\n  b"]
+
+
+@pytest.mark.parametrize("text", SPLIT_CASES)
+def test_split_args_is_ansibles(text: str) -> None:
+    from ansible.parsing import splitter  # the test extra installs ansible-core
+
+    assert split_args(text) == splitter.split_args(text)
 
 
 def test_command_with_only_options() -> None:
