@@ -18,9 +18,10 @@ Behaves like ``ansible.builtin.copy`` for single files:
   otherwise the link is replaced by a file.
 * Content is compared byte for byte; ``--diff`` shows text, and binary data as a marker.
 
-Differences from Ansible: ``remote_src`` copies one file (not a directory tree);
-``mode: preserve`` needs ``remote_src`` (the controller does not send the source's mode);
-a failed ``validate`` reports ``failed to validate: rc:N error:...`` in ``msg``.
+``mode: preserve`` gives the copy its source's mode (the controller's file, or with
+``remote_src`` the host's).
+
+Differences from Ansible: ``remote_src`` copies one file (not a directory tree); a failed ``validate`` reports ``failed to validate: rc:N error:...`` in ``msg``.
 """
 
 from __future__ import annotations

@@ -212,9 +212,11 @@ def _copy_local(ctx: ActionContext) -> list[ModuleCall]:
     base = {k: v for k, v in ctx.args.items()
             if k not in ("src", "remote_src", "local_follow", "directory_mode", "decrypt")}
     decrypt = _truthy(ctx.args.get("decrypt", True))
+    preserve = base.get("mode") == "preserve"  # as Ansible's copy action: each source file's own mode
     if path.is_file():
         # src rides along so the copy module can name the file when dest is a directory
-        return [_call(ctx, "copy", dict(base, src=path.name, content_b64=_read_b64(path, ctx, decrypt)))]
+        return [_call(ctx, "copy", dict(base, src=path.name, content_b64=_read_b64(path, ctx, decrypt),
+                                        **_mode_of(path, preserve)))]
     # A directory: like Ansible, "dir/" copies its contents, "dir" copies the directory itself.
     dest = str(base.pop("dest")).rstrip("/")
     root = dest if src.endswith("/") else f"{dest}/{path.name}"
@@ -228,8 +230,14 @@ def _copy_local(ctx: ActionContext) -> list[ModuleCall]:
             calls.append(_call(ctx, "file", {"path": target_dir, "state": "directory"}))
         for filename in sorted(filenames):
             content = _read_b64(Path(current) / filename, ctx, decrypt)
-            calls.append(_call(ctx, "copy", dict(base, dest=f"{target_dir}/{filename}", content_b64=content)))
+            calls.append(_call(ctx, "copy", dict(base, dest=f"{target_dir}/{filename}", content_b64=content,
+                                                 **_mode_of(Path(current) / filename, preserve))))
     return calls
+
+
+def _mode_of(path: Path, preserve: bool) -> dict[str, str]:
+    """``mode`` for a copy of ``path`` under ``mode: preserve`` (its own mode), else nothing."""
+    return {"mode": f"0{stat.S_IMODE(path.stat().st_mode):03o}"} if preserve else {}
 
 
 def _read_b64(path: Path, ctx: ActionContext, decrypt: bool = True) -> str:
