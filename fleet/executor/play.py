@@ -19,6 +19,7 @@ import fleet.executor.meta as meta
 import fleet.executor.pipeline as pipeline
 from fleet.errors import FleetError, InputError
 from fleet.executor.context import HostRuntime, PlayVars
+from fleet.executor.inventoryactions import BYPASS_HOST_LOOP
 from fleet.executor.state import PlayState, RunState
 from fleet.executor.tags import selected
 from fleet.executor.task import TaskExecutor
@@ -237,7 +238,8 @@ class PlayRunner:
         self.run.reporter.task_start(task, handler, name)
         if task.module in ("include_tasks", "include_role"):
             return await self.include(task, hosts, params, guarded)
-        targets = hosts[:1] if task.run_once else hosts
+        # add_host runs once (BYPASS_HOST_LOOP); unlike run_once, its result stays with that host
+        targets = hosts[:1] if task.run_once or task.module in BYPASS_HOST_LOOP else hosts
         limit = self._throttle(task, targets)
 
         async def one(host: str) -> TaskResult | None:

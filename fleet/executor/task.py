@@ -299,7 +299,7 @@ class TaskExecutor:
         return actions.ActionContext(task, host, variables, args, state.templar, state.registry,
                                      state.run.files, state.runtimes.setdefault(facts_to or host, HostRuntime()),
                                      state.check_for(task),
-                                     state.diff_for(task), state.options.verbosity)
+                                     state.diff_for(task), state.options.verbosity, state)
 
     def _calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
         calls = self._module_calls(task, host, variables, warnings)
