@@ -74,7 +74,7 @@ def _groups(value: Any, ctx: ActionContext) -> list[str]:
     if isinstance(value, str):
         value = value.split(",")
     elif not isinstance(value, list):
-        raise InputError(f"{ctx.where}: add_host: Groups must be specified as a list.", ctx.location)
+        raise InputError(f"{ctx.where}: Groups must be specified as a list.", ctx.location)
     return list(dict.fromkeys(str(name).strip() for name in value))
 
 
@@ -91,7 +91,7 @@ def add_host(ctx: ActionContext) -> dict[str, Any]:
     inventory = ctx.play.run.inventory
     name, port = parse_address(str(given))
     if contains_unsafe(given) and inventory.get_host(name) is None:
-        raise InputError(f"{ctx.where}: add_host: the new host's name {name[:80]!r} comes from data a host "
+        raise InputError(f"{ctx.where}: the new host's name {name[:80]!r} comes from data a host "
                          f"sent (a registered result or a fact); fleet never connects to an address a host "
                          f"chose (name an inventory host, or write the address in the playbook or inventory)",
                          ctx.location)
@@ -100,7 +100,7 @@ def add_host(ctx: ActionContext) -> dict[str, Any]:
         values["ansible_ssh_port"] = port
     for key, value in values.items():
         if restricted_fact(str(key)) and contains_unsafe(value):
-            raise InputError(f"{ctx.where}: add_host: {key} comes from data a host sent (a registered result "
+            raise InputError(f"{ctx.where}: {key} comes from data a host sent (a registered result "
                              f"or a fact); fleet never takes connection settings from a host", ctx.location)
     groups = _groups(args.get("groupname", args.get("groups", args.get("group", ""))), ctx)
     changed = inventory.add_dynamic_host(name, groups, values, f"add_host {ctx.location}")

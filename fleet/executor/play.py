@@ -36,6 +36,9 @@ class PlayRunner:
         self.play = play
         selected_hosts = [h.name for h in run.inventory.select(play.hosts, run.options.limit)]
         hosts = [h for h in selected_hosts if h not in run.failed_hosts and h not in run.dead]
+        for part in run.inventory.unmatched(play.hosts):  # a group that group_by/add_host never made
+            warning = f"Could not match supplied host pattern, ignoring: {part}"
+            run.report.warnings.extend([warning] if warning not in run.report.warnings else [])
         if run.options.fact_cache is not None:  # every host's cached facts, as hostvars shows them
             for name in run.inventory.hosts:
                 if name not in run.runtimes:

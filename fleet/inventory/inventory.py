@@ -201,6 +201,7 @@ class Inventory:
         if new) and gets ``values`` as host variables; True when anything changed."""
         builder = InventoryBuilder.resume(self.groups, self.hosts)
         changed = name not in self.hosts
+        self._adopt_implicit(builder, name)
         host = builder.add_host(name, "all")  # as Ansible's: a direct member of all, listed first in it
         if values and any(host.vars.get(k, _MISSING) != v for k, v in values.items()):
             builder.add_host_vars(name, dict(values), source)
@@ -215,9 +216,8 @@ class Inventory:
         """Ansible's ``group_by``: ``host`` joins ``group`` (created under ``parents`` if new);
         True when anything changed."""
         builder = InventoryBuilder.resume(self.groups, self.hosts)
-        if host not in self.hosts:  # the implicit localhost joins the inventory, as Ansible's does
-            implicit = self._host(host)
-            builder.hosts[host] = Host(host, blocks=list(implicit.blocks))
+        self._host(host)
+        self._adopt_implicit(builder, host)
         changed = False
         builder.add_group(group)
         for parent in parents:
@@ -230,6 +230,11 @@ class Inventory:
             builder.add_host(host, group)
             changed = True
         return self._reconciled(builder) if changed else False
+
+    def _adopt_implicit(self, builder: InventoryBuilder, name: str) -> None:
+        """The implicit localhost joins the inventory with its variables (a local connection)."""
+        if name not in self.hosts and self._implicit_name(name) is not None:
+            builder.hosts[name] = Host(name, blocks=list(self._implicit[name].blocks))
 
     def _reconciled(self, builder: InventoryBuilder) -> bool:
         builder.finish()
