@@ -21,7 +21,7 @@ from typing import Any
 
 from fleet.connection import ModuleCall
 from fleet.errors import InputError, Location, TemplateError
-from fleet.executor import inventoryactions
+from fleet.executor import inventoryactions, reboot
 from fleet.executor.argspec import validate_argument_spec
 from fleet.executor.context import HostRuntime
 from fleet.executor.files import LocalFiles
@@ -33,7 +33,7 @@ from fleet.vars import Layer
 from fleet.yamlsrc import VAULT_HEADERS
 
 LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars", "validate_argument_spec",
-                           "group_by", "add_host"})
+                           "group_by", "add_host", "wait_for_connection", "reboot"})
 SETS_VARS = frozenset({"set_fact", "include_vars"})  # their items change what the next item sees
 CONTROL_ACTIONS = frozenset({"meta", "include_tasks", "import_tasks", "include_role", "import_role"})
 
@@ -134,6 +134,8 @@ LOCAL: dict[str, Callable[[ActionContext], dict[str, Any]]] = {
     "validate_argument_spec": validate_argument_spec,
     "group_by": inventoryactions.group_by,
     "add_host": inventoryactions.add_host,
+    "wait_for_connection": reboot.looped,  # run by fleet.executor.reboot when the task's turn comes
+    "reboot": reboot.looped,
 }
 
 

@@ -18,6 +18,7 @@ import fleet.executor.actions as actions
 import fleet.executor.bridged as bridged
 import fleet.executor.defaults as defaults
 import fleet.executor.handlers as handlers
+import fleet.executor.reboot as reboot
 import fleet.executor.timeouts as timeouts
 from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
@@ -61,6 +62,8 @@ class TaskExecutor:
         try:
             if plan.paused:
                 await self._paused_local_items(plan, host, include_params)
+            if plan.deferred and plan.error is None and plan.outcome is None:
+                await reboot.run(self, plan, host)
             if plan.agent_calls and (self._sequential(task) or plan.split):
                 await self._run_sequential(plan, host)
             elif plan.agent_calls:
@@ -211,7 +214,9 @@ class TaskExecutor:
             plan.outcome = Outcome("skipped", msg="Conditional result was False")
             return
         plan.target = target_for(self.state, task, variables)
-        if task.module in actions.LOCAL:
+        if task.module in reboot.ON_HOST:
+            plan.deferred, plan.become_user = True, self.state.become_user_for(task, variables)
+        elif task.module in actions.LOCAL:
             plan.outcome = self._post(task, variables, self._local(task, host, variables, plan.target))
         else:
             plan.calls = self._calls(task, host, variables, plan.result.warnings)
