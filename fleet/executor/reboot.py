@@ -83,7 +83,10 @@ class HostLink:
 async def run(executor: TaskExecutor, plan: Plan, host: str) -> None:
     """Run the plan's ``wait_for_connection``/``reboot`` and set its outcome (result keywords applied)."""
     task, variables = plan.task, plan.variables
+    if plan.error is not None or plan.outcome is not None:
+        return
     try:
+        plan.become_user = executor.state.become_user_for(task, variables)
         ctx = executor._context(task, host, variables)  # noqa: SLF001 - the args as every action renders them
         valid = WAIT_ARGS if task.module == "wait_for_connection" else REBOOT_ARGS
         bad = sorted(str(k) for k in ctx.args if k not in valid)

@@ -62,15 +62,13 @@ class TaskExecutor:
         try:
             if plan.paused:
                 await self._paused_local_items(plan, host, include_params)
-            if plan.deferred and plan.error is None and plan.outcome is None:
+            if plan.deferred:  # wait_for_connection/reboot: they await the host (fleet.executor.reboot)
                 await reboot.run(self, plan, host)
             if plan.agent_calls and (self._sequential(task) or plan.split):
                 await self._run_sequential(plan, host)
             elif plan.agent_calls:
                 results = await self._send(plan, host, plan.agent_calls)
-        except Unreachable as exc:
-            plan.error = exc
-        except FleetError as exc:  # a delegated host's bad connection settings (preflight checks the play's)
+        except (Unreachable, FleetError) as exc:  # FleetError: a delegated host's bad connection settings
             plan.error = exc
         except Interrupted:
             return None  # never sent: the task did not run on this host
@@ -214,9 +212,8 @@ class TaskExecutor:
             plan.outcome = Outcome("skipped", msg="Conditional result was False")
             return
         plan.target = target_for(self.state, task, variables)
-        if task.module in reboot.ON_HOST:
-            plan.deferred, plan.become_user = True, self.state.become_user_for(task, variables)
-        elif task.module in actions.LOCAL:
+        plan.deferred = task.module in reboot.ON_HOST
+        if task.module in actions.LOCAL and not plan.deferred:
             plan.outcome = self._post(task, variables, self._local(task, host, variables, plan.target))
         else:
             plan.calls = self._calls(task, host, variables, plan.result.warnings)
@@ -303,8 +300,7 @@ class TaskExecutor:
             raise InputError(f"task {task.display_name!r}: arguments must be a mapping, got {args!r:.80}", task.location)
         return actions.ActionContext(task, host, variables, args, state.templar, state.registry,
                                      state.run.files, state.runtimes.setdefault(facts_to or host, HostRuntime()),
-                                     state.check_for(task),
-                                     state.diff_for(task), state.options.verbosity, state)
+                                     state.check_for(task), state.diff_for(task), state.options.verbosity, state)
 
     def _calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
         calls = self._module_calls(task, host, variables, warnings)
@@ -418,9 +414,7 @@ class TaskExecutor:
                 done.label, done.item = plan.outcomes[index].label, plan.outcomes[index].item
                 plan.outcomes[index] = done
             plan.pending = []
-        except Unreachable as exc:
-            plan.error = exc
-        except FleetError as exc:
+        except (Unreachable, FleetError) as exc:
             plan.error = exc
 
     async def _execute(self, plan: Plan, host: str, variables: Any, calls: list[ModuleCall],
