@@ -212,10 +212,10 @@ class TaskExecutor:
             plan.outcome = Outcome("skipped", msg="Conditional result was False")
             return
         plan.target = target_for(self.state, task, variables)
-        plan.deferred = task.module in reboot.ON_HOST
+        plan.deferred = task.module in reboot.ON_HOST  # wait_for_connection/reboot: awaited by run()
         if task.module in actions.LOCAL and not plan.deferred:
             plan.outcome = self._post(task, variables, self._local(task, host, variables, plan.target))
-        else:
+        elif not plan.deferred:
             plan.calls = self._calls(task, host, variables, plan.result.warnings)
 
     def _prepare_loop(self, plan: Plan, host: str, include_params: dict[str, Any] | None) -> None:
