@@ -66,6 +66,31 @@ ACTIONS = {action.name: action for action in (
            "(without ansible-core: ok, with a warning that nothing was checked).",
            ("argument_spec (dict) required: options as in a module's argument spec",
             "provided_arguments (dict): values to check (they win over variables of the same name)")),
+    Action("group_by", "Put the host in a group made from its variables, for the rest of the run.",
+           "Later plays' hosts: patterns, groups and group_names see it (from the next task on). changed "
+           "when the host joined the group, as in Ansible.",
+           ("key (str) required: the group's name (spaces become -)",
+            "parents (str | list[str]) default=['all']: the groups it is made a child of")),
+    Action("add_host", "Add a host (and groups) to the run's inventory.",
+           "Runs once per play, on its first host (each loop item once); the host is targetable by later "
+           "plays and in hostvars. A new host's name, or a connection/become/interpreter variable, that "
+           "comes from host data (a registered result, a fact) is refused.",
+           ("name (str) required (alias host, hostname): NAME or NAME:PORT (sets ansible_ssh_port)",
+            "groups (str | list[str]) (alias group, groupname): groups to add it to (a string: comma-separated)",
+            "NAME (any): any other key becomes a host variable (ansible_host, ansible_user...)")),
+    Action("wait_for_connection", "Wait until the host accepts a connection and its agent answers.",
+           "The agent is started and pinged until it answers; skipped in check mode. Result: elapsed.",
+           ("timeout (int) default=600", "delay (int) default=0: seconds before the first try",
+            "sleep (int) default=1: seconds between tries", "connect_timeout (int) default=5: per try")),
+    Action("reboot", "Reboot the host and wait until it is back.",
+           "The new boot is seen when boot_time_command's output changes, then test_command succeeds; the "
+           "host's agents are dropped and started again. Check mode: changed, nothing rebooted. Refused "
+           "on a local connection. Result: rebooted, elapsed.",
+           ("reboot_timeout (int) default=600", "pre_reboot_delay, post_reboot_delay (int) default=0",
+            "msg (str) default='Reboot initiated by Ansible'", "test_command (str) default='whoami'",
+            "reboot_command (str) default='shutdown -r 0 \"MSG\"' (its program looked for in search_paths)",
+            "boot_time_command (str) default='cat /proc/sys/kernel/random/boot_id'",
+            "search_paths (list[str]), connect_timeout (int)")),
     Action("import_role", "Inline a role when the playbook is loaded.", "As Ansible's import_role.",
            ("name (str) required", "tasks_from, vars_from, defaults_from, handlers_from (str): other files "
             "of the role", "allow_duplicates (bool): run the role again when it already ran in this play")),

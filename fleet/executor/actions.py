@@ -1,7 +1,8 @@
 """Controller-side actions and the preparation of module calls.
 
 Actions run on the controller (``debug``, ``assert``, ``fail``, ``set_fact``,
-``include_vars``, ``validate_argument_spec``). ``template`` and ``copy`` with a local ``src`` are prepared here too: the
+``include_vars``, ``validate_argument_spec``; ``group_by`` and ``add_host`` in
+:mod:`fleet.executor.inventoryactions`). ``template`` and ``copy`` with a local ``src`` are prepared here too: the
 file is read (and rendered) on the controller and shipped to the agent's ``copy`` module.
 Everything else goes to the agent as is, after validation against the module's Params.
 """
@@ -20,6 +21,7 @@ from typing import Any
 
 from fleet.connection import ModuleCall
 from fleet.errors import InputError, Location, TemplateError
+from fleet.executor import inventoryactions, reboot
 from fleet.executor.argspec import validate_argument_spec
 from fleet.executor.context import HostRuntime
 from fleet.executor.files import LocalFiles
@@ -30,7 +32,8 @@ from fleet.templating import TEMPLATE_OPTIONS, confined, file_options, is_unsafe
 from fleet.vars import Layer
 from fleet.yamlsrc import VAULT_HEADERS
 
-LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars", "validate_argument_spec"})
+LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars", "validate_argument_spec",
+                           "group_by", "add_host", "wait_for_connection", "reboot"})
 SETS_VARS = frozenset({"set_fact", "include_vars"})  # their items change what the next item sees
 CONTROL_ACTIONS = frozenset({"meta", "include_tasks", "import_tasks", "include_role", "import_role"})
 
@@ -50,6 +53,7 @@ class ActionContext:
     check: bool = False  # the task's modes, carried by each of its module calls
     diff: bool = False
     verbosity: int = 0  # the run's -v count (debug's verbosity threshold)
+    play: Any = None  # fleet.executor.state.PlayState: add_host and group_by change its inventory
 
     @property
     def where(self) -> str:
@@ -128,6 +132,10 @@ LOCAL: dict[str, Callable[[ActionContext], dict[str, Any]]] = {
     "set_fact": set_fact,
     "include_vars": include_vars,
     "validate_argument_spec": validate_argument_spec,
+    "group_by": inventoryactions.group_by,
+    "add_host": inventoryactions.add_host,
+    "wait_for_connection": reboot.looped,  # run by fleet.executor.reboot when the task's turn comes
+    "reboot": reboot.looped,
 }
 
 

@@ -62,6 +62,13 @@ class PlayVars:
                             "play_hosts": list(play_hosts), "ansible_play_batch": list(batch)}
         self._host_magic.clear()
 
+    def inventory_changed(self) -> None:
+        """A task changed the inventory (``add_host``, ``group_by``): ``groups``, ``group_names``
+        and group variables are read again, as Ansible reads them for every task."""
+        self._play_magic = {**self._play_magic, "groups": self.inventory.groups_map()}
+        self._inventory_layers.clear()
+        self._host_magic.clear()
+
     def _inventory(self, host: str) -> list[Layer]:
         layers = self._inventory_layers.get(host)
         if layers is None:  # a delegated host the inventory does not know has no inventory vars

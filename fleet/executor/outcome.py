@@ -144,6 +144,8 @@ def fill_loop_result(result: TaskResult, task: Task, outcomes: list[Outcome]) ->
         "msg": "All items completed" if result.status not in ("failed", "skipped") else result.msg,
         "results": registered_items,
     }
+    if task.module in ("add_host", "group_by") and not registered["failed"]:
+        del registered["failed"]  # ansible-core's strategy rebuilds these loops' results without it
     for key in ("warnings", "deprecations"):  # as Ansible's loop: the items' ones, gathered on top
         gathered = [w for o in outcomes for w in _listed(o.data.get(key) if o.exact else
                                                           o.warnings if key == "warnings" else None)]

@@ -19,6 +19,7 @@ import fleet.executor.meta as meta
 import fleet.executor.pipeline as pipeline
 from fleet.errors import FleetError, InputError
 from fleet.executor.context import HostRuntime, PlayVars
+from fleet.executor.inventoryactions import BYPASS_HOST_LOOP
 from fleet.executor.state import PlayState, RunState
 from fleet.executor.tags import selected
 from fleet.executor.task import TaskExecutor
@@ -35,6 +36,9 @@ class PlayRunner:
         self.play = play
         selected_hosts = [h.name for h in run.inventory.select(play.hosts, run.options.limit)]
         hosts = [h for h in selected_hosts if h not in run.failed_hosts and h not in run.dead]
+        for part in run.inventory.unmatched(play.hosts):  # a group that group_by/add_host never made
+            warning = f"Could not match supplied host pattern, ignoring: {part}"
+            run.report.warnings.extend([warning] if warning not in run.report.warnings else [])
         if run.options.fact_cache is not None:  # every host's cached facts, as hostvars shows them
             for name in run.inventory.hosts:
                 if name not in run.runtimes:
@@ -237,7 +241,8 @@ class PlayRunner:
         self.run.reporter.task_start(task, handler, name)
         if task.module in ("include_tasks", "include_role"):
             return await self.include(task, hosts, params, guarded)
-        targets = hosts[:1] if task.run_once else hosts
+        # add_host runs once (BYPASS_HOST_LOOP); unlike run_once, its result stays with that host
+        targets = hosts[:1] if task.run_once or task.module in BYPASS_HOST_LOOP else hosts
         limit = self._throttle(task, targets)
 
         async def one(host: str) -> TaskResult | None:

@@ -18,6 +18,7 @@ import fleet.executor.actions as actions
 import fleet.executor.bridged as bridged
 import fleet.executor.defaults as defaults
 import fleet.executor.handlers as handlers
+import fleet.executor.reboot as reboot
 import fleet.executor.timeouts as timeouts
 from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
@@ -61,13 +62,13 @@ class TaskExecutor:
         try:
             if plan.paused:
                 await self._paused_local_items(plan, host, include_params)
+            if plan.deferred:  # wait_for_connection/reboot: they await the host (fleet.executor.reboot)
+                await reboot.run(self, plan, host)
             if plan.agent_calls and (self._sequential(task) or plan.split):
                 await self._run_sequential(plan, host)
             elif plan.agent_calls:
                 results = await self._send(plan, host, plan.agent_calls)
-        except Unreachable as exc:
-            plan.error = exc
-        except FleetError as exc:  # a delegated host's bad connection settings (preflight checks the play's)
+        except (Unreachable, FleetError) as exc:  # FleetError: a delegated host's bad connection settings
             plan.error = exc
         except Interrupted:
             return None  # never sent: the task did not run on this host
@@ -211,9 +212,10 @@ class TaskExecutor:
             plan.outcome = Outcome("skipped", msg="Conditional result was False")
             return
         plan.target = target_for(self.state, task, variables)
-        if task.module in actions.LOCAL:
+        plan.deferred = task.module in reboot.ON_HOST  # wait_for_connection/reboot: awaited by run()
+        if task.module in actions.LOCAL and not plan.deferred:
             plan.outcome = self._post(task, variables, self._local(task, host, variables, plan.target))
-        else:
+        elif not plan.deferred:
             plan.calls = self._calls(task, host, variables, plan.result.warnings)
 
     def _prepare_loop(self, plan: Plan, host: str, include_params: dict[str, Any] | None) -> None:
@@ -298,8 +300,7 @@ class TaskExecutor:
             raise InputError(f"task {task.display_name!r}: arguments must be a mapping, got {args!r:.80}", task.location)
         return actions.ActionContext(task, host, variables, args, state.templar, state.registry,
                                      state.run.files, state.runtimes.setdefault(facts_to or host, HostRuntime()),
-                                     state.check_for(task),
-                                     state.diff_for(task), state.options.verbosity)
+                                     state.check_for(task), state.diff_for(task), state.options.verbosity, state)
 
     def _calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
         calls = self._module_calls(task, host, variables, warnings)
@@ -413,9 +414,7 @@ class TaskExecutor:
                 done.label, done.item = plan.outcomes[index].label, plan.outcomes[index].item
                 plan.outcomes[index] = done
             plan.pending = []
-        except Unreachable as exc:
-            plan.error = exc
-        except FleetError as exc:
+        except (Unreachable, FleetError) as exc:
             plan.error = exc
 
     async def _execute(self, plan: Plan, host: str, variables: Any, calls: list[ModuleCall],

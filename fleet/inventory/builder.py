@@ -28,6 +28,16 @@ class InventoryBuilder:
         self.add_group("ungrouped")
         self.add_child("all", "ungrouped")
 
+    @classmethod
+    def resume(cls, groups: dict[str, Group], hosts: dict[str, Host]) -> InventoryBuilder:
+        """A builder over a finished inventory's groups and hosts, to change them during a run
+        (``add_host``, ``group_by``) and apply Ansible's rules again with :meth:`finish`."""
+        builder = cls.__new__(cls)
+        builder.groups, builder.hosts = groups, hosts
+        builder._members = {name: set(group.hosts) for name, group in groups.items()}
+        builder._edge_locations = {}
+        return builder
+
     def add_group(self, name: str, location: Location | None = None) -> Group:
         """Declare a group (no-op if it exists)."""
         group = self.groups.get(name)

@@ -24,6 +24,7 @@ from fleet.inventory.sources import load_source
 from fleet.inventory.varsfiles import VarsDir
 from fleet.vars import Layer
 
+_MISSING = object()
 GROUP_ALL = "inventory group all"
 GROUP = "inventory group"
 HOST = "inventory host"
@@ -192,6 +193,54 @@ class Inventory:
         """The parts of ``pattern`` and ``limit`` that name no group or host of this inventory."""
         parts = split_pattern(pattern) + (limit_parts(limit) if limit is not None else [])
         return [part for part in dict.fromkeys(parts) if self._patterns.matches_nothing(part)]
+
+    # -- changes during a run (add_host, group_by) ----------------------------------------
+
+    def add_dynamic_host(self, name: str, groups: Sequence[str], values: dict[str, Any], source: str) -> bool:
+        """Ansible's ``add_host``: ``name`` joins the inventory (if new), each of ``groups`` (created
+        if new) and gets ``values`` as host variables; True when anything changed."""
+        builder = InventoryBuilder.resume(self.groups, self.hosts)
+        changed = name not in self.hosts
+        self._adopt_implicit(builder, name)
+        host = builder.add_host(name, "all")  # as Ansible's: a direct member of all, listed first in it
+        if values and any(host.vars.get(k, _MISSING) != v for k, v in values.items()):
+            builder.add_host_vars(name, dict(values), source)
+            changed = True
+        for group in groups:
+            changed = name not in builder.groups.get(group, Group(group)).hosts or changed
+            builder.add_group(group)
+            builder.add_host(name, group)
+        return self._reconciled(builder) if changed else False
+
+    def add_dynamic_group(self, host: str, group: str, parents: Sequence[str]) -> bool:
+        """Ansible's ``group_by``: ``host`` joins ``group`` (created under ``parents`` if new);
+        True when anything changed."""
+        builder = InventoryBuilder.resume(self.groups, self.hosts)
+        self._host(host)
+        self._adopt_implicit(builder, host)
+        changed = False
+        builder.add_group(group)
+        for parent in parents:
+            changed = parent not in builder.groups or changed
+            builder.add_group(parent)
+            if parent != group and group not in builder.groups[parent].children:
+                builder.add_child(parent, group)
+                changed = True
+        if host not in builder.groups[group].hosts:
+            builder.add_host(host, group)
+            changed = True
+        return self._reconciled(builder) if changed else False
+
+    def _adopt_implicit(self, builder: InventoryBuilder, name: str) -> None:
+        """The implicit localhost joins the inventory with its variables (a local connection)."""
+        if name not in self.hosts and self._implicit_name(name) is not None:
+            builder.hosts[name] = Host(name, blocks=list(self._implicit[name].blocks))
+
+    def _reconciled(self, builder: InventoryBuilder) -> bool:
+        builder.finish()
+        self._group_hosts.clear()
+        self._patterns = PatternEvaluator(self, self._implicit_name)
+        return True
 
     # -- variables ------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from fleet.registry import MODULE_ALIASES, short_name
 CONTROLLER_ACTIONS = frozenset({
     "debug", "assert", "fail", "set_fact", "meta", "include_tasks", "import_tasks",
     "include_role", "import_role", "include_vars", "validate_argument_spec",
+    "group_by", "add_host", "wait_for_connection", "reboot",
 })
 
 

@@ -69,6 +69,7 @@ def check_playbook(playbook: Playbook, registry: ModuleRegistry, templar: Any, i
     return list(dict.fromkeys(warnings))
 
 
+INVENTORY_CHANGES = frozenset({"group_by", "add_host", "include_tasks", "include_role"})
 NO_HOSTS = "Specified hosts and/or --limit does not match any hosts"
 
 
@@ -83,14 +84,28 @@ def check_hosts(playbook: Playbook, inventory: Any, limit: str | Sequence[str] |
         selected = inventory.select(patterns[0] if adhoc and patterns else "all", limit)
         if not selected:
             raise InputError(NO_HOSTS + _unmatched_hint(inventory, limit))
+    # after a play that may change the inventory (group_by, add_host), a pattern is only
+    # known to match nothing when its play starts: the play runner warns then, as Ansible
+    known = []
+    for play in playbook.plays:
+        if not _is_template(templar, play.hosts):
+            known.append(play.hosts)
+        if changes_inventory(play):
+            break
     warnings = [f"Could not match supplied host pattern, ignoring: {part}"
-                for pattern in dict.fromkeys(patterns) for part in inventory.unmatched(pattern)]
+                for pattern in dict.fromkeys(known) for part in inventory.unmatched(pattern)]
     if limit is not None:
         warnings += [f"Could not match supplied host pattern, ignoring: {part}"
                      for part in inventory.unmatched("all", limit)]
     if adhoc and patterns and not inventory.select(patterns[0], limit):
         warnings.append("No hosts matched, nothing to do")
     return list(dict.fromkeys(warnings))
+
+
+def changes_inventory(play: Play) -> bool:
+    """May the play add hosts or groups (``group_by``, ``add_host``, or an include that may hold them)?"""
+    return any(task.module in INVENTORY_CHANGES or task.dynamic_module
+               for task in walk([*play.tasks, *play.handlers]))
 
 
 def _unmatched_hint(inventory: Any, limit: str | Sequence[str]) -> str:
@@ -128,13 +143,13 @@ def _play_names(play: Play, tasks: list[Task]) -> set[str]:
 
 
 def _runtime_names(tasks: list[Task]) -> set[str]:
-    """Names that tasks define for the rest of the run: register, set_fact, include_vars name."""
+    """Names that tasks define for the rest of the run: register, set_fact, add_host, include_vars name."""
     names: set[str] = set()
     for task in tasks:
         if task.register:
             names.add(task.register)
-        if task.module == "set_fact":
-            names.update(k for k in task.args if k != "_raw_params")
+        if task.module in ("set_fact", "add_host"):  # add_host: the new host's variables
+            names.update(str(k) for k in task.args if k != "_raw_params")
         if task.module == "include_vars" and task.args.get("name"):
             names.add(str(task.args["name"]))
     return names
