@@ -30,7 +30,8 @@ Order of operations: daemon-reload, daemon-reexec, unmask, enable/disable, mask,
 state change. A unit that does not exist fails with ``Could not find the requested service
 NAME: host`` (except for ``masked``); a unit file that fails to load fails with its load error.
 
-Without a systemd of its own (no ``/run/systemd/system``, or a chroot) ``enabled`` and ``masked``
+Without a systemd of its own (no ``/run/systemd/system``, or a chroot), or with
+``SYSTEMD_OFFLINE=1`` in the task's ``environment`` (as Ansible), ``enabled`` and ``masked``
 use systemctl's offline mode (``SYSTEMD_OFFLINE=1``; an alias is followed through its symlink).
 No unit runs there: ``stopped`` holds; ``started``, ``restarted``, ``reloaded`` and
 ``daemon_reexec`` warn on every run (``active: not started: systemd is not running here (a
@@ -76,6 +77,7 @@ from fleet.agent.systemctl import parse_show
 
 SYSTEMD_RUNNING = "/run/systemd/system"  # exists when systemd is PID 1 (sd_booted())
 NOT_BOOTED = "systemd is not running here (a chroot or an image build?)"
+OFFLINE = "systemd is offline (SYSTEMD_OFFLINE=1)"
 UNIT_DIRS = ("/etc/systemd/system", "/usr/local/lib/systemd/system", "/lib/systemd/system",
              "/usr/lib/systemd/system")
 
@@ -244,6 +246,8 @@ def _observe_offline(p: Params, host, cur: dict) -> dict:
 
 def observe(p: Params, host) -> dict:
     cur: dict = {"ran": []}  # jobs are actions, not states: apply reports them done
+    if p.scope != "global" and os.environ.get("SYSTEMD_OFFLINE") == "1":  # asked for (environment)
+        return _observe_offline(p, host, dict(cur, why=OFFLINE))
     if p.scope != "global" and (not os.path.isdir(SYSTEMD_RUNNING) or chroot_reason()):
         return _observe_offline(p, host, cur)
     if p.daemon_reload:
@@ -407,9 +411,10 @@ def _unapplied(p: Params, host, cur: dict, want: dict) -> dict:
 def caveats(p: Params, state: dict) -> dict:
     """Without a running systemd: what could not be done (a warning on every run)."""
     offline, starts = not state.get("booted", True), p.state in ("started", "restarted", "reloaded")
-    notes = {"active": f"not {p.state}: {NOT_BOOTED}"} if offline and starts and p.name else {}
+    why = state.get("why", NOT_BOOTED)
+    notes = {"active": f"not {p.state}: {why}"} if offline and starts and p.name else {}
     if offline and p.daemon_reexec:
-        notes["daemon_reexec"] = f"not re-executed: {NOT_BOOTED}"
+        notes["daemon_reexec"] = f"not re-executed: {why}"
     return notes
 
 

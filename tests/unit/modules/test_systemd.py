@@ -495,3 +495,14 @@ def test_chroot_never_reaches_the_build_machines_manager(tree, tmp_path: Path, m
     result = run_module("systemd", {"name": "web", "state": "started", "enabled": True})
     assert result["status"] == "changed" and result["warnings"] == [NOT_STARTED]
     assert refused(tree) == [] and [c[1] for c in mutations(tree)] == ["enable"]
+
+
+def test_systemd_offline_in_the_environment_is_offline_mode(host, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The systemd target: ``environment: {SYSTEMD_OFFLINE: 1}`` on a booted host starts
+    nothing and warns, as Ansible's module does (``systemctl show`` does not work offline)."""
+    monkeypatch.setenv("SYSTEMD_OFFLINE", "1")
+    host.clear()
+    result = run_module("systemd", {"name": "web", "state": "started"})
+    assert result["status"] == "ok", result
+    assert result["warnings"] == ["active: not started: systemd is offline (SYSTEMD_OFFLINE=1)"]
+    assert mutations(host) == [] and not [c for c in host.calls() if c[1] == "show"]
