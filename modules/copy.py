@@ -21,7 +21,8 @@ Behaves like ``ansible.builtin.copy`` for single files:
 ``mode: preserve`` gives the copy its source's mode (the controller's file, or with
 ``remote_src`` the host's).
 
-Differences from Ansible: ``remote_src`` copies one file (not a directory tree); a failed ``validate`` reports ``failed to validate: rc:N error:...`` in ``msg``.
+Differences from Ansible: ``remote_src`` copies one file (not a directory tree); a failed
+``validate`` reports ``failed to validate: rc:N error:...`` in ``msg``.
 """
 
 from __future__ import annotations
