@@ -19,9 +19,10 @@ Behaves like ``ansible.builtin.command``:
 
 ``executable`` is ignored with Ansible's warning (its command module dropped it in 2.4).
 
-Differences from Ansible: a command that cannot be started fails with ``command not
-found: NAME`` (Ansible reports ``rc: 2`` and the OS error); a skipped run (creates/removes)
-returns only ``msg``.
+A command that cannot be started fails with ``rc: 2`` and Ansible's words (``[Errno 2] No
+such file or directory: b'NAME'``).
+
+Differences from Ansible: a skipped run (creates/removes) returns only ``msg``.
 """
 
 from __future__ import annotations

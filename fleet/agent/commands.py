@@ -44,10 +44,10 @@ def command_gate(creates, removes, chdir: str | None) -> tuple:
     """Ansible's ``creates``/``removes`` test (globs, relative to ``chdir``) for command/shell.
 
     Returns ``(should run, reason)`` with Ansible's messages; ``should run`` is None when
-    neither is given (nothing to predict in check mode).
+    neither is given (nothing to predict: check mode skips the command).
     """
-    if not creates and not removes:
-        return None, ""
+    if not creates and not removes:  # check mode skips it, with Ansible's words
+        return None, "Command would have run if not in check mode"
     if creates:
         creates = expand_path(creates)
         if _glob_exists(creates, chdir):

@@ -158,7 +158,7 @@ def _imperative(module, p, reader: HostReader, check: bool, deadline) -> dict:
     if check:
         if needed:
             return _status("changed", msg=reason or "would run (check mode)")
-        return _status("skipped", msg="not run in check mode")
+        return _status("skipped", msg=reason or "not run in check mode")
     writer = _writer(reader)
     outcome = contract.Outcome()
     if contract.legacy(module, "run"):  # version 1: the data dict, with changed/failed_msg/msg

@@ -112,7 +112,12 @@ def test_command_with_removes_or_creates_in_check(site: Site) -> None:
         - name: would not run
           command: touch {{ root }}/present
           args: {creates: "{{ root }}/present"}
+        - name: unguarded
+          shell: touch {{ root }}/other
     """, hosts="h1"), check=True)
+    # without creates/removes: skipped, in the words of Ansible's command module
+    assert run.status("h1", "unguarded") == "skipped"
+    assert run.result("h1", "unguarded").msg == "Command would have run if not in check mode"
     # as Ansible: creates/removes predict the outcome in check mode (changed or ok)
     assert run.status("h1", "would run") == "changed"
     assert run.result("h1", "would run").msg == "Command would have run if not in check mode"
