@@ -31,6 +31,9 @@ from fleet.vars import Layer
 from fleet.yamlsrc import VAULT_HEADERS
 
 LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars", "validate_argument_spec"})
+# controller actions the task executor awaits (fleet.executor.awaited): pause waits, raw reaches
+# the host through its transport
+AWAITED = frozenset({"pause", "raw"})
 SETS_VARS = frozenset({"set_fact", "include_vars"})  # their items change what the next item sees
 CONTROL_ACTIONS = frozenset({"meta", "include_tasks", "import_tasks", "include_role", "import_role"})
 
@@ -121,7 +124,12 @@ def set_fact(ctx: ActionContext) -> dict[str, Any]:
     return _result(ansible_facts=facts)
 
 
+def _awaited(ctx: ActionContext) -> dict[str, Any]:
+    raise InputError(f"{ctx.where}: {ctx.task.module} is awaited, not called", ctx.location)
+
+
 LOCAL: dict[str, Callable[[ActionContext], dict[str, Any]]] = {
+    **{name: _awaited for name in sorted(AWAITED)},
     "debug": debug,
     "assert": assert_,
     "fail": fail,

@@ -46,6 +46,7 @@ class Plan:
     notified: list[str] = field(default_factory=list)  # notify names, once finish decided them
     original: Task | None = None  # set when ``task`` was replaced by its concrete form
     paused: list[int] = field(default_factory=list)  # a controller action's items run after a pause
+    awaited: bool = False  # a single awaited controller action (fleet.executor.awaited), run in run()
 
     @property
     def given(self) -> Task:

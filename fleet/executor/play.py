@@ -18,6 +18,7 @@ import fleet.executor.includes as includes
 import fleet.executor.meta as meta
 import fleet.executor.pipeline as pipeline
 from fleet.errors import FleetError, InputError
+from fleet.executor.awaited import BYPASS_HOST_LOOP
 from fleet.executor.context import HostRuntime, PlayVars
 from fleet.executor.state import PlayState, RunState
 from fleet.executor.tags import selected
@@ -237,7 +238,9 @@ class PlayRunner:
         self.run.reporter.task_start(task, handler, name)
         if task.module in ("include_tasks", "include_role"):
             return await self.include(task, hosts, params, guarded)
-        targets = hosts[:1] if task.run_once else hosts
+        # Ansible's pause runs on the first host only; unlike run_once, its result stays there
+        once = task.run_once or task.module in BYPASS_HOST_LOOP
+        targets = hosts[:1] if once else hosts
         limit = self._throttle(task, targets)
 
         async def one(host: str) -> TaskResult | None:

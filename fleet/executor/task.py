@@ -21,6 +21,7 @@ import fleet.executor.handlers as handlers
 import fleet.executor.timeouts as timeouts
 from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
+from fleet.executor.awaited import run_awaited
 from fleet.executor.context import HostRuntime
 from fleet.executor.delegation import Target, facts_host, target_for
 from fleet.executor.dynamic import DynamicTasks, ModuleNotFound
@@ -59,6 +60,8 @@ class TaskExecutor:
         plan = self.prepare(task, host, include_params, handler)
         results: list[dict[str, Any]] = []
         try:
+            if plan.awaited:
+                await self._awaited_single(plan, host)
             if plan.paused:
                 await self._paused_local_items(plan, host, include_params)
             if plan.agent_calls and (self._sequential(task) or plan.split):
@@ -211,7 +214,9 @@ class TaskExecutor:
             plan.outcome = Outcome("skipped", msg="Conditional result was False")
             return
         plan.target = target_for(self.state, task, variables)
-        if task.module in actions.LOCAL:
+        if task.module in actions.AWAITED:
+            plan.awaited = True
+        elif task.module in actions.LOCAL:
             plan.outcome = self._post(task, variables, self._local(task, host, variables, plan.target))
         else:
             plan.calls = self._calls(task, host, variables, plan.result.warnings)
@@ -235,7 +240,8 @@ class TaskExecutor:
             label = templar.render(task.loop_control.label, scope, task.location) if task.loop_control.label else item
             if task.when and not templar.truth(task.when, scope, task.location):
                 outcome = Outcome("skipped", msg="Conditional result was False")
-            elif task.module in actions.LOCAL and index and task.loop_control.pause > 0:
+            elif task.module in actions.LOCAL and (index and task.loop_control.pause > 0
+                                                   or task.module in actions.AWAITED):
                 plan.paused.append(index)  # run after the pause, in run(): it may read the time
                 outcome = Outcome("pending")
             elif task.module in actions.LOCAL:
@@ -260,11 +266,12 @@ class TaskExecutor:
         assert plan.outcomes is not None
         try:
             for index in plan.paused:
-                await asyncio.sleep(task.loop_control.pause)
+                if index and task.loop_control.pause > 0:
+                    await asyncio.sleep(task.loop_control.pause)
                 variables = self.state.play_vars.for_task(host, task, include_params)
                 scope = item_vars(task, variables, items, index)
                 target = plan.targets[index] = target_for(self.state, task, scope)
-                done = self._post(task, scope, self._local(task, host, scope, target))
+                done = self._post(task, scope, await self._local_awaited(task, host, scope, target))
                 done.label, done.item = plan.outcomes[index].label, plan.outcomes[index].item
                 plan.outcomes[index] = done
         except FleetError as exc:
@@ -278,9 +285,28 @@ class TaskExecutor:
         except FleetError:
             return False
 
+    async def _awaited_single(self, plan: Plan, host: str) -> None:
+        try:
+            plan.outcome = self._post(plan.task, plan.variables,
+                                      await self._local_awaited(plan.task, host, plan.variables, plan.target))
+        except FleetError as exc:
+            plan.error = exc
+
+    async def _local_awaited(self, task: Task, host: str, variables: Any, target: Target | None) -> Outcome:
+        """A controller action, awaited when it waits or reaches the host (pause, raw)."""
+        if task.module not in actions.AWAITED:
+            return self._local(task, host, variables, target)
+        ctx = self._context(task, host, variables, facts_host(task, host, target))
+        if target is not None:  # raw reaches the delegated host, through its own settings
+            ctx = dataclasses.replace(ctx, host=target.name, variables=target.variables)
+        return self._outcome(await run_awaited(ctx, self.state))
+
     def _local(self, task: Task, host: str, variables: Any, target: Target | None) -> Outcome:
         ctx = self._context(task, host, variables, facts_host(task, host, target))
-        raw = actions.LOCAL[task.module](ctx)
+        return self._outcome(actions.LOCAL[task.module](ctx))
+
+    @staticmethod
+    def _outcome(raw: dict[str, Any]) -> Outcome:
         return Outcome(raw["status"], bool(raw.get("changed")), raw.get("msg", ""), raw.get("data") or {},
                        warnings=list(raw.get("warnings") or []))
 

@@ -1,0 +1,21 @@
+"""Controller actions that wait (``pause``) or reach the host without the agent (``raw``):
+awaited by the task executor, where the synchronous actions of :mod:`fleet.executor.actions`
+are called."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fleet.executor.actions import ActionContext
+from fleet.executor.pause import pause
+from fleet.executor.raw import raw
+
+# Ansible's BYPASS_HOST_LOOP actions: run once per play, as run_once (the play runner)
+BYPASS_HOST_LOOP = frozenset({"pause"})
+
+
+async def run_awaited(ctx: ActionContext, state: Any) -> dict[str, Any]:
+    """Run the awaited action ``ctx.task.module`` for ``ctx`` in ``state`` (the PlayState)."""
+    if ctx.task.module == "pause":
+        return await pause(ctx, lambda: state.run.interrupted is not None)
+    return await raw(ctx, state)
