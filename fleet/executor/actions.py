@@ -24,6 +24,7 @@ from fleet.executor.argspec import validate_argument_spec
 from fleet.executor.context import HostRuntime
 from fleet.executor.files import LocalFiles
 from fleet.executor.includevars import include_vars
+from fleet.executor.script import script_args
 from fleet.playbook import Task
 from fleet.registry import ModuleRegistry
 from fleet.templating import TEMPLATE_OPTIONS, confined, file_options, is_unsafe
@@ -149,6 +150,8 @@ def module_calls(ctx: ActionContext) -> list[ModuleCall]:
             raise InputError(f"{ctx.where}: dest is required", ctx.location)
     if module == "template":
         return [_template(ctx)]
+    if module == "script":
+        return [_call(ctx, "script", script_args(ctx, _read_b64, _truthy))]
     if module == "copy" and ctx.args.get("src") is not None and not _truthy(ctx.args.get("remote_src")):
         return _copy_local(ctx)
     return [_call(ctx, module, ctx.args)]

@@ -4,9 +4,13 @@ are called."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from fleet.executor.actions import ActionContext
+from fleet.executor.fetch import finish
+from fleet.executor.outcome import Outcome
+from fleet.executor.script import shaped
 from fleet.executor.pause import pause
 from fleet.executor.raw import raw
 
@@ -19,3 +23,11 @@ async def run_awaited(ctx: ActionContext, state: Any) -> dict[str, Any]:
     if ctx.task.module == "pause":
         return await pause(ctx, lambda: state.run.interrupted is not None)
     return await raw(ctx, state)
+
+
+def _script(ctx: ActionContext, outcome: Outcome) -> Outcome:
+    return shaped(outcome)
+
+
+# controller actions whose host part is an agent call: their answer finished on the controller
+FINISHED: dict[str, Callable[[ActionContext, Outcome], Outcome]] = {"script": _script, "fetch": finish}

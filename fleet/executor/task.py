@@ -21,7 +21,7 @@ import fleet.executor.handlers as handlers
 import fleet.executor.timeouts as timeouts
 from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
-from fleet.executor.awaited import run_awaited
+from fleet.executor.awaited import FINISHED, run_awaited
 from fleet.executor.context import HostRuntime
 from fleet.executor.delegation import Target, facts_host, target_for
 from fleet.executor.dynamic import DynamicTasks, ModuleNotFound
@@ -360,6 +360,9 @@ class TaskExecutor:
         if self._bridged(task):
             no_log = self.state.templar.truth(task.no_log, variables, task.location)
             return bridged.outcome(self.state.run.bridge, self._module(task), results, no_log, task.loop is not None)
+        if task.module in FINISHED:  # controller actions whose host part ran in the agent
+            return FINISHED[task.module](self._context(task, variables.get("inventory_hostname", ""), variables),
+                                         Outcome.from_agent(results))
         return Outcome.from_agent(results)
 
     # -- sending --------------------------------------------------------------------------
