@@ -89,3 +89,28 @@ def test_pause_ends_when_the_run_is_interrupted() -> None:
 def test_pause_refuses_minutes_with_seconds() -> None:
     result = asyncio.run(pause(_Ctx({"minutes": 1, "seconds": 1}), lambda: False, tty=False))
     assert result["status"] == "failed" and "mutually exclusive" in result["msg"]
+
+
+def test_check_mode_writes_nothing_and_skips_as_ansible(tmp_path: Path) -> None:
+    from fleet import api
+    from fleet.executor.options import RunOptions
+
+    site = tmp_path / "site"
+    (site / "files").mkdir(parents=True)
+    (site / "files" / "s.sh").write_text("#!/bin/sh\ntouch \"$1\"\n")
+    (site / "src.txt").write_text("x\n")
+    (site / "hosts.ini").write_text(f"h1 ansible_connection=local out={site}\n")
+    (site / "site.yml").write_text(
+        "- hosts: h1\n  gather_facts: false\n  tasks:\n"
+        "    - raw: touch {{ out }}/by-raw\n"
+        "    - script: s.sh {{ out }}/by-script\n"
+        "    - script: s.sh {{ out }}/by-script2\n      args: {removes: '{{ out }}/src.txt'}\n"
+        "    - fetch: {src: '{{ out }}/src.txt', dest: '{{ out }}/fetched'}\n")
+    report = asyncio.run(api.apply_async(api.prepare(site / "site.yml", [site / "hosts.ini"], RunOptions(check=True))))
+    results = report.to_dict()["hosts"]["h1"]["results"]
+    assert [(r["module"], r["status"], r["msg"]) for r in results] == [
+        ("raw", "skipped", ""),
+        ("script", "skipped", "Check mode is not supported for this task."),
+        ("script", "changed", ""),
+        ("fetch", "skipped", "check mode not (yet) supported for this module")]
+    assert sorted(p.name for p in site.iterdir()) == ["files", "hosts.ini", "site.yml", "src.txt"]
