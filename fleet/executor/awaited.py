@@ -10,9 +10,9 @@ from typing import Any
 from fleet.executor.actions import ActionContext
 from fleet.executor.fetch import finish
 from fleet.executor.outcome import Outcome
-from fleet.executor.script import shaped
 from fleet.executor.pause import pause
 from fleet.executor.raw import raw
+from fleet.executor.script import shaped
 
 # Ansible's BYPASS_HOST_LOOP actions: run once per play, as run_once (the play runner)
 BYPASS_HOST_LOOP = frozenset({"pause"})

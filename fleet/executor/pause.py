@@ -54,6 +54,11 @@ async def _sleep(seconds: float, interrupted: Callable[[], bool]) -> None:
         raise Interrupted()
 
 
+def _settle(answer: asyncio.Future[str], text: str) -> None:
+    if not answer.done():
+        answer.set_result(text)
+
+
 async def _ask(prompt: str, echo: bool, interrupted: Callable[[], bool]) -> str:
     """One line from the terminal, read in a daemon thread so an interrupt can end the wait
     (the thread is left blocked on the terminal; the process exits without waiting for it)."""
@@ -65,7 +70,7 @@ async def _ask(prompt: str, echo: bool, interrupted: Callable[[], bool]) -> str:
             text = input(prompt) if echo else getpass.getpass(prompt)
         except (EOFError, OSError):
             text = ""
-        loop.call_soon_threadsafe(lambda: answer.done() or answer.set_result(text))
+        loop.call_soon_threadsafe(_settle, answer, text)
 
     threading.Thread(target=read, name="fleet-pause", daemon=True).start()
     while not answer.done():
