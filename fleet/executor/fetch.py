@@ -17,6 +17,7 @@ import os
 from typing import Any
 
 from fleet.executor.outcome import Outcome
+from fleet.executor.script import skip
 
 OPTIONS = frozenset({"src", "dest", "flat", "fail_on_missing", "validate_checksum"})
 MISSING = "the remote file does not exist, not transferring, ignored"
@@ -65,7 +66,7 @@ def destination(dest: str, src: str, host: str, flat: bool, base: str) -> str:
 def finish(ctx: Any, outcome: Outcome) -> Outcome:
     """The agent's reading of ``src`` (``outcome``) as Ansible's fetch result, the copy written."""
     if ctx.check:
-        return Outcome("skipped", False, "check mode not (yet) supported for this module")
+        return skip("check mode not (yet) supported for this module")
     if outcome.status == "failed":
         return outcome
     args = ctx.args

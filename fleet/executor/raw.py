@@ -43,7 +43,9 @@ async def raw(ctx: Any, state: Any) -> dict[str, Any]:
     task = ctx.task
     warnings = [NO_ENVIRONMENT] if task.environment else []
     if ctx.check:
-        return {"status": "skipped", "changed": False, "msg": "", "warnings": warnings, "data": {}}
+        # registered as Ansible's: skipped, without a reason
+        return {"status": "skipped", "changed": False, "msg": "", "warnings": warnings, "data": {"skipped": True},
+                "exact": True}
     variables = ctx.variables
     become = state.become_user_for(task, variables)
     executable = ctx.args.get("executable") or None

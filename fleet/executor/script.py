@@ -49,12 +49,17 @@ def script_args(ctx: Any, read_b64: Callable[[Path, Any, bool], str], truthy: Ca
             "cmd": line, **given}
 
 
+def skip(msg: str) -> Outcome:
+    """Ansible's AnsibleActionSkip as registered: ``skipped`` and ``msg``, no ``skip_reason``."""
+    return Outcome("skipped", False, msg, {"skipped": True}, exact=True)
+
+
 def shaped(outcome: Outcome) -> Outcome:
     """The agent's answer as Ansible's script action gives it."""
     if outcome.status == "ok" and outcome.msg.endswith(("matching creates option", "matching removes option")):
-        outcome.status = "skipped"  # Ansible's AnsibleActionSkip
-    elif outcome.status == "skipped":
-        outcome.msg = NO_CHECK_MODE
+        return skip(outcome.msg)
+    if outcome.status == "skipped":
+        return skip(NO_CHECK_MODE)
     elif outcome.status == "changed" and not outcome.data:  # check mode, creates/removes said it would run
         outcome.msg = ""
     return outcome

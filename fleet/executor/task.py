@@ -308,7 +308,7 @@ class TaskExecutor:
     @staticmethod
     def _outcome(raw: dict[str, Any]) -> Outcome:
         return Outcome(raw["status"], bool(raw.get("changed")), raw.get("msg", ""), raw.get("data") or {},
-                       warnings=list(raw.get("warnings") or []))
+                       warnings=list(raw.get("warnings") or []), exact=bool(raw.get("exact")))
 
     def _context(self, task: Task, host: str, variables: Any, facts_to: str | None = None) -> actions.ActionContext:
         """``facts_to``: the host whose variables set_fact and include_vars set (delegate_facts)."""

@@ -20,7 +20,7 @@ from tests.conftest import REPO
 from tests.unit.executor.twins import run_twins
 
 FIXTURE = REPO / "tests" / "fixtures" / "actions"
-VARYING = {"start", "stop", "exception", "skip_reason", "failed", "warnings"}
+VARYING = {"start", "stop", "exception", "failed", "warnings"}
 
 
 def _normal(value: Any, out: Path) -> Any:
