@@ -36,6 +36,7 @@ class Params:
     chdir: str | None = param("absolute directory to run the script in", None)
     executable: str | None = param("the program that runs the script (e.g. python3)", None)
     decrypt: bool = param("decrypt a vault-encrypted script on the controller", True)
+    missing: str | None = param("why the controller has no script (the run fails unless skipped)", None)
 
 
 def check(p: Params) -> None:
@@ -55,6 +56,10 @@ def would_run(p: Params, reader) -> tuple:
 
 
 def run(p: Params, host, ctx: Outcome) -> None:
+    if p.missing:
+        ctx.changed = False
+        ctx.fail(p.missing)
+        return
     name = os.path.basename(p.source) or "script"
     with host.scratch_dir("fleet-script-") as directory:
         path = os.path.join(directory, name)

@@ -41,10 +41,16 @@ def script_args(ctx: Any, read_b64: Callable[[Path, Any, bool], str], truthy: Ca
         raise InputError(f"{ctx.where}: script: cannot split {line!r:.80}: {exc}", ctx.location) from None
     source = parts[0]
     confined(source, "script", ctx.location, ctx.within)
-    path = ctx.files.find(source, ctx.task, "files")
-    if not path.is_file():
-        raise InputError(f"{ctx.where}: script {source!r} is not a file ({path})", ctx.location)
     given = {k: str(args[k]) for k in ("creates", "removes", "chdir", "executable") if args.get(k)}
+    try:
+        path = ctx.files.find(source, ctx.task, "files")
+        if not path.is_file():
+            raise InputError(f"{ctx.where}: script {source!r} is not a file ({path})", ctx.location)
+    except InputError as exc:
+        if "creates" not in given and "removes" not in given:
+            raise
+        # as Ansible: creates/removes are asked first, so a skip wins over a missing script
+        return {"missing": exc.message, "source": source, "cmd": line, **given}
     return {"content_b64": read_b64(path, ctx, truthy(args.get("decrypt", True))), "source": source,
             "cmd": line, **given}
 
