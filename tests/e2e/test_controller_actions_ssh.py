@@ -67,3 +67,31 @@ def test_sigint_during_a_pause_ends_the_run(lab: Lab) -> None:
     assert process.returncode == 130, output
     assert time.monotonic() - started < 20
     assert not any((root / "after").exists() for root in lab.roots.values())
+
+
+def test_pause_asks_at_a_terminal(lab: Lab) -> None:
+    """stdin a terminal: the prompt is shown, the answer typed is ``user_input``."""
+    import pty
+    import select
+
+    playbook = lab.workdir / "ask.yml"
+    answer = lab.workdir / "answer.txt"
+    playbook.write_text("- hosts: h1\n  gather_facts: false\n  tasks:\n    - pause: {prompt: your name}\n"
+                        "      register: answer\n"
+                        f"    - copy: {{content: '{{{{ answer.user_input }}}}', dest: {answer}}}\n      delegate_to: h1\n")
+    master, slave = pty.openpty()
+    env = dict(os.environ, COLUMNS="200", NO_COLOR="1", TERM="dumb", FLEET_PERSIST="0")
+    process = subprocess.Popen([sys.executable, "-m", "fleet", "apply", "-i", str(lab.inventory), str(playbook)],
+                               stdin=slave, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    assert process.stdout is not None
+    seen, deadline = b"", time.monotonic() + 60
+    while b"your name:" not in seen and time.monotonic() < deadline and process.poll() is None:
+        if select.select([process.stdout], [], [], 0.5)[0]:
+            seen += os.read(process.stdout.fileno(), 4096)
+    assert b"[pause]\nyour name:" in seen, seen
+    os.write(master, b"alice\n")
+    output, _ = process.communicate(timeout=60)
+    os.close(master)
+    os.close(slave)
+    assert process.returncode == 0, seen + output
+    assert answer.read_text() == "alice"
