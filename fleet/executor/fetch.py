@@ -46,6 +46,7 @@ def _failed(msg: str, **data: Any) -> Outcome:
 
 def destination(dest: str, src: str, host: str, flat: bool, base: str) -> str:
     """Where the copy goes (Ansible's rules); ValueError when it would leave ``dest``."""
+    dest = os.path.expanduser(dest)
     root = dest if os.path.isabs(dest) else os.path.join(base, dest)
     if flat:
         if os.path.isdir(root) and not dest.endswith("/"):

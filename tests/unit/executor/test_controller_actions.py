@@ -114,3 +114,8 @@ def test_check_mode_writes_nothing_and_skips_as_ansible(tmp_path: Path) -> None:
         ("script", "changed", ""),
         ("fetch", "skipped", "check mode not (yet) supported for this module")]
     assert sorted(p.name for p in site.iterdir()) == ["files", "hosts.ini", "site.yml", "src.txt"]
+
+
+def test_fetch_dest_under_the_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert destination("~/keys", "/etc/ssh/k", "h1", False, "/elsewhere") == f"{tmp_path}/keys/h1/etc/ssh/k"
