@@ -102,17 +102,19 @@ def test_check_mode_writes_nothing_and_skips_as_ansible(tmp_path: Path) -> None:
     (site / "hosts.ini").write_text(f"h1 ansible_connection=local out={site}\n")
     (site / "site.yml").write_text(
         "- hosts: h1\n  gather_facts: false\n  tasks:\n"
-        "    - raw: touch {{ out }}/by-raw\n"
+        "    - ansible.builtin.raw: touch {{ out }}/by-raw\n"
         "    - script: s.sh {{ out }}/by-script\n"
         "    - script: s.sh {{ out }}/by-script2\n      args: {removes: '{{ out }}/src.txt'}\n"
-        "    - fetch: {src: '{{ out }}/src.txt', dest: '{{ out }}/fetched'}\n")
+        "    - ansible.builtin.fetch: {src: '{{ out }}/src.txt', dest: '{{ out }}/fetched'}\n"
+        "    - ansible.builtin.pause: {seconds: 1}\n")
     report = asyncio.run(api.apply_async(api.prepare(site / "site.yml", [site / "hosts.ini"], RunOptions(check=True))))
     results = report.to_dict()["hosts"]["h1"]["results"]
     assert [(r["module"], r["status"], r["msg"]) for r in results] == [
         ("raw", "skipped", ""),
         ("script", "skipped", "Check mode is not supported for this task."),
         ("script", "changed", ""),
-        ("fetch", "skipped", "check mode not (yet) supported for this module")]
+        ("fetch", "skipped", "check mode not (yet) supported for this module"),
+        ("pause", "ok", "")]
     assert sorted(p.name for p in site.iterdir()) == ["files", "hosts.ini", "site.yml", "src.txt"]
 
 
