@@ -37,9 +37,6 @@ async def raw(ctx: Any, state: Any) -> dict[str, Any]:
     text = ctx.args.get("cmd", ctx.args.get("_raw_params"))
     if not isinstance(text, str) or not text.strip():
         raise InputError(f"{ctx.where}: raw needs a command (free form)", ctx.location)
-    unknown = sorted(str(k) for k in ctx.args if str(k) not in ("cmd", "_raw_params", "executable"))
-    if unknown:
-        raise InputError(f"{ctx.where}: raw: unsupported parameters: {', '.join(unknown)}", ctx.location)
     task = ctx.task
     warnings = [NO_ENVIRONMENT] if task.environment else []
     if ctx.check:
