@@ -21,7 +21,9 @@ BYPASS_HOST_LOOP = frozenset({"pause"})
 async def run_awaited(ctx: ActionContext, state: Any) -> dict[str, Any]:
     """Run the awaited action ``ctx.task.module`` for ``ctx`` in ``state`` (the PlayState)."""
     if ctx.task.module == "pause":
-        return await pause(ctx, lambda: state.run.interrupted is not None)
+        notice = getattr(state.run.reporter, "notice", None)
+        return await pause(ctx, lambda: state.run.interrupted is not None,
+                           say=(lambda text: notice(None, text)) if notice is not None else None)
     return await raw(ctx, state)
 
 

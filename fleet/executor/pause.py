@@ -80,10 +80,11 @@ async def _ask(prompt: str, echo: bool, interrupted: Callable[[], bool]) -> str:
     return answer.result()
 
 
-async def pause(ctx: Any, interrupted: Callable[[], bool], tty: bool | None = None) -> dict[str, Any]:
+async def pause(ctx: Any, interrupted: Callable[[], bool], tty: bool | None = None,
+                say: Callable[[str], Any] | None = None) -> dict[str, Any]:
     """The pause action for ``ctx`` (an :class:`~fleet.executor.actions.ActionContext`);
     ``interrupted`` says whether the run was interrupted; ``tty``: is stdin a terminal
-    (asked of sys.stdin when None)."""
+    (asked of sys.stdin when None); ``say`` shows a line about the wait (the terminal's)."""
     args = ctx.args
     unknown = sorted(str(k) for k in args if str(k) not in KNOWN)
     if unknown:
@@ -107,6 +108,8 @@ async def pause(ctx: Any, interrupted: Callable[[], bool], tty: bool | None = No
     started, start = time.time(), str(datetime.datetime.now())
     user_input = ""
     if seconds is not None:
+        if say is not None:  # Ansible's line, and how to stop early here
+            say(f"[{ctx.task.display_name}] Pausing for {max(seconds, 1)} seconds (Ctrl-C ends the run)")
         await _sleep(max(seconds, 1), interrupted)  # input is ignored when a duration is given
     elif not tty:
         warnings.append(NO_TTY)

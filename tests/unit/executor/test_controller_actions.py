@@ -121,3 +121,10 @@ def test_check_mode_writes_nothing_and_skips_as_ansible(tmp_path: Path) -> None:
 def test_fetch_dest_under_the_home_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path))
     assert destination("~/keys", "/etc/ssh/k", "h1", False, "/elsewhere") == f"{tmp_path}/keys/h1/etc/ssh/k"
+
+
+def test_pause_says_how_long_it_waits() -> None:
+    said: list[str] = []
+    result = asyncio.run(pause(_Ctx({"seconds": "0"}), lambda: False, tty=False, say=said.append))
+    assert said == ["[p] Pausing for 1 seconds (Ctrl-C ends the run)"]  # under a second waits one, as Ansible
+    assert result["data"]["delta"] == 1 and result["data"]["stdout"].startswith("Paused for 1.0")
