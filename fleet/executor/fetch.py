@@ -6,7 +6,8 @@ ending in ``/``: the file's name under it). A relative ``dest`` is relative to t
 folder. The copy is written only when its SHA-1 differs (``changed``), with the mode a new file
 gets from the controller's umask. Check mode writes nothing (skipped, as Ansible).
 ``fail_on_missing`` (default true) and ``validate_checksum`` as Ansible. ``src`` and the host's
-name often come from host data: a path that would climb out of ``dest`` (``..``) is refused.
+name often come from host data: a path that would climb out of ``dest`` (``..``) is refused,
+and so is a ``dest`` computed from host data that is absolute or climbs (``~``, ``..``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 
 from fleet.executor.outcome import Outcome
 from fleet.executor.script import skip
+from fleet.templating import confined
 
 OPTIONS = frozenset({"src", "dest", "flat", "fail_on_missing", "validate_checksum"})
 MISSING = "the remote file does not exist, not transferring, ignored"
@@ -77,6 +79,8 @@ def finish(ctx: Any, outcome: Outcome) -> Outcome:
     src, dest = args.get("src"), args.get("dest")
     if not isinstance(src, str) or not isinstance(dest, str) or not src or not dest:
         return _failed("src and dest are required")
+    # a host never picks where the controller writes: not even inside the playbook's folder
+    confined(dest, "fetch dest", ctx.location)
     fail_on_missing = _truthy(args.get("fail_on_missing"), True)
     seen = outcome.data
     if not seen.get("exists"):

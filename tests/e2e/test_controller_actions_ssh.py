@@ -95,3 +95,27 @@ def test_pause_asks_at_a_terminal(lab: Lab) -> None:
     os.close(slave)
     assert process.returncode == 0, seen + output
     assert answer.read_text() == "alice"
+
+
+def test_a_host_cannot_make_fetch_write_outside_dest(lab: Lab) -> None:
+    """Paths a host sent (registered output): a src climbing with '..' out of dest/HOST, and
+    a dest computed from host data, are refused; nothing is written outside dest."""
+    lab.roots["h1"].mkdir(parents=True)
+    (lab.roots["h1"] / "name").write_text("x\n")
+    fetched, outside = lab.workdir / "fetched", lab.workdir / "outside"
+    playbook = lab.workdir / "evil.yml"
+    playbook.write_text(
+        "- hosts: h1\n  gather_facts: false\n  tasks:\n"
+        "    - shell: echo {{ root }}/../../../../../../../../{{ root }}/name\n      register: climbing\n"
+        f"    - shell: echo {outside}\n      register: there\n"
+        f"    - fetch: {{src: '{{{{ climbing.stdout }}}}', dest: {fetched}}}\n      ignore_errors: true\n"
+        "    - fetch: {src: '{{ root }}/name', dest: '{{ there.stdout }}', flat: true}\n      ignore_errors: true\n")
+    done = fleet("apply", "-i", str(lab.inventory), str(playbook), "--persist", "0", "--json",
+                 str(lab.workdir / "run.json"), timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    results = json.loads((lab.workdir / "run.json").read_text())["hosts"]["h1"]["results"]
+    climbing, there = results[2], results[3]
+    assert climbing["status"] == "failed" and "Detected directory traversal" in climbing["msg"]
+    assert there["status"] == "failed" and "computed from data a host sent" in there["msg"]
+    assert not outside.exists()
+    assert not fetched.exists() or all(p.is_relative_to(fetched / "h1") for p in fetched.rglob("*") if p.is_file())
