@@ -49,7 +49,7 @@ def _failed(msg: str, **data: Any) -> Outcome:
 def destination(dest: str, src: str, host: str, flat: bool, base: str) -> str:
     """Where the copy goes (Ansible's rules); ValueError when it would leave ``dest``."""
     dest = os.path.expanduser(dest)
-    root = dest if os.path.isabs(dest) else os.path.join(base, dest)
+    root = dest if os.path.isabs(dest) else os.path.join(os.path.abspath(base), dest)
     if flat:
         if os.path.isdir(root) and not dest.endswith("/"):
             raise ValueError("dest is an existing directory, use a trailing slash if you want to fetch src "

@@ -128,3 +128,8 @@ def test_pause_says_how_long_it_waits() -> None:
     result = asyncio.run(pause(_Ctx({"seconds": "0"}), lambda: False, tty=False, say=said.append))
     assert said == ["[p] Pausing for 1 seconds (Ctrl-C ends the run)"]  # under a second waits one, as Ansible
     assert result["data"]["delta"] == 1 and result["data"]["stdout"].startswith("Paused for 1.0")
+
+
+def test_a_relative_fetch_dest_is_under_the_playbooks_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert destination("keys", "/etc/k", "h1", False, ".") == f"{tmp_path}/keys/h1/etc/k"  # absolute, as Ansible's
