@@ -91,6 +91,32 @@ ACTIONS = {action.name: action for action in (
             "reboot_command (str) default='shutdown -r 0 \"MSG\"' (its program looked for in search_paths)",
             "boot_time_command (str) default='cat /proc/sys/kernel/random/boot_id'",
             "search_paths (list[str]), connect_timeout (int)")),
+    Action("pause", "Wait some time, or for the user's answer at the terminal.",
+           "Runs once per play, on the first host (as Ansible's pause): every host waits. Without a "
+           "terminal a prompt without a duration goes on at once with Ansible's warning. Ctrl-C ends the "
+           "run as any interrupt. Registers start, stop, delta, stdout, user_input, echo.",
+           ("seconds (int) / minutes (int): how long to wait (under 1 second waits 1)",
+            "prompt (str): the question asked at the terminal (its answer is user_input)",
+            "echo (bool) default=true: show what is typed")),
+    Action("raw", "Run a command line through the connection, without Python on the host.",
+           "The text goes to the host's transport as is (used to install python3). Always changed; "
+           "a non-zero rc fails it; skipped in check mode; become wraps it in sudo -n.",
+           ("free form (str) required: the command line",
+            "executable (str): run it as EXECUTABLE -c 'TEXT'")),
+    Action("script", "Copy a local script to the host, run it there, remove it.",
+           "The script is found as copy's src (role files/, the playbook's folder); its arguments follow its "
+           "name. Always changed; a non-zero rc fails it; check mode skips it unless creates/removes "
+           "decide.",
+           ("free form or cmd (str) required: the script and its arguments",
+            "creates, removes (str): skip the run when this path exists / is absent",
+            "chdir (str): absolute directory to run in", "executable (str): the program that runs the script",
+            "decrypt (bool) default=true: decrypt a vault-encrypted script")),
+    Action("fetch", "Copy a file of the host to the controller.",
+           "Written to dest/HOST/SRC (flat: to dest itself) when its SHA-1 differs; check mode writes "
+           "nothing; a path from host data that leaves dest is refused.",
+           ("src (str) required: the file on the host", "dest (str) required: the controller directory (or file)",
+            "flat (bool) default=false", "fail_on_missing (bool) default=true",
+            "validate_checksum (bool) default=true")),
     Action("import_role", "Inline a role when the playbook is loaded.", "As Ansible's import_role.",
            ("name (str) required", "tasks_from, vars_from, defaults_from, handlers_from (str): other files "
             "of the role", "allow_duplicates (bool): run the role again when it already ran in this play")),

@@ -156,6 +156,8 @@ def modules(name: str | None, module_dirs: tuple[str, ...], as_json: bool) -> No
     bridge = _bridge(module_dirs, registry)
     if name is None:
         for module in registry.names():
+            if module in ACTIONS:  # script, fetch: an agent module serves the controller action
+                continue
             spec = registry.find(module)
             click.echo(f"{module:<14} {summary(spec) if spec else ''}")
         click.echo("\nController actions (they run on the controller):")

@@ -23,6 +23,7 @@ from fleet.connection.credentials import note_credentials, read_become_password
 from fleet.connection.guard import armed, guard_seconds, settle
 from fleet.connection.host import HostConnection, make_connection
 from fleet.connection.pyinstall import Bootstrap, ensure_python, purge_python
+from fleet.connection.pyinstall import raw as run_raw
 from fleet.connection.session import AgentSession
 from fleet.connection.settings import (
     INSECURE_VAR,
@@ -53,6 +54,7 @@ __all__ = [
     "note_credentials",
     "purge_python",
     "read_become_password",
+    "run_raw",
     "settle",
     "source_hash",
     "ssh_options",

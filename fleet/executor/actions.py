@@ -26,6 +26,7 @@ from fleet.executor.argspec import validate_argument_spec
 from fleet.executor.context import HostRuntime
 from fleet.executor.files import LocalFiles
 from fleet.executor.includevars import include_vars
+from fleet.executor.script import script_args
 from fleet.playbook import Task
 from fleet.registry import ModuleRegistry
 from fleet.templating import TEMPLATE_OPTIONS, confined, file_options, is_unsafe
@@ -34,6 +35,9 @@ from fleet.yamlsrc import VAULT_HEADERS
 
 LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars", "validate_argument_spec",
                            "group_by", "add_host", "wait_for_connection", "reboot"})
+# controller actions the task executor awaits (fleet.executor.awaited): pause waits, raw reaches
+# the host through its transport
+AWAITED = frozenset({"pause", "raw"})
 SETS_VARS = frozenset({"set_fact", "include_vars"})  # their items change what the next item sees
 CONTROL_ACTIONS = frozenset({"meta", "include_tasks", "import_tasks", "include_role", "import_role"})
 
@@ -125,7 +129,12 @@ def set_fact(ctx: ActionContext) -> dict[str, Any]:
     return _result(ansible_facts=facts)
 
 
+def _awaited(ctx: ActionContext) -> dict[str, Any]:
+    raise InputError(f"{ctx.where}: {ctx.task.module} is awaited, not called", ctx.location)
+
+
 LOCAL: dict[str, Callable[[ActionContext], dict[str, Any]]] = {
+    **{name: _awaited for name in sorted(AWAITED)},
     "debug": debug,
     "assert": assert_,
     "fail": fail,
@@ -149,6 +158,8 @@ def module_calls(ctx: ActionContext) -> list[ModuleCall]:
             raise InputError(f"{ctx.where}: dest is required", ctx.location)
     if module == "template":
         return [_template(ctx)]
+    if module == "script":
+        return [_call(ctx, "script", script_args(ctx, _read_b64, _truthy))]
     if module == "copy" and ctx.args.get("src") is not None and not _truthy(ctx.args.get("remote_src")):
         return _copy_local(ctx)
     return [_call(ctx, module, ctx.args)]

@@ -47,6 +47,7 @@ class Plan:
     original: Task | None = None  # set when ``task`` was replaced by its concrete form
     paused: list[int] = field(default_factory=list)  # a controller action's items run after a pause
     deferred: bool = False  # wait_for_connection/reboot: run when the task's turn comes (fleet.executor.reboot)
+    awaited: bool = False  # a single awaited controller action (fleet.executor.awaited), run in run()
 
     @property
     def given(self) -> Task:

@@ -18,8 +18,9 @@ import fleet.executor.includes as includes
 import fleet.executor.meta as meta
 import fleet.executor.pipeline as pipeline
 from fleet.errors import FleetError, InputError
+from fleet.executor.awaited import BYPASS_HOST_LOOP as PAUSE_ONCE
 from fleet.executor.context import HostRuntime, PlayVars
-from fleet.executor.inventoryactions import BYPASS_HOST_LOOP
+from fleet.executor.inventoryactions import BYPASS_HOST_LOOP as ADD_HOST_ONCE
 from fleet.executor.state import PlayState, RunState
 from fleet.executor.tags import selected
 from fleet.executor.task import TaskExecutor
@@ -241,8 +242,10 @@ class PlayRunner:
         self.run.reporter.task_start(task, handler, name)
         if task.module in ("include_tasks", "include_role"):
             return await self.include(task, hosts, params, guarded)
-        # add_host runs once (BYPASS_HOST_LOOP); unlike run_once, its result stays with that host
-        targets = hosts[:1] if task.run_once or task.module in BYPASS_HOST_LOOP else hosts
+        # Ansible's BYPASS_HOST_LOOP actions (add_host, pause) run once, on the first host; unlike
+        # run_once, their result stays with that host
+        once = task.run_once or task.module in PAUSE_ONCE | ADD_HOST_ONCE
+        targets = hosts[:1] if once else hosts
         limit = self._throttle(task, targets)
 
         async def one(host: str) -> TaskResult | None:

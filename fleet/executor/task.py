@@ -22,6 +22,7 @@ import fleet.executor.reboot as reboot
 import fleet.executor.timeouts as timeouts
 from fleet.connection import ModuleCall, armed, guard_seconds, settle
 from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
+from fleet.executor.awaited import FINISHED, run_awaited
 from fleet.executor.context import HostRuntime
 from fleet.executor.delegation import Target, facts_host, target_for
 from fleet.executor.dynamic import DynamicTasks, ModuleNotFound
@@ -60,6 +61,8 @@ class TaskExecutor:
         plan = self.prepare(task, host, include_params, handler)
         results: list[dict[str, Any]] = []
         try:
+            if plan.awaited:
+                await self._awaited_single(plan, host)
             if plan.paused:
                 await self._paused_local_items(plan, host, include_params)
             if plan.deferred:  # wait_for_connection/reboot: they await the host (fleet.executor.reboot)
@@ -213,7 +216,9 @@ class TaskExecutor:
             return
         plan.target = target_for(self.state, task, variables)
         plan.deferred = task.module in reboot.ON_HOST  # wait_for_connection/reboot: awaited by run()
-        if task.module in actions.LOCAL and not plan.deferred:
+        if task.module in actions.AWAITED:
+            plan.awaited = True
+        elif task.module in actions.LOCAL and not plan.deferred:
             plan.outcome = self._post(task, variables, self._local(task, host, variables, plan.target))
         elif not plan.deferred:
             plan.calls = self._calls(task, host, variables, plan.result.warnings)
@@ -237,7 +242,8 @@ class TaskExecutor:
             label = templar.render(task.loop_control.label, scope, task.location) if task.loop_control.label else item
             if task.when and not templar.truth(task.when, scope, task.location):
                 outcome = Outcome("skipped", msg="Conditional result was False")
-            elif task.module in actions.LOCAL and index and task.loop_control.pause > 0:
+            elif task.module in actions.LOCAL and (index and task.loop_control.pause > 0
+                                                   or task.module in actions.AWAITED):
                 plan.paused.append(index)  # run after the pause, in run(): it may read the time
                 outcome = Outcome("pending")
             elif task.module in actions.LOCAL:
@@ -262,11 +268,12 @@ class TaskExecutor:
         assert plan.outcomes is not None
         try:
             for index in plan.paused:
-                await asyncio.sleep(task.loop_control.pause)
+                if index and task.loop_control.pause > 0:
+                    await asyncio.sleep(task.loop_control.pause)
                 variables = self.state.play_vars.for_task(host, task, include_params)
                 scope = item_vars(task, variables, items, index)
                 target = plan.targets[index] = target_for(self.state, task, scope)
-                done = self._post(task, scope, self._local(task, host, scope, target))
+                done = self._post(task, scope, await self._local_awaited(task, host, scope, target))
                 done.label, done.item = plan.outcomes[index].label, plan.outcomes[index].item
                 plan.outcomes[index] = done
         except FleetError as exc:
@@ -280,11 +287,30 @@ class TaskExecutor:
         except FleetError:
             return False
 
+    async def _awaited_single(self, plan: Plan, host: str) -> None:
+        try:
+            plan.outcome = self._post(plan.task, plan.variables,
+                                      await self._local_awaited(plan.task, host, plan.variables, plan.target))
+        except FleetError as exc:
+            plan.error = exc
+
+    async def _local_awaited(self, task: Task, host: str, variables: Any, target: Target | None) -> Outcome:
+        """A controller action, awaited when it waits or reaches the host (pause, raw)."""
+        if task.module not in actions.AWAITED:
+            return self._local(task, host, variables, target)
+        ctx = self._context(task, host, variables, facts_host(task, host, target))
+        if target is not None:  # raw reaches the delegated host, through its own settings
+            ctx = dataclasses.replace(ctx, host=target.name, variables=target.variables)
+        return self._outcome(await run_awaited(ctx, self.state))
+
     def _local(self, task: Task, host: str, variables: Any, target: Target | None) -> Outcome:
         ctx = self._context(task, host, variables, facts_host(task, host, target))
-        raw = actions.LOCAL[task.module](ctx)
+        return self._outcome(actions.LOCAL[task.module](ctx))
+
+    @staticmethod
+    def _outcome(raw: dict[str, Any]) -> Outcome:
         return Outcome(raw["status"], bool(raw.get("changed")), raw.get("msg", ""), raw.get("data") or {},
-                       warnings=list(raw.get("warnings") or []))
+                       warnings=list(raw.get("warnings") or []), exact=bool(raw.get("exact")))
 
     def _context(self, task: Task, host: str, variables: Any, facts_to: str | None = None) -> actions.ActionContext:
         """``facts_to``: the host whose variables set_fact and include_vars set (delegate_facts)."""
@@ -335,6 +361,9 @@ class TaskExecutor:
         if self._bridged(task):
             no_log = self.state.templar.truth(task.no_log, variables, task.location)
             return bridged.outcome(self.state.run.bridge, self._module(task), results, no_log, task.loop is not None)
+        if task.module in FINISHED:  # controller actions whose host part ran in the agent
+            return FINISHED[task.module](self._context(task, variables.get("inventory_hostname", ""), variables),
+                                         Outcome.from_agent(results))
         return Outcome.from_agent(results)
 
     # -- sending --------------------------------------------------------------------------

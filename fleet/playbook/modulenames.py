@@ -17,7 +17,7 @@ from fleet.registry import MODULE_ALIASES, short_name
 #: Actions the controller runs itself; always known, whatever modules exist.
 CONTROLLER_ACTIONS = frozenset({
     "debug", "assert", "fail", "set_fact", "meta", "include_tasks", "import_tasks",
-    "include_role", "import_role", "include_vars", "validate_argument_spec",
+    "include_role", "import_role", "include_vars", "validate_argument_spec", "pause", "raw",
     "group_by", "add_host", "wait_for_connection", "reboot",
 })
 

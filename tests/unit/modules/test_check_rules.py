@@ -32,6 +32,7 @@ BROKEN = [
                     "use_max": True, "use_min": True}, "Cannot use use_min and use_max"),
     ("mount", {"path": "/mnt/x", "state": "mounted"}, "missing: src, fstype"),
     ("apt", {}, "one of the following is required"),
+    ("script", {"cmd": "s.sh", "chdir": "tmp"}, "must be an absolute path"),
 ]
 
 
