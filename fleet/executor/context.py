@@ -44,8 +44,9 @@ class PlayVars:
     """Builds HostVars views for the hosts of one play."""
 
     def __init__(self, play: Play, inventory: Any, templar: Any, runtimes: Mapping[str, HostRuntime],
-                 extra_vars: Mapping[str, Any], magic: Mapping[str, Any]) -> None:
+                 extra_vars: Mapping[str, Any], magic: Mapping[str, Any], connection: str = "ssh") -> None:
         self.play = play
+        self.connection = play.connection or connection  # the run's (--connection), as Ansible's
         self.inventory = inventory
         self.templar = templar
         self.runtimes = runtimes
@@ -102,7 +103,7 @@ class PlayVars:
     def layers(self, host: str, role: RoleContext | None, task: Task | None = None,
                include_params: Mapping[str, Any] | None = None) -> list[Layer]:
         runtime = self.runtimes.get(host) or HostRuntime()
-        layers: list[Layer] = list(self._below_inventory)
+        layers: list[Layer] = [self._play_context(host), *self._below_inventory]
         if role is not None:
             layers.append(role.defaults)
         layers.extend(self._inventory(host))
@@ -121,6 +122,11 @@ class PlayVars:
         layers.append(self.extra)
         layers.append(self.magic(host, role, task))
         return layers
+
+    def _play_context(self, host: str) -> Layer:
+        """What Ansible's PlayContext.update_vars adds to a task's variables when unset: the
+        connection's name (the play's, else the run's: ssh) and the host's address (its name)."""
+        return Layer("play context", "play context", {"ansible_connection": self.connection, "ansible_host": host})
 
     def for_task(self, host: str, task: Task | None, include_params: Mapping[str, Any] | None = None) -> HostVars:
         role = task.role if task is not None else None

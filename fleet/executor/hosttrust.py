@@ -59,12 +59,14 @@ def accepted_facts(facts: Any, module: str, declares_facts: bool, warnings: list
 
 
 class ConnectionVars(Mapping[str, Any]):
-    """A host's variables read as connection settings: the facts layer left out, and a value
-    that is host data refused (``ConnectionFailed`` naming the variable)."""
+    """A host's variables read as connection settings: the facts and play-context layers left
+    out (the latter only mirrors the settings), and a value that is host data refused
+    (``ConnectionFailed`` naming the variable)."""
 
     def __init__(self, variables: Mapping[str, Any], host: str | None = None) -> None:
         if isinstance(variables, HostVars):
-            variables = HostVars([layer for layer in variables.layers if layer.kind != "facts"], variables.templar)
+            variables = HostVars([layer for layer in variables.layers if layer.kind not in ("facts", "play context")],
+                                 variables.templar)
         self._vars = variables
         self._host = host or variables.get("inventory_hostname", "this host")
 

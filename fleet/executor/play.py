@@ -51,7 +51,8 @@ class PlayRunner:
             run.runtimes.setdefault(host, HostRuntime())
         magic = run.play_magic(play, hosts)
         self.state = PlayState(run, play, PlayVars(play, run.inventory, run.templar, run.runtimes,
-                                                   run.options.extra_vars, magic), hosts)
+                                                   run.options.extra_vars, magic,
+                                                   run.options.connection.connection), hosts)
         self.executor = TaskExecutor(self.state)
         self.semaphore = asyncio.Semaphore(max(1, run.options.forks))
 

@@ -38,6 +38,9 @@ class Final:
 
 # Lowest to highest. Every Layer.kind must be one of these.
 PRECEDENCE: tuple[str, ...] = (
+    # ansible_connection and ansible_host where nothing else sets them: Ansible's play context
+    # adds them to a task's variables; never read as connection settings (ConnectionVars)
+    "play context",
     "role defaults",
     "inventory group all",
     "inventory group",  # parent groups before child groups, then by name

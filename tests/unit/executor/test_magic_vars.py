@@ -46,3 +46,31 @@ def test_without_ansible_core_the_version_is_the_one_fleet_follows(monkeypatch: 
     monkeypatch.setitem(sys.modules, "ansible.release", None)
     assert ansible_version() == {"string": FOLLOWS_ANSIBLE, "full": FOLLOWS_ANSIBLE, "major": 2, "minor": 19,
                                  "revision": 0}
+
+
+def test_play_context_names_the_connection_and_address_where_nothing_sets_them(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """As Ansible's PlayContext.update_vars (willshersystems.sshd: ``when: ansible_connection ==
+    'chroot'``): the play's connection and the host's name, below every variable that sets them;
+    never read back as connection settings."""
+    import sys
+
+    from fleet import api
+    from fleet.executor.hosttrust import ConnectionVars
+
+    (tmp_path / "hosts").write_text(f"h1\nh2 ansible_host=127.0.0.1\n[all:vars]\nansible_python_interpreter={sys.executable}\n")
+    (tmp_path / "site.yml").write_text(
+        "- hosts: all\n  connection: local\n  gather_facts: false\n  tasks:\n"
+        "    - copy:\n        dest: '" + str(tmp_path) + "/{{ inventory_hostname }}.json'\n"
+        "        content: \"{{ {'connection': ansible_connection, 'host': ansible_host} | to_json }}\"\n"
+        "      when: ansible_connection != 'chroot'\n")
+    report = api.apply(tmp_path / "site.yml", [str(tmp_path / "hosts")], api.RunOptions(persist=0))
+    assert report.exit_code() == 0, [(r.task, r.msg) for h in report.hosts.values() for r in h.results]
+    assert json.loads((tmp_path / "h1.json").read_text()) == {"connection": "local", "host": "h1"}
+    assert json.loads((tmp_path / "h2.json").read_text()) == {"connection": "local", "host": "127.0.0.1"}
+
+    from fleet.templating import Templar
+    from fleet.vars import HostVars, Layer
+
+    seen = HostVars([Layer("play context", "play context", {"ansible_host": "h1", "ansible_connection": "ssh"})],
+                    Templar())
+    assert "ansible_host" in seen and "ansible_host" not in ConnectionVars(seen, "h1")
