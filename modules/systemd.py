@@ -52,7 +52,8 @@ Differences from Ansible:
 * ``enabled: false`` on a unit that cannot be disabled (``static``, ``generated``,
   ``transient``: no ``[Install]`` section) is already satisfied; Ansible runs a no-op
   ``systemctl disable`` and reports a change on every run. ``enabled: true`` on an
-  ``indirect`` unit runs ``systemctl enable`` and warns that the unit stays indirect.
+  ``indirect`` unit runs ``systemctl enable``: enabled once its ``Also=`` units are linked
+  (as Ansible reads ``is-enabled -l``), else a warning that the unit stays indirect.
 * ``state: started`` on a ``Type=oneshot`` unit without ``RemainAfterExit`` runs it; the unit
   is inactive again afterwards, which is reported as a warning (Ansible says nothing).
 * ``status`` holds the properties listed above, not every property of the unit.
@@ -213,11 +214,13 @@ def _need_reload(p: Params, host) -> list:
 def _is_enabled(p: Params, host, unit: str, offline: bool = False) -> tuple:
     """``(unit file state, enabled as Ansible counts it)``; offline, other errors than a
     missing unit fail."""
-    rc, out, err = host.query(_base(p) + ["is-enabled", "--", unit], env=_env(p, offline))
+    rc, out, err = host.query(_base(p) + ["is-enabled", "--full", "--", unit], env=_env(p, offline))
     word = out.strip().splitlines()[0].strip() if out.strip() else "not-found"
     if offline and not out.strip() and rc != 0 and err.strip() and "No such file" not in err:
         raise ModuleFailure(f"cannot read the unit file state of {unit}: {err.strip()}")
-    return word, rc == 0 and word not in ("indirect", "alias", "enabled-runtime")
+    # As Ansible (is-enabled -l): an indirect unit whose Also= units are linked lists those
+    # links after the word, and then counts as enabled
+    return word, rc == 0 and out.rstrip() not in ("indirect", "alias", "enabled-runtime")
 
 
 def resolve_alias(name: str, dirs=None) -> str:
@@ -386,8 +389,8 @@ def _unapplied(p: Params, host, cur: dict, want: dict) -> dict:
                 "daemon-reload ran; still reported as needing one: " + ", ".join(left)
             )
     if p.name is not None and want.get("enabled") and not cur["enabled"]:
-        ufs, _enabled = _is_enabled(p, host, cur["unit"], not cur.get("booted", True))
-        if ufs == "indirect":
+        ufs, enabled = _is_enabled(p, host, cur["unit"], not cur.get("booted", True))
+        if ufs == "indirect" and not enabled:
             unapplied["enabled"] = ("systemctl enable ran; the unit stays 'indirect' (only other "
                                     "units enable it: Also= or a template)")
     if p.name is None or "state" not in want or not cur.get("booted", True):

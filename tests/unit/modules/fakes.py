@@ -74,6 +74,9 @@ if verb == "is-enabled":
         sys.exit(1)
     ufs = unit["UnitFileState"]
     print(ufs)
+    if "--full" in argv:  # -l: the links that enable it (an indirect unit's Also= units')
+        for link in unit.get("_links", []):
+            print("  " + link)
     sys.exit(0 if ufs in ("enabled", "enabled-runtime", "static", "indirect", "alias",
                           "generated", "transient") else 1)
 if verb in ("daemon-reload", "daemon-reexec"):
@@ -108,6 +111,8 @@ if verb in ("enable", "disable"):
         sys.exit(1)
     if unit["UnitFileState"] not in ("static", "generated", "transient", "indirect"):
         unit["UnitFileState"] = "enabled" if verb == "enable" else "disabled"
+    elif unit["UnitFileState"] == "indirect" and unit.get("_also"):  # Also= units linked, or unlinked
+        unit["_links"] = ["/etc/systemd/system/sockets.target.wants/" + u for u in unit["_also"]] if verb == "enable" else []
     save()
     sys.exit(0)
 if verb in ("start", "restart", "reload", "stop"):

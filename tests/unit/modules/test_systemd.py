@@ -506,3 +506,16 @@ def test_systemd_offline_in_the_environment_is_offline_mode(host, monkeypatch: p
     assert result["status"] == "ok", result
     assert result["warnings"] == ["active: not started: systemd is offline (SYSTEMD_OFFLINE=1)"]
     assert mutations(host) == [] and not [c for c in host.calls() if c[1] == "show"]
+
+
+def test_an_indirect_unit_whose_also_units_are_linked_counts_as_enabled(host) -> None:
+    """The systemd target's dummy.service (``[Install] Also=dummy.socket``): the first enable
+    links the socket and is a change, the second is ok, as Ansible reads ``is-enabled -l``."""
+    state = host.state
+    state["units"]["dummy.service"] = unit("inactive", "indirect", _also=["dummy.socket"])
+    host.state = state
+    args = {"name": "dummy", "enabled": True}
+    first = run_module("systemd", args)
+    assert first["status"] == "changed" and "warnings" not in first, first
+    again = run_module("systemd", args)
+    assert again["status"] == "ok", again
