@@ -37,14 +37,19 @@ class InputError(FleetError):
     """Bad user input: YAML, inventory, playbook, parameters, variables, templates."""
 
 
-class AnsibleOnlyValue(InputError):
-    """A literal value fleet's native module does not handle but Ansible's module of that name
-    does (its AnsibleOnly failure at preflight): the task can run through the bridge.
-    ``reason``: the module's own words."""
+class ModuleRefused(InputError):
+    """A module's own rules refused the task's parameters on the controller (its ``check``).
+    ``reason``: the module's own words, what a registered result's ``msg`` holds (as Ansible's
+    module would have said it)."""
 
     def __init__(self, message: str, location: Location | None = None, reason: str = "") -> None:
         super().__init__(message, location)
         self.reason = reason or message
+
+
+class AnsibleOnlyValue(ModuleRefused):
+    """A literal value fleet's native module does not handle but Ansible's module of that name
+    does (its AnsibleOnly failure at preflight): the task can run through the bridge."""
 
 
 class TemplateError(InputError):

@@ -23,7 +23,7 @@ from pydantic import ConfigDict, TypeAdapter, ValidationError
 
 from fleet.agent import contract
 from fleet.agent.errors import AnsibleOnly, ModuleFailure
-from fleet.errors import AnsibleOnlyValue, InputError, Location
+from fleet.errors import AnsibleOnlyValue, InputError, Location, ModuleRefused
 
 # An Ansible module imports its module_utils (fleet's modules import fleet.agent only)
 ANSIBLE_MODULE = re.compile(r"^\s*(?:from|import)\s+ansible(?:_collections)?\.module_utils", re.MULTILINE)
@@ -186,7 +186,7 @@ class ModuleSpec:
         except AnsibleOnly as exc:
             raise AnsibleOnlyValue(f"{where}: module {self.name}: {exc}", location, str(exc)) from None
         except ModuleFailure as exc:
-            raise InputError(f"{where}: module {self.name}: {exc}", location) from None
+            raise ModuleRefused(f"{where}: module {self.name}: {exc}", location, str(exc)) from None
 
     def check_param(self, name: str, value: Any, where: str, location: Location | None) -> None:
         """The module's own check of one parameter (``check_param(name, value)``, which the
@@ -200,7 +200,7 @@ class ModuleSpec:
         except AnsibleOnly as exc:
             raise AnsibleOnlyValue(f"{where}: module {self.name}: {exc}", location, str(exc)) from None
         except ModuleFailure as exc:
-            raise InputError(f"{where}: module {self.name}: {exc}", location) from None
+            raise ModuleRefused(f"{where}: module {self.name}: {exc}", location, str(exc)) from None
 
     def check_static(self, args: dict[str, Any], is_template, where: str, location: Location | None,
                      between: bool = True) -> None:

@@ -21,7 +21,14 @@ import fleet.executor.handlers as handlers
 import fleet.executor.reboot as reboot
 import fleet.executor.timeouts as timeouts
 from fleet.connection import ModuleCall, armed, guard_seconds, settle
-from fleet.errors import AgentError, AgentLost, ConnectionFailed, FleetError, InputError
+from fleet.errors import (
+    AgentError,
+    AgentLost,
+    ConnectionFailed,
+    FleetError,
+    InputError,
+    ModuleRefused,
+)
 from fleet.executor.awaited import FINISHED, run_awaited
 from fleet.executor.context import HostRuntime
 from fleet.executor.delegation import Target, facts_host, target_for
@@ -515,8 +522,8 @@ class TaskExecutor:
         except FleetError as exc:
             result.status, result.msg = "failed", str(exc)
             if task.register and plan.variables is not None:  # as Ansible's strategy registers any result
-                state.runtimes[host].set_facts[task.register] = wrap(
-                    {"failed": True, "changed": False, "msg": exc.message})
+                said = exc.reason if isinstance(exc, ModuleRefused) else exc.message  # the module's words
+                state.runtimes[host].set_facts[task.register] = wrap({"failed": True, "changed": False, "msg": said})
         if result.status == "failed" and plan.variables is not None:
             result.ignored = plan.ignore_errors
         if result.changed and task.notify and result.status != "failed" and plan.variables is not None:

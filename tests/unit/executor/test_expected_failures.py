@@ -24,6 +24,21 @@ def test_an_expected_failure_fails_where_reached_and_is_registered(site: Site) -
     assert site.read("h1", "said") == "True missing required arguments: path"
 
 
+def test_a_rule_of_the_module_is_registered_in_its_own_words(site: Site) -> None:
+    """The cron target asserts ``result.msg == 'Will not manage /etc/crontab via cron_file, see
+    documentation.'``: the module's words, not fleet's file:line and task prefix."""
+    run = site.run(play("""
+        - name: system crontab
+          cron: {cron_file: /etc/crontab, user: root, name: t, job: ls}
+          register: refused
+          ignore_errors: yes
+        - copy: {dest: "{{ root }}/said", content: "{{ refused.msg }}"}
+    """, hosts="h1"))
+    assert run.status("h1", "system crontab") == "failed"
+    assert "Will not manage /etc/crontab" in run.result("h1", "system crontab").msg
+    assert site.read("h1", "said") == "Will not manage /etc/crontab via cron_file, see documentation."
+
+
 def test_it_is_a_preflight_warning(site: Site) -> None:
     prepared = site.prepare(play("""
         - file: {state: hard}
