@@ -16,7 +16,7 @@ import threading
 import time
 import types
 
-from fleet.agent import guard, runner, wire
+from fleet.agent import asyncjob, guard, runner, wire
 from fleet.agent.commands import task_environment
 from fleet.agent.hostrun import HostRun, TaskNotes
 from fleet.agent.inbox import Inbox
@@ -167,6 +167,9 @@ class Agent:
                 # only (never to the fork server, which outlives the task)
                 if module is None:
                     results.append(self.bridged(call, limit_at, limit))
+                elif isinstance(call.get("async"), dict):  # run detached; the answer is the job's id
+                    with task_environment(call.get("env")):
+                        results.append(asyncjob.launch(self._job(module, call), call["async"]))
                 else:
                     with task_environment(call.get("env")):
                         results.append(runner.execute(module, call.get("params") or {}, bool(call.get("check")),
@@ -183,6 +186,14 @@ class Agent:
         if interrupted:
             self.interrupted = True
         return results[sent:]
+
+    @staticmethod
+    def _job(module, call: dict):
+        """What an async job runs: the call, as this agent would, under the job's deadline."""
+        def run(deadline):
+            return runner.execute(module, call.get("params") or {}, bool(call.get("check")),
+                                  bool(call.get("diff")), deadline)
+        return run
 
     def bridged(self, call: dict, deadline, limit) -> dict:
         """Run one of Ansible's own modules (see :mod:`fleet.agent.ansiblehost`)."""

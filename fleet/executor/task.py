@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import fleet.executor.actions as actions
+import fleet.executor.asyncjobs as asyncjobs
 import fleet.executor.bridged as bridged
 import fleet.executor.defaults as defaults
 import fleet.executor.handlers as handlers
@@ -303,6 +304,8 @@ class TaskExecutor:
 
     def _calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
         calls = self._module_calls(task, host, variables, warnings)
+        if asyncjobs.is_async(task) or task.module == "async_status":
+            calls = asyncjobs.prepared(self.state.templar, task, variables, calls, self._bridged(task))
         return timeouts.limited(self.state.templar, task, variables, calls) if task.timeout is not None else calls
 
     def _module_calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
@@ -331,6 +334,8 @@ class TaskExecutor:
         """The agent's results of one task (or loop item) as an Outcome."""
         if any(r.get("timedout") for r in results):
             return timeouts.outcome(task, results)
+        if task.module == "async_status" and not self._bridged(task):
+            return asyncjobs.outcome(results)
         if self._bridged(task):
             no_log = self.state.templar.truth(task.no_log, variables, task.location)
             return bridged.outcome(self.state.run.bridge, self._module(task), results, no_log, task.loop is not None)
@@ -339,8 +344,10 @@ class TaskExecutor:
     # -- sending --------------------------------------------------------------------------
     @staticmethod
     def _sequential(task: Task) -> bool:
-        """Retries re-send a task and paused loops wait between items: one round trip each."""
-        return bool(task.until) or task.retries is not None or task.loop_control.pause > 0
+        """Retries re-send a task, paused loops wait between items and async jobs are polled
+        one by one: one round trip each."""
+        return (bool(task.until) or task.retries is not None or task.loop_control.pause > 0
+                or asyncjobs.is_async(task))
 
     async def _send(self, plan: Plan, host: str, calls: list[ModuleCall], partial: bool = False,
                     names: list[str] | None = None, target: Target | None = None) -> list[dict[str, Any]]:
@@ -439,7 +446,12 @@ class TaskExecutor:
                     raise
                 outcome.status, outcome.msg = "failed", f"interrupted after {attempt - 1} attempts"
                 break
-            outcome = self._post(task, variables, self._from_agent(task, variables, answer))
+            if any(call.job for call in calls):
+                answer = await asyncjobs.wait(lambda c: self._send(plan, host, c, target=target),
+                                              self.state.registry, calls, answer)
+                outcome = self._post(task, variables, asyncjobs.outcome(answer))
+            else:
+                outcome = self._post(task, variables, self._from_agent(task, variables, answer))
             if attempts == 1:
                 break
             outcome.data["attempts"] = attempt
