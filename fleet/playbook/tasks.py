@@ -374,6 +374,9 @@ class TaskFileLoader:
             # as in Ansible, which refuses it on TaskInclude and IncludeRole
             raise InputError(f"'environment' cannot be used with {module}; put it on a block "
                              f"around the {module} (its tasks inherit it)", loc)
+        for key in ("async", "poll"):
+            if module in ("include_tasks", "include_role") and key in entry:  # not keywords of Ansible's includes
+                raise InputError(f"{key!r} cannot be used with {module}", loc)
         keywords = parse_keywords(entry, loc)
         above = scope.inherited
 
