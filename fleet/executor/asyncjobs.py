@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 import dataclasses
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fleet.connection import ModuleCall
 from fleet.errors import InputError
+from fleet.executor.defaults import ModuleFailed
 from fleet.executor.outcome import Outcome
 from fleet.executor.plan import Unreachable
 from fleet.playbook import Task
@@ -26,6 +28,14 @@ from fleet.playbook import Task
 #: Where job files are unless ``ansible_async_dir`` says (Ansible's shell option default).
 DEFAULT_DIR = "~/.ansible_async"
 _DIR_TEMPLATE = "{{ ansible_async_dir | default('" + DEFAULT_DIR + "') }}"
+
+#: Ansible's actions that run on its controller and refuse ``async`` (their ActionModule does not
+#: say ``_supports_async``); the others (a plain module, command/shell, package, service...) run as jobs.
+NO_ASYNC = frozenset({
+    "add_host", "assemble", "assert", "async_status", "copy", "debug", "fail", "fetch", "group_by",
+    "include_vars", "pause", "raw", "reboot", "script", "set_fact", "set_stats", "template", "unarchive",
+    "validate_argument_spec", "wait_for_connection",
+})
 
 Send = Callable[[list[ModuleCall]], Awaitable[list[dict[str, Any]]]]
 
@@ -44,8 +54,15 @@ def _whole(templar: Any, value: Any, what: str, task: Task, variables: Any) -> i
                          task.location) from None
 
 
+def refuse(task: Task) -> None:
+    """Fail the task as Ansible's action does when it says ``async`` and cannot run as a job."""
+    if is_async(task) and task.module in NO_ASYNC:
+        raise ModuleFailed(f"This action ({task.module}) does not support async.")
+
+
 def prepared(templar: Any, task: Task, variables: Any, calls: list[ModuleCall], bridged: bool) -> list[ModuleCall]:
     """The task's calls as jobs (``async``), or an ``async_status`` call told where job files are."""
+    refuse(task)
     directory = str(templar.render(_DIR_TEMPLATE, variables, task.location))
     if task.module == "async_status" and not bridged:
         if "async_dir" in task.args:
@@ -103,15 +120,19 @@ async def wait(send: Send, registry: Any, calls: list[ModuleCall], answer: list[
     if answer[0].get("status") in ("failed", "skipped") or "ansible_job_id" not in launched:
         return answer
     jid, limit, poll = str(launched["ansible_job_id"]), int(job["limit"]), int(job["poll"])
+    left: float = limit
     look = status_call(registry, calls[0], jid, "status")
     last: dict[str, Any] = {}
-    left = limit
     while left > 0:
         await asyncio.sleep(poll)
         left -= poll
+        tried = time.monotonic()
         try:
             seen = await send([look])
         except Unreachable:
+            # the time spent failing to reach the host counts too: a host that stays away ends
+            # the task once ``async`` seconds went by, whatever the connection's own timeouts
+            left -= time.monotonic() - tried
             if left <= 0:
                 raise
             continue

@@ -280,6 +280,7 @@ class TaskExecutor:
             return False
 
     def _local(self, task: Task, host: str, variables: Any, target: Target | None) -> Outcome:
+        asyncjobs.refuse(task)
         ctx = self._context(task, host, variables, facts_host(task, host, target))
         raw = actions.LOCAL[task.module](ctx)
         return Outcome(raw["status"], bool(raw.get("changed")), raw.get("msg", ""), raw.get("data") or {},
