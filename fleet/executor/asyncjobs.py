@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import dataclasses
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
