@@ -53,7 +53,10 @@ def write_job(path: str, data: dict) -> None:
 
 def ansible_shape(result: dict) -> dict:
     """An agent result (status, changed, msg, data...) as the module output Ansible's job file
-    holds: the module's fields with ``changed``/``failed``/``msg``/``skipped`` beside them."""
+    holds: the module's fields with ``changed``/``failed``/``msg``/``skipped`` beside them; an
+    Ansible module's own output as it printed it, with its ``stderr`` (as async_wrapper writes)."""
+    if isinstance(result.get("ansible"), dict):
+        return _module_output(result)
     value = dict(result.get("data") or {})
     status = result.get("status")
     value["changed"] = bool(result.get("changed"))
@@ -66,6 +69,23 @@ def ansible_shape(result: dict) -> dict:
         if result.get(key):
             value[key] = result[key]
     return value
+
+
+def _module_output(result: dict) -> dict:
+    info = result["ansible"]
+    data = dict(result.get("data") or {})
+    if not data:  # no JSON from the module: async_wrapper's words for it
+        data = {"failed": True, "msg": result.get("msg") or "MODULE FAILURE", "data": info.get("stdout", "")}
+    elif isinstance(info.get("stdout"), str):  # printed more than its JSON: what came after, as a warning
+        lines = info["stdout"].splitlines()
+        last = max((i for i, line in enumerate(lines) if line.rstrip().endswith("}")), default=len(lines))
+        junk = "\n".join(lines[last + 1:]).strip()
+        if junk:
+            data["warnings"] = list(data.get("warnings") or []) + [
+                f"Module invocation had junk after the JSON data: {junk}"]
+    if info.get("stderr"):
+        data["stderr"] = info["stderr"]
+    return data
 
 
 def launch(run, spec: dict) -> dict:
@@ -185,6 +205,9 @@ def status(jid: str, mode: str, raw_dir) -> dict:
         data["ansible_job_id"] = jid
     elif "finished" not in data:
         data["finished"] = False
+    for stream in ("stdout", "stderr"):  # as Ansible's action adds them to the module's output
+        if isinstance(data.get(stream), str) and stream + "_lines" not in data:
+            data[stream + "_lines"] = data[stream].splitlines()
     value.update(data)
     value["started"], value["finished"] = bool(value["started"]), bool(value["finished"])
     return value

@@ -71,20 +71,20 @@ def prepared(templar: Any, task: Task, variables: Any, calls: list[ModuleCall], 
     limit = _whole(templar, task.async_val, "async", task, variables)
     if limit <= 0:
         return calls
-    if bridged:
-        raise InputError(f"task {task.display_name!r}: async is not supported for Ansible's module {task.module} "
-                         "(run through fleet's bridge): only fleet's own modules run as async jobs", task.location)
     poll = _whole(templar, task.poll, "poll", task, variables)
     job = {"limit": limit, "dir": directory, "poll": poll}
     return [dataclasses.replace(call, job=job) for call in calls]
 
 
-def outcome(results: list[dict[str, Any]]) -> Outcome:
+def outcome(results: list[dict[str, Any]], item: bool = False) -> Outcome:
     """A job's result (or a launch's, or async_status's) as the task's outcome: Ansible's
-    fields as they are, the task's status from them."""
+    fields as they are (an Ansible module's ``invocation`` only on a loop's item, as Ansible
+    registers it), the task's status from them."""
     if len(results) != 1 or not results[0].get("data"):
         return Outcome.from_agent(results)  # the agent could not start it (no job directory)
     data = dict(results[0]["data"])
+    if not item:
+        data.pop("invocation", None)
     changed = bool(data.get("changed"))
     if data.get("failed"):
         status = "failed"
@@ -96,6 +96,19 @@ def outcome(results: list[dict[str, Any]]) -> Outcome:
     done = Outcome(status, changed, msg or "", data, warnings=[str(w) for w in data.get("warnings") or []])
     done.exact = True
     return done
+
+
+def finished(results: list[dict[str, Any]]) -> bool:
+    """Is this the result of a job that finished (not its launch, nor a poll that gave up)?"""
+    data = results[0].get("data") or {} if len(results) == 1 else {}
+    return bool(data.get("finished")) and "async_result" not in data
+
+
+def as_printed(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A finished job of one of Ansible's modules as the bridge's agent result of the module's
+    printed output, for the bridge to shape as Ansible's controller reads async_status's."""
+    return [{"status": results[0].get("status"), "changed": bool(results[0].get("changed")), "msg": "",
+             "data": results[0]["data"], "ansible": {"rc": 0, "stderr": ""}}]
 
 
 def status_call(registry: Any, launch: ModuleCall, jid: str, mode: str) -> ModuleCall:

@@ -331,12 +331,14 @@ class TaskExecutor:
         """The module of a bridged task (fleet.bridge.Resolution), resolved once per run."""
         return self.routes.module(task)
 
-    def _from_agent(self, task: Task, variables: Any, results: list[dict[str, Any]]) -> Outcome:
-        """The agent's results of one task (or loop item) as an Outcome."""
+    def _from_agent(self, task: Task, variables: Any, results: list[dict[str, Any]], job: bool = False) -> Outcome:
+        """The agent's results of one task (or loop item) as an Outcome (``job``: an async job's)."""
         if any(r.get("timedout") for r in results):
             return timeouts.outcome(task, results)
-        if task.module == "async_status" and not self._bridged(task):
-            return asyncjobs.outcome(results)
+        if job and self._bridged(task) and asyncjobs.finished(results):  # the module's output, as it printed it
+            results = asyncjobs.as_printed(results)
+        elif job or (task.module == "async_status" and not self._bridged(task)):
+            return asyncjobs.outcome(results, task.loop is not None)
         if self._bridged(task):
             no_log = self.state.templar.truth(task.no_log, variables, task.location)
             return bridged.outcome(self.state.run.bridge, self._module(task), results, no_log, task.loop is not None)
@@ -447,12 +449,11 @@ class TaskExecutor:
                     raise
                 outcome.status, outcome.msg = "failed", f"interrupted after {attempt - 1} attempts"
                 break
-            if any(call.job for call in calls):
+            job = any(call.job for call in calls)
+            if job:
                 answer = await asyncjobs.wait(lambda c: self._send(plan, host, c, target=target),
                                               self.state.registry, calls, answer)
-                outcome = self._post(task, variables, asyncjobs.outcome(answer))
-            else:
-                outcome = self._post(task, variables, self._from_agent(task, variables, answer))
+            outcome = self._post(task, variables, self._from_agent(task, variables, answer, job))
             if attempts == 1:
                 break
             outcome.data["attempts"] = attempt

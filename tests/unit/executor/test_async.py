@@ -1,7 +1,7 @@
 """``async``/``poll`` and ``async_status`` (issue 15 item 8): tests/fixtures/async run by fleet and
 by ansible-playbook over the local connection give the same registered results (polled, fired
 and waited for, cleaned up, loops, check mode, changed_when/failed_when, an unknown job); then
-what only fleet is asked: a job outlives the run that started it, one past its limit is killed
+what only fleet is asked (Ansible's own modules, through the bridge, as jobs too): a job outlives the run that started it, one past its limit is killed
 with what it started, bad values and Ansible's own modules fail naming file:line."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ FIXTURE = REPO / "tests" / "fixtures" / "async"
 # and its words for a command skipped in check mode
 VOLATILE = {"ansible_job_id", "results_file", "start", "end", "delta", "attempts", "child_pid", "invocation",
             "erased", "stat", "path", "dest", "uid", "gid", "owner", "group", "mode", "size", "state",
-            "exception", "failed_when_result", "diff"}
+            "exception", "failed_when_result", "diff", "source"}
 CHECKED = {"msg", "cmd", "rc"}
 
 
@@ -79,6 +79,10 @@ def test_what_the_results_say(both: dict[str, dict[str, Any]]) -> None:
     assert fleet["checked_polled.json"]["skipped"] is True
     assert fleet["checked_fired.json"]["started"] is True
     assert fleet["unknown.json"]["msg"] == "could not find job"
+    # one of Ansible's own modules (the bridge) runs as a job too
+    assert fleet["slurped.json"]["content"] == fleet["slurp_waited.json"]["content"]
+    assert (fleet["slurped.json"]["finished"], fleet["slurp_fired.json"]["finished"]) == (True, False)
+    assert "invocation" not in fleet["slurped.json"]
 
 
 def _gone(marker: str, seconds: float) -> bool:
