@@ -60,11 +60,15 @@ def refuse(task: Task) -> None:
         raise ModuleFailed(f"This action ({task.module}) does not support async.")
 
 
-def prepared(templar: Any, task: Task, variables: Any, calls: list[ModuleCall], bridged: bool) -> list[ModuleCall]:
-    """The task's calls as jobs (``async``), or an ``async_status`` call told where job files are."""
+def prepared(templar: Any, task: Task, variables: Any, calls: list[ModuleCall],
+             bridged: Callable[[Task], bool]) -> list[ModuleCall]:
+    """The task's calls as jobs (``async``), or an ``async_status`` call told where job files are
+    (``bridged``: is the task's module one of Ansible's?)."""
+    if not is_async(task) and task.module != "async_status":
+        return calls
     refuse(task)
     directory = str(templar.render(_DIR_TEMPLATE, variables, task.location))
-    if task.module == "async_status" and not bridged:
+    if task.module == "async_status" and not bridged(task):
         if "async_dir" in task.args:
             return calls
         return [dataclasses.replace(call, params={**call.params, "async_dir": directory}) for call in calls]

@@ -304,9 +304,8 @@ class TaskExecutor:
                                      state.diff_for(task), state.options.verbosity)
 
     def _calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
-        calls = self._module_calls(task, host, variables, warnings)
-        if asyncjobs.is_async(task) or task.module == "async_status":
-            calls = asyncjobs.prepared(self.state.templar, task, variables, calls, self._bridged(task))
+        calls = asyncjobs.prepared(self.state.templar, task, variables, self._module_calls(task, host, variables, warnings),
+                                   self._bridged)
         return timeouts.limited(self.state.templar, task, variables, calls) if task.timeout is not None else calls
 
     def _module_calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
@@ -347,10 +346,8 @@ class TaskExecutor:
     # -- sending --------------------------------------------------------------------------
     @staticmethod
     def _sequential(task: Task) -> bool:
-        """Retries re-send a task, paused loops wait between items and async jobs are polled
-        one by one: one round trip each."""
-        return (bool(task.until) or task.retries is not None or task.loop_control.pause > 0
-                or asyncjobs.is_async(task))
+        """Retries re-send a task, paused loops wait between items, jobs are polled: a round trip each."""
+        return bool(task.until) or task.retries is not None or task.loop_control.pause > 0 or asyncjobs.is_async(task)
 
     async def _send(self, plan: Plan, host: str, calls: list[ModuleCall], partial: bool = False,
                     names: list[str] | None = None, target: Target | None = None) -> list[dict[str, Any]]:
@@ -449,10 +446,9 @@ class TaskExecutor:
                     raise
                 outcome.status, outcome.msg = "failed", f"interrupted after {attempt - 1} attempts"
                 break
-            job = any(call.job for call in calls)
-            if job:
-                answer = await asyncjobs.wait(lambda c: self._send(plan, host, c, target=target),
-                                              self.state.registry, calls, answer)
+            if job := any(call.job for call in calls):
+                answer = await asyncjobs.wait(lambda c: self._send(plan, host, c, target=target), self.state.registry,
+                                              calls, answer)
             outcome = self._post(task, variables, self._from_agent(task, variables, answer, job))
             if attempts == 1:
                 break
@@ -507,7 +503,7 @@ class TaskExecutor:
             result.ignored = plan.ignore_errors
         if result.changed and task.notify and result.status != "failed" and plan.variables is not None:
             try:  # a failed task notifies nothing
-                plan.notified = self._notify_names(task, plan.variables, outcomes)
+                plan.notified = handlers.notify_names(self.state.templar, task, plan.variables, outcomes)
                 state.notify(host, plan.notified)
             except FleetError as exc:
                 result.status, result.msg = "failed", str(exc)
@@ -542,21 +538,6 @@ class TaskExecutor:
             done.label, done.item = outcomes[index].label, outcomes[index].item
             outcomes[index] = done
         return outcomes
-
-    def _notify_names(self, task: Task, variables: Any, outcomes: list[Outcome] | None) -> list[str]:
-        """``notify`` names, rendered per changed item in a loop (``notify: restart {{ item }}``)."""
-        if not any(is_template(name) for name in task.notify):
-            return list(task.notify)
-        templar = self.state.templar
-        if outcomes is None:
-            return [str(templar.render(name, variables, task.location)) for name in task.notify]
-        items = [o.item for o in outcomes]
-        names: list[str] = []
-        for index, outcome in enumerate(outcomes):
-            if outcome.changed and outcome.status != "failed":
-                scope = item_vars(task, variables, items, index)
-                names += [str(templar.render(name, scope, task.location)) for name in task.notify]
-        return names
 
     def _with_registered(self, task: Task, variables: Any, outcome: Outcome) -> Any:
         if not task.register:
