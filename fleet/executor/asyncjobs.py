@@ -21,6 +21,7 @@ from typing import Any
 from fleet.connection import ModuleCall
 from fleet.errors import InputError
 from fleet.executor.defaults import ModuleFailed
+from fleet.executor.hoststate import Interrupted
 from fleet.executor.outcome import Outcome
 from fleet.executor.plan import Unreachable
 from fleet.playbook import Task
@@ -146,6 +147,11 @@ async def wait(send: Send, registry: Any, calls: list[ModuleCall], answer: list[
         tried = time.monotonic()
         try:
             seen = await send([look])
+        except Interrupted:  # the job was started: say so, and where to find it
+            msg = f"interrupted while polling async job {jid}: it goes on on the host ({launched.get('results_file')})"
+            return [{"status": "failed", "changed": False, "msg": msg,
+                     "data": {"failed": True, "changed": False, "msg": msg, "ansible_job_id": jid,
+                              "async_result": last}}]
         except Unreachable:
             # the time spent failing to reach the host counts too: a host that stays away ends
             # the task once ``async`` seconds went by, whatever the connection's own timeouts

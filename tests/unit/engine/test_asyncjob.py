@@ -153,3 +153,16 @@ def test_a_job_still_running_at_the_limit_fails_with_ansibles_words() -> None:
     assert outcome.status == "failed"
     assert outcome.registered() == {"failed": True, "changed": False, "async_result": {"started": True, "finished": False},
                                     "msg": "async task did not complete within the requested time - 3s"}
+
+
+def test_an_interrupt_while_polling_names_the_job_left_running() -> None:
+    from fleet.executor.hoststate import Interrupted
+
+    async def interrupted(calls: list[ModuleCall]) -> list[dict[str, Any]]:
+        raise Interrupted()
+
+    launched = [{"status": "changed", "changed": True,
+                 "data": {"ansible_job_id": "j7.7", "started": True, "results_file": "/jobs/j7.7"}}]
+    final = asyncio.run(asyncjobs.wait(interrupted, ModuleRegistry(use_entry_points=False), [_launch_call()], launched))
+    assert final[0]["status"] == "failed"
+    assert final[0]["msg"] == "interrupted while polling async job j7.7: it goes on on the host (/jobs/j7.7)"
