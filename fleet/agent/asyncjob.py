@@ -19,6 +19,7 @@ import pwd
 import random
 import signal
 import time
+import warnings
 
 #: Ansible's default ``async_dir`` (the shell option; ``ansible_async_dir`` sets it).
 DEFAULT_DIR = "~/.ansible_async"
@@ -101,7 +102,9 @@ def launch(run, spec: dict) -> dict:
     except OSError as exc:
         return {"status": "failed", "changed": False, "data": {},
                 "msg": f"could not create directory: {directory} - {exc}"}
-    pid = os.fork()
+    with warnings.catch_warnings():  # 3.12+ warns of forking with threads: the job's side uses none of theirs
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
     if pid == 0:  # pragma: no cover - the child never returns to the agent
         try:
             os.setsid()
