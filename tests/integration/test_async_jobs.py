@@ -77,6 +77,8 @@ def test_async_jobs_over_ssh_with_become(lab: ITLab, tmp_path: Path) -> None:
         # the run (and its ssh connection) is over; the job finishes on its own
         assert _wait(lab, host, "/srv/test-async/who-root"), lab.sh(host, "ps aux")
         assert lab.read(host, "/srv/test-async/who-root") == "root\n"
-        job = json.loads(lab.read(host, fired["results_file"]))
-        assert (job["rc"], job["changed"]) == (0, True)
+        end = time.monotonic() + 20
+        while "started" in (job := json.loads(lab.read(host, fired["results_file"]))) and time.monotonic() < end:
+            time.sleep(0.5)  # the job writes its result after its command ended
+        assert (job["rc"], job["changed"]) == (0, True), job
         assert lab.sh(host, "pgrep -f 'sleep 61.75' || true").strip() == ""
