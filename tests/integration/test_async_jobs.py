@@ -5,6 +5,7 @@ job gives the module's result; one past its limit fails and leaves no process be
 from __future__ import annotations
 
 import json
+import threading
 import time
 from pathlib import Path
 
@@ -82,3 +83,29 @@ def test_async_jobs_over_ssh_with_become(lab: ITLab, tmp_path: Path) -> None:
             time.sleep(0.5)  # the job writes its result after its command ended
         assert (job["rc"], job["changed"]) == (0, True), job
         assert lab.sh(host, "pgrep -f 'sleep 61.75' || true").strip() == ""
+
+
+def test_a_host_lost_while_polling_ends_the_task_in_bounded_time(lab: ITLab, tmp_path: Path) -> None:
+    playbook = tmp_path / "lost.yml"
+    playbook.write_text("- hosts: itest2\n  gather_facts: false\n  tasks:\n"
+                        "    - name: waited\n      command: sleep 30.625\n      async: 25\n      poll: 2\n")
+
+    def stop_when_sleeping() -> None:
+        end = time.monotonic() + 60
+        while time.monotonic() < end:
+            if lab.container("itest2").exec_run(["pgrep", "-f", "^sleep 30.625$"])[0] == 0:
+                lab.container("itest2").stop(timeout=5)
+                return
+            time.sleep(0.2)
+
+    striker = threading.Thread(target=stop_when_sleeping, daemon=True)
+    striker.start()
+    started = time.monotonic()
+    result = run_fleet("apply", "-i", str(lab.inventory), str(playbook), "--persist", "0", "--timeout", "10",
+                       "--json", str(tmp_path / "r.json"))
+    elapsed = time.monotonic() - started
+    striker.join(60)
+    host = report(tmp_path / "r.json")["hosts"]["itest2"]
+    assert host["status"] == "unreachable", output(result)
+    assert "itest2" in result.stdout
+    assert elapsed < 75, elapsed  # async 25 s of polls, then one connection attempt at most
