@@ -82,7 +82,7 @@ def test_async_jobs_over_ssh_with_become(lab: ITLab, tmp_path: Path) -> None:
         while "started" in (job := json.loads(lab.read(host, fired["results_file"]))) and time.monotonic() < end:
             time.sleep(0.5)  # the job writes its result after its command ended
         assert (job["rc"], job["changed"]) == (0, True), job
-        assert lab.sh(host, "pgrep -f 'sleep 61.75' || true").strip() == ""
+        assert lab.container(host).exec_run(["pgrep", "-f", "^sleep 61.75$"])[0] == 1  # none left
 
 
 def test_a_host_lost_while_polling_ends_the_task_in_bounded_time(lab: ITLab, tmp_path: Path) -> None:
