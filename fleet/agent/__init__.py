@@ -7,4 +7,5 @@ source over the transport and the bootstrap registers them under the same names 
 
 # Order matters: the bootstrap executes them in this order on the target.
 AGENT_MODULES = ("wire", "errors", "commands", "hostenv", "modes", "dirfd", "safepath", "hostio", "textfile",
-                 "dpkg", "systemctl", "accounts", "includes", "facts_net", "facts_hw", "facts_sys", "contract", "guard", "runner", "inbox", "hoststate", "hostrun", "main")
+                 "dpkg", "systemctl", "accounts", "includes", "facts_net", "facts_hw", "facts_sys", "contract",
+                 "guard", "runner", "inbox", "hoststate", "hostrun", "asyncjob", "main")

@@ -16,7 +16,7 @@ import threading
 import time
 import types
 
-from fleet.agent import guard, runner, wire
+from fleet.agent import asyncjob, guard, runner, wire
 from fleet.agent.commands import task_environment
 from fleet.agent.hostrun import HostRun, TaskNotes
 from fleet.agent.inbox import Inbox
@@ -165,7 +165,11 @@ class Agent:
                 # each call carries its task's check and diff flags (fleet.connection.calls)
                 # a bridged call's environment travels in its own entry, to the forked module
                 # only (never to the fork server, which outlives the task)
-                if module is None:
+                if isinstance(call.get("async"), dict):  # run detached; the answer is the job's id
+                    with task_environment(call.get("env")):
+                        job = self._job(module, call) if module is not None else self._bridged_job(call, limit)
+                        results.append(asyncjob.launch(job, call["async"]))
+                elif module is None:
                     results.append(self.bridged(call, limit_at, limit))
                 else:
                     with task_environment(call.get("env")):
@@ -183,6 +187,29 @@ class Agent:
         if interrupted:
             self.interrupted = True
         return results[sent:]
+
+    @staticmethod
+    def _job(module, call: dict):
+        """What an async job runs: the call, as this agent would, under the job's deadline."""
+        def run(deadline):
+            return runner.execute(module, call.get("params") or {}, bool(call.get("check")),
+                                  bool(call.get("diff")), deadline)
+        return run
+
+    def _bridged_job(self, call: dict, limit):
+        """An async job of Ansible's own module: in the job, a fork server of its own (the
+        agent's belongs to the agent), with the payloads this agent holds."""
+        def run(deadline):
+            held = self.bridge[1] if self.bridge[0] == call["sha"] else None
+            bridge = self.load("ansiblehost", call["sha"]).Bridge()
+            if held is not None:
+                bridge.blobs = held.blobs  # this process's own copy since the fork
+            bridge.blobs.add(self.blobs)
+            try:
+                return bridge.run(call["ansible"], deadline, limit)
+            finally:
+                bridge.stop()
+        return run
 
     def bridged(self, call: dict, deadline, limit) -> dict:
         """Run one of Ansible's own modules (see :mod:`fleet.agent.ansiblehost`)."""

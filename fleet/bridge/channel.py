@@ -118,6 +118,8 @@ class Channel:
             for key in ("task", "stop", "notify"):
                 if getattr(call, key):
                     entry[key] = getattr(call, key)
+            if getattr(call, "job", None):  # the async keyword: the agent runs it as a detached job
+                entry["async"] = call.job
             message["calls"][index] = entry
             needed.append((bridged.payload.sha, bridged.payload.zip))
         for sha, data in needed:

@@ -47,6 +47,9 @@ class ModuleCall:
     env: dict | None = None
     # The task's ``timeout`` keyword (seconds): the host kills the call after it (and what it started).
     timeout: float | None = None
+    # The ``async`` keyword: run detached on the host ({"limit": seconds, "dir": async_dir});
+    # the agent answers with the job's id at once (fleet.agent.asyncjob).
+    job: dict | None = None
 
     def wire(self) -> dict:
         """The call as the agent reads it."""
@@ -64,6 +67,8 @@ class ModuleCall:
             entry["env"] = self.env
         if self.timeout:
             entry["timeout"] = self.timeout
+        if self.job:
+            entry["async"] = self.job
         return entry
 
     def code(self) -> str:

@@ -19,6 +19,7 @@ from typing import Any
 from fleet.errors import FleetError
 from fleet.executor.handlernames import handler_key, handler_keys, play_key
 from fleet.executor.hoststate import Interrupted, Pending
+from fleet.executor.outcome import Outcome, item_vars
 from fleet.executor.plan import Plan
 from fleet.executor.state import PlayContext, PlayState
 from fleet.playbook import Task
@@ -129,3 +130,18 @@ async def forget(runner: PlayContext, hosts: list[str]) -> None:
             for holder in sorted(state.run.hoststates.ran(host, entry.play, entry.handler), key=str):
                 variables = state.play_vars.for_task(host, None)
                 await _request(state, host, variables, holder, {"op": "handlers", "clear": [[entry.play, entry.handler]]})
+
+
+def notify_names(templar: Any, task: Task, variables: Any, outcomes: list[Outcome] | None) -> list[str]:
+    """``notify`` names, rendered per changed item in a loop (``notify: restart {{ item }}``)."""
+    if not any(is_template(name) for name in task.notify):
+        return list(task.notify)
+    if outcomes is None:
+        return [str(templar.render(name, variables, task.location)) for name in task.notify]
+    items = [o.item for o in outcomes]
+    names: list[str] = []
+    for index, outcome in enumerate(outcomes):
+        if outcome.changed and outcome.status != "failed":
+            scope = item_vars(task, variables, items, index)
+            names += [str(templar.render(name, scope, task.location)) for name in task.notify]
+    return names

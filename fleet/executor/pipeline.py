@@ -32,6 +32,7 @@ def groupable(task: Task) -> bool:
         and task.delegate_to is None  # its own connection (fleet.executor.delegation)
         and not task.until
         and task.retries is None
+        and task.async_val in (None, "", 0)
         and task.loop_control.pause <= 0
         and task.any_errors_fatal is not True
         and not task.ignore_unreachable

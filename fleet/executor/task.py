@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import fleet.executor.actions as actions
+import fleet.executor.asyncjobs as asyncjobs
 import fleet.executor.bridged as bridged
 import fleet.executor.defaults as defaults
 import fleet.executor.handlers as handlers
@@ -311,6 +312,7 @@ class TaskExecutor:
         return self._outcome(await run_awaited(ctx, self.state))
 
     def _local(self, task: Task, host: str, variables: Any, target: Target | None) -> Outcome:
+        asyncjobs.refuse(task)
         ctx = self._context(task, host, variables, facts_host(task, host, target))
         return self._outcome(actions.LOCAL[task.module](ctx))
 
@@ -336,7 +338,8 @@ class TaskExecutor:
                                      state.check_for(task), state.diff_for(task), state.options.verbosity, state)
 
     def _calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
-        calls = self._module_calls(task, host, variables, warnings)
+        calls = asyncjobs.prepared(self.state.templar, task, variables, self._module_calls(task, host, variables, warnings),
+                                   self._bridged)
         return timeouts.limited(self.state.templar, task, variables, calls) if task.timeout is not None else calls
 
     def _module_calls(self, task: Task, host: str, variables: Any, warnings: list[str]) -> list[ModuleCall]:
@@ -361,10 +364,14 @@ class TaskExecutor:
         """The module of a bridged task (fleet.bridge.Resolution), resolved once per run."""
         return self.routes.module(task)
 
-    def _from_agent(self, task: Task, variables: Any, results: list[dict[str, Any]]) -> Outcome:
-        """The agent's results of one task (or loop item) as an Outcome."""
+    def _from_agent(self, task: Task, variables: Any, results: list[dict[str, Any]], job: bool = False) -> Outcome:
+        """The agent's results of one task (or loop item) as an Outcome (``job``: an async job's)."""
         if any(r.get("timedout") for r in results):
             return timeouts.outcome(task, results)
+        if job and self._bridged(task) and asyncjobs.finished(results):  # the module's output, as it printed it
+            results = asyncjobs.as_printed(results)
+        elif job or (task.module == "async_status" and not self._bridged(task)):
+            return asyncjobs.outcome(results, task.loop is not None)
         if self._bridged(task):
             no_log = self.state.templar.truth(task.no_log, variables, task.location)
             return bridged.outcome(self.state.run.bridge, self._module(task), results, no_log, task.loop is not None)
@@ -376,8 +383,8 @@ class TaskExecutor:
     # -- sending --------------------------------------------------------------------------
     @staticmethod
     def _sequential(task: Task) -> bool:
-        """Retries re-send a task and paused loops wait between items: one round trip each."""
-        return bool(task.until) or task.retries is not None or task.loop_control.pause > 0
+        """Retries re-send a task, paused loops wait between items, jobs are polled: a round trip each."""
+        return bool(task.until) or task.retries is not None or task.loop_control.pause > 0 or asyncjobs.is_async(task)
 
     async def _send(self, plan: Plan, host: str, calls: list[ModuleCall], partial: bool = False,
                     names: list[str] | None = None, target: Target | None = None) -> list[dict[str, Any]]:
@@ -474,7 +481,10 @@ class TaskExecutor:
                     raise
                 outcome.status, outcome.msg = "failed", f"interrupted after {attempt - 1} attempts"
                 break
-            outcome = self._post(task, variables, self._from_agent(task, variables, answer))
+            if job := any(call.job for call in calls):
+                answer = await asyncjobs.wait(lambda c: self._send(plan, host, c, target=target), self.state.registry,
+                                              calls, answer)
+            outcome = self._post(task, variables, self._from_agent(task, variables, answer, job))
             if attempts == 1:
                 break
             outcome.data["attempts"] = attempt
@@ -528,7 +538,7 @@ class TaskExecutor:
             result.ignored = plan.ignore_errors
         if result.changed and task.notify and result.status != "failed" and plan.variables is not None:
             try:  # a failed task notifies nothing
-                plan.notified = self._notify_names(task, plan.variables, outcomes)
+                plan.notified = handlers.notify_names(self.state.templar, task, plan.variables, outcomes)
                 state.notify(host, plan.notified)
             except FleetError as exc:
                 result.status, result.msg = "failed", str(exc)
@@ -563,21 +573,6 @@ class TaskExecutor:
             done.label, done.item = outcomes[index].label, outcomes[index].item
             outcomes[index] = done
         return outcomes
-
-    def _notify_names(self, task: Task, variables: Any, outcomes: list[Outcome] | None) -> list[str]:
-        """``notify`` names, rendered per changed item in a loop (``notify: restart {{ item }}``)."""
-        if not any(is_template(name) for name in task.notify):
-            return list(task.notify)
-        templar = self.state.templar
-        if outcomes is None:
-            return [str(templar.render(name, variables, task.location)) for name in task.notify]
-        items = [o.item for o in outcomes]
-        names: list[str] = []
-        for index, outcome in enumerate(outcomes):
-            if outcome.changed and outcome.status != "failed":
-                scope = item_vars(task, variables, items, index)
-                names += [str(templar.render(name, scope, task.location)) for name in task.notify]
-        return names
 
     def _with_registered(self, task: Task, variables: Any, outcome: Outcome) -> Any:
         if not task.register:

@@ -102,6 +102,10 @@ class Task:
     # rendered and laid under ``args`` per host; the rest serve the module an action hands on to
     module_defaults: dict[str, Any] = field(default_factory=dict)
     late_defaults: list[Any] = field(default_factory=list)
+    # ``async``/``poll``: run the action detached on the host for at most ``async_val`` seconds,
+    # looking at it every ``poll`` seconds (0: do not wait); numbers or templates (fleet.executor.asyncjobs)
+    async_val: Any = 0
+    poll: Any = 15
     # include_tasks/include_role only: the tasks.Inherited keywords the included tasks start
     # from (the include's own when/tags/vars apply to the include itself, as in Ansible)
     inherited: Any = field(default=None, repr=False, compare=False)

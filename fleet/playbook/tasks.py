@@ -53,16 +53,16 @@ TASK_KEYWORDS = frozenset({
     "become_method", "ignore_errors", "ignore_unreachable", "changed_when", "failed_when",
     "no_log", "retries", "delay", "until", "vars", "check_mode", "diff", "run_once",
     "any_errors_fatal", "environment", "args", "action", "listen", "collections", "delegate_to",
-    "delegate_facts", "local_action", "throttle", "timeout", "module_defaults", *LOOP_KINDS,
+    "delegate_facts", "local_action", "throttle", "timeout", "module_defaults", "async", "poll", *LOOP_KINDS,
 })
 BLOCK_KEYWORDS = APPLY_KEYWORDS | {"block", "rescue", "always", "name"}
 #: How deeply playbooks, task files and roles may be read one inside the other.
 MAX_NESTING = 50
 #: Keywords allowed on import_tasks/import_role: they apply to every imported task.
 IMPORT_KEYWORDS = BLOCK_KEYWORDS - {"block", "rescue", "always"} | {"args", "action"}
+#: Ansible's DEFAULT_POLL_INTERVAL: seconds between two looks at an async task's job.
+DEFAULT_POLL = 15
 NOT_SUPPORTED = {
-    "async": "async tasks are not supported yet",
-    "poll": "async tasks (poll) are not supported yet",
     **{key: f"the {key} keyword is not supported" for key in (
         "connection", "port",
         "debugger", "become_flags", "become_exe")},
@@ -374,6 +374,9 @@ class TaskFileLoader:
             # as in Ansible, which refuses it on TaskInclude and IncludeRole
             raise InputError(f"'environment' cannot be used with {module}; put it on a block "
                              f"around the {module} (its tasks inherit it)", loc)
+        for key in ("async", "poll"):
+            if module in ("include_tasks", "include_role") and key in entry:  # not keywords of Ansible's includes
+                raise InputError(f"{key!r} cannot be used with {module}", loc)
         keywords = parse_keywords(entry, loc)
         above = scope.inherited
 
@@ -426,6 +429,8 @@ class TaskFileLoader:
             environment=above.environment + tuple(keywords.get("environment", ())),
             collections=keywords.get("collections", above.collections),
             timeout=pick("timeout"), module_defaults=defaults, late_defaults=late,
+            async_val=as_number(entry["async"], "async", loc) if entry.get("async") is not None else 0,
+            poll=as_number(entry["poll"], "poll", loc) if entry.get("poll") is not None else DEFAULT_POLL,
         )
         if module in ("include_tasks", "include_role"):
             # an include's own when/tags/vars concern the include itself; the rest is inherited
