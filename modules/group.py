@@ -53,11 +53,13 @@ def observe(p: Params, host) -> dict:
 
 
 def check(p: Params) -> None:
-    """A name /etc/group can hold; no negative gid."""
+    """A name /etc/group can hold; no negative gid; non_unique only with a gid."""
     if not p.name or ":" in p.name or "\n" in p.name or "," in p.name:
         raise ModuleFailure(f"invalid group name: {p.name!r}")
     if p.gid is not None and p.gid < 0:
         raise ModuleFailure(f"gid must not be negative: {p.gid}")
+    if p.non_unique and p.gid is None:  # Ansible's required_if, in its words
+        raise ModuleFailure("non_unique is True but all of the following are missing: gid")
 
 
 def desired(p: Params, cur: dict) -> dict:

@@ -27,6 +27,7 @@ BROKEN = [
     ("command", {"cmd": "echo 'unclosed"}, "cannot split the command line"),
     ("user", {"name": "x", "password": "x:y"}, "must not contain"),
     ("group", {"name": "a:b"}, "invalid group name"),
+    ("group", {"name": "foo", "non_unique": True}, "non_unique is True but all of the following are missing: gid"),
     ("hosts", {"hostnames": ["db"]}, "needs ip and at least one hostname"),
     ("pam_limits", {"domain": "*", "limit_type": "soft", "limit_item": "nofile", "value": "1",
                     "use_max": True, "use_min": True}, "Cannot use use_min and use_max"),
