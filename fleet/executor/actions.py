@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import fleet.executor.inventoryactions as inventoryactions
+import fleet.executor.reboot as reboot
 from fleet.connection import ModuleCall
 from fleet.errors import InputError, Location, TemplateError
-from fleet.executor import inventoryactions, reboot
 from fleet.executor.argspec import validate_argument_spec
 from fleet.executor.context import HostRuntime
 from fleet.executor.files import LocalFiles
