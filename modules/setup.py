@@ -1,6 +1,7 @@
-"""Gather facts about the host in one quick pass (no subprocess, no third-party code).
+"""Gather facts about the host in one quick pass, without third-party code.
 
-Returns ``ansible_facts`` with Ansible's fact names. Minimal subset: distribution (name,
+Returns ``ansible_facts`` with Ansible's fact names (one subprocess: ``systemctl --version``
+for the ``systemd`` fact under systemd). Minimal subset: distribution (name,
 version, major/minor version, release, ``os_family``, ``distribution_file_*``), ``lsb``, system,
 kernel, architecture, ``userspace_*``, hostname/nodename/fqdn/domain, ``dns``, ``python``/
 ``python_version``, user and process ids, ``env``, ``machine_id``, ``service_mgr``, ``pkg_mgr``,
@@ -208,6 +209,16 @@ def _service_mgr() -> str:
     return "service"
 
 
+def _systemd(host) -> dict:
+    """Ansible's ``systemd`` fact: the version and the feature line of ``systemctl --version``."""
+    rc, out, _err = host.query(["systemctl", "--version"])
+    lines = out.split("\n")
+    words = lines[0].split(" ")
+    if rc != 0 or len(lines) < 2 or len(words) < 2 or not words[1].isdigit():
+        return {}
+    return {"systemd": {"features": lines[1], "version": int(words[1])}}
+
+
 def _date_time() -> dict:
     now = time.time()
     local = time.localtime(now)
@@ -289,6 +300,8 @@ def observe(p: Params, host) -> dict:
     groups = _subsets(p.gather_subset)
     facts = _minimal()
     facts["local"] = local_facts(p.fact_path)
+    if facts["service_mgr"] == "systemd" and shutil.which("systemctl"):
+        facts.update(_systemd(host))
     if "hardware" in groups:
         for part in (hardware(), dmi(), uptime_and_load()):
             facts.update(part)

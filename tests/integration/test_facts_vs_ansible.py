@@ -2,7 +2,7 @@
 
 For every fact Ansible returns, fleet returns the same key with the same value, except the
 volatile ones (clock, load, free memory, filesystem usage) and the deliberate gaps the setup
-module documents (facts that need a command: capabilities, systemd, devices, LVM). Over ssh,
+module documents (facts that need a command: capabilities, devices, LVM). Over ssh,
 as an operator runs both.
 """
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from tests.integration.conftest import ITLab, run_fleet
 
 HOST = "itest1"
-GAPS = {"ansible_system_capabilities", "ansible_system_capabilities_enforced", "ansible_systemd",
+GAPS = {"ansible_system_capabilities", "ansible_system_capabilities_enforced",
         "ansible_devices", "ansible_device_links", "ansible_lvm", "ansible_locally_reachable_ips",
         "ansible_hostnqn", "ansible_iscsi_iqn", "ansible_fibre_channel_wwn", "discovered_interpreter_python"}
 VOLATILE = {"ansible_date_time", "ansible_uptime_seconds", "ansible_loadavg", "ansible_memfree_mb",

@@ -185,3 +185,21 @@ def test_fast(run):
         module.observe(module.Params(), None)
         durations.append(time.process_time() - start)
     assert statistics.median(durations) < 0.05, durations
+
+
+def test_systemd_fact_from_systemctl_version() -> None:
+    """Ansible's ``systemd`` fact (the systemd target asserts version and features)."""
+    setup = load_module("setup")
+
+    class Host:
+        def __init__(self, rc: int, out: str) -> None:
+            self.answer = (rc, out, "")
+
+        def query(self, argv: list) -> tuple:
+            assert argv == ["systemctl", "--version"]
+            return self.answer
+
+    out = "systemd 252 (252.30-1~deb12u2)\n+PAM +AUDIT +SELINUX -APPARMOR default-hierarchy=unified\n"
+    assert setup._systemd(Host(0, out)) == {"systemd": {
+        "version": 252, "features": "+PAM +AUDIT +SELINUX -APPARMOR default-hierarchy=unified"}}
+    assert setup._systemd(Host(1, "")) == {} and setup._systemd(Host(0, "odd\n")) == {}
