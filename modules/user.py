@@ -211,11 +211,11 @@ def desired(p: Params, cur: dict) -> dict:
     if p.groups is not None:
         given = {_group_name(g, cur, new) for g in group_list(p.groups)}
         want["groups"] = sorted(given | set(cur.get("groups", [])) if p.append else given)
-    for field in ("comment", "shell"):
+    if p.comment is not None:
+        want["comment"] = p.comment
+    for field in ("home", "shell"):  # Ansible's type 'path': ~ and $VARS expanded
         if getattr(p, field) is not None:
-            want[field] = getattr(p, field)
-    if p.home is not None:
-        want["home"] = expand_path(p.home)
+            want[field] = expand_path(getattr(p, field))
     if p.create_home:
         want["home_exists"] = True
     if p.password is not None and (p.update_password == "always" or new):

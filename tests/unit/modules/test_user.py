@@ -363,3 +363,11 @@ def test_append_without_groups_warns_in_ansible_words() -> None:
             "This will change to an error in Ansible 2.14.")
     assert run_module("user", {"name": "root", "append": True}, check=True)["warnings"] == [said]
     assert "warnings" not in run_module("user", {"name": "root", "append": True, "groups": []}, check=True)
+
+
+def test_shell_and_home_are_paths_with_tilde_and_vars_expanded(accounts, monkeypatch) -> None:
+    """Ansible's type 'path' (its user target: ``shell: ~/custom_shell`` twice, the second ok)."""
+    monkeypatch.setenv("HOME", "/root")
+    monkeypatch.setenv("SHELLS", "/opt/shells")
+    _p, _cur, want = _state(accounts, {"name": "carol", "shell": "~/custom_shell", "home": "$SHELLS/../carol"})
+    assert want["shell"] == "/root/custom_shell" and want["home"] == "/opt/shells/../carol"
