@@ -23,7 +23,7 @@ PLAYBOOK = """\
   gather_facts: false
   tasks:
     - name: slow on h2
-      shell: "{{{{ 'touch ' + marker + '; sleep 20' if inventory_hostname == 'h2' else 'true' }}}}"
+      shell: "{{{{ 'touch ' + marker + '-' + inventory_hostname + ('; sleep 20' if inventory_hostname == 'h2' else '') }}}}"
       vars: {{marker: {marker}}}
       register: slow  # ends a pipelined request: 'after' is sent once every host has finished 'slow'
     - name: after
@@ -40,16 +40,20 @@ def persist(tmp_path: Path) -> Iterator[dict[str, str]]:
 
 def _run_and_strike(lab: Lab, env: dict[str, str], tmp_path: Path,
                     strike: Callable[[], object]) -> tuple[subprocess.CompletedProcess[str], dict]:
-    marker = tmp_path / "h2-sleeping"
+    marker = tmp_path / "slow-ran"
     playbook = tmp_path / "p.yml"
     playbook.write_text(PLAYBOOK.format(marker=marker))
     for root in lab.roots.values():
         root.mkdir(parents=True, exist_ok=True)
 
     def wait_then_strike() -> None:
+        # h2 sleeps in its task; h1 and h3 must be between tasks (their 'slow' answered), however
+        # loaded the machine: wait for every host's marker, then a moment for the answers
+        markers = [marker.with_name(f"{marker.name}-{host}") for host in ("h1", "h2", "h3")]
         deadline = time.monotonic() + 60
-        while not marker.exists() and time.monotonic() < deadline:
+        while not all(m.exists() for m in markers) and time.monotonic() < deadline:
             time.sleep(0.05)
+        time.sleep(1)
         strike()
 
     thread = threading.Thread(target=wait_then_strike, daemon=True)
