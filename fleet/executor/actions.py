@@ -39,6 +39,8 @@ LOCAL_ACTIONS = frozenset({"debug", "assert", "fail", "set_fact", "include_vars"
 # controller actions the task executor awaits (fleet.executor.awaited): pause waits, raw reaches
 # the host through its transport
 AWAITED = frozenset({"pause", "raw"})
+# Ansible's BYPASS_HOST_LOOP actions: once per play, on its first host (their result stays there)
+ONCE_PER_PLAY = frozenset({"pause", "add_host"})
 SETS_VARS = frozenset({"set_fact", "include_vars"})  # their items change what the next item sees
 CONTROL_ACTIONS = frozenset({"meta", "include_tasks", "import_tasks", "include_role", "import_role"})
 

@@ -14,9 +14,6 @@ from fleet.executor.pause import pause
 from fleet.executor.raw import raw
 from fleet.executor.script import shaped
 
-# Ansible's BYPASS_HOST_LOOP actions: run once per play, as run_once (the play runner)
-BYPASS_HOST_LOOP = frozenset({"pause"})
-
 
 async def run_awaited(ctx: ActionContext, state: Any) -> dict[str, Any]:
     """Run the awaited action ``ctx.task.module`` for ``ctx`` in ``state`` (the PlayState)."""

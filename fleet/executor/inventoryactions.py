@@ -23,8 +23,6 @@ from fleet.templating import contains_unsafe
 if TYPE_CHECKING:
     from fleet.executor.actions import ActionContext
 
-#: Ansible's actions that run once per play whatever the hosts (BYPASS_HOST_LOOP)
-BYPASS_HOST_LOOP = frozenset({"add_host"})
 
 GROUP_BY_ARGS = frozenset({"key", "parents"})
 _NAME_ARGS = ("name", "hostname", "host")

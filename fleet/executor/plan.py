@@ -46,8 +46,9 @@ class Plan:
     notified: list[str] = field(default_factory=list)  # notify names, once finish decided them
     original: Task | None = None  # set when ``task`` was replaced by its concrete form
     paused: list[int] = field(default_factory=list)  # a controller action's items run after a pause
-    deferred: bool = False  # wait_for_connection/reboot: run when the task's turn comes (fleet.executor.reboot)
-    awaited: bool = False  # a single awaited controller action (fleet.executor.awaited), run in run()
+    # a single controller action run in run(), at the task's turn: pause/raw (fleet.executor.awaited),
+    # wait_for_connection/reboot (fleet.executor.reboot)
+    awaited: bool = False
 
     @property
     def given(self) -> Task:

@@ -13,14 +13,13 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import fleet.executor.actions as actions
 import fleet.executor.factcache as factcache
 import fleet.executor.includes as includes
 import fleet.executor.meta as meta
 import fleet.executor.pipeline as pipeline
 from fleet.errors import FleetError, InputError
-from fleet.executor.awaited import BYPASS_HOST_LOOP as PAUSE_ONCE
 from fleet.executor.context import HostRuntime, PlayVars
-from fleet.executor.inventoryactions import BYPASS_HOST_LOOP as ADD_HOST_ONCE
 from fleet.executor.state import PlayState, RunState
 from fleet.executor.tags import selected
 from fleet.executor.task import TaskExecutor
@@ -245,7 +244,7 @@ class PlayRunner:
             return await self.include(task, hosts, params, guarded)
         # Ansible's BYPASS_HOST_LOOP actions (add_host, pause) run once, on the first host; unlike
         # run_once, their result stays with that host
-        once = task.run_once or task.module in PAUSE_ONCE | ADD_HOST_ONCE
+        once = task.run_once or task.module in actions.ONCE_PER_PLAY
         targets = hosts[:1] if once else hosts
         limit = self._throttle(task, targets)
 

@@ -73,8 +73,6 @@ class TaskExecutor:
                 await self._awaited_single(plan, host)
             if plan.paused:
                 await self._paused_local_items(plan, host, include_params)
-            if plan.deferred:  # wait_for_connection/reboot: they await the host (fleet.executor.reboot)
-                await reboot.run(self, plan, host)
             if plan.agent_calls and (self._sequential(task) or plan.split):
                 await self._run_sequential(plan, host)
             elif plan.agent_calls:
@@ -223,12 +221,11 @@ class TaskExecutor:
             plan.outcome = Outcome("skipped", msg="Conditional result was False")
             return
         plan.target = target_for(self.state, task, variables)
-        plan.deferred = task.module in reboot.ON_HOST  # wait_for_connection/reboot: awaited by run()
-        if task.module in actions.AWAITED:
-            plan.awaited = True
-        elif task.module in actions.LOCAL and not plan.deferred:
+        if task.module in actions.AWAITED or task.module in reboot.ON_HOST:
+            plan.awaited = True  # run by run(): it waits, or reaches the host itself
+        elif task.module in actions.LOCAL:
             plan.outcome = self._post(task, variables, self._local(task, host, variables, plan.target))
-        elif not plan.deferred:
+        else:
             plan.calls = self._calls(task, host, variables, plan.result.warnings)
 
     def _prepare_loop(self, plan: Plan, host: str, include_params: dict[str, Any] | None) -> None:
@@ -296,6 +293,9 @@ class TaskExecutor:
             return False
 
     async def _awaited_single(self, plan: Plan, host: str) -> None:
+        if plan.task.module in reboot.ON_HOST:  # they drop and remake the host's connection
+            await reboot.run(self, plan, host)
+            return
         try:
             plan.outcome = self._post(plan.task, plan.variables,
                                       await self._local_awaited(plan.task, host, plan.variables, plan.target))
