@@ -56,6 +56,7 @@ class PlayVars:
         self._above_facts = tuple(lay for lay in play.vars_layers if lay.kind != "role defaults")
         self._inventory_layers: dict[str, list[Layer]] = {}
         self._host_magic: dict[str, dict[str, Any]] = {}
+        self._context_layers: dict[str, Layer] = {}
 
     def set_hosts(self, play_hosts: list[str], batch: list[str]) -> None:
         """``ansible_play_hosts`` (the play's hosts still running) and ``ansible_play_batch``."""
@@ -126,7 +127,11 @@ class PlayVars:
     def _play_context(self, host: str) -> Layer:
         """What Ansible's PlayContext.update_vars adds to a task's variables when unset: the
         connection's name (the play's, else the run's: ssh) and the host's address (its name)."""
-        return Layer("play context", "play context", {"ansible_connection": self.connection, "ansible_host": host})
+        layer = self._context_layers.get(host)
+        if layer is None:
+            layer = self._context_layers[host] = Layer("play context", "play context",
+                                                       {"ansible_connection": self.connection, "ansible_host": host})
+        return layer
 
     def for_task(self, host: str, task: Task | None, include_params: Mapping[str, Any] | None = None) -> HostVars:
         role = task.role if task is not None else None

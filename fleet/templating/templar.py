@@ -54,6 +54,7 @@ from fleet.templating.tree import (
 )
 from fleet.templating.unsafe import (
     CONTROLLER,
+    REMOTE,
     UNSAFE_TYPES,
     UnsafeText,
     taint_level,
@@ -416,7 +417,7 @@ class Templar:
         taint.append(0)
         try:
             result = self._produce(compiled, ctx)
-            level = max(taint[-1], taint_level(result))
+            level = taint[-1] if taint[-1] == REMOTE else max(taint[-1], taint_level(result))
             if level:  # computed from host data: host data too (remote if any of it was)
                 return wrap(result, controller=level == CONTROLLER)
             return result

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO
+from tests.conftest import REPO, require
 from tests.unit.executor.conftest import Site, play
 from tests.unit.executor.twins import Twins, run_twins
 
@@ -26,8 +26,7 @@ def _two_hosts(out: Path) -> str:
 
 @pytest.fixture(scope="module")
 def twins(tmp_path_factory: pytest.TempPathFactory) -> Twins:
-    if importlib.util.find_spec("ansible") is None:
-        pytest.skip("ansible-core is not installed")
+    require(importlib.util.find_spec("ansible") is not None, "ansible-core is not installed (the test extra)")
     return run_twins(FIXTURE, tmp_path_factory.mktemp("dyninv"), _two_hosts)
 
 
